@@ -1,0 +1,50 @@
+//! Sigma rules in, a typed IR and its reference semantics out.
+//!
+//! `hypersigma-compiler` reads Sigma rule files (Sigma specification v2.1) into
+//! a typed intermediate representation ([`Rule`]) and evaluates it with a
+//! reference evaluator ([`evaluate`]) that defines what every rule means. The
+//! fast engine of `hypersigma-runtime` is tested against that evaluator.
+//!
+//! ```
+//! use hypersigma_compiler::{evaluate, parse_rule, CompileOptions};
+//!
+//! let rule = parse_rule(r#"
+//! title: cmd with /c
+//! logsource: {product: windows, category: process_creation}
+//! detection:
+//!     selection:
+//!         Image|endswith: '\cmd.exe'
+//!         CommandLine|contains: '/c'
+//!     condition: selection
+//! "#, &CompileOptions::default()).unwrap();
+//! let event = serde_json::json!({"Image": "C:\\Windows\\System32\\CMD.EXE", "CommandLine": "cmd /c whoami"});
+//! assert!(evaluate(&rule, &event));
+//! ```
+//!
+//! Stages, one module each: [`loader`] (files, documents, collections) →
+//! [`parse`](crate::loader) of one document (metadata, selections) with
+//! [`modifiers`] and value building → [`condition`] parsing → the [`ir`].
+//! Errors are typed ([`Error`], [`ErrorKind`]) and carry file, rule id and line.
+#![deny(missing_docs)]
+// Errors carry their location (file, id, title, line) by value; they are the cold path.
+#![allow(clippy::result_large_err)]
+
+pub mod condition;
+pub mod error;
+pub mod eval;
+pub mod ir;
+pub mod loader;
+pub mod modifiers;
+mod parse;
+pub mod pattern;
+pub mod placeholders;
+mod values;
+
+pub use error::{Error, ErrorKind};
+pub use eval::{evaluate, evaluate_detailed, Evaluation};
+pub use ir::{
+    Condition, Detection, FieldMatch, Level, LogSource, Metadata, Predicate, Rule, Selection,
+    Status,
+};
+pub use loader::{load_paths, parse_rule, parse_rules, CompileOptions, RuleSet};
+pub use placeholders::Placeholders;

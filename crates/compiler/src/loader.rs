@@ -1,0 +1,259 @@
+//! Loading rules: files, directory trees, multi-document YAML, collections.
+//!
+//! A file may hold several YAML documents (`---`). Sigma rule collections
+//! (`action: global` / `reset` / `repeat`) are merged as the specification
+//! describes. Every document becomes a compiled [`Rule`] or an [`Error`] with
+//! its file, rule id and line; one bad rule never stops the others.
+
+use std::path::{Path, PathBuf};
+
+use serde_norway::Value;
+
+use crate::error::{Error, ErrorKind};
+use crate::ir::{Origin, Rule};
+use crate::parse::{rule_from_document, DocText};
+use crate::placeholders::Placeholders;
+
+/// Options of a compilation.
+#[derive(Debug, Clone, Default)]
+pub struct CompileOptions {
+    /// Values for `expand` placeholders; without them such rules are rejected.
+    pub placeholders: Option<Placeholders>,
+}
+
+/// The outcome of loading a set of rule files.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    /// Every rule that compiled, in file order.
+    pub rules: Vec<Rule>,
+    /// Every rule (or file) that did not, with the reason.
+    pub rejected: Vec<Error>,
+    /// Rule files read.
+    pub files: usize,
+}
+
+impl RuleSet {
+    /// Rule documents found: compiled plus rejected.
+    pub fn found(&self) -> usize {
+        self.rules.len() + self.rejected.len()
+    }
+}
+
+/// Loads every `.yml`/`.yaml` file under the given files and directories.
+pub fn load_paths<P: AsRef<Path>>(paths: &[P], options: &CompileOptions) -> RuleSet {
+    let mut set = RuleSet::default();
+    for root in paths {
+        let root = root.as_ref();
+        let files = match rule_files(root) {
+            Ok(files) => files,
+            Err(e) => {
+                set.rejected.push(Error {
+                    path: Some(root.to_path_buf()),
+                    ..Error::new(ErrorKind::Io(e))
+                });
+                continue;
+            }
+        };
+        for file in files {
+            set.files += 1;
+            match std::fs::read(&file) {
+                Ok(bytes) => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    for result in parse_rules(&text, Some(&file), options) {
+                        match result {
+                            Ok(rule) => set.rules.push(rule),
+                            Err(e) => set.rejected.push(e),
+                        }
+                    }
+                }
+                Err(e) => set.rejected.push(Error {
+                    path: Some(file.clone()),
+                    ..Error::new(ErrorKind::Io(e.to_string()))
+                }),
+            }
+        }
+    }
+    set
+}
+
+/// The rule files under a path: the path itself when it is a file, else every
+/// `.yml`/`.yaml` file below it, sorted.
+pub fn rule_files(root: &Path) -> Result<Vec<PathBuf>, String> {
+    let meta = std::fs::metadata(root).map_err(|e| e.to_string())?;
+    if meta.is_file() {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let is_yaml = entry
+            .path()
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));
+        if entry.file_type().is_file() && is_yaml {
+            files.push(entry.into_path());
+        }
+    }
+    Ok(files)
+}
+
+/// Parses every rule of one YAML text (one or more documents).
+pub fn parse_rules(
+    text: &str,
+    path: Option<&Path>,
+    options: &CompileOptions,
+) -> Vec<Result<Rule, Error>> {
+    let mut results = Vec::new();
+    let mut global: Option<Value> = None;
+    let mut previous: Option<Value> = None;
+    for (doc_text, first_line) in split_documents(text) {
+        let doc = DocText {
+            text: doc_text,
+            first_line,
+        };
+        let located = |mut e: Error, value: Option<&Value>| {
+            e.path = path.map(Path::to_path_buf);
+            if e.line.is_none() {
+                e.line = Some(first_line);
+            }
+            if let Some(v) = value {
+                let get = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+                e.rule_id = e.rule_id.or_else(|| get("id"));
+                e.title = e.title.or_else(|| get("title"));
+            }
+            e
+        };
+        let mut value: Value = match serde_norway::from_str(doc_text) {
+            Ok(v) => v,
+            Err(e) => {
+                let line = e.location().map(|l| l.line() + first_line - 1);
+                let err = Error {
+                    line,
+                    ..Error::new(ErrorKind::Yaml(e.to_string()))
+                };
+                results.push(Err(located(err, None)));
+                continue;
+            }
+        };
+        if let Err(e) = value.apply_merge() {
+            results.push(Err(located(
+                Error::new(ErrorKind::Yaml(e.to_string())),
+                Some(&value),
+            )));
+            continue;
+        }
+        let action = value
+            .get("action")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if let Some(map) = value.as_mapping_mut() {
+            map.remove("action");
+        }
+        let merged = match action.as_deref() {
+            Some("global") => {
+                global = Some(match global.take() {
+                    Some(g) => deep_merge(g, value),
+                    None => value,
+                });
+                continue;
+            }
+            Some("reset") => {
+                global = None;
+                continue;
+            }
+            Some("repeat") => match previous.clone() {
+                Some(prev) => deep_merge(prev, value),
+                None => {
+                    let e = Error::new(ErrorKind::Structure(
+                        "'action: repeat' without a previous rule".into(),
+                    ));
+                    results.push(Err(located(e, Some(&value))));
+                    continue;
+                }
+            },
+            Some(other) => {
+                let e = Error::new(ErrorKind::Structure(format!(
+                    "unknown collection action '{other}' (expected global, reset or repeat)"
+                )));
+                results.push(Err(located(e, Some(&value))));
+                continue;
+            }
+            None => match &global {
+                Some(g) => deep_merge(g.clone(), value),
+                None => value,
+            },
+        };
+        previous = Some(merged.clone());
+        let result = rule_from_document(&merged, &doc, options.placeholders.as_ref())
+            .map(|mut rule| {
+                rule.origin = Origin {
+                    path: path.map(Path::to_path_buf),
+                    line: first_line,
+                };
+                rule
+            })
+            .map_err(|e| located(e, Some(&merged)));
+        results.push(result);
+    }
+    results
+}
+
+/// Parses a single rule from YAML text (the first document).
+pub fn parse_rule(text: &str, options: &CompileOptions) -> Result<Rule, Error> {
+    parse_rules(text, None, options)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Err(Error::new(ErrorKind::Structure("no YAML document".into()))))
+}
+
+/// Splits YAML text at `---` document markers; skips documents with no content.
+/// Returns each document's text and its first line (1-based).
+fn split_documents(text: &str) -> Vec<(&str, usize)> {
+    let mut docs = Vec::new();
+    let mut start = 0usize;
+    let mut start_line = 1usize;
+    let mut offset = 0usize;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_end();
+        let is_marker = trimmed == "---"
+            || trimmed.starts_with("--- ")
+            || trimmed.starts_with("---\t")
+            || trimmed == "...";
+        if is_marker {
+            docs.push((&text[start..offset], start_line));
+            start = offset + line.len();
+            start_line = i + 2;
+        }
+        offset += line.len();
+    }
+    docs.push((&text[start..], start_line));
+    docs.into_iter()
+        .filter(|(d, _)| {
+            d.lines().any(|l| {
+                let t = l.trim();
+                !t.is_empty() && !t.starts_with('#') && !t.starts_with('%')
+            })
+        })
+        .collect()
+}
+
+/// Merges `over` into `base`: mappings recursively, anything else replaced.
+fn deep_merge(base: Value, over: Value) -> Value {
+    match (base, over) {
+        (Value::Mapping(mut b), Value::Mapping(o)) => {
+            for (k, v) in o {
+                let merged = match b.remove(&k) {
+                    Some(existing) => deep_merge(existing, v),
+                    None => v,
+                };
+                b.insert(k, merged);
+            }
+            Value::Mapping(b)
+        }
+        (_, over) => over,
+    }
+}

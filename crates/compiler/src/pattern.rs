@@ -1,0 +1,320 @@
+//! Sigma strings: wildcards, escapes, case folding and the reference glob matcher.
+//!
+//! A Sigma string value is text in which `*` matches any run of characters and
+//! `?` exactly one. A backslash escapes only `*`, `?` or another backslash; any
+//! other backslash is literal text. So `'\\\\127.0.0.1\\'` (YAML single quotes)
+//! is the text `\\127.0.0.1\` and `'Windows\Temp\'` is `Windows\Temp\`.
+//!
+//! A [`Pattern`] is a sequence of [`Piece`]s. Besides literals and the two
+//! wildcards there is [`Piece::OneOf`], a single character out of a set, which
+//! the `windash` modifier produces instead of multiplying values.
+//!
+//! Matching here is the reference: simple and obviously correct, over `char`s.
+//! Case-insensitive matching compares [`fold_char`] of both sides, a Unicode
+//! simple case folding (one character to one character, so `?` still counts
+//! characters the same way on both sides).
+
+use std::fmt;
+
+/// One element of a [`Pattern`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Piece {
+    /// Literal text (never empty).
+    Literal(String),
+    /// `*`: any run of characters, the empty run included.
+    AnyRun,
+    /// `?`: exactly one character.
+    AnyChar,
+    /// Exactly one character out of this set (from `windash`).
+    OneOf(Vec<char>),
+}
+
+/// A Sigma string with its wildcards resolved; matches a whole value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Pattern {
+    pieces: Vec<Piece>,
+}
+
+impl Pattern {
+    /// Parses a Sigma string value with the escape rules of the specification.
+    pub fn parse(raw: &str) -> Pattern {
+        let mut p = Pattern::default();
+        let mut chars = raw.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.peek() {
+                    Some(&next @ ('*' | '?' | '\\')) => {
+                        chars.next();
+                        p.push_char(next);
+                    }
+                    _ => p.push_char('\\'),
+                },
+                '*' => p.push(Piece::AnyRun),
+                '?' => p.push(Piece::AnyChar),
+                other => p.push_char(other),
+            }
+        }
+        p
+    }
+
+    /// A pattern matching exactly `text` (no wildcard interpretation).
+    pub fn literal(text: &str) -> Pattern {
+        let mut p = Pattern::default();
+        for c in text.chars() {
+            p.push_char(c);
+        }
+        p
+    }
+
+    /// Builds a pattern from pieces, normalising adjacent literals and runs.
+    pub fn from_pieces(pieces: impl IntoIterator<Item = Piece>) -> Pattern {
+        let mut p = Pattern::default();
+        for piece in pieces {
+            p.push(piece);
+        }
+        p
+    }
+
+    /// The pieces, normalised: no empty literal, no two adjacent literals,
+    /// no two adjacent `*`.
+    pub fn pieces(&self) -> &[Piece] {
+        &self.pieces
+    }
+
+    /// Appends one piece, keeping the pattern normalised.
+    pub fn push(&mut self, piece: Piece) {
+        match piece {
+            Piece::Literal(s) => {
+                if s.is_empty() {
+                    return;
+                }
+                if let Some(Piece::Literal(last)) = self.pieces.last_mut() {
+                    last.push_str(&s);
+                } else {
+                    self.pieces.push(Piece::Literal(s));
+                }
+            }
+            Piece::AnyRun => {
+                if self.pieces.last() != Some(&Piece::AnyRun) {
+                    self.pieces.push(Piece::AnyRun);
+                }
+            }
+            other => self.pieces.push(other),
+        }
+    }
+
+    fn push_char(&mut self, c: char) {
+        if let Some(Piece::Literal(last)) = self.pieces.last_mut() {
+            last.push(c);
+        } else {
+            self.pieces.push(Piece::Literal(c.to_string()));
+        }
+    }
+
+    /// This pattern with a `*` in front and behind (`contains`).
+    pub fn contains(self) -> Pattern {
+        self.starts_with().ends_with()
+    }
+
+    /// This pattern with a `*` behind (`startswith`).
+    pub fn starts_with(mut self) -> Pattern {
+        self.push(Piece::AnyRun);
+        self
+    }
+
+    /// This pattern with a `*` in front (`endswith`).
+    pub fn ends_with(self) -> Pattern {
+        let mut p = Pattern::from_pieces([Piece::AnyRun]);
+        for piece in self.pieces {
+            p.push(piece);
+        }
+        p
+    }
+
+    /// True when the pattern has `*`, `?` or a character set.
+    pub fn has_wildcards(&self) -> bool {
+        self.pieces.iter().any(|p| !matches!(p, Piece::Literal(_)))
+    }
+
+    /// The text when the pattern is a plain literal (or empty).
+    pub fn as_literal(&self) -> Option<String> {
+        match self.pieces.as_slice() {
+            [] => Some(String::new()),
+            [Piece::Literal(s)] => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether `text` matches the whole pattern.
+    pub fn matches(&self, text: &str, cased: bool) -> bool {
+        let fold = |c: char| if cased { c } else { fold_char(c) };
+        let mut tokens = Vec::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(s) => tokens.extend(s.chars().map(|c| Token::Char(fold(c)))),
+                Piece::AnyRun => tokens.push(Token::Run),
+                Piece::AnyChar => tokens.push(Token::One),
+                Piece::OneOf(set) => {
+                    tokens.push(Token::Set(set.iter().map(|&c| fold(c)).collect()))
+                }
+            }
+        }
+        let text: Vec<char> = text.chars().map(fold).collect();
+        glob(&tokens, &text)
+    }
+}
+
+impl fmt::Display for Pattern {
+    /// Writes the pattern back as a Sigma string (escaping `*`, `?`, `\` where needed).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(s) => {
+                    let mut chars = s.chars().peekable();
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '*' | '?' => write!(f, "\\{c}")?,
+                            // A backslash needs escaping only where it would escape what follows.
+                            '\\' if matches!(chars.peek(), None | Some('*' | '?' | '\\')) => {
+                                write!(f, "\\\\")?
+                            }
+                            other => write!(f, "{other}")?,
+                        }
+                    }
+                }
+                Piece::AnyRun => write!(f, "*")?,
+                Piece::AnyChar => write!(f, "?")?,
+                Piece::OneOf(set) => {
+                    write!(f, "[")?;
+                    for c in set {
+                        write!(f, "{c}")?;
+                    }
+                    write!(f, "]")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+enum Token {
+    Char(char),
+    Run,
+    One,
+    Set(Vec<char>),
+}
+
+/// Classic wildcard matching with backtracking to the last `*`: O(n·m) at worst.
+fn glob(pattern: &[Token], text: &[char]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        let step = match pattern.get(p) {
+            Some(Token::Char(c)) => *c == text[t],
+            Some(Token::One) => true,
+            Some(Token::Set(set)) => set.contains(&text[t]),
+            Some(Token::Run) => {
+                star = Some((p, t));
+                p += 1;
+                continue;
+            }
+            None => false,
+        };
+        if step {
+            p += 1;
+            t += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p.min(pattern.len())..]
+        .iter()
+        .all(|tok| matches!(tok, Token::Run))
+}
+
+/// Unicode simple case folding of one character.
+///
+/// Characters whose lowercase is one character fold to it; the few lowercase
+/// letters that have a distinct folded form (final sigma, the Greek symbol
+/// variants, long s, micro sign, ...) fold to that form; characters whose
+/// lowercase is several characters (U+0130) have no simple folding and stay.
+pub fn fold_char(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    match c {
+        'ς' => return 'σ',
+        'ϐ' => return 'β',
+        'ϑ' => return 'θ',
+        'ϕ' => return 'φ',
+        'ϖ' => return 'π',
+        'ϰ' => return 'κ',
+        'ϱ' => return 'ρ',
+        'ϵ' => return 'ε',
+        'ẛ' => return 'ṡ',
+        '\u{1FBE}' | '\u{0345}' => return 'ι',
+        'µ' => return 'μ',
+        'ſ' => return 's',
+        _ => {}
+    }
+    let mut lower = c.to_lowercase();
+    match (lower.next(), lower.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
+}
+
+/// [`fold_char`] over a whole string.
+pub fn fold_str(s: &str) -> String {
+    s.chars().map(fold_char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_follow_the_specification() {
+        assert_eq!(
+            Pattern::parse(r"\\\\127.0.0.1\\").as_literal().as_deref(),
+            Some(r"\\127.0.0.1\")
+        );
+        assert_eq!(
+            Pattern::parse(r"Windows\Temp\").as_literal().as_deref(),
+            Some(r"Windows\Temp\")
+        );
+        assert_eq!(Pattern::parse(r"a\*b").as_literal().as_deref(), Some("a*b"));
+        assert_eq!(Pattern::parse(r"a\?b").as_literal().as_deref(), Some("a?b"));
+        assert!(Pattern::parse(r"a\\*b").has_wildcards());
+    }
+
+    #[test]
+    fn glob_matches() {
+        let p = Pattern::parse("*cmd?exe*");
+        assert!(p.matches("C:\\CMD.exe /c", false));
+        assert!(!p.matches("C:\\CMD.exe /c", true));
+        assert!(!p.matches("cmdexe", false));
+        assert!(Pattern::parse("").matches("", false));
+        assert!(!Pattern::parse("").matches("a", false));
+        assert!(Pattern::parse("*").matches("", false));
+    }
+
+    #[test]
+    fn unicode_folding() {
+        assert!(Pattern::parse("ΣΊΣΥΦΟΣ").matches("σίσυφος", false));
+        assert!(Pattern::parse("STRASSE").matches("strasse", false));
+        assert!(Pattern::parse("ÄÖÜ").matches("äöü", false));
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for raw in [r"\\\\127.0.0.1\\", r"a\*b*c?", r"Windows\Temp\", r"x\\"] {
+            let p = Pattern::parse(raw);
+            assert_eq!(Pattern::parse(&p.to_string()), p, "{raw}");
+        }
+    }
+}
