@@ -232,7 +232,7 @@ impl Modifiers {
             match modifier {
                 M::Contains | M::StartsWith | M::EndsWith => {
                     if m.position.is_some() {
-                        return Err(conflict("contains/startswith/endswith", "each other"));
+                        return Err(only_one("contains/startswith/endswith"));
                     }
                     m.position = Some(match modifier {
                         M::Contains => Position::Contains,
@@ -256,7 +256,7 @@ impl Modifiers {
                 M::Utf16 => m.transforms.push(Transform::Utf16),
                 M::Lt | M::Lte | M::Gt | M::Gte => {
                     if m.compare.is_some() {
-                        return Err(conflict("lt/lte/gt/gte", "each other"));
+                        return Err(only_one("lt/lte/gt/gte"));
                     }
                     m.compare = Some(match modifier {
                         M::Lt => CompareOp::Lt,
@@ -267,7 +267,7 @@ impl Modifiers {
                 }
                 M::Minute | M::Hour | M::Day | M::Week | M::Month | M::Year => {
                     if m.time_part.is_some() {
-                        return Err(conflict("minute/hour/day/week/month/year", "each other"));
+                        return Err(only_one("minute/hour/day/week/month/year"));
                     }
                     m.time_part = Some(match modifier {
                         M::Minute => TimePart::Minute,
@@ -328,7 +328,7 @@ impl Modifiers {
             .count()
             > 1
         {
-            return Err(conflict("utf16le/utf16be/utf16/wide", "each other"));
+            return Err(only_one("utf16le/utf16be/utf16/wide"));
         }
         let exclusive: [(&str, bool); 6] = [
             ("re", self.regex.is_some()),
@@ -382,6 +382,10 @@ impl Modifiers {
 
 fn conflict(a: &str, b: &str) -> ErrorKind {
     ErrorKind::ModifierConflict(format!("'{a}' cannot be combined with '{b}'"))
+}
+
+fn only_one(group: &str) -> ErrorKind {
+    ErrorKind::ModifierConflict(format!("only one of {group} may be used"))
 }
 
 /// The known modifier closest to a misspelt one, if it is close.
