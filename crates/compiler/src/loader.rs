@@ -133,6 +133,8 @@ pub fn parse_rules(
                 let line = e.location().map(|l| l.line() + first_line - 1);
                 let err = Error {
                     line,
+                    rule_id: top_level_scalar(doc_text, "id"),
+                    title: top_level_scalar(doc_text, "title"),
                     ..Error::new(ErrorKind::Yaml(e.to_string()))
                 };
                 results.push(Err(located(err, None)));
@@ -239,6 +241,20 @@ fn split_documents(text: &str) -> Vec<(&str, usize)> {
             })
         })
         .collect()
+}
+
+/// The value of a top-level `key: value` line, read from the text (for
+/// documents that are not valid YAML, so that their error can name the rule).
+fn top_level_scalar(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(key)?.strip_prefix(':')?;
+        let value = rest
+            .split(" #")
+            .next()?
+            .trim()
+            .trim_matches(|c| c == '\'' || c == '"');
+        (!value.is_empty()).then(|| value.to_string())
+    })
 }
 
 /// Merges `over` into `base`: mappings recursively, anything else replaced.
