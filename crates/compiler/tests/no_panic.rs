@@ -188,13 +188,11 @@ proptest! {
 
     #[test]
     fn rule_shaped_yaml_never_panics(text in rule(), events in prop::collection::vec(json_value(), 1..4)) {
-        for result in parse_rules(&text, None, &options()) {
-            if let Ok(rule) = result {
-                for event in &events {
-                    let wrapped = serde_json::json!({"A": event, "B": {"c": event}, "CommandLine": event});
-                    let _ = evaluate_detailed(&rule, event);
-                    let _ = evaluate_detailed(&rule, &wrapped);
-                }
+        for rule in parse_rules(&text, None, &options()).into_iter().flatten() {
+            for event in &events {
+                let wrapped = serde_json::json!({"A": event, "B": {"c": event}, "CommandLine": event});
+                let _ = evaluate_detailed(&rule, event);
+                let _ = evaluate_detailed(&rule, &wrapped);
             }
         }
     }
