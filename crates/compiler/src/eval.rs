@@ -1,10 +1,11 @@
 //! The reference evaluator: the executable definition of hypersigma's semantics.
 //!
 //! Deliberately simple and obviously correct; the fast engine is tested against
-//! it on every (event, rule) pair. The event's fields are already named as
-//! Sigma names them: a field is a top-level member of the event object, or, when
-//! no member has that exact name, a dotted path through nested objects (arrays
-//! on the way are searched element by element).
+//! it on every (event, rule) pair. An event is read through a [`Profile`] (where
+//! each field lives in this JSON shape) and the rule's log-source [`Scope`]: the
+//! event must be of one of the rule's sources, whose field renames apply first
+//! (Security 4688 keeps `Image` as `NewProcessName`). Rules with an unmapped log
+//! source match nothing unless [`EvalOptions::unscoped`] is set.
 //!
 //! Semantics, in short (see `DESIGN.md` section 2 and the tests under `tests/`):
 //! - text matching is case-insensitive with Unicode simple case folding unless
@@ -14,29 +15,67 @@
 //! - `neq` holds when the field is present and its value does not match;
 //! - keywords (selections without a field) search every scalar of the event.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use serde_json::Value;
 
 use crate::ir::{Condition, FieldMatch, Number, Predicate, Quantity, Rule};
+use crate::logsource::{Scope, Source};
 use crate::modifiers::{Position, TimePart};
 use crate::pattern::fold_str;
+use crate::profile::Profile;
 
 /// The outcome of evaluating a rule on an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluation {
-    /// Whether the rule's condition holds.
+    /// Whether the rule's condition holds (and the event is in the rule's scope).
     pub matched: bool,
     /// The names of the selections that hold (whether or not the condition does).
     pub selections: Vec<String>,
+    /// The log source the event was taken as (its label), when the rule is scoped.
+    pub source: Option<String>,
 }
 
-/// Whether `rule` matches `event`.
-pub fn evaluate(rule: &Rule, event: &Value) -> bool {
-    evaluate_detailed(rule, event).matched
+/// How to evaluate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EvalOptions {
+    /// Evaluate rules whose log source is unmapped against every event
+    /// (by default they match nothing).
+    pub unscoped: bool,
 }
 
-/// Evaluates every selection of `rule` on `event`, then the condition.
-pub fn evaluate_detailed(rule: &Rule, event: &Value) -> Evaluation {
+/// Whether `rule` matches `event`, read through `profile`, within the rule's log source.
+pub fn evaluate(rule: &Rule, event: &Value, profile: &Profile) -> bool {
+    evaluate_detailed(rule, event, profile, EvalOptions::default()).matched
+}
+
+/// Finds the rule's log source for the event (or none, for an out-of-scope
+/// event), evaluates every selection, then the condition.
+pub fn evaluate_detailed(
+    rule: &Rule,
+    event: &Value,
+    profile: &Profile,
+    options: EvalOptions,
+) -> Evaluation {
+    let no_match = Evaluation {
+        matched: false,
+        selections: Vec::new(),
+        source: None,
+    };
+    let source: Option<&Source> = match &rule.scope {
+        Scope::Unmapped if options.unscoped => None,
+        Scope::Unmapped => return no_match,
+        Scope::Sources(sources) => match sources.iter().find(|s| s.matches(profile, event)) {
+            Some(s) => Some(s),
+            None => return no_match,
+        },
+    };
+    let view = EventView {
+        event,
+        profile,
+        source,
+    };
     let results: Vec<bool> = rule
         .detection
         .selections
@@ -44,7 +83,7 @@ pub fn evaluate_detailed(rule: &Rule, event: &Value) -> Evaluation {
         .map(|s| {
             s.groups
                 .iter()
-                .any(|group| group.iter().all(|fm| field_match_holds(fm, event)))
+                .any(|group| group.iter().all(|fm| field_match_holds(fm, &view)))
         })
         .collect();
     Evaluation {
@@ -57,6 +96,30 @@ pub fn evaluate_detailed(rule: &Rule, event: &Value) -> Evaluation {
             .filter(|(_, r)| **r)
             .map(|(s, _)| s.name.clone())
             .collect(),
+        source: source.map(|s| s.label.clone()),
+    }
+}
+
+/// An event as a rule sees it: fields through the log source's renames, then the profile.
+struct EventView<'a> {
+    event: &'a Value,
+    profile: &'a Profile,
+    source: Option<&'a Source>,
+}
+
+impl<'a> EventView<'a> {
+    fn field(&self, name: &str) -> Vec<Cow<'a, Value>> {
+        if let Some(renamed) = self.source.and_then(|s| s.fields.get(name)) {
+            let values = renamed.resolve(self.profile, self.event);
+            if !values.is_empty() {
+                return values;
+            }
+        }
+        self.profile
+            .lookup(self.event, name)
+            .into_iter()
+            .map(Cow::Borrowed)
+            .collect()
     }
 }
 
@@ -82,37 +145,6 @@ fn condition_holds(c: &Condition, sel: &[bool]) -> bool {
     }
 }
 
-/// The values found for a field name (see the module documentation).
-pub fn lookup<'a>(event: &'a Value, field: &str) -> Vec<&'a Value> {
-    if let Some(v) = event.get(field) {
-        return vec![v];
-    }
-    let mut current = vec![event];
-    for part in field.split('.') {
-        let mut next = Vec::new();
-        for v in current {
-            collect_member(v, part, &mut next);
-        }
-        if next.is_empty() {
-            return next;
-        }
-        current = next;
-    }
-    if field.contains('.') {
-        current
-    } else {
-        Vec::new()
-    }
-}
-
-fn collect_member<'a>(v: &'a Value, name: &str, out: &mut Vec<&'a Value>) {
-    match v {
-        Value::Object(map) => out.extend(map.get(name)),
-        Value::Array(items) => items.iter().for_each(|i| collect_member(i, name, out)),
-        _ => {}
-    }
-}
-
 /// Scalars of the found values: arrays are opened (recursively), objects skipped.
 fn scalars<'a>(values: &[&'a Value], out: &mut Vec<&'a Value>) {
     for v in values {
@@ -134,21 +166,22 @@ fn all_scalars<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
     }
 }
 
-fn field_match_holds(fm: &FieldMatch, event: &Value) -> bool {
+fn field_match_holds(fm: &FieldMatch, view: &EventView<'_>) -> bool {
     let found = match &fm.field {
-        Some(f) => lookup(event, f),
-        None => vec![event],
+        Some(f) => view.field(f),
+        None => vec![Cow::Borrowed(view.event)],
     };
-    let present = found.iter().any(|v| !v.is_null());
+    let found_refs: Vec<&Value> = found.iter().map(|c| c.as_ref()).collect();
+    let present = found_refs.iter().any(|v| !v.is_null());
     let mut values = Vec::new();
     match fm.field {
-        Some(_) => scalars(&found, &mut values),
-        None => all_scalars(event, &mut values),
+        Some(_) => scalars(&found_refs, &mut values),
+        None => all_scalars(view.event, &mut values),
     }
     let value_holds = |alternatives: &Vec<Predicate>| {
         let hit = alternatives
             .iter()
-            .any(|p| predicate_holds(p, present, &values, event));
+            .any(|p| predicate_holds(p, present, &values, view));
         if fm.modifiers.neq {
             present && !hit
         } else {
@@ -162,7 +195,7 @@ fn field_match_holds(fm: &FieldMatch, event: &Value) -> bool {
     }
 }
 
-fn predicate_holds(p: &Predicate, present: bool, values: &[&Value], event: &Value) -> bool {
+fn predicate_holds(p: &Predicate, present: bool, values: &[&Value], view: &EventView<'_>) -> bool {
     match p {
         Predicate::Null => !present,
         Predicate::Exists(b) => present == *b,
@@ -171,8 +204,10 @@ fn predicate_holds(p: &Predicate, present: bool, values: &[&Value], event: &Valu
             position,
             cased,
         } => {
+            let found = view.field(field);
+            let found_refs: Vec<&Value> = found.iter().map(|c| c.as_ref()).collect();
             let mut others = Vec::new();
-            scalars(&lookup(event, field), &mut others);
+            scalars(&found_refs, &mut others);
             values.iter().any(|v| {
                 others
                     .iter()

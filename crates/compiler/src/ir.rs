@@ -20,6 +20,8 @@ pub struct Rule {
     pub detection: Detection,
     /// Where the rule came from.
     pub origin: Origin,
+    /// The events the rule applies to, from its log source.
+    pub scope: crate::logsource::Scope,
 }
 
 impl Rule {

@@ -6,7 +6,7 @@
 //! fast engine of `hypersigma-runtime` is tested against that evaluator.
 //!
 //! ```
-//! use hypersigma_compiler::{evaluate, parse_rule, CompileOptions};
+//! use hypersigma_compiler::{evaluate, parse_rule, CompileOptions, Profile};
 //!
 //! let rule = parse_rule(r#"
 //! title: cmd with /c
@@ -17,8 +17,15 @@
 //!         CommandLine|contains: '/c'
 //!     condition: selection
 //! "#, &CompileOptions::default()).unwrap();
-//! let event = serde_json::json!({"Image": "C:\\Windows\\System32\\CMD.EXE", "CommandLine": "cmd /c whoami"});
-//! assert!(evaluate(&rule, &event));
+//! let event = serde_json::json!({
+//!     "Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1,
+//!     "Image": "C:\\Windows\\System32\\CMD.EXE", "CommandLine": "cmd /c whoami"});
+//! assert!(evaluate(&rule, &event, &Profile::sysmon()));
+//! // Scoped by log source: a Sysmon network connection is not a process creation.
+//! let other = serde_json::json!({
+//!     "Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 3,
+//!     "Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": "cmd /c whoami"});
+//! assert!(!evaluate(&rule, &other, &Profile::sysmon()));
 //! ```
 //!
 //! Stages, one module each: [`loader`] (files, documents, collections) →
@@ -34,17 +41,21 @@ pub mod error;
 pub mod eval;
 pub mod ir;
 pub mod loader;
+pub mod logsource;
 pub mod modifiers;
 mod parse;
 pub mod pattern;
 pub mod placeholders;
+pub mod profile;
 mod values;
 
 pub use error::{Error, ErrorKind};
-pub use eval::{evaluate, evaluate_detailed, Evaluation};
+pub use eval::{evaluate, evaluate_detailed, EvalOptions, Evaluation};
 pub use ir::{
     Condition, Detection, FieldMatch, Level, LogSource, Metadata, Predicate, Rule, Selection,
     Status,
 };
 pub use loader::{load_paths, parse_rule, parse_rules, CompileOptions, RuleSet};
+pub use logsource::{LogSourceMap, Scope, Source};
 pub use placeholders::Placeholders;
+pub use profile::Profile;

@@ -11,6 +11,7 @@ use serde_norway::Value;
 
 use crate::error::{Error, ErrorKind};
 use crate::ir::{Origin, Rule};
+use crate::logsource::LogSourceMap;
 use crate::parse::{rule_from_document, DocText};
 use crate::placeholders::Placeholders;
 
@@ -192,6 +193,7 @@ pub fn parse_rules(
         previous = Some(merged.clone());
         let result = rule_from_document(&merged, &doc, options.placeholders.as_ref())
             .map(|mut rule| {
+                rule.scope = LogSourceMap::builtin().resolve(&rule.meta.logsource);
                 rule.origin = Origin {
                     path: path.map(Path::to_path_buf),
                     line: first_line,

@@ -79,6 +79,7 @@ pub(crate) fn rule_from_document(
         meta,
         detection,
         origin: Default::default(),
+        scope: crate::logsource::Scope::Unmapped,
     })
 }
 

@@ -9,12 +9,17 @@
 //! - `error:` a text the compile error must contain (the rule must not compile),
 //!   with optional `line:` the error must point at.
 //!
-//! `placeholders:` gives `expand` values for the case. Every case runs through
-//! the reference evaluator here; the fast engine will run the same files.
+//! `placeholders:` gives `expand` values for the case. Events are read with the
+//! flat `sysmon` profile; rules with an unmapped log source (the minimal rule's
+//! `product: test`) are evaluated unscoped, mapped ones within their log source.
+//! Every case runs through the reference evaluator here; the fast engine will
+//! run the same files.
 
 mod common;
 
-use hypersigma_compiler::{evaluate_detailed, parse_rule, CompileOptions, Placeholders};
+use hypersigma_compiler::{
+    evaluate_detailed, parse_rule, CompileOptions, EvalOptions, Placeholders, Profile,
+};
 use serde_norway::Value as Yaml;
 
 struct Outcome {
@@ -131,9 +136,10 @@ fn run_case(case: &Yaml, file: &str, out: &mut Outcome) {
     if expectations.is_empty() {
         out.failures.push(format!("{label}: no events to check"));
     }
+    let profile = Profile::sysmon();
     for (i, (event, expected, selections)) in expectations.iter().enumerate() {
         out.checks += 1;
-        let result = evaluate_detailed(&rule, event);
+        let result = evaluate_detailed(&rule, event, &profile, EvalOptions { unscoped: true });
         if result.matched != *expected {
             out.failures.push(format!(
                 "{label}: event #{i} {event}: matched {}, expected {expected}",

@@ -4,7 +4,9 @@
 //! modifiers, values and conditions; and random JSON events evaluated against
 //! whatever compiled.
 
-use hypersigma_compiler::{evaluate_detailed, parse_rules, CompileOptions, Placeholders};
+use hypersigma_compiler::{
+    evaluate_detailed, parse_rules, CompileOptions, EvalOptions, Placeholders, Profile,
+};
 use proptest::prelude::*;
 
 const MODIFIERS: &[&str] = &[
@@ -191,8 +193,10 @@ proptest! {
         for rule in parse_rules(&text, None, &options()).into_iter().flatten() {
             for event in &events {
                 let wrapped = serde_json::json!({"A": event, "B": {"c": event}, "CommandLine": event});
-                let _ = evaluate_detailed(&rule, event);
-                let _ = evaluate_detailed(&rule, &wrapped);
+                for profile in [Profile::sysmon(), Profile::evtx(), Profile::ecs()] {
+                    let _ = evaluate_detailed(&rule, event, &profile, EvalOptions { unscoped: true });
+                    let _ = evaluate_detailed(&rule, &wrapped, &profile, EvalOptions { unscoped: true });
+                }
             }
         }
     }
@@ -226,5 +230,6 @@ fn huge_windash_and_expansion_are_bounded() {
         .remove(0)
         .unwrap();
     let event = serde_json::json!({"A": "x /a –b —c ―d -e -f /g /h /i /j /k /l"});
-    assert!(evaluate_detailed(&rule, &event).matched);
+    let unscoped = EvalOptions { unscoped: true };
+    assert!(evaluate_detailed(&rule, &event, &Profile::sysmon(), unscoped).matched);
 }

@@ -109,7 +109,7 @@ fn compile_lists_every_bad_rule_and_keeps_the_good_ones() {
     assert_eq!(text.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&text.stdout);
     assert!(
-        stdout.contains("5 rules found, 2 compiled, 3 rejected"),
+        stdout.contains("5 rules found, 2 compiled (0 with an unmapped log source), 3 rejected"),
         "{stdout}"
     );
 }
@@ -133,7 +133,7 @@ fn scan_reports_detections_with_their_lines() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("16 events read, 1 lines rejected, 8 detections"),
+        stderr.contains("16 events read, 1 inputs or lines rejected, 8 detections"),
         "{stderr}"
     );
 }

@@ -1,9 +1,12 @@
 //! The matching runtime of hypersigma.
 //!
 //! This crate will hold the fast path (Hyperscan prefilter, zero-copy event
-//! access, the program VM, the multi-threaded pipeline). For now it holds the
-//! event reader that every command shares: JSON lines, with every bad line
-//! reported with its line number and every good one kept.
+//! access, the program VM, the multi-threaded pipeline). Today it holds the
+//! event inputs every command shares: [`input::open`] reads JSON lines, JSON
+//! arrays, concatenated JSON, EVTX, gzip and zstd, positioning every event and
+//! reporting every bad line or record without stopping.
 #![deny(missing_docs)]
 
+mod evtx_input;
+pub mod input;
 pub mod reader;

@@ -1,0 +1,495 @@
+//! Field profiles: where each Sigma field lives in one JSON shape of events.
+//!
+//! A rule names `CommandLine`; a flat Sysmon export has it at the top level, an
+//! `evtx_dump` record under `Event.EventData`, Winlogbeat under
+//! `winlog.event_data`, and ECS as `process.command_line`. A [`Profile`] says
+//! where to look for a field (explicit paths first, then each data root), and
+//! where the log-source keys are (channel, event id, provider).
+//!
+//! Built in: `sysmon` (flat), `evtx`, `winlogbeat`, `ecs`; [`Profile::detect`]
+//! picks one from the first event of a stream. Custom profiles are YAML:
+//!
+//! ```yaml
+//! name: mycollector
+//! detect: [log.channel]          # paths that all exist in this shape (auto-detection)
+//! channel: [log.channel]         # log-source keys
+//! event_id: [log.event_id]
+//! provider: [log.provider]
+//! timestamp: ['@timestamp']
+//! computer: [host.name]
+//! record_id: [log.record]
+//! roots: [data, '']              # where fields not listed below live ('' = top level)
+//! fields:                        # Sigma field -> one or more paths, first found wins
+//!   CommandLine: process.cmdline
+//!   Image: [process.exe, process.path]
+//! ```
+//! Paths are dotted (`a.b.c`); a root segment `*` stands for every member.
+//! Quirks handled for every profile: a value `{"#text": v, "#attributes": …}`
+//! reads as `v`; a field name not found exactly also matches a member whose
+//! name differs only by spaces (`Threat Name` for `ThreatName`).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::ErrorKind;
+
+/// A dotted path split into its segments.
+pub type JsonPath = Vec<String>;
+
+fn path(p: &str) -> JsonPath {
+    if p.is_empty() {
+        return Vec::new();
+    }
+    p.split('.').map(str::to_string).collect()
+}
+
+/// Where the fields of one event shape live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// The profile's name (`sysmon`, `evtx`, `winlogbeat`, `ecs`, or a custom one).
+    pub name: String,
+    /// Paths that all exist in events of this shape.
+    pub detect: Vec<JsonPath>,
+    /// Where the Windows channel is.
+    pub channel: Vec<JsonPath>,
+    /// Where the event id is.
+    pub event_id: Vec<JsonPath>,
+    /// Where the provider (source) name is.
+    pub provider: Vec<JsonPath>,
+    /// Where the event time is.
+    pub timestamp: Vec<JsonPath>,
+    /// Where the host name is.
+    pub computer: Vec<JsonPath>,
+    /// Where the record id is.
+    pub record_id: Vec<JsonPath>,
+    /// Where fields without an explicit path live, in order.
+    pub roots: Vec<JsonPath>,
+    /// Explicit paths of Sigma fields.
+    pub fields: BTreeMap<String, Vec<JsonPath>>,
+}
+
+/// The YAML form of a profile.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    name: String,
+    #[serde(default)]
+    detect: Vec<String>,
+    #[serde(default)]
+    channel: Vec<String>,
+    #[serde(default)]
+    event_id: Vec<String>,
+    #[serde(default)]
+    provider: Vec<String>,
+    #[serde(default)]
+    timestamp: Vec<String>,
+    #[serde(default)]
+    computer: Vec<String>,
+    #[serde(default)]
+    record_id: Vec<String>,
+    #[serde(default)]
+    roots: Option<Vec<String>>,
+    #[serde(default)]
+    fields: BTreeMap<String, OneOrMany>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn paths(self) -> Vec<JsonPath> {
+        match self {
+            OneOrMany::One(p) => vec![path(&p)],
+            OneOrMany::Many(ps) => ps.iter().map(|p| path(p)).collect(),
+        }
+    }
+}
+
+fn paths(ps: &[&str]) -> Vec<JsonPath> {
+    ps.iter().map(|p| path(p)).collect()
+}
+
+fn field_table(entries: &[(&str, &[&str])]) -> BTreeMap<String, Vec<JsonPath>> {
+    entries
+        .iter()
+        .map(|(k, v)| (k.to_string(), paths(v)))
+        .collect()
+}
+
+/// The names of the built-in profiles.
+pub const BUILTIN: [&str; 4] = ["sysmon", "evtx", "winlogbeat", "ecs"];
+
+impl Profile {
+    /// A built-in profile by name.
+    pub fn builtin(name: &str) -> Option<Profile> {
+        Some(match name {
+            "sysmon" => Profile::sysmon(),
+            "evtx" => Profile::evtx(),
+            "winlogbeat" => Profile::winlogbeat(),
+            "ecs" => Profile::ecs(),
+            _ => return None,
+        })
+    }
+
+    /// Flat events: fields at the top level (Sysmon via NXLog, OTRF, Logstash exports).
+    pub fn sysmon() -> Profile {
+        Profile {
+            name: "sysmon".into(),
+            detect: Vec::new(),
+            channel: paths(&["Channel"]),
+            event_id: paths(&["EventID", "EventId"]),
+            provider: paths(&["Provider_Name", "SourceName", "ProviderName"]),
+            timestamp: paths(&[
+                "UtcTime",
+                "TimeCreated",
+                "@timestamp",
+                "EventTime",
+                "timestamp",
+            ]),
+            computer: paths(&["Computer", "Hostname", "ComputerName"]),
+            record_id: paths(&["EventRecordID", "RecordNumber"]),
+            roots: paths(&[""]),
+            fields: field_table(&[
+                ("EventID", &["EventID", "EventId"]),
+                ("Computer", &["Computer", "Hostname"]),
+                (
+                    "Provider_Name",
+                    &["Provider_Name", "SourceName", "ProviderName"],
+                ),
+            ]),
+        }
+    }
+
+    /// The shape of the `evtx` crate and `evtx_dump`: `Event.System`, `Event.EventData`, `Event.UserData`.
+    pub fn evtx() -> Profile {
+        Profile {
+            name: "evtx".into(),
+            detect: paths(&["Event.System"]),
+            channel: paths(&["Event.System.Channel"]),
+            event_id: paths(&["Event.System.EventID"]),
+            provider: paths(&["Event.System.Provider.#attributes.Name"]),
+            timestamp: paths(&["Event.System.TimeCreated.#attributes.SystemTime"]),
+            computer: paths(&["Event.System.Computer"]),
+            record_id: paths(&["Event.System.EventRecordID"]),
+            roots: paths(&["Event.EventData", "Event.UserData.*", "Event.System"]),
+            fields: field_table(&[
+                ("EventID", &["Event.System.EventID"]),
+                ("Channel", &["Event.System.Channel"]),
+                ("Computer", &["Event.System.Computer"]),
+                ("Provider_Name", &["Event.System.Provider.#attributes.Name"]),
+                ("Provider_Guid", &["Event.System.Provider.#attributes.Guid"]),
+                (
+                    "Security_UserID",
+                    &["Event.System.Security.#attributes.UserID"],
+                ),
+                (
+                    "TimeCreated",
+                    &["Event.System.TimeCreated.#attributes.SystemTime"],
+                ),
+                ("EventRecordID", &["Event.System.EventRecordID"]),
+            ]),
+        }
+    }
+
+    /// Elastic Winlogbeat: `winlog.event_data`, `winlog.event_id`, `winlog.channel`.
+    pub fn winlogbeat() -> Profile {
+        Profile {
+            name: "winlogbeat".into(),
+            detect: paths(&["winlog"]),
+            channel: paths(&["winlog.channel"]),
+            event_id: paths(&["winlog.event_id", "event.code"]),
+            provider: paths(&["winlog.provider_name", "event.provider"]),
+            timestamp: paths(&["@timestamp"]),
+            computer: paths(&["winlog.computer_name", "host.name"]),
+            record_id: paths(&["winlog.record_id"]),
+            roots: paths(&["winlog.event_data", "winlog.user_data", "winlog", ""]),
+            fields: field_table(&[
+                ("EventID", &["winlog.event_id", "event.code"]),
+                ("Channel", &["winlog.channel"]),
+                ("Computer", &["winlog.computer_name", "host.name"]),
+                ("Provider_Name", &["winlog.provider_name", "event.provider"]),
+                ("EventRecordID", &["winlog.record_id"]),
+            ]),
+        }
+    }
+
+    /// Elastic Common Schema: `process.command_line`, `process.executable`, `event.code`, …
+    pub fn ecs() -> Profile {
+        Profile {
+            name: "ecs".into(),
+            detect: paths(&["event.code"]),
+            channel: paths(&["winlog.channel"]),
+            event_id: paths(&["event.code", "winlog.event_id"]),
+            provider: paths(&["event.provider", "winlog.provider_name"]),
+            timestamp: paths(&["@timestamp"]),
+            computer: paths(&["host.name", "host.hostname"]),
+            record_id: paths(&["winlog.record_id", "event.sequence"]),
+            roots: paths(&["winlog.event_data", ""]),
+            fields: field_table(&[
+                ("EventID", &["event.code"]),
+                ("Channel", &["winlog.channel"]),
+                ("Computer", &["host.name", "host.hostname"]),
+                ("Provider_Name", &["event.provider"]),
+                ("CommandLine", &["process.command_line"]),
+                ("Image", &["process.executable"]),
+                ("ProcessId", &["process.pid"]),
+                ("ProcessGuid", &["process.entity_id"]),
+                ("CurrentDirectory", &["process.working_directory"]),
+                ("OriginalFileName", &["process.pe.original_file_name"]),
+                ("Company", &["process.pe.company"]),
+                ("Description", &["process.pe.description"]),
+                ("Product", &["process.pe.product"]),
+                ("FileVersion", &["process.pe.file_version"]),
+                ("ParentCommandLine", &["process.parent.command_line"]),
+                ("ParentImage", &["process.parent.executable"]),
+                ("ParentProcessId", &["process.parent.pid"]),
+                ("ParentProcessGuid", &["process.parent.entity_id"]),
+                ("User", &["user.name"]),
+                ("LogonId", &["winlog.logon.id"]),
+                ("DestinationIp", &["destination.ip"]),
+                ("DestinationPort", &["destination.port"]),
+                ("DestinationHostname", &["destination.domain"]),
+                ("SourceIp", &["source.ip"]),
+                ("SourcePort", &["source.port"]),
+                ("SourceHostname", &["source.domain"]),
+                ("Protocol", &["network.transport"]),
+                ("TargetFilename", &["file.path"]),
+                ("ImageLoaded", &["dll.path", "file.path"]),
+                ("TargetObject", &["registry.path"]),
+                ("Details", &["registry.data.strings"]),
+                ("QueryName", &["dns.question.name"]),
+                ("ScriptBlockText", &["powershell.file.script_block_text"]),
+            ]),
+        }
+    }
+
+    /// Parses a custom profile from YAML.
+    pub fn from_yaml(text: &str) -> Result<Profile, ErrorKind> {
+        let f: ProfileFile =
+            serde_norway::from_str(text).map_err(|e| ErrorKind::Yaml(e.to_string()))?;
+        let ps = |v: &[String]| v.iter().map(|p| path(p)).collect::<Vec<_>>();
+        Ok(Profile {
+            name: f.name,
+            detect: ps(&f.detect),
+            channel: ps(&f.channel),
+            event_id: ps(&f.event_id),
+            provider: ps(&f.provider),
+            timestamp: ps(&f.timestamp),
+            computer: ps(&f.computer),
+            record_id: ps(&f.record_id),
+            roots: f.roots.map_or_else(|| vec![Vec::new()], |r| ps(&r)),
+            fields: f.fields.into_iter().map(|(k, v)| (k, v.paths())).collect(),
+        })
+    }
+
+    /// The built-in profile that fits an event: `evtx` when it has `Event.System`,
+    /// `winlogbeat` when it has `winlog`, `ecs` when it has `event.code` or
+    /// `ecs.version`, else the flat `sysmon` profile.
+    pub fn detect(event: &Value) -> Profile {
+        if resolve(event, &path("Event.System")).is_some() {
+            Profile::evtx()
+        } else if event.get("winlog").is_some_and(Value::is_object) {
+            Profile::winlogbeat()
+        } else if resolve(event, &path("event.code")).is_some()
+            || resolve(event, &path("ecs.version")).is_some()
+        {
+            Profile::ecs()
+        } else {
+            Profile::sysmon()
+        }
+    }
+
+    /// Whether an event has every `detect` path of this profile.
+    pub fn fits(&self, event: &Value) -> bool {
+        self.detect.iter().all(|p| resolve(event, p).is_some())
+    }
+
+    /// The values of a Sigma field in an event (see the module documentation).
+    pub fn lookup<'a>(&self, event: &'a Value, field: &str) -> Vec<&'a Value> {
+        if let Some(ps) = self.fields.get(field) {
+            for p in ps {
+                if let Some(v) = resolve(event, p) {
+                    return vec![unwrap_text(v)];
+                }
+            }
+            return Vec::new();
+        }
+        for root in &self.roots {
+            let mut found = Vec::new();
+            for base in resolve_roots(event, root) {
+                found.extend(find_field(base, field));
+            }
+            if !found.is_empty() {
+                return found.into_iter().map(unwrap_text).collect();
+            }
+        }
+        Vec::new()
+    }
+
+    /// The event's channel.
+    pub fn channel<'a>(&self, event: &'a Value) -> Option<&'a str> {
+        first(event, &self.channel).and_then(Value::as_str)
+    }
+
+    /// The event's provider name.
+    pub fn provider<'a>(&self, event: &'a Value) -> Option<&'a str> {
+        first(event, &self.provider).and_then(Value::as_str)
+    }
+
+    /// The event id, whether written as a number, a string or `{"#text": …}`.
+    pub fn event_id(&self, event: &Value) -> Option<i64> {
+        match first(event, &self.event_id)? {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// The event time as written.
+    pub fn timestamp<'a>(&self, event: &'a Value) -> Option<&'a Value> {
+        first(event, &self.timestamp)
+    }
+
+    /// The host name.
+    pub fn computer<'a>(&self, event: &'a Value) -> Option<&'a Value> {
+        first(event, &self.computer)
+    }
+}
+
+fn first<'a>(event: &'a Value, ps: &[JsonPath]) -> Option<&'a Value> {
+    ps.iter().find_map(|p| resolve(event, p)).map(unwrap_text)
+}
+
+/// The value at a path, if every step exists.
+pub fn resolve<'a>(event: &'a Value, p: &[String]) -> Option<&'a Value> {
+    let mut cur = event;
+    for seg in p {
+        cur = cur.as_object()?.get(seg.as_str())?;
+    }
+    Some(cur)
+}
+
+/// The objects a root path names (`*` = every member that is an object).
+fn resolve_roots<'a>(event: &'a Value, root: &[String]) -> Vec<&'a Value> {
+    let mut cur = vec![event];
+    for seg in root {
+        let mut next = Vec::new();
+        for v in cur {
+            let Some(obj) = v.as_object() else { continue };
+            if seg == "*" {
+                next.extend(obj.values().filter(|v| v.is_object()));
+            } else if let Some(child) = obj.get(seg.as_str()) {
+                next.push(child);
+            }
+        }
+        cur = next;
+    }
+    cur
+}
+
+/// `{"#text": v, …}` reads as `v`.
+fn unwrap_text(v: &Value) -> &Value {
+    match v.as_object().and_then(|o| o.get("#text")) {
+        Some(text) => text,
+        None => v,
+    }
+}
+
+/// A field inside one object: the exact member, else a dotted path through
+/// nested objects (arrays searched element by element), else a member whose
+/// name equals the field once spaces are removed.
+pub fn find_field<'a>(base: &'a Value, field: &str) -> Vec<&'a Value> {
+    if let Some(v) = base.get(field) {
+        return vec![v];
+    }
+    if field.contains('.') {
+        let mut current = vec![base];
+        for part in field.split('.') {
+            let mut next = Vec::new();
+            for v in current {
+                collect_member(v, part, &mut next);
+            }
+            current = next;
+        }
+        if !current.is_empty() {
+            return current;
+        }
+    }
+    if let Some(obj) = base.as_object() {
+        if let Some((_, v)) = obj
+            .iter()
+            .find(|(k, _)| k.contains(' ') && k.chars().filter(|c| *c != ' ').eq(field.chars()))
+        {
+            return vec![v];
+        }
+    }
+    Vec::new()
+}
+
+fn collect_member<'a>(v: &'a Value, name: &str, out: &mut Vec<&'a Value>) {
+    match v {
+        Value::Object(map) => out.extend(map.get(name)),
+        Value::Array(items) => items.iter().for_each(|i| collect_member(i, name, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn evtx_quirks() {
+        let p = Profile::evtx();
+        let ev = json!({"Event": {"System": {"EventID": {"#attributes": {"Qualifiers": 0}, "#text": 4688}, "Channel": "Security"},
+                                   "EventData": {"NewProcessName": "C:\\x.exe", "Threat Name": "EICAR"},
+                                   "UserData": {"LogFileCleared": {"SubjectUserName": "bob"}}}});
+        assert_eq!(p.event_id(&ev), Some(4688));
+        assert_eq!(p.channel(&ev), Some("Security"));
+        assert_eq!(p.lookup(&ev, "NewProcessName"), vec![&json!("C:\\x.exe")]);
+        assert_eq!(p.lookup(&ev, "ThreatName"), vec![&json!("EICAR")]);
+        assert_eq!(p.lookup(&ev, "SubjectUserName"), vec![&json!("bob")]);
+        assert_eq!(p.lookup(&ev, "EventID"), vec![&json!(4688)]);
+        let null_data = json!({"Event": {"System": {"EventID": "1"}, "EventData": null}});
+        assert_eq!(p.event_id(&null_data), Some(1));
+        assert!(p.lookup(&null_data, "Image").is_empty());
+    }
+
+    #[test]
+    fn detection() {
+        assert_eq!(
+            Profile::detect(&json!({"Event": {"System": {}}})).name,
+            "evtx"
+        );
+        assert_eq!(
+            Profile::detect(&json!({"winlog": {"channel": "Security"}})).name,
+            "winlogbeat"
+        );
+        assert_eq!(
+            Profile::detect(&json!({"event": {"code": "1"}})).name,
+            "ecs"
+        );
+        assert_eq!(Profile::detect(&json!({"EventID": 1})).name, "sysmon");
+    }
+
+    #[test]
+    fn custom_profile() {
+        let p = Profile::from_yaml(
+            "name: mine\ndetect: [log.channel]\nchannel: [log.channel]\nevent_id: [log.id]\nroots: [data]\nfields: {CommandLine: [proc.cmd, proc.cmdline]}\n",
+        )
+        .unwrap();
+        let ev = json!({"log": {"channel": "Security", "id": "4688"}, "data": {"User": "x"}, "proc": {"cmdline": "c"}});
+        assert!(p.fits(&ev));
+        assert_eq!(p.event_id(&ev), Some(4688));
+        assert_eq!(p.lookup(&ev, "CommandLine"), vec![&json!("c")]);
+        assert_eq!(p.lookup(&ev, "User"), vec![&json!("x")]);
+        assert!(Profile::from_yaml("name: x\nbogus: 1\n").is_err());
+    }
+}

@@ -1,0 +1,370 @@
+//! Event inputs: files, directories and stdin, in every shape events arrive in.
+//!
+//! [`open`] sniffs each input: gzip and zstd are decompressed transparently (by
+//! magic bytes, whatever the file is called); EVTX files (`ElfFile` magic) go
+//! through the `evtx` crate, whose JSON records feed the same path as every
+//! other event; text is JSON lines (the main path, streamed), one top-level
+//! JSON array, or concatenated JSON objects (pretty-printed exports). Each
+//! event carries its [`Position`]: the 1-based line where it starts, or the
+//! EVTX record id. A bad line or record is a [`Rejected`] item with its
+//! position and reason, and reading goes on.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::reader::{JsonLines, LineError};
+
+/// Where an event was in its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// 1-based line where the event starts (JSON inputs).
+    Line(u64),
+    /// The EVTX record id.
+    Record(u64),
+}
+
+/// One event read from an input.
+#[derive(Debug)]
+pub struct Event {
+    /// The event.
+    pub value: Value,
+    /// Where it was.
+    pub position: Position,
+}
+
+/// Input that is not an event, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Where it was, when known.
+    pub position: Option<Position>,
+    /// Why it is not an event.
+    pub reason: String,
+}
+
+/// What reading an input yields.
+pub type Item = Result<Event, Rejected>;
+
+/// The events of one input, in order.
+pub type Events = Box<dyn Iterator<Item = Item> + Send>;
+
+/// An input that cannot be opened at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The file or directory cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The input.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The file starts like an EVTX file but its header is unusable.
+    #[error("{path}: not a readable EVTX file: {reason}")]
+    Evtx {
+        /// The input.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// File name endings taken from a directory (inputs named explicitly are always read).
+const DIRECTORY_EXTENSIONS: [&str; 6] = ["json", "jsonl", "ndjson", "evtx", "gz", "zst"];
+
+/// Expands directories into the event files below them (sorted); files and `-`
+/// stay as given.
+pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, OpenError> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" || !path.is_dir() {
+            out.push(path.clone());
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(path)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
+            let entry = entry.map_err(|e| OpenError::Io {
+                path: path.clone(),
+                source: e.into(),
+            })?;
+            let wanted = entry
+                .path()
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| {
+                    DIRECTORY_EXTENSIONS
+                        .iter()
+                        .any(|x| x.eq_ignore_ascii_case(e))
+                });
+            if entry.file_type().is_file() && wanted {
+                out.push(entry.into_path());
+            }
+        }
+    }
+    Ok(out)
+}
+
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+const EVTX_MAGIC: &[u8] = b"ElfFile\0";
+
+/// Opens one input (`-` is standard input).
+pub fn open(path: &Path) -> Result<Events, OpenError> {
+    let io_err = |source| OpenError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(path).map_err(io_err)?)
+    };
+    let mut reader = BufReader::with_capacity(1 << 20, raw);
+    let head = reader.fill_buf().map_err(io_err)?;
+    let mut reader: Box<dyn BufRead + Send> = if head.starts_with(GZIP_MAGIC) {
+        Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::bufread::MultiGzDecoder::new(reader),
+        ))
+    } else if head.starts_with(ZSTD_MAGIC) {
+        let decoder = zstd::stream::read::Decoder::with_buffer(reader).map_err(io_err)?;
+        Box::new(BufReader::with_capacity(1 << 20, decoder))
+    } else {
+        Box::new(reader)
+    };
+    let head = reader.fill_buf().map_err(io_err)?;
+    if head.starts_with(EVTX_MAGIC) {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(io_err)?;
+        return crate::evtx_input::events(bytes).map_err(|reason| OpenError::Evtx {
+            path: path.to_path_buf(),
+            reason,
+        });
+    }
+    sniff_json(reader).map_err(io_err)
+}
+
+/// Chooses between JSON lines, a JSON array and concatenated JSON objects.
+fn sniff_json(mut reader: Box<dyn BufRead + Send>) -> io::Result<Events> {
+    let head = reader.fill_buf()?;
+    let first = head.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(first) = first else {
+        return Ok(Box::new(lines(reader)));
+    };
+    if head[first] == b'[' {
+        let mut text = Vec::new();
+        reader.read_to_end(&mut text)?;
+        return Ok(Box::new(json_array(&text).into_iter()));
+    }
+    // JSON lines when the first non-blank line is a complete object on its own line.
+    let line_end = head[first..].iter().position(|&b| b == b'\n');
+    let first_line = &head[first..first + line_end.unwrap_or(head.len() - first)];
+    let trimmed = first_line.trim_ascii_end();
+    let one_object_per_line = line_end.is_none() && head.len() < (1 << 20)
+        || trimmed.ends_with(b"}") && serde_json::from_slice::<Value>(trimmed).is_ok();
+    if one_object_per_line && !(trimmed == b"{" || trimmed.ends_with(b",")) {
+        return Ok(Box::new(lines(reader)));
+    }
+    let mut text = Vec::new();
+    reader.read_to_end(&mut text)?;
+    Ok(Box::new(concatenated(&text).into_iter()))
+}
+
+fn lines(reader: Box<dyn BufRead + Send>) -> impl Iterator<Item = Item> + Send {
+    JsonLines::new(reader).map(|line| {
+        let position = Some(Position::Line(line.number));
+        match line.event {
+            Ok(value) => Ok(Event {
+                value,
+                position: Position::Line(line.number),
+            }),
+            Err(e) => Err(Rejected {
+                position,
+                reason: e.to_string(),
+            }),
+        }
+    })
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &[u8], offset: usize) -> u64 {
+    1 + text[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+}
+
+fn object_or_reject(value: Value, line: u64) -> Item {
+    if value.is_object() {
+        Ok(Event {
+            value,
+            position: Position::Line(line),
+        })
+    } else {
+        Err(Rejected {
+            position: Some(Position::Line(line)),
+            reason: LineError::NotAnObject.to_string(),
+        })
+    }
+}
+
+/// The elements of a top-level JSON array, each with the line where it starts.
+fn json_array(text: &[u8]) -> Vec<Item> {
+    let elements: Vec<&serde_json::value::RawValue> = match serde_json::from_slice(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![Err(Rejected {
+                position: Some(Position::Line(e.line() as u64)),
+                reason: format!("invalid JSON array: {e}"),
+            })]
+        }
+    };
+    elements
+        .into_iter()
+        .map(|raw| {
+            let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+            let line = line_of(text, offset);
+            match serde_json::from_str::<Value>(raw.get()) {
+                Ok(v) => object_or_reject(v, line),
+                Err(e) => Err(Rejected {
+                    position: Some(Position::Line(line)),
+                    reason: format!("invalid JSON: {e}"),
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Concatenated JSON values (pretty-printed or not). After a syntax error,
+/// reading resumes at the next line that starts with `{`.
+fn concatenated(text: &[u8]) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut start = 0usize;
+    while start < text.len() {
+        let mut stream = serde_json::Deserializer::from_slice(&text[start..]).into_iter::<Value>();
+        let mut resume = None;
+        loop {
+            let before = start + stream.byte_offset();
+            let value_start = before
+                + text[before..]
+                    .iter()
+                    .position(|b| !b.is_ascii_whitespace())
+                    .unwrap_or(text.len() - before);
+            match stream.next() {
+                None => break,
+                Some(Ok(v)) => items.push(object_or_reject(v, line_of(text, value_start))),
+                Some(Err(e)) => {
+                    let at = start + stream.byte_offset().max(value_start - start);
+                    items.push(Err(Rejected {
+                        position: Some(Position::Line(line_of(text, value_start))),
+                        reason: format!("invalid JSON: {e}"),
+                    }));
+                    resume = next_object_line(text, at.max(value_start) + 1);
+                    break;
+                }
+            }
+        }
+        match resume {
+            Some(next) => start = next,
+            None => break,
+        }
+    }
+    items
+}
+
+/// The offset of the next line at or after `from` that starts with `{`.
+fn next_object_line(text: &[u8], from: usize) -> Option<usize> {
+    let mut i = from.min(text.len());
+    while i < text.len() {
+        let line_start = i == 0 || text[i - 1] == b'\n';
+        if line_start && text[i] == b'{' {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn read(bytes: &[u8]) -> Vec<Item> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("input");
+        std::fs::write(&p, bytes).unwrap();
+        open(&p).unwrap().collect()
+    }
+
+    fn lines_of(items: &[Item]) -> Vec<Result<u64, Option<Position>>> {
+        items
+            .iter()
+            .map(|i| match i {
+                Ok(e) => match e.position {
+                    Position::Line(l) => Ok(l),
+                    Position::Record(r) => Ok(r),
+                },
+                Err(r) => Err(r.position),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn json_lines() {
+        let items = read(b"{\"a\":1}\n{\"a\":2}\nbad\n{\"a\":3}\n");
+        assert_eq!(
+            lines_of(&items),
+            vec![Ok(1), Ok(2), Err(Some(Position::Line(3))), Ok(4)]
+        );
+    }
+
+    #[test]
+    fn json_array_with_lines() {
+        let items = read(b"[\n  {\"a\": 1},\n  {\"a\": 2},\n  3\n]\n");
+        assert_eq!(
+            lines_of(&items),
+            vec![Ok(2), Ok(3), Err(Some(Position::Line(4)))]
+        );
+    }
+
+    #[test]
+    fn concatenated_pretty_objects() {
+        let items =
+            read(b"{\n  \"a\": 1\n}\n{\n  \"a\": 2\n}\n{\n  \"a\": oops\n}\n{\n  \"a\": 4\n}\n");
+        assert_eq!(
+            lines_of(&items),
+            vec![Ok(1), Ok(4), Err(Some(Position::Line(7))), Ok(10)]
+        );
+    }
+
+    #[test]
+    fn gzip_and_zstd() {
+        let text = b"{\"a\":1}\n{\"a\":2}\n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text).unwrap();
+        assert_eq!(lines_of(&read(&gz.finish().unwrap())), vec![Ok(1), Ok(2)]);
+        let zst = zstd::encode_all(&text[..], 1).unwrap();
+        assert_eq!(lines_of(&read(&zst)), vec![Ok(1), Ok(2)]);
+    }
+
+    #[test]
+    fn empty_and_single_line_inputs() {
+        assert!(read(b"").is_empty());
+        assert!(read(b"\n\n").is_empty());
+        assert_eq!(lines_of(&read(b"{\"a\":1}")), vec![Ok(1)]);
+    }
+
+    #[test]
+    fn bad_evtx_is_an_open_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.evtx");
+        std::fs::write(&p, b"ElfFile\0garbage").unwrap();
+        assert!(matches!(open(&p), Err(OpenError::Evtx { .. })));
+    }
+}
