@@ -16,6 +16,7 @@
 //! - keywords (selections without a field) search every scalar of the event.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use serde_json::Value;
@@ -46,8 +47,49 @@ pub struct EvalOptions {
 }
 
 /// Whether `rule` matches `event`, read through `profile`, within the rule's log source.
+///
+/// Same verdict as [`evaluate_detailed`]; selections are evaluated only as the
+/// condition needs them.
 pub fn evaluate(rule: &Rule, event: &Value, profile: &Profile) -> bool {
-    evaluate_detailed(rule, event, profile, EvalOptions::default()).matched
+    let Some(source) = scope_source(rule, event, profile, EvalOptions::default()) else {
+        return false;
+    };
+    let view = EventView {
+        event,
+        profile,
+        source,
+    };
+    let mut memo: Vec<Option<bool>> = vec![None; rule.detection.selections.len()];
+    let mut selection = |i: usize| {
+        if let Some(known) = memo.get(i).copied().flatten() {
+            return known;
+        }
+        let result = rule.detection.selections.get(i).is_some_and(|s| {
+            s.groups
+                .iter()
+                .any(|group| group.iter().all(|fm| field_match_holds(fm, &view)))
+        });
+        if let Some(slot) = memo.get_mut(i) {
+            *slot = Some(result);
+        }
+        result
+    };
+    condition_holds_with(&rule.detection.condition, &mut selection)
+}
+
+/// The source the event is taken as: `Some(None)` for an unscoped rule,
+/// `None` when the event is outside the rule's scope.
+fn scope_source<'a>(
+    rule: &'a Rule,
+    event: &Value,
+    profile: &Profile,
+    options: EvalOptions,
+) -> Option<Option<&'a Source>> {
+    match &rule.scope {
+        Scope::Unmapped if options.unscoped => Some(None),
+        Scope::Unmapped => None,
+        Scope::Sources(sources) => sources.iter().find(|s| s.matches(profile, event)).map(Some),
+    }
 }
 
 /// Finds the rule's log source for the event (or none, for an out-of-scope
@@ -63,13 +105,8 @@ pub fn evaluate_detailed(
         selections: Vec::new(),
         source: None,
     };
-    let source: Option<&Source> = match &rule.scope {
-        Scope::Unmapped if options.unscoped => None,
-        Scope::Unmapped => return no_match,
-        Scope::Sources(sources) => match sources.iter().find(|s| s.matches(profile, event)) {
-            Some(s) => Some(s),
-            None => return no_match,
-        },
+    let Some(source) = scope_source(rule, event, profile, options) else {
+        return no_match;
     };
     let view = EventView {
         event,
@@ -124,19 +161,20 @@ impl<'a> EventView<'a> {
 }
 
 fn condition_holds(c: &Condition, sel: &[bool]) -> bool {
+    condition_holds_with(c, &mut |i| sel.get(i).copied().unwrap_or(false))
+}
+
+fn condition_holds_with(c: &Condition, sel: &mut dyn FnMut(usize) -> bool) -> bool {
     match c {
-        Condition::Selection(i) => sel.get(*i).copied().unwrap_or(false),
-        Condition::Not(inner) => !condition_holds(inner, sel),
-        Condition::And(items) => items.iter().all(|i| condition_holds(i, sel)),
-        Condition::Or(items) => items.iter().any(|i| condition_holds(i, sel)),
+        Condition::Selection(i) => sel(*i),
+        Condition::Not(inner) => !condition_holds_with(inner, sel),
+        Condition::And(items) => items.iter().all(|i| condition_holds_with(i, sel)),
+        Condition::Or(items) => items.iter().any(|i| condition_holds_with(i, sel)),
         Condition::Quantified {
             quantity,
             selections,
         } => {
-            let hits = selections
-                .iter()
-                .filter(|&&i| sel.get(i).copied().unwrap_or(false))
-                .count();
+            let hits = selections.iter().filter(|&&i| sel(i)).count();
             match quantity {
                 Quantity::All => hits == selections.len(),
                 Quantity::AtLeast(n) => hits >= *n,
@@ -173,11 +211,12 @@ fn field_match_holds(fm: &FieldMatch, view: &EventView<'_>) -> bool {
     };
     let found_refs: Vec<&Value> = found.iter().map(|c| c.as_ref()).collect();
     let present = found_refs.iter().any(|v| !v.is_null());
-    let mut values = Vec::new();
+    let mut scalar_values = Vec::new();
     match fm.field {
-        Some(_) => scalars(&found_refs, &mut values),
-        None => all_scalars(view.event, &mut values),
+        Some(_) => scalars(&found_refs, &mut scalar_values),
+        None => all_scalars(view.event, &mut scalar_values),
     }
+    let values: Vec<Scalar<'_>> = scalar_values.into_iter().map(Scalar::new).collect();
     let value_holds = |alternatives: &Vec<Predicate>| {
         let hit = alternatives
             .iter()
@@ -195,7 +234,44 @@ fn field_match_holds(fm: &FieldMatch, view: &EventView<'_>) -> bool {
     }
 }
 
-fn predicate_holds(p: &Predicate, present: bool, values: &[&Value], view: &EventView<'_>) -> bool {
+/// A scalar of the event with its text split into characters on first use
+/// (exact and folded), so that many patterns can test it without redoing that.
+struct Scalar<'a> {
+    value: &'a Value,
+    exact: OnceCell<Option<Vec<char>>>,
+    folded: OnceCell<Option<Vec<char>>>,
+}
+
+impl<'a> Scalar<'a> {
+    fn new(value: &'a Value) -> Self {
+        Scalar {
+            value,
+            exact: OnceCell::new(),
+            folded: OnceCell::new(),
+        }
+    }
+
+    fn chars(&self, cased: bool) -> Option<&[char]> {
+        let cell = if cased { &self.exact } else { &self.folded };
+        cell.get_or_init(|| {
+            scalar_text(self.value).map(|t| {
+                if cased {
+                    t.chars().collect()
+                } else {
+                    t.chars().map(crate::pattern::fold_char).collect()
+                }
+            })
+        })
+        .as_deref()
+    }
+}
+
+fn predicate_holds(
+    p: &Predicate,
+    present: bool,
+    values: &[Scalar<'_>],
+    view: &EventView<'_>,
+) -> bool {
     match p {
         Predicate::Null => !present,
         Predicate::Exists(b) => present == *b,
@@ -211,7 +287,7 @@ fn predicate_holds(p: &Predicate, present: bool, values: &[&Value], view: &Event
             values.iter().any(|v| {
                 others
                     .iter()
-                    .any(|o| fieldref_holds(v, o, *position, *cased))
+                    .any(|o| fieldref_holds(v.value, o, *position, *cased))
             })
         }
         _ => values.iter().any(|v| scalar_holds(p, v)),
@@ -236,11 +312,12 @@ fn scalar_number(v: &Value) -> Option<Number> {
     }
 }
 
-fn scalar_holds(p: &Predicate, v: &Value) -> bool {
+fn scalar_holds(p: &Predicate, scalar: &Scalar<'_>) -> bool {
+    let v = scalar.value;
     match p {
-        Predicate::Text { pattern, cased } => {
-            scalar_text(v).is_some_and(|t| pattern.matches(&t, *cased))
-        }
+        Predicate::Text { pattern, cased } => scalar
+            .chars(*cased)
+            .is_some_and(|chars| pattern.matches_chars(chars, *cased)),
         Predicate::Number(n) => match v {
             Value::Number(_) => scalar_number(v).is_some_and(|x| x.equals(n)),
             Value::String(s) => *s == n.text,

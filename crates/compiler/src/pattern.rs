@@ -15,6 +15,8 @@
 //! characters the same way on both sides).
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
 
 /// One element of a [`Pattern`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -30,9 +32,31 @@ pub enum Piece {
 }
 
 /// A Sigma string with its wildcards resolved; matches a whole value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Default)]
 pub struct Pattern {
     pieces: Vec<Piece>,
+    /// The pieces as single-character tokens, case-sensitive and folded (built on first use).
+    tokens: OnceLock<[Vec<Token>; 2]>,
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.pieces == other.pieces
+    }
+}
+
+impl Eq for Pattern {}
+
+impl Hash for Pattern {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.pieces.hash(state);
+    }
+}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Pattern").field(&self.pieces).finish()
+    }
 }
 
 impl Pattern {
@@ -83,6 +107,7 @@ impl Pattern {
 
     /// Appends one piece, keeping the pattern normalised.
     pub fn push(&mut self, piece: Piece) {
+        self.tokens = OnceLock::new();
         match piece {
             Piece::Literal(s) => {
                 if s.is_empty() {
@@ -104,6 +129,7 @@ impl Pattern {
     }
 
     fn push_char(&mut self, c: char) {
+        self.tokens = OnceLock::new();
         if let Some(Piece::Literal(last)) = self.pieces.last_mut() {
             last.push(c);
         } else {
@@ -125,7 +151,7 @@ impl Pattern {
     /// This pattern with a `*` in front (`endswith`).
     pub fn ends_with(self) -> Pattern {
         let mut p = Pattern::from_pieces([Piece::AnyRun]);
-        for piece in self.pieces {
+        for piece in self.pieces.iter().cloned() {
             p.push(piece);
         }
         p
@@ -147,7 +173,25 @@ impl Pattern {
 
     /// Whether `text` matches the whole pattern.
     pub fn matches(&self, text: &str, cased: bool) -> bool {
-        let fold = |c: char| if cased { c } else { fold_char(c) };
+        let chars: Vec<char> = if cased {
+            text.chars().collect()
+        } else {
+            text.chars().map(fold_char).collect()
+        };
+        self.matches_chars(&chars, cased)
+    }
+
+    /// [`Pattern::matches`] over text already split into characters, and
+    /// already folded with [`fold_char`] unless `cased` (so that a value tested
+    /// against many patterns is prepared once).
+    pub fn matches_chars(&self, chars: &[char], cased: bool) -> bool {
+        let [exact, folded] = self
+            .tokens
+            .get_or_init(|| [self.tokenize(|c| c), self.tokenize(fold_char)]);
+        glob(if cased { exact } else { folded }, chars)
+    }
+
+    fn tokenize(&self, fold: impl Fn(char) -> char) -> Vec<Token> {
         let mut tokens = Vec::new();
         for piece in &self.pieces {
             match piece {
@@ -159,8 +203,7 @@ impl Pattern {
                 }
             }
         }
-        let text: Vec<char> = text.chars().map(fold).collect();
-        glob(&tokens, &text)
+        tokens
     }
 }
 
@@ -197,6 +240,7 @@ impl fmt::Display for Pattern {
     }
 }
 
+#[derive(Clone)]
 enum Token {
     Char(char),
     Run,

@@ -288,18 +288,20 @@ impl Profile {
         })
     }
 
-    /// The built-in profile that fits an event: `evtx` when it has `Event.System`,
-    /// `winlogbeat` when it has `winlog`, `ecs` when it has `event.code` or
-    /// `ecs.version`, else the flat `sysmon` profile.
+    /// The built-in profile that fits an event: `evtx` when it has `Event.System`;
+    /// `ecs` when it has `event.code` or `ecs.version` (Winlogbeat 7+ writes ECS
+    /// and moves fields out of `winlog.event_data`; the `ecs` profile still reads
+    /// what is left there); `winlogbeat` when it has a `winlog` object; else the
+    /// flat `sysmon` profile.
     pub fn detect(event: &Value) -> Profile {
         if resolve(event, &path("Event.System")).is_some() {
             Profile::evtx()
-        } else if event.get("winlog").is_some_and(Value::is_object) {
-            Profile::winlogbeat()
         } else if resolve(event, &path("event.code")).is_some()
             || resolve(event, &path("ecs.version")).is_some()
         {
             Profile::ecs()
+        } else if event.get("winlog").is_some_and(Value::is_object) {
+            Profile::winlogbeat()
         } else {
             Profile::sysmon()
         }
@@ -310,7 +312,8 @@ impl Profile {
         self.detect.iter().all(|p| resolve(event, p).is_some())
     }
 
-    /// The values of a Sigma field in an event (see the module documentation).
+    /// The values of a Sigma field in an event: its explicit paths first, then
+    /// each root in order (see the module documentation).
     pub fn lookup<'a>(&self, event: &'a Value, field: &str) -> Vec<&'a Value> {
         if let Some(ps) = self.fields.get(field) {
             for p in ps {
@@ -318,7 +321,6 @@ impl Profile {
                     return vec![unwrap_text(v)];
                 }
             }
-            return Vec::new();
         }
         for root in &self.roots {
             let mut found = Vec::new();

@@ -137,3 +137,109 @@ fn scan_reports_detections_with_their_lines() {
         "{stderr}"
     );
 }
+
+const SEED_RULE: &str =
+    "../shared/sigma/rules/windows/process_creation/proc_creation_win_hktl_impacket_lateral_movement.yml";
+
+/// (file name, line or record) of each detection.
+fn detections(stdout: &[u8], position: &str) -> Vec<(String, u64)> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| {
+            let d: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert!(d["rule"]["id"].is_string() && d["rule"]["title"].is_string());
+            assert_eq!(d["rule"]["level"], "high");
+            let path = d["source"]["path"].as_str().unwrap();
+            let name = path
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .trim_end_matches(".jsonl")
+                .to_string();
+            (name, d["source"][position].as_u64().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn seed_rule_finds_the_nine_impacket_events_in_jsonl_and_evtx() {
+    let jsonl = hypersigma(&[
+        "scan",
+        "-q",
+        "-o",
+        "jsonl",
+        "-r",
+        SEED_RULE,
+        "../shared/events/evtx-attack-samples/jsonl",
+    ]);
+    assert!(jsonl.status.success());
+    assert!(
+        jsonl.stderr.is_empty(),
+        "-q must silence: {}",
+        String::from_utf8_lossy(&jsonl.stderr)
+    );
+    let from_jsonl = detections(&jsonl.stdout, "line");
+    let evtx = hypersigma(&[
+        "scan",
+        "-q",
+        "-r",
+        SEED_RULE,
+        "../shared/events/evtx-attack-samples/evtx",
+    ]);
+    assert!(evtx.status.success());
+    let from_evtx = detections(&evtx.stdout, "record");
+    let expected: Vec<(String, u64)> = [
+        ("LM_impacket_docmexec_mmc_sysmon_01.evtx", [2, 7, 8]),
+        ("LM_wmiexec_impacket_sysmon_whoami.evtx", [2, 3, 4]),
+        ("smbmap_upload_exec_sysmon.evtx", [14, 21, 23]),
+    ]
+    .iter()
+    .flat_map(|(f, ps)| ps.iter().map(move |p| (f.to_string(), *p)))
+    .collect();
+    assert_eq!(from_jsonl, expected);
+    assert_eq!(from_evtx, expected);
+}
+
+#[test]
+fn scan_reads_stdin_and_forced_profiles() {
+    use std::io::Write;
+    let event = r#"{"winlog": {"channel": "Microsoft-Windows-Sysmon/Operational", "event_id": "1", "event_data": {"ParentImage": "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe", "CommandLine": "cmd.exe /Q /c whoami 1> \\\\127.0.0.1\\ADMIN$\\__1 2>&1"}}}"#;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hypersigma"))
+        .current_dir(root())
+        .args([
+            "scan",
+            "-q",
+            "-r",
+            SEED_RULE,
+            "--profile",
+            "winlogbeat",
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{event}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["source"]["path"], "-");
+    assert_eq!(d["source"]["line"], 1);
+    assert_eq!(d["profile"], "winlogbeat");
+    assert_eq!(d["logsource"], "Sysmon Event ID 1: Process creation");
+    let bad = hypersigma(&[
+        "scan",
+        "-r",
+        SEED_RULE,
+        "--profile",
+        "nonesuch",
+        "corpus/events/sample.jsonl",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("neither a built-in profile"));
+}
