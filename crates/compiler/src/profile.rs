@@ -465,6 +465,15 @@ mod tests {
     }
 
     #[test]
+    fn unnamed_data_list_and_mixed_types() {
+        let p = Profile::evtx();
+        let ev = json!({"Event": {"System": {"EventID": 7045}, "EventData": {"Data": ["svc", "C:\\x.exe"]}}});
+        assert_eq!(p.lookup(&ev, "Data"), vec![&json!(["svc", "C:\\x.exe"])]);
+        let wrapped = json!({"Event": {"System": {"EventID": 1}, "EventData": {"Data": {"#text": ["a", "b"]}}}});
+        assert_eq!(p.lookup(&wrapped, "Data"), vec![&json!(["a", "b"])]);
+    }
+
+    #[test]
     fn detection() {
         assert_eq!(
             Profile::detect(&json!({"Event": {"System": {}}})).name,
