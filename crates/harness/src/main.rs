@@ -1,10 +1,11 @@
 //! `hypersigma`: the command line.
 //!
 //! Subcommands live in their own modules: [`compile`] (compile rules and
-//! report) and [`scan`] (match JSON-lines events). The binary owns no
+//! report), [`scan`] (match events) and [`gen`] (generate a corpus). The binary owns no
 //! matching logic: it calls the compiler and runtime crates.
 
 mod compile;
+mod gen;
 mod scan;
 
 use clap::{Parser, Subcommand};
@@ -21,8 +22,10 @@ struct Cli {
 enum Command {
     /// Compile rules and report what compiled and what was rejected, and why.
     Compile(compile::Args),
-    /// Match events (JSON lines, fields named as the rules name them) against rules.
+    /// Match events against rules: files, directories or stdin; JSON, EVTX, gz, zst.
     Scan(scan::Args),
+    /// Generate realistic Windows telemetry, optionally with planted attacks and their ground truth.
+    Gen(gen::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -30,6 +33,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Compile(args) => compile::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::Gen(args) => gen::run(args),
     };
     match result {
         Ok(code) => code,
