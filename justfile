@@ -1,8 +1,18 @@
 # The same commands as the README; `just` is a convenience, never a requirement.
 
-# Scan the project's sample events with the project's rule set.
+# The README's main job: generate a corpus with planted attacks and scan it with the project's rules.
 demo:
+    cargo build --release
+    target/release/hypersigma gen --events 200000 --seed 1 --attacks | target/release/hypersigma scan -r corpus/rules
+
+# Scan the hand-written sample events (one deliberately broken line).
+sample:
     cargo run --release -p hypersigma -- scan -r corpus/rules corpus/events/sample.jsonl
+
+# Generate 1 GB in each shape and report the generation speed.
+gen-speed:
+    cargo build --release
+    for p in sysmon evtx winlogbeat ecs; do target/release/hypersigma gen --events 1000000 --profile $p -o /dev/null; done
 
 # The test suite (what .ci/run runs).
 test:
