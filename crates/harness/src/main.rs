@@ -1,9 +1,11 @@
 //! `hypersigma`: the command line.
 //!
 //! Subcommands live in their own modules: [`compile`] (compile rules and
-//! report), [`scan`] (match events) and [`gen`] (generate a corpus). The binary owns no
+//! report), [`scan`] (match events), [`gen`] (generate a corpus) and
+//! [`bench`] (measure matching against the floor). The binary owns no
 //! matching logic: it calls the compiler and runtime crates.
 
+mod bench;
 mod compile;
 mod gen;
 mod scan;
@@ -26,6 +28,8 @@ enum Command {
     Scan(scan::Args),
     /// Generate realistic Windows telemetry, optionally with planted attacks and their ground truth.
     Gen(gen::Args),
+    /// Measure matching throughput on an input replayed in memory, against the floor.
+    Bench(bench::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -34,6 +38,7 @@ fn main() -> std::process::ExitCode {
         Command::Compile(args) => compile::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Gen(args) => gen::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,323 @@
+//! `hypersigma bench`: replay an input in memory and measure matching.
+//!
+//! The input is read once (any format the runtime reads) and kept in memory as
+//! JSON lines, so disk speed does not count. For each thread count it reports
+//! events/s, MB/s, ns/event and detections, beside the read-and-split floor
+//! (splitting the same bytes into lines, no matching) and the parse floor
+//! (splitting and parsing JSON) measured in the same run, with the ratio of the
+//! matching throughput to each; peak RSS at the end. `--per-rule` times each
+//! rule alone over every event. `--baseline` compares events/s with a stored
+//! report and fails beyond `--max-regression` percent.
+//!
+//! Matching here is the reference evaluator (every rule on every event of its
+//! log source); the stage-1 / stage-2 split is reported once the fast path lands.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use hypersigma_compiler::{evaluate, Profile, Rule};
+use hypersigma_runtime::input;
+use serde_json::{json, Value};
+
+/// Options of `bench`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Rule files or directories (repeatable).
+    #[arg(short = 'r', long = "rules", required = true)]
+    rules: Vec<PathBuf>,
+    /// Inputs: files or directories.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Replays of the input per measurement.
+    #[arg(long, default_value_t = 3)]
+    repeat: u32,
+    /// Thread counts to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    threads: Vec<usize>,
+    /// Field profile (default: detected from the first event).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Also time each rule alone and list the most expensive ones.
+    #[arg(long)]
+    per_rule: bool,
+    /// Write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// A previous JSON report to compare with.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Largest accepted drop in events/s against the baseline, in percent.
+    #[arg(long, default_value_t = 10.0)]
+    max_regression: f64,
+}
+
+/// The input, in memory, as JSON lines.
+struct Corpus {
+    bytes: Vec<u8>,
+    /// Start and end of each line.
+    lines: Vec<(usize, usize)>,
+}
+
+fn load_corpus(inputs: &[PathBuf]) -> Result<Corpus> {
+    let mut bytes = Vec::new();
+    let mut lines = Vec::new();
+    for path in input::expand_inputs(inputs)? {
+        for item in input::open(&path)? {
+            let Ok(event) = item else { continue };
+            let start = bytes.len();
+            serde_json::to_writer(&mut bytes, &event.value)?;
+            lines.push((start, bytes.len()));
+            bytes.push(b'\n');
+        }
+    }
+    if lines.is_empty() {
+        bail!("no events in the inputs");
+    }
+    Ok(Corpus { bytes, lines })
+}
+
+/// Splits the bytes into lines (the floor: what every engine must do).
+fn split_floor(bytes: &[u8]) -> usize {
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count()
+}
+
+/// Matches every event of `lines` against every rule; returns detections.
+fn match_lines(
+    corpus: &Corpus,
+    lines: &[(usize, usize)],
+    rules: &[Rule],
+    forced: Option<&Profile>,
+) -> u64 {
+    let mut profile = forced.cloned();
+    let mut detections = 0;
+    for &(s, e) in lines {
+        let Ok(event) = serde_json::from_slice::<Value>(&corpus.bytes[s..e]) else {
+            continue;
+        };
+        let profile = profile.get_or_insert_with(|| Profile::detect(&event));
+        detections += rules
+            .iter()
+            .filter(|r| evaluate(r, &event, profile))
+            .count() as u64;
+    }
+    detections
+}
+
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Runs `bench`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let set = crate::compile::load(&args.rules, None)?;
+    let forced = crate::scan::profile_option(args.profile.as_deref())?;
+    let corpus = load_corpus(&args.inputs)?;
+    let events = corpus.lines.len() as u64;
+    let mb = corpus.bytes.len() as f64 / 1e6;
+    let repeat = args.repeat.max(1);
+    eprintln!(
+        "bench: {} rules, {events} events, {mb:.1} MB in memory, {repeat} replays",
+        set.rules.len()
+    );
+
+    let t = Instant::now();
+    let mut split = 0;
+    for _ in 0..repeat {
+        split += split_floor(&corpus.bytes);
+    }
+    let split_secs = t.elapsed().as_secs_f64() / f64::from(repeat);
+    assert_eq!(split as u64, events * u64::from(repeat));
+    let t = Instant::now();
+    for _ in 0..repeat {
+        for &(s, e) in &corpus.lines {
+            std::hint::black_box(serde_json::from_slice::<Value>(&corpus.bytes[s..e]).ok());
+        }
+    }
+    let parse_secs = t.elapsed().as_secs_f64() / f64::from(repeat);
+
+    let mut runs = Vec::new();
+    for &threads in &args.threads {
+        let threads = threads.max(1);
+        let chunk = corpus.lines.len().div_ceil(threads);
+        let t = Instant::now();
+        let mut detections = 0;
+        for _ in 0..repeat {
+            detections = std::thread::scope(|scope| {
+                let handles: Vec<_> = corpus
+                    .lines
+                    .chunks(chunk)
+                    .map(|part| {
+                        scope.spawn(|| match_lines(&corpus, part, &set.rules, forced.as_ref()))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or(0))
+                    .sum::<u64>()
+            });
+        }
+        let secs = t.elapsed().as_secs_f64() / f64::from(repeat);
+        runs.push(json!({
+            "threads": threads,
+            "seconds": secs,
+            "events_per_sec": events as f64 / secs,
+            "mb_per_sec": mb / secs,
+            "ns_per_event": secs * 1e9 / events as f64,
+            "detections": detections,
+            "ratio_to_split_floor": split_secs / secs,
+            "ratio_to_parse_floor": parse_secs / secs,
+            "stage2_fraction": 1.0,
+        }));
+    }
+
+    let mut per_rule = Vec::new();
+    if args.per_rule {
+        let parsed: Vec<Value> = corpus
+            .lines
+            .iter()
+            .filter_map(|&(s, e)| serde_json::from_slice(&corpus.bytes[s..e]).ok())
+            .collect();
+        let profile = forced
+            .clone()
+            .unwrap_or_else(|| Profile::detect(&parsed[0]));
+        for rule in &set.rules {
+            let t = Instant::now();
+            let matches = parsed
+                .iter()
+                .filter(|e| evaluate(rule, e, &profile))
+                .count();
+            let ns = t.elapsed().as_secs_f64() * 1e9 / parsed.len() as f64;
+            per_rule.push(json!({"id": rule.meta.id, "title": rule.meta.title, "ns_per_event": ns, "matches": matches}));
+        }
+        per_rule.sort_by(|a, b| {
+            b["ns_per_event"]
+                .as_f64()
+                .partial_cmp(&a["ns_per_event"].as_f64())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    }
+
+    let report = json!({
+        "rules": set.rules.len(),
+        "events": events,
+        "megabytes": mb,
+        "repeat": repeat,
+        "engine": "reference",
+        "split_floor": {"seconds": split_secs, "events_per_sec": events as f64 / split_secs, "mb_per_sec": mb / split_secs},
+        "parse_floor": {"seconds": parse_secs, "events_per_sec": events as f64 / parse_secs, "mb_per_sec": mb / parse_secs},
+        "runs": runs,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "per_rule": per_rule.iter().take(25).collect::<Vec<_>>(),
+    });
+    print_report(&report);
+    if let Some(path) = &args.json {
+        let mut f = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        serde_json::to_writer_pretty(&mut f, &report)?;
+        f.write_all(b"\n")?;
+    }
+    if let Some(path) = &args.baseline {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let baseline: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a bench report", path.display()))?;
+        if !compare(&baseline, &report, args.max_regression) {
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(r: &Value) {
+    let f = |v: &Value| v.as_f64().unwrap_or(0.0);
+    println!(
+        "floor: split {:.0} events/s ({:.0} MB/s), parse {:.0} events/s ({:.0} MB/s)",
+        f(&r["split_floor"]["events_per_sec"]),
+        f(&r["split_floor"]["mb_per_sec"]),
+        f(&r["parse_floor"]["events_per_sec"]),
+        f(&r["parse_floor"]["mb_per_sec"])
+    );
+    println!("threads  events/s     MB/s  ns/event  detections  vs split  vs parse");
+    for run in r["runs"].as_array().into_iter().flatten() {
+        println!(
+            "{:>7}  {:>9.0}  {:>7.1}  {:>8.0}  {:>10}  {:>8.4}  {:>8.3}",
+            run["threads"].as_u64().unwrap_or(0),
+            f(&run["events_per_sec"]),
+            f(&run["mb_per_sec"]),
+            f(&run["ns_per_event"]),
+            run["detections"].as_u64().unwrap_or(0),
+            f(&run["ratio_to_split_floor"]),
+            f(&run["ratio_to_parse_floor"])
+        );
+    }
+    if let Some(rss) = r["peak_rss_bytes"].as_u64() {
+        println!("peak RSS: {:.1} MB", rss as f64 / 1e6);
+    }
+    let rules = r["per_rule"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if !rules.is_empty() {
+        println!("most expensive rules (ns/event, matches, id, title):");
+        for rule in rules {
+            println!(
+                "  {:>8.0}  {:>6}  {}  {}",
+                f(&rule["ns_per_event"]),
+                rule["matches"].as_u64().unwrap_or(0),
+                rule["id"].as_str().unwrap_or("-"),
+                rule["title"].as_str().unwrap_or("")
+            );
+        }
+    }
+}
+
+/// Compares events/s per thread count; prints the comparison; false on a regression.
+fn compare(baseline: &Value, current: &Value, max_regression: f64) -> bool {
+    let mut ok = true;
+    println!("against the baseline (max regression {max_regression}%):");
+    for key in ["rules", "events"] {
+        if baseline[key] != current[key] {
+            println!(
+                "  note: the baseline has {} {key}, this run {}; the comparison is only meaningful for the same rules and input",
+                baseline[key], current[key]
+            );
+        }
+    }
+    for run in current["runs"].as_array().into_iter().flatten() {
+        let threads = &run["threads"];
+        let Some(base) = baseline["runs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|b| &b["threads"] == threads)
+        else {
+            println!("  {threads} threads: not in the baseline");
+            continue;
+        };
+        let (now, then) = (
+            run["events_per_sec"].as_f64().unwrap_or(0.0),
+            base["events_per_sec"].as_f64().unwrap_or(0.0),
+        );
+        let change = if then > 0.0 {
+            (now / then - 1.0) * 100.0
+        } else {
+            0.0
+        };
+        let regressed = change < -max_regression;
+        ok &= !regressed;
+        println!(
+            "  {threads} threads: {now:.0} events/s vs {then:.0} ({change:+.1}%){}",
+            if regressed { "  REGRESSION" } else { "" }
+        );
+    }
+    ok
+}

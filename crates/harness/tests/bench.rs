@@ -1,0 +1,123 @@
+//! `hypersigma bench`: the report has every number it promises, and
+//! `--baseline` fails on a regression beyond `--max-regression` and passes otherwise.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn hypersigma(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hypersigma"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("run hypersigma")
+}
+
+#[test]
+fn report_and_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let report = dir.path().join("report.json");
+    let gen = hypersigma(&[
+        "gen",
+        "-q",
+        "--events",
+        "3000",
+        "--seed",
+        "2",
+        "--attacks",
+        "-o",
+        events.to_str().unwrap(),
+    ]);
+    assert!(gen.status.success());
+    let out = hypersigma(&[
+        "bench",
+        "-r",
+        "corpus/rules",
+        events.to_str().unwrap(),
+        "--repeat",
+        "1",
+        "--threads",
+        "1,2",
+        "--per-rule",
+        "--json",
+        report.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["events"], 3000);
+    assert_eq!(r["rules"], 8);
+    assert!(r["split_floor"]["events_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(r["parse_floor"]["mb_per_sec"].as_f64().unwrap() > 0.0);
+    let runs = r["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for run in runs {
+        for key in [
+            "events_per_sec",
+            "mb_per_sec",
+            "ns_per_event",
+            "ratio_to_split_floor",
+            "ratio_to_parse_floor",
+        ] {
+            assert!(run[key].as_f64().unwrap() > 0.0, "{key}");
+        }
+        assert_eq!(
+            run["detections"], runs[0]["detections"],
+            "detections must not depend on threads"
+        );
+    }
+    assert!(runs[0]["detections"].as_u64().unwrap() > 0);
+    assert_eq!(r["per_rule"].as_array().unwrap().len(), 8);
+    assert!(r["peak_rss_bytes"].as_u64().unwrap() > 0);
+
+    // A baseline far faster than anything: a regression, exit 1.
+    let mut fast = r.clone();
+    for run in fast["runs"].as_array_mut().unwrap() {
+        run["events_per_sec"] = serde_json::json!(1e15);
+    }
+    let fast_path = dir.path().join("fast.json");
+    std::fs::write(&fast_path, fast.to_string()).unwrap();
+    let out = hypersigma(&[
+        "bench",
+        "-r",
+        "corpus/rules",
+        events.to_str().unwrap(),
+        "--repeat",
+        "1",
+        "--threads",
+        "1,2",
+        "--baseline",
+        fast_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("REGRESSION"));
+
+    // A baseline far slower: no regression, exit 0.
+    let mut slow = r;
+    for run in slow["runs"].as_array_mut().unwrap() {
+        run["events_per_sec"] = serde_json::json!(1.0);
+    }
+    let slow_path = dir.path().join("slow.json");
+    std::fs::write(&slow_path, slow.to_string()).unwrap();
+    let out = hypersigma(&[
+        "bench",
+        "-r",
+        "corpus/rules",
+        events.to_str().unwrap(),
+        "--repeat",
+        "1",
+        "--threads",
+        "1,2",
+        "--baseline",
+        slow_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+}
