@@ -47,6 +47,8 @@ mod parse;
 pub mod pattern;
 pub mod placeholders;
 pub mod profile;
+pub mod program;
+pub mod witness;
 mod values;
 
 pub use error::{Error, ErrorKind};

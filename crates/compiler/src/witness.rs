@@ -1,0 +1,265 @@
+//! Stage-1 witnesses: literals of which at least one occurs in the raw JSON of
+//! every event a rule matches.
+//!
+//! **Contract (no false negatives):** if a rule matches an event, then the
+//! event's raw bytes contain at least one of the rule's witnesses (JSON-escaped,
+//! ASCII-caseless unless `cased`), *or* the event is one that stage 1 must
+//! pass on whole (it holds a JSON `\u` or `\/` escape, or a non-ASCII character
+//! that folds to an ASCII one, such as the Kelvin sign). A rule with
+//! [`Witnesses::Always`] is a candidate for every event of its log source.
+//!
+//! Derivation over the IR: a text predicate contributes the longest literal run
+//! of its pattern (ASCII-only unless `cased`, no control characters, not purely
+//! numeric, at least [`MIN_WITNESS`] bytes); other predicates, `neq`, `not` and
+//! fields that a log source builds by joining or converting values contribute
+//! nothing (always). A value list unions its alternatives; `all` and a map pick
+//! their cheapest member; a list of maps and `or` union; `1 of` unions; `all of`
+//! picks the cheapest. The cost of a set is `Σ 2^-min(len, 16)` over its
+//! witnesses (long, few literals first); [`Strategy::First`] takes the first
+//! usable member instead, for comparison.
+
+use std::collections::BTreeSet;
+
+use crate::ir::{Condition, FieldMatch, Predicate, Quantity, Rule};
+use crate::logsource::Scope;
+use crate::pattern::{fold_char, Piece};
+
+/// Shortest literal used as a witness, in bytes.
+pub const MIN_WITNESS: usize = 3;
+
+/// One stage-1 literal.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Witness {
+    /// The literal as it appears in raw JSON (escaped).
+    pub json: String,
+    /// Case-sensitive; otherwise ASCII-caseless.
+    pub cased: bool,
+}
+
+/// A rule's stage-1 requirement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Witnesses {
+    /// The rule may match any event of its log source.
+    Always,
+    /// The rule matches only events containing one of these.
+    AnyOf(BTreeSet<Witness>),
+}
+
+/// How to choose among alternatives that must all hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// The cheapest set by estimated hit rate (the default).
+    #[default]
+    Rarest,
+    /// The first usable set, in rule order (a baseline to compare with).
+    First,
+}
+
+impl Witnesses {
+    fn cost(&self) -> f64 {
+        match self {
+            Witnesses::Always => f64::INFINITY,
+            Witnesses::AnyOf(set) => set
+                .iter()
+                .map(|w| 2f64.powi(-(w.json.len().min(16) as i32)))
+                .sum(),
+        }
+    }
+
+    fn union(items: impl IntoIterator<Item = Witnesses>) -> Witnesses {
+        let mut all = BTreeSet::new();
+        for item in items {
+            match item {
+                Witnesses::Always => return Witnesses::Always,
+                Witnesses::AnyOf(set) => all.extend(set),
+            }
+        }
+        if all.is_empty() {
+            Witnesses::Always
+        } else {
+            Witnesses::AnyOf(all)
+        }
+    }
+
+    fn best(items: impl IntoIterator<Item = Witnesses>, strategy: Strategy) -> Witnesses {
+        let mut best = Witnesses::Always;
+        for item in items {
+            if item == Witnesses::Always {
+                continue;
+            }
+            match strategy {
+                Strategy::First => return item,
+                Strategy::Rarest if item.cost() < best.cost() => best = item,
+                Strategy::Rarest => {}
+            }
+        }
+        best
+    }
+}
+
+/// Non-ASCII characters that fold to ASCII ones (the Kelvin sign, long s, …):
+/// an event holding one must skip stage 1.
+pub fn folds_to_ascii() -> Vec<char> {
+    (0x80u32..=0x10FFFF)
+        .filter_map(char::from_u32)
+        .filter(|&c| fold_char(c).is_ascii())
+        .collect()
+}
+
+/// The witnesses of a rule.
+pub fn rule_witnesses(rule: &Rule, strategy: Strategy) -> Witnesses {
+    let transformed = transformed_fields(rule);
+    let selections: Vec<Witnesses> = rule
+        .detection
+        .selections
+        .iter()
+        .map(|s| {
+            Witnesses::union(s.groups.iter().map(|group| {
+                Witnesses::best(
+                    group.iter().map(|fm| field_witnesses(fm, &transformed, strategy)),
+                    strategy,
+                )
+            }))
+        })
+        .collect();
+    condition_witnesses(&rule.detection.condition, &selections, strategy)
+}
+
+fn condition_witnesses(c: &Condition, sel: &[Witnesses], strategy: Strategy) -> Witnesses {
+    let get = |i: &usize| sel.get(*i).cloned().unwrap_or(Witnesses::Always);
+    match c {
+        Condition::Selection(i) => get(i),
+        Condition::Not(_) => Witnesses::Always,
+        Condition::And(items) => {
+            Witnesses::best(items.iter().map(|x| condition_witnesses(x, sel, strategy)), strategy)
+        }
+        Condition::Or(items) => {
+            Witnesses::union(items.iter().map(|x| condition_witnesses(x, sel, strategy)))
+        }
+        Condition::Quantified { quantity, selections } => match quantity {
+            Quantity::All => Witnesses::best(selections.iter().map(get), strategy),
+            Quantity::AtLeast(_) => Witnesses::union(selections.iter().map(get)),
+        },
+    }
+}
+
+/// Fields that one of the rule's sources builds by joining or converting values
+/// (their text is not in the raw event as matched).
+fn transformed_fields(rule: &Rule) -> Vec<String> {
+    match &rule.scope {
+        Scope::Unmapped => Vec::new(),
+        Scope::Sources(sources) => sources
+            .iter()
+            .flat_map(|s| s.fields.iter())
+            .filter(|(_, f)| f.hex || !f.map.is_empty() || f.candidates.iter().any(|c| c.len() > 1))
+            .map(|(name, _)| name.clone())
+            .collect(),
+    }
+}
+
+fn field_witnesses(fm: &FieldMatch, transformed: &[String], strategy: Strategy) -> Witnesses {
+    if fm.modifiers.neq || fm.field.as_ref().is_some_and(|f| transformed.contains(f)) {
+        return Witnesses::Always;
+    }
+    let values = fm.values.iter().map(|alternatives| {
+        Witnesses::union(alternatives.iter().map(predicate_witnesses))
+    });
+    if fm.modifiers.all {
+        Witnesses::best(values, strategy)
+    } else {
+        Witnesses::union(values)
+    }
+}
+
+fn predicate_witnesses(p: &Predicate) -> Witnesses {
+    let Predicate::Text { pattern, cased } = p else {
+        return Witnesses::Always;
+    };
+    let mut best: Option<String> = None;
+    for piece in pattern.pieces() {
+        let Piece::Literal(text) = piece else { continue };
+        for run in usable_runs(text, *cased) {
+            if best.as_ref().is_none_or(|b| run.len() > b.len()) {
+                best = Some(run);
+            }
+        }
+    }
+    match best {
+        Some(lit) if lit.len() >= MIN_WITNESS && !lit.chars().all(|c| "0123456789.+-eE".contains(c)) => {
+            Witnesses::AnyOf(BTreeSet::from([Witness {
+                json: json_escape(&lit),
+                cased: *cased,
+            }]))
+        }
+        _ => Witnesses::Always,
+    }
+}
+
+/// Runs of a literal usable as witnesses: no control characters, and only ASCII
+/// when matching is case-insensitive (other characters have other case forms).
+fn usable_runs(text: &str, cased: bool) -> Vec<String> {
+    let mut runs = vec![String::new()];
+    for c in text.chars() {
+        let ok = !c.is_control() && (cased || c.is_ascii());
+        match (ok, runs.last_mut()) {
+            (true, Some(run)) => run.push(c),
+            _ => runs.push(String::new()),
+        }
+    }
+    runs.retain(|r| !r.is_empty());
+    runs
+}
+
+/// The literal as a JSON encoder writes it inside a string.
+fn json_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{parse_rule, CompileOptions};
+
+    fn witnesses(detection: &str) -> Witnesses {
+        let text = format!("title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n{detection}");
+        rule_witnesses(&parse_rule(&text, &CompileOptions::default()).unwrap(), Strategy::Rarest)
+    }
+
+    fn set(items: &[&str]) -> Witnesses {
+        Witnesses::AnyOf(items.iter().map(|s| Witness { json: s.to_string(), cased: false }).collect())
+    }
+
+    #[test]
+    fn derivation() {
+        assert_eq!(witnesses("    s: {CommandLine|contains: 'whoami'}\n    condition: s"), set(&["whoami"]));
+        // A map picks the rarest member; escapes are written as JSON writes them.
+        assert_eq!(
+            witnesses("    s: {Image|endswith: '\\cmd.exe', CommandLine|contains: '\\\\127.0.0.1\\'}\n    condition: s"),
+            set(&["\\\\127.0.0.1\\\\"])
+        );
+        // `not` and numbers give nothing; `or` unions; `1 of` unions.
+        assert_eq!(witnesses("    s: {CommandLine: 'x'}\n    condition: not s"), Witnesses::Always);
+        assert_eq!(witnesses("    a: {A|contains: 'alpha'}\n    b: {B|contains: 'beta'}\n    condition: a or b"), set(&["alpha", "beta"]));
+        assert_eq!(witnesses("    a: {A|contains: 'alpha'}\n    b: {B: 5}\n    condition: 1 of them"), Witnesses::Always);
+        assert_eq!(witnesses("    a: {A|contains: 'alpha'}\n    b: {B: 5}\n    condition: all of them"), set(&["alpha"]));
+        // Non-ASCII: the longest ASCII run.
+        assert_eq!(witnesses("    s: {A|contains: 'straße-xyz'}\n    condition: s"), set(&["e-xyz"]));
+        // Security 4688 builds User by joining domain and name: no witness from it.
+        assert_eq!(witnesses("    s: {User|endswith: '\\bob', Image|endswith: '\\x.exe'}\n    condition: s"), set(&["\\\\x.exe"]));
+        assert_eq!(witnesses("    s: {User|endswith: '\\bobby'}\n    condition: s"), Witnesses::Always);
+    }
+
+    #[test]
+    fn fold_to_ascii_characters() {
+        let chars = folds_to_ascii();
+        assert!(chars.contains(&'\u{212A}') && chars.contains(&'ſ'), "{chars:?}");
+    }
+}
