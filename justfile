@@ -16,7 +16,11 @@ gen-speed:
 
 # The test suite (what .ci/run runs).
 test:
-    cargo test --workspace
+    cargo test --workspace --release
+
+# The 100,000-event generated-corpus differential test (about ten minutes).
+differential:
+    cargo test --release -p hypersigma-runtime --test differential -- --ignored --nocapture
 
 # Compile every SigmaHQ rule set and print the summary.
 compile-sigmahq:

@@ -77,6 +77,66 @@ pub fn evaluate(rule: &Rule, event: &Value, profile: &Profile) -> bool {
     condition_holds_with(&rule.detection.condition, &mut selection)
 }
 
+/// [`evaluate`] through the rule's compiled condition [`Program`]: the same
+/// scope check and selection semantics, the condition run as verified bytecode.
+///
+/// [`Program`]: crate::program::Program
+pub fn evaluate_program(
+    rule: &Rule,
+    program: &crate::program::Program,
+    event: &Value,
+    profile: &Profile,
+    options: EvalOptions,
+) -> bool {
+    match scope_source(rule, event, profile, options) {
+        Some(source) => evaluate_program_as(rule, program, event, profile, source),
+        None => false,
+    }
+}
+
+/// The source an event is taken as for a scope: `Some(None)` when unscoped
+/// evaluation applies, `Some(Some(s))` for the first matching source, `None`
+/// when the event is outside the scope. (Rules sharing a scope share this.)
+pub fn source_for<'a>(
+    scope: &'a Scope,
+    event: &Value,
+    profile: &Profile,
+    options: EvalOptions,
+) -> Option<Option<&'a Source>> {
+    match scope {
+        Scope::Unmapped if options.unscoped => Some(None),
+        Scope::Unmapped => None,
+        Scope::Sources(sources) => sources.iter().find(|s| s.matches(profile, event)).map(Some),
+    }
+}
+
+/// [`evaluate_program`] for an event already known to be of `source` (see [`source_for`]).
+pub fn evaluate_program_as(
+    rule: &Rule,
+    program: &crate::program::Program,
+    event: &Value,
+    profile: &Profile,
+    source: Option<&Source>,
+) -> bool {
+    let view = EventView {
+        event,
+        profile,
+        source,
+    };
+    program.run(&mut |i| {
+        rule.detection.selections.get(i).is_some_and(|s| {
+            s.groups
+                .iter()
+                .any(|group| group.iter().all(|fm| field_match_holds(fm, &view)))
+        })
+    })
+}
+
+/// Whether an event is in a rule's scope (`unscoped` widens unmapped rules).
+pub fn in_scope(rule: &Rule, event: &Value, profile: &Profile, options: EvalOptions) -> bool {
+    scope_source(rule, event, profile, options).is_some()
+}
+
 /// The source the event is taken as: `Some(None)` for an unscoped rule,
 /// `None` when the event is outside the rule's scope.
 fn scope_source<'a>(
@@ -85,11 +145,7 @@ fn scope_source<'a>(
     profile: &Profile,
     options: EvalOptions,
 ) -> Option<Option<&'a Source>> {
-    match &rule.scope {
-        Scope::Unmapped if options.unscoped => Some(None),
-        Scope::Unmapped => None,
-        Scope::Sources(sources) => sources.iter().find(|s| s.matches(profile, event)).map(Some),
-    }
+    source_for(&rule.scope, event, profile, options)
 }
 
 /// Finds the rule's log source for the event (or none, for an out-of-scope

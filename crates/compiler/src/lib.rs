@@ -48,11 +48,14 @@ pub mod pattern;
 pub mod placeholders;
 pub mod profile;
 pub mod program;
-pub mod witness;
 mod values;
+pub mod witness;
 
 pub use error::{Error, ErrorKind};
-pub use eval::{evaluate, evaluate_detailed, EvalOptions, Evaluation};
+pub use eval::{
+    evaluate, evaluate_detailed, evaluate_program, evaluate_program_as, in_scope, source_for,
+    EvalOptions, Evaluation,
+};
 pub use ir::{
     Condition, Detection, FieldMatch, Level, LogSource, Metadata, Predicate, Rule, Selection,
     Status,

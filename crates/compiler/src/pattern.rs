@@ -36,7 +36,7 @@ pub enum Piece {
 pub struct Pattern {
     pieces: Vec<Piece>,
     /// The pieces as single-character tokens, case-sensitive and folded (built on first use).
-    tokens: OnceLock<[Vec<Token>; 2]>,
+    tokens: OnceLock<[Compiled; 2]>,
 }
 
 impl PartialEq for Pattern {
@@ -185,10 +185,13 @@ impl Pattern {
     /// already folded with [`fold_char`] unless `cased` (so that a value tested
     /// against many patterns is prepared once).
     pub fn matches_chars(&self, chars: &[char], cased: bool) -> bool {
-        let [exact, folded] = self
-            .tokens
-            .get_or_init(|| [self.tokenize(|c| c), self.tokenize(fold_char)]);
-        glob(if cased { exact } else { folded }, chars)
+        let [exact, folded] = self.tokens.get_or_init(|| {
+            [
+                Compiled::new(self.tokenize(|c| c)),
+                Compiled::new(self.tokenize(fold_char)),
+            ]
+        });
+        if cased { exact } else { folded }.matches(chars)
     }
 
     fn tokenize(&self, fold: impl Fn(char) -> char) -> Vec<Token> {
@@ -237,6 +240,64 @@ impl fmt::Display for Pattern {
             }
         }
         Ok(())
+    }
+}
+
+/// Tokens plus the shape of the common cases (whole value, prefix, suffix,
+/// substring of one literal), which are matched directly; the shapes are
+/// exactly what [`glob`] decides for those token lists.
+#[derive(Clone)]
+enum Compiled {
+    Exact(Vec<char>),
+    Prefix(Vec<char>),
+    Suffix(Vec<char>),
+    Contains(Vec<char>),
+    Glob(Vec<Token>),
+}
+
+impl Compiled {
+    fn new(tokens: Vec<Token>) -> Compiled {
+        let literal = |ts: &[Token]| -> Option<Vec<char>> {
+            ts.iter()
+                .map(|t| match t {
+                    Token::Char(c) => Some(*c),
+                    _ => None,
+                })
+                .collect()
+        };
+        let n = tokens.len();
+        let run = |i: usize| matches!(tokens.get(i), Some(Token::Run));
+        if let Some(l) = literal(&tokens) {
+            return Compiled::Exact(l);
+        }
+        if n >= 2 && run(0) && run(n - 1) {
+            if let Some(l) = literal(&tokens[1..n - 1]) {
+                return Compiled::Contains(l);
+            }
+        }
+        if n >= 1 && run(n - 1) {
+            if let Some(l) = literal(&tokens[..n - 1]) {
+                return Compiled::Prefix(l);
+            }
+        }
+        if n >= 1 && run(0) {
+            if let Some(l) = literal(&tokens[1..]) {
+                return Compiled::Suffix(l);
+            }
+        }
+        Compiled::Glob(tokens)
+    }
+
+    fn matches(&self, text: &[char]) -> bool {
+        match self {
+            Compiled::Exact(l) => text == l.as_slice(),
+            Compiled::Prefix(l) => text.starts_with(l),
+            Compiled::Suffix(l) => text.ends_with(l),
+            Compiled::Contains(l) => {
+                l.is_empty() || text.windows(l.len()).any(|w| w == l.as_slice())
+            }
+            Compiled::Glob(tokens) => glob(tokens, text),
+        }
     }
 }
 
@@ -345,6 +406,28 @@ mod tests {
         assert!(Pattern::parse("").matches("", false));
         assert!(!Pattern::parse("").matches("a", false));
         assert!(Pattern::parse("*").matches("", false));
+    }
+
+    #[test]
+    fn fast_shapes_agree_with_the_glob() {
+        let patterns = [
+            "abc", "abc*", "*abc", "*abc*", "*", "", "a*c", "*a?c*", "**", "*aab", "aa*",
+        ];
+        let texts = [
+            "", "a", "abc", "xabc", "abcx", "xabcx", "aabc", "ac", "aaab", "aab", "abab",
+        ];
+        for p in patterns {
+            let pattern = Pattern::parse(p);
+            let tokens = pattern.tokenize(|c| c);
+            for t in texts {
+                let chars: Vec<char> = t.chars().collect();
+                assert_eq!(
+                    pattern.matches_chars(&chars, true),
+                    glob(&tokens, &chars),
+                    "{p} on {t}"
+                );
+            }
+        }
     }
 
     #[test]

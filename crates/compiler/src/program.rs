@@ -76,9 +76,17 @@ impl Program {
     }
 
     /// Builds a program from raw parts, verifying it (for tests and loading).
-    pub fn from_parts(ops: Vec<Op>, lists: Vec<Vec<u16>>, selections: usize) -> Result<Program, VerifyError> {
+    pub fn from_parts(
+        ops: Vec<Op>,
+        lists: Vec<Vec<u16>>,
+        selections: usize,
+    ) -> Result<Program, VerifyError> {
         verify(&ops, &lists, selections)?;
-        Ok(Program { ops, lists, selections })
+        Ok(Program {
+            ops,
+            lists,
+            selections,
+        })
     }
 
     /// The instructions.
@@ -107,16 +115,27 @@ impl Program {
                     self.emit(item)?;
                     if k + 1 < items.len() {
                         patches.push(self.ops.len());
-                        self.ops.push(if is_and { Op::JumpIfFalse(0) } else { Op::JumpIfTrue(0) });
+                        self.ops.push(if is_and {
+                            Op::JumpIfFalse(0)
+                        } else {
+                            Op::JumpIfTrue(0)
+                        });
                         self.ops.push(Op::Pop);
                     }
                 }
                 let end = Self::index(self.ops.len(), "jump target")?;
                 for at in patches {
-                    self.ops[at] = if is_and { Op::JumpIfFalse(end) } else { Op::JumpIfTrue(end) };
+                    self.ops[at] = if is_and {
+                        Op::JumpIfFalse(end)
+                    } else {
+                        Op::JumpIfTrue(end)
+                    };
                 }
             }
-            Condition::Quantified { quantity, selections } => {
+            Condition::Quantified {
+                quantity,
+                selections,
+            } => {
                 let list = Self::index(self.lists.len(), "list")?;
                 let need = match quantity {
                     Quantity::All => selections.len(),
@@ -218,7 +237,10 @@ impl Program {
                 Op::JumpIfTrue(t) => writeln!(out, "{pc:04}  JTRUE   {t:04}"),
                 Op::Pop => writeln!(out, "{pc:04}  POP"),
                 Op::Quantified { list, need } => {
-                    let members: Vec<&str> = self.lists[usize::from(*list)].iter().map(|&s| name(s)).collect();
+                    let members: Vec<&str> = self.lists[usize::from(*list)]
+                        .iter()
+                        .map(|&s| name(s))
+                        .collect();
                     writeln!(out, "{pc:04}  ATLEAST {need} of [{}]", members.join(", "))
                 }
             };
@@ -241,7 +263,11 @@ pub fn verify(ops: &[Op], lists: &[Vec<u16>], selections: usize) -> Result<(), V
     // Stack depth on entry to each instruction (and to the end), None = unreachable so far.
     let mut depth: Vec<Option<usize>> = vec![None; ops.len() + 1];
     depth[0] = Some(0);
-    let mut merge = |depth: &mut Vec<Option<usize>>, at: usize, d: usize, from: usize| -> Result<(), VerifyError> {
+    let merge = |depth: &mut Vec<Option<usize>>,
+                 at: usize,
+                 d: usize,
+                 from: usize|
+     -> Result<(), VerifyError> {
         match depth[at] {
             None => {
                 depth[at] = Some(d);
@@ -261,7 +287,10 @@ pub fn verify(ops: &[Op], lists: &[Vec<u16>], selections: usize) -> Result<(), V
         let (pops, pushes) = match op {
             Op::Sel(i) => {
                 if usize::from(*i) >= selections {
-                    return fail(pc, format!("selection {i} out of range ({selections} selections)"));
+                    return fail(
+                        pc,
+                        format!("selection {i} out of range ({selections} selections)"),
+                    );
                 }
                 (0, 1)
             }
@@ -284,7 +313,10 @@ pub fn verify(ops: &[Op], lists: &[Vec<u16>], selections: usize) -> Result<(), V
                     return fail(pc, format!("list {list} does not exist"));
                 };
                 if let Some(bad) = members.iter().find(|&&s| usize::from(s) >= selections) {
-                    return fail(pc, format!("list {list} names selection {bad}, out of range"));
+                    return fail(
+                        pc,
+                        format!("list {list} names selection {bad}, out of range"),
+                    );
                 }
                 if *need == 0 {
                     return fail(pc, "a quantifier needs at least one".into());
@@ -303,7 +335,10 @@ pub fn verify(ops: &[Op], lists: &[Vec<u16>], selections: usize) -> Result<(), V
     }
     match depth[ops.len()] {
         Some(1) => Ok(()),
-        other => fail(ops.len(), format!("ends with stack depth {other:?}, expected 1")),
+        other => fail(
+            ops.len(),
+            format!("ends with stack depth {other:?}, expected 1"),
+        ),
     }
 }
 
@@ -319,9 +354,17 @@ mod tests {
     #[test]
     fn programs_agree_with_the_condition_on_every_assignment() {
         let conditions = [
-            "s0", "not s0", "s0 and s1", "s0 or s1 and s2", "(s0 or s1) and not s2",
-            "1 of s* and not s3", "all of s* or s0", "2 of s*", "not (s0 and (s1 or not s2)) or s3",
-            "s0 and s1 and s2 and s3", "s0 or s1 or s2 or s3",
+            "s0",
+            "not s0",
+            "s0 and s1",
+            "s0 or s1 and s2",
+            "(s0 or s1) and not s2",
+            "1 of s* and not s3",
+            "all of s* or s0",
+            "2 of s*",
+            "not (s0 and (s1 or not s2)) or s3",
+            "s0 and s1 and s2 and s3",
+            "s0 or s1 or s2 or s3",
         ];
         for text in conditions {
             let cond = condition::parse(text, &names(4)).unwrap();
@@ -334,7 +377,12 @@ mod tests {
                     asked[i] += 1;
                     sel(i)
                 });
-                assert_eq!(got, expected, "{text} with {bits:04b}\n{}", program.disassemble(&names(4)));
+                assert_eq!(
+                    got,
+                    expected,
+                    "{text} with {bits:04b}\n{}",
+                    program.disassemble(&names(4))
+                );
                 assert!(asked.iter().all(|&n| n <= 1), "selections asked once");
             }
         }
@@ -346,7 +394,10 @@ mod tests {
             Condition::Not(x) => !reference(x, sel),
             Condition::And(xs) => xs.iter().all(|x| reference(x, sel)),
             Condition::Or(xs) => xs.iter().any(|x| reference(x, sel)),
-            Condition::Quantified { quantity, selections } => {
+            Condition::Quantified {
+                quantity,
+                selections,
+            } => {
                 let n = selections.iter().filter(|&&s| sel(s)).count();
                 match quantity {
                     Quantity::All => n == selections.len(),
@@ -366,7 +417,10 @@ mod tests {
             (vec![Op::Sel(0), Op::JumpIfTrue(9)], "not forward"),
             (vec![Op::Sel(0), Op::Sel(1)], "ends with stack depth"),
             (vec![Op::Quantified { list: 3, need: 1 }], "does not exist"),
-            (vec![Op::Sel(0), Op::JumpIfFalse(3), Op::Sel(1), Op::Pop], "meets depth"),
+            (
+                vec![Op::Sel(0), Op::JumpIfFalse(3), Op::Sel(1), Op::Pop],
+                "meets depth",
+            ),
             (vec![Op::Pop], "pops 1"),
         ];
         for (ops, why) in bad {

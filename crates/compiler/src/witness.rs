@@ -116,7 +116,9 @@ pub fn rule_witnesses(rule: &Rule, strategy: Strategy) -> Witnesses {
         .map(|s| {
             Witnesses::union(s.groups.iter().map(|group| {
                 Witnesses::best(
-                    group.iter().map(|fm| field_witnesses(fm, &transformed, strategy)),
+                    group
+                        .iter()
+                        .map(|fm| field_witnesses(fm, &transformed, strategy)),
                     strategy,
                 )
             }))
@@ -130,13 +132,17 @@ fn condition_witnesses(c: &Condition, sel: &[Witnesses], strategy: Strategy) -> 
     match c {
         Condition::Selection(i) => get(i),
         Condition::Not(_) => Witnesses::Always,
-        Condition::And(items) => {
-            Witnesses::best(items.iter().map(|x| condition_witnesses(x, sel, strategy)), strategy)
-        }
+        Condition::And(items) => Witnesses::best(
+            items.iter().map(|x| condition_witnesses(x, sel, strategy)),
+            strategy,
+        ),
         Condition::Or(items) => {
             Witnesses::union(items.iter().map(|x| condition_witnesses(x, sel, strategy)))
         }
-        Condition::Quantified { quantity, selections } => match quantity {
+        Condition::Quantified {
+            quantity,
+            selections,
+        } => match quantity {
             Quantity::All => Witnesses::best(selections.iter().map(get), strategy),
             Quantity::AtLeast(_) => Witnesses::union(selections.iter().map(get)),
         },
@@ -161,9 +167,10 @@ fn field_witnesses(fm: &FieldMatch, transformed: &[String], strategy: Strategy) 
     if fm.modifiers.neq || fm.field.as_ref().is_some_and(|f| transformed.contains(f)) {
         return Witnesses::Always;
     }
-    let values = fm.values.iter().map(|alternatives| {
-        Witnesses::union(alternatives.iter().map(predicate_witnesses))
-    });
+    let values = fm
+        .values
+        .iter()
+        .map(|alternatives| Witnesses::union(alternatives.iter().map(predicate_witnesses)));
     if fm.modifiers.all {
         Witnesses::best(values, strategy)
     } else {
@@ -177,7 +184,9 @@ fn predicate_witnesses(p: &Predicate) -> Witnesses {
     };
     let mut best: Option<String> = None;
     for piece in pattern.pieces() {
-        let Piece::Literal(text) = piece else { continue };
+        let Piece::Literal(text) = piece else {
+            continue;
+        };
         for run in usable_runs(text, *cased) {
             if best.as_ref().is_none_or(|b| run.len() > b.len()) {
                 best = Some(run);
@@ -185,7 +194,9 @@ fn predicate_witnesses(p: &Predicate) -> Witnesses {
         }
     }
     match best {
-        Some(lit) if lit.len() >= MIN_WITNESS && !lit.chars().all(|c| "0123456789.+-eE".contains(c)) => {
+        Some(lit)
+            if lit.len() >= MIN_WITNESS && !lit.chars().all(|c| "0123456789.+-eE".contains(c)) =>
+        {
             Witnesses::AnyOf(BTreeSet::from([Witness {
                 json: json_escape(&lit),
                 cased: *cased,
@@ -230,36 +241,78 @@ mod tests {
 
     fn witnesses(detection: &str) -> Witnesses {
         let text = format!("title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n{detection}");
-        rule_witnesses(&parse_rule(&text, &CompileOptions::default()).unwrap(), Strategy::Rarest)
+        rule_witnesses(
+            &parse_rule(&text, &CompileOptions::default()).unwrap(),
+            Strategy::Rarest,
+        )
     }
 
     fn set(items: &[&str]) -> Witnesses {
-        Witnesses::AnyOf(items.iter().map(|s| Witness { json: s.to_string(), cased: false }).collect())
+        Witnesses::AnyOf(
+            items
+                .iter()
+                .map(|s| Witness {
+                    json: s.to_string(),
+                    cased: false,
+                })
+                .collect(),
+        )
     }
 
     #[test]
     fn derivation() {
-        assert_eq!(witnesses("    s: {CommandLine|contains: 'whoami'}\n    condition: s"), set(&["whoami"]));
+        assert_eq!(
+            witnesses("    s: {CommandLine|contains: 'whoami'}\n    condition: s"),
+            set(&["whoami"])
+        );
         // A map picks the rarest member; escapes are written as JSON writes them.
         assert_eq!(
             witnesses("    s: {Image|endswith: '\\cmd.exe', CommandLine|contains: '\\\\127.0.0.1\\'}\n    condition: s"),
             set(&["\\\\127.0.0.1\\\\"])
         );
         // `not` and numbers give nothing; `or` unions; `1 of` unions.
-        assert_eq!(witnesses("    s: {CommandLine: 'x'}\n    condition: not s"), Witnesses::Always);
-        assert_eq!(witnesses("    a: {A|contains: 'alpha'}\n    b: {B|contains: 'beta'}\n    condition: a or b"), set(&["alpha", "beta"]));
-        assert_eq!(witnesses("    a: {A|contains: 'alpha'}\n    b: {B: 5}\n    condition: 1 of them"), Witnesses::Always);
-        assert_eq!(witnesses("    a: {A|contains: 'alpha'}\n    b: {B: 5}\n    condition: all of them"), set(&["alpha"]));
+        assert_eq!(
+            witnesses("    s: {CommandLine: 'x'}\n    condition: not s"),
+            Witnesses::Always
+        );
+        assert_eq!(
+            witnesses(
+                "    a: {A|contains: 'alpha'}\n    b: {B|contains: 'beta'}\n    condition: a or b"
+            ),
+            set(&["alpha", "beta"])
+        );
+        assert_eq!(
+            witnesses("    a: {A|contains: 'alpha'}\n    b: {B: 5}\n    condition: 1 of them"),
+            Witnesses::Always
+        );
+        assert_eq!(
+            witnesses("    a: {A|contains: 'alpha'}\n    b: {B: 5}\n    condition: all of them"),
+            set(&["alpha"])
+        );
         // Non-ASCII: the longest ASCII run.
-        assert_eq!(witnesses("    s: {A|contains: 'straße-xyz'}\n    condition: s"), set(&["e-xyz"]));
+        assert_eq!(
+            witnesses("    s: {A|contains: 'straße-xyz'}\n    condition: s"),
+            set(&["e-xyz"])
+        );
         // Security 4688 builds User by joining domain and name: no witness from it.
-        assert_eq!(witnesses("    s: {User|endswith: '\\bob', Image|endswith: '\\x.exe'}\n    condition: s"), set(&["\\\\x.exe"]));
-        assert_eq!(witnesses("    s: {User|endswith: '\\bobby'}\n    condition: s"), Witnesses::Always);
+        assert_eq!(
+            witnesses(
+                "    s: {User|endswith: '\\bob', Image|endswith: '\\x.exe'}\n    condition: s"
+            ),
+            set(&["\\\\x.exe"])
+        );
+        assert_eq!(
+            witnesses("    s: {User|endswith: '\\bobby'}\n    condition: s"),
+            Witnesses::Always
+        );
     }
 
     #[test]
     fn fold_to_ascii_characters() {
         let chars = folds_to_ascii();
-        assert!(chars.contains(&'\u{212A}') && chars.contains(&'ſ'), "{chars:?}");
+        assert!(
+            chars.contains(&'\u{212A}') && chars.contains(&'ſ'),
+            "{chars:?}"
+        );
     }
 }

@@ -3,8 +3,9 @@
 //! Inputs are files, directories (walked recursively) or `-` for stdin, in any
 //! shape the runtime reads (JSON lines, JSON arrays, concatenated JSON, EVTX,
 //! gzip, zstd). Each input's field profile is detected from its first event
-//! unless `--profile` names one. Matching uses the compiler's reference
-//! evaluator with log-source scoping; the fast path replaces it with its issue.
+//! unless `--profile` names one. Matching runs on the runtime's engine
+//! (Hyperscan stage 1, verified condition programs in stage 2) in the
+//! multi-threaded pipeline; detections come out in input order.
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -13,7 +14,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use hypersigma_compiler::{evaluate_detailed, EvalOptions, Profile, Rule};
-use hypersigma_runtime::input::{self, Event, Position};
+use hypersigma_runtime::engine::{Engine, EngineOptions};
+use hypersigma_runtime::input::{self, Position};
+use hypersigma_runtime::pipeline::{self, Detection, Output};
 
 /// Options of `scan`.
 #[derive(clap::Args)]
@@ -37,6 +40,12 @@ pub struct Args {
     /// No summary on stderr.
     #[arg(short = 'q', long)]
     quiet: bool,
+    /// Worker threads (default: all cores). Output order never depends on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Skip the stage-1 prefilter: evaluate every rule on every event (for testing and comparison).
+    #[arg(long)]
+    no_prefilter: bool,
     /// Inputs: files, directories, or `-` for stdin (the default).
     inputs: Vec<PathBuf>,
 }
@@ -63,13 +72,6 @@ pub fn profile_option(spec: Option<&str>) -> Result<Option<Profile>> {
     Ok(Some(profile))
 }
 
-#[derive(Default)]
-struct Totals {
-    events: u64,
-    rejected: u64,
-    detections: u64,
-}
-
 /// Runs `scan`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let set = crate::compile::load(&args.rules, args.placeholders.as_ref())?;
@@ -88,76 +90,84 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let options = EvalOptions {
         unscoped: args.unscoped,
     };
+    let engine = Engine::new(
+        set.rules,
+        EngineOptions {
+            no_prefilter: args.no_prefilter,
+            unscoped: args.unscoped,
+            ..Default::default()
+        },
+    )?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let start = Instant::now();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let mut totals = Totals::default();
-    for path in &files {
-        let events = match input::open(path) {
-            Ok(events) => events,
-            Err(e) => {
-                eprintln!("hypersigma: {e}");
-                totals.rejected += 1;
-                continue;
-            }
-        };
-        let mut profile = forced.clone();
-        for item in events {
-            let event = match item {
-                Ok(event) => event,
-                Err(rejected) => {
-                    totals.rejected += 1;
-                    if !args.quiet {
-                        eprintln!("{}: {}", located(path, rejected.position), rejected.reason);
-                    }
-                    continue;
-                }
-            };
-            totals.events += 1;
-            let profile = profile.get_or_insert_with(|| Profile::detect(&event.value));
-            for rule in &set.rules {
-                let result = evaluate_detailed(rule, &event.value, profile, options);
-                if result.matched {
-                    totals.detections += 1;
-                    let record = detection(rule, &event, path, profile, result);
-                    serde_json::to_writer(&mut out, &record)?;
-                    out.write_all(b"\n")?;
+    let mut totals = Output::default();
+    let mut write_error: Option<io::Error> = None;
+    let rules = engine.rules();
+    pipeline::run(
+        &engine,
+        &files,
+        forced.as_ref(),
+        threads,
+        |d, buf| {
+            for &r in d.rules {
+                let rule = &rules[r as usize];
+                let result = evaluate_detailed(rule, d.event, d.profile, options);
+                let record = detection(rule, d, result);
+                if serde_json::to_writer(&mut *buf, &record).is_ok() {
+                    buf.push(b'\n');
                 }
             }
+        },
+        |chunk| {
+            if let Err(e) = out.write_all(&chunk.stdout) {
+                write_error = Some(e);
+                return false;
+            }
+            if !args.quiet && !chunk.stderr.is_empty() {
+                let _ = io::stderr().write_all(&chunk.stderr);
+            }
+            totals.events += chunk.events;
+            totals.rejected += chunk.rejected;
+            totals.detections += chunk.detections;
+            totals.candidates += chunk.candidates;
+            totals.bytes += chunk.bytes;
+            true
+        },
+    )?;
+    if let Some(e) = write_error {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(e.into());
         }
     }
     out.flush()?;
     let secs = start.elapsed().as_secs_f64();
     if !args.quiet {
         eprintln!(
-            "{} events read, {} inputs or lines rejected, {} detections in {secs:.3} s ({:.0} events/s)",
+            "{} events read, {} inputs or lines rejected, {} detections in {secs:.3} s \
+             ({:.0} events/s, {:.1} MB/s, {threads} threads, {:.1}% of events reached stage 2)",
             totals.events,
             totals.rejected,
             totals.detections,
-            totals.events as f64 / secs.max(1e-9)
+            totals.events as f64 / secs.max(1e-9),
+            totals.bytes as f64 / 1e6 / secs.max(1e-9),
+            100.0 * totals.candidates as f64 / (totals.events.max(1)) as f64
         );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn located(path: &std::path::Path, position: Option<Position>) -> String {
-    match position {
-        Some(Position::Line(l)) => format!("{}:{l}", path.display()),
-        Some(Position::Record(r)) => format!("{}: record {r}", path.display()),
-        None => path.display().to_string(),
-    }
-}
-
 fn detection(
     rule: &Rule,
-    event: &Event,
-    path: &std::path::Path,
-    profile: &Profile,
+    d: &Detection<'_>,
     result: hypersigma_compiler::Evaluation,
 ) -> serde_json::Value {
     let m = &rule.meta;
-    let mut source = serde_json::json!({"path": path.display().to_string()});
-    match event.position {
+    let mut source = serde_json::json!({"path": d.path.display().to_string()});
+    match d.position {
         Position::Line(l) => source["line"] = l.into(),
         Position::Record(r) => source["record"] = r.into(),
     }
@@ -169,11 +179,11 @@ fn detection(
             "tags": m.tags, "author": m.author, "references": m.references,
         },
         "source": source,
-        "timestamp": profile.timestamp(&event.value),
-        "computer": profile.computer(&event.value),
-        "profile": profile.name,
+        "timestamp": d.profile.timestamp(d.event),
+        "computer": d.profile.computer(d.event),
+        "profile": d.profile.name,
         "logsource": result.source,
         "selections": result.selections,
-        "event": event.value,
+        "event": d.event,
     })
 }

@@ -133,7 +133,7 @@ fn scan_reports_detections_with_their_lines() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("16 events read, 1 inputs or lines rejected, 8 detections"),
+        stderr.contains("17 events read, 1 inputs or lines rejected, 8 detections"),
         "{stderr}"
     );
 }
@@ -242,4 +242,43 @@ fn scan_reads_stdin_and_forced_profiles() {
     ]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("neither a built-in profile"));
+}
+
+#[test]
+fn output_does_not_depend_on_threads_or_the_prefilter() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let gen = hypersigma(&[
+        "gen",
+        "-q",
+        "--events",
+        "5000",
+        "--seed",
+        "4",
+        "--attacks",
+        "--attack-rate",
+        "5000",
+        "-o",
+        events.to_str().unwrap(),
+    ]);
+    assert!(gen.status.success());
+    let rules = "../shared/sigma/rules/windows/process_creation";
+    let path = events.to_str().unwrap();
+    let one = hypersigma(&["scan", "-q", "-r", rules, "--threads", "1", path]);
+    let four = hypersigma(&["scan", "-q", "-r", rules, "--threads", "4", path]);
+    let unfiltered = hypersigma(&[
+        "scan",
+        "-q",
+        "-r",
+        rules,
+        "--threads",
+        "3",
+        "--no-prefilter",
+        path,
+    ]);
+    assert!(one.status.success() && four.status.success() && unfiltered.status.success());
+    let detections = String::from_utf8_lossy(&one.stdout).lines().count();
+    assert!(detections >= 25, "{detections} detections");
+    assert_eq!(one.stdout, four.stdout);
+    assert_eq!(one.stdout, unfiltered.stdout);
 }

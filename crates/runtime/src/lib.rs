@@ -7,6 +7,8 @@
 //! reporting every bad line or record without stopping.
 #![deny(missing_docs)]
 
+pub mod engine;
 mod evtx_input;
 pub mod input;
+pub mod pipeline;
 pub mod reader;

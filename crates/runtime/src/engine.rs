@@ -1,0 +1,425 @@
+//! The matching engine: stage 1 (Hyperscan over raw bytes) picks candidate
+//! rules per event, stage 2 evaluates only those on the parsed event.
+//!
+//! **Stage-1 contract: no false negatives.** Every rule that matches an event
+//! is among the event's candidates. The witnesses come from
+//! [`hypersigma_compiler::witness`]: a rule is a candidate when one of its
+//! witnesses occurs in the raw event, or always (rules without witnesses);
+//! an event holding a JSON `\u`/`\/` escape or a character that folds to ASCII
+//! (which a raw-byte literal could miss) makes every rule a candidate.
+//!
+//! Stage 2 parses the event (serde_json) and runs each candidate's verified
+//! condition [`Program`] over the reference selection semantics, within the
+//! rule's log-source scope. An [`Engine`] is immutable and shared by all
+//! threads; each thread owns a [`Scanner`] (Hyperscan scratch, marks, buffers).
+
+use hyperscan::prelude::*;
+use serde_json::Value;
+
+use hypersigma_compiler::program::Program;
+use hypersigma_compiler::witness::{folds_to_ascii, rule_witnesses, Strategy, Witnesses};
+use hypersigma_compiler::{evaluate_program_as, source_for, EvalOptions, Profile, Rule, Scope};
+
+/// How the engine runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EngineOptions {
+    /// Skip stage 1: every rule is a candidate for every event (for testing and comparison).
+    pub no_prefilter: bool,
+    /// Evaluate rules with an unmapped log source against every event.
+    pub unscoped: bool,
+    /// How witnesses are chosen.
+    pub strategy: Strategy,
+}
+
+/// Why an engine could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// A rule's condition did not lower to a valid program.
+    #[error("rule {rule}: {source}")]
+    Program {
+        /// The rule.
+        rule: String,
+        /// Why.
+        source: hypersigma_compiler::program::VerifyError,
+    },
+    /// Hyperscan refused the stage-1 database or scratch space.
+    #[error("stage-1 database: {0}")]
+    Hyperscan(String),
+}
+
+/// Stage-1 statistics of a build.
+#[derive(Debug, Clone, Default)]
+pub struct EngineStats {
+    /// Distinct witness literals.
+    pub witnesses: usize,
+    /// Rules that are candidates for every event of their log source.
+    pub always: usize,
+}
+
+/// Compiled rules, shared by every thread.
+pub struct Engine {
+    rules: Vec<Rule>,
+    programs: Vec<Program>,
+    /// Distinct log-source scopes, and the scope of each rule (the scope check
+    /// runs once per scope and event, not once per rule).
+    scopes: Vec<Scope>,
+    rule_scope: Vec<u32>,
+    /// Rules without witnesses.
+    always: Vec<u32>,
+    /// Hyperscan pattern id → rules it witnesses (empty for the pass-through patterns).
+    pattern_rules: Vec<Vec<u32>>,
+    /// Pattern ids from this one on make every rule a candidate.
+    first_pass_through: usize,
+    db: Option<BlockDatabase>,
+    options: EngineOptions,
+    stats: EngineStats,
+}
+
+/// Hyperscan expression matching exactly these bytes.
+fn literal_expression(bytes: &[u8]) -> String {
+    let mut e = String::with_capacity(bytes.len() * 4);
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() {
+            e.push(char::from(b));
+        } else {
+            e.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    e
+}
+
+impl Engine {
+    /// Lowers the rules: programs, witnesses, the stage-1 database.
+    pub fn new(rules: Vec<Rule>, options: EngineOptions) -> Result<Engine, EngineError> {
+        let programs = rules
+            .iter()
+            .map(|r| {
+                Program::compile(&r.detection.condition, r.detection.selections.len()).map_err(
+                    |source| EngineError::Program {
+                        rule: r.key().to_string(),
+                        source,
+                    },
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut scopes: Vec<Scope> = Vec::new();
+        let mut rule_scope = Vec::with_capacity(rules.len());
+        for rule in &rules {
+            let id = match scopes.iter().position(|s| *s == rule.scope) {
+                Some(id) => id,
+                None => {
+                    scopes.push(rule.scope.clone());
+                    scopes.len() - 1
+                }
+            };
+            rule_scope.push(id as u32);
+        }
+        let mut always = Vec::new();
+        let mut literal_ids: std::collections::BTreeMap<(String, bool), usize> = Default::default();
+        let mut pattern_rules: Vec<Vec<u32>> = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            match rule_witnesses(rule, options.strategy) {
+                Witnesses::Always => always.push(i as u32),
+                Witnesses::AnyOf(set) => {
+                    for w in set {
+                        let next = literal_ids.len();
+                        let id = *literal_ids.entry((w.json, w.cased)).or_insert(next);
+                        if id == pattern_rules.len() {
+                            pattern_rules.push(Vec::new());
+                        }
+                        pattern_rules[id].push(i as u32);
+                    }
+                }
+            }
+        }
+        let mut patterns: Vec<Pattern> = Vec::new();
+        let mut ordered: Vec<(&(String, bool), &usize)> = literal_ids.iter().collect();
+        ordered.sort_by_key(|(_, id)| **id);
+        let hs_err = |e: hyperscan::Error| EngineError::Hyperscan(e.to_string());
+        for ((json, cased), id) in ordered {
+            let flags = if *cased {
+                CompileFlags::SINGLEMATCH
+            } else {
+                CompileFlags::CASELESS | CompileFlags::SINGLEMATCH
+            };
+            let mut p =
+                Pattern::with_flags(literal_expression(json.as_bytes()), flags).map_err(hs_err)?;
+            p.id = Some(*id);
+            patterns.push(p);
+        }
+        let first_pass_through = patterns.len();
+        let stats = EngineStats {
+            witnesses: first_pass_through,
+            always: always.len(),
+        };
+        // Events stage 1 cannot judge from raw bytes: a JSON \u or \/ escape
+        // (an odd run of backslashes before u or /), or a non-ASCII character
+        // that folds to an ASCII one.
+        let mut pass_through = vec![r"(?:^|[^\x5c])(?:\x5c\x5c)*\x5c[u/]".to_string()];
+        for c in folds_to_ascii() {
+            let mut buf = [0u8; 4];
+            pass_through.push(literal_expression(c.encode_utf8(&mut buf).as_bytes()));
+        }
+        for (k, expr) in pass_through.into_iter().enumerate() {
+            let mut p = Pattern::with_flags(expr, CompileFlags::SINGLEMATCH).map_err(hs_err)?;
+            p.id = Some(first_pass_through + k);
+            patterns.push(p);
+            pattern_rules.push(Vec::new());
+        }
+        let db: BlockDatabase = Patterns::from(patterns).build().map_err(hs_err)?;
+        Ok(Engine {
+            rules,
+            programs,
+            scopes,
+            rule_scope,
+            always,
+            pattern_rules,
+            first_pass_through,
+            db: Some(db),
+            options,
+            stats,
+        })
+    }
+
+    /// The rules, in the order rule indices refer to.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Stage-1 statistics.
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    /// A per-thread scanner.
+    pub fn scanner(&self) -> Result<Scanner<'_>, EngineError> {
+        let scratch = match &self.db {
+            Some(db) => Some(
+                db.alloc_scratch()
+                    .map_err(|e| EngineError::Hyperscan(e.to_string()))?,
+            ),
+            None => None,
+        };
+        Ok(Scanner {
+            engine: self,
+            scratch,
+            scope_state: vec![SCOPE_UNKNOWN; self.scopes.len()],
+            marks: vec![0; self.rules.len()],
+            generation: 0,
+            hits: Vec::new(),
+            candidates: Vec::new(),
+        })
+    }
+}
+
+/// Per-thread matching state.
+pub struct Scanner<'e> {
+    engine: &'e Engine,
+    scratch: Option<Scratch>,
+    /// Per scope, for the current event: unknown, out of scope, or the index
+    /// of the source (+2; 1 = in scope without a source).
+    scope_state: Vec<u32>,
+    /// `marks[rule] == generation` when the rule is already a candidate.
+    marks: Vec<u32>,
+    generation: u32,
+    hits: Vec<usize>,
+    candidates: Vec<u32>,
+}
+
+const SCOPE_UNKNOWN: u32 = u32::MAX;
+const SCOPE_OUT: u32 = 0;
+const SCOPE_UNSCOPED: u32 = 1;
+
+/// The outcome of matching one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The event parsed; these rules matched (ascending rule indices).
+    Matched(Vec<u32>),
+    /// The event is not a JSON object.
+    Rejected(String),
+}
+
+impl Scanner<'_> {
+    /// Stage 1: the candidate rules of a raw event (ascending).
+    pub fn candidates(&mut self, raw: &[u8]) -> &[u32] {
+        let engine = self.engine;
+        self.candidates.clear();
+        let all = engine.options.no_prefilter || self.stage1(raw);
+        if all {
+            self.candidates.extend(0..engine.rules.len() as u32);
+            return &self.candidates;
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.marks.iter_mut().for_each(|m| *m = 0);
+            self.generation = 1;
+        }
+        let generation = self.generation;
+        let marks = &mut self.marks;
+        let mut add = |r: u32, out: &mut Vec<u32>| {
+            if marks[r as usize] != generation {
+                marks[r as usize] = generation;
+                out.push(r);
+            }
+        };
+        for &r in &engine.always {
+            add(r, &mut self.candidates);
+        }
+        for &id in &self.hits {
+            for &r in &engine.pattern_rules[id] {
+                add(r, &mut self.candidates);
+            }
+        }
+        self.candidates.sort_unstable();
+        &self.candidates
+    }
+
+    /// Scans; true when the event must pass on to every rule.
+    fn stage1(&mut self, raw: &[u8]) -> bool {
+        self.hits.clear();
+        let (Some(db), Some(scratch)) = (&self.engine.db, &self.scratch) else {
+            return true;
+        };
+        let hits = &mut self.hits;
+        let scanned = db.scan(raw, scratch, |id, _, _, _| {
+            hits.push(id as usize);
+            Matching::Continue
+        });
+        scanned.is_err()
+            || self
+                .hits
+                .iter()
+                .any(|&id| id >= self.engine.first_pass_through)
+    }
+
+    /// Stage 1 then stage 2 on one raw event (one JSON object).
+    pub fn match_event(&mut self, raw: &[u8], profile: &Profile) -> Verdict {
+        let event: Value = match serde_json::from_slice(raw) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => return Verdict::Rejected("not a JSON object".into()),
+            Err(e) => return Verdict::Rejected(format!("invalid JSON: {e}")),
+        };
+        self.match_parsed(raw, &event, profile)
+    }
+
+    /// [`Scanner::match_event`], also returning the parsed event and how many
+    /// rules were candidates after stage 1.
+    pub fn match_event_full(
+        &mut self,
+        raw: &[u8],
+        profile: &Profile,
+    ) -> (Verdict, Option<Value>, usize) {
+        let event: Value = match serde_json::from_slice(raw) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => return (Verdict::Rejected("not a JSON object".into()), None, 0),
+            Err(e) => return (Verdict::Rejected(format!("invalid JSON: {e}")), None, 0),
+        };
+        let verdict = self.match_parsed(raw, &event, profile);
+        let candidates = self.candidates.len();
+        (verdict, Some(event), candidates)
+    }
+
+    /// Stage 1 on the raw bytes, stage 2 on the already parsed event.
+    pub fn match_parsed(&mut self, raw: &[u8], event: &Value, profile: &Profile) -> Verdict {
+        let options = EvalOptions {
+            unscoped: self.engine.options.unscoped,
+        };
+        let engine = self.engine;
+        self.candidates(raw);
+        self.scope_state.iter_mut().for_each(|s| *s = SCOPE_UNKNOWN);
+        let mut matched = Vec::new();
+        for &r in &self.candidates {
+            let i = r as usize;
+            let scope_id = engine.rule_scope[i] as usize;
+            let scope = &engine.scopes[scope_id];
+            if self.scope_state[scope_id] == SCOPE_UNKNOWN {
+                self.scope_state[scope_id] = match source_for(scope, event, profile, options) {
+                    None => SCOPE_OUT,
+                    Some(None) => SCOPE_UNSCOPED,
+                    Some(Some(source)) => match scope {
+                        Scope::Sources(list) => {
+                            2 + list
+                                .iter()
+                                .position(|s| std::ptr::eq(s, source))
+                                .unwrap_or(0) as u32
+                        }
+                        Scope::Unmapped => SCOPE_UNSCOPED,
+                    },
+                };
+            }
+            let source = match (self.scope_state[scope_id], scope) {
+                (SCOPE_OUT, _) => continue,
+                (SCOPE_UNSCOPED, _) | (_, Scope::Unmapped) => None,
+                (k, Scope::Sources(list)) => list.get((k - 2) as usize),
+            };
+            if evaluate_program_as(
+                &engine.rules[i],
+                &engine.programs[i],
+                event,
+                profile,
+                source,
+            ) {
+                matched.push(r);
+            }
+        }
+        Verdict::Matched(matched)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hypersigma_compiler::{parse_rule, CompileOptions};
+
+    fn engine(detections: &[&str], no_prefilter: bool) -> Engine {
+        let rules = detections
+            .iter()
+            .map(|d| {
+                let text = format!("title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n{d}");
+                parse_rule(&text, &CompileOptions::default()).unwrap()
+            })
+            .collect();
+        Engine::new(
+            rules,
+            EngineOptions {
+                no_prefilter,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn stage_one_selects_and_stage_two_decides() {
+        let e = engine(
+            &[
+                "    s: {CommandLine|contains: 'whoami'}\n    condition: s",
+                "    s: {CommandLine|contains: 'mimikatz'}\n    condition: s",
+                "    s: {CommandLine|contains: 'x'}\n    condition: not s",
+            ],
+            false,
+        );
+        assert_eq!(e.stats().witnesses, 2);
+        assert_eq!(e.stats().always, 1);
+        let mut s = e.scanner().unwrap();
+        let p = Profile::sysmon();
+        let raw = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"cmd /c WHOAMI"}"#;
+        assert_eq!(s.candidates(raw), &[0, 2]);
+        assert_eq!(s.match_event(raw, &p), Verdict::Matched(vec![0, 2]));
+        // A \u escape hides "whoami" from raw bytes: every rule is a candidate.
+        let escaped = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"cmd /c \u0077hoami"}"#;
+        assert_eq!(s.candidates(escaped), &[0, 1, 2]);
+        assert_eq!(s.match_event(escaped, &p), Verdict::Matched(vec![0, 2]));
+        // An escaped backslash before 'u' is not an escape.
+        let not_escape = br#"{"Channel":"x","CommandLine":"C:\\users"}"#;
+        assert_eq!(s.candidates(not_escape), &[2]);
+        // The Kelvin sign folds to k.
+        assert_eq!(
+            s.candidates("{\"CommandLine\":\"mimi\u{212A}atz\"}".as_bytes()),
+            &[0, 1, 2]
+        );
+        assert!(matches!(s.match_event(b"[1]", &p), Verdict::Rejected(_)));
+        assert!(matches!(s.match_event(b"{bad", &p), Verdict::Rejected(_)));
+    }
+}
