@@ -1,0 +1,89 @@
+//! Property: stage 1 never drops a true match. Random rule values (wildcards,
+//! escapes, mixed case, non-ASCII, characters that fold to ASCII) against
+//! random events built around them (case changed, JSON-escaped in every way a
+//! JSON writer may choose: `\uXXXX`, `\/`, `\\`, `\"`), with the engine's
+//! verdict required to equal the reference evaluator's.
+
+use hypersigma_compiler::{evaluate, parse_rule, CompileOptions, Profile};
+use hypersigma_runtime::engine::{Engine, EngineOptions, Verdict};
+use proptest::prelude::*;
+
+const ALPHABET: &[char] = &[
+    'a', 'b', 'C', 'd', 'E', 'x', 'Y', '0', '1', ' ', '.', '-', '/', '\\', '"', '*', '?', 'é', 'Ä',
+    'ſ', 's', 'k', 'K', '\u{212A}', 'ß', 'Σ', 'ς', '\t',
+];
+
+fn text() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(ALPHABET), 0..12)
+        .prop_map(|v| v.into_iter().collect())
+}
+
+/// JSON string body for `s`, escaping each character in one of the forms JSON allows.
+fn encode(s: &str, choices: &[u8]) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        let choice = choices.get(i % choices.len().max(1)).copied().unwrap_or(0);
+        match c {
+            '"' => out.push_str(if choice % 2 == 0 { "\\\"" } else { "\\u0022" }),
+            '\\' => out.push_str(if choice % 2 == 0 { "\\\\" } else { "\\u005c" }),
+            '/' if choice % 3 == 1 => out.push_str("\\/"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if choice % 4 == 3 => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn flip_case(s: &str, flips: &[bool]) -> String {
+    s.chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if flips.get(i % flips.len().max(1)).copied().unwrap_or(false) {
+                c.to_uppercase().next().unwrap_or(c)
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn stage_one_never_drops_a_match(
+        value in text(),
+        modifier in prop::sample::select(vec!["|contains", "|startswith", "|endswith", "", "|contains|cased", "|contains|all"]),
+        prefix in text(),
+        suffix in text(),
+        flips in prop::collection::vec(any::<bool>(), 1..6),
+        choices in prop::collection::vec(any::<u8>(), 1..6),
+        reuse in any::<bool>(),
+    ) {
+        let yaml_value = value.replace('\'', "''");
+        let rule_text = format!(
+            "title: p\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n    s:\n        'CommandLine{modifier}': '{yaml_value}'\n    condition: s\n"
+        );
+        let Ok(rule) = parse_rule(&rule_text, &CompileOptions::default()) else { return Ok(()); };
+        // The event text: the value itself (its wildcards as written) or random text, case-flipped.
+        let middle = if reuse { value.replace(['*', '?'], "") } else { value.clone() };
+        let event_text = flip_case(&format!("{prefix}{middle}{suffix}"), &flips);
+        let raw = format!(
+            "{{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"CommandLine\":\"{}\"}}",
+            encode(&event_text, &choices)
+        );
+        let event: serde_json::Value = serde_json::from_str(&raw).expect("valid JSON");
+        let profile = Profile::sysmon();
+        let expected = evaluate(&rule, &event, &profile);
+        let engine = Engine::new(vec![rule], EngineOptions::default()).unwrap();
+        let mut scanner = engine.scanner().unwrap();
+        let got = scanner.match_event(raw.as_bytes(), &profile);
+        prop_assert_eq!(got, Verdict::Matched(if expected { vec![0] } else { vec![] }), "raw {}", raw);
+    }
+}
