@@ -1,19 +1,35 @@
 //! `hypersigma bench`: the report has every number it promises, and
 //! `--baseline` fails on a regression beyond `--max-regression` and passes otherwise.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::hypersigma;
 
-fn hypersigma(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hypersigma"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("run hypersigma")
+/// Runs the bench against `report` with every run's events/s replaced by `events_per_sec`.
+fn against_baseline(
+    report: &serde_json::Value,
+    events_per_sec: f64,
+    events: &str,
+    dir: &std::path::Path,
+) -> std::process::Output {
+    let mut baseline = report.clone();
+    for run in baseline["runs"].as_array_mut().unwrap() {
+        run["events_per_sec"] = serde_json::json!(events_per_sec);
+    }
+    let path = dir.join(format!("baseline-{events_per_sec}.json"));
+    std::fs::write(&path, baseline.to_string()).unwrap();
+    hypersigma(&[
+        "bench",
+        "-r",
+        "corpus/rules",
+        events,
+        "--repeat",
+        "1",
+        "--threads",
+        "1,2",
+        "--baseline",
+        path.to_str().unwrap(),
+    ])
 }
 
 #[test]
@@ -79,45 +95,10 @@ fn report_and_baseline() {
     assert!(r["peak_rss_bytes"].as_u64().unwrap() > 0);
 
     // A baseline far faster than anything: a regression, exit 1.
-    let mut fast = r.clone();
-    for run in fast["runs"].as_array_mut().unwrap() {
-        run["events_per_sec"] = serde_json::json!(1e15);
-    }
-    let fast_path = dir.path().join("fast.json");
-    std::fs::write(&fast_path, fast.to_string()).unwrap();
-    let out = hypersigma(&[
-        "bench",
-        "-r",
-        "corpus/rules",
-        events.to_str().unwrap(),
-        "--repeat",
-        "1",
-        "--threads",
-        "1,2",
-        "--baseline",
-        fast_path.to_str().unwrap(),
-    ]);
+    let out = against_baseline(&r, 1e15, events.to_str().unwrap(), dir.path());
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("REGRESSION"));
-
     // A baseline far slower: no regression, exit 0.
-    let mut slow = r;
-    for run in slow["runs"].as_array_mut().unwrap() {
-        run["events_per_sec"] = serde_json::json!(1.0);
-    }
-    let slow_path = dir.path().join("slow.json");
-    std::fs::write(&slow_path, slow.to_string()).unwrap();
-    let out = hypersigma(&[
-        "bench",
-        "-r",
-        "corpus/rules",
-        events.to_str().unwrap(),
-        "--repeat",
-        "1",
-        "--threads",
-        "1,2",
-        "--baseline",
-        slow_path.to_str().unwrap(),
-    ]);
+    let out = against_baseline(&r, 1.0, events.to_str().unwrap(), dir.path());
     assert_eq!(out.status.code(), Some(0));
 }

@@ -1,19 +1,10 @@
 //! The `hypersigma` binary end to end: compile reports and scan output.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn hypersigma(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hypersigma"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("run hypersigma")
-}
+use common::{hypersigma, root};
 
 #[test]
 fn compile_json_report_over_sigmahq() {

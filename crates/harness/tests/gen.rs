@@ -1,20 +1,12 @@
 //! `hypersigma gen`: deterministic, valid, shaped as asked, and its planted
 //! attacks are found exactly where the ground truth says (and nowhere else).
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::collections::BTreeSet;
 
 fn hypersigma(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_hypersigma"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("run hypersigma");
+    let out = common::hypersigma(args);
     assert!(
         out.status.success(),
         "{args:?}: {}",

@@ -33,6 +33,21 @@ pub struct Proc {
     pub user: String,
 }
 
+/// The fields every Sysmon event of a process starts with.
+fn sysmon_actor_fields_without_image(f: &mut Fields, h: &Header, p: &Proc) {
+    f.clear();
+    f.str("RuleName", "-");
+    f.utc_time("UtcTime", h.time_ms);
+    f.str("ProcessGuid", &p.guid);
+    f.num("ProcessId", p.pid);
+}
+
+/// [`sysmon_actor_fields_without_image`] and the process image.
+fn sysmon_actor_fields(f: &mut Fields, h: &Header, p: &Proc) {
+    sysmon_actor_fields_without_image(f, h, p);
+    f.str("Image", &p.image);
+}
+
 /// Generator state: vocabulary, randomness, process trees, clock, record ids.
 pub struct World<'v> {
     pub vocab: &'v Vocabulary,
@@ -478,12 +493,7 @@ impl<'v> World<'v> {
         let host = self.pick_host();
         let p = self.network_actor(host);
         let h = self.header(SYSMON, 3, 3, host);
-        f.clear();
-        f.str("RuleName", "-");
-        f.utc_time("UtcTime", h.time_ms);
-        f.str("ProcessGuid", &p.guid);
-        f.num("ProcessId", p.pid);
-        f.str("Image", &p.image);
+        sysmon_actor_fields(f, &h, &p);
         f.str("User", &p.user);
         f.str("Protocol", "tcp");
         f.str("Initiated", "true");
@@ -522,12 +532,7 @@ impl<'v> World<'v> {
         let p = self.actor(host);
         let h = self.header(SYSMON, 7, 7, host);
         let dll = self.rng.pick(&self.vocab.dlls).clone();
-        f.clear();
-        f.str("RuleName", "-");
-        f.utc_time("UtcTime", h.time_ms);
-        f.str("ProcessGuid", &p.guid);
-        f.num("ProcessId", p.pid);
-        f.str("Image", &p.image);
+        sysmon_actor_fields(f, &h, &p);
         f.str("ImageLoaded", &dll);
         f.str("FileVersion", "10.0.19041.3636 (WinBuild.160101.0800)");
         f.str("Description", "Windows NT BASE API Client DLL");
@@ -550,12 +555,7 @@ impl<'v> World<'v> {
         let h = self.header(SYSMON, 11, 11, host);
         let user = p.user.rsplit('\\').next().unwrap_or("user").to_string();
         let n = self.rng.range(1000, 999_999);
-        f.clear();
-        f.str("RuleName", "-");
-        f.utc_time("UtcTime", h.time_ms);
-        f.str("ProcessGuid", &p.guid);
-        f.num("ProcessId", p.pid);
-        f.str("Image", &p.image);
+        sysmon_actor_fields(f, &h, &p);
         match self.rng.below(3) {
             0 => f.fmt("TargetFilename", format_args!("C:\\Users\\{user}\\AppData\\Local\\Google\\Chrome\\User Data\\Default\\Cache\\Cache_Data\\f_{n:06x}")),
             1 => f.fmt("TargetFilename", format_args!("C:\\Windows\\Prefetch\\{}-{n:08X}.pf", p.image.rsplit('\\').next().unwrap_or("X").to_uppercase())),
@@ -595,11 +595,7 @@ impl<'v> World<'v> {
         let p = self.network_actor(host);
         let h = self.header(SYSMON, 22, 22, host);
         let domain = self.rng.pick(&self.vocab.domains).clone();
-        f.clear();
-        f.str("RuleName", "-");
-        f.utc_time("UtcTime", h.time_ms);
-        f.str("ProcessGuid", &p.guid);
-        f.num("ProcessId", p.pid);
+        sysmon_actor_fields_without_image(f, &h, &p);
         f.str("QueryName", &domain);
         f.str("QueryStatus", "0");
         f.fmt(
