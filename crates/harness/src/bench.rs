@@ -89,25 +89,45 @@ fn split_floor(bytes: &[u8]) -> usize {
         .count()
 }
 
-/// Matches every event of `lines` with the engine; returns (detections, events that reached stage 2).
+/// What one thread measured.
+#[derive(Default, Clone, Copy)]
+struct Measured {
+    detections: u64,
+    stage2_events: u64,
+    stage1_seconds: f64,
+    stage2_seconds: f64,
+}
+
+/// Matches every event of `lines` with the engine, timing stage 1 (Hyperscan
+/// over the raw bytes) and stage 2 (parse and evaluate the candidates) apart.
 fn match_lines(
     corpus: &Corpus,
     lines: &[(usize, usize)],
     engine: &Engine,
     profile: &Profile,
-) -> (u64, u64) {
+) -> Measured {
+    let mut m = Measured::default();
     let Ok(mut scanner) = engine.scanner() else {
-        return (0, 0);
+        return m;
     };
-    let (mut detections, mut stage2) = (0, 0);
     for &(s, e) in lines {
-        let (verdict, _, candidates) = scanner.match_event_full(&corpus.bytes[s..e], profile);
-        stage2 += u64::from(candidates > 0);
-        if let hypersigma_runtime::engine::Verdict::Matched(rules) = verdict {
-            detections += rules.len() as u64;
+        let raw = &corpus.bytes[s..e];
+        let t0 = Instant::now();
+        let candidates = scanner.candidates(raw).len();
+        let t1 = Instant::now();
+        if let Ok(event) = serde_json::from_slice::<Value>(raw) {
+            if let hypersigma_runtime::engine::Verdict::Matched(rules) =
+                scanner.evaluate_candidates(&event, profile)
+            {
+                m.detections += rules.len() as u64;
+            }
         }
+        let t2 = Instant::now();
+        m.stage2_events += u64::from(candidates > 0);
+        m.stage1_seconds += (t1 - t0).as_secs_f64();
+        m.stage2_seconds += (t2 - t1).as_secs_f64();
     }
-    (detections, stage2)
+    m
 }
 
 fn peak_rss_bytes() -> Option<u64> {
@@ -155,9 +175,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let threads = threads.max(1);
         let chunk = corpus.lines.len().div_ceil(threads);
         let t = Instant::now();
-        let (mut detections, mut stage2) = (0, 0);
+        let mut total = Measured::default();
         for _ in 0..repeat {
-            (detections, stage2) = std::thread::scope(|scope| {
+            total = std::thread::scope(|scope| {
                 let handles: Vec<_> = corpus
                     .lines
                     .chunks(chunk)
@@ -165,10 +185,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     .collect();
                 handles
                     .into_iter()
-                    .map(|h| h.join().unwrap_or((0, 0)))
-                    .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+                    .map(|h| h.join().unwrap_or_default())
+                    .fold(Measured::default(), |a, b| Measured {
+                        detections: a.detections + b.detections,
+                        stage2_events: a.stage2_events + b.stage2_events,
+                        stage1_seconds: a.stage1_seconds + b.stage1_seconds,
+                        stage2_seconds: a.stage2_seconds + b.stage2_seconds,
+                    })
             });
         }
+        let (detections, stage2) = (total.detections, total.stage2_events);
         let secs = t.elapsed().as_secs_f64() / f64::from(repeat);
         runs.push(json!({
             "threads": threads,
@@ -180,6 +206,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             "ratio_to_split_floor": split_secs / secs,
             "ratio_to_parse_floor": parse_secs / secs,
             "stage2_fraction": stage2 as f64 / events as f64,
+            "stage1_seconds": total.stage1_seconds,
+            "stage2_seconds": total.stage2_seconds,
         }));
     }
 
@@ -261,10 +289,10 @@ fn print_report(r: &Value) {
         f(&r["parse_floor"]["events_per_sec"]),
         f(&r["parse_floor"]["mb_per_sec"])
     );
-    println!("threads  events/s     MB/s  ns/event  detections  vs split  vs parse  stage 2");
+    println!("threads  events/s     MB/s  ns/event  detections  vs split  vs parse  stage 2  stage-1 s  stage-2 s");
     for run in r["runs"].as_array().into_iter().flatten() {
         println!(
-            "{:>7}  {:>9.0}  {:>7.1}  {:>8.0}  {:>10}  {:>8.4}  {:>8.3}  {:>6.1}%",
+            "{:>7}  {:>9.0}  {:>7.1}  {:>8.0}  {:>10}  {:>8.4}  {:>8.3}  {:>6.1}%  {:>9.3}  {:>9.3}",
             run["threads"].as_u64().unwrap_or(0),
             f(&run["events_per_sec"]),
             f(&run["mb_per_sec"]),
@@ -272,7 +300,9 @@ fn print_report(r: &Value) {
             run["detections"].as_u64().unwrap_or(0),
             f(&run["ratio_to_split_floor"]),
             f(&run["ratio_to_parse_floor"]),
-            100.0 * f(&run["stage2_fraction"])
+            100.0 * f(&run["stage2_fraction"]),
+            f(&run["stage1_seconds"]),
+            f(&run["stage2_seconds"])
         );
     }
     if let Some(rss) = r["peak_rss_bytes"].as_u64() {

@@ -322,11 +322,16 @@ impl Scanner<'_> {
 
     /// Stage 1 on the raw bytes, stage 2 on the already parsed event.
     pub fn match_parsed(&mut self, raw: &[u8], event: &Value, profile: &Profile) -> Verdict {
+        self.candidates(raw);
+        self.evaluate_candidates(event, profile)
+    }
+
+    /// Stage 2 alone: evaluates the candidates of the last [`Scanner::candidates`] call.
+    pub fn evaluate_candidates(&mut self, event: &Value, profile: &Profile) -> Verdict {
         let options = EvalOptions {
             unscoped: self.engine.options.unscoped,
         };
         let engine = self.engine;
-        self.candidates(raw);
         self.scope_state.iter_mut().for_each(|s| *s = SCOPE_UNKNOWN);
         let mut matched = Vec::new();
         for &r in &self.candidates {
