@@ -149,6 +149,27 @@ pub fn open(path: &Path) -> Result<Events, OpenError> {
     sniff_json(reader).map_err(io_err)
 }
 
+/// Whether text starting with `head` is JSON lines: its first non-blank line is
+/// one complete JSON object (or the whole, short input is a single line).
+/// Otherwise an object-first text is concatenated (pretty-printed) JSON.
+pub(crate) fn looks_like_json_lines(head: &[u8]) -> bool {
+    let Some(first) = head.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return true;
+    };
+    if head[first] != b'{' {
+        return false;
+    }
+    let rest = &head[first..];
+    match rest.iter().position(|&b| b == b'\n') {
+        Some(end) => {
+            let line = rest[..end].trim_ascii_end();
+            line.ends_with(b"}") && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
+        }
+        // No newline in the buffer: one line, unless it is cut off by the buffer's size.
+        None => head.len() < (1 << 20),
+    }
+}
+
 /// Chooses between JSON lines, a JSON array and concatenated JSON objects.
 fn sniff_json(mut reader: Box<dyn BufRead + Send>) -> io::Result<Events> {
     let head = reader.fill_buf()?;
@@ -161,13 +182,7 @@ fn sniff_json(mut reader: Box<dyn BufRead + Send>) -> io::Result<Events> {
         reader.read_to_end(&mut text)?;
         return Ok(Box::new(json_array(&text).into_iter()));
     }
-    // JSON lines when the first non-blank line is a complete object on its own line.
-    let line_end = head[first..].iter().position(|&b| b == b'\n');
-    let first_line = &head[first..first + line_end.unwrap_or(head.len() - first)];
-    let trimmed = first_line.trim_ascii_end();
-    let one_object_per_line = line_end.is_none() && head.len() < (1 << 20)
-        || trimmed.ends_with(b"}") && serde_json::from_slice::<Value>(trimmed).is_ok();
-    if one_object_per_line && !(trimmed == b"{" || trimmed.ends_with(b",")) {
+    if looks_like_json_lines(head) {
         return Ok(Box::new(lines(reader)));
     }
     let mut text = Vec::new();

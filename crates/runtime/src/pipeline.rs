@@ -186,15 +186,8 @@ fn open_raw(path: &Path) -> Result<RawInput, OpenError> {
         let compressed_or_evtx = head.starts_with(&[0x1f, 0x8b])
             || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
             || head.starts_with(b"ElfFile\0");
-        let first = head.iter().position(|b| !b.is_ascii_whitespace());
-        let first_line_is_object = first.is_some_and(|f| {
-            let line = &head[f..];
-            let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
-            let line = line[..end].trim_ascii_end();
-            line.starts_with(b"{")
-                && line.ends_with(b"}")
-                && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
-        });
+        let first_line_is_object =
+            head.iter().any(|b| !b.is_ascii_whitespace()) && input::looks_like_json_lines(head);
         if !compressed_or_evtx && first_line_is_object {
             let file = std::fs::File::open(path).map_err(io_err)?;
             return Ok(RawInput::Lines(Box::new(BufReader::with_capacity(
