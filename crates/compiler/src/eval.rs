@@ -64,11 +64,11 @@ pub fn evaluate(rule: &Rule, event: &Value, profile: &Profile) -> bool {
         if let Some(known) = memo.get(i).copied().flatten() {
             return known;
         }
-        let result = rule.detection.selections.get(i).is_some_and(|s| {
-            s.groups
-                .iter()
-                .any(|group| group.iter().all(|fm| field_match_holds(fm, &view)))
-        });
+        let result = rule
+            .detection
+            .selections
+            .get(i)
+            .is_some_and(|s| selection_holds(s, &view));
         if let Some(slot) = memo.get_mut(i) {
             *slot = Some(result);
         }
@@ -124,11 +124,10 @@ pub fn evaluate_program_as(
         source,
     };
     program.run(&mut |i| {
-        rule.detection.selections.get(i).is_some_and(|s| {
-            s.groups
-                .iter()
-                .any(|group| group.iter().all(|fm| field_match_holds(fm, &view)))
-        })
+        rule.detection
+            .selections
+            .get(i)
+            .is_some_and(|s| selection_holds(s, &view))
     })
 }
 
@@ -173,11 +172,7 @@ pub fn evaluate_detailed(
         .detection
         .selections
         .iter()
-        .map(|s| {
-            s.groups
-                .iter()
-                .any(|group| group.iter().all(|fm| field_match_holds(fm, &view)))
-        })
+        .map(|s| selection_holds(s, &view))
         .collect();
     Evaluation {
         matched: condition_holds(&rule.detection.condition, &results),
@@ -191,6 +186,14 @@ pub fn evaluate_detailed(
             .collect(),
         source: source.map(|s| s.label.clone()),
     }
+}
+
+/// A selection: one of its groups has every field match holding.
+fn selection_holds(selection: &crate::ir::Selection, view: &EventView<'_>) -> bool {
+    selection
+        .groups
+        .iter()
+        .any(|group| group.iter().all(|fm| field_match_holds(fm, view)))
 }
 
 /// An event as a rule sees it: fields through the log source's renames, then the profile.
