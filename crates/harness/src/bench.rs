@@ -115,12 +115,10 @@ fn match_lines(
         let t0 = Instant::now();
         let candidates = scanner.candidates(raw).len();
         let t1 = Instant::now();
-        if let Ok(event) = serde_json::from_slice::<Value>(raw) {
-            if let hypersigma_runtime::engine::Verdict::Matched(rules) =
-                scanner.evaluate_candidates(&event, profile)
-            {
-                m.detections += rules.len() as u64;
-            }
+        if let (hypersigma_runtime::engine::Verdict::Matched(rules), _, _) =
+            scanner.stage2(raw, profile)
+        {
+            m.detections += rules.len() as u64;
         }
         let t2 = Instant::now();
         m.stage2_events += u64::from(candidates > 0);

@@ -310,13 +310,44 @@ impl Scanner<'_> {
         raw: &[u8],
         profile: &Profile,
     ) -> (Verdict, Option<Value>, usize) {
+        self.candidates(raw);
+        self.stage2(raw, profile)
+    }
+
+    /// Stage 2 for the candidates of the last [`Scanner::candidates`] call on
+    /// `raw`: the verdict, the parsed event (when it was parsed) and the number
+    /// of candidates. An event without candidates is only validated.
+    pub fn stage2(&mut self, raw: &[u8], profile: &Profile) -> (Verdict, Option<Value>, usize) {
+        let candidates = self.candidates.len();
+        if candidates == 0 {
+            // Nothing to evaluate: only check that the line is a JSON object
+            // (so that malformed lines are counted the same with and without
+            // the prefilter), without building the value.
+            let is_object = raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            return match serde_json::from_slice::<serde::de::IgnoredAny>(raw) {
+                Ok(_) if is_object => (Verdict::Matched(Vec::new()), None, 0),
+                Ok(_) => (Verdict::Rejected("not a JSON object".into()), None, 0),
+                Err(e) => (Verdict::Rejected(format!("invalid JSON: {e}")), None, 0),
+            };
+        }
         let event: Value = match serde_json::from_slice(raw) {
             Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return (Verdict::Rejected("not a JSON object".into()), None, 0),
-            Err(e) => return (Verdict::Rejected(format!("invalid JSON: {e}")), None, 0),
+            Ok(_) => {
+                return (
+                    Verdict::Rejected("not a JSON object".into()),
+                    None,
+                    candidates,
+                )
+            }
+            Err(e) => {
+                return (
+                    Verdict::Rejected(format!("invalid JSON: {e}")),
+                    None,
+                    candidates,
+                )
+            }
         };
-        let verdict = self.match_parsed(raw, &event, profile);
-        let candidates = self.candidates.len();
+        let verdict = self.evaluate_candidates(&event, profile);
         (verdict, Some(event), candidates)
     }
 
@@ -426,5 +457,41 @@ mod tests {
         );
         assert!(matches!(s.match_event(b"[1]", &p), Verdict::Rejected(_)));
         assert!(matches!(s.match_event(b"{bad", &p), Verdict::Rejected(_)));
+    }
+
+    #[test]
+    fn events_without_candidates_are_still_validated() {
+        let e = engine(
+            &["    s: {CommandLine|contains: 'whoami'}\n    condition: s"],
+            false,
+        );
+        let mut s = e.scanner().unwrap();
+        let p = Profile::sysmon();
+        let reject =
+            |v: &(Verdict, Option<serde_json::Value>, usize)| matches!(v.0, Verdict::Rejected(_));
+        assert!(reject(&s.match_event_full(b"{\"a\": 1", &p)));
+        assert!(reject(&s.match_event_full(b"[1, 2]", &p)));
+        assert!(reject(&s.match_event_full(b"{\"a\": 1} trailing", &p)));
+        assert_eq!(
+            s.match_event_full(b" {\"a\": 1} ", &p).0,
+            Verdict::Matched(vec![])
+        );
+        // The same lines without the prefilter give the same verdicts.
+        let e2 = engine(
+            &["    s: {CommandLine|contains: 'whoami'}\n    condition: s"],
+            true,
+        );
+        let mut s2 = e2.scanner().unwrap();
+        for line in [
+            &b"{\"a\": 1"[..],
+            b"[1, 2]",
+            b"{\"a\": 1} trailing",
+            b" {\"a\": 1} ",
+        ] {
+            assert_eq!(
+                s.match_event_full(line, &p).0,
+                s2.match_event_full(line, &p).0
+            );
+        }
     }
 }
