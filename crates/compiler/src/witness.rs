@@ -98,12 +98,15 @@ impl Witnesses {
 }
 
 /// Non-ASCII characters that fold to ASCII ones (the Kelvin sign, long s, …):
-/// an event holding one must skip stage 1.
-pub fn folds_to_ascii() -> Vec<char> {
-    (0x80u32..=0x10FFFF)
-        .filter_map(char::from_u32)
-        .filter(|&c| fold_char(c).is_ascii())
-        .collect()
+/// an event holding one must skip stage 1. Computed once per process.
+pub fn folds_to_ascii() -> &'static [char] {
+    static CHARS: std::sync::OnceLock<Vec<char>> = std::sync::OnceLock::new();
+    CHARS.get_or_init(|| {
+        (0x80u32..=0x10FFFF)
+            .filter_map(char::from_u32)
+            .filter(|&c| fold_char(c).is_ascii())
+            .collect()
+    })
 }
 
 /// The witnesses of a rule.

@@ -71,7 +71,7 @@ pub struct Engine {
     pattern_rules: Vec<Vec<u32>>,
     /// Pattern ids from this one on make every rule a candidate.
     first_pass_through: usize,
-    db: Option<BlockDatabase>,
+    db: BlockDatabase,
     options: EngineOptions,
     stats: EngineStats,
 }
@@ -176,7 +176,7 @@ impl Engine {
             always,
             pattern_rules,
             first_pass_through,
-            db: Some(db),
+            db,
             options,
             stats,
         })
@@ -194,13 +194,10 @@ impl Engine {
 
     /// A per-thread scanner.
     pub fn scanner(&self) -> Result<Scanner<'_>, EngineError> {
-        let scratch = match &self.db {
-            Some(db) => Some(
-                db.alloc_scratch()
-                    .map_err(|e| EngineError::Hyperscan(e.to_string()))?,
-            ),
-            None => None,
-        };
+        let scratch = self
+            .db
+            .alloc_scratch()
+            .map_err(|e| EngineError::Hyperscan(e.to_string()))?;
         Ok(Scanner {
             engine: self,
             scratch,
@@ -216,7 +213,7 @@ impl Engine {
 /// Per-thread matching state.
 pub struct Scanner<'e> {
     engine: &'e Engine,
-    scratch: Option<Scratch>,
+    scratch: Scratch,
     /// Per scope, for the current event: unknown, out of scope, or the index
     /// of the source (+2; 1 = in scope without a source).
     scope_state: Vec<u32>,
@@ -278,11 +275,8 @@ impl Scanner<'_> {
     /// Scans; true when the event must pass on to every rule.
     fn stage1(&mut self, raw: &[u8]) -> bool {
         self.hits.clear();
-        let (Some(db), Some(scratch)) = (&self.engine.db, &self.scratch) else {
-            return true;
-        };
         let hits = &mut self.hits;
-        let scanned = db.scan(raw, scratch, |id, _, _, _| {
+        let scanned = self.engine.db.scan(raw, &self.scratch, |id, _, _, _| {
             hits.push(id as usize);
             Matching::Continue
         });
@@ -295,12 +289,7 @@ impl Scanner<'_> {
 
     /// Stage 1 then stage 2 on one raw event (one JSON object).
     pub fn match_event(&mut self, raw: &[u8], profile: &Profile) -> Verdict {
-        let event: Value = match serde_json::from_slice(raw) {
-            Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return Verdict::Rejected("not a JSON object".into()),
-            Err(e) => return Verdict::Rejected(format!("invalid JSON: {e}")),
-        };
-        self.match_parsed(raw, &event, profile)
+        self.match_event_full(raw, profile).0
     }
 
     /// [`Scanner::match_event`], also returning the parsed event and how many
@@ -349,12 +338,6 @@ impl Scanner<'_> {
         };
         let verdict = self.evaluate_candidates(&event, profile);
         (verdict, Some(event), candidates)
-    }
-
-    /// Stage 1 on the raw bytes, stage 2 on the already parsed event.
-    pub fn match_parsed(&mut self, raw: &[u8], event: &Value, profile: &Profile) -> Verdict {
-        self.candidates(raw);
-        self.evaluate_candidates(event, profile)
     }
 
     /// Stage 2 alone: evaluates the candidates of the last [`Scanner::candidates`] call.
