@@ -197,14 +197,29 @@ fn selection_holds(selection: &crate::ir::Selection, view: &EventView<'_>) -> bo
 }
 
 /// An event as a rule sees it: fields through the log source's renames, then the profile.
-struct EventView<'a> {
+pub struct EventView<'a> {
     event: &'a Value,
     profile: &'a Profile,
     source: Option<&'a Source>,
 }
 
 impl<'a> EventView<'a> {
-    fn field(&self, name: &str) -> Vec<Cow<'a, Value>> {
+    /// The event read through `profile`, as an event of `source` (`None`: no renames).
+    pub fn new(event: &'a Value, profile: &'a Profile, source: Option<&'a Source>) -> Self {
+        EventView {
+            event,
+            profile,
+            source,
+        }
+    }
+
+    /// The event itself.
+    pub fn event(&self) -> &'a Value {
+        self.event
+    }
+
+    /// The values a field names (before opening arrays; may include null).
+    pub fn field(&self, name: &str) -> Vec<Cow<'a, Value>> {
         if let Some(renamed) = self.source.and_then(|s| s.fields.get(name)) {
             let values = renamed.resolve(self.profile, self.event);
             if !values.is_empty() {
@@ -243,7 +258,7 @@ fn condition_holds_with(c: &Condition, sel: &mut dyn FnMut(usize) -> bool) -> bo
 }
 
 /// Scalars of the found values: arrays are opened (recursively), objects skipped.
-fn scalars<'a>(values: &[&'a Value], out: &mut Vec<&'a Value>) {
+pub fn scalars<'a>(values: &[&'a Value], out: &mut Vec<&'a Value>) {
     for v in values {
         match v {
             Value::Array(items) => scalars(&items.iter().collect::<Vec<_>>(), out),
@@ -254,7 +269,7 @@ fn scalars<'a>(values: &[&'a Value], out: &mut Vec<&'a Value>) {
 }
 
 /// Every scalar anywhere in the event (for keyword searches).
-fn all_scalars<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+pub fn all_scalars<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
     match v {
         Value::Array(items) => items.iter().for_each(|i| all_scalars(i, out)),
         Value::Object(map) => map.values().for_each(|i| all_scalars(i, out)),
@@ -323,6 +338,19 @@ impl<'a> Scalar<'a> {
         })
         .as_deref()
     }
+}
+
+/// Whether one predicate holds for a field's scalars (`present`: the field
+/// has a non-null value): the reference semantics of every predicate kind,
+/// for engines that decide only some kinds their own way.
+pub fn predicate_holds_on(
+    p: &Predicate,
+    present: bool,
+    scalars: &[&Value],
+    view: &EventView<'_>,
+) -> bool {
+    let values: Vec<Scalar<'_>> = scalars.iter().map(|v| Scalar::new(v)).collect();
+    predicate_holds(p, present, &values, view)
 }
 
 fn predicate_holds(

@@ -194,6 +194,25 @@ impl Pattern {
         if cased { exact } else { folded }.matches(chars)
     }
 
+    /// How the pattern matches, for engines that match it their own way: the
+    /// literal is folded with [`fold_char`] unless `cased`.
+    pub fn shape(&self, cased: bool) -> Shape {
+        let [exact, folded] = self.tokens.get_or_init(|| {
+            [
+                Compiled::new(self.tokenize(|c| c)),
+                Compiled::new(self.tokenize(fold_char)),
+            ]
+        });
+        let text = |l: &[char]| l.iter().collect::<String>();
+        match if cased { exact } else { folded } {
+            Compiled::Exact(l) => Shape::Exact(text(l)),
+            Compiled::Prefix(l) => Shape::Prefix(text(l)),
+            Compiled::Suffix(l) => Shape::Suffix(text(l)),
+            Compiled::Contains(l) => Shape::Contains(text(l)),
+            Compiled::Glob(_) => Shape::Glob,
+        }
+    }
+
     fn tokenize(&self, fold: impl Fn(char) -> char) -> Vec<Token> {
         let mut tokens = Vec::new();
         for piece in &self.pieces {
@@ -241,6 +260,21 @@ impl fmt::Display for Pattern {
         }
         Ok(())
     }
+}
+
+/// What a whole value must be for a [`Pattern`] to match it (see [`Pattern::shape`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// Exactly this text.
+    Exact(String),
+    /// Starts with it.
+    Prefix(String),
+    /// Ends with it.
+    Suffix(String),
+    /// Contains it.
+    Contains(String),
+    /// Anything else (`?`, character sets, several literals).
+    Glob,
 }
 
 /// Tokens plus the shape of the common cases (whole value, prefix, suffix,
@@ -293,9 +327,13 @@ impl Compiled {
             Compiled::Exact(l) => text == l.as_slice(),
             Compiled::Prefix(l) => text.starts_with(l),
             Compiled::Suffix(l) => text.ends_with(l),
-            Compiled::Contains(l) => {
-                l.is_empty() || text.windows(l.len()).any(|w| w == l.as_slice())
-            }
+            Compiled::Contains(l) => match l.split_first() {
+                None => true,
+                Some((first, rest)) => text
+                    .iter()
+                    .enumerate()
+                    .any(|(i, c)| c == first && text[i + 1..].starts_with(rest)),
+            },
             Compiled::Glob(tokens) => glob(tokens, text),
         }
     }

@@ -23,6 +23,7 @@ use std::collections::BTreeSet;
 use crate::ir::{Condition, FieldMatch, Predicate, Quantity, Rule};
 use crate::logsource::Scope;
 use crate::pattern::{fold_char, Piece};
+use crate::profile::Profile;
 
 /// Shortest literal used as a witness, in bytes.
 pub const MIN_WITNESS: usize = 3;
@@ -34,6 +35,10 @@ pub struct Witness {
     pub json: String,
     /// Case-sensitive; otherwise ASCII-caseless.
     pub cased: bool,
+    /// The Sigma field whose value holds the literal when the rule matches
+    /// (`None` for keywords, which may be anywhere in the event). Stage 1 may
+    /// count an occurrence only inside a value the field can be read from.
+    pub field: Option<String>,
 }
 
 /// A rule's stage-1 requirement.
@@ -109,6 +114,47 @@ pub fn folds_to_ascii() -> &'static [char] {
     })
 }
 
+/// A member name as stage 1 compares it: spaces removed, ASCII lower case
+/// (coarser than the profiles' lookup, so never stricter).
+pub fn normalize_member(name: &[u8]) -> Vec<u8> {
+    name.iter()
+        .filter(|b| **b != b' ')
+        .map(u8::to_ascii_lowercase)
+        .collect()
+}
+
+/// The member names (normalised) under which `field` can be read in an event
+/// of any of `profiles`, for a rule of `scope`: the field itself (and the last
+/// part of a dotted name), the last segment of every explicit profile path,
+/// and the same for every name a source renames the field to. A value held by
+/// `{"#text": …}` has the member `#text`, which the caller must accept for
+/// every field.
+pub fn field_members(field: &str, scope: &Scope, profiles: &[Profile]) -> BTreeSet<Vec<u8>> {
+    let mut names = vec![field.to_string()];
+    if let Scope::Sources(sources) = scope {
+        for source in sources {
+            if let Some(renamed) = source.fields.get(field) {
+                names.extend(renamed.candidates.iter().flatten().cloned());
+            }
+        }
+    }
+    let mut members = BTreeSet::new();
+    for name in &names {
+        members.insert(normalize_member(name.as_bytes()));
+        if let Some(last) = name.rsplit('.').next() {
+            members.insert(normalize_member(last.as_bytes()));
+        }
+        for profile in profiles {
+            for path in profile.fields.get(name).into_iter().flatten() {
+                if let Some(last) = path.last() {
+                    members.insert(normalize_member(last.as_bytes()));
+                }
+            }
+        }
+    }
+    members
+}
+
 /// The witnesses of a rule.
 pub fn rule_witnesses(rule: &Rule, strategy: Strategy) -> Witnesses {
     let transformed = transformed_fields(rule);
@@ -170,10 +216,13 @@ fn field_witnesses(fm: &FieldMatch, transformed: &[String], strategy: Strategy) 
     if fm.modifiers.neq || fm.field.as_ref().is_some_and(|f| transformed.contains(f)) {
         return Witnesses::Always;
     }
-    let values = fm
-        .values
-        .iter()
-        .map(|alternatives| Witnesses::union(alternatives.iter().map(predicate_witnesses)));
+    let values = fm.values.iter().map(|alternatives| {
+        Witnesses::union(
+            alternatives
+                .iter()
+                .map(|p| predicate_witnesses(p, fm.field.as_deref())),
+        )
+    });
     if fm.modifiers.all {
         Witnesses::best(values, strategy)
     } else {
@@ -181,7 +230,7 @@ fn field_witnesses(fm: &FieldMatch, transformed: &[String], strategy: Strategy) 
     }
 }
 
-fn predicate_witnesses(p: &Predicate) -> Witnesses {
+fn predicate_witnesses(p: &Predicate, field: Option<&str>) -> Witnesses {
     let Predicate::Text { pattern, cased } = p else {
         return Witnesses::Always;
     };
@@ -203,6 +252,7 @@ fn predicate_witnesses(p: &Predicate) -> Witnesses {
             Witnesses::AnyOf(BTreeSet::from([Witness {
                 json: json_escape(&lit),
                 cased: *cased,
+                field: field.map(str::to_string),
             }]))
         }
         _ => Witnesses::Always,
@@ -250,13 +300,14 @@ mod tests {
         )
     }
 
-    fn set(items: &[&str]) -> Witnesses {
+    fn set(items: &[(&str, &str)]) -> Witnesses {
         Witnesses::AnyOf(
             items
                 .iter()
-                .map(|s| Witness {
+                .map(|(field, s)| Witness {
                     json: s.to_string(),
                     cased: false,
+                    field: (!field.is_empty()).then(|| field.to_string()),
                 })
                 .collect(),
         )
@@ -266,12 +317,12 @@ mod tests {
     fn derivation() {
         assert_eq!(
             witnesses("    s: {CommandLine|contains: 'whoami'}\n    condition: s"),
-            set(&["whoami"])
+            set(&[("CommandLine", "whoami")])
         );
         // A map picks the rarest member; escapes are written as JSON writes them.
         assert_eq!(
             witnesses("    s: {Image|endswith: '\\cmd.exe', CommandLine|contains: '\\\\127.0.0.1\\'}\n    condition: s"),
-            set(&["\\\\127.0.0.1\\\\"])
+            set(&[("CommandLine", "\\\\127.0.0.1\\\\")])
         );
         // `not` and numbers give nothing; `or` unions; `1 of` unions.
         assert_eq!(
@@ -282,7 +333,7 @@ mod tests {
             witnesses(
                 "    a: {A|contains: 'alpha'}\n    b: {B|contains: 'beta'}\n    condition: a or b"
             ),
-            set(&["alpha", "beta"])
+            set(&[("A", "alpha"), ("B", "beta")])
         );
         assert_eq!(
             witnesses("    a: {A|contains: 'alpha'}\n    b: {B: 5}\n    condition: 1 of them"),
@@ -290,19 +341,19 @@ mod tests {
         );
         assert_eq!(
             witnesses("    a: {A|contains: 'alpha'}\n    b: {B: 5}\n    condition: all of them"),
-            set(&["alpha"])
+            set(&[("A", "alpha")])
         );
         // Non-ASCII: the longest ASCII run.
         assert_eq!(
             witnesses("    s: {A|contains: 'straße-xyz'}\n    condition: s"),
-            set(&["e-xyz"])
+            set(&[("A", "e-xyz")])
         );
         // Security 4688 builds User by joining domain and name: no witness from it.
         assert_eq!(
             witnesses(
                 "    s: {User|endswith: '\\bob', Image|endswith: '\\x.exe'}\n    condition: s"
             ),
-            set(&["\\\\x.exe"])
+            set(&[("Image", "\\\\x.exe")])
         );
         assert_eq!(
             witnesses("    s: {User|endswith: '\\bobby'}\n    condition: s"),

@@ -17,8 +17,14 @@ use hyperscan::prelude::*;
 use serde_json::Value;
 
 use hypersigma_compiler::program::Program;
-use hypersigma_compiler::witness::{folds_to_ascii, rule_witnesses, Strategy, Witnesses};
-use hypersigma_compiler::{evaluate_program_as, source_for, EvalOptions, Profile, Rule, Scope};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::members::{MemberIndex, Place};
+use crate::stage2::{rule_holds, FieldCache, FieldNames, LoweredRule};
+use hypersigma_compiler::witness::{
+    field_members, folds_to_ascii, rule_witnesses, Strategy, Witnesses,
+};
+use hypersigma_compiler::{source_for, EvalOptions, Profile, Rule, Scope};
 
 /// How the engine runs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -61,19 +67,37 @@ pub struct EngineStats {
 pub struct Engine {
     rules: Vec<Rule>,
     programs: Vec<Program>,
+    /// Each rule's selections lowered for stage 2, and the field names they read.
+    lowered: Vec<LoweredRule>,
+    field_names: FieldNames,
     /// Distinct log-source scopes, and the scope of each rule (the scope check
     /// runs once per scope and event, not once per rule).
     scopes: Vec<Scope>,
     rule_scope: Vec<u32>,
     /// Rules without witnesses.
     always: Vec<u32>,
-    /// Hyperscan pattern id → rules it witnesses (empty for the pass-through patterns).
-    pattern_rules: Vec<Vec<u32>>,
+    /// Hyperscan pattern id → the witness groups it serves (none for the
+    /// pass-through patterns).
+    pattern_groups: Vec<Vec<u32>>,
+    /// Byte length of each witness pattern's match.
+    pattern_len: Vec<usize>,
+    /// Rules sharing one witness literal and one set of members it must lie in.
+    groups: Vec<WitnessGroup>,
+    /// Normalised member name → id (the ids [`WitnessGroup::members`] lists).
+    member_ids: HashMap<Vec<u8>, u32>,
     /// Pattern ids from this one on make every rule a candidate.
     first_pass_through: usize,
     db: BlockDatabase,
     options: EngineOptions,
     stats: EngineStats,
+}
+
+/// The rules a witness literal makes candidates, and where it must occur.
+#[derive(Debug)]
+struct WitnessGroup {
+    /// Sorted member ids the literal must lie in a value of; `None`: anywhere.
+    members: Option<Vec<u32>>,
+    rules: Vec<u32>,
 }
 
 /// Hyperscan expression matching exactly these bytes.
@@ -89,9 +113,23 @@ fn literal_expression(bytes: &[u8]) -> String {
     e
 }
 
+/// Witness groups under construction: (pattern, member set) → group id.
+type GroupKey = (usize, Option<BTreeSet<Vec<u8>>>);
+
 impl Engine {
-    /// Lowers the rules: programs, witnesses, the stage-1 database.
+    /// Lowers the rules for events of the built-in profiles.
     pub fn new(rules: Vec<Rule>, options: EngineOptions) -> Result<Engine, EngineError> {
+        Engine::with_profiles(rules, options, &[])
+    }
+
+    /// Lowers the rules: programs, witnesses, the stage-1 database. Field-scoped
+    /// witnesses count in the members where the built-in profiles and `extra`
+    /// ones (custom profiles the events may come in) read their field.
+    pub fn with_profiles(
+        rules: Vec<Rule>,
+        options: EngineOptions,
+        extra: &[Profile],
+    ) -> Result<Engine, EngineError> {
         let programs = rules
             .iter()
             .map(|r| {
@@ -103,6 +141,11 @@ impl Engine {
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let mut field_names = FieldNames::default();
+        let lowered = rules
+            .iter()
+            .map(|r| LoweredRule::new(r, &mut field_names))
+            .collect();
         let mut scopes: Vec<Scope> = Vec::new();
         let mut rule_scope = Vec::with_capacity(rules.len());
         for rule in &rules {
@@ -115,37 +158,74 @@ impl Engine {
             };
             rule_scope.push(id as u32);
         }
+        let mut profiles: Vec<Profile> = ["sysmon", "evtx", "winlogbeat", "ecs"]
+            .iter()
+            .filter_map(|n| Profile::builtin(n))
+            .collect();
+        profiles.extend(extra.iter().cloned());
         let mut always = Vec::new();
-        let mut literal_ids: std::collections::BTreeMap<(String, bool), usize> = Default::default();
-        let mut pattern_rules: Vec<Vec<u32>> = Vec::new();
+        let mut literal_ids: BTreeMap<(String, bool), usize> = BTreeMap::new();
+        let mut group_ids: BTreeMap<GroupKey, usize> = BTreeMap::new();
+        let mut group_rules: Vec<Vec<u32>> = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             match rule_witnesses(rule, options.strategy) {
                 Witnesses::Always => always.push(i as u32),
                 Witnesses::AnyOf(set) => {
                     for w in set {
                         let next = literal_ids.len();
-                        let id = *literal_ids.entry((w.json, w.cased)).or_insert(next);
-                        if id == pattern_rules.len() {
-                            pattern_rules.push(Vec::new());
+                        let pattern = *literal_ids.entry((w.json, w.cased)).or_insert(next);
+                        let members = w.field.map(|f| field_members(&f, &rule.scope, &profiles));
+                        let next = group_ids.len();
+                        let g = *group_ids.entry((pattern, members)).or_insert(next);
+                        if g == group_rules.len() {
+                            group_rules.push(Vec::new());
                         }
-                        pattern_rules[id].push(i as u32);
+                        if group_rules[g].last() != Some(&(i as u32)) {
+                            group_rules[g].push(i as u32);
+                        }
                     }
                 }
             }
         }
+        let mut member_ids: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut groups: Vec<Option<WitnessGroup>> = (0..group_rules.len()).map(|_| None).collect();
+        let mut pattern_groups: Vec<Vec<u32>> = vec![Vec::new(); literal_ids.len()];
+        for ((pattern, members), g) in group_ids {
+            let members = members.map(|set| {
+                let mut ids: Vec<u32> = set
+                    .into_iter()
+                    .map(|m| {
+                        let next = member_ids.len() as u32;
+                        *member_ids.entry(m).or_insert(next)
+                    })
+                    .collect();
+                ids.sort_unstable();
+                ids
+            });
+            groups[g] = Some(WitnessGroup {
+                members,
+                rules: std::mem::take(&mut group_rules[g]),
+            });
+            pattern_groups[pattern].push(g as u32);
+        }
+        let groups: Vec<WitnessGroup> = groups.into_iter().flatten().collect();
         let mut patterns: Vec<Pattern> = Vec::new();
+        let mut pattern_len = vec![0; literal_ids.len()];
         let mut ordered: Vec<(&(String, bool), &usize)> = literal_ids.iter().collect();
         ordered.sort_by_key(|(_, id)| **id);
         let hs_err = |e: hyperscan::Error| EngineError::Hyperscan(e.to_string());
         for ((json, cased), id) in ordered {
+            // Every occurrence is reported (no SINGLEMATCH): the first one
+            // may lie in a member the witness does not count in.
             let flags = if *cased {
-                CompileFlags::SINGLEMATCH
+                CompileFlags::empty()
             } else {
-                CompileFlags::CASELESS | CompileFlags::SINGLEMATCH
+                CompileFlags::CASELESS
             };
             let mut p =
                 Pattern::with_flags(literal_expression(json.as_bytes()), flags).map_err(hs_err)?;
             p.id = Some(*id);
+            pattern_len[*id] = json.len();
             patterns.push(p);
         }
         let first_pass_through = patterns.len();
@@ -165,16 +245,20 @@ impl Engine {
             let mut p = Pattern::with_flags(expr, CompileFlags::SINGLEMATCH).map_err(hs_err)?;
             p.id = Some(first_pass_through + k);
             patterns.push(p);
-            pattern_rules.push(Vec::new());
         }
         let db: BlockDatabase = Patterns::from(patterns).build().map_err(hs_err)?;
         Ok(Engine {
             rules,
             programs,
+            lowered,
+            field_names,
             scopes,
             rule_scope,
             always,
-            pattern_rules,
+            pattern_groups,
+            pattern_len,
+            groups,
+            member_ids,
             first_pass_through,
             db,
             options,
@@ -203,9 +287,12 @@ impl Engine {
             scratch,
             scope_state: vec![SCOPE_UNKNOWN; self.scopes.len()],
             marks: vec![0; self.rules.len()],
+            group_marks: vec![0; self.groups.len()],
             generation: 0,
             hits: Vec::new(),
             candidates: Vec::new(),
+            members: MemberIndex::default(),
+            member_buf: Vec::new(),
         })
     }
 }
@@ -219,9 +306,25 @@ pub struct Scanner<'e> {
     scope_state: Vec<u32>,
     /// `marks[rule] == generation` when the rule is already a candidate.
     marks: Vec<u32>,
+    /// `group_marks[group] == generation` when the group already counted.
+    group_marks: Vec<u32>,
     generation: u32,
-    hits: Vec<usize>,
+    /// Stage-1 matches of the current event: (pattern id, end offset).
+    hits: Vec<(usize, usize)>,
     candidates: Vec<u32>,
+    members: MemberIndex,
+    member_buf: Vec<u8>,
+}
+
+/// Where one stage-1 hit lies, as field-scoped witnesses see it.
+#[derive(Clone, Copy)]
+enum HitPlace {
+    /// Counts for every witness (`#text`, an escaped name, an unindexable event).
+    Anywhere,
+    /// In a value of this member.
+    Member(u32),
+    /// In no member any witness counts in.
+    Nowhere,
 }
 
 const SCOPE_UNKNOWN: u32 = u32::MAX;
@@ -250,41 +353,104 @@ impl Scanner<'_> {
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.marks.iter_mut().for_each(|m| *m = 0);
+            self.group_marks.iter_mut().for_each(|m| *m = 0);
             self.generation = 1;
         }
         let generation = self.generation;
-        let marks = &mut self.marks;
-        let mut add = |r: u32, out: &mut Vec<u32>| {
-            if marks[r as usize] != generation {
-                marks[r as usize] = generation;
-                out.push(r);
-            }
-        };
         for &r in &engine.always {
-            add(r, &mut self.candidates);
+            if self.marks[r as usize] != generation {
+                self.marks[r as usize] = generation;
+                self.candidates.push(r);
+            }
         }
-        for &id in &self.hits {
-            for &r in &engine.pattern_rules[id] {
-                add(r, &mut self.candidates);
+        // None: the member index is not built yet for this event.
+        let mut indexed: Option<bool> = None;
+        for k in 0..self.hits.len() {
+            let (id, end) = self.hits[k];
+            let mut place: Option<HitPlace> = None;
+            for &g in &engine.pattern_groups[id] {
+                if self.group_marks[g as usize] == generation {
+                    continue;
+                }
+                let group = &engine.groups[g as usize];
+                let counts = match &group.members {
+                    None => true,
+                    Some(ids) => {
+                        let here = match place {
+                            Some(p) => p,
+                            None => {
+                                let ok = *indexed.get_or_insert_with(|| self.members.build(raw));
+                                let p = if ok {
+                                    let start = end.saturating_sub(engine.pattern_len[id]);
+                                    self.hit_place(raw, start, end)
+                                } else {
+                                    HitPlace::Anywhere
+                                };
+                                place = Some(p);
+                                p
+                            }
+                        };
+                        match here {
+                            HitPlace::Anywhere => true,
+                            HitPlace::Member(m) => ids.binary_search(&m).is_ok(),
+                            HitPlace::Nowhere => false,
+                        }
+                    }
+                };
+                if counts {
+                    self.group_marks[g as usize] = generation;
+                    for &r in &group.rules {
+                        if self.marks[r as usize] != generation {
+                            self.marks[r as usize] = generation;
+                            self.candidates.push(r);
+                        }
+                    }
+                }
             }
         }
         self.candidates.sort_unstable();
         &self.candidates
     }
 
+    /// Classifies the hit `start..end` of the indexed event.
+    fn hit_place(&mut self, raw: &[u8], start: usize, end: usize) -> HitPlace {
+        match self.members.place(raw, start, end) {
+            Place::Member(name) if name.contains(&b'\\') => HitPlace::Anywhere,
+            Place::Member(name) => {
+                self.member_buf.clear();
+                self.member_buf.extend(
+                    name.iter()
+                        .filter(|b| **b != b' ')
+                        .map(u8::to_ascii_lowercase),
+                );
+                if self.member_buf == b"#text" {
+                    return HitPlace::Anywhere;
+                }
+                match self.engine.member_ids.get(&self.member_buf) {
+                    Some(&m) => HitPlace::Member(m),
+                    None => HitPlace::Nowhere,
+                }
+            }
+            Place::Unnamed | Place::Outside => HitPlace::Nowhere,
+        }
+    }
+
     /// Scans; true when the event must pass on to every rule.
     fn stage1(&mut self, raw: &[u8]) -> bool {
         self.hits.clear();
         let hits = &mut self.hits;
-        let scanned = self.engine.db.scan(raw, &self.scratch, |id, _, _, _| {
-            hits.push(id as usize);
+        let first_pass_through = self.engine.first_pass_through;
+        let mut pass = false;
+        let scanned = self.engine.db.scan(raw, &self.scratch, |id, _, to, _| {
+            let id = id as usize;
+            if id >= first_pass_through {
+                pass = true;
+                return Matching::Terminate;
+            }
+            hits.push((id, to as usize));
             Matching::Continue
         });
-        scanned.is_err()
-            || self
-                .hits
-                .iter()
-                .any(|&id| id >= self.engine.first_pass_through)
+        pass || scanned.is_err()
     }
 
     /// Stage 1 then stage 2 on one raw event (one JSON object).
@@ -348,6 +514,7 @@ impl Scanner<'_> {
         let engine = self.engine;
         self.scope_state.iter_mut().for_each(|s| *s = SCOPE_UNKNOWN);
         let mut matched = Vec::new();
+        let mut cache = FieldCache::new(event, profile);
         for &r in &self.candidates {
             let i = r as usize;
             let scope_id = engine.rule_scope[i] as usize;
@@ -372,12 +539,13 @@ impl Scanner<'_> {
                 (SCOPE_UNSCOPED, _) | (_, Scope::Unmapped) => None,
                 (k, Scope::Sources(list)) => list.get((k - 2) as usize),
             };
-            if evaluate_program_as(
+            if rule_holds(
                 &engine.rules[i],
+                &engine.lowered[i],
                 &engine.programs[i],
-                event,
-                profile,
+                &mut cache,
                 source,
+                &engine.field_names,
             ) {
                 matched.push(r);
             }
@@ -426,6 +594,11 @@ mod tests {
         let raw = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"cmd /c WHOAMI"}"#;
         assert_eq!(s.candidates(raw), &[0, 2]);
         assert_eq!(s.match_event(raw, &p), Verdict::Matched(vec![0, 2]));
+        // A witness counts only in a member its field is read from.
+        let elsewhere = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"ParentCommandLine":"whoami","CommandLine":"x"}"#;
+        assert_eq!(s.candidates(elsewhere), &[2]);
+        let wrapped = br#"{"EventID":1,"CommandLine":{"#text":"whoami"}}"#;
+        assert_eq!(s.candidates(wrapped), &[0, 2]);
         // A \u escape hides "whoami" from raw bytes: every rule is a candidate.
         let escaped = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"cmd /c \u0077hoami"}"#;
         assert_eq!(s.candidates(escaped), &[0, 1, 2]);

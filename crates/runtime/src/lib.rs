@@ -10,5 +10,7 @@
 pub mod engine;
 mod evtx_input;
 pub mod input;
+pub mod members;
 pub mod pipeline;
 pub mod reader;
+mod stage2;

@@ -1,8 +1,10 @@
 //! Property: stage 1 never drops a true match. Random rule values (wildcards,
 //! escapes, mixed case, non-ASCII, characters that fold to ASCII) against
 //! random events built around them (case changed, JSON-escaped in every way a
-//! JSON writer may choose: `\uXXXX`, `\/`, `\\`, `\"`), with the engine's
-//! verdict required to equal the reference evaluator's.
+//! JSON writer may choose: `\uXXXX`, `\/`, `\\`, `\"`; placed in the member
+//! the rule reads, in another one, wrapped in `#text`, in an array, under a
+//! spaced name, in the evtx shape), with the engine's verdict required to
+//! equal the reference evaluator's.
 
 use hypersigma_compiler::{evaluate, parse_rule, CompileOptions, Profile};
 use hypersigma_runtime::engine::{Engine, EngineOptions, Verdict};
@@ -54,7 +56,7 @@ fn flip_case(s: &str, flips: &[bool]) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
     fn stage_one_never_drops_a_match(
@@ -65,6 +67,7 @@ proptest! {
         flips in prop::collection::vec(any::<bool>(), 1..6),
         choices in prop::collection::vec(any::<u8>(), 1..6),
         reuse in any::<bool>(),
+        shape in 0usize..7,
     ) {
         let yaml_value = value.replace('\'', "''");
         let rule_text = format!(
@@ -74,12 +77,20 @@ proptest! {
         // The event text: the value itself (its wildcards as written) or random text, case-flipped.
         let middle = if reuse { value.replace(['*', '?'], "") } else { value.clone() };
         let event_text = flip_case(&format!("{prefix}{middle}{suffix}"), &flips);
-        let raw = format!(
-            "{{\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1,\"CommandLine\":\"{}\"}}",
-            encode(&event_text, &choices)
-        );
+        let body = encode(&event_text, &choices);
+        let head = "\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1";
+        // The value in the member the rule reads, in another member, wrapped,
+        // in an array, under a spaced name, or in the evtx shape.
+        let (raw, profile) = match shape {
+            0 => (format!("{{{head},\"CommandLine\":\"{body}\"}}"), Profile::sysmon()),
+            1 => (format!("{{{head},\"ParentCommandLine\":\"{body}\",\"CommandLine\":\"x\"}}"), Profile::sysmon()),
+            2 => (format!("{{{head},\"CommandLine\":{{\"#text\":\"{body}\"}}}}"), Profile::sysmon()),
+            3 => (format!("{{{head},\"CommandLine\":[\"y\",\"{body}\"]}}"), Profile::sysmon()),
+            4 => (format!("{{{head},\"Command Line\":\"{body}\"}}"), Profile::sysmon()),
+            5 => (format!("{{\"Event\":{{\"System\":{{{head}}},\"EventData\":{{\"CommandLine\":\"{body}\"}}}}}}"), Profile::evtx()),
+            _ => (format!("{{{head},\"CommandLine\":\"{body}\",\"Keywords\":[\"{body}\"]}}"), Profile::sysmon()),
+        };
         let event: serde_json::Value = serde_json::from_str(&raw).expect("valid JSON");
-        let profile = Profile::sysmon();
         let expected = evaluate(&rule, &event, &profile);
         let engine = Engine::new(vec![rule], EngineOptions::default()).unwrap();
         let mut scanner = engine.scanner().unwrap();
