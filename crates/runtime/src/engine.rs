@@ -597,7 +597,7 @@ mod tests {
         // A witness counts only in a member its field is read from.
         let elsewhere = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"ParentCommandLine":"whoami","CommandLine":"x"}"#;
         assert_eq!(s.candidates(elsewhere), &[2]);
-        let wrapped = br#"{"EventID":1,"CommandLine":{"#text":"whoami"}}"#;
+        let wrapped = br##"{"EventID":1,"CommandLine":{"#text":"whoami"}}"##;
         assert_eq!(s.candidates(wrapped), &[0, 2]);
         // A \u escape hides "whoami" from raw bytes: every rule is a candidate.
         let escaped = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"cmd /c \u0077hoami"}"#;
