@@ -155,6 +155,22 @@ pub fn field_members(field: &str, scope: &Scope, profiles: &[Profile]) -> BTreeS
     members
 }
 
+/// Whether `c` is the only character of its case-folding class (no other
+/// character folds to it, and it folds to itself).
+pub fn caseless_invariant(c: char) -> bool {
+    static FOLD_TARGETS: std::sync::OnceLock<std::collections::HashSet<char>> =
+        std::sync::OnceLock::new();
+    let targets = FOLD_TARGETS.get_or_init(|| {
+        (0u32..=0x10FFFF)
+            .filter_map(char::from_u32)
+            .map(|x| (x, fold_char(x)))
+            .filter(|(x, f)| x != f)
+            .map(|(_, f)| f)
+            .collect()
+    });
+    fold_char(c) == c && !targets.contains(&c)
+}
+
 /// The witnesses of a rule.
 pub fn rule_witnesses(rule: &Rule, strategy: Strategy) -> Witnesses {
     let transformed = transformed_fields(rule);
@@ -259,12 +275,14 @@ fn predicate_witnesses(p: &Predicate, field: Option<&str>) -> Witnesses {
     }
 }
 
-/// Runs of a literal usable as witnesses: no control characters, and only ASCII
-/// when matching is case-insensitive (other characters have other case forms).
+/// Runs of a literal usable as witnesses: no control characters, and when
+/// matching is case-insensitive only ASCII and characters without other case
+/// forms (emoji, symbols), whose bytes Hyperscan's ASCII-caseless mode matches
+/// exactly.
 fn usable_runs(text: &str, cased: bool) -> Vec<String> {
     let mut runs = vec![String::new()];
     for c in text.chars() {
-        let ok = !c.is_control() && (cased || c.is_ascii());
+        let ok = !c.is_control() && (cased || c.is_ascii() || caseless_invariant(c));
         match (ok, runs.last_mut()) {
             (true, Some(run)) => run.push(c),
             _ => runs.push(String::new()),
@@ -343,11 +361,16 @@ mod tests {
             witnesses("    a: {A|contains: 'alpha'}\n    b: {B: 5}\n    condition: all of them"),
             set(&[("A", "alpha")])
         );
-        // Non-ASCII: the longest ASCII run.
+        // Non-ASCII: the longest run of ASCII and characters without case forms.
         assert_eq!(
             witnesses("    s: {A|contains: 'straße-xyz'}\n    condition: s"),
             set(&[("A", "e-xyz")])
         );
+        assert_eq!(
+            witnesses("    s: {A|contains: 'x🔥y'}\n    condition: s"),
+            set(&[("A", "x🔥y")])
+        );
+        assert!(caseless_invariant('🔥') && !caseless_invariant('ß') && !caseless_invariant('k'));
         // Security 4688 builds User by joining domain and name: no witness from it.
         assert_eq!(
             witnesses(

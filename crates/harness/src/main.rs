@@ -7,7 +7,9 @@
 
 mod bench;
 mod compile;
+mod filter;
 mod gen;
+mod output;
 mod scan;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +28,8 @@ enum Command {
     Compile(compile::Args),
     /// Match events against rules: files, directories or stdin; JSON, EVTX, gz, zst.
     Scan(scan::Args),
+    /// Collector mode: events on stdin, the matching ones (tagged with the rules) on stdout.
+    Filter(filter::Args),
     /// Generate realistic Windows telemetry, optionally with planted attacks and their ground truth.
     Gen(gen::Args),
     /// Measure matching throughput on an input replayed in memory, against the floor.
@@ -37,6 +41,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Compile(args) => compile::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::Filter(args) => filter::run(args),
         Command::Gen(args) => gen::run(args),
         Command::Bench(args) => bench::run(args),
     };

@@ -7,19 +7,31 @@
 //! (Hyperscan stage 1, verified condition programs in stage 2) in the
 //! multi-threaded pipeline; detections come out in input order.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use hypersigma_compiler::ir::{Level, Status};
 use hypersigma_compiler::{evaluate_detailed, EvalOptions, Profile, Rule};
 use hypersigma_runtime::engine::{Engine, EngineOptions};
-use hypersigma_runtime::input::{self, Position};
-use hypersigma_runtime::pipeline::{self, Detection, Output};
+use hypersigma_runtime::input;
+use hypersigma_runtime::pipeline::{self, Output};
+
+use crate::output::{Format, Record};
 
 /// Options of `scan`.
 #[derive(clap::Args)]
+#[command(after_help = "Examples:
+  hypersigma scan -r sigma/rules/windows Security.evtx Sysmon.evtx
+  hypersigma scan -r sigma/rules -o csv --min-level high exports/ > timeline.csv
+  zcat events.jsonl.gz | hypersigma scan -r rules/ -o jsonl --stats stats.json
+  hypersigma scan -r sigma/rules --tags attack.t1047 --fail-on-detection logs/
+
+Exit status: 0 = ran (with or without detections), 1 = detections found and
+--fail-on-detection given, 2 = usage error, unreadable rules or inputs, or no rule compiled.")]
 pub struct Args {
     /// Rule files or directories (repeatable).
     #[arg(short = 'r', long = "rules", required = true)]
@@ -27,6 +39,8 @@ pub struct Args {
     /// YAML file of placeholder values for the `expand` modifier.
     #[arg(long)]
     placeholders: Option<PathBuf>,
+    #[command(flatten)]
+    select: RuleFilter,
     /// Field profile: sysmon, evtx, winlogbeat, ecs, or a profile YAML file
     /// (default: detected from the first event of each input).
     #[arg(long)]
@@ -34,12 +48,18 @@ pub struct Args {
     /// Evaluate rules whose log source is unmapped against every event.
     #[arg(long)]
     unscoped: bool,
-    /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Jsonl)]
-    output: Format,
+    /// Output format (default: table on a terminal, jsonl otherwise).
+    #[arg(short = 'o', long = "output", value_enum)]
+    output: Option<Format>,
     /// No summary on stderr.
     #[arg(short = 'q', long)]
     quiet: bool,
+    /// Write a JSON summary of the run to this file.
+    #[arg(long, value_name = "FILE")]
+    stats: Option<PathBuf>,
+    /// Exit with status 1 when there is at least one detection.
+    #[arg(long)]
+    fail_on_detection: bool,
     /// Worker threads (default: all cores). Output order never depends on it.
     #[arg(long)]
     threads: Option<usize>,
@@ -50,10 +70,53 @@ pub struct Args {
     inputs: Vec<PathBuf>,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum Format {
-    /// One JSON object per detection.
-    Jsonl,
+/// Which of the loaded rules run.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct RuleFilter {
+    /// Only rules of at least this level.
+    #[arg(long, value_name = "LEVEL", value_parser = ["informational", "low", "medium", "high", "critical"])]
+    min_level: Option<String>,
+    /// Only rules of these statuses (comma-separated; default: all but deprecated and unsupported).
+    #[arg(long, value_delimiter = ',', value_parser = ["stable", "test", "experimental", "deprecated", "unsupported"])]
+    status: Vec<String>,
+    /// Only rules with one of these tags (comma-separated; `attack.t1047` also selects `attack.t1047.001`).
+    #[arg(long, value_delimiter = ',')]
+    tags: Vec<String>,
+    /// Only the rules with these ids (comma-separated).
+    #[arg(long = "rule-id", value_delimiter = ',')]
+    rule_id: Vec<String>,
+}
+
+impl RuleFilter {
+    /// Whether a rule runs.
+    pub fn keeps(&self, rule: &Rule) -> bool {
+        let m = &rule.meta;
+        if let Some(min) = self.min_level.as_deref().and_then(Level::parse) {
+            if m.level.is_none_or(|l| l < min) {
+                return false;
+            }
+        }
+        let status_ok = match m.status {
+            None => true,
+            Some(s) if self.status.is_empty() => {
+                !matches!(s, Status::Deprecated | Status::Unsupported)
+            }
+            Some(s) => self.status.iter().any(|x| x == s.as_str()),
+        };
+        let tag_ok = self.tags.is_empty()
+            || m.tags.iter().any(|t| {
+                let t = t.to_ascii_lowercase();
+                self.tags.iter().any(|want| {
+                    let want = want.to_ascii_lowercase();
+                    t == want || t.starts_with(&format!("{want}."))
+                })
+            });
+        let id_ok = self.rule_id.is_empty()
+            || m.id
+                .as_deref()
+                .is_some_and(|id| self.rule_id.iter().any(|x| x.eq_ignore_ascii_case(id)));
+        status_ok && tag_ok && id_ok
+    }
 }
 
 /// Resolves `--profile`: a built-in name or a YAML file.
@@ -72,14 +135,38 @@ pub fn profile_option(spec: Option<&str>) -> Result<Option<Profile>> {
     Ok(Some(profile))
 }
 
-/// Runs `scan`.
-pub fn run(args: Args) -> Result<ExitCode> {
-    let set = crate::compile::load(&args.rules, args.placeholders.as_ref())?;
-    if !args.quiet {
+/// Loads the rules and keeps those the filter selects; fails when none is left.
+pub fn load_selected(
+    rules: &[PathBuf],
+    placeholders: Option<&PathBuf>,
+    select: &RuleFilter,
+    quiet: bool,
+) -> Result<Vec<Rule>> {
+    let set = crate::compile::load(rules, placeholders)?;
+    if !quiet {
         for e in &set.rejected {
             eprintln!("hypersigma: rule rejected: {e}");
         }
     }
+    let loaded = set.rules.len();
+    let kept: Vec<Rule> = set.rules.into_iter().filter(|r| select.keeps(r)).collect();
+    if kept.is_empty() {
+        anyhow::bail!(
+            "no rule to run: {loaded} compiled, {} rejected, none selected by the filters",
+            set.rejected.len()
+        );
+    }
+    Ok(kept)
+}
+
+/// Runs `scan`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    let rules = load_selected(
+        &args.rules,
+        args.placeholders.as_ref(),
+        &args.select,
+        args.quiet,
+    )?;
     let forced = profile_option(args.profile.as_deref())?;
     let inputs = if args.inputs.is_empty() {
         vec![PathBuf::from("-")]
@@ -90,100 +177,196 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let options = EvalOptions {
         unscoped: args.unscoped,
     };
-    let engine = Engine::new(
-        set.rules,
+    let engine = Engine::with_profiles(
+        rules,
         EngineOptions {
             no_prefilter: args.no_prefilter,
             unscoped: args.unscoped,
             ..Default::default()
         },
+        forced.as_slice(),
     )?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let format = Format::resolve(args.output);
+    let colour = format == Format::Table
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
     let start = Instant::now();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut totals = Output::default();
     let mut write_error: Option<io::Error> = None;
     let rules = engine.rules();
-    pipeline::run(
-        &engine,
-        &files,
-        forced.as_ref(),
-        threads,
-        |d, buf| {
-            for &r in d.rules {
-                let rule = &rules[r as usize];
-                let result = evaluate_detailed(rule, d.event, d.profile, options);
-                let record = detection(rule, d, result);
-                if serde_json::to_writer(&mut *buf, &record).is_ok() {
-                    buf.push(b'\n');
-                }
-            }
-        },
-        |chunk| {
-            if let Err(e) = out.write_all(&chunk.stdout) {
-                write_error = Some(e);
-                return false;
-            }
-            if !args.quiet && !chunk.stderr.is_empty() {
-                let _ = io::stderr().write_all(&chunk.stderr);
-            }
-            totals.events += chunk.events;
-            totals.rejected += chunk.rejected;
-            totals.detections += chunk.detections;
-            totals.candidates += chunk.candidates;
-            totals.bytes += chunk.bytes;
-            true
-        },
-    )?;
-    if let Some(e) = write_error {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            return Err(e.into());
-        }
+    let per_rule: Vec<AtomicU64> = rules.iter().map(|_| AtomicU64::new(0)).collect();
+    let header = format.header(colour);
+    if let Err(e) = out.write_all(&header) {
+        write_error = Some(e);
     }
-    out.flush()?;
+    if write_error.is_none() {
+        pipeline::run(
+            &engine,
+            &files,
+            forced.as_ref(),
+            threads,
+            |d, buf| {
+                for &r in d.rules {
+                    let rule = &rules[r as usize];
+                    if let Some(count) = per_rule.get(r as usize) {
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let result = evaluate_detailed(rule, d.event, d.profile, options);
+                    Record {
+                        rule,
+                        detection: d,
+                        result: &result,
+                    }
+                    .write(format, colour, buf);
+                }
+            },
+            |chunk| {
+                if let Err(e) = out.write_all(&chunk.stdout) {
+                    write_error = Some(e);
+                    return false;
+                }
+                if !args.quiet && !chunk.stderr.is_empty() {
+                    let _ = io::stderr().write_all(&chunk.stderr);
+                }
+                totals.events += chunk.events;
+                totals.rejected += chunk.rejected;
+                totals.detections += chunk.detections;
+                totals.candidates += chunk.candidates;
+                totals.bytes += chunk.bytes;
+                true
+            },
+        )?;
+    }
+    let flushed = out.flush();
+    match write_error.map_or(flushed, Err) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        Err(e) => return Err(anyhow::Error::new(e).context("writing detections")),
+        Ok(()) => {}
+    }
     let secs = start.elapsed().as_secs_f64();
+    let summary = Summary::new(rules, &per_rule, &totals, secs, threads);
     if !args.quiet {
-        eprintln!(
-            "{} events read, {} inputs or lines rejected, {} detections in {secs:.3} s \
-             ({:.0} events/s, {:.1} MB/s, {threads} threads, {:.1}% of events reached stage 2)",
-            totals.events,
-            totals.rejected,
-            totals.detections,
-            totals.events as f64 / secs.max(1e-9),
-            totals.bytes as f64 / 1e6 / secs.max(1e-9),
-            100.0 * totals.candidates as f64 / (totals.events.max(1)) as f64
-        );
+        eprint!("{}", summary.text());
+    }
+    if let Some(path) = &args.stats {
+        let text = serde_json::to_string_pretty(&summary.json())?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("writing --stats {}", path.display()))?;
+    }
+    if args.fail_on_detection && totals.detections > 0 {
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn detection(
-    rule: &Rule,
-    d: &Detection<'_>,
-    result: hypersigma_compiler::Evaluation,
-) -> serde_json::Value {
-    let m = &rule.meta;
-    let mut source = serde_json::json!({"path": d.path.display().to_string()});
-    match d.position {
-        Position::Line(l) => source["line"] = l.into(),
-        Position::Record(r) => source["record"] = r.into(),
+/// What a run did, for stderr and `--stats`.
+struct Summary {
+    totals: Output,
+    seconds: f64,
+    threads: usize,
+    by_level: Vec<(String, u64)>,
+    top_rules: Vec<(String, String, String, u64)>,
+}
+
+impl Summary {
+    fn new(
+        rules: &[Rule],
+        per_rule: &[AtomicU64],
+        totals: &Output,
+        seconds: f64,
+        threads: usize,
+    ) -> Self {
+        let mut by_level: Vec<(String, u64)> = Vec::new();
+        let mut top: Vec<(String, String, String, u64)> = Vec::new();
+        for (rule, count) in rules.iter().zip(per_rule) {
+            let n = count.load(Ordering::Relaxed);
+            if n == 0 {
+                continue;
+            }
+            let level = rule.meta.level.map_or("none", |l| l.as_str()).to_string();
+            match by_level.iter_mut().find(|(l, _)| *l == level) {
+                Some((_, c)) => *c += n,
+                None => by_level.push((level.clone(), n)),
+            }
+            top.push((
+                rule.meta.id.clone().unwrap_or_default(),
+                rule.meta.title.clone(),
+                level,
+                n,
+            ));
+        }
+        let rank = |l: &str| Level::parse(l).map_or(0, |l| l as u8 + 1);
+        by_level.sort_by_key(|(l, _)| std::cmp::Reverse(rank(l)));
+        top.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.1.cmp(&b.1)));
+        top.truncate(10);
+        Summary {
+            totals: Output {
+                events: totals.events,
+                rejected: totals.rejected,
+                detections: totals.detections,
+                candidates: totals.candidates,
+                bytes: totals.bytes,
+                ..Default::default()
+            },
+            seconds,
+            threads,
+            by_level,
+            top_rules: top,
+        }
     }
-    serde_json::json!({
-        "rule": {
-            "id": m.id, "title": m.title,
-            "level": m.level.map(|l| l.as_str()),
-            "status": m.status.map(|s| s.as_str()),
-            "tags": m.tags, "author": m.author, "references": m.references,
-        },
-        "source": source,
-        "timestamp": d.profile.timestamp(d.event),
-        "computer": d.profile.computer(d.event),
-        "profile": d.profile.name,
-        "logsource": result.source,
-        "selections": result.selections,
-        "event": d.event,
-    })
+
+    fn json(&self) -> serde_json::Value {
+        let t = &self.totals;
+        let secs = self.seconds.max(1e-9);
+        serde_json::json!({
+            "events_read": t.events,
+            "events_evaluated": t.events.saturating_sub(t.rejected),
+            "lines_rejected": t.rejected,
+            "bytes_read": t.bytes,
+            "detections": t.detections,
+            "events_reaching_stage_2": t.candidates,
+            "detections_by_level": self.by_level.iter().map(|(l, n)| (l.clone(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
+            "top_rules": self.top_rules.iter().map(|(id, title, level, n)| serde_json::json!({"id": id, "title": title, "level": level, "detections": n})).collect::<Vec<_>>(),
+            "seconds": self.seconds,
+            "events_per_sec": t.events as f64 / secs,
+            "mb_per_sec": t.bytes as f64 / 1e6 / secs,
+            "threads": self.threads,
+        })
+    }
+
+    fn text(&self) -> String {
+        let t = &self.totals;
+        let secs = self.seconds.max(1e-9);
+        let mut s = format!(
+            "{} events read, {} evaluated, {} lines or inputs rejected; {} detections in {:.3} s \
+             ({:.0} events/s, {:.1} MB/s, {} threads, {:.1}% of events reached stage 2)\n",
+            t.events,
+            t.events.saturating_sub(t.rejected),
+            t.rejected,
+            t.detections,
+            self.seconds,
+            t.events as f64 / secs,
+            t.bytes as f64 / 1e6 / secs,
+            self.threads,
+            100.0 * t.candidates as f64 / t.events.max(1) as f64
+        );
+        if !self.by_level.is_empty() {
+            let levels: Vec<String> = self
+                .by_level
+                .iter()
+                .map(|(l, n)| format!("{l} {n}"))
+                .collect();
+            s.push_str(&format!("detections by level: {}\n", levels.join(", ")));
+            s.push_str("top rules:\n");
+            for (_, title, level, n) in &self.top_rules {
+                s.push_str(&format!("  {n:>8}  {level:<13}  {title}\n"));
+            }
+        }
+        s
+    }
 }

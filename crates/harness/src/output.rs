@@ -1,0 +1,299 @@
+//! Detection output formats shared by `scan` (and `demo`): JSON lines (one
+//! object per detection, the machine format), CSV (an RFC 4180 timeline for
+//! spreadsheets and Timeline Explorer-style tools) and an aligned table
+//! coloured by level (for terminals).
+
+use std::io::IsTerminal;
+
+use hypersigma_compiler::ir::{Level, Predicate};
+use hypersigma_compiler::{Evaluation, Profile, Rule};
+use hypersigma_runtime::input::Position;
+use hypersigma_runtime::pipeline::Detection;
+use serde_json::{json, Value};
+
+/// How detections are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object per detection (default when stdout is not a terminal).
+    Jsonl,
+    /// A CSV timeline with a header row (RFC 4180 quoting).
+    Csv,
+    /// Aligned columns coloured by level (default on a terminal).
+    Table,
+}
+
+impl Format {
+    /// The format asked for, else `table` on a terminal and `jsonl` otherwise.
+    pub fn resolve(asked: Option<Format>) -> Format {
+        asked.unwrap_or_else(|| {
+            if std::io::stdout().is_terminal() {
+                Format::Table
+            } else {
+                Format::Jsonl
+            }
+        })
+    }
+
+    /// Text written before the first detection.
+    pub fn header(self, colour: bool) -> Vec<u8> {
+        match self {
+            Format::Jsonl => Vec::new(),
+            Format::Csv => csv_line(&CSV_HEADER.map(str::to_string)),
+            Format::Table => {
+                let line = table_line("Timestamp", "Computer", "Level", "Rule", "Details");
+                if colour {
+                    format!("\x1b[1m{line}\x1b[0m\n").into_bytes()
+                } else {
+                    format!("{line}\n").into_bytes()
+                }
+            }
+        }
+    }
+}
+
+const CSV_HEADER: [&str; 11] = [
+    "Timestamp",
+    "Computer",
+    "Channel",
+    "EventID",
+    "Level",
+    "RuleTitle",
+    "RuleID",
+    "Details",
+    "Source",
+    "Tags",
+    "Selections",
+];
+
+/// One detection, formatted.
+pub struct Record<'a> {
+    /// The rule that matched.
+    pub rule: &'a Rule,
+    /// Where and what.
+    pub detection: &'a Detection<'a>,
+    /// The rule's evaluation on the event (selections, log source).
+    pub result: &'a Evaluation,
+}
+
+impl Record<'_> {
+    /// Appends the detection to `out` in `format`.
+    pub fn write(&self, format: Format, colour: bool, out: &mut Vec<u8>) {
+        match format {
+            Format::Jsonl => {
+                if serde_json::to_writer(&mut *out, &self.json()).is_ok() {
+                    out.push(b'\n');
+                }
+            }
+            Format::Csv => out.extend(csv_line(&self.csv_fields())),
+            Format::Table => {
+                let level = self.short_level();
+                let line = table_line(
+                    &text_of(self.detection.profile.timestamp(self.detection.event)),
+                    &text_of(self.detection.profile.computer(self.detection.event)),
+                    level,
+                    &self.rule.meta.title,
+                    &self.details(),
+                );
+                match (colour, level_colour(self.rule.meta.level)) {
+                    (true, Some(code)) => {
+                        out.extend(format!("\x1b[{code}m{line}\x1b[0m\n").into_bytes())
+                    }
+                    _ => out.extend(format!("{line}\n").into_bytes()),
+                }
+            }
+        }
+    }
+
+    fn level(&self) -> &'static str {
+        self.rule.meta.level.map_or("", |l| l.as_str())
+    }
+
+    /// The level as the table shows it (`info` for informational).
+    fn short_level(&self) -> &'static str {
+        match self.rule.meta.level {
+            Some(Level::Informational) => "info",
+            _ => self.level(),
+        }
+    }
+
+    fn source(&self) -> Value {
+        let d = self.detection;
+        let mut source = json!({"path": d.path.display().to_string()});
+        match d.position {
+            Position::Line(l) => source["line"] = l.into(),
+            Position::Record(r) => source["record"] = r.into(),
+        }
+        source
+    }
+
+    /// The JSON-lines object.
+    pub fn json(&self) -> Value {
+        let m = &self.rule.meta;
+        let d = self.detection;
+        json!({
+            "rule": {
+                "id": m.id, "title": m.title,
+                "level": m.level.map(|l| l.as_str()),
+                "status": m.status.map(|s| s.as_str()),
+                "tags": m.tags, "author": m.author, "references": m.references,
+            },
+            "source": self.source(),
+            "timestamp": d.profile.timestamp(d.event),
+            "computer": d.profile.computer(d.event),
+            "profile": d.profile.name,
+            "logsource": self.result.source,
+            "selections": self.result.selections,
+            "event": d.event,
+        })
+    }
+
+    fn csv_fields(&self) -> [String; 11] {
+        let d = self.detection;
+        let m = &self.rule.meta;
+        let source = match d.position {
+            Position::Line(l) => format!("{}:{l}", d.path.display()),
+            Position::Record(r) => format!("{}#{r}", d.path.display()),
+        };
+        [
+            text_of(d.profile.timestamp(d.event)),
+            text_of(d.profile.computer(d.event)),
+            d.profile.channel(d.event).unwrap_or_default().to_string(),
+            d.profile
+                .event_id(d.event)
+                .map(|i| i.to_string())
+                .unwrap_or_default(),
+            self.level().to_string(),
+            m.title.clone(),
+            m.id.clone().unwrap_or_default(),
+            self.details(),
+            source,
+            m.tags.join(" "),
+            self.result.selections.join(" "),
+        ]
+    }
+
+    /// `Field: value ¦ …` for the fields the rule tests (in rule order),
+    /// read through the profile; empty values are left out.
+    pub fn details(&self) -> String {
+        details(self.rule, self.detection.event, self.detection.profile)
+    }
+}
+
+/// The fields a rule tests, with the event's values, as one line.
+pub fn details(rule: &Rule, event: &Value, profile: &Profile) -> String {
+    let mut fields: Vec<&str> = Vec::new();
+    for selection in &rule.detection.selections {
+        for fm in selection.groups.iter().flatten() {
+            let Some(f) = fm.field.as_deref() else {
+                continue;
+            };
+            let only_absence = fm
+                .values
+                .iter()
+                .flatten()
+                .all(|p| matches!(p, Predicate::Null | Predicate::Exists(false)));
+            if !only_absence && !fields.contains(&f) {
+                fields.push(f);
+            }
+        }
+    }
+    let mut parts = Vec::new();
+    for f in fields {
+        let values: Vec<String> = profile
+            .lookup(event, f)
+            .into_iter()
+            .map(|v| text_of(Some(v)))
+            .filter(|t| !t.is_empty())
+            .collect();
+        if !values.is_empty() {
+            parts.push(format!("{f}: {}", values.join(", ")));
+        }
+    }
+    parts.join(" ¦ ")
+}
+
+/// A scalar as text (strings unquoted), JSON for anything else, empty for none.
+fn text_of(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// One RFC 4180 record: fields quoted when they hold a comma, quote, CR or
+/// LF (quotes doubled), lines ended by CRLF.
+fn csv_line(fields: &[String]) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    // Writing to memory cannot fail.
+    let _ = writer.write_record(fields);
+    writer.into_inner().unwrap_or_default()
+}
+
+/// Column widths of the table (120 columns in all with the separators).
+const WIDTHS: [usize; 4] = [23, 14, 8, 34];
+
+fn table_line(time: &str, computer: &str, level: &str, rule: &str, details: &str) -> String {
+    let rest = 120 - WIDTHS.iter().sum::<usize>() - 2 * WIDTHS.len();
+    format!(
+        "{}  {}  {}  {}  {}",
+        fit(time, WIDTHS[0]),
+        fit(computer, WIDTHS[1]),
+        fit(level, WIDTHS[2]),
+        fit(rule, WIDTHS[3]),
+        fit(details, rest).trim_end()
+    )
+}
+
+/// `s` on one line, cut with `…` or padded to exactly `width` characters.
+fn fit(s: &str, width: usize) -> String {
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let n = flat.chars().count();
+    if n > width {
+        let mut cut: String = flat.chars().take(width.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    } else {
+        format!("{flat}{}", " ".repeat(width - n))
+    }
+}
+
+/// ANSI colour of a level (SGR parameters).
+fn level_colour(level: Option<Level>) -> Option<&'static str> {
+    Some(match level? {
+        Level::Critical => "1;91",
+        Level::High => "91",
+        Level::Medium => "93",
+        Level::Low => "92",
+        Level::Informational => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_as_rfc_4180() {
+        let line = csv_line(&["a".into(), "b,c".into(), "say \"hi\"".into(), "x\ny".into()]);
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            "a,\"b,c\",\"say \"\"hi\"\"\",\"x\ny\"\r\n"
+        );
+    }
+
+    #[test]
+    fn table_lines_are_120_columns_at_most() {
+        let long = "x".repeat(300);
+        let line = table_line(&long, &long, "critical", &long, &long);
+        assert_eq!(line.chars().count(), 120);
+        assert!(line.contains('…'));
+        let short = table_line("t", "c", "low", "r", "d");
+        assert!(short.chars().count() <= 120 && !short.ends_with(' '));
+    }
+}
