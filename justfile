@@ -3,7 +3,7 @@
 # The README's main job: generate a corpus with planted attacks and scan it with the project's rules.
 demo:
     cargo build --release
-    target/release/hypersigma gen --events 200000 --seed 1 --attacks | target/release/hypersigma scan -r corpus/rules
+    target/release/hypersigma demo
 
 # Scan the hand-written sample events (one deliberately broken line).
 sample:

@@ -7,6 +7,7 @@
 
 mod bench;
 mod compile;
+mod demo;
 mod filter;
 mod gen;
 mod output;
@@ -24,6 +25,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The product in one command: generate a corpus, run the bundled rules, show detections and throughput.
+    Demo(demo::Args),
     /// Compile rules and report what compiled and what was rejected, and why.
     Compile(compile::Args),
     /// Match events against rules: files, directories or stdin; JSON, EVTX, gz, zst.
@@ -39,6 +42,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Compile(args) => compile::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Filter(args) => filter::run(args),

@@ -247,3 +247,27 @@ fn filter_passes_matching_events_tagged() {
         "untagged events pass unchanged"
     );
 }
+
+#[test]
+fn demo_runs_the_bundled_rules_on_a_generated_corpus() {
+    let out = hypersigma(&["demo", "--events", "20000", "--show", "3"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("generated 20000 events"), "{text}");
+    assert!(text.contains("running 8 rules"), "{text}");
+    let impacket = text
+        .lines()
+        .find(|l| {
+            l.ends_with("Remote Command Output Redirected To Loopback Admin Share")
+                && !l.starts_with("20")
+        })
+        .expect("per-rule line");
+    let n: u64 = impacket.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(n > 0, "{impacket}");
+    assert!(text.contains("events/s"), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("2026-")).count(),
+        3,
+        "{text}"
+    );
+}
