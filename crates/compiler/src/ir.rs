@@ -75,6 +75,9 @@ pub struct Metadata {
     pub fields: Vec<String>,
     /// `license`.
     pub license: Option<String>,
+    /// `regression_tests_path`: SigmaHQ's regression test description (`info.yml`),
+    /// relative to the root of the rule repository.
+    pub regression_tests_path: Option<String>,
 }
 
 impl Metadata {

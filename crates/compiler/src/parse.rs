@@ -181,6 +181,7 @@ fn metadata(map: &Mapping, text: &DocText<'_>) -> Result<Metadata, Error> {
         related,
         fields: string_list(map.get("fields")),
         license: get("license"),
+        regression_tests_path: get("regression_tests_path"),
     })
 }
 

@@ -6,6 +6,7 @@
 //! matching logic: it calls the compiler and runtime crates.
 
 mod bench;
+mod check;
 mod compile;
 mod demo;
 mod filter;
@@ -27,6 +28,8 @@ struct Cli {
 enum Command {
     /// The product in one command: generate a corpus, run the bundled rules, show detections and throughput.
     Demo(demo::Args),
+    /// Run each rule's regression data (SigmaHQ `regression_tests_path`) and report pass/fail.
+    Check(check::Args),
     /// Compile rules and report what compiled and what was rejected, and why.
     Compile(compile::Args),
     /// Match events against rules: files, directories or stdin; JSON, EVTX, gz, zst.
@@ -44,6 +47,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Compile(args) => compile::run(args),
+        Command::Check(args) => check::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Filter(args) => filter::run(args),
         Command::Gen(args) => gen::run(args),
