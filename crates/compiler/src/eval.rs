@@ -415,9 +415,8 @@ fn scalar_holds(p: &Predicate, scalar: &Scalar<'_>) -> bool {
             Value::String(s) => s.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
             _ => false,
         },
-        Predicate::Regex(r) => {
-            scalar_text(v).is_some_and(|t| r.regex.is_match(&t).unwrap_or(false))
-        }
+        Predicate::Regex(r) => scalar_text(v)
+            .is_some_and(|t| r.regex().is_some_and(|re| re.is_match(&t).unwrap_or(false))),
         Predicate::Compare { op, number } => {
             scalar_number(v).is_some_and(|x| op.holds(x.value, number.value))
         }

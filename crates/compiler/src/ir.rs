@@ -12,7 +12,7 @@ use crate::modifiers::{CompareOp, Modifiers, Position, TimePart};
 use crate::pattern::Pattern;
 
 /// A compiled Sigma detection rule.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     /// Metadata kept for output.
     pub meta: Metadata,
@@ -32,7 +32,7 @@ impl Rule {
 }
 
 /// The file and line a rule was read from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
     /// The rule file, when there is one.
     pub path: Option<PathBuf>,
@@ -41,7 +41,7 @@ pub struct Origin {
 }
 
 /// Rule metadata (everything but the detection).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Metadata {
     /// `title`.
     pub title: String,
@@ -96,7 +96,7 @@ impl Metadata {
 }
 
 /// `logsource`: what telemetry the rule applies to.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct LogSource {
     /// `category`, e.g. `process_creation`.
     pub category: Option<String>,
@@ -109,7 +109,7 @@ pub struct LogSource {
 }
 
 /// A `related` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Related {
     /// The related rule's id.
     pub id: String,
@@ -118,7 +118,9 @@ pub struct Related {
 }
 
 /// `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[allow(missing_docs)]
 pub enum Status {
     Unsupported,
@@ -154,7 +156,9 @@ impl Status {
 }
 
 /// `level`, ordered by severity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[allow(missing_docs)]
 pub enum Level {
     Informational,
@@ -190,7 +194,7 @@ impl Level {
 }
 
 /// The `detection` section: named selections and the condition.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Detection {
     /// Selections in the order written.
     pub selections: Vec<Selection>,
@@ -201,7 +205,7 @@ pub struct Detection {
 }
 
 /// A named selection: an OR of groups, each an AND of field matches.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Selection {
     /// The identifier used in the condition.
     pub name: String,
@@ -210,7 +214,7 @@ pub struct Selection {
 }
 
 /// A test of one field (or of all event values, for keywords).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FieldMatch {
     /// The field name; `None` for a keyword search over every value of the event.
     pub field: Option<String>,
@@ -225,7 +229,7 @@ pub struct FieldMatch {
 }
 
 /// A test of one value.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Predicate {
     /// A string pattern (wildcards resolved, position applied) over the value's text.
     Text {
@@ -274,7 +278,7 @@ pub enum Predicate {
 }
 
 /// A number from a rule, with the text it is written as.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Number {
     /// The value.
     pub value: f64,
@@ -335,18 +339,30 @@ impl Number {
 }
 
 /// A compiled `re` value.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SigmaRegex {
     /// The expression as written.
     pub source: String,
     /// Its flags.
     pub flags: crate::modifiers::RegexFlags,
-    /// The compiled expression (flags applied).
-    pub regex: fancy_regex::Regex,
+    /// The compiled expression (flags applied): built when the rule is
+    /// compiled (which rejects a bad expression), or on first use after a
+    /// compiled ruleset is loaded; `None` only if it no longer compiles.
+    #[serde(skip)]
+    pub compiled: std::sync::OnceLock<Option<fancy_regex::Regex>>,
+}
+
+impl SigmaRegex {
+    /// The compiled expression.
+    pub fn regex(&self) -> Option<&fancy_regex::Regex> {
+        self.compiled
+            .get_or_init(|| crate::values::build_regex(&self.source, self.flags).ok())
+            .as_ref()
+    }
 }
 
 /// The condition over selections.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Condition {
     /// The selection at this index of [`Detection::selections`].
     Selection(usize),
@@ -366,7 +382,7 @@ pub enum Condition {
 }
 
 /// How many of a group of selections must hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Quantity {
     /// At least this many (`1 of`).
     AtLeast(usize),

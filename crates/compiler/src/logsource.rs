@@ -20,7 +20,7 @@ use crate::profile::Profile;
 const BUILTIN_MAP: &str = include_str!("../data/logsources.yml");
 
 /// The events a rule applies to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Scope {
     /// No mapping knows this log source.
     Unmapped,
@@ -29,7 +29,7 @@ pub enum Scope {
 }
 
 /// One kind of event a log source stands for.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Source {
     /// For people: "Sysmon Event ID 1: Process creation".
     pub label: String,
@@ -50,7 +50,7 @@ pub struct Source {
 }
 
 /// Where a source keeps a Sigma field.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct FieldSource {
     /// Candidates in order; a candidate of several fields joins them with `separator`.
     pub candidates: Vec<Vec<String>>,

@@ -7,7 +7,7 @@
 use crate::error::ErrorKind;
 
 /// One modifier of the Sigma specification's modifiers appendix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub enum Modifier {
     Contains,
@@ -101,7 +101,7 @@ impl Modifier {
 }
 
 /// Where a string value must occur in the field value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Position {
     /// The whole value (plain value).
     Whole,
@@ -114,7 +114,7 @@ pub enum Position {
 }
 
 /// A numeric comparison (`lt`, `lte`, `gt`, `gte`; equality for time parts).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub enum CompareOp {
     Eq,
@@ -138,7 +138,7 @@ impl CompareOp {
 }
 
 /// Which part of a timestamp a time modifier extracts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[allow(missing_docs)]
 pub enum TimePart {
     Minute,
@@ -152,7 +152,7 @@ pub enum TimePart {
 }
 
 /// A value transformation, applied at compile time in the order written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Transform {
     /// `-` or `/` before a word character also as `/`, `-`, en dash, em dash, horizontal bar.
     Windash,
@@ -169,7 +169,7 @@ pub enum Transform {
 }
 
 /// The checked modifiers of one detection key.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Modifiers {
     /// The modifiers as written, in order (for display).
     pub written: Vec<Modifier>,
@@ -200,7 +200,9 @@ pub struct Modifiers {
 }
 
 /// Flags of a `re` modifier.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct RegexFlags {
     /// `i`.
     pub ignore_case: bool,

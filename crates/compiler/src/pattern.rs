@@ -19,7 +19,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
 
 /// One element of a [`Pattern`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Piece {
     /// Literal text (never empty).
     Literal(String),
@@ -32,11 +32,24 @@ pub enum Piece {
 }
 
 /// A Sigma string with its wildcards resolved; matches a whole value.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(from = "Vec<Piece>", into = "Vec<Piece>")]
 pub struct Pattern {
     pieces: Vec<Piece>,
     /// The pieces as single-character tokens, case-sensitive and folded (built on first use).
     tokens: OnceLock<[Compiled; 2]>,
+}
+
+impl From<Vec<Piece>> for Pattern {
+    fn from(pieces: Vec<Piece>) -> Self {
+        Pattern::from_pieces(pieces)
+    }
+}
+
+impl From<Pattern> for Vec<Piece> {
+    fn from(p: Pattern) -> Self {
+        p.pieces
+    }
 }
 
 impl PartialEq for Pattern {

@@ -411,6 +411,19 @@ pub(crate) fn compile_regex(
     source: &str,
     flags: crate::modifiers::RegexFlags,
 ) -> Result<SigmaRegex, ErrorKind> {
+    let regex = build_regex(source, flags)?;
+    Ok(SigmaRegex {
+        source: source.to_string(),
+        flags,
+        compiled: std::sync::OnceLock::from(Some(regex)),
+    })
+}
+
+/// The `fancy-regex` form of a `re` value (flags as an inline group).
+pub(crate) fn build_regex(
+    source: &str,
+    flags: crate::modifiers::RegexFlags,
+) -> Result<fancy_regex::Regex, ErrorKind> {
     let mut prefix = String::new();
     if flags.ignore_case || flags.multi_line || flags.dot_all {
         prefix.push_str("(?");
@@ -425,19 +438,14 @@ pub(crate) fn compile_regex(
         }
         prefix.push(')');
     }
-    let regex = fancy_regex::RegexBuilder::new(&format!("{prefix}{source}"))
+    fancy_regex::RegexBuilder::new(&format!("{prefix}{source}"))
         .backtrack_limit(1_000_000)
         .delegate_size_limit(10 << 20)
         .build()
         .map_err(|e| ErrorKind::InvalidRegex {
             pattern: source.to_string(),
             reason: e.to_string(),
-        })?;
-    Ok(SigmaRegex {
-        source: source.to_string(),
-        flags,
-        regex,
-    })
+        })
 }
 
 /// Parses `a.b.c.d/n`, `v6/n` or a bare address (a host network).

@@ -140,20 +140,38 @@ fn peak_rss_bytes() -> Option<u64> {
 
 /// Runs `bench`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let set = crate::compile::load(&args.rules, None)?;
     let forced = crate::scan::profile_option(args.profile.as_deref())?;
     let corpus = load_corpus(&args.inputs)?;
     let first: Value = serde_json::from_slice(&corpus.bytes[corpus.lines[0].0..corpus.lines[0].1])?;
     let profile = forced.clone().unwrap_or_else(|| Profile::detect(&first));
     let build = Instant::now();
-    let engine = Engine::new(set.rules.clone(), EngineOptions::default())?;
+    let engine = crate::scan::engine_for(
+        &args.rules,
+        None,
+        &Default::default(),
+        EngineOptions::default(),
+        forced.as_ref(),
+        true,
+    )?;
     let build_secs = build.elapsed().as_secs_f64();
+    let compiled_ruleset =
+        args.rules.len() == 1 && hypersigma_runtime::ruleset::is_ruleset(&args.rules[0]);
+    eprintln!(
+        "{} in {:.1} ms",
+        if compiled_ruleset {
+            "compiled ruleset loaded"
+        } else {
+            "rules compiled and engine built"
+        },
+        build_secs * 1000.0
+    );
+    let set_rules = engine.rules();
     let events = corpus.lines.len() as u64;
     let mb = corpus.bytes.len() as f64 / 1e6;
     let repeat = args.repeat.max(1);
     eprintln!(
         "bench: {} rules, {events} events, {mb:.1} MB in memory, {repeat} replays",
-        set.rules.len()
+        set_rules.len()
     );
 
     let t = Instant::now();
@@ -222,14 +240,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .filter_map(|&(s, e)| serde_json::from_slice(&corpus.bytes[s..e]).ok())
             .collect();
         // Candidate counts per rule after stage 1.
-        let mut candidate_counts = vec![0u64; set.rules.len()];
+        let mut candidate_counts = vec![0u64; set_rules.len()];
         let mut scanner = engine.scanner()?;
         for &(s, e) in &corpus.lines {
             for &r in scanner.candidates(&corpus.bytes[s..e]) {
                 candidate_counts[r as usize] += 1;
             }
         }
-        for (i, rule) in set.rules.iter().enumerate() {
+        for (i, rule) in set_rules.iter().enumerate() {
             let t = Instant::now();
             let matches = parsed
                 .iter()
@@ -250,7 +268,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
 
     let report = json!({
-        "rules": set.rules.len(),
+        "rules": set_rules.len(),
         "events": events,
         "megabytes": mb,
         "repeat": repeat,

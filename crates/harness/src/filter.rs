@@ -13,10 +13,10 @@ use std::time::Instant;
 
 use anyhow::Result;
 use hypersigma_compiler::Profile;
-use hypersigma_runtime::engine::{Engine, EngineOptions, Verdict};
+use hypersigma_runtime::engine::{EngineOptions, Verdict};
 use serde_json::{json, Value};
 
-use crate::scan::{load_selected, profile_option, RuleFilter};
+use crate::scan::{engine_for, profile_option, RuleFilter};
 
 /// Options of `filter`.
 #[derive(clap::Args)]
@@ -28,7 +28,7 @@ use crate::scan::{load_selected, profile_option, RuleFilter};
 Exit status: 0 = the input ended (bad lines are reported, not fatal), 2 = usage
 error, unreadable rules, or no rule compiled.")]
 pub struct Args {
-    /// Rule files or directories (repeatable).
+    /// Rule files or directories (repeatable), or one compiled ruleset (`compile -o`).
     #[arg(short = 'r', long = "rules", required = true)]
     rules: Vec<PathBuf>,
     /// YAML file of placeholder values for the `expand` modifier.
@@ -56,20 +56,17 @@ pub struct Args {
 
 /// Runs `filter`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let rules = load_selected(
+    let forced = profile_option(args.profile.as_deref())?;
+    let engine = engine_for(
         &args.rules,
         args.placeholders.as_ref(),
         &args.select,
-        args.quiet,
-    )?;
-    let forced = profile_option(args.profile.as_deref())?;
-    let engine = Engine::with_profiles(
-        rules,
         EngineOptions {
             unscoped: args.unscoped,
             ..Default::default()
         },
-        forced.as_slice(),
+        forced.as_ref(),
+        args.quiet,
     )?;
     let mut scanner = engine.scanner()?;
     let mut profile: Option<Profile> = forced;

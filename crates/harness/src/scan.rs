@@ -19,6 +19,7 @@ use hypersigma_compiler::{evaluate_detailed, EvalOptions, Profile, Rule};
 use hypersigma_runtime::engine::{Engine, EngineOptions};
 use hypersigma_runtime::input;
 use hypersigma_runtime::pipeline::{self, Output};
+use hypersigma_runtime::ruleset::is_ruleset;
 
 use crate::output::{Format, Record};
 
@@ -33,7 +34,7 @@ use crate::output::{Format, Record};
 Exit status: 0 = ran (with or without detections), 1 = detections found and
 --fail-on-detection given, 2 = usage error, unreadable rules or inputs, or no rule compiled.")]
 pub struct Args {
-    /// Rule files or directories (repeatable).
+    /// Rule files or directories (repeatable), or one compiled ruleset (`compile -o`).
     #[arg(short = 'r', long = "rules", required = true)]
     rules: Vec<PathBuf>,
     /// YAML file of placeholder values for the `expand` modifier.
@@ -88,6 +89,14 @@ pub struct RuleFilter {
 }
 
 impl RuleFilter {
+    /// True when no selection option was given (statuses: the default).
+    pub fn is_default(&self) -> bool {
+        self.min_level.is_none()
+            && self.status.is_empty()
+            && self.tags.is_empty()
+            && self.rule_id.is_empty()
+    }
+
     /// Whether a rule runs.
     pub fn keeps(&self, rule: &Rule) -> bool {
         let m = &rule.meta;
@@ -135,6 +144,52 @@ pub fn profile_option(spec: Option<&str>) -> Result<Option<Profile>> {
     Ok(Some(profile))
 }
 
+/// The engine for `-r` paths: a compiled ruleset file loaded as it is (or its
+/// rules rebuilt when rule filters or a custom profile ask for it), else the
+/// rule files compiled, filtered and lowered.
+pub fn engine_for(
+    rules: &[PathBuf],
+    placeholders: Option<&PathBuf>,
+    select: &RuleFilter,
+    options: EngineOptions,
+    profile: Option<&Profile>,
+    quiet: bool,
+) -> Result<Engine> {
+    let extra: Vec<Profile> = profile.cloned().into_iter().collect();
+    let compiled: Vec<&PathBuf> = rules
+        .iter()
+        .filter(|p| p.is_file() && is_ruleset(p))
+        .collect();
+    if compiled.is_empty() {
+        let rules = load_selected(rules, placeholders, select, quiet)?;
+        return Ok(Engine::with_profiles(rules, options, &extra)?);
+    }
+    if rules.len() > 1 {
+        anyhow::bail!(
+            "a compiled ruleset ({}) cannot be combined with other -r paths",
+            compiled[0].display()
+        );
+    }
+    let engine = Engine::load_ruleset(compiled[0], options)?;
+    let custom_profile = profile.is_some_and(|p| Profile::builtin(&p.name).is_none());
+    if !select.is_default() || custom_profile {
+        let kept: Vec<Rule> = engine
+            .rules()
+            .iter()
+            .filter(|r| select.keeps(r))
+            .cloned()
+            .collect();
+        if kept.is_empty() {
+            anyhow::bail!(
+                "no rule to run: none of the compiled ruleset's {} rules is selected",
+                engine.rules().len()
+            );
+        }
+        return Ok(Engine::with_profiles(kept, options, &extra)?);
+    }
+    Ok(engine)
+}
+
 /// Loads the rules and keeps those the filter selects; fails when none is left.
 pub fn load_selected(
     rules: &[PathBuf],
@@ -161,12 +216,6 @@ pub fn load_selected(
 
 /// Runs `scan`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let rules = load_selected(
-        &args.rules,
-        args.placeholders.as_ref(),
-        &args.select,
-        args.quiet,
-    )?;
     let forced = profile_option(args.profile.as_deref())?;
     let inputs = if args.inputs.is_empty() {
         vec![PathBuf::from("-")]
@@ -177,14 +226,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let options = EvalOptions {
         unscoped: args.unscoped,
     };
-    let engine = Engine::with_profiles(
-        rules,
+    let engine = engine_for(
+        &args.rules,
+        args.placeholders.as_ref(),
+        &args.select,
         EngineOptions {
             no_prefilter: args.no_prefilter,
             unscoped: args.unscoped,
             ..Default::default()
         },
-        forced.as_slice(),
+        forced.as_ref(),
+        args.quiet,
     )?;
     let threads = args
         .threads

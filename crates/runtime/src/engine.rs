@@ -18,9 +18,10 @@ use serde_json::Value;
 
 use hypersigma_compiler::program::Program;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
 
 use crate::members::{MemberIndex, Place};
-use crate::stage2::{rule_holds, FieldCache, FieldNames, LoweredRule};
+use crate::stage2::{rule_holds, FieldCache, LoweredRule};
 use hypersigma_compiler::witness::{
     field_members, folds_to_ascii, rule_witnesses, Strategy, Witnesses,
 };
@@ -65,39 +66,38 @@ pub struct EngineStats {
 
 /// Compiled rules, shared by every thread.
 pub struct Engine {
-    rules: Vec<Rule>,
-    programs: Vec<Program>,
-    /// Each rule's selections lowered for stage 2, and the field names they read.
-    lowered: Vec<LoweredRule>,
-    field_names: FieldNames,
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) programs: Vec<Program>,
+    /// Each rule's selections lowered for stage 2 (on first evaluation).
+    pub(crate) lowered: Vec<OnceLock<LoweredRule>>,
     /// Distinct log-source scopes, and the scope of each rule (the scope check
     /// runs once per scope and event, not once per rule).
-    scopes: Vec<Scope>,
-    rule_scope: Vec<u32>,
+    pub(crate) scopes: Vec<Scope>,
+    pub(crate) rule_scope: Vec<u32>,
     /// Rules without witnesses.
-    always: Vec<u32>,
+    pub(crate) always: Vec<u32>,
     /// Hyperscan pattern id → the witness groups it serves (none for the
     /// pass-through patterns).
-    pattern_groups: Vec<Vec<u32>>,
+    pub(crate) pattern_groups: Vec<Vec<u32>>,
     /// Byte length of each witness pattern's match.
-    pattern_len: Vec<usize>,
+    pub(crate) pattern_len: Vec<usize>,
     /// Rules sharing one witness literal and one set of members it must lie in.
-    groups: Vec<WitnessGroup>,
+    pub(crate) groups: Vec<WitnessGroup>,
     /// Normalised member name → id (the ids [`WitnessGroup::members`] lists).
-    member_ids: HashMap<Vec<u8>, u32>,
+    pub(crate) member_ids: HashMap<Vec<u8>, u32>,
     /// Pattern ids from this one on make every rule a candidate.
-    first_pass_through: usize,
-    db: BlockDatabase,
-    options: EngineOptions,
-    stats: EngineStats,
+    pub(crate) first_pass_through: usize,
+    pub(crate) db: BlockDatabase,
+    pub(crate) options: EngineOptions,
+    pub(crate) stats: EngineStats,
 }
 
 /// The rules a witness literal makes candidates, and where it must occur.
-#[derive(Debug)]
-struct WitnessGroup {
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct WitnessGroup {
     /// Sorted member ids the literal must lie in a value of; `None`: anywhere.
-    members: Option<Vec<u32>>,
-    rules: Vec<u32>,
+    pub(crate) members: Option<Vec<u32>>,
+    pub(crate) rules: Vec<u32>,
 }
 
 /// Hyperscan expression matching exactly these bytes.
@@ -111,6 +111,26 @@ fn literal_expression(bytes: &[u8]) -> String {
         }
     }
     e
+}
+
+/// Each rule's condition as a verified program.
+pub(crate) fn compile_programs(rules: &[Rule]) -> Result<Vec<Program>, EngineError> {
+    rules
+        .iter()
+        .map(|r| {
+            Program::compile(&r.detection.condition, r.detection.selections.len()).map_err(
+                |source| EngineError::Program {
+                    rule: r.key().to_string(),
+                    source,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Room for each rule's lowered selections, filled on first evaluation.
+pub(crate) fn lower(rules: &[Rule]) -> Vec<OnceLock<LoweredRule>> {
+    rules.iter().map(|_| OnceLock::new()).collect()
 }
 
 /// Witness groups under construction: (pattern, member set) → group id.
@@ -130,22 +150,8 @@ impl Engine {
         options: EngineOptions,
         extra: &[Profile],
     ) -> Result<Engine, EngineError> {
-        let programs = rules
-            .iter()
-            .map(|r| {
-                Program::compile(&r.detection.condition, r.detection.selections.len()).map_err(
-                    |source| EngineError::Program {
-                        rule: r.key().to_string(),
-                        source,
-                    },
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut field_names = FieldNames::default();
-        let lowered = rules
-            .iter()
-            .map(|r| LoweredRule::new(r, &mut field_names))
-            .collect();
+        let programs = compile_programs(&rules)?;
+        let lowered = lower(&rules);
         let mut scopes: Vec<Scope> = Vec::new();
         let mut rule_scope = Vec::with_capacity(rules.len());
         for rule in &rules {
@@ -251,7 +257,6 @@ impl Engine {
             rules,
             programs,
             lowered,
-            field_names,
             scopes,
             rule_scope,
             always,
@@ -274,6 +279,11 @@ impl Engine {
     /// Stage-1 statistics.
     pub fn stats(&self) -> &EngineStats {
         &self.stats
+    }
+
+    /// Size of the stage-1 Hyperscan database in bytes.
+    pub fn database_bytes(&self) -> usize {
+        self.db.size().unwrap_or(0)
     }
 
     /// A per-thread scanner.
@@ -539,14 +549,9 @@ impl Scanner<'_> {
                 (SCOPE_UNSCOPED, _) | (_, Scope::Unmapped) => None,
                 (k, Scope::Sources(list)) => list.get((k - 2) as usize),
             };
-            if rule_holds(
-                &engine.rules[i],
-                &engine.lowered[i],
-                &engine.programs[i],
-                &mut cache,
-                source,
-                &engine.field_names,
-            ) {
+            let rule = &engine.rules[i];
+            let lowered = engine.lowered[i].get_or_init(|| LoweredRule::new(rule));
+            if rule_holds(rule, lowered, &engine.programs[i], &mut cache, source) {
                 matched.push(r);
             }
         }

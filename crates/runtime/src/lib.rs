@@ -13,4 +13,5 @@ pub mod input;
 pub mod members;
 pub mod pipeline;
 pub mod reader;
+pub mod ruleset;
 mod stage2;

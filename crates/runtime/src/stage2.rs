@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use serde_json::Value;
@@ -33,10 +34,10 @@ pub(crate) struct LoweredRule {
 }
 
 /// Where a field match reads its values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {
-    /// A field (id into the engine's field names).
-    Field(u32),
+    /// A field.
+    Field(Box<str>),
     /// Every scalar of the event (keywords).
     Keywords,
 }
@@ -77,36 +78,15 @@ struct LoweredMatch {
     /// Slots per value written.
     values: Vec<Vec<Slot>>,
     literals: Vec<Literal>,
-    /// Automata over the folded and the exact literals (when there are enough).
-    folded: Option<Automaton>,
-    exact: Option<Automaton>,
-}
-
-/// Field names, interned while lowering.
-#[derive(Default)]
-pub(crate) struct FieldNames {
-    names: Vec<String>,
-}
-
-impl FieldNames {
-    fn id(&mut self, name: &str) -> u32 {
-        match self.names.iter().position(|n| n == name) {
-            Some(i) => i as u32,
-            None => {
-                self.names.push(name.to_string());
-                (self.names.len() - 1) as u32
-            }
-        }
-    }
-
-    fn name(&self, id: u32) -> &str {
-        self.names.get(id as usize).map_or("", String::as_str)
-    }
+    /// Automata over the folded and the exact literals (when there are
+    /// enough), built on first use.
+    folded: OnceLock<Option<Automaton>>,
+    exact: OnceLock<Option<Automaton>>,
 }
 
 impl LoweredRule {
-    /// Lowers a rule's selections (interning its field names in `names`).
-    pub(crate) fn new(rule: &Rule, names: &mut FieldNames) -> LoweredRule {
+    /// Lowers a rule's selections.
+    pub(crate) fn new(rule: &Rule) -> LoweredRule {
         LoweredRule {
             selections: rule
                 .detection
@@ -115,7 +95,7 @@ impl LoweredRule {
                 .map(|s| {
                     s.groups
                         .iter()
-                        .map(|g| g.iter().map(|fm| LoweredMatch::new(fm, names)).collect())
+                        .map(|g| g.iter().map(LoweredMatch::new).collect())
                         .collect()
                 })
                 .collect(),
@@ -124,9 +104,9 @@ impl LoweredRule {
 }
 
 impl LoweredMatch {
-    fn new(fm: &FieldMatch, names: &mut FieldNames) -> LoweredMatch {
+    fn new(fm: &FieldMatch) -> LoweredMatch {
         let target = match &fm.field {
-            Some(f) => Target::Field(names.id(f)),
+            Some(f) => Target::Field(f.as_str().into()),
             None => Target::Keywords,
         };
         let mut literals = Vec::new();
@@ -148,7 +128,20 @@ impl LoweredMatch {
                     .collect()
             })
             .collect();
-        let automaton = |cased: bool| -> Option<Automaton> {
+        LoweredMatch {
+            target,
+            values,
+            literals,
+            folded: OnceLock::new(),
+            exact: OnceLock::new(),
+        }
+    }
+
+    /// The automaton over the literals of one case mode, when there are enough.
+    fn automaton(&self, cased: bool) -> Option<&Automaton> {
+        let cell = if cased { &self.exact } else { &self.folded };
+        cell.get_or_init(|| {
+            let literals = &self.literals;
             let chosen: Vec<usize> = (0..literals.len())
                 .filter(|&i| literals[i].cased == cased && !literals[i].text.is_empty())
                 .collect();
@@ -163,16 +156,8 @@ impl LoweredMatch {
                 ac,
                 literals: chosen,
             })
-        };
-        let folded = automaton(false);
-        let exact = automaton(true);
-        LoweredMatch {
-            target,
-            values,
-            literals,
-            folded,
-            exact,
-        }
+        })
+        .as_ref()
     }
 }
 
@@ -198,7 +183,7 @@ fn literal(p: &Predicate) -> Option<Literal> {
 /// One field's values in one event, as read for one log source.
 struct FieldEntry<'a> {
     source: usize,
-    target: Target,
+    target: &'a Target,
     found: Vec<Cow<'a, Value>>,
     present: bool,
     /// The scalars' texts: exact, and folded (computed on first use).
@@ -247,7 +232,7 @@ impl<'a> FieldCache<'a> {
         }
     }
 
-    fn entry(&mut self, source: Option<&'a Source>, target: Target, names: &FieldNames) -> usize {
+    fn entry(&mut self, source: Option<&'a Source>, target: &'a Target) -> usize {
         let source_key = source.map_or(0, |s| s as *const Source as usize);
         let key_source = match target {
             Target::Keywords => 0,
@@ -262,7 +247,7 @@ impl<'a> FieldCache<'a> {
         }
         let view = EventView::new(self.event, self.profile, source);
         let found = match target {
-            Target::Field(id) => view.field(names.name(id)),
+            Target::Field(name) => view.field(name),
             Target::Keywords => vec![Cow::Borrowed(self.event)],
         };
         let present = found.iter().any(|v| !v.is_null());
@@ -281,11 +266,10 @@ impl<'a> FieldCache<'a> {
 /// Runs a rule's verified program with the lowered selections.
 pub(crate) fn rule_holds<'a>(
     rule: &Rule,
-    lowered: &LoweredRule,
+    lowered: &'a LoweredRule,
     program: &Program,
     cache: &mut FieldCache<'a>,
     source: Option<&'a Source>,
-    names: &FieldNames,
 ) -> bool {
     program.run(&mut |i| {
         let (Some(groups), Some(selection)) =
@@ -297,20 +281,19 @@ pub(crate) fn rule_holds<'a>(
             group
                 .iter()
                 .zip(fms)
-                .all(|(lm, fm)| match_holds(lm, fm, cache, source, names))
+                .all(|(lm, fm)| match_holds(lm, fm, cache, source))
         })
     })
 }
 
 fn match_holds<'a>(
-    lm: &LoweredMatch,
+    lm: &'a LoweredMatch,
     fm: &FieldMatch,
     cache: &mut FieldCache<'a>,
     source: Option<&'a Source>,
-    names: &FieldNames,
 ) -> bool {
     let event = cache.event;
-    let at = cache.entry(source, lm.target, names);
+    let at = cache.entry(source, &lm.target);
     let entry = &cache.entries[at];
     let present = entry.present;
     let mut hit = vec![false; lm.literals.len()];
@@ -349,7 +332,7 @@ fn literal_hits(lm: &LoweredMatch, entry: &FieldEntry<'_>, event: &Value, hit: &
         if !lm.literals.iter().any(|l| l.cased == cased) {
             continue;
         }
-        let automaton = if cased { &lm.exact } else { &lm.folded };
+        let automaton = lm.automaton(cased);
         for text in entry.texts(event, cased).iter().flatten() {
             if let Some(a) = automaton {
                 for m in a.ac.find_overlapping_iter(text.as_bytes()) {

@@ -1,0 +1,275 @@
+//! Compiled rulesets on disk: one file holding the rules' typed IR, the
+//! stage-1 tables (witness groups, member names) and the serialised Hyperscan
+//! database, so that a collector restarting often loads a large rule set
+//! without recompiling it (`hypersigma compile -o rules.hsr`, then
+//! `-r rules.hsr`).
+//!
+//! Format: the 8-byte magic `HSRULES\x01`, then a `postcard` encoding of
+//! [`RulesetFile`]. The Hyperscan database is checked by Hyperscan itself
+//! (platform, version) when it is deserialised; condition programs are
+//! recompiled and verified on load, never trusted from the file. Stage-2
+//! automata and `re` expressions are built on first use.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use hyperscan::prelude::*;
+use hyperscan::SerializedDatabase;
+use hypersigma_compiler::{Rule, Scope};
+
+use crate::engine::{
+    compile_programs, lower, Engine, EngineError, EngineOptions, EngineStats, WitnessGroup,
+};
+
+/// The first bytes of a compiled ruleset file.
+pub const MAGIC: &[u8; 8] = b"HSRULES\x01";
+
+/// Why a ruleset could not be written or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RulesetError {
+    /// Reading or writing the file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The failure.
+        source: std::io::Error,
+    },
+    /// Not a compiled ruleset, or one from another version of hypersigma.
+    #[error("{path}: not a hypersigma compiled ruleset of this version ({reason})")]
+    Format {
+        /// The file.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Building the engine from the file's content.
+    #[error("{path}: {source}")]
+    Engine {
+        /// The file.
+        path: String,
+        /// The failure.
+        source: EngineError,
+    },
+}
+
+/// What a compiled ruleset file holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RulesetFile {
+    rules: Vec<Rule>,
+    scopes: Vec<Scope>,
+    rule_scope: Vec<u32>,
+    always: Vec<u32>,
+    pattern_groups: Vec<Vec<u32>>,
+    pattern_len: Vec<usize>,
+    groups: Vec<WitnessGroup>,
+    member_ids: Vec<(Vec<u8>, u32)>,
+    first_pass_through: usize,
+    witnesses: usize,
+    /// `hs_serialize_database` output.
+    database: Vec<u8>,
+}
+
+/// Whether a file starts like a compiled ruleset.
+pub fn is_ruleset(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && &head == MAGIC
+}
+
+impl Engine {
+    /// The engine as a compiled ruleset file's bytes.
+    pub fn to_ruleset_bytes(&self) -> Result<Vec<u8>, EngineError> {
+        let database = self
+            .db
+            .serialize()
+            .map_err(|e| EngineError::Hyperscan(e.to_string()))?;
+        let mut member_ids: Vec<(Vec<u8>, u32)> = self
+            .member_ids
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        member_ids.sort();
+        let file = RulesetFileRef {
+            rules: &self.rules,
+            scopes: &self.scopes,
+            rule_scope: &self.rule_scope,
+            always: &self.always,
+            pattern_groups: &self.pattern_groups,
+            pattern_len: &self.pattern_len,
+            groups: &self.groups,
+            member_ids,
+            first_pass_through: self.first_pass_through,
+            witnesses: self.stats.witnesses,
+            database: database.as_ref(),
+        };
+        let mut out = MAGIC.to_vec();
+        let body = postcard::to_allocvec(&file)
+            .map_err(|e| EngineError::Hyperscan(format!("encoding the ruleset: {e}")))?;
+        out.extend(body);
+        Ok(out)
+    }
+
+    /// Writes the engine as a compiled ruleset file.
+    pub fn save_ruleset(&self, path: &Path) -> Result<(), RulesetError> {
+        let bytes = self
+            .to_ruleset_bytes()
+            .map_err(|source| RulesetError::Engine {
+                path: path.display().to_string(),
+                source,
+            })?;
+        std::fs::write(path, bytes).map_err(|source| RulesetError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Loads a compiled ruleset file (`options` are the run-time ones:
+    /// prefilter, unscoped; the witness strategy was fixed at compile time).
+    pub fn load_ruleset(path: &Path, options: EngineOptions) -> Result<Engine, RulesetError> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| RulesetError::Io {
+            path: name.clone(),
+            source,
+        })?;
+        Engine::from_ruleset_bytes(&bytes, options).map_err(|e| match e {
+            RulesetError::Format { reason, .. } => RulesetError::Format { path: name, reason },
+            RulesetError::Engine { source, .. } => RulesetError::Engine { path: name, source },
+            other => other,
+        })
+    }
+
+    /// [`Engine::load_ruleset`] from bytes.
+    pub fn from_ruleset_bytes(
+        bytes: &[u8],
+        options: EngineOptions,
+    ) -> Result<Engine, RulesetError> {
+        let format = |reason: String| RulesetError::Format {
+            path: String::new(),
+            reason,
+        };
+        let body = bytes
+            .strip_prefix(MAGIC.as_slice())
+            .ok_or_else(|| format("bad magic".into()))?;
+        let file: RulesetFile = postcard::from_bytes(body).map_err(|e| format(e.to_string()))?;
+        let n = file.rules.len();
+        let consistent = file.rule_scope.len() == n
+            && file
+                .rule_scope
+                .iter()
+                .all(|&s| (s as usize) < file.scopes.len())
+            && file.always.iter().all(|&r| (r as usize) < n)
+            && file.pattern_groups.len() == file.pattern_len.len()
+            && file.first_pass_through == file.pattern_len.len()
+            && file
+                .pattern_groups
+                .iter()
+                .flatten()
+                .all(|&g| (g as usize) < file.groups.len())
+            && file
+                .groups
+                .iter()
+                .all(|g| g.rules.iter().all(|&r| (r as usize) < n));
+        if !consistent {
+            return Err(format("inconsistent tables".into()));
+        }
+        let engine_error = |source| RulesetError::Engine {
+            path: String::new(),
+            source,
+        };
+        let db: BlockDatabase = file
+            .database
+            .deserialize()
+            .map_err(|e| engine_error(EngineError::Hyperscan(e.to_string())))?;
+        let programs = compile_programs(&file.rules).map_err(engine_error)?;
+        let lowered = lower(&file.rules);
+        let member_ids: HashMap<Vec<u8>, u32> = file.member_ids.into_iter().collect();
+        Ok(Engine {
+            programs,
+            lowered,
+            stats: EngineStats {
+                witnesses: file.witnesses,
+                always: file.always.len(),
+            },
+            rules: file.rules,
+            scopes: file.scopes,
+            rule_scope: file.rule_scope,
+            always: file.always,
+            pattern_groups: file.pattern_groups,
+            pattern_len: file.pattern_len,
+            groups: file.groups,
+            member_ids,
+            first_pass_through: file.first_pass_through,
+            db,
+            options,
+        })
+    }
+}
+
+/// [`RulesetFile`] borrowing from an engine (same encoding).
+#[derive(serde::Serialize)]
+struct RulesetFileRef<'a> {
+    rules: &'a [Rule],
+    scopes: &'a [Scope],
+    rule_scope: &'a [u32],
+    always: &'a [u32],
+    pattern_groups: &'a [Vec<u32>],
+    pattern_len: &'a [usize],
+    groups: &'a [WitnessGroup],
+    member_ids: Vec<(Vec<u8>, u32)>,
+    first_pass_through: usize,
+    witnesses: usize,
+    database: &'a [u8],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hypersigma_compiler::{parse_rule, CompileOptions, Profile};
+
+    #[test]
+    fn round_trip_gives_the_same_verdicts() {
+        let rules: Vec<Rule> = [
+            "    s: {CommandLine|contains: 'whoami'}\n    condition: s",
+            "    s: {CommandLine|re: 'mimi[k]atz'}\n    condition: s",
+            "    s: {Image|endswith: ['\\a.exe', '\\b.exe', '\\c.exe', '\\d.exe']}\n    condition: not s",
+        ]
+        .iter()
+        .map(|d| {
+            let text = format!("title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n{d}");
+            parse_rule(&text, &CompileOptions::default()).unwrap()
+        })
+        .collect();
+        let engine = Engine::new(rules, EngineOptions::default()).unwrap();
+        let bytes = engine.to_ruleset_bytes().unwrap();
+        let loaded = Engine::from_ruleset_bytes(&bytes, EngineOptions::default()).unwrap();
+        assert_eq!(loaded.rules().len(), 3);
+        let p = Profile::sysmon();
+        let (mut a, mut b) = (engine.scanner().unwrap(), loaded.scanner().unwrap());
+        for cmd in ["whoami", "mimikatz", "C:\\\\x\\\\c.exe", "x"] {
+            let raw = format!(
+                r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"{cmd}","Image":"{cmd}"}}"#
+            );
+            assert_eq!(
+                a.match_event(raw.as_bytes(), &p),
+                b.match_event(raw.as_bytes(), &p),
+                "{raw}"
+            );
+            assert_eq!(a.candidates(raw.as_bytes()), b.candidates(raw.as_bytes()));
+        }
+        // Damaged files are refused with a reason, never loaded.
+        assert!(Engine::from_ruleset_bytes(b"nope", EngineOptions::default()).is_err());
+        assert!(
+            Engine::from_ruleset_bytes(&bytes[..bytes.len() / 2], EngineOptions::default())
+                .is_err()
+        );
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 100;
+        flipped[last] ^= 0xff;
+        let _ = Engine::from_ruleset_bytes(&flipped, EngineOptions::default());
+    }
+}
