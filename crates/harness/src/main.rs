@@ -9,6 +9,7 @@ mod bench;
 mod check;
 mod compile;
 mod demo;
+mod explain;
 mod filter;
 mod gen;
 mod output;
@@ -32,6 +33,8 @@ enum Command {
     Check(check::Args),
     /// Compile rules and report what compiled and what was rejected, and why.
     Compile(compile::Args),
+    /// One rule as an analyst reads it: metadata, coverage, selections, shared indicators, the engine's view.
+    Explain(explain::Args),
     /// Match events against rules: files, directories or stdin; JSON, EVTX, gz, zst.
     Scan(scan::Args),
     /// Collector mode: events on stdin, the matching ones (tagged with the rules) on stdout.
@@ -48,6 +51,7 @@ fn main() -> std::process::ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Compile(args) => compile::run(args),
         Command::Check(args) => check::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Filter(args) => filter::run(args),
         Command::Gen(args) => gen::run(args),

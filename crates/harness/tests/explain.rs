@@ -1,0 +1,77 @@
+//! `hypersigma explain` on the seed rule over all SigmaHQ rules.
+
+mod common;
+
+use common::hypersigma;
+
+const SEED_ID: &str = "10c14723-61c7-4c75-92ca-9af245723ad2";
+
+#[test]
+fn explain_the_seed_rule() {
+    let out = hypersigma(&[
+        "explain",
+        SEED_ID,
+        "-r",
+        "../shared/sigma/rules",
+        "-r",
+        "../shared/sigma/rules-emerging-threats",
+        "-r",
+        "../shared/sigma/rules-threat-hunting",
+        "-r",
+        "../shared/sigma/rules-compliance",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("HackTool - Potential Impacket Lateral Movement Activity\n"));
+    assert!(
+        text.contains("Sysmon Event ID 1: Process creation; Security Event ID 4688"),
+        "{text}"
+    );
+    assert!(text.contains("ATT&CK       T1047, T1021.003"), "{text}");
+    // The two selections with their predicates.
+    assert!(text.contains("\nselection_other:\n    ParentImage endswith any of '\\wmiprvse.exe', '\\mmc.exe', '\\explorer.exe', '\\services.exe'"), "{text}");
+    assert!(text.contains("\nselection_atexec:\n    ParentCommandLine contains any of 'svchost.exe -k netsvcs', 'taskeng.exe'"), "{text}");
+    assert!(text.contains("at least 1 of [selection_other, selection_atexec]"));
+    // 13 distinct indicators, each with its count across the loaded rules.
+    assert!(text.contains("Indicators (13;"), "{text}");
+    let rows: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("  field "))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(rows.len(), 13, "{rows:#?}");
+    let count = |value: &str| -> u64 {
+        let row = rows
+            .iter()
+            .find(|r| r.ends_with(value))
+            .unwrap_or_else(|| panic!("{value} in {rows:#?}"));
+        row.split_whitespace().nth(2).unwrap().parse().unwrap()
+    };
+    assert_eq!(count("\\\\127.0.0.1\\"), 0);
+    assert!(count("\\explorer.exe") > 0 && count("\\wmiprvse.exe") > 0);
+    // The engine's view.
+    assert!(
+        text.contains("stage 1: a candidate when one of these"),
+        "{text}"
+    );
+    assert!(
+        text.contains("0000  ATLEAST 1 of [selection_other, selection_atexec]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn explain_by_path_and_unknown_rules() {
+    let out = hypersigma(&["explain", "corpus/rules/remote_exec_impacket_style.yml"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Remote Command Output Redirected To Loopback Admin Share"));
+    assert!(
+        text.contains("CommandLine contains all of 'cmd.exe', '/Q', '/c', '\\\\127.0.0.1\\', '&1'"),
+        "{text}"
+    );
+    let out = hypersigma(&["explain", "no-such-rule", "-r", "corpus/rules"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no rule no-such-rule"));
+}
