@@ -77,10 +77,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .find(|r| r.origin.path.as_ref().and_then(|p| p.canonicalize().ok()) == canonical);
         match in_set {
             Some(r) => Some(r.clone()),
-            None => crate::compile::load(&[as_path.clone()], args.placeholders.as_ref())?
-                .rules
-                .into_iter()
-                .next(),
+            None => {
+                crate::compile::load(std::slice::from_ref(&as_path), args.placeholders.as_ref())?
+                    .rules
+                    .into_iter()
+                    .next()
+            }
         }
     } else {
         set.rules
