@@ -252,6 +252,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut write_error: Option<io::Error> = None;
     let rules = engine.rules();
     let per_rule: Vec<AtomicU64> = rules.iter().map(|_| AtomicU64::new(0)).collect();
+    let progress = progress_bar(&files, args.quiet);
     let header = format.header(colour);
     if let Err(e) = out.write_all(&header) {
         write_error = Some(e);
@@ -286,6 +287,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     let _ = io::stderr().write_all(&chunk.stderr);
                 }
                 totals.events += chunk.events;
+                if let Some(bar) = &progress {
+                    bar.inc(chunk.bytes);
+                    let secs = start.elapsed().as_secs_f64().max(1e-9);
+                    bar.set_message(format!(
+                        "{} events, {:.0} events/s, {} detections",
+                        totals.events,
+                        totals.events as f64 / secs,
+                        totals.detections + chunk.detections
+                    ));
+                }
                 totals.rejected += chunk.rejected;
                 totals.detections += chunk.detections;
                 totals.candidates += chunk.candidates;
@@ -293,6 +304,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 true
             },
         )?;
+    }
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
     }
     let flushed = out.flush();
     match write_error.map_or(flushed, Err) {
@@ -314,6 +328,45 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on stderr when it is a terminal and the run is not quiet:
+/// bytes with ETA when every input is a plain file, a spinner otherwise
+/// (stdin, compressed or EVTX inputs, whose event bytes are not their size).
+fn progress_bar(files: &[PathBuf], quiet: bool) -> Option<indicatif::ProgressBar> {
+    if quiet || !io::stderr().is_terminal() {
+        return None;
+    }
+    let total: Option<u64> = files.iter().try_fold(0u64, |sum, f| {
+        if f.as_os_str() == "-" {
+            return None;
+        }
+        let mut head = [0u8; 8];
+        let n = std::fs::File::open(f)
+            .and_then(|mut file| io::Read::read(&mut file, &mut head))
+            .ok()?;
+        let packed = head[..n].starts_with(&[0x1f, 0x8b])
+            || head[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+            || head[..n].starts_with(b"ElfFile");
+        if packed {
+            return None;
+        }
+        Some(sum + std::fs::metadata(f).ok()?.len())
+    });
+    let bar = match total {
+        Some(total) => indicatif::ProgressBar::new(total).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}  {msg}",
+            )
+            .ok()?,
+        ),
+        None => indicatif::ProgressBar::new_spinner().with_style(
+            indicatif::ProgressStyle::with_template("{spinner} {bytes} {bytes_per_sec}  {msg}")
+                .ok()?,
+        ),
+    };
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+    Some(bar)
 }
 
 /// What a run did, for stderr and `--stats`.
