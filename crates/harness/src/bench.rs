@@ -26,6 +26,13 @@ use serde_json::{json, Value};
 
 /// Options of `bench`.
 #[derive(clap::Args)]
+#[command(after_help = "Examples:
+  hypersigma bench -r ../shared/sigma/rules/windows/process_creation corpus.jsonl --threads 1,2 --repeat 3
+  hypersigma bench -r rules/ corpus.jsonl --per-rule            # what each rule costs
+  hypersigma bench -r rules.hsr corpus.jsonl --json now.json --baseline before.json --max-regression 10
+
+Exit status: 0 = measured (and within the baseline), 1 = slower than the baseline allows,
+2 = usage error or unreadable input.")]
 pub struct Args {
     /// Rule files or directories (repeatable).
     #[arg(short = 'r', long = "rules", required = true)]

@@ -88,7 +88,9 @@ impl Record<'_> {
             Format::Table => {
                 let level = self.short_level();
                 let line = table_line(
-                    &text_of(self.detection.profile.timestamp(self.detection.event)),
+                    &short_time(&text_of(
+                        self.detection.profile.timestamp(self.detection.event),
+                    )),
                     &text_of(self.detection.profile.computer(self.detection.event)),
                     level,
                     &self.rule.meta.title,
@@ -212,6 +214,18 @@ pub fn details(rule: &Rule, event: &Value, profile: &Profile) -> String {
     parts.join(" ¦ ")
 }
 
+/// An ISO 8601 timestamp as the table shows it: `YYYY-MM-DD HH:MM:SS.mmm`
+/// (other text unchanged).
+fn short_time(t: &str) -> String {
+    let b = t.as_bytes();
+    if b.len() >= 19 && b[4] == b'-' && b[10] == b'T' && b[13] == b':' {
+        let mut s: String = t.chars().take(23).collect();
+        s.replace_range(10..11, " ");
+        return s.trim_end_matches(['Z', '+']).to_string();
+    }
+    t.to_string()
+}
+
 /// A scalar as text (strings unquoted), JSON for anything else, empty for none.
 fn text_of(v: Option<&Value>) -> String {
     match v {
@@ -285,6 +299,20 @@ mod tests {
             String::from_utf8(line).unwrap(),
             "a,\"b,c\",\"say \"\"hi\"\"\",\"x\ny\"\r\n"
         );
+    }
+
+    #[test]
+    fn table_times_are_shortened() {
+        assert_eq!(
+            short_time("2021-04-20T20:33:00.3053512Z"),
+            "2021-04-20 20:33:00.305"
+        );
+        assert_eq!(short_time("2021-04-20T20:33:00Z"), "2021-04-20 20:33:00");
+        assert_eq!(
+            short_time("2026-11-02 08:02:40.551"),
+            "2026-11-02 08:02:40.551"
+        );
+        assert_eq!(short_time("1700000000"), "1700000000");
     }
 
     #[test]

@@ -271,3 +271,22 @@ fn demo_runs_the_bundled_rules_on_a_generated_corpus() {
         "{text}"
     );
 }
+
+#[test]
+fn every_command_has_help_with_examples() {
+    for cmd in [
+        "demo", "compile", "check", "explain", "scan", "filter", "gen", "bench",
+    ] {
+        let out = hypersigma(&[cmd, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{cmd}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("Examples:\n  ") && text.contains("hypersigma"),
+            "{cmd} --help has no examples"
+        );
+        assert!(
+            text.contains("Exit status") || cmd == "demo",
+            "{cmd} --help has no exit status"
+        );
+    }
+}
