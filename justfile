@@ -44,3 +44,15 @@ bench:
 # Criterion benchmarks of each stage on fixed inputs.
 criterion:
     cargo bench -p hypersigma-benches
+
+# The seed rule as an analyst reads it, with indicator counts over all SigmaHQ rules.
+explain-seed:
+    cargo run --release -p hypersigma -- explain 10c14723-61c7-4c75-92ca-9af245723ad2 -r ../shared/sigma/rules -r ../shared/sigma/rules-emerging-threats -r ../shared/sigma/rules-threat-hunting -r ../shared/sigma/rules-compliance
+
+# SigmaHQ's regression data through the engine, PASS/FAIL per rule.
+check-sigmahq:
+    cargo run --release -p hypersigma -- check -q -r ../shared/sigma/rules -r ../shared/sigma/rules-emerging-threats -r ../shared/sigma/rules-threat-hunting
+
+# All SigmaHQ rules compiled to one ruleset file (target/sigmahq.hsr).
+ruleset:
+    cargo run --release -p hypersigma -- compile -r ../shared/sigma/rules -r ../shared/sigma/rules-emerging-threats -r ../shared/sigma/rules-threat-hunting -r ../shared/sigma/rules-compliance -o target/sigmahq.hsr

@@ -252,6 +252,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut write_error: Option<io::Error> = None;
     let rules = engine.rules();
     let per_rule: Vec<AtomicU64> = rules.iter().map(|_| AtomicU64::new(0)).collect();
+    let mut by_profile: Vec<(String, u64)> = Vec::new();
     let progress = progress_bar(&files, args.quiet);
     let header = format.header(colour);
     if let Err(e) = out.write_all(&header) {
@@ -300,7 +301,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 totals.rejected += chunk.rejected;
                 totals.detections += chunk.detections;
                 totals.candidates += chunk.candidates;
+                totals.candidate_rules += chunk.candidate_rules;
                 totals.bytes += chunk.bytes;
+                if let Some(name) = chunk.profile {
+                    match by_profile.iter_mut().find(|(p, _)| *p == name) {
+                        Some((_, n)) => *n += chunk.events,
+                        None => by_profile.push((name, chunk.events)),
+                    }
+                }
                 true
             },
         )?;
@@ -315,7 +323,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Ok(()) => {}
     }
     let secs = start.elapsed().as_secs_f64();
-    let summary = Summary::new(rules, &per_rule, &totals, secs, threads);
+    let mut summary = Summary::new(rules, &per_rule, &totals, secs, threads);
+    summary.by_profile = by_profile;
     if !args.quiet {
         eprint!("{}", summary.text());
     }
@@ -375,6 +384,7 @@ struct Summary {
     seconds: f64,
     threads: usize,
     by_level: Vec<(String, u64)>,
+    by_profile: Vec<(String, u64)>,
     top_rules: Vec<(String, String, String, u64)>,
 }
 
@@ -415,12 +425,14 @@ impl Summary {
                 rejected: totals.rejected,
                 detections: totals.detections,
                 candidates: totals.candidates,
+                candidate_rules: totals.candidate_rules,
                 bytes: totals.bytes,
                 ..Default::default()
             },
             seconds,
             threads,
             by_level,
+            by_profile: Vec::new(),
             top_rules: top,
         }
     }
@@ -435,6 +447,8 @@ impl Summary {
             "bytes_read": t.bytes,
             "detections": t.detections,
             "events_reaching_stage_2": t.candidates,
+            "candidate_rules_per_event": t.candidate_rules as f64 / t.events.max(1) as f64,
+            "events_by_profile": self.by_profile.iter().map(|(p, n)| (p.clone(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
             "detections_by_level": self.by_level.iter().map(|(l, n)| (l.clone(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
             "top_rules": self.top_rules.iter().map(|(id, title, level, n)| serde_json::json!({"id": id, "title": title, "level": level, "detections": n})).collect::<Vec<_>>(),
             "seconds": self.seconds,
@@ -449,7 +463,8 @@ impl Summary {
         let secs = self.seconds.max(1e-9);
         let mut s = format!(
             "{} events read, {} evaluated, {} lines or inputs rejected; {} detections in {:.3} s \
-             ({:.0} events/s, {:.1} MB/s, {} threads, {:.1}% of events reached stage 2)\n",
+             ({:.0} events/s, {:.1} MB/s, {} threads)\n\
+             stage 1: {:.1}% of events had candidate rules, {:.2} candidate rules per event\n",
             t.events,
             t.events.saturating_sub(t.rejected),
             t.rejected,
@@ -458,8 +473,17 @@ impl Summary {
             t.events as f64 / secs,
             t.bytes as f64 / 1e6 / secs,
             self.threads,
-            100.0 * t.candidates as f64 / t.events.max(1) as f64
+            100.0 * t.candidates as f64 / t.events.max(1) as f64,
+            t.candidate_rules as f64 / t.events.max(1) as f64
         );
+        if !self.by_profile.is_empty() {
+            let profiles: Vec<String> = self
+                .by_profile
+                .iter()
+                .map(|(p, n)| format!("{p} {n}"))
+                .collect();
+            s.push_str(&format!("events by profile: {}\n", profiles.join(", ")));
+        }
         if !self.by_level.is_empty() {
             let levels: Vec<String> = self
                 .by_level

@@ -166,6 +166,8 @@ fn exit_codes_and_stats() {
     assert_eq!(s["detections_by_level"]["high"], 4);
     assert_eq!(s["top_rules"].as_array().map(Vec::len), Some(8));
     assert!(s["bytes_read"].as_u64().unwrap() > 5000);
+    assert_eq!(s["events_by_profile"]["sysmon"], 17);
+    assert!(s["candidate_rules_per_event"].as_f64().unwrap() > 0.0);
     // No detection: 0 even with --fail-on-detection.
     let out = hypersigma(&[
         "scan",

@@ -53,6 +53,10 @@ pub struct Output {
     pub candidates: u64,
     /// Bytes of raw events.
     pub bytes: u64,
+    /// Candidate rules after stage 1, summed over the events.
+    pub candidate_rules: u64,
+    /// The field profile the chunk's events were read with.
+    pub profile: Option<String>,
 }
 
 struct Chunk {
@@ -274,12 +278,14 @@ where
                             out.stderr.push(b'\n');
                         }
                         let profile = chunk.profile.as_deref().unwrap_or(&fallback);
+                        out.profile = Some(profile.name.clone());
                         for (position, raw) in &chunk.events {
                             out.events += 1;
                             out.bytes += raw.len() as u64 + 1;
                             let (verdict, event, candidates) =
                                 scanner.match_event_full(raw, profile);
                             out.candidates += u64::from(candidates > 0);
+                            out.candidate_rules += candidates as u64;
                             match (verdict, event) {
                                 (Verdict::Matched(rules), Some(event)) if !rules.is_empty() => {
                                     out.detections += rules.len() as u64;
