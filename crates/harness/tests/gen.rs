@@ -135,22 +135,47 @@ fn benign_events_draw_few_and_only_low_detections_from_sigmahq() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("benign.jsonl");
     let stats = dir.path().join("stats.json");
-    hypersigma(&["gen", "-q", "--events", "30000", "--seed", "5", "-o", corpus.to_str().unwrap()]);
+    hypersigma(&[
+        "gen",
+        "-q",
+        "--events",
+        "30000",
+        "--seed",
+        "5",
+        "-o",
+        corpus.to_str().unwrap(),
+    ]);
     let out = common::hypersigma(&[
-        "scan", "-q", "-o", "jsonl",
-        "-r", "../shared/sigma/rules", "-r", "../shared/sigma/rules-emerging-threats",
-        "-r", "../shared/sigma/rules-threat-hunting", "-r", "../shared/sigma/rules-compliance",
-        "--stats", stats.to_str().unwrap(), corpus.to_str().unwrap(),
+        "scan",
+        "-q",
+        "-o",
+        "jsonl",
+        "-r",
+        "../shared/sigma/rules",
+        "-r",
+        "../shared/sigma/rules-emerging-threats",
+        "-r",
+        "../shared/sigma/rules-threat-hunting",
+        "-r",
+        "../shared/sigma/rules-compliance",
+        "--stats",
+        stats.to_str().unwrap(),
+        corpus.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0));
-    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
     let by_level = &s["detections_by_level"];
-    assert!(by_level.get("high").is_none() && by_level.get("critical").is_none(), "{s}");
-    let events_with_detections: std::collections::BTreeSet<u64> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|d| d["source"]["line"].as_u64())
-        .collect();
+    assert!(
+        by_level.get("high").is_none() && by_level.get("critical").is_none(),
+        "{s}"
+    );
+    let events_with_detections: std::collections::BTreeSet<u64> =
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|d| d["source"]["line"].as_u64())
+            .collect();
     let rate = events_with_detections.len() as f64 / 30000.0;
     assert!(rate > 0.0 && rate < 0.01, "benign detection rate {rate}");
 }
