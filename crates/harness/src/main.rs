@@ -17,6 +17,10 @@ mod scan;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the matching threads allocate small short-lived values per event.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Compile Sigma rules and match them against security telemetry.
 #[derive(Parser)]
 #[command(name = "hypersigma", version, about)]

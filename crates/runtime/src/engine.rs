@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use crate::members::{MemberIndex, Place};
 use crate::stage2::{rule_holds, FieldCache, LoweredRule};
 use hypersigma_compiler::witness::{
-    field_members, folds_to_ascii, rule_witnesses, Strategy, Witnesses,
+    field_members, folds_to_ascii, normalize_member, rule_witnesses, Strategy, Witnesses,
 };
 use hypersigma_compiler::{source_for, EvalOptions, Profile, Rule, Scope};
 
@@ -87,6 +87,12 @@ pub struct Engine {
     pub(crate) member_ids: HashMap<Vec<u8>, u32>,
     /// Pattern ids from this one on make every rule a candidate.
     pub(crate) first_pass_through: usize,
+    /// Per scope: the event ids all its sources require (sorted), when every
+    /// source requires some; an event whose raw event ids miss them all is
+    /// out of the scope without being parsed.
+    pub(crate) scope_event_ids: Vec<Option<Vec<i64>>>,
+    /// Normalised member names that can hold an event id under some profile.
+    pub(crate) event_id_members: Vec<Vec<u8>>,
     pub(crate) db: BlockDatabase,
     pub(crate) options: EngineOptions,
     pub(crate) stats: EngineStats,
@@ -133,6 +139,52 @@ pub(crate) fn lower(rules: &[Rule]) -> Vec<OnceLock<LoweredRule>> {
     rules.iter().map(|_| OnceLock::new()).collect()
 }
 
+/// The built-in profiles and `extra` ones.
+pub(crate) fn all_profiles(extra: &[Profile]) -> Vec<Profile> {
+    let mut profiles: Vec<Profile> = ["sysmon", "evtx", "winlogbeat", "ecs"]
+        .iter()
+        .filter_map(|n| Profile::builtin(n))
+        .collect();
+    profiles.extend(extra.iter().cloned());
+    profiles
+}
+
+/// The stage-1 scope filter: per scope the event ids every source requires,
+/// and the member names event ids are read from (plus `#text`, which
+/// unwrapping reads through).
+pub(crate) fn scope_filter(
+    scopes: &[Scope],
+    profiles: &[Profile],
+) -> (Vec<Option<Vec<i64>>>, Vec<Vec<u8>>) {
+    let ids = scopes
+        .iter()
+        .map(|scope| match scope {
+            Scope::Unmapped => None,
+            Scope::Sources(sources) => {
+                let mut ids: Vec<i64> = Vec::new();
+                for s in sources {
+                    if s.any_windows || s.event_ids.is_empty() {
+                        return None;
+                    }
+                    ids.extend(&s.event_ids);
+                }
+                ids.sort_unstable();
+                ids.dedup();
+                Some(ids)
+            }
+        })
+        .collect();
+    let mut members: BTreeSet<Vec<u8>> = BTreeSet::from([b"#text".to_vec()]);
+    for p in profiles {
+        for path in &p.event_id {
+            if let Some(last) = path.last() {
+                members.insert(normalize_member(last.as_bytes()));
+            }
+        }
+    }
+    (ids, members.into_iter().collect())
+}
+
 /// Witness groups under construction: (pattern, member set) → group id.
 type GroupKey = (usize, Option<BTreeSet<Vec<u8>>>);
 
@@ -164,11 +216,8 @@ impl Engine {
             };
             rule_scope.push(id as u32);
         }
-        let mut profiles: Vec<Profile> = ["sysmon", "evtx", "winlogbeat", "ecs"]
-            .iter()
-            .filter_map(|n| Profile::builtin(n))
-            .collect();
-        profiles.extend(extra.iter().cloned());
+        let profiles = all_profiles(extra);
+        let (scope_event_ids, event_id_members) = scope_filter(&scopes, &profiles);
         let mut always = Vec::new();
         let mut literal_ids: BTreeMap<(String, bool), usize> = BTreeMap::new();
         let mut group_ids: BTreeMap<GroupKey, usize> = BTreeMap::new();
@@ -265,6 +314,8 @@ impl Engine {
             groups,
             member_ids,
             first_pass_through,
+            scope_event_ids,
+            event_id_members,
             db,
             options,
             stats,
@@ -303,6 +354,8 @@ impl Engine {
             candidates: Vec::new(),
             members: MemberIndex::default(),
             member_buf: Vec::new(),
+            raw_event_ids: Vec::new(),
+            scope_marks: vec![(0, false); self.scopes.len()],
         })
     }
 }
@@ -324,6 +377,10 @@ pub struct Scanner<'e> {
     candidates: Vec<u32>,
     members: MemberIndex,
     member_buf: Vec<u8>,
+    /// Event ids found in the raw event (for the scope filter).
+    raw_event_ids: Vec<i64>,
+    /// Per scope: (generation, whether the raw event may be in it).
+    scope_marks: Vec<(u32, bool)>,
 }
 
 /// Where one stage-1 hit lies, as field-scoped witnesses see it.
@@ -418,8 +475,85 @@ impl Scanner<'_> {
                 }
             }
         }
+        self.filter_scopes(raw, indexed);
         self.candidates.sort_unstable();
         &self.candidates
+    }
+
+    /// Drops the candidates whose log source the raw event cannot be of:
+    /// unmapped rules (unless unscoped), and scopes whose sources all require
+    /// event ids none of the event's raw event-id values is.
+    fn filter_scopes(&mut self, raw: &[u8], indexed: Option<bool>) {
+        let engine = self.engine;
+        let unscoped = engine.options.unscoped;
+        let generation = self.generation;
+        let mut ids_known: Option<bool> = None;
+        let mut k = 0;
+        while k < self.candidates.len() {
+            let r = self.candidates[k] as usize;
+            let s = engine.rule_scope[r] as usize;
+            let keep = if self.scope_marks[s].0 == generation {
+                self.scope_marks[s].1
+            } else {
+                let keep = match (&engine.scopes[s], &engine.scope_event_ids[s]) {
+                    (Scope::Unmapped, _) => unscoped,
+                    (_, None) => true,
+                    (_, Some(ids)) => {
+                        let known = *ids_known.get_or_insert_with(|| {
+                            let ok = match indexed {
+                                Some(ok) => ok,
+                                None => self.members.build(raw),
+                            };
+                            ok && self.collect_event_ids(raw)
+                        });
+                        !known
+                            || self
+                                .raw_event_ids
+                                .iter()
+                                .any(|id| ids.binary_search(id).is_ok())
+                    }
+                };
+                self.scope_marks[s] = (generation, keep);
+                keep
+            };
+            if keep {
+                k += 1;
+            } else {
+                self.candidates.swap_remove(k);
+            }
+        }
+    }
+
+    /// Collects the integers held by event-id members of the indexed event;
+    /// false when none was found or one is written with an escape (then
+    /// nothing is filtered).
+    fn collect_event_ids(&mut self, raw: &[u8]) -> bool {
+        let engine = self.engine;
+        self.raw_event_ids.clear();
+        let mut escaped = false;
+        let mut name_buf = Vec::new();
+        for token in self.members.tokens_where(raw, |name| {
+            name_buf.clear();
+            name_buf.extend(
+                name.iter()
+                    .filter(|b| **b != b' ')
+                    .map(u8::to_ascii_lowercase),
+            );
+            engine.event_id_members.contains(&name_buf)
+        }) {
+            let text = token
+                .strip_prefix(b"\"")
+                .and_then(|t| t.strip_suffix(b"\""))
+                .unwrap_or(token);
+            escaped |= text.contains(&b'\\');
+            if let Some(id) = std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| t.trim().parse::<i64>().ok())
+            {
+                self.raw_event_ids.push(id);
+            }
+        }
+        !escaped && !self.raw_event_ids.is_empty()
     }
 
     /// Classifies the hit `start..end` of the indexed event.
@@ -618,6 +752,37 @@ mod tests {
         );
         assert!(matches!(s.match_event(b"[1]", &p), Verdict::Rejected(_)));
         assert!(matches!(s.match_event(b"{bad", &p), Verdict::Rejected(_)));
+    }
+
+    #[test]
+    fn stage_one_drops_rules_whose_event_ids_the_raw_event_cannot_have() {
+        // An always-candidate of process_creation (Sysmon 1, Security 4688).
+        let e = engine(
+            &["    s: {CommandLine|contains: 'x'}\n    condition: not s"],
+            false,
+        );
+        let mut s = e.scanner().unwrap();
+        let sysmon = |id: &str| {
+            format!(
+                r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":{id},"CommandLine":"a"}}"#
+            )
+        };
+        assert_eq!(s.candidates(sysmon("1").as_bytes()), &[0]);
+        assert_eq!(s.candidates(sysmon("3").as_bytes()), &[] as &[u32]);
+        assert_eq!(s.candidates(sysmon("\"4688\"").as_bytes()), &[0]);
+        assert_eq!(s.candidates(sysmon("\" 3 \"").as_bytes()), &[] as &[u32]);
+        // Unknown or escaped ids filter nothing; the evtx shape reads through #text.
+        assert_eq!(s.candidates(sysmon("\"\\t3\"").as_bytes()), &[0]);
+        assert_eq!(s.candidates(br#"{"CommandLine":"a"}"#), &[0]);
+        let evtx = br##"{"Event":{"System":{"EventID":{"#text":"3"},"Channel":"Security"}}}"##;
+        assert_eq!(s.candidates(evtx), &[] as &[u32]);
+        let evtx = br##"{"Event":{"System":{"EventID":{"#text":"4688"},"Channel":"Security"}}}"##;
+        assert_eq!(s.candidates(evtx), &[0]);
+        let p = Profile::sysmon();
+        assert_eq!(
+            s.match_event(sysmon("1").as_bytes(), &p),
+            Verdict::Matched(vec![0])
+        );
     }
 
     #[test]

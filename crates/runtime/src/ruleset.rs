@@ -13,6 +13,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::engine::{all_profiles, scope_filter};
+
 use hyperscan::prelude::*;
 use hyperscan::SerializedDatabase;
 use hypersigma_compiler::{Rule, Scope};
@@ -187,6 +189,7 @@ impl Engine {
             .map_err(|e| engine_error(EngineError::Hyperscan(e.to_string())))?;
         let programs = compile_programs(&file.rules).map_err(engine_error)?;
         let lowered = lower(&file.rules);
+        let (scope_event_ids, event_id_members) = scope_filter(&file.scopes, &all_profiles(&[]));
         let member_ids: HashMap<Vec<u8>, u32> = file.member_ids.into_iter().collect();
         Ok(Engine {
             programs,
@@ -204,6 +207,8 @@ impl Engine {
             groups: file.groups,
             member_ids,
             first_pass_through: file.first_pass_through,
+            scope_event_ids,
+            event_id_members,
             db,
             options,
         })
