@@ -98,3 +98,36 @@ proptest! {
         prop_assert_eq!(got, Verdict::Matched(if expected { vec![0] } else { vec![] }), "raw {}", raw);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// The stage-1 scope filter reads event ids from raw bytes: whatever form
+    /// the id takes, it never drops a rule the reference finds in scope.
+    #[test]
+    fn scope_filter_never_drops_an_in_scope_rule(
+        id in prop::sample::select(vec!["1", "\"1\"", "\" 1 \"", "\"\\t1\"", "1.0", "3", "\"3\"", "4688", "\"4688\"", "-1", "null", "\"x\"", "99999999999999999999", "\"\\u0031\""]),
+        wrapped in any::<bool>(),
+        channel in prop::sample::select(vec!["Microsoft-Windows-Sysmon/Operational", "Security", "System", "security"]),
+        shape in 0usize..3,
+        extra_id in any::<bool>(),
+    ) {
+        let rule = parse_rule(
+            "title: p\nlogsource: {product: windows, category: process_creation}\ndetection:\n    s: {CommandLine|contains: zzz}\n    condition: not s\n",
+            &CompileOptions::default(),
+        ).unwrap();
+        let id_value = if wrapped { format!("{{\"#text\":{id}}}") } else { id.to_string() };
+        let more = if extra_id { ",\"Data\":{\"EventID\":\"3\"}" } else { "" };
+        let (raw, profile) = match shape {
+            0 => (format!("{{\"Channel\":\"{channel}\",\"EventID\":{id_value},\"CommandLine\":\"a\"{more}}}"), Profile::sysmon()),
+            1 => (format!("{{\"Event\":{{\"System\":{{\"Channel\":\"{channel}\",\"EventID\":{id_value}}},\"EventData\":{{\"CommandLine\":\"a\"}}}}{more}}}"), Profile::evtx()),
+            _ => (format!("{{\"winlog\":{{\"channel\":\"{channel}\",\"event_id\":{id_value},\"event_data\":{{\"CommandLine\":\"a\"}}}}{more}}}"), Profile::winlogbeat()),
+        };
+        let event: serde_json::Value = serde_json::from_str(&raw).expect("valid JSON");
+        let expected = evaluate(&rule, &event, &profile);
+        let engine = Engine::new(vec![rule], EngineOptions::default()).unwrap();
+        let mut scanner = engine.scanner().unwrap();
+        let got = scanner.match_event(raw.as_bytes(), &profile);
+        prop_assert_eq!(got, Verdict::Matched(if expected { vec![0] } else { vec![] }), "raw {}", raw);
+    }
+}
