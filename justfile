@@ -56,3 +56,8 @@ check-sigmahq:
 # All SigmaHQ rules compiled to one ruleset file (target/sigmahq.hsr).
 ruleset:
     cargo run --release -p hypersigma -- compile -r ../shared/sigma/rules -r ../shared/sigma/rules-emerging-threats -r ../shared/sigma/rules-threat-hunting -r ../shared/sigma/rules-compliance -o target/sigmahq.hsr
+
+# Fuzz one target for SECONDS (targets: rule_parser, event_reader, engine_differential).
+# cargo-fuzz runs on the stable toolchain with RUSTC_BOOTSTRAP=1 (cargo install cargo-fuzz).
+fuzz target="engine_differential" seconds="60":
+    cd fuzz && mkdir -p corpus/{{target}} && RUSTC_BOOTSTRAP=1 cargo fuzz run -O {{target}} corpus/{{target}} seeds/{{target}} -- -max_total_time={{seconds}} -max_len=65536 -print_final_stats=1

@@ -18,7 +18,7 @@ use hypersigma_compiler::ir::{Level, Status};
 use hypersigma_compiler::{evaluate_detailed, EvalOptions, Profile, Rule};
 use hypersigma_runtime::engine::{Engine, EngineOptions};
 use hypersigma_runtime::input;
-use hypersigma_runtime::pipeline::{self, Output};
+use hypersigma_runtime::pipeline::{self, Output, ReadOptions};
 use hypersigma_runtime::ruleset::is_ruleset;
 
 use crate::output::{Format, Record};
@@ -67,6 +67,12 @@ pub struct Args {
     /// Skip the stage-1 prefilter: evaluate every rule on every event (for testing and comparison).
     #[arg(long)]
     no_prefilter: bool,
+    /// Longest accepted line in bytes; longer lines are rejected and skipped unread.
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    max_line_bytes: usize,
+    /// Stop at the first bad line, record or input, with exit status 2 (default: report and go on).
+    #[arg(long)]
+    strict: bool,
     /// Inputs: files, directories, or `-` for stdin (the default).
     inputs: Vec<PathBuf>,
 }
@@ -253,6 +259,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let rules = engine.rules();
     let per_rule: Vec<AtomicU64> = rules.iter().map(|_| AtomicU64::new(0)).collect();
     let mut by_profile: Vec<(String, u64)> = Vec::new();
+    let mut strict_failure: Option<String> = None;
     let progress = progress_bar(&files, args.quiet);
     let header = format.header(colour);
     if let Err(e) = out.write_all(&header) {
@@ -263,6 +270,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             &engine,
             &files,
             forced.as_ref(),
+            ReadOptions {
+                max_line_bytes: args.max_line_bytes.max(1),
+            },
             threads,
             |d, buf| {
                 for &r in d.rules {
@@ -287,6 +297,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 if !args.quiet && !chunk.stderr.is_empty() {
                     let _ = io::stderr().write_all(&chunk.stderr);
                 }
+                if args.strict
+                    && (chunk.rejected > 0 || chunk.inputs_failed > 0)
+                    && strict_failure.is_none()
+                {
+                    let first = String::from_utf8_lossy(&chunk.stderr);
+                    strict_failure = Some(first.lines().next().unwrap_or("bad input").to_string());
+                }
                 totals.events += chunk.events;
                 if let Some(bar) = &progress {
                     bar.inc(chunk.bytes);
@@ -299,6 +316,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     ));
                 }
                 totals.rejected += chunk.rejected;
+                totals.rejects.merge(&chunk.rejects);
+                totals.inputs_failed += chunk.inputs_failed;
                 totals.detections += chunk.detections;
                 totals.candidates += chunk.candidates;
                 totals.candidate_rules += chunk.candidate_rules;
@@ -309,7 +328,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         None => by_profile.push((name, chunk.events)),
                     }
                 }
-                true
+                strict_failure.is_none()
             },
         )?;
     }
@@ -332,6 +351,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let text = serde_json::to_string_pretty(&summary.json())?;
         std::fs::write(path, text + "\n")
             .with_context(|| format!("writing --stats {}", path.display()))?;
+    }
+    if let Some(first) = strict_failure {
+        anyhow::bail!("--strict: stopped at the first bad input: {first}");
     }
     if args.fail_on_detection && totals.detections > 0 {
         return Ok(ExitCode::from(1));
@@ -376,6 +398,24 @@ fn progress_bar(files: &[PathBuf], quiet: bool) -> Option<indicatif::ProgressBar
     };
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
     Some(bar)
+}
+
+/// ` (invalid_json 2, line_too_long 1)` and failed inputs, when there are any.
+fn reasons(t: &Output) -> String {
+    let mut parts: Vec<String> = t
+        .rejects
+        .nonzero()
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    if t.inputs_failed > 0 {
+        parts.push(format!("{} inputs failed", t.inputs_failed));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
 }
 
 /// What a run did, for stderr and `--stats`.
@@ -423,6 +463,8 @@ impl Summary {
             totals: Output {
                 events: totals.events,
                 rejected: totals.rejected,
+                rejects: totals.rejects,
+                inputs_failed: totals.inputs_failed,
                 detections: totals.detections,
                 candidates: totals.candidates,
                 candidate_rules: totals.candidate_rules,
@@ -444,6 +486,8 @@ impl Summary {
             "events_read": t.events,
             "events_evaluated": t.events.saturating_sub(t.rejected),
             "lines_rejected": t.rejected,
+            "lines_rejected_by_reason": t.rejects.nonzero().into_iter().map(|(k, n)| (k.to_string(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
+            "inputs_failed": t.inputs_failed,
             "bytes_read": t.bytes,
             "detections": t.detections,
             "events_reaching_stage_2": t.candidates,
@@ -462,12 +506,13 @@ impl Summary {
         let t = &self.totals;
         let secs = self.seconds.max(1e-9);
         let mut s = format!(
-            "{} events read, {} evaluated, {} lines or inputs rejected; {} detections in {:.3} s \
+            "{} events read, {} evaluated, {} rejected{}; {} detections in {:.3} s \
              ({:.0} events/s, {:.1} MB/s, {} threads)\n\
              stage 1: {:.1}% of events had candidate rules, {:.2} candidate rules per event\n",
             t.events,
             t.events.saturating_sub(t.rejected),
             t.rejected,
+            reasons(t),
             t.detections,
             self.seconds,
             t.events as f64 / secs,

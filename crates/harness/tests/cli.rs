@@ -124,7 +124,7 @@ fn scan_reports_detections_with_their_lines() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("17 events read, 16 evaluated, 1 lines or inputs rejected; 8 detections"),
+        stderr.contains("17 events read, 16 evaluated, 1 rejected (invalid_json 1); 8 detections"),
         "{stderr}"
     );
 }

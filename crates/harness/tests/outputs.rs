@@ -199,7 +199,7 @@ fn exit_codes_and_stats() {
     let out = hypersigma(&["scan", "-r", RULES, EVENTS]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("17 events read, 16 evaluated, 1 lines or inputs rejected; 8 detections"),
+        err.contains("17 events read, 16 evaluated, 1 rejected (invalid_json 1); 8 detections"),
         "{err}"
     );
     assert!(

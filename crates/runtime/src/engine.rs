@@ -20,6 +20,7 @@ use hypersigma_compiler::program::Program;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
+use crate::accounting::{RejectKind, Rejection};
 use crate::members::{MemberIndex, Place};
 use crate::stage2::{rule_holds, FieldCache, LoweredRule};
 use hypersigma_compiler::witness::{
@@ -383,6 +384,14 @@ pub struct Scanner<'e> {
     scope_marks: Vec<(u32, bool)>,
 }
 
+fn not_an_object() -> Rejection {
+    Rejection::new(RejectKind::NotAnObject, "not a JSON object")
+}
+
+fn invalid_json(e: &serde_json::Error) -> Rejection {
+    Rejection::new(RejectKind::InvalidJson, format!("invalid JSON: {e}"))
+}
+
 /// Where one stage-1 hit lies, as field-scoped witnesses see it.
 #[derive(Clone, Copy)]
 enum HitPlace {
@@ -404,7 +413,7 @@ pub enum Verdict {
     /// The event parsed; these rules matched (ascending rule indices).
     Matched(Vec<u32>),
     /// The event is not a JSON object.
-    Rejected(String),
+    Rejected(Rejection),
 }
 
 impl Scanner<'_> {
@@ -625,26 +634,14 @@ impl Scanner<'_> {
             let is_object = raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
             return match serde_json::from_slice::<serde::de::IgnoredAny>(raw) {
                 Ok(_) if is_object => (Verdict::Matched(Vec::new()), None, 0),
-                Ok(_) => (Verdict::Rejected("not a JSON object".into()), None, 0),
-                Err(e) => (Verdict::Rejected(format!("invalid JSON: {e}")), None, 0),
+                Ok(_) => (Verdict::Rejected(not_an_object()), None, 0),
+                Err(e) => (Verdict::Rejected(invalid_json(&e)), None, 0),
             };
         }
         let event: Value = match serde_json::from_slice(raw) {
             Ok(v @ Value::Object(_)) => v,
-            Ok(_) => {
-                return (
-                    Verdict::Rejected("not a JSON object".into()),
-                    None,
-                    candidates,
-                )
-            }
-            Err(e) => {
-                return (
-                    Verdict::Rejected(format!("invalid JSON: {e}")),
-                    None,
-                    candidates,
-                )
-            }
+            Ok(_) => return (Verdict::Rejected(not_an_object()), None, candidates),
+            Err(e) => return (Verdict::Rejected(invalid_json(&e)), None, candidates),
         };
         let verdict = self.evaluate_candidates(&event, profile);
         (verdict, Some(event), candidates)

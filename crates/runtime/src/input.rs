@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::accounting::RejectKind;
 use crate::reader::{JsonLines, LineError};
 
 /// Where an event was in its input.
@@ -42,6 +43,8 @@ pub struct Rejected {
     pub position: Option<Position>,
     /// Why it is not an event.
     pub reason: String,
+    /// The reason's category.
+    pub kind: RejectKind,
 }
 
 /// What reading an input yields.
@@ -76,7 +79,9 @@ pub enum OpenError {
 const DIRECTORY_EXTENSIONS: [&str; 6] = ["json", "jsonl", "ndjson", "evtx", "gz", "zst"];
 
 /// Expands directories into the event files below them (sorted); files and `-`
-/// stay as given.
+/// stay as given. An entry that cannot be read (a dangling link, a directory
+/// without permission) stays in the list by its path, so that opening it
+/// fails and is reported like any unreadable input while the others are read.
 pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, OpenError> {
     let mut out = Vec::new();
     for path in paths {
@@ -88,10 +93,21 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, OpenError> {
             .follow_links(true)
             .sort_by_file_name()
         {
-            let entry = entry.map_err(|e| OpenError::Io {
-                path: path.clone(),
-                source: e.into(),
-            })?;
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => match e.path() {
+                    Some(bad) => {
+                        out.push(bad.to_path_buf());
+                        continue;
+                    }
+                    None => {
+                        return Err(OpenError::Io {
+                            path: path.clone(),
+                            source: e.into(),
+                        })
+                    }
+                },
+            };
             let wanted = entry
                 .path()
                 .extension()
@@ -115,14 +131,23 @@ const EVTX_MAGIC: &[u8] = b"ElfFile\0";
 
 /// Opens one input (`-` is standard input).
 pub fn open(path: &Path) -> Result<Events, OpenError> {
-    let io_err = |source| OpenError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
     let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
-        Box::new(File::open(path).map_err(io_err)?)
+        Box::new(File::open(path).map_err(|source| OpenError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?)
+    };
+    open_reader(raw, path)
+}
+
+/// [`open`] over any reader (`path` names it in errors): decompression, EVTX
+/// and the JSON shapes are recognised from its first bytes.
+pub fn open_reader(raw: Box<dyn Read + Send>, path: &Path) -> Result<Events, OpenError> {
+    let io_err = |source| OpenError::Io {
+        path: path.to_path_buf(),
+        source,
     };
     let mut reader = BufReader::with_capacity(1 << 20, raw);
     let head = reader.fill_buf().map_err(io_err)?;
@@ -200,6 +225,11 @@ fn lines(reader: Box<dyn BufRead + Send>) -> impl Iterator<Item = Item> + Send {
             }),
             Err(e) => Err(Rejected {
                 position,
+                kind: match &e {
+                    LineError::Io(_) => RejectKind::ReadError,
+                    LineError::NotAnObject => RejectKind::NotAnObject,
+                    _ => RejectKind::InvalidJson,
+                },
                 reason: e.to_string(),
             }),
         }
@@ -224,6 +254,7 @@ fn object_or_reject(value: Value, line: u64) -> Item {
         Err(Rejected {
             position: Some(Position::Line(line)),
             reason: LineError::NotAnObject.to_string(),
+            kind: RejectKind::NotAnObject,
         })
     }
 }
@@ -236,6 +267,7 @@ fn json_array(text: &[u8]) -> Vec<Item> {
             return vec![Err(Rejected {
                 position: Some(Position::Line(e.line() as u64)),
                 reason: format!("invalid JSON array: {e}"),
+                kind: RejectKind::InvalidJson,
             })]
         }
     };
@@ -249,6 +281,7 @@ fn json_array(text: &[u8]) -> Vec<Item> {
                 Err(e) => Err(Rejected {
                     position: Some(Position::Line(line)),
                     reason: format!("invalid JSON: {e}"),
+                    kind: RejectKind::InvalidJson,
                 }),
             }
         })
@@ -278,6 +311,7 @@ fn concatenated(text: &[u8]) -> Vec<Item> {
                     items.push(Err(Rejected {
                         position: Some(Position::Line(line_of(text, value_start))),
                         reason: format!("invalid JSON: {e}"),
+                        kind: RejectKind::InvalidJson,
                     }));
                     resume = next_object_line(text, at.max(value_start) + 1);
                     break;

@@ -7,11 +7,13 @@
 //! reporting every bad line or record without stopping.
 #![deny(missing_docs)]
 
+pub mod accounting;
 pub mod engine;
 mod evtx_input;
 pub mod input;
 pub mod members;
 pub mod pipeline;
+pub mod read_chunks;
 pub mod reader;
 pub mod ruleset;
 mod stage2;

@@ -8,19 +8,18 @@
 //! large the input.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crossbeam_channel::bounded;
 use hypersigma_compiler::Profile;
 use serde_json::Value;
 
+use crate::accounting::RejectCounts;
 use crate::engine::{Engine, EngineError, Verdict};
-use crate::input::{self, OpenError, Position};
+use crate::input::Position;
+use crate::read_chunks::{located, read_inputs, Chunk};
 
-/// Events per chunk.
-pub const CHUNK_EVENTS: usize = 2048;
+pub use crate::read_chunks::{ReadOptions, CHUNK_EVENTS};
 
 /// One event handed to the formatter.
 pub struct Detection<'a> {
@@ -43,10 +42,14 @@ pub struct Output {
     pub stdout: Vec<u8>,
     /// One line per rejected line, record or input.
     pub stderr: Vec<u8>,
-    /// Events read (parsed or not).
+    /// Events read: lines and records, evaluated or rejected.
     pub events: u64,
-    /// Lines, records or inputs rejected.
+    /// Lines and records rejected (`events - rejected` were evaluated).
     pub rejected: u64,
+    /// The rejections by kind.
+    pub rejects: RejectCounts,
+    /// Inputs that could not be opened, or ended in a read error.
+    pub inputs_failed: u64,
     /// Detections ((event, rule) pairs).
     pub detections: u64,
     /// Events that reached stage 2 (had at least one candidate rule).
@@ -59,185 +62,13 @@ pub struct Output {
     pub profile: Option<String>,
 }
 
-struct Chunk {
-    seq: u64,
-    path: Arc<PathBuf>,
-    profile: Option<Arc<Profile>>,
-    events: Vec<(Position, Vec<u8>)>,
-    errors: Vec<String>,
-}
-
-fn located(path: &Path, position: Option<Position>) -> String {
-    match position {
-        Some(Position::Line(l)) => format!("{}:{l}", path.display()),
-        Some(Position::Record(r)) => format!("{}: record {r}", path.display()),
-        None => path.display().to_string(),
-    }
-}
-
-/// Reads every input into chunks, sending them to `send`.
-fn read_inputs(inputs: &[PathBuf], forced: Option<&Profile>, send: &dyn Fn(Chunk) -> bool) {
-    let mut seq = 0u64;
-    for path in inputs {
-        let path = Arc::new(path.clone());
-        let mut profile: Option<Arc<Profile>> = forced.map(|p| Arc::new(p.clone()));
-        let mut chunk = Chunk {
-            seq,
-            path: path.clone(),
-            profile: profile.clone(),
-            events: Vec::new(),
-            errors: Vec::new(),
-        };
-        let flush = |chunk: &mut Chunk, seq: &mut u64, profile: &Option<Arc<Profile>>| -> bool {
-            let full = std::mem::replace(
-                chunk,
-                Chunk {
-                    seq: *seq + 1,
-                    path: path.clone(),
-                    profile: profile.clone(),
-                    events: Vec::new(),
-                    errors: Vec::new(),
-                },
-            );
-            *seq += 1;
-            send(full)
-        };
-        let push = |chunk: &mut Chunk,
-                    seq: &mut u64,
-                    profile: &mut Option<Arc<Profile>>,
-                    position: Position,
-                    raw: Vec<u8>|
-         -> bool {
-            if profile.is_none() {
-                if let Ok(v) = serde_json::from_slice::<Value>(&raw) {
-                    *profile = Some(Arc::new(Profile::detect(&v)));
-                    chunk.profile = profile.clone();
-                }
-            }
-            chunk.events.push((position, raw));
-            if chunk.events.len() >= CHUNK_EVENTS {
-                return flush(chunk, seq, profile);
-            }
-            true
-        };
-        match open_raw(&path) {
-            Err(e) => chunk.errors.push(e.to_string()),
-            Ok(RawInput::Lines(reader)) => {
-                for (n, line) in LineReader::new(reader).enumerate() {
-                    match line {
-                        Ok(Some(raw)) => {
-                            if !push(
-                                &mut chunk,
-                                &mut seq,
-                                &mut profile,
-                                Position::Line(n as u64 + 1),
-                                raw,
-                            ) {
-                                return;
-                            }
-                        }
-                        Ok(None) => {}
-                        Err(e) => {
-                            chunk.errors.push(format!(
-                                "{}: {e}",
-                                located(&path, Some(Position::Line(n as u64 + 1)))
-                            ));
-                            break;
-                        }
-                    }
-                }
-            }
-            Ok(RawInput::Events(events)) => {
-                for item in events {
-                    match item {
-                        Ok(event) => {
-                            let raw = serde_json::to_vec(&event.value).unwrap_or_default();
-                            if !push(&mut chunk, &mut seq, &mut profile, event.position, raw) {
-                                return;
-                            }
-                        }
-                        Err(r) => chunk.errors.push(format!(
-                            "{}: {}",
-                            located(&path, r.position),
-                            r.reason
-                        )),
-                    }
-                }
-            }
-        }
-        if !flush(&mut chunk, &mut seq, &profile) {
-            return;
-        }
-    }
-}
-
-enum RawInput {
-    Lines(Box<dyn BufRead + Send>),
-    Events(input::Events),
-}
-
-/// JSON lines stay raw; anything else goes through the parsing readers.
-fn open_raw(path: &Path) -> Result<RawInput, OpenError> {
-    if path.as_os_str() != "-" {
-        let io_err = |source| OpenError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut file = std::fs::File::open(path).map_err(io_err)?;
-        let mut head = [0u8; 4096];
-        let n = file.read(&mut head).map_err(io_err)?;
-        let head = &head[..n];
-        let compressed_or_evtx = head.starts_with(&[0x1f, 0x8b])
-            || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
-            || head.starts_with(b"ElfFile\0");
-        let first_line_is_object =
-            head.iter().any(|b| !b.is_ascii_whitespace()) && input::looks_like_json_lines(head);
-        if !compressed_or_evtx && first_line_is_object {
-            let file = std::fs::File::open(path).map_err(io_err)?;
-            return Ok(RawInput::Lines(Box::new(BufReader::with_capacity(
-                1 << 20,
-                file,
-            ))));
-        }
-    }
-    input::open(path).map(RawInput::Events)
-}
-
-/// Raw lines; `Ok(None)` for blank ones.
-struct LineReader {
-    reader: Box<dyn BufRead + Send>,
-}
-
-impl LineReader {
-    fn new(reader: Box<dyn BufRead + Send>) -> Self {
-        LineReader { reader }
-    }
-}
-
-impl Iterator for LineReader {
-    type Item = std::io::Result<Option<Vec<u8>>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let mut line = Vec::new();
-        match self.reader.read_until(b'\n', &mut line) {
-            Ok(0) => None,
-            Ok(_) => {
-                while line.last().is_some_and(|b| b.is_ascii_whitespace()) {
-                    line.pop();
-                }
-                Some(Ok((!line.is_empty()).then_some(line)))
-            }
-            Err(e) => Some(Err(e)),
-        }
-    }
-}
-
 /// Matches every input with `threads` workers; `format` turns one matched event
 /// into output bytes (in a worker), `write` receives each chunk's output in order.
 pub fn run<F, W>(
     engine: &Engine,
     inputs: &[PathBuf],
     forced: Option<&Profile>,
+    read: ReadOptions,
     threads: usize,
     format: F,
     mut write: W,
@@ -258,7 +89,7 @@ where
         std::thread::Builder::new()
             .name("hypersigma-reader".into())
             .spawn_scoped(scope, move || {
-                read_inputs(inputs, forced, &|c| reader_tx.send(c).is_ok())
+                read_inputs(inputs, forced, read, &|c| reader_tx.send(c).is_ok())
             })
             .ok();
         drop(chunk_tx);
@@ -273,8 +104,15 @@ where
                     for chunk in rx {
                         let mut out = Output::default();
                         for e in &chunk.errors {
-                            out.rejected += 1;
-                            out.stderr.extend_from_slice(e.as_bytes());
+                            match e.kind {
+                                Some(kind) => {
+                                    out.events += 1;
+                                    out.rejected += 1;
+                                    out.rejects.add(kind);
+                                }
+                                None => out.inputs_failed += 1,
+                            }
+                            out.stderr.extend_from_slice(e.message.as_bytes());
                             out.stderr.push(b'\n');
                         }
                         let profile = chunk.profile.as_deref().unwrap_or(&fallback);
@@ -300,6 +138,7 @@ where
                                 }
                                 (Verdict::Rejected(reason), _) => {
                                     out.rejected += 1;
+                                    out.rejects.add(reason.kind);
                                     out.stderr.extend_from_slice(
                                         format!(
                                             "{}: {reason}\n",

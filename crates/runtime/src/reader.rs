@@ -34,6 +34,8 @@ pub struct JsonLines<R> {
     input: R,
     number: u64,
     buffer: Vec<u8>,
+    /// A read error ends the input (a truncated `.gz` would fail forever).
+    failed: bool,
 }
 
 impl<R: BufRead> JsonLines<R> {
@@ -43,6 +45,7 @@ impl<R: BufRead> JsonLines<R> {
             input,
             number: 0,
             buffer: Vec::with_capacity(4096),
+            failed: false,
         }
     }
 }
@@ -51,13 +54,18 @@ impl<R: BufRead> Iterator for JsonLines<R> {
     type Item = Line;
 
     fn next(&mut self) -> Option<Line> {
+        if self.failed {
+            return None;
+        }
         loop {
             self.buffer.clear();
             match self.input.read_until(b'\n', &mut self.buffer) {
                 Ok(0) => return None,
                 Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     self.number += 1;
+                    self.failed = true;
                     return Some(Line {
                         number: self.number,
                         event: Err(LineError::Io(e)),
@@ -95,5 +103,31 @@ mod tests {
         let lines: Vec<Line> = JsonLines::new(input).collect();
         let summary: Vec<(u64, bool)> = lines.iter().map(|l| (l.number, l.event.is_ok())).collect();
         assert_eq!(summary, vec![(1, true), (3, false), (4, false), (5, true)]);
+    }
+
+    /// A reader that fails after its content, every time it is asked.
+    struct Failing(&'static [u8]);
+
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "cut",
+                ));
+            }
+            let n = self.0.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_ends_the_input() {
+        let input = std::io::BufReader::new(Failing(b"{\"a\":1}\n{\"b\""));
+        let lines: Vec<Line> = JsonLines::new(input).take(10).collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].event.is_ok() && matches!(lines[1].event, Err(LineError::Io(_))));
     }
 }

@@ -1,0 +1,59 @@
+//! Fuzz target: one raw event line against a fixed rule set covering every
+//! predicate kind. The fast engine (prefilter on and off) must give the
+//! reference evaluator's verdict for every rule, or reject what does not parse.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use hypersigma_compiler::{evaluate, parse_rules, CompileOptions, Profile, Rule};
+use hypersigma_runtime::engine::{Engine, EngineOptions, Verdict};
+use libfuzzer_sys::fuzz_target;
+
+const RULES: &str = include_str!("../rules.yml");
+
+struct Fixture {
+    rules: Vec<Rule>,
+    fast: Engine,
+    full: Engine,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let rules: Vec<Rule> = parse_rules(RULES, None, &CompileOptions::default())
+            .into_iter()
+            .map(|r| r.expect("fixture rules compile"))
+            .collect();
+        let fast = Engine::new(rules.clone(), EngineOptions::default()).expect("engine");
+        let full = Engine::new(
+            rules.clone(),
+            EngineOptions {
+                no_prefilter: true,
+                ..Default::default()
+            },
+        )
+        .expect("engine");
+        Fixture { rules, fast, full }
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let f = fixture();
+    let parsed = serde_json::from_slice::<serde_json::Value>(data)
+        .ok()
+        .filter(|v| v.is_object());
+    let profile = parsed.as_ref().map_or_else(Profile::sysmon, Profile::detect);
+    let expected = parsed.as_ref().map(|event| {
+        (0..f.rules.len() as u32)
+            .filter(|&i| evaluate(&f.rules[i as usize], event, &profile))
+            .collect::<Vec<u32>>()
+    });
+    for engine in [&f.fast, &f.full] {
+        let Ok(mut scanner) = engine.scanner() else { return };
+        match (scanner.match_event(data, &profile), &expected) {
+            (Verdict::Matched(got), Some(want)) => assert_eq!(&got, want, "{}", String::from_utf8_lossy(data)),
+            (Verdict::Rejected(_), None) => {}
+            (got, want) => panic!("engine {got:?} vs reference {want:?} on {}", String::from_utf8_lossy(data)),
+        }
+    }
+});
