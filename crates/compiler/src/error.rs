@@ -60,6 +60,14 @@ pub enum ErrorKind {
     /// `expand` met a placeholder that the placeholder file does not define.
     #[error("placeholder %{0}% has no value")]
     MissingPlaceholder(String),
+    /// The rule is larger than the engine accepts (see [`crate::parse::MAX_RULE_PREDICATES`]).
+    #[error("rule too large: {count} values after expansion, the limit is {limit}")]
+    TooLarge {
+        /// Predicates in the rule.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// A valid Sigma document of a kind this version does not evaluate
     /// (correlation and filter rules, Sigma v1 aggregations).
     #[error("unsupported: {0}")]

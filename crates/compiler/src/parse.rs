@@ -252,12 +252,30 @@ fn detection(
     } else {
         Condition::Or(conditions)
     };
+    let predicates: usize = selections
+        .iter()
+        .flat_map(|s| s.groups.iter().flatten())
+        .map(|fm| fm.values.iter().map(Vec::len).sum::<usize>())
+        .sum();
+    if predicates > MAX_RULE_PREDICATES {
+        return Err(text.error(
+            ErrorKind::TooLarge {
+                count: predicates,
+                limit: MAX_RULE_PREDICATES,
+            },
+            Some("detection"),
+        ));
+    }
     Ok(Detection {
         selections,
         condition,
         condition_text,
     })
 }
+
+/// Most values one rule may hold after transformations and placeholders are
+/// expanded (SigmaHQ's largest, a vulnerable-driver hash list, has ~4,500).
+pub const MAX_RULE_PREDICATES: usize = 50_000;
 
 fn selection(
     name: &str,
