@@ -205,3 +205,113 @@ fn truncated_gzip_and_evtx_and_unreadable_inputs() {
     assert_eq!((code, detections), (Some(0), 1), "{stderr}");
     assert_eq!(s["inputs_failed"], 1, "{s} {stderr}");
 }
+
+/// A generated corpus with 1 % of its lines corrupted (cut, garbled, turned
+/// into arrays, given invalid UTF-8): exactly those lines are rejected, and
+/// every other line gives the same detections as in the clean corpus.
+#[test]
+fn one_percent_corrupted_lines_lose_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean.jsonl");
+    let out = hypersigma(&[
+        "gen",
+        "-q",
+        "--events",
+        "20000",
+        "--seed",
+        "4",
+        "--attacks",
+        "-o",
+        clean.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read(&clean).unwrap();
+    let mut corrupted = Vec::new();
+    let mut bad_lines = std::collections::BTreeSet::new();
+    for (i, line) in text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        let n = i + 1;
+        if n % 100 == 37 {
+            bad_lines.insert(n as u64);
+            match n % 4 {
+                0 => corrupted.extend_from_slice(&line[..line.len() / 2]),
+                1 => corrupted.extend(line.iter().map(|&b| if b == b':' { b'=' } else { b })),
+                2 => {
+                    corrupted.push(b'[');
+                    corrupted.extend_from_slice(line);
+                    corrupted.push(b']');
+                }
+                _ => {
+                    corrupted.extend_from_slice(&line[..10]);
+                    corrupted.extend_from_slice(b"\xff\xfe");
+                    corrupted.extend_from_slice(&line[10..]);
+                }
+            }
+        } else {
+            corrupted.extend_from_slice(line);
+        }
+        corrupted.push(b'\n');
+    }
+    let bad = dir.path().join("corrupted.jsonl");
+    std::fs::write(&bad, &corrupted).unwrap();
+    let rules = "../shared/sigma/rules/windows/process_creation";
+    let detections = |file: &Path| -> (Value, std::collections::BTreeSet<(u64, String)>) {
+        let (code, s, stderr, _) = scan_with(file, rules);
+        assert_eq!(code, Some(0), "{stderr}");
+        let pairs = std::fs::read_to_string(file.with_extension("out"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let d: Value = serde_json::from_str(l).unwrap();
+                (
+                    d["source"]["line"].as_u64().unwrap(),
+                    d["rule"]["id"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        (s, pairs)
+    };
+    let (clean_stats, clean_pairs) = detections(&clean);
+    let (bad_stats, bad_pairs) = detections(&bad);
+    assert_eq!(clean_stats["lines_rejected"], 0);
+    assert_eq!(
+        bad_stats["lines_rejected"].as_u64().unwrap(),
+        bad_lines.len() as u64,
+        "{bad_stats}"
+    );
+    assert_eq!(bad_stats["events_read"], clean_stats["events_read"]);
+    let expected: std::collections::BTreeSet<_> = clean_pairs
+        .iter()
+        .filter(|(l, _)| !bad_lines.contains(l))
+        .cloned()
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(bad_pairs, expected);
+}
+
+/// Scans with `rules`, detections to `file` with extension `out`.
+fn scan_with(file: &Path, rules: &str) -> (Option<i32>, Value, String, usize) {
+    let stats = file.with_extension("stats.json");
+    let out = hypersigma(&[
+        "scan",
+        "-q",
+        "-o",
+        "jsonl",
+        "-r",
+        rules,
+        "--stats",
+        stats.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    std::fs::write(file.with_extension("out"), &out.stdout).unwrap();
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    (
+        out.status.code(),
+        s,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        0,
+    )
+}
