@@ -21,7 +21,10 @@ fn filter_keeps_every_line_with_bounded_memory() {
     let gen = common::hypersigma(&["gen", "-q", "--events", "60000", "--seed", "8", "--attacks"]);
     assert_eq!(gen.status.code(), Some(0));
     let input = gen.stdout;
-    let total = input.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count();
+    let total = input
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
     let mut child = Command::new(env!("CARGO_BIN_EXE_hypersigma"))
         .current_dir(root())
         .args(["filter", "-q", "--tag-only", "-r", "corpus/rules"])

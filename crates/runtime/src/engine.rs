@@ -606,6 +606,26 @@ impl Scanner<'_> {
         pass || scanned.is_err()
     }
 
+    /// [`Scanner::match_event`] for every line of a buffer of JSON lines
+    /// (blank lines skipped): appends `(line offset in the buffer, verdict)`
+    /// for each, in order.
+    pub fn match_batch(
+        &mut self,
+        buffer: &[u8],
+        profile: &Profile,
+        out: &mut Vec<(usize, Verdict)>,
+    ) {
+        let mut start = 0;
+        while start < buffer.len() {
+            let end = memchr::memchr(b'\n', &buffer[start..]).map_or(buffer.len(), |i| start + i);
+            let line = buffer[start..end].trim_ascii();
+            if !line.is_empty() {
+                out.push((start, self.match_event(line, profile)));
+            }
+            start = end + 1;
+        }
+    }
+
     /// Stage 1 then stage 2 on one raw event (one JSON object).
     pub fn match_event(&mut self, raw: &[u8], profile: &Profile) -> Verdict {
         self.match_event_full(raw, profile).0
