@@ -123,7 +123,7 @@ fn bom_crlf_and_empty_files() {
 fn long_lines_are_skipped_without_stopping() {
     let dir = tempfile::tempdir().unwrap();
     let mut long = b"{\"CommandLine\": \"".to_vec();
-    long.extend(std::iter::repeat_n(b'x', 20 << 20));
+    long.extend(std::iter::repeat_n(b'x', 100 << 20));
     long.extend(b"\"}");
     let input = lines(&[GOOD.as_bytes(), &long, GOOD.as_bytes()]);
     let file = write(dir.path(), "long.jsonl", &input);
@@ -132,7 +132,7 @@ fn long_lines_are_skipped_without_stopping() {
     assert_eq!((code, detections), (Some(0), 2), "{stderr}");
     assert_eq!(s["lines_rejected_by_reason"]["line_too_long"], 1, "{s}");
     assert!(
-        stderr.contains("long.jsonl:2: line of 20971540 bytes"),
+        stderr.contains(&format!("long.jsonl:2: line of {} bytes", (100 << 20) + 20)),
         "{stderr}"
     );
     // A smaller maximum rejects the good lines too.
