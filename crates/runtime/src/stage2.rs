@@ -62,6 +62,11 @@ enum Position {
 enum Slot {
     /// By the literal at this index.
     Literal(usize),
+    /// A wildcard pattern (`?`, sets, several literals) on the field's cached
+    /// characters, `values[value][alternative]` of the rule's field match.
+    Glob(usize, usize),
+    /// A `re` on the field's cached texts, likewise.
+    Regex(usize, usize),
     /// By the reference code, on `values[value][alternative]` of the rule's field match.
     Reference(usize, usize),
 }
@@ -123,7 +128,11 @@ impl LoweredMatch {
                             literals.push(l);
                             Slot::Literal(literals.len() - 1)
                         }
-                        None => Slot::Reference(v, a),
+                        None => match p {
+                            Predicate::Text { .. } => Slot::Glob(v, a),
+                            Predicate::Regex(_) => Slot::Regex(v, a),
+                            _ => Slot::Reference(v, a),
+                        },
                     })
                     .collect()
             })
@@ -189,6 +198,9 @@ struct FieldEntry<'a> {
     /// The scalars' texts: exact, and folded (computed on first use).
     exact: OnceCell<Vec<Option<String>>>,
     folded: OnceCell<Vec<Option<String>>>,
+    /// The same as characters, for wildcard patterns (computed on first use).
+    exact_chars: OnceCell<Vec<Option<Vec<char>>>>,
+    folded_chars: OnceCell<Vec<Option<Vec<char>>>>,
 }
 
 impl FieldEntry<'_> {
@@ -213,6 +225,20 @@ impl FieldEntry<'_> {
         }
         self.folded
             .get_or_init(|| exact.iter().map(|t| t.as_deref().map(fold_str)).collect())
+    }
+
+    fn chars(&self, event: &Value, cased: bool) -> &[Option<Vec<char>>] {
+        let cell = if cased {
+            &self.exact_chars
+        } else {
+            &self.folded_chars
+        };
+        cell.get_or_init(|| {
+            self.texts(event, cased)
+                .iter()
+                .map(|t| t.as_deref().map(|t| t.chars().collect()))
+                .collect()
+        })
     }
 }
 
@@ -258,6 +284,8 @@ impl<'a> FieldCache<'a> {
             present,
             exact: OnceCell::new(),
             folded: OnceCell::new(),
+            exact_chars: OnceCell::new(),
+            folded_chars: OnceCell::new(),
         });
         self.entries.len() - 1
     }
@@ -305,6 +333,24 @@ fn match_holds<'a>(
     let mut value_holds = |slots: &Vec<Slot>| {
         let any = slots.iter().any(|slot| match *slot {
             Slot::Literal(j) => hit[j],
+            Slot::Glob(vi, ai) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
+                Some(Predicate::Text { pattern, cased }) => entry
+                    .chars(event, *cased)
+                    .iter()
+                    .flatten()
+                    .any(|chars| pattern.matches_chars(chars, *cased)),
+                _ => false,
+            },
+            Slot::Regex(vi, ai) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
+                Some(Predicate::Regex(r)) => r.regex().is_some_and(|re| {
+                    entry
+                        .texts(event, true)
+                        .iter()
+                        .flatten()
+                        .any(|t| re.is_match(t).unwrap_or(false))
+                }),
+                _ => false,
+            },
             Slot::Reference(vi, ai) => {
                 let values = scalar_values.get_or_insert_with(|| entry.scalars(event));
                 fm.values
