@@ -247,8 +247,10 @@ fn field_witnesses(fm: &FieldMatch, transformed: &[String], strategy: Strategy) 
 }
 
 fn predicate_witnesses(p: &Predicate, field: Option<&str>) -> Witnesses {
-    let Predicate::Text { pattern, cased } = p else {
-        return Witnesses::Always;
+    let (pattern, cased) = match p {
+        Predicate::Text { pattern, cased } => (pattern, cased),
+        Predicate::Regex(r) => return regex_witnesses(r, field),
+        _ => return Witnesses::Always,
     };
     let mut best: Option<String> = None;
     for piece in pattern.pieces() {
@@ -273,6 +275,74 @@ fn predicate_witnesses(p: &Predicate, field: Option<&str>) -> Witnesses {
         }
         _ => Witnesses::Always,
     }
+}
+
+/// Witnesses of a `re` value: every match of a regular expression starts with
+/// one of its prefix literals and ends with one of its suffix literals
+/// (`regex-syntax`'s extractor); the cheaper set of the two is used, each
+/// literal ASCII-caseless (a superset of what the expression, with or without
+/// `i`, can match). Expressions `regex-syntax` cannot parse (look-around,
+/// back-references) and sets with a literal shorter than [`MIN_WITNESS`] or
+/// holding characters with other case forms give no witness.
+fn regex_witnesses(r: &crate::ir::SigmaRegex, field: Option<&str>) -> Witnesses {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let parsed = regex_syntax::ParserBuilder::new()
+        .case_insensitive(r.flags.ignore_case)
+        .multi_line(r.flags.multi_line)
+        .dot_matches_new_line(r.flags.dot_all)
+        .build()
+        .parse(&r.source);
+    let Ok(hir) = parsed else {
+        return Witnesses::Always;
+    };
+    let sets = [ExtractKind::Prefix, ExtractKind::Suffix].map(|kind| {
+        let seq = Extractor::new().kind(kind).extract(&hir);
+        let Some(literals) = seq.literals() else {
+            return Witnesses::Always;
+        };
+        let mut set = BTreeSet::new();
+        for lit in literals {
+            let Ok(text) = std::str::from_utf8(lit.as_bytes()) else {
+                return Witnesses::Always;
+            };
+            // Case-insensitive expressions list the Kelvin sign for `k` and
+            // the long s for `s`: events holding those skip stage 1 anyway.
+            let text: String = text
+                .chars()
+                .map(|c| match fold_char(c) {
+                    f if !c.is_ascii() && f.is_ascii() => f,
+                    _ => c,
+                })
+                .collect();
+            let usable = text.len() >= MIN_WITNESS
+                && text
+                    .chars()
+                    .all(|c| !c.is_control() && (c.is_ascii() || caseless_invariant(c)));
+            if !usable {
+                return Witnesses::Always;
+            }
+            set.insert(Witness {
+                json: json_escape(&text.to_ascii_lowercase()),
+                cased: false,
+                field: field.map(str::to_string),
+            });
+        }
+        // A literal holding another one adds nothing: keep the shorter.
+        let minimal: BTreeSet<Witness> = set
+            .iter()
+            .filter(|w| {
+                !set.iter()
+                    .any(|o| o.json != w.json && w.json.contains(&o.json))
+            })
+            .cloned()
+            .collect();
+        if minimal.is_empty() {
+            Witnesses::Always
+        } else {
+            Witnesses::AnyOf(minimal)
+        }
+    });
+    Witnesses::best(sets, Strategy::Rarest)
 }
 
 /// Runs of a literal usable as witnesses: no control characters, and when
@@ -371,6 +441,27 @@ mod tests {
             set(&[("A", "x🔥y")])
         );
         assert!(caseless_invariant('🔥') && !caseless_invariant('ß') && !caseless_invariant('k'));
+        // Regular expressions: the rarer of the prefix and suffix literals, caseless.
+        assert_eq!(
+            witnesses(
+                "    s: {CommandLine|re: 'cmd.{0,5}(?:/c|/r).+powershell'}\n    condition: s"
+            ),
+            set(&[("CommandLine", "powershell")])
+        );
+        assert_eq!(
+            witnesses("    s: {CommandLine|re|i: '(Invoke|IEX)-?x'}\n    condition: s"),
+            set(&[("CommandLine", "iex"), ("CommandLine", "invoke")])
+        );
+        // Too short, look-around, or able to match anything: none.
+        for re in ["a.b", "(?<=x)yz+", "x*", "\\d{3}"] {
+            assert_eq!(
+                witnesses(&format!(
+                    "    s: {{CommandLine|re: '{re}'}}\n    condition: s"
+                )),
+                Witnesses::Always,
+                "{re}"
+            );
+        }
         // Security 4688 builds User by joining domain and name: no witness from it.
         assert_eq!(
             witnesses(

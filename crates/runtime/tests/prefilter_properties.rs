@@ -61,7 +61,7 @@ proptest! {
     #[test]
     fn stage_one_never_drops_a_match(
         value in text(),
-        modifier in prop::sample::select(vec!["|contains", "|startswith", "|endswith", "", "|contains|cased", "|contains|all"]),
+        modifier in prop::sample::select(vec!["|contains", "|startswith", "|endswith", "", "|contains|cased", "|contains|all", "|re", "|re|i"]),
         prefix in text(),
         suffix in text(),
         flips in prop::collection::vec(any::<bool>(), 1..6),
