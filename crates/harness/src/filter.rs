@@ -7,16 +7,15 @@
 //! and do not stop the stream; with `--tag-only` they pass through unchanged.
 
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
 use hypersigma_compiler::Profile;
-use hypersigma_runtime::engine::{EngineOptions, Verdict};
+use hypersigma_runtime::engine::Verdict;
 use serde_json::{json, Value};
 
-use crate::scan::{engine_for, profile_option, RuleFilter};
+use crate::scan::RuleArgs;
 
 /// Options of `filter`.
 #[derive(clap::Args)]
@@ -28,21 +27,8 @@ use crate::scan::{engine_for, profile_option, RuleFilter};
 Exit status: 0 = the input ended (bad lines are reported, not fatal), 2 = usage
 error, unreadable rules, or no rule compiled.")]
 pub struct Args {
-    /// Rule files or directories (repeatable), or one compiled ruleset (`compile -o`).
-    #[arg(short = 'r', long = "rules", required = true)]
-    rules: Vec<PathBuf>,
-    /// YAML file of placeholder values for the `expand` modifier.
-    #[arg(long)]
-    placeholders: Option<PathBuf>,
     #[command(flatten)]
-    select: RuleFilter,
-    /// Field profile: sysmon, evtx, winlogbeat, ecs, or a profile YAML file
-    /// (default: detected from the first event).
-    #[arg(long)]
-    profile: Option<String>,
-    /// Evaluate rules whose log source is unmapped against every event.
-    #[arg(long)]
-    unscoped: bool,
+    rules: RuleArgs,
     /// Pass every event through; add the `sigma` member only where rules matched.
     #[arg(long)]
     tag_only: bool,
@@ -56,18 +42,7 @@ pub struct Args {
 
 /// Runs `filter`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let forced = profile_option(args.profile.as_deref())?;
-    let engine = engine_for(
-        &args.rules,
-        args.placeholders.as_ref(),
-        &args.select,
-        EngineOptions {
-            unscoped: args.unscoped,
-            ..Default::default()
-        },
-        forced.as_ref(),
-        args.quiet,
-    )?;
+    let (forced, engine) = args.rules.engine(false, args.quiet)?;
     let mut scanner = engine.scanner()?;
     let mut profile: Option<Profile> = forced;
     let stdin = io::stdin();

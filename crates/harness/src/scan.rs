@@ -34,21 +34,8 @@ use crate::output::{Format, Record};
 Exit status: 0 = ran (with or without detections), 1 = detections found and
 --fail-on-detection given, 2 = usage error, unreadable rules or inputs, or no rule compiled.")]
 pub struct Args {
-    /// Rule files or directories (repeatable), or one compiled ruleset (`compile -o`).
-    #[arg(short = 'r', long = "rules", required = true)]
-    rules: Vec<PathBuf>,
-    /// YAML file of placeholder values for the `expand` modifier.
-    #[arg(long)]
-    placeholders: Option<PathBuf>,
     #[command(flatten)]
-    select: RuleFilter,
-    /// Field profile: sysmon, evtx, winlogbeat, ecs, or a profile YAML file
-    /// (default: detected from the first event of each input).
-    #[arg(long)]
-    profile: Option<String>,
-    /// Evaluate rules whose log source is unmapped against every event.
-    #[arg(long)]
-    unscoped: bool,
+    rules: RuleArgs,
     /// Output format (default: table on a terminal, jsonl otherwise).
     #[arg(short = 'o', long = "output", value_enum)]
     output: Option<Format>,
@@ -75,6 +62,51 @@ pub struct Args {
     strict: bool,
     /// Inputs: files, directories, or `-` for stdin (the default).
     inputs: Vec<PathBuf>,
+}
+
+/// Which rules run and how events are read: the options `scan` and `filter` share.
+#[derive(clap::Args)]
+pub struct RuleArgs {
+    /// Rule files or directories (repeatable), or one compiled ruleset (`compile -o`).
+    #[arg(short = 'r', long = "rules", required = true)]
+    rules: Vec<PathBuf>,
+    /// YAML file of placeholder values for the `expand` modifier.
+    #[arg(long)]
+    placeholders: Option<PathBuf>,
+    #[command(flatten)]
+    select: RuleFilter,
+    /// Field profile: sysmon, evtx, winlogbeat, ecs, or a profile YAML file
+    /// (default: detected from the first event of each input).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Evaluate rules whose log source is unmapped against every event.
+    #[arg(long)]
+    unscoped: bool,
+}
+
+impl RuleArgs {
+    /// The forced profile (if any) and the engine for these options.
+    pub fn engine(&self, no_prefilter: bool, quiet: bool) -> Result<(Option<Profile>, Engine)> {
+        let forced = profile_option(self.profile.as_deref())?;
+        let engine = engine_for(
+            &self.rules,
+            self.placeholders.as_ref(),
+            &self.select,
+            EngineOptions {
+                no_prefilter,
+                unscoped: self.unscoped,
+                ..Default::default()
+            },
+            forced.as_ref(),
+            quiet,
+        )?;
+        Ok((forced, engine))
+    }
+
+    /// Whether unmapped rules run against every event.
+    pub fn unscoped(&self) -> bool {
+        self.unscoped
+    }
 }
 
 /// Which of the loaded rules run.
@@ -222,7 +254,7 @@ pub fn load_selected(
 
 /// Runs `scan`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let forced = profile_option(args.profile.as_deref())?;
+    let (forced, engine) = args.rules.engine(args.no_prefilter, args.quiet)?;
     let inputs = if args.inputs.is_empty() {
         vec![PathBuf::from("-")]
     } else {
@@ -230,20 +262,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let files = input::expand_inputs(&inputs)?;
     let options = EvalOptions {
-        unscoped: args.unscoped,
+        unscoped: args.rules.unscoped(),
     };
-    let engine = engine_for(
-        &args.rules,
-        args.placeholders.as_ref(),
-        &args.select,
-        EngineOptions {
-            no_prefilter: args.no_prefilter,
-            unscoped: args.unscoped,
-            ..Default::default()
-        },
-        forced.as_ref(),
-        args.quiet,
-    )?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
