@@ -4,7 +4,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{hypersigma, root};
+use common::{args, hypersigma, root, SIGMAHQ};
 
 #[test]
 fn compile_json_report_over_sigmahq() {
@@ -12,19 +12,7 @@ fn compile_json_report_over_sigmahq() {
         root().join("../shared/sigma/rules").is_dir(),
         "../shared/sigma must sit beside the project"
     );
-    let out = hypersigma(&[
-        "compile",
-        "-r",
-        "../shared/sigma/rules",
-        "-r",
-        "../shared/sigma/rules-emerging-threats",
-        "-r",
-        "../shared/sigma/rules-threat-hunting",
-        "-r",
-        "../shared/sigma/rules-compliance",
-        "--report",
-        "json",
-    ]);
+    let out = hypersigma(&args(&[&["compile"], &SIGMAHQ, &["--report", "json"]]));
     assert!(
         out.status.success(),
         "{}",

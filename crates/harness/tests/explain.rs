@@ -2,24 +2,13 @@
 
 mod common;
 
-use common::hypersigma;
+use common::{args, hypersigma, SIGMAHQ};
 
 const SEED_ID: &str = "10c14723-61c7-4c75-92ca-9af245723ad2";
 
 #[test]
 fn explain_the_seed_rule() {
-    let out = hypersigma(&[
-        "explain",
-        SEED_ID,
-        "-r",
-        "../shared/sigma/rules",
-        "-r",
-        "../shared/sigma/rules-emerging-threats",
-        "-r",
-        "../shared/sigma/rules-threat-hunting",
-        "-r",
-        "../shared/sigma/rules-compliance",
-    ]);
+    let out = hypersigma(&args(&[&["explain", SEED_ID], &SIGMAHQ]));
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("HackTool - Potential Impacket Lateral Movement Activity\n"));

@@ -145,23 +145,11 @@ fn benign_events_draw_few_and_only_low_detections_from_sigmahq() {
         "-o",
         corpus.to_str().unwrap(),
     ]);
-    let out = common::hypersigma(&[
-        "scan",
-        "-q",
-        "-o",
-        "jsonl",
-        "-r",
-        "../shared/sigma/rules",
-        "-r",
-        "../shared/sigma/rules-emerging-threats",
-        "-r",
-        "../shared/sigma/rules-threat-hunting",
-        "-r",
-        "../shared/sigma/rules-compliance",
-        "--stats",
-        stats.to_str().unwrap(),
-        corpus.to_str().unwrap(),
-    ]);
+    let out = common::hypersigma(&common::args(&[
+        &["scan", "-q", "-o", "jsonl"],
+        &common::SIGMAHQ,
+        &["--stats", stats.to_str().unwrap(), corpus.to_str().unwrap()],
+    ]));
     assert_eq!(out.status.code(), Some(0));
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();

@@ -4,18 +4,8 @@
 
 mod common;
 
-use common::hypersigma;
+use common::{hypersigma, SIGMAHQ};
 
-const SIGMAHQ: [&str; 8] = [
-    "-r",
-    "../shared/sigma/rules",
-    "-r",
-    "../shared/sigma/rules-emerging-threats",
-    "-r",
-    "../shared/sigma/rules-threat-hunting",
-    "-r",
-    "../shared/sigma/rules-compliance",
-];
 const EVENTS: [&str; 2] = [
     "../shared/events/evtx-attack-samples/jsonl",
     "../shared/events/otrf",

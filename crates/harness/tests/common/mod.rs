@@ -16,3 +16,22 @@ pub fn hypersigma(args: &[&str]) -> Output {
         .output()
         .expect("run hypersigma")
 }
+
+/// `-r` for every SigmaHQ rule directory of `../shared/sigma`.
+#[allow(dead_code)] // not every test binary uses it
+pub const SIGMAHQ: [&str; 8] = [
+    "-r",
+    "../shared/sigma/rules",
+    "-r",
+    "../shared/sigma/rules-emerging-threats",
+    "-r",
+    "../shared/sigma/rules-threat-hunting",
+    "-r",
+    "../shared/sigma/rules-compliance",
+];
+
+/// The argument lists joined.
+#[allow(dead_code)]
+pub fn args<'a>(parts: &[&[&'a str]]) -> Vec<&'a str> {
+    parts.concat()
+}
