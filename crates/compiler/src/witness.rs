@@ -117,10 +117,19 @@ pub fn folds_to_ascii() -> &'static [char] {
 /// A member name as stage 1 compares it: spaces removed, ASCII lower case
 /// (coarser than the profiles' lookup, so never stricter).
 pub fn normalize_member(name: &[u8]) -> Vec<u8> {
-    name.iter()
-        .filter(|b| **b != b' ')
-        .map(u8::to_ascii_lowercase)
-        .collect()
+    let mut out = Vec::with_capacity(name.len());
+    normalize_member_into(name, &mut out);
+    out
+}
+
+/// [`normalize_member`] into a reused buffer (cleared first).
+pub fn normalize_member_into(name: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend(
+        name.iter()
+            .filter(|b| **b != b' ')
+            .map(u8::to_ascii_lowercase),
+    );
 }
 
 /// The member names (normalised) under which `field` can be read in an event

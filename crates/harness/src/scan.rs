@@ -396,10 +396,7 @@ fn progress_bar(files: &[PathBuf], quiet: bool) -> Option<indicatif::ProgressBar
         let n = std::fs::File::open(f)
             .and_then(|mut file| io::Read::read(&mut file, &mut head))
             .ok()?;
-        let packed = head[..n].starts_with(&[0x1f, 0x8b])
-            || head[..n].starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
-            || head[..n].starts_with(b"ElfFile");
-        if packed {
+        if input::is_packed(&head[..n]) {
             return None;
         }
         Some(sum + std::fs::metadata(f).ok()?.len())

@@ -24,7 +24,8 @@ use crate::accounting::{RejectKind, Rejection};
 use crate::members::{MemberIndex, Place};
 use crate::stage2::{rule_holds, FieldCache, LoweredRule};
 use hypersigma_compiler::witness::{
-    field_members, folds_to_ascii, normalize_member, rule_witnesses, Strategy, Witnesses,
+    field_members, folds_to_ascii, normalize_member, normalize_member_into, rule_witnesses,
+    Strategy, Witnesses,
 };
 use hypersigma_compiler::{source_for, EvalOptions, Profile, Rule, Scope};
 
@@ -100,7 +101,7 @@ pub struct Engine {
 }
 
 /// The rules a witness literal makes candidates, and where it must occur.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct WitnessGroup {
     /// Sorted member ids the literal must lie in a value of; `None`: anywhere.
     pub(crate) members: Option<Vec<u32>>,
@@ -540,15 +541,10 @@ impl Scanner<'_> {
         let engine = self.engine;
         self.raw_event_ids.clear();
         let mut escaped = false;
-        let mut name_buf = Vec::new();
+        let name_buf = &mut self.member_buf;
         for token in self.members.tokens_where(raw, |name| {
-            name_buf.clear();
-            name_buf.extend(
-                name.iter()
-                    .filter(|b| **b != b' ')
-                    .map(u8::to_ascii_lowercase),
-            );
-            engine.event_id_members.contains(&name_buf)
+            normalize_member_into(name, name_buf);
+            engine.event_id_members.contains(name_buf)
         }) {
             let text = token
                 .strip_prefix(b"\"")
@@ -570,12 +566,7 @@ impl Scanner<'_> {
         match self.members.place(raw, start, end) {
             Place::Member(name) if name.contains(&b'\\') => HitPlace::Anywhere,
             Place::Member(name) => {
-                self.member_buf.clear();
-                self.member_buf.extend(
-                    name.iter()
-                        .filter(|b| **b != b' ')
-                        .map(u8::to_ascii_lowercase),
-                );
+                normalize_member_into(name, &mut self.member_buf);
                 if self.member_buf == b"#text" {
                     return HitPlace::Anywhere;
                 }

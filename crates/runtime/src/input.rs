@@ -129,6 +129,14 @@ const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 const EVTX_MAGIC: &[u8] = b"ElfFile\0";
 
+/// Whether an input starting with `head` is compressed (gzip, zstd) or EVTX:
+/// its size says nothing about its events, and it is not read as raw lines.
+pub fn is_packed(head: &[u8]) -> bool {
+    [GZIP_MAGIC, ZSTD_MAGIC, EVTX_MAGIC]
+        .iter()
+        .any(|magic| head.starts_with(magic))
+}
+
 /// Opens one input (`-` is standard input).
 pub fn open(path: &Path) -> Result<Events, OpenError> {
     let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {

@@ -192,9 +192,7 @@ fn open_raw(path: &Path) -> Result<RawInput, OpenError> {
         let mut head = [0u8; 4096];
         let n = file.read(&mut head).map_err(io_err)?;
         let head = head[..n].strip_prefix(BOM).unwrap_or(&head[..n]);
-        let compressed_or_evtx = head.starts_with(&[0x1f, 0x8b])
-            || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
-            || head.starts_with(b"ElfFile\0");
+        let compressed_or_evtx = input::is_packed(head);
         let first_line_is_object =
             head.iter().any(|b| !b.is_ascii_whitespace()) && input::looks_like_json_lines(head);
         if !compressed_or_evtx && first_line_is_object {

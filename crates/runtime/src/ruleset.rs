@@ -10,6 +10,7 @@
 //! recompiled and verified on load, never trusted from the file. Stage-2
 //! automata and `re` expressions are built on first use.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -56,21 +57,22 @@ pub enum RulesetError {
     },
 }
 
-/// What a compiled ruleset file holds.
+/// What a compiled ruleset file holds: borrowed from an engine when
+/// written, owned when read.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct RulesetFile {
-    rules: Vec<Rule>,
-    scopes: Vec<Scope>,
-    rule_scope: Vec<u32>,
-    always: Vec<u32>,
-    pattern_groups: Vec<Vec<u32>>,
-    pattern_len: Vec<usize>,
-    groups: Vec<WitnessGroup>,
+struct RulesetFile<'a> {
+    rules: Cow<'a, [Rule]>,
+    scopes: Cow<'a, [Scope]>,
+    rule_scope: Cow<'a, [u32]>,
+    always: Cow<'a, [u32]>,
+    pattern_groups: Cow<'a, [Vec<u32>]>,
+    pattern_len: Cow<'a, [usize]>,
+    groups: Cow<'a, [WitnessGroup]>,
     member_ids: Vec<(Vec<u8>, u32)>,
     first_pass_through: usize,
     witnesses: usize,
     /// `hs_serialize_database` output.
-    database: Vec<u8>,
+    database: Cow<'a, [u8]>,
 }
 
 /// Whether a file starts like a compiled ruleset.
@@ -96,18 +98,18 @@ impl Engine {
             .map(|(k, v)| (k.clone(), *v))
             .collect();
         member_ids.sort();
-        let file = RulesetFileRef {
-            rules: &self.rules,
-            scopes: &self.scopes,
-            rule_scope: &self.rule_scope,
-            always: &self.always,
-            pattern_groups: &self.pattern_groups,
-            pattern_len: &self.pattern_len,
-            groups: &self.groups,
+        let file = RulesetFile {
+            rules: Cow::Borrowed(&self.rules),
+            scopes: Cow::Borrowed(&self.scopes),
+            rule_scope: Cow::Borrowed(&self.rule_scope),
+            always: Cow::Borrowed(&self.always),
+            pattern_groups: Cow::Borrowed(&self.pattern_groups),
+            pattern_len: Cow::Borrowed(&self.pattern_len),
+            groups: Cow::Borrowed(&self.groups),
             member_ids,
             first_pass_through: self.first_pass_through,
             witnesses: self.stats.witnesses,
-            database: database.as_ref(),
+            database: Cow::Borrowed(database.as_ref()),
         };
         let mut out = MAGIC.to_vec();
         let body = postcard::to_allocvec(&file)
@@ -198,13 +200,13 @@ impl Engine {
                 witnesses: file.witnesses,
                 always: file.always.len(),
             },
-            rules: file.rules,
-            scopes: file.scopes,
-            rule_scope: file.rule_scope,
-            always: file.always,
-            pattern_groups: file.pattern_groups,
-            pattern_len: file.pattern_len,
-            groups: file.groups,
+            rules: file.rules.into_owned(),
+            scopes: file.scopes.into_owned(),
+            rule_scope: file.rule_scope.into_owned(),
+            always: file.always.into_owned(),
+            pattern_groups: file.pattern_groups.into_owned(),
+            pattern_len: file.pattern_len.into_owned(),
+            groups: file.groups.into_owned(),
             member_ids,
             first_pass_through: file.first_pass_through,
             scope_event_ids,
@@ -213,22 +215,6 @@ impl Engine {
             options,
         })
     }
-}
-
-/// [`RulesetFile`] borrowing from an engine (same encoding).
-#[derive(serde::Serialize)]
-struct RulesetFileRef<'a> {
-    rules: &'a [Rule],
-    scopes: &'a [Scope],
-    rule_scope: &'a [u32],
-    always: &'a [u32],
-    pattern_groups: &'a [Vec<u32>],
-    pattern_len: &'a [usize],
-    groups: &'a [WitnessGroup],
-    member_ids: Vec<(Vec<u8>, u32)>,
-    first_pass_through: usize,
-    witnesses: usize,
-    database: &'a [u8],
 }
 
 #[cfg(test)]
