@@ -89,7 +89,7 @@ fn load_corpus(inputs: &[PathBuf]) -> Result<Corpus> {
 }
 
 /// Splits the bytes into lines (the floor: what every engine must do).
-fn split_floor(bytes: &[u8]) -> usize {
+pub fn split_floor(bytes: &[u8]) -> usize {
     bytes
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())

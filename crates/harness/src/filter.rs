@@ -10,7 +10,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use hypersigma_compiler::Profile;
 use hypersigma_runtime::engine::Verdict;
 use serde_json::{json, Value};
@@ -111,11 +111,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         out.flush()
     })();
-    match result {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        Err(e) => return Err(anyhow::Error::new(e).context("filter")),
-        Ok(()) => {}
-    }
+    // A closed stdout ends the run quietly: see `main`.
+    result.context("filter")?;
     if !args.quiet {
         let secs = start.elapsed().as_secs_f64().max(1e-9);
         eprintln!(

@@ -355,15 +355,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
+    // A closed stdout (`| head`) ends the run quietly: see `main`.
     let flushed = out.flush();
-    match write_error.map_or(flushed, Err) {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        Err(e) => return Err(anyhow::Error::new(e).context("writing detections")),
-        Ok(()) => {}
-    }
+    write_error
+        .map_or(flushed, Err)
+        .context("writing detections")?;
     let secs = start.elapsed().as_secs_f64();
-    let mut summary = Summary::new(rules, &per_rule, &totals, secs, threads);
-    summary.by_profile = by_profile;
+    let summary = Summary::new(rules, &per_rule, totals, by_profile, secs, threads);
     if !args.quiet {
         eprint!("{}", summary.text());
     }
@@ -375,7 +373,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(first) = strict_failure {
         anyhow::bail!("--strict: stopped at the first bad input: {first}");
     }
-    if args.fail_on_detection && totals.detections > 0 {
+    if args.fail_on_detection && summary.totals.detections > 0 {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
@@ -449,7 +447,8 @@ impl Summary {
     fn new(
         rules: &[Rule],
         per_rule: &[AtomicU64],
-        totals: &Output,
+        totals: Output,
+        by_profile: Vec<(String, u64)>,
         seconds: f64,
         threads: usize,
     ) -> Self {
@@ -477,21 +476,11 @@ impl Summary {
         top.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.1.cmp(&b.1)));
         top.truncate(10);
         Summary {
-            totals: Output {
-                events: totals.events,
-                rejected: totals.rejected,
-                rejects: totals.rejects,
-                inputs_failed: totals.inputs_failed,
-                detections: totals.detections,
-                candidates: totals.candidates,
-                candidate_rules: totals.candidate_rules,
-                bytes: totals.bytes,
-                ..Default::default()
-            },
+            totals,
             seconds,
             threads,
             by_level,
-            by_profile: Vec::new(),
+            by_profile,
             top_rules: top,
         }
     }
