@@ -8,7 +8,8 @@
 //! an event holding a JSON `\u`/`\/` escape or a character that folds to ASCII
 //! (which a raw-byte literal could miss) makes every rule a candidate.
 //!
-//! Stage 2 parses the event (serde_json) and runs each candidate's verified
+//! Stage 2 parses the members of the event the candidates can read
+//! ([`crate::partial`]; the whole line is still validated) and runs each candidate's verified
 //! condition [`Program`] over the reference selection semantics, within the
 //! rule's log-source scope. An [`Engine`] is immutable and shared by all
 //! threads; each thread owns a [`Scanner`] (Hyperscan scratch, marks, buffers).
@@ -20,8 +21,9 @@ use hypersigma_compiler::program::Program;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
-use crate::accounting::{RejectKind, Rejection};
+use crate::accounting::Rejection;
 use crate::members::{MemberIndex, Place};
+use crate::partial::{parse_event, validate_event, MemberFilter, ReadSet};
 use crate::stage2::{rule_holds, FieldCache, LoweredRule};
 use hypersigma_compiler::witness::{
     field_members, folds_to_ascii, normalize_member, normalize_member_into, rule_witnesses,
@@ -95,6 +97,8 @@ pub struct Engine {
     pub(crate) scope_event_ids: Vec<Option<Vec<i64>>>,
     /// Normalised member names that can hold an event id under some profile.
     pub(crate) event_id_members: Vec<Vec<u8>>,
+    /// What stage 2 reads (the fields, and the rules that read every value).
+    pub(crate) reads: ReadSet,
     pub(crate) db: BlockDatabase,
     pub(crate) options: EngineOptions,
     pub(crate) stats: EngineStats,
@@ -304,7 +308,9 @@ impl Engine {
             patterns.push(p);
         }
         let db: BlockDatabase = Patterns::from(patterns).build().map_err(hs_err)?;
+        let reads = ReadSet::new(&rules, &scopes);
         Ok(Engine {
+            reads,
             rules,
             programs,
             lowered,
@@ -358,6 +364,7 @@ impl Engine {
             member_buf: Vec::new(),
             raw_event_ids: Vec::new(),
             scope_marks: vec![(0, false); self.scopes.len()],
+            filter: None,
         })
     }
 }
@@ -383,14 +390,9 @@ pub struct Scanner<'e> {
     raw_event_ids: Vec<i64>,
     /// Per scope: (generation, whether the raw event may be in it).
     scope_marks: Vec<(u32, bool)>,
-}
-
-fn not_an_object() -> Rejection {
-    Rejection::new(RejectKind::NotAnObject, "not a JSON object")
-}
-
-fn invalid_json(e: &serde_json::Error) -> Rejection {
-    Rejection::new(RejectKind::InvalidJson, format!("invalid JSON: {e}"))
+    /// The members stage 2 builds, for the profile last seen (its address
+    /// and name).
+    filter: Option<(usize, String, MemberFilter)>,
 }
 
 /// Where one stage-1 hit lies, as field-scoped witnesses see it.
@@ -622,8 +624,8 @@ impl Scanner<'_> {
         self.match_event_full(raw, profile).0
     }
 
-    /// [`Scanner::match_event`], also returning the parsed event and how many
-    /// rules were candidates after stage 1.
+    /// [`Scanner::match_event`], also returning the parsed event (when some
+    /// rule matched) and how many rules were candidates after stage 1.
     pub fn match_event_full(
         &mut self,
         raw: &[u8],
@@ -634,28 +636,61 @@ impl Scanner<'_> {
     }
 
     /// Stage 2 for the candidates of the last [`Scanner::candidates`] call on
-    /// `raw`: the verdict, the parsed event (when it was parsed) and the number
-    /// of candidates. An event without candidates is only validated.
+    /// `raw`: the verdict, the whole parsed event when some rule matched, and
+    /// the number of candidates. The line is always validated; only the
+    /// members the candidates can read are built (see [`crate::partial`]),
+    /// none for an event without candidates.
     pub fn stage2(&mut self, raw: &[u8], profile: &Profile) -> (Verdict, Option<Value>, usize) {
+        let engine = self.engine;
         let candidates = self.candidates.len();
-        if candidates == 0 {
-            // Nothing to evaluate: only check that the line is a JSON object
-            // (so that malformed lines are counted the same with and without
-            // the prefilter), without building the value.
-            let is_object = raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-            return match serde_json::from_slice::<serde::de::IgnoredAny>(raw) {
-                Ok(_) if is_object => (Verdict::Matched(Vec::new()), None, 0),
-                Ok(_) => (Verdict::Rejected(not_an_object()), None, 0),
-                Err(e) => (Verdict::Rejected(invalid_json(&e)), None, 0),
-            };
-        }
-        let event: Value = match serde_json::from_slice(raw) {
-            Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return (Verdict::Rejected(not_an_object()), None, candidates),
-            Err(e) => return (Verdict::Rejected(invalid_json(&e)), None, candidates),
+        let whole = self
+            .candidates
+            .iter()
+            .any(|&r| engine.reads.whole_event[r as usize]);
+        let parsed = if candidates == 0 {
+            validate_event(raw).map(|()| Value::Null)
+        } else if whole {
+            parse_event(raw, None)
+        } else {
+            self.refresh_filter(profile);
+            match &self.filter {
+                Some((_, _, filter)) => parse_event(raw, Some(filter.select(&self.candidates))),
+                None => parse_event(raw, None),
+            }
         };
+        let event = match parsed {
+            Ok(event) => event,
+            Err(reason) => return (Verdict::Rejected(reason), None, candidates),
+        };
+        if candidates == 0 {
+            return (Verdict::Matched(Vec::new()), None, 0);
+        }
         let verdict = self.evaluate_candidates(&event, profile);
-        (verdict, Some(event), candidates)
+        match verdict {
+            Verdict::Matched(rules) if !rules.is_empty() => {
+                if whole {
+                    return (Verdict::Matched(rules), Some(event), candidates);
+                }
+                match parse_event(raw, None) {
+                    Ok(full) => (Verdict::Matched(rules), Some(full), candidates),
+                    // An escape the validating pass accepts but a value
+                    // cannot hold (a lone surrogate) in an unread member.
+                    Err(reason) => (Verdict::Rejected(reason), None, candidates),
+                }
+            }
+            verdict => (verdict, None, candidates),
+        }
+    }
+
+    /// Builds the member filter for `profile` unless it is the last one's.
+    fn refresh_filter(&mut self, profile: &Profile) {
+        let address = profile as *const Profile as usize;
+        let current =
+            matches!(&self.filter, Some((a, name, _)) if *a == address && *name == profile.name);
+        if !current {
+            let filter = MemberFilter::new(profile, &self.engine.reads);
+            self.filter = Some((address, profile.name.clone(), filter));
+        }
     }
 
     /// Stage 2 alone: evaluates the candidates of the last [`Scanner::candidates`] call.

@@ -41,6 +41,7 @@ pub mod engine;
 mod evtx_input;
 pub mod input;
 pub mod members;
+mod partial;
 pub mod pipeline;
 pub mod read_chunks;
 pub mod reader;

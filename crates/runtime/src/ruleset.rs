@@ -193,7 +193,9 @@ impl Engine {
         let lowered = lower(&file.rules);
         let (scope_event_ids, event_id_members) = scope_filter(&file.scopes, &all_profiles(&[]));
         let member_ids: HashMap<Vec<u8>, u32> = file.member_ids.into_iter().collect();
+        let reads = crate::partial::ReadSet::new(&file.rules, &file.scopes);
         Ok(Engine {
+            reads,
             programs,
             lowered,
             stats: EngineStats {

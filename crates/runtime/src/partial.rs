@@ -1,0 +1,445 @@
+//! Stage 2's parse: the whole line is validated, but only the top-level
+//! members the candidate rules can read are built into values.
+//!
+//! A Sysmon or Security event carries 15–30 members; a rule reads two or
+//! three of them. [`ReadSet`] lists, once per engine, the Sigma field names
+//! each rule can look up (its fields, `fieldref` targets, its log sources'
+//! conditions, requirements and renames); [`MemberFilter`] turns them, once
+//! per profile, into the top-level member names those lookups can reach
+//! (explicit paths, roots, dotted names, names written with spaces), as one
+//! bit set per rule, plus the members holding the channel, provider and
+//! event id. Per event, [`MemberFilter::select`] ORs the candidates' sets and
+//! [`parse_event`] walks the line once with serde_json, keeping the other
+//! members as unparsed raw text (validated, never allocated).
+//!
+//! The result is a `serde_json::Value` object holding every member a lookup
+//! of a candidate can reach, so the reference selection semantics apply to
+//! it unchanged. Rules that read every value (keywords) get the whole event.
+//! Lines that are not JSON objects are rejected with the same kinds and
+//! messages as a full parse.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, Visitor};
+use serde_json::{Map, Value};
+
+use hypersigma_compiler::ir::{Predicate, Rule};
+use hypersigma_compiler::{Profile, Scope};
+
+use crate::accounting::{RejectKind, Rejection};
+
+/// The Sigma field names stage 2 can look up, per rule, and which rules read
+/// every value.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReadSet {
+    /// Per rule: the fields it and its log sources read.
+    fields: Vec<BTreeSet<String>>,
+    /// Per rule: it has a keyword selection (reads every scalar of the event).
+    pub(crate) whole_event: Vec<bool>,
+}
+
+impl ReadSet {
+    /// What each rule and the log sources of its scope read.
+    pub(crate) fn new(rules: &[Rule], scopes: &[Scope]) -> ReadSet {
+        let mut set = ReadSet::default();
+        for rule in rules {
+            let mut fields = BTreeSet::new();
+            let mut whole = false;
+            for fm in rule
+                .detection
+                .selections
+                .iter()
+                .flat_map(|s| s.groups.iter().flatten())
+            {
+                match &fm.field {
+                    Some(f) => {
+                        fields.insert(f.clone());
+                    }
+                    None => whole = true,
+                }
+                for p in fm.values.iter().flatten() {
+                    if let Predicate::FieldRef { field, .. } = p {
+                        fields.insert(field.clone());
+                    }
+                }
+            }
+            let scope = scopes.iter().find(|s| **s == rule.scope);
+            if let Some(Scope::Sources(sources)) = scope {
+                let own: Vec<String> = fields.iter().cloned().collect();
+                for s in sources {
+                    fields.extend(s.conditions.iter().map(|(f, _)| f.clone()));
+                    fields.extend(s.require.iter().cloned());
+                    for name in &own {
+                        if let Some(source) = s.fields.get(name) {
+                            fields.extend(source.candidates.iter().flatten().cloned());
+                        }
+                    }
+                }
+            }
+            set.fields.push(fields);
+            set.whole_event.push(whole);
+        }
+        set
+    }
+}
+
+/// Which top-level members to build for a set of candidate rules.
+pub(crate) type Wanted = u128;
+
+/// The top-level member names a profile's lookups can reach, numbered, and
+/// per rule the set of them it can read ([`Wanted`] bits; names past the
+/// 127th share the last bit).
+#[derive(Debug, Clone)]
+pub(crate) struct MemberFilter {
+    /// Name → bit.
+    names: HashMap<String, Wanted, foldhash::fast::FixedState>,
+    /// Bits every event needs: the channel, provider and event id.
+    base: Wanted,
+    /// Per rule: the bits it reads.
+    rules: Vec<Wanted>,
+    /// Per rule: it looks a field up at the top level, so members whose
+    /// names hold a space can match it (`"Command Line"` for `CommandLine`).
+    spaced: Vec<bool>,
+    /// A root walks every member (`*`) or is the event itself: nothing can be
+    /// left out.
+    everything: bool,
+}
+
+/// The members one event's candidates read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Selection<'f> {
+    filter: &'f MemberFilter,
+    wanted: Wanted,
+    spaced: bool,
+}
+
+impl MemberFilter {
+    /// Numbers the members the profile reaches for each rule's fields, and
+    /// the members holding the channel, provider and event id.
+    pub(crate) fn new(profile: &Profile, reads: &ReadSet) -> MemberFilter {
+        let mut everything = false;
+        let mut ids: BTreeMap<String, Wanted> = BTreeMap::new();
+        let mut bit = |name: &str| -> Wanted {
+            let next = ids.len().min(127);
+            *ids.entry(name.to_string()).or_insert(1 << next)
+        };
+        let mut first = |path: &[String], everything: &mut bool| -> Wanted {
+            match path.first() {
+                Some(seg) if seg != "*" => bit(seg),
+                _ => {
+                    *everything = true;
+                    0
+                }
+            }
+        };
+        let mut base = 0;
+        for paths in [&profile.channel, &profile.provider, &profile.event_id] {
+            for p in paths {
+                base |= first(p, &mut everything);
+            }
+        }
+        let top_level = profile.roots.iter().any(|r| r.is_empty());
+        for root in profile.roots.iter().filter(|r| !r.is_empty()) {
+            base |= first(root, &mut everything);
+        }
+        let mut rules = Vec::with_capacity(reads.fields.len());
+        let mut spaced = Vec::with_capacity(reads.fields.len());
+        for fields in &reads.fields {
+            let mut wanted = 0;
+            for field in fields {
+                for p in profile.fields.get(field).into_iter().flatten() {
+                    wanted |= first(p, &mut everything);
+                }
+                if top_level {
+                    wanted |= first(std::slice::from_ref(field), &mut everything);
+                    if let Some((head, _)) = field.split_once('.') {
+                        wanted |= first(&[head.to_string()], &mut everything);
+                    }
+                }
+            }
+            rules.push(wanted);
+            spaced.push(top_level && !fields.is_empty());
+        }
+        MemberFilter {
+            names: ids.into_iter().collect(),
+            base,
+            rules,
+            spaced,
+            everything,
+        }
+    }
+
+    /// The members the given rules read.
+    pub(crate) fn select(&self, rules: &[u32]) -> Selection<'_> {
+        let mut wanted = self.base;
+        let mut spaced = false;
+        for &r in rules {
+            wanted |= self.rules.get(r as usize).copied().unwrap_or(Wanted::MAX);
+            spaced |= self.spaced.get(r as usize).copied().unwrap_or(true);
+        }
+        Selection {
+            filter: self,
+            wanted,
+            spaced,
+        }
+    }
+}
+
+impl Selection<'_> {
+    fn wants(&self, name: &str) -> bool {
+        if self.filter.everything || (self.spaced && name.contains(' ')) {
+            return true;
+        }
+        self.filter
+            .names
+            .get(name)
+            .is_some_and(|bit| bit & self.wanted != 0)
+    }
+}
+
+/// Parses a line: every member when `filter` is `None`, else the members the
+/// filter wants (the rest validated only). Rejects lines that are not a JSON
+/// object.
+pub(crate) fn parse_event(raw: &[u8], filter: Option<Selection<'_>>) -> Result<Value, Rejection> {
+    let Some(filter) = filter else {
+        return match serde_json::from_slice(raw) {
+            Ok(v @ Value::Object(_)) => Ok(v),
+            Ok(_) => Err(not_an_object()),
+            Err(e) => Err(invalid_json(&e)),
+        };
+    };
+    let mut de = serde_json::Deserializer::from_slice(raw);
+    let parsed = de
+        .deserialize_map(Members(&filter))
+        .and_then(|map| de.end().map(|()| map));
+    match parsed {
+        Ok(map) => Ok(Value::Object(map)),
+        // A line that is not an object at all: tell valid JSON from invalid.
+        Err(_) if raw.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') => {
+            validate_event(raw).and(Err(not_an_object()))
+        }
+        Err(e) => Err(invalid_json(&e)),
+    }
+}
+
+/// Checks that a line is one JSON object, as strictly as a full parse
+/// (UTF-8, escapes, number ranges, nesting depth), without building anything.
+pub(crate) fn validate_event(raw: &[u8]) -> Result<(), Rejection> {
+    let is_object = raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    match serde_json::from_slice::<Checked>(raw) {
+        Ok(_) if is_object => Ok(()),
+        Ok(_) => Err(not_an_object()),
+        Err(e) => Err(invalid_json(&e)),
+    }
+}
+
+pub(crate) fn not_an_object() -> Rejection {
+    Rejection::new(RejectKind::NotAnObject, "not a JSON object")
+}
+
+pub(crate) fn invalid_json(e: &serde_json::Error) -> Rejection {
+    Rejection::new(RejectKind::InvalidJson, format!("invalid JSON: {e}"))
+}
+
+/// Visits the top-level object, building the wanted members.
+struct Members<'s>(&'s Selection<'s>);
+
+impl<'de> Visitor<'de> for Members<'_> {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(Key(name)) = map.next_key_seed(KeySeed)? {
+            if self.0.wants(&name) {
+                // Duplicate names: the last one wins, in the first one's place,
+                // as in a full parse.
+                let value: Value = map.next_value()?;
+                out.insert(name.into_owned(), value);
+            } else {
+                map.next_value::<Checked>()?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A value checked the way a full parse checks it (serde_json's
+/// `deserialize_any`: strings decoded, numbers range-checked, the recursion
+/// limit applied) and then dropped; strings without escapes are borrowed, so
+/// nothing is allocated. (`IgnoredAny` skips those checks.)
+struct Checked;
+
+impl<'de> de::Deserialize<'de> for Checked {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Checked, D::Error> {
+        d.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_entry::<Checked, Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+}
+
+/// A member name, borrowed from the line unless it holds escapes.
+struct Key<'de>(Cow<'de, str>);
+
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key<'de>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Key<'de>, D::Error> {
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(v.to_string())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(v)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hypersigma_compiler::{parse_rule, CompileOptions};
+
+    fn reads(detection: &str) -> ReadSet {
+        let text = format!(
+            "title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n{detection}"
+        );
+        let rule = parse_rule(&text, &CompileOptions::default()).unwrap();
+        let scopes = vec![rule.scope.clone()];
+        ReadSet::new(&[rule], &scopes)
+    }
+
+    #[test]
+    fn only_members_a_lookup_can_reach_are_built() {
+        let r = reads(
+            "    s: {CommandLine|contains: x, Image|fieldref: ParentImage}\n    condition: s",
+        );
+        let f = MemberFilter::new(&Profile::sysmon(), &r);
+        let f = f.select(&[0]);
+        let raw = br#"{"EventID":1,"Channel":"c","CommandLine":"a","ParentImage":"p","Hashes":"h","Command Line":"s","Other":{"deep":[1,2]}}"#;
+        let v = parse_event(raw, Some(f)).unwrap();
+        let kept: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            kept,
+            [
+                "EventID",
+                "Channel",
+                "CommandLine",
+                "ParentImage",
+                "Command Line"
+            ]
+        );
+        assert_eq!(r.whole_event, [false]);
+        assert_eq!(reads("    k: [evil]\n    condition: k").whole_event, [true]);
+    }
+
+    #[test]
+    fn escaped_and_duplicate_names_read_as_in_a_full_parse() {
+        let r = reads("    s: {CommandLine|contains: x}\n    condition: s");
+        let f = MemberFilter::new(&Profile::sysmon(), &r);
+        let f = f.select(&[0]);
+        let raw = br#"{"Command\u004cine":"a","x":1,"CommandLine":"b"}"#;
+        let partial = parse_event(raw, Some(f)).unwrap();
+        let full = parse_event(raw, None).unwrap();
+        assert_eq!(partial["CommandLine"], full["CommandLine"]);
+        assert_eq!(partial["CommandLine"], "b");
+    }
+
+    #[test]
+    fn rejections_match_a_full_parse() {
+        let f = MemberFilter::new(&Profile::sysmon(), &ReadSet::default());
+        let f = f.select(&[]);
+        let deep = format!("{{\"x\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+        for line in [
+            &b"{\"a\": 1"[..],
+            b"[1, 2]",
+            b"\"text\"",
+            b"{\"a\": 1} trailing",
+            b"{bad",
+            b"{\"a\": [1,}",
+            b"",
+            b"nul",
+            // What a skipping parser would let through in an unread member.
+            b"{\"x\": \"caf\xc3\x28\"}",
+            b"{\"x\": \"\\ud800\"}",
+            b"{\"x\": 1e400}",
+            deep.as_bytes(),
+        ] {
+            let partial = parse_event(line, Some(f)).map(|_| ());
+            let full = parse_event(line, None).map(|_| ());
+            assert_eq!(partial, full, "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                validate_event(line),
+                full,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        assert!(parse_event(b" {\"a\": {\"b\": 1}} ", Some(f)).is_ok());
+    }
+}
