@@ -37,8 +37,10 @@
 #![allow(clippy::result_large_err)]
 
 pub mod condition;
+pub mod correlation;
 pub mod error;
 pub mod eval;
+pub mod filter;
 pub mod ir;
 pub mod loader;
 pub mod logsource;
@@ -51,16 +53,20 @@ pub mod program;
 mod values;
 pub mod witness;
 
+pub use correlation::{Correlation, CorrelationType};
 pub use error::{Error, ErrorKind};
 pub use eval::{
     evaluate, evaluate_detailed, evaluate_program, evaluate_program_as, in_scope, source_for,
     EvalOptions, Evaluation,
 };
+pub use filter::Filter;
 pub use ir::{
     Condition, Detection, FieldMatch, Level, LogSource, Metadata, Predicate, Rule, Selection,
     Status,
 };
-pub use loader::{load_paths, parse_rule, parse_rules, CompileOptions, RuleSet};
+pub use loader::{
+    load_paths, parse_documents, parse_rule, parse_rules, CompileOptions, Document, RuleSet,
+};
 pub use logsource::{LogSourceMap, Scope, Source};
 pub use placeholders::Placeholders;
 pub use profile::Profile;

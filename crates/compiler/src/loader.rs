@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde_norway::Value;
 
+use crate::correlation::{correlation_from_document, Correlation};
 use crate::error::{Error, ErrorKind};
+use crate::filter::{apply_filters, filter_from_document, Filter};
 use crate::ir::{Origin, Rule};
 use crate::logsource::LogSourceMap;
 use crate::parse::{rule_from_document, DocText};
@@ -29,14 +31,21 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Every rule (or file) that did not, with the reason.
     pub rejected: Vec<Error>,
+    /// Correlation rules, in file order.
+    pub correlations: Vec<Correlation>,
+    /// Filters (already applied to `rules`), in file order.
+    pub filters: Vec<Filter>,
+    /// (filter title, reference) for filter references that named no rule.
+    pub unknown_filter_targets: Vec<(String, String)>,
     /// Rule files read.
     pub files: usize,
 }
 
 impl RuleSet {
-    /// Rule documents found: compiled plus rejected.
+    /// Rule documents found: compiled plus rejected (detection rules,
+    /// correlations and filters).
     pub fn found(&self) -> usize {
-        self.rules.len() + self.rejected.len()
+        self.rules.len() + self.rejected.len() + self.correlations.len() + self.filters.len()
     }
 }
 
@@ -60,9 +69,11 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P], options: &CompileOptions) -> Rule
             match std::fs::read(&file) {
                 Ok(bytes) => {
                     let text = String::from_utf8_lossy(&bytes);
-                    for result in parse_rules(&text, Some(&file), options) {
+                    for result in parse_documents(&text, Some(&file), options) {
                         match result {
-                            Ok(rule) => set.rules.push(rule),
+                            Ok(Document::Rule(rule)) => set.rules.push(rule),
+                            Ok(Document::Correlation(c)) => set.correlations.push(c),
+                            Ok(Document::Filter(f)) => set.filters.push(f),
                             Err(e) => set.rejected.push(e),
                         }
                     }
@@ -74,6 +85,7 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P], options: &CompileOptions) -> Rule
             }
         }
     }
+    set.unknown_filter_targets = apply_filters(&mut set.rules, &set.filters);
     set
 }
 
@@ -102,12 +114,42 @@ pub fn rule_files(root: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// Parses every rule of one YAML text (one or more documents).
+/// One document of a rule file.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one per document, moved once
+pub enum Document {
+    /// A detection rule.
+    Rule(Rule),
+    /// A correlation rule.
+    Correlation(Correlation),
+    /// A filter.
+    Filter(Filter),
+}
+
+/// Parses every detection rule of one YAML text (one or more documents);
+/// correlation and filter documents are left out (see [`parse_documents`]).
 pub fn parse_rules(
     text: &str,
     path: Option<&Path>,
     options: &CompileOptions,
 ) -> Vec<Result<Rule, Error>> {
+    parse_documents(text, path, options)
+        .into_iter()
+        .filter_map(|d| match d {
+            Ok(Document::Rule(r)) => Some(Ok(r)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect()
+}
+
+/// Parses every document of one YAML text: detection rules, correlations
+/// and filters.
+pub fn parse_documents(
+    text: &str,
+    path: Option<&Path>,
+    options: &CompileOptions,
+) -> Vec<Result<Document, Error>> {
     let mut results = Vec::new();
     let mut global: Option<Value> = None;
     let mut previous: Option<Value> = None;
@@ -191,14 +233,37 @@ pub fn parse_rules(
             },
         };
         previous = Some(merged.clone());
+        let origin = Origin {
+            path: path.map(Path::to_path_buf),
+            line: first_line,
+        };
+        if let Some(map) = merged.as_mapping() {
+            if map.contains_key("correlation") {
+                let result = correlation_from_document(map, &doc)
+                    .map(|mut c| {
+                        c.origin = origin;
+                        Document::Correlation(c)
+                    })
+                    .map_err(|e| located(e, Some(&merged)));
+                results.push(result);
+                continue;
+            }
+            if map.contains_key("filter") {
+                let result = filter_from_document(map, &doc, options.placeholders.as_ref())
+                    .map(|mut f| {
+                        f.origin = origin;
+                        Document::Filter(f)
+                    })
+                    .map_err(|e| located(e, Some(&merged)));
+                results.push(result);
+                continue;
+            }
+        }
         let result = rule_from_document(&merged, &doc, options.placeholders.as_ref())
             .map(|mut rule| {
                 rule.scope = LogSourceMap::builtin().resolve(&rule.meta.logsource);
-                rule.origin = Origin {
-                    path: path.map(Path::to_path_buf),
-                    line: first_line,
-                };
-                rule
+                rule.origin = origin;
+                Document::Rule(rule)
             })
             .map_err(|e| located(e, Some(&merged)));
         results.push(result);
@@ -208,10 +273,18 @@ pub fn parse_rules(
 
 /// Parses a single rule from YAML text (the first document).
 pub fn parse_rule(text: &str, options: &CompileOptions) -> Result<Rule, Error> {
-    parse_rules(text, None, options)
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| Err(Error::new(ErrorKind::Structure("no YAML document".into()))))
+    let kind = |k: &str| {
+        Err(Error::new(ErrorKind::Structure(format!(
+            "the document is a {k}, not a detection rule"
+        ))))
+    };
+    match parse_documents(text, None, options).into_iter().next() {
+        Some(Ok(Document::Rule(rule))) => Ok(rule),
+        Some(Ok(Document::Correlation(_))) => kind("correlation rule"),
+        Some(Ok(Document::Filter(_))) => kind("filter"),
+        Some(Err(e)) => Err(e),
+        None => Err(Error::new(ErrorKind::Structure("no YAML document".into()))),
+    }
 }
 
 /// Splits YAML text at `---` document markers; skips documents with no content.

@@ -34,7 +34,7 @@ impl DocText<'_> {
             .map(|i| i + self.first_line)
     }
 
-    fn error(&self, kind: ErrorKind, needle: Option<&str>) -> Error {
+    pub(crate) fn error(&self, kind: ErrorKind, needle: Option<&str>) -> Error {
         Error {
             line: needle.and_then(|n| self.locate(n)),
             ..Error::new(kind)
@@ -100,7 +100,7 @@ fn string_list(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-fn metadata(map: &Mapping, text: &DocText<'_>) -> Result<Metadata, Error> {
+pub(crate) fn metadata(map: &Mapping, text: &DocText<'_>) -> Result<Metadata, Error> {
     let get = |k: &str| map.get(k).and_then(scalar_string);
     let title = match map.get("title") {
         Some(v) => scalar_string(v).ok_or_else(|| {

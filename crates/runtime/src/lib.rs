@@ -37,6 +37,7 @@
 #![deny(missing_docs)]
 
 pub mod accounting;
+pub mod correlate;
 pub mod engine;
 mod evtx_input;
 pub mod input;
