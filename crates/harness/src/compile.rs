@@ -71,7 +71,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let set = load(&args.rules, args.placeholders.as_ref())?;
     let elapsed = start.elapsed();
     let build_start = Instant::now();
-    let engine = Engine::new(set.rules.clone(), EngineOptions::default())?;
+    let mut engine = Engine::new(set.rules.clone(), EngineOptions::default())?;
+    engine.set_correlations(set.correlations.clone())?;
     let build = build_start.elapsed();
     let mut written = None;
     if let Some(path) = &args.output {
@@ -127,6 +128,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 "files": set.files,
                 "found": set.found(),
                 "compiled": set.rules.len(),
+                "correlations": set.correlations.len(),
+                "filters": set.filters.len(),
+                "unknown_filter_targets": set.unknown_filter_targets,
                 "rejected": rejected,
                 "unmapped": unmapped,
                 "by_logsource": by_logsource,
@@ -138,6 +142,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Report::Text => {
             for e in &set.rejected {
                 println!("rejected: {e}");
+            }
+            for (filter, reference) in &set.unknown_filter_targets {
+                println!("filter '{filter}': no rule has the id or name '{reference}'");
             }
             if args.list_unmapped {
                 for r in &unmapped {
@@ -164,6 +171,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 set.rejected.len(),
                 elapsed.as_secs_f64() * 1000.0
             );
+            if !set.correlations.is_empty() || !set.filters.is_empty() {
+                println!(
+                    "{} correlation rules, {} filters (applied)",
+                    set.correlations.len(),
+                    set.filters.len()
+                );
+            }
             println!(
                 "engine: {} stage-1 witness patterns, {} rules without witnesses, stage-1 database {:.1} MB, built in {:.0} ms",
                 engine.stats().witnesses,

@@ -11,18 +11,20 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::{
-    evaluate_detailed, parse_rules, CompileOptions, EvalOptions, Profile, Rule,
+    evaluate_detailed, parse_documents, CompileOptions, Document, EvalOptions, Profile, Rule,
 };
+use hypersigma_runtime::correlate::{Correlator, EventRef, Limits};
 use hypersigma_runtime::engine::{Engine, EngineOptions, Verdict};
 use hypersigma_runtime::input::Position;
 use hypersigma_runtime::pipeline::Detection;
 
 use crate::gen::{self, Shape};
-use crate::output::{Format, Record};
+use crate::output::{CorrelationRecord, Format, Record};
 
 /// The bundled rules (file name, YAML).
-const BUNDLED: [(&str, &str); 8] = [
+const BUNDLED: [(&str, &str); 10] = [
     (
         "certutil_download.yml",
         include_str!("../../../corpus/rules/certutil_download.yml"),
@@ -34,6 +36,14 @@ const BUNDLED: [(&str, &str); 8] = [
     (
         "encoded_powershell.yml",
         include_str!("../../../corpus/rules/encoded_powershell.yml"),
+    ),
+    (
+        "lateral_movement_logons.yml",
+        include_str!("../../../corpus/rules/lateral_movement_logons.yml"),
+    ),
+    (
+        "logon_brute_force.yml",
+        include_str!("../../../corpus/rules/logon_brute_force.yml"),
     ),
     (
         "office_spawns_shell.yml",
@@ -81,22 +91,27 @@ pub struct Args {
     threads: Option<usize>,
 }
 
-fn bundled_rules() -> Result<Vec<Rule>> {
-    let mut rules = Vec::new();
+fn bundled_rules() -> Result<(Vec<Rule>, Vec<Correlation>)> {
+    let (mut rules, mut correlations) = (Vec::new(), Vec::new());
     for (name, text) in BUNDLED {
-        for r in parse_rules(text, Some(Path::new(name)), &CompileOptions::default()) {
-            rules.push(r.with_context(|| format!("bundled rule {name}"))?);
+        for d in parse_documents(text, Some(Path::new(name)), &CompileOptions::default()) {
+            match d.with_context(|| format!("bundled rule {name}"))? {
+                Document::Rule(r) => rules.push(r),
+                Document::Correlation(c) => correlations.push(c),
+                Document::Filter(_) => {}
+            }
         }
     }
-    Ok(rules)
+    Ok((rules, correlations))
 }
 
 /// Runs `demo`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    let rules = if args.rules.is_empty() {
+    let (rules, correlations) = if args.rules.is_empty() {
         bundled_rules()?
     } else {
-        crate::compile::load(&args.rules, None)?.rules
+        let set = crate::compile::load(&args.rules, None)?;
+        (set.rules, set.correlations)
     };
     let gen_args = gen::Args::for_demo(args.events, args.seed);
     let mut corpus = Vec::new();
@@ -106,13 +121,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "generated {} events ({:.1} MB, {} planted attacks) in {gen_secs:.2} s; running {} rules",
+        "generated {} events ({:.1} MB, {} planted attacks) in {gen_secs:.2} s; running {} rules \
+         and {} correlations",
         args.events,
         corpus.len() as f64 / 1e6,
         stats.planted,
-        rules.len()
+        rules.len(),
+        correlations.len()
     )?;
-    let engine = Engine::new(rules, EngineOptions::default())?;
+    let mut engine = Engine::new(rules, EngineOptions::default())?;
+    engine.set_correlations(correlations)?;
     let lines: Vec<(usize, usize)> = line_spans(&corpus);
     let threads = args
         .threads
@@ -154,15 +172,41 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Ok(all)
     })?;
+    // Correlations: the matches in input order through one correlator.
+    let set = engine.correlations();
+    let mut correlator = Correlator::new(set, Limits::default());
+    let mut hits = Vec::new();
+    let path = PathBuf::from("<generated>");
+    let mut sightings = Vec::new();
+    for (line, rules) in &found {
+        if !rules.iter().any(|&r| set.reads(r)) {
+            continue;
+        }
+        let (s, e) = lines[*line];
+        let Ok(event) = serde_json::from_slice::<serde_json::Value>(&corpus[s..e]) else {
+            continue;
+        };
+        let at = || EventRef::new(&path, Position::Line(*line as u64 + 1));
+        set.sightings(&event, &profile, at, rules, &mut sightings);
+        for sighting in sightings.drain(..) {
+            hits.extend(correlator.observe(sighting));
+        }
+    }
+    let found: Vec<(usize, Vec<u32>)> = found
+        .into_iter()
+        .filter_map(|(line, mut rules)| {
+            rules.retain(|&r| set.reports(r));
+            (!rules.is_empty()).then_some((line, rules))
+        })
+        .collect();
     let secs = t.elapsed().as_secs_f64().max(1e-9);
-    let detections: usize = found.iter().map(|(_, r)| r.len()).sum();
+    let detections: usize = found.iter().map(|(_, r)| r.len()).sum::<usize>() + hits.len();
     let mut per_rule = vec![0usize; engine.rules().len()];
     for &r in found.iter().flat_map(|(_, rules)| rules) {
         per_rule[r as usize] += 1;
     }
     if args.show > 0 && !found.is_empty() {
         let mut shown = Format::Table.header(false);
-        let path = PathBuf::from("<generated>");
         for (line, rules) in found.iter().take(args.show) {
             let (s, e) = lines[*line];
             let Ok(event) = serde_json::from_slice(&corpus[s..e]) else {
@@ -195,10 +239,37 @@ pub fn run(args: Args) -> Result<ExitCode> {
             )?;
         }
     }
+    if !hits.is_empty() {
+        writeln!(
+            out,
+            "\ncorrelation detections (stateful, over the matches above):"
+        )?;
+        let mut shown = Vec::new();
+        for hit in &hits {
+            CorrelationRecord {
+                correlation: &set.correlations()[hit.correlation],
+                hit,
+            }
+            .write(Format::Table, false, &mut shown);
+        }
+        out.write_all(&shown)?;
+    }
     writeln!(out, "\ndetections per rule:")?;
-    for (rule, n) in engine.rules().iter().zip(&per_rule) {
+    for (r, (rule, n)) in engine.rules().iter().zip(&per_rule).enumerate() {
+        if !set.reports(r as u32) {
+            continue;
+        }
         let level = rule.meta.level.map_or("", |l| l.as_str());
         writeln!(out, "  {n:>7}  {level:<9} {}", rule.meta.title)?;
+    }
+    for (c, correlation) in set.correlations().iter().enumerate() {
+        let n = hits.iter().filter(|h| h.correlation == c).count();
+        let level = correlation.meta.level.map_or("", |l| l.as_str());
+        writeln!(
+            out,
+            "  {n:>7}  {level:<9} {} (correlation)",
+            correlation.meta.title
+        )?;
     }
     let mb = corpus.len() as f64 / 1e6;
     writeln!(
@@ -243,6 +314,7 @@ impl gen::Args {
             profile: Shape::Sysmon,
             attacks: true,
             attack_rate: 500,
+            sequence_rate: 20,
             truth: None,
             output: None,
             quiet: true,

@@ -5,8 +5,10 @@
 
 use std::io::IsTerminal;
 
+use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::ir::{Level, Predicate};
 use hypersigma_compiler::{Evaluation, Profile, Rule};
+use hypersigma_runtime::correlate::CorrelationHit;
 use hypersigma_runtime::input::Position;
 use hypersigma_runtime::pipeline::Detection;
 use serde_json::{json, Value};
@@ -64,6 +66,122 @@ const CSV_HEADER: [&str; 11] = [
     "Tags",
     "Selections",
 ];
+
+/// One correlation detection, formatted.
+pub struct CorrelationRecord<'a> {
+    /// The correlation rule.
+    pub correlation: &'a Correlation,
+    /// What fired.
+    pub hit: &'a CorrelationHit,
+}
+
+fn iso_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+impl CorrelationRecord<'_> {
+    /// The JSON-lines object: the correlation, its group, window, aggregate
+    /// and the contributing events.
+    pub fn json(&self) -> Value {
+        let m = &self.correlation.meta;
+        let h = self.hit;
+        let group: serde_json::Map<String, Value> = h.group.iter().cloned().collect();
+        json!({
+            "correlation": {
+                "id": m.id, "name": m.name, "title": m.title,
+                "type": self.correlation.kind.as_str(),
+                "level": m.level.map(|l| l.as_str()),
+                "status": m.status.map(|s| s.as_str()),
+                "tags": m.tags,
+            },
+            "group": group,
+            "window": {"start": iso_ms(h.start_ms), "end": iso_ms(h.end_ms),
+                       "timespan_ms": self.correlation.timespan_ms},
+            "value": h.value,
+            "events": h.events,
+        })
+    }
+
+    /// `User=bob, Computer=ws1; 12 (event_count), 12 events`.
+    fn details(&self) -> String {
+        let group: Vec<String> = self
+            .hit
+            .group
+            .iter()
+            .map(|(k, v)| format!("{k}={}", text_of(Some(v))))
+            .collect();
+        format!(
+            "{}{}{} ({}), {} events",
+            group.join(", "),
+            if group.is_empty() { "" } else { "; " },
+            self.hit.value,
+            self.correlation.kind.as_str(),
+            self.hit.events.len()
+        )
+    }
+
+    /// Appends the detection to `out` in `format`.
+    pub fn write(&self, format: Format, colour: bool, out: &mut Vec<u8>) {
+        let m = &self.correlation.meta;
+        let level = m.level.map_or("", |l| l.as_str());
+        let end = iso_ms(self.hit.end_ms);
+        let computer = self
+            .hit
+            .group
+            .iter()
+            .find(|(k, _)| matches!(k.as_str(), "Computer" | "ComputerName" | "Hostname"))
+            .map(|(_, v)| text_of(Some(v)))
+            .unwrap_or_default();
+        match format {
+            Format::Jsonl => {
+                if serde_json::to_writer(&mut *out, &self.json()).is_ok() {
+                    out.push(b'\n');
+                }
+            }
+            Format::Csv => {
+                let first = self.hit.events.first().map(|e| match (e.line, e.record) {
+                    (Some(l), _) => format!("{}:{l}", e.path),
+                    (None, Some(r)) => format!("{}#{r}", e.path),
+                    (None, None) => e.path.clone(),
+                });
+                out.extend(csv_line(&[
+                    end,
+                    computer,
+                    String::new(),
+                    String::new(),
+                    level.to_string(),
+                    m.title.clone(),
+                    m.id.clone().unwrap_or_default(),
+                    self.details(),
+                    first.unwrap_or_default(),
+                    m.tags.join(" "),
+                    String::new(),
+                ]))
+            }
+            Format::Table => {
+                let short = match m.level {
+                    Some(Level::Informational) => "info",
+                    _ => level,
+                };
+                let line = table_line(
+                    &short_time(&end),
+                    &computer,
+                    short,
+                    &m.title,
+                    &self.details(),
+                );
+                match (colour, level_colour(m.level)) {
+                    (true, Some(code)) => {
+                        out.extend(format!("\x1b[{code}m{line}\x1b[0m\n").into_bytes())
+                    }
+                    _ => out.extend(format!("{line}\n").into_bytes()),
+                }
+            }
+        }
+    }
+}
 
 /// One detection, formatted.
 pub struct Record<'a> {

@@ -14,14 +14,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::ir::{Level, Status};
 use hypersigma_compiler::{evaluate_detailed, EvalOptions, Profile, Rule};
+use hypersigma_runtime::correlate::{resolvable, Correlator, Limits};
 use hypersigma_runtime::engine::{Engine, EngineOptions};
 use hypersigma_runtime::input;
 use hypersigma_runtime::pipeline::{self, Output, ReadOptions};
 use hypersigma_runtime::ruleset::is_ruleset;
 
-use crate::output::{Format, Record};
+use crate::output::{CorrelationRecord, Format, Record};
 
 /// Options of `scan`.
 #[derive(clap::Args)]
@@ -60,6 +62,14 @@ pub struct Args {
     /// Stop at the first bad line, record or input, with exit status 2 (default: report and go on).
     #[arg(long)]
     strict: bool,
+    /// Most groups (distinct group-by values) each correlation keeps; the
+    /// stalest are evicted beyond it (counted in the summary).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    correlation_max_groups: usize,
+    /// Correlate events without a readable timestamp at the newest time seen
+    /// so far (default: leave them out of correlations, counted).
+    #[arg(long)]
+    arrival_time: bool,
     /// Inputs: files, directories, or `-` for stdin (the default).
     inputs: Vec<PathBuf>,
 }
@@ -199,8 +209,10 @@ pub fn engine_for(
         .filter(|p| p.is_file() && is_ruleset(p))
         .collect();
     if compiled.is_empty() {
-        let rules = load_selected(rules, placeholders, select, quiet)?;
-        return Ok(Engine::with_profiles(rules, options, &extra)?);
+        let (rules, correlations) = load_selected(rules, placeholders, select, quiet)?;
+        let mut engine = Engine::with_profiles(rules, options, &extra)?;
+        add_correlations(&mut engine, correlations, select, quiet)?;
+        return Ok(engine);
     }
     if rules.len() > 1 {
         anyhow::bail!(
@@ -223,22 +235,52 @@ pub fn engine_for(
                 engine.rules().len()
             );
         }
-        return Ok(Engine::with_profiles(kept, options, &extra)?);
+        let correlations = engine.correlations().correlations().to_vec();
+        let mut rebuilt = Engine::with_profiles(kept, options, &extra)?;
+        add_correlations(&mut rebuilt, correlations, select, quiet)?;
+        return Ok(rebuilt);
     }
     Ok(engine)
 }
 
-/// Loads the rules and keeps those the filter selects; fails when none is left.
+/// Adds the correlations to the engine. With a rule selection that left out
+/// rules some correlations read, those correlations are dropped (with a
+/// warning); without one, an unknown reference or a cycle is an error.
+fn add_correlations(
+    engine: &mut Engine,
+    correlations: Vec<Correlation>,
+    select: &RuleFilter,
+    quiet: bool,
+) -> Result<()> {
+    let correlations = if select.is_default() {
+        correlations
+    } else {
+        let (kept, dropped) = resolvable(correlations, engine.rules());
+        if !quiet {
+            for e in dropped {
+                eprintln!("hypersigma: correlation dropped by the rule selection: {e}");
+            }
+        }
+        kept
+    };
+    Ok(engine.set_correlations(correlations)?)
+}
+
+/// Loads the rules and keeps those the filter selects (fails when none is
+/// left), with the correlation rules found beside them.
 pub fn load_selected(
     rules: &[PathBuf],
     placeholders: Option<&PathBuf>,
     select: &RuleFilter,
     quiet: bool,
-) -> Result<Vec<Rule>> {
+) -> Result<(Vec<Rule>, Vec<Correlation>)> {
     let set = crate::compile::load(rules, placeholders)?;
     if !quiet {
         for e in &set.rejected {
             eprintln!("hypersigma: rule rejected: {e}");
+        }
+        for (filter, reference) in &set.unknown_filter_targets {
+            eprintln!("hypersigma: filter '{filter}': no rule has the id or name '{reference}'");
         }
     }
     let loaded = set.rules.len();
@@ -249,7 +291,7 @@ pub fn load_selected(
             set.rejected.len()
         );
     }
-    Ok(kept)
+    Ok((kept, set.correlations))
 }
 
 /// Runs `scan`.
@@ -281,6 +323,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut by_profile: Vec<(String, u64)> = Vec::new();
     let mut strict_failure: Option<String> = None;
     let progress = progress_bar(&files, args.quiet);
+    let correlations = engine.correlations();
+    let mut correlator = Correlator::new(
+        correlations,
+        Limits {
+            max_groups: args.correlation_max_groups.max(1),
+            arrival_time: args.arrival_time,
+            ..Limits::default()
+        },
+    );
+    let mut correlation_hits = vec![0u64; correlations.correlations().len()];
     let header = format.header(colour);
     if let Err(e) = out.write_all(&header) {
         write_error = Some(e);
@@ -309,8 +361,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     .write(format, colour, buf);
                 }
             },
-            |chunk| {
-                if let Err(e) = out.write_all(&chunk.stdout) {
+            |mut chunk| {
+                let mut buf = std::mem::take(&mut chunk.stdout);
+                for sighting in chunk.sightings.drain(..) {
+                    for hit in correlator.observe(sighting) {
+                        if let Some(n) = correlation_hits.get_mut(hit.correlation) {
+                            *n += 1;
+                        }
+                        CorrelationRecord {
+                            correlation: &correlations.correlations()[hit.correlation],
+                            hit: &hit,
+                        }
+                        .write(format, colour, &mut buf);
+                    }
+                }
+                if let Err(e) = out.write_all(&buf) {
                     write_error = Some(e);
                     return false;
                 }
@@ -361,7 +426,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .map_or(flushed, Err)
         .context("writing detections")?;
     let secs = start.elapsed().as_secs_f64();
-    let summary = Summary::new(rules, &per_rule, totals, by_profile, secs, threads);
+    let mut summary = Summary::new(rules, &per_rule, totals, by_profile, secs, threads);
+    if !correlations.correlations().is_empty() {
+        summary.correlations = Some(CorrelationTotals {
+            detections: correlations
+                .correlations()
+                .iter()
+                .zip(&correlation_hits)
+                .map(|(c, &n)| (c.meta.title.clone(), n))
+                .collect(),
+            evictions: correlator.evictions,
+            untimed: correlator.untimed,
+        });
+    }
     if !args.quiet {
         eprint!("{}", summary.text());
     }
@@ -434,7 +511,16 @@ fn reasons(t: &Output) -> String {
 }
 
 /// What a run did, for stderr and `--stats`.
+/// What the correlations did in a run.
+struct CorrelationTotals {
+    /// (correlation title, detections).
+    detections: Vec<(String, u64)>,
+    evictions: u64,
+    untimed: u64,
+}
+
 struct Summary {
+    correlations: Option<CorrelationTotals>,
     totals: Output,
     seconds: f64,
     threads: usize,
@@ -476,6 +562,7 @@ impl Summary {
         top.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.1.cmp(&b.1)));
         top.truncate(10);
         Summary {
+            correlations: None,
             totals,
             seconds,
             threads,
@@ -505,6 +592,12 @@ impl Summary {
             "events_per_sec": t.events as f64 / secs,
             "mb_per_sec": t.bytes as f64 / 1e6 / secs,
             "threads": self.threads,
+            "correlations": self.correlations.as_ref().map(|c| serde_json::json!({
+                "detections": c.detections.iter().map(|(_, n)| n).sum::<u64>(),
+                "by_correlation": c.detections.iter().map(|(t, n)| serde_json::json!({"title": t, "detections": n})).collect::<Vec<_>>(),
+                "state_evictions": c.evictions,
+                "sightings_without_time": c.untimed,
+            })),
         })
     }
 
@@ -545,6 +638,16 @@ impl Summary {
             s.push_str("top rules:\n");
             for (_, title, level, n) in &self.top_rules {
                 s.push_str(&format!("  {n:>8}  {level:<13}  {title}\n"));
+            }
+        }
+        if let Some(c) = &self.correlations {
+            let total: u64 = c.detections.iter().map(|(_, n)| n).sum();
+            s.push_str(&format!(
+                "correlations: {total} detections, {} state evictions, {} matches without a timestamp left out\n",
+                c.evictions, c.untimed
+            ));
+            for (title, n) in c.detections.iter().filter(|(_, n)| *n > 0) {
+                s.push_str(&format!("  {n:>8}  {title}\n"));
             }
         }
         s

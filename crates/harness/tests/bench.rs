@@ -70,7 +70,7 @@ fn report_and_baseline() {
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["events"], 3000);
-    assert_eq!(r["rules"], 8);
+    assert_eq!(r["rules"], 10, "the bundled detection rules");
     assert!(r["split_floor"]["events_per_sec"].as_f64().unwrap() > 0.0);
     assert!(r["parse_floor"]["mb_per_sec"].as_f64().unwrap() > 0.0);
     let runs = r["runs"].as_array().unwrap();
@@ -91,7 +91,7 @@ fn report_and_baseline() {
         );
     }
     assert!(runs[0]["detections"].as_u64().unwrap() > 0);
-    assert_eq!(r["per_rule"].as_array().unwrap().len(), 8);
+    assert_eq!(r["per_rule"].as_array().unwrap().len(), 10);
     assert!(r["peak_rss_bytes"].as_u64().unwrap() > 0);
 
     // A baseline far faster than anything: a regression, exit 1.

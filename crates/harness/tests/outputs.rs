@@ -256,7 +256,11 @@ fn demo_runs_the_bundled_rules_on_a_generated_corpus() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("generated 20000 events"), "{text}");
-    assert!(text.contains("running 8 rules"), "{text}");
+    assert!(
+        text.contains("running 10 rules and 3 correlations"),
+        "{text}"
+    );
+    assert!(text.contains("Brute Force Followed By A Success"), "{text}");
     let impacket = text
         .lines()
         .find(|l| {

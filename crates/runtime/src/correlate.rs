@@ -29,7 +29,10 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::Value;
 
 use hypersigma_compiler::correlation::{Correlation, CorrelationType};
-use hypersigma_compiler::Rule;
+use hypersigma_compiler::eval::timestamp;
+use hypersigma_compiler::{Profile, Rule};
+
+use crate::input::Position;
 
 /// Why a set of correlations cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +53,42 @@ pub enum CorrelationError {
     Cycle(String),
 }
 
+/// The correlations whose references all resolve (to `rules` or to other
+/// kept correlations), and the errors of those left out.
+pub fn resolvable(
+    correlations: Vec<Correlation>,
+    rules: &[Rule],
+) -> (Vec<Correlation>, Vec<CorrelationError>) {
+    let mut kept = correlations;
+    let mut dropped = Vec::new();
+    loop {
+        let known = |r: &str, kept: &[Correlation]| {
+            let named = |id: &Option<String>, name: &Option<String>| {
+                id.as_deref() == Some(r) || name.as_deref() == Some(r)
+            };
+            rules.iter().any(|x| named(&x.meta.id, &x.meta.name))
+                || kept.iter().any(|c| named(&c.meta.id, &c.meta.name))
+        };
+        let bad = kept
+            .iter()
+            .position(|c| c.rules.iter().any(|r| !known(r, &kept)));
+        let Some(at) = bad else {
+            return (kept, dropped);
+        };
+        let c = kept.remove(at);
+        let reference = c
+            .rules
+            .iter()
+            .find(|r| !known(r, &kept))
+            .cloned()
+            .unwrap_or_default();
+        dropped.push(CorrelationError::UnknownRule {
+            correlation: c.meta.title,
+            reference,
+        });
+    }
+}
+
 /// What a correlation reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Input {
@@ -58,7 +97,7 @@ enum Input {
 }
 
 /// Correlations resolved against the loaded rules.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CorrelationSet {
     correlations: Vec<Correlation>,
     /// Per correlation: its inputs, and the name aliases use for each.
@@ -189,6 +228,45 @@ impl CorrelationSet {
         out.into_iter().collect()
     }
 
+    /// Appends the sightings of one matched event (rules: the rules it
+    /// matched) for the correlations reading those rules: event time from
+    /// the profile's timestamp, the fields they group by or measure.
+    pub fn sightings(
+        &self,
+        event: &Value,
+        profile: &Profile,
+        at: impl Fn() -> EventRef,
+        rules: &[u32],
+        out: &mut Vec<Sighting>,
+    ) {
+        let mut time: Option<Option<i64>> = None;
+        for &r in rules {
+            if !self.reads(r) {
+                continue;
+            }
+            let time_ms = *time.get_or_insert_with(|| {
+                profile
+                    .timestamp(event)
+                    .and_then(timestamp)
+                    .map(|t| t.timestamp_millis())
+            });
+            let fields = self
+                .fields_for(r)
+                .into_iter()
+                .filter_map(|f| {
+                    let value = profile.lookup(event, &f).into_iter().next()?.clone();
+                    Some((f, value))
+                })
+                .collect();
+            out.push(Sighting {
+                rule: r,
+                time_ms,
+                fields,
+                event: at(),
+            });
+        }
+    }
+
     /// The field that holds `name` (a field or an alias) in the events of
     /// input `slot` of correlation `c`.
     fn field_name<'a>(&'a self, c: usize, slot: usize, name: &'a str) -> &'a str {
@@ -206,8 +284,27 @@ impl CorrelationSet {
 pub struct EventRef {
     /// The input file (or `-`).
     pub path: String,
-    /// Its line (JSON lines) or record (EVTX) number.
-    pub position: u64,
+    /// Its line (JSON inputs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// Its record id (EVTX inputs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<u64>,
+}
+
+impl EventRef {
+    /// The reference of an event read at `position` of `path`.
+    pub fn new(path: &std::path::Path, position: Position) -> EventRef {
+        let (line, record) = match position {
+            Position::Line(l) => (Some(l), None),
+            Position::Record(r) => (None, Some(r)),
+        };
+        EventRef {
+            path: path.display().to_string(),
+            line,
+            record,
+        }
+    }
 }
 
 /// One rule match, as correlations see it.

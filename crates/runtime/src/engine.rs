@@ -17,11 +17,13 @@
 use hyperscan::prelude::*;
 use serde_json::Value;
 
+use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::program::Program;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 use crate::accounting::Rejection;
+use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::{MemberIndex, Place};
 use crate::partial::{parse_event, validate_event, MemberFilter, ReadSet};
 use crate::stage2::{rule_holds, FieldCache, LoweredRule};
@@ -57,6 +59,9 @@ pub enum EngineError {
     /// Hyperscan refused the stage-1 database or scratch space.
     #[error("stage-1 database: {0}")]
     Hyperscan(String),
+    /// A correlation names an unknown rule, or correlations form a cycle.
+    #[error(transparent)]
+    Correlation(#[from] CorrelationError),
 }
 
 /// Stage-1 statistics of a build.
@@ -99,6 +104,8 @@ pub struct Engine {
     pub(crate) event_id_members: Vec<Vec<u8>>,
     /// What stage 2 reads (the fields, and the rules that read every value).
     pub(crate) reads: ReadSet,
+    /// Correlation rules over the rules' matches.
+    pub(crate) correlations: CorrelationSet,
     pub(crate) db: BlockDatabase,
     pub(crate) options: EngineOptions,
     pub(crate) stats: EngineStats,
@@ -311,6 +318,7 @@ impl Engine {
         let reads = ReadSet::new(&rules, &scopes);
         Ok(Engine {
             reads,
+            correlations: CorrelationSet::default(),
             rules,
             programs,
             lowered,
@@ -333,6 +341,18 @@ impl Engine {
     /// The rules, in the order rule indices refer to.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Adds correlation rules over the engine's rules (references resolved
+    /// by id or name; see [`crate::correlate`]).
+    pub fn set_correlations(&mut self, correlations: Vec<Correlation>) -> Result<(), EngineError> {
+        self.correlations = CorrelationSet::new(correlations, &self.rules)?;
+        Ok(())
+    }
+
+    /// The correlation rules (empty when none were added).
+    pub fn correlations(&self) -> &CorrelationSet {
+        &self.correlations
     }
 
     /// Stage-1 statistics.

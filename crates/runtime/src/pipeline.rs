@@ -15,6 +15,7 @@ use hypersigma_compiler::Profile;
 use serde_json::Value;
 
 use crate::accounting::RejectCounts;
+use crate::correlate::{EventRef, Sighting};
 use crate::engine::{Engine, EngineError, Verdict};
 use crate::input::Position;
 use crate::read_chunks::{located, read_inputs, Chunk};
@@ -60,6 +61,9 @@ pub struct Output {
     pub candidate_rules: u64,
     /// The field profile the chunk's events were read with.
     pub profile: Option<String>,
+    /// Matches of rules that correlations read, in input order (for the
+    /// writer's [`crate::correlate::Correlator`]).
+    pub sightings: Vec<Sighting>,
 }
 
 /// Matches every input with `threads` workers; `format` turns one matched event
@@ -125,7 +129,19 @@ where
                             out.candidates += u64::from(candidates > 0);
                             out.candidate_rules += candidates as u64;
                             match (verdict, event) {
-                                (Verdict::Matched(rules), Some(event)) if !rules.is_empty() => {
+                                (Verdict::Matched(mut rules), Some(event)) if !rules.is_empty() => {
+                                    let correlations = engine.correlations();
+                                    correlations.sightings(
+                                        &event,
+                                        profile,
+                                        || EventRef::new(&chunk.path, *position),
+                                        &rules,
+                                        &mut out.sightings,
+                                    );
+                                    rules.retain(|&r| correlations.reports(r));
+                                    if rules.is_empty() {
+                                        continue;
+                                    }
                                     out.detections += rules.len() as u64;
                                     let d = Detection {
                                         path: &chunk.path,

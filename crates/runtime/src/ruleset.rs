@@ -4,7 +4,7 @@
 //! without recompiling it (`hypersigma compile -o rules.hsr`, then
 //! `-r rules.hsr`).
 //!
-//! Format: the 8-byte magic `HSRULES\x01`, then a `postcard` encoding of
+//! Format: the 8-byte magic `HSRULES\x02`, then a `postcard` encoding of
 //! [`RulesetFile`]. The Hyperscan database is checked by Hyperscan itself
 //! (platform, version) when it is deserialised; condition programs are
 //! recompiled and verified on load, never trusted from the file. Stage-2
@@ -18,6 +18,7 @@ use crate::engine::{all_profiles, scope_filter};
 
 use hyperscan::prelude::*;
 use hyperscan::SerializedDatabase;
+use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::{Rule, Scope};
 
 use crate::engine::{
@@ -25,7 +26,7 @@ use crate::engine::{
 };
 
 /// The first bytes of a compiled ruleset file.
-pub const MAGIC: &[u8; 8] = b"HSRULES\x01";
+pub const MAGIC: &[u8; 8] = b"HSRULES\x02";
 
 /// Why a ruleset could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +74,8 @@ struct RulesetFile<'a> {
     witnesses: usize,
     /// `hs_serialize_database` output.
     database: Cow<'a, [u8]>,
+    /// Correlation rules, resolved again on load.
+    correlations: Cow<'a, [Correlation]>,
 }
 
 /// Whether a file starts like a compiled ruleset.
@@ -110,6 +113,7 @@ impl Engine {
             first_pass_through: self.first_pass_through,
             witnesses: self.stats.witnesses,
             database: Cow::Borrowed(database.as_ref()),
+            correlations: Cow::Borrowed(self.correlations.correlations()),
         };
         let mut out = MAGIC.to_vec();
         let body = postcard::to_allocvec(&file)
@@ -194,8 +198,12 @@ impl Engine {
         let (scope_event_ids, event_id_members) = scope_filter(&file.scopes, &all_profiles(&[]));
         let member_ids: HashMap<Vec<u8>, u32> = file.member_ids.into_iter().collect();
         let reads = crate::partial::ReadSet::new(&file.rules, &file.scopes);
+        let correlations =
+            crate::correlate::CorrelationSet::new(file.correlations.into_owned(), &file.rules)
+                .map_err(|e| engine_error(EngineError::Correlation(e)))?;
         Ok(Engine {
             reads,
+            correlations,
             programs,
             lowered,
             stats: EngineStats {

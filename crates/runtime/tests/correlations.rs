@@ -157,7 +157,8 @@ fn run_case(case: &Yaml) -> Result<usize, String> {
                     fields,
                     event: EventRef {
                         path: "case".into(),
-                        position: i as u64 + 1,
+                        line: Some(i as u64 + 1),
+                        record: None,
                     },
                 }));
             }
@@ -175,7 +176,7 @@ fn run_case(case: &Yaml) -> Result<usize, String> {
                     json!({
                         "correlation": set.correlations()[h.correlation].meta.title,
                         "group": group,
-                        "events": h.events.iter().map(|e| e.position).collect::<Vec<_>>(),
+                        "events": h.events.iter().map(|e| e.line).collect::<Vec<_>>(),
                         "value": h.value,
                     })
                 })

@@ -616,9 +616,27 @@ impl<'v> World<'v> {
     /// Security 4624 (logon) or 4625 (failed logon).
     pub fn logon(&mut self, f: &mut Fields, failed: bool) -> Header {
         let host = self.pick_host();
+        self.logon_as(f, host, failed, None)
+    }
+
+    /// A logon on `host`; `planted` fixes the account and source address of
+    /// a network logon (type 3), else they are drawn at random.
+    pub fn logon_as(
+        &mut self,
+        f: &mut Fields,
+        host: usize,
+        failed: bool,
+        planted: Option<(&str, &str)>,
+    ) -> Header {
         let h = self.header(SECURITY, if failed { 4625 } else { 4624 }, 12544, host);
-        let user = self.rng.pick(&self.vocab.users).clone();
-        let logon_type = *self.rng.pick(&[2u64, 3, 3, 3, 5, 7, 10]);
+        let user = match planted {
+            Some((user, _)) => user.to_string(),
+            None => self.rng.pick(&self.vocab.users).clone(),
+        };
+        let logon_type = match planted {
+            Some(_) => 3,
+            None => *self.rng.pick(&[2u64, 3, 3, 3, 5, 7, 10]),
+        };
         f.clear();
         f.str("SubjectUserSid", "S-1-5-18");
         f.fmt(
@@ -672,10 +690,13 @@ impl<'v> World<'v> {
         f.num("KeyLength", if logon_type == 3 { 128 } else { 0 });
         f.str("ProcessId", "0x2f0");
         f.str("ProcessName", "C:\\Windows\\System32\\lsass.exe");
-        f.fmt(
-            "IpAddress",
-            format_args!("10.20.{}.{}", self.rng.below(12), self.rng.range(10, 250)),
-        );
+        match planted {
+            Some((_, ip)) => f.str("IpAddress", ip),
+            None => f.fmt(
+                "IpAddress",
+                format_args!("10.20.{}.{}", self.rng.below(12), self.rng.range(10, 250)),
+            ),
+        }
         f.num("IpPort", self.rng.range(49152, 65535));
         h
     }

@@ -10,6 +10,7 @@
 mod events;
 mod fields;
 mod rng;
+mod sequences;
 mod vocab;
 mod writer;
 
@@ -41,13 +42,20 @@ pub struct Args {
     /// Output shape (field profile).
     #[arg(long, value_enum, default_value_t = Shape::Sysmon)]
     pub profile: Shape,
-    /// Plant attacks (Impacket wmiexec, smbexec, atexec, dcomexec) at known positions.
+    /// Plant attacks (Impacket wmiexec, smbexec, atexec, dcomexec) and logon
+    /// sequences (brute force, lateral movement) at known positions.
     #[arg(long)]
     pub attacks: bool,
     /// Planted attacks per million events (with `--attacks`; at least one of each).
     #[arg(long, default_value_t = 500)]
     pub attack_rate: u64,
-    /// Write the ground truth here: JSON lines `{"line": N, "rules": [ids]}`.
+    /// Planted logon sequences (brute force, lateral movement; alternating) per
+    /// million events, with `--attacks` (at least one of each when the corpus
+    /// is long enough).
+    #[arg(long, default_value_t = 20)]
+    pub sequence_rate: u64,
+    /// Write the ground truth here: JSON lines `{"line": N, "rules": [ids]}`
+    /// (sequence events also carry `"sequence"` and `"instance"`).
     #[arg(long)]
     pub truth: Option<PathBuf>,
     /// Output file (default: standard output).
@@ -170,8 +178,40 @@ pub fn generate(
         .map(|h| format!("{h}.contoso.local"))
         .collect();
     let mut next_plant = plan.pop();
+    let mut steps = if args.attacks {
+        let count = (args.events * args.sequence_rate / 1_000_000).max(2);
+        let mut rng = rng::Rng::new(args.seed ^ 0x0005_e90e_9ce5);
+        sequences::plan(
+            &mut rng,
+            args.events,
+            count,
+            vocab.hosts.len(),
+            &vocab.users,
+        )
+    } else {
+        Vec::new()
+    };
     for line in 1..=args.events {
-        let header = if next_plant == Some(line) {
+        let step_due = steps.last().is_some_and(|s| s.line <= line);
+        let header = if next_plant != Some(line) && step_due {
+            let Some(step) = steps.pop() else {
+                anyhow::bail!("no sequence step at line {line}");
+            };
+            if let Some(t) = truth.as_deref_mut() {
+                writeln!(
+                    t,
+                    "{{\"line\": {line}, \"rules\": [], \"sequence\": \"{}\", \"instance\": {}}}",
+                    step.sequence.name(),
+                    step.instance
+                )?;
+            }
+            world.logon_as(
+                &mut fields,
+                step.host,
+                step.failed,
+                Some((step.user.as_str(), step.ip.as_str())),
+            )
+        } else if next_plant == Some(line) {
             let (attack, security) = variants[(stats.planted as usize) % variants.len()];
             stats.planted += 1;
             next_plant = plan.pop();
