@@ -5,6 +5,9 @@
 //! nothing more buffered, so latency stays low under a trickle and throughput
 //! high under load. Bad lines are reported on stderr (with their line number)
 //! and do not stop the stream; with `--tag-only` they pass through unchanged.
+//! Tags are per event: rules read only by correlations (`generate: false`)
+//! do not tag, and correlations themselves, being stateful over many events,
+//! are evaluated by `scan`.
 
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::process::ExitCode;
@@ -84,9 +87,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         out.write_all(b"\n")?;
                     }
                 }
-                (Verdict::Matched(matched), Some(Value::Object(mut event)))
-                    if !matched.is_empty() =>
+                (Verdict::Matched(mut matched), Some(Value::Object(mut event)))
+                    if matched.iter().any(|&r| engine.correlations().reports(r)) =>
                 {
+                    matched.retain(|&r| engine.correlations().reports(r));
                     let list: Vec<Value> = matched
                         .iter()
                         .filter_map(|&r| engine.rules().get(r as usize))

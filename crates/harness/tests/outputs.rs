@@ -271,9 +271,19 @@ fn demo_runs_the_bundled_rules_on_a_generated_corpus() {
     let n: u64 = impacket.split_whitespace().next().unwrap().parse().unwrap();
     assert!(n > 0, "{impacket}");
     assert!(text.contains("events/s"), "{text}");
+    let (detections, correlations) = text
+        .split_once("correlation detections")
+        .expect("a correlation section");
     assert_eq!(
-        text.lines().filter(|l| l.starts_with("2026-")).count(),
+        detections
+            .lines()
+            .filter(|l| l.starts_with("2026-"))
+            .count(),
         3,
+        "{text}"
+    );
+    assert!(
+        correlations.contains("Password Brute Force Against One"),
         "{text}"
     );
 }

@@ -28,7 +28,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
-use hypersigma_compiler::correlation::{Correlation, CorrelationType};
+use hypersigma_compiler::correlation::{Comparison, Correlation, CorrelationType};
 use hypersigma_compiler::eval::timestamp;
 use hypersigma_compiler::{Profile, Rule};
 
@@ -496,14 +496,20 @@ impl<'s> Correlator<'s> {
         );
         g.newest = g.newest.max(time);
         let oldest_kept = g.newest.saturating_sub(corr.timespan_ms);
-        let stale = g.entries.partition_point(|e| e.time < oldest_kept);
-        g.entries.drain(..stale);
-        if g.entries.len() > self.limits.max_sightings.max(1) {
-            let extra = g.entries.len() - self.limits.max_sightings.max(1);
+        let mut dropped = g.entries.partition_point(|e| e.time < oldest_kept);
+        g.entries.drain(..dropped);
+        let max = self.limits.max_sightings.max(1);
+        if g.entries.len() > max {
+            let extra = g.entries.len() - max;
             g.entries.drain(..extra);
             self.evictions += extra as u64;
+            dropped += extra;
         }
-        let Some(fired) = fire(corr, g, time) else {
+        // The new entry, unless it fell out (a late event older than the window).
+        let Some(new) = at.checked_sub(dropped) else {
+            return;
+        };
+        let Some(fired) = fire(corr, g, new) else {
             return;
         };
         let (start, end, value, taken) = fired;
@@ -530,33 +536,66 @@ impl<'s> Correlator<'s> {
     }
 }
 
-/// The first window containing `time` whose aggregate meets the condition:
-/// (start, end, aggregate, its entries, removed from the group).
-fn fire(corr: &Correlation, g: &mut Group, time: i64) -> Option<(i64, i64, f64, Vec<Entry>)> {
+/// The first window that contains the new entry (`new`), starts at most a
+/// timespan before it, and whose aggregate meets the condition; the window
+/// ends at the first entry (from the new one on) where it does:
+/// (start, end, aggregate, its entries, removed from the group). A
+/// `temporal_ordered` window starts at a sighting of the first rule.
+fn fire(corr: &Correlation, g: &mut Group, new: usize) -> Option<(i64, i64, f64, Vec<Entry>)> {
     let span = corr.timespan_ms;
-    let n = g.entries.len();
-    for s in 0..n {
+    let t_new = g.entries.get(new)?.time;
+    let increasing = corr
+        .condition
+        .comparisons
+        .iter()
+        .all(|(op, _)| matches!(op, Comparison::Gt | Comparison::Gte));
+    for s in 0..=new {
         let start = g.entries[s].time;
-        if start > time {
-            break;
-        }
-        if start < time.saturating_sub(span) {
+        if start < t_new.saturating_sub(span) {
             continue;
         }
-        let end_ix = g
+        if corr.kind == CorrelationType::TemporalOrdered && g.entries[s].slot != 0 {
+            continue;
+        }
+        let limit = g
             .entries
             .partition_point(|e| e.time <= start.saturating_add(span));
-        let window = &g.entries[s..end_ix];
-        let Some(x) = aggregate(corr, window) else {
+        if limit <= new {
             continue;
-        };
-        if corr.condition.holds(x) {
-            let end = window.last().map_or(start, |e| e.time);
-            let taken: Vec<Entry> = g.entries.drain(s..end_ix).collect();
-            return Some((start, end, x, taken));
+        }
+        if corr.kind == CorrelationType::EventCount {
+            // The count is the window's length: no accumulation needed.
+            if increasing && !corr.condition.holds((limit - s) as f64) {
+                continue;
+            }
+            let hit = (new..limit).find(|&j| corr.condition.holds((j - s + 1) as f64));
+            if let Some(j) = hit {
+                return Some(take(g, s, j, (j - s + 1) as f64));
+            }
+            continue;
+        }
+        let mut acc = Accumulator::default();
+        for j in s..limit {
+            acc.add(corr, &g.entries[j]);
+            if j < new {
+                continue;
+            }
+            if let Some(x) = acc.value(corr) {
+                if corr.condition.holds(x) {
+                    return Some(take(g, s, j, x));
+                }
+            }
         }
     }
     None
+}
+
+/// Removes entries `s..=j` from the group: (start, end, aggregate, entries).
+fn take(g: &mut Group, s: usize, j: usize, x: f64) -> (i64, i64, f64, Vec<Entry>) {
+    let taken: Vec<Entry> = g.entries.drain(s..=j).collect();
+    let start = taken.first().map_or(0, |e| e.time);
+    let end = taken.last().map_or(start, |e| e.time);
+    (start, end, x, taken)
 }
 
 fn number(v: &Value) -> Option<f64> {
@@ -567,56 +606,65 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-/// The correlation's aggregate over a window (`None`: nothing to measure).
-fn aggregate(corr: &Correlation, window: &[Entry]) -> Option<f64> {
-    let values = || window.iter().filter_map(|e| e.value.as_ref());
-    let numbers = || -> Vec<f64> {
-        let mut v: Vec<f64> = values()
-            .filter_map(number)
-            .filter(|x| x.is_finite())
-            .collect();
-        v.sort_by(f64::total_cmp);
-        v
-    };
-    Some(match corr.kind {
-        CorrelationType::EventCount => window.len() as f64,
-        CorrelationType::ValueCount => values()
-            .filter(|v| !v.is_null())
-            .map(|v| v.to_string())
-            .collect::<BTreeSet<_>>()
-            .len() as f64,
-        CorrelationType::Temporal => {
-            window.iter().map(|e| e.slot).collect::<BTreeSet<_>>().len() as f64
-        }
-        CorrelationType::TemporalOrdered => {
-            // The longest prefix of the rule list seen in order.
-            let mut next = 0;
-            for e in window {
-                if e.slot == next {
-                    next += 1;
+/// A correlation's aggregate over a growing window.
+#[derive(Default)]
+struct Accumulator {
+    distinct: BTreeSet<String>,
+    slots: BTreeSet<usize>,
+    next_step: usize,
+    numbers: Vec<f64>,
+    sum: f64,
+}
+
+impl Accumulator {
+    fn add(&mut self, corr: &Correlation, e: &Entry) {
+        match corr.kind {
+            CorrelationType::EventCount => {}
+            CorrelationType::ValueCount => {
+                if let Some(v) = e.value.as_ref().filter(|v| !v.is_null()) {
+                    self.distinct.insert(v.to_string());
                 }
             }
-            next as f64
-        }
-        CorrelationType::ValueSum => {
-            let v = numbers();
-            if v.is_empty() {
-                return None;
+            CorrelationType::Temporal => {
+                self.slots.insert(e.slot);
             }
-            v.iter().sum()
-        }
-        CorrelationType::ValueAvg => {
-            let v = numbers();
-            if v.is_empty() {
-                return None;
+            CorrelationType::TemporalOrdered => {
+                if e.slot == self.next_step {
+                    self.next_step += 1;
+                }
             }
-            v.iter().sum::<f64>() / v.len() as f64
+            _ => {
+                if let Some(x) = e.value.as_ref().and_then(number).filter(|x| x.is_finite()) {
+                    self.numbers.push(x);
+                    self.sum += x;
+                }
+            }
         }
-        CorrelationType::ValueMedian => percentile(&numbers(), 50.0)?,
-        CorrelationType::ValuePercentile => {
-            percentile(&numbers(), corr.condition.percentile.unwrap_or(50.0))?
-        }
-    })
+    }
+
+    /// The aggregate (`None`: no number to measure yet).
+    fn value(&mut self, corr: &Correlation) -> Option<f64> {
+        Some(match corr.kind {
+            CorrelationType::EventCount => return None,
+            CorrelationType::ValueCount => self.distinct.len() as f64,
+            CorrelationType::Temporal => self.slots.len() as f64,
+            CorrelationType::TemporalOrdered => self.next_step as f64,
+            CorrelationType::ValueSum if !self.numbers.is_empty() => self.sum,
+            CorrelationType::ValueAvg if !self.numbers.is_empty() => {
+                self.sum / self.numbers.len() as f64
+            }
+            CorrelationType::ValueMedian | CorrelationType::ValuePercentile => {
+                let p = match corr.kind {
+                    CorrelationType::ValueMedian => 50.0,
+                    _ => corr.condition.percentile.unwrap_or(50.0),
+                };
+                let mut sorted = self.numbers.clone();
+                sorted.sort_by(f64::total_cmp);
+                percentile(&sorted, p)?
+            }
+            _ => return None,
+        })
+    }
 }
 
 /// Linear interpolation between closest ranks over sorted values.
@@ -631,6 +679,82 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use hypersigma_compiler::{parse_documents, CompileOptions, Document};
+
+    fn set(text: &str) -> CorrelationSet {
+        let (mut rules, mut correlations) = (Vec::new(), Vec::new());
+        for d in parse_documents(text, None, &CompileOptions::default()) {
+            match d.unwrap() {
+                Document::Rule(r) => rules.push(r),
+                Document::Correlation(c) => correlations.push(c),
+                Document::Filter(_) => {}
+            }
+        }
+        CorrelationSet::new(correlations, &rules).unwrap()
+    }
+
+    const COUNT: &str = "title: r\nname: r\nlogsource: {product: test}\ndetection: {s: {a: 1}, condition: s}\n---\ntitle: c\ncorrelation: {type: event_count, rules: [r], group-by: [User], timespan: 1h, condition: {gte: 3}}\n";
+
+    fn sighting(user: &str, time_ms: Option<i64>, line: u64) -> Sighting {
+        Sighting {
+            rule: 0,
+            time_ms,
+            fields: vec![("User".into(), Value::String(user.into()))],
+            event: EventRef {
+                path: "t".into(),
+                line: Some(line),
+                record: None,
+            },
+        }
+    }
+
+    #[test]
+    fn state_stays_within_its_limits_and_counts_evictions() {
+        let set = set(COUNT);
+        let limits = Limits {
+            max_groups: 8,
+            max_sightings: 2,
+            arrival_time: false,
+        };
+        let mut c = Correlator::new(&set, limits);
+        for k in 0..100 {
+            assert!(c
+                .observe(sighting(&format!("u{k}"), Some(k), k as u64))
+                .is_empty());
+        }
+        assert!(c.groups[0].len() <= 8);
+        assert!(c.evictions >= 90, "{}", c.evictions);
+        // Two sightings per group at most: a third never completes a count of 3.
+        let mut c = Correlator::new(&set, limits);
+        for k in 0..5 {
+            assert!(c.observe(sighting("bob", Some(k), k as u64)).is_empty());
+        }
+        assert_eq!(c.evictions, 3);
+    }
+
+    #[test]
+    fn events_without_time_are_left_out_unless_arrival_time() {
+        let set = set(COUNT);
+        let mut c = Correlator::new(&set, Limits::default());
+        for k in 0..3 {
+            assert!(c.observe(sighting("bob", None, k)).is_empty());
+        }
+        assert_eq!(c.untimed, 3);
+        let mut c = Correlator::new(
+            &set,
+            Limits {
+                arrival_time: true,
+                ..Limits::default()
+            },
+        );
+        c.observe(sighting("bob", Some(5_000), 1));
+        c.observe(sighting("bob", None, 2));
+        let hits = c.observe(sighting("bob", None, 3));
+        assert_eq!(hits.len(), 1);
+        assert_eq!((hits[0].start_ms, hits[0].end_ms), (5_000, 5_000));
+        assert_eq!(c.untimed, 0);
+    }
 
     #[test]
     fn percentiles_interpolate() {

@@ -7,7 +7,7 @@
 //! other timestamp members); then any of
 //! - `hits`: the correlation detections expected, in order, each
 //!   `{correlation: title, group: {field: value}, events: [1-based indices]}`
-//!   (optionally `value:` the aggregate);
+//!   (optionally `value:` the aggregate, `level:`, `start:`/`end:` in ms);
 //! - `matches`: per event, the titles of the detection rules it matches
 //!   (after filters);
 //! - `reported`: titles of the rules whose own detections are reported;
@@ -175,6 +175,9 @@ fn run_case(case: &Yaml) -> Result<usize, String> {
                     let group: BTreeMap<String, Value> = h.group.iter().cloned().collect();
                     json!({
                         "correlation": set.correlations()[h.correlation].meta.title,
+                        "level": set.correlations()[h.correlation].meta.level.map(|l| l.as_str()),
+                        "start": h.start_ms,
+                        "end": h.end_ms,
                         "group": group,
                         "events": h.events.iter().map(|e| e.line).collect::<Vec<_>>(),
                         "value": h.value,
