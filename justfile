@@ -61,3 +61,12 @@ ruleset:
 # cargo-fuzz runs on the stable toolchain with RUSTC_BOOTSTRAP=1 (cargo install cargo-fuzz).
 fuzz target="engine_differential" seconds="60":
     cd fuzz && mkdir -p corpus/{{target}} && RUSTC_BOOTSTRAP=1 cargo fuzz run -O {{target}} corpus/{{target}} seeds/{{target}} -- -max_total_time={{seconds}} -max_len=65536 -print_final_stats=1
+
+# Correlations: a corpus with planted brute-force and lateral-movement logon
+# sequences, scanned with and without the bundled correlation rules (events/s in the summaries).
+correlations:
+    cargo build --release
+    target/release/hypersigma gen -q --events 1000000 --seed 11 --attacks --truth /tmp/corr1m.truth -o /tmp/corr1m.jsonl
+    rm -rf /tmp/nocorr && mkdir /tmp/nocorr && cp corpus/rules/*.yml /tmp/nocorr/ && rm /tmp/nocorr/logon_brute_force.yml /tmp/nocorr/lateral_movement_logons.yml
+    target/release/hypersigma scan -o jsonl --threads 2 -r corpus/rules /tmp/corr1m.jsonl > /tmp/corr1m.out
+    target/release/hypersigma scan -o jsonl --threads 2 -r /tmp/nocorr /tmp/corr1m.jsonl > /dev/null
