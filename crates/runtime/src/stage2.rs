@@ -76,6 +76,8 @@ struct Automaton {
     ac: AhoCorasick,
     /// Automaton pattern id → literal index.
     literals: Vec<usize>,
+    /// The mode's literals it does not hold (empty texts), tested one by one.
+    rest: Vec<usize>,
 }
 
 struct LoweredMatch {
@@ -83,6 +85,8 @@ struct LoweredMatch {
     /// Slots per value written.
     values: Vec<Vec<Slot>>,
     literals: Vec<Literal>,
+    /// Per case mode (folded, exact): the literals of that mode.
+    by_mode: [Vec<usize>; 2],
     /// Automata over the folded and the exact literals (when there are
     /// enough), built on first use.
     folded: OnceLock<Option<Automaton>>,
@@ -137,10 +141,16 @@ impl LoweredMatch {
                     .collect()
             })
             .collect();
+        let by_mode = [false, true].map(|cased| {
+            (0..literals.len())
+                .filter(|&j| literals[j].cased == cased)
+                .collect()
+        });
         LoweredMatch {
             target,
             values,
             literals,
+            by_mode,
             folded: OnceLock::new(),
             exact: OnceLock::new(),
         }
@@ -161,9 +171,13 @@ impl LoweredMatch {
                 .match_kind(MatchKind::Standard)
                 .build(chosen.iter().map(|&i| literals[i].text.as_bytes()))
                 .ok()?;
+            let rest = (0..literals.len())
+                .filter(|&i| literals[i].cased == cased && literals[i].text.is_empty())
+                .collect();
             Some(Automaton {
                 ac,
                 literals: chosen,
+                rest,
             })
         })
         .as_ref()
@@ -324,10 +338,19 @@ fn match_holds<'a>(
     let at = cache.entry(source, &lm.target);
     let entry = &cache.entries[at];
     let present = entry.present;
-    let mut hit = vec![false; lm.literals.len()];
+    // Up to 64 literals on the stack (most field matches), else on the heap.
+    let mut small = [false; 64];
+    let mut large = Vec::new();
+    let hit: &mut [bool] = if lm.literals.len() <= small.len() {
+        &mut small[..lm.literals.len()]
+    } else {
+        large.resize(lm.literals.len(), false);
+        &mut large
+    };
     if !lm.literals.is_empty() {
-        literal_hits(lm, entry, event, &mut hit);
+        literal_hits(lm, entry, event, hit);
     }
+    let hit = &*hit;
     let view = EventView::new(event, cache.profile, source);
     let mut scalar_values: Option<Vec<&Value>> = None;
     let mut value_holds = |slots: &Vec<Slot>| {
@@ -375,10 +398,12 @@ fn match_holds<'a>(
 /// Marks the literals that hold for at least one scalar of the field.
 fn literal_hits(lm: &LoweredMatch, entry: &FieldEntry<'_>, event: &Value, hit: &mut [bool]) {
     for cased in [false, true] {
-        if !lm.literals.iter().any(|l| l.cased == cased) {
+        let in_mode = &lm.by_mode[usize::from(cased)];
+        if in_mode.is_empty() {
             continue;
         }
         let automaton = lm.automaton(cased);
+        let direct: &[usize] = automaton.map_or(in_mode, |a| &a.rest);
         for text in entry.texts(event, cased).iter().flatten() {
             if let Some(a) = automaton {
                 for m in a.ac.find_overlapping_iter(text.as_bytes()) {
@@ -394,11 +419,11 @@ fn literal_hits(lm: &LoweredMatch, entry: &FieldEntry<'_>, event: &Value, hit: &
                     hit[j] |= ok;
                 }
             }
-            for (j, l) in lm.literals.iter().enumerate() {
-                let in_automaton = automaton.is_some() && !l.text.is_empty();
-                if l.cased != cased || in_automaton || hit[j] {
+            for &j in direct {
+                if hit[j] {
                     continue;
                 }
+                let l = &lm.literals[j];
                 hit[j] = match l.position {
                     Position::Exact => *text == l.text,
                     Position::Prefix => text.starts_with(&l.text),
