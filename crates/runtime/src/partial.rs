@@ -211,8 +211,12 @@ pub(crate) fn parse_event(raw: &[u8], filter: Option<Selection<'_>>) -> Result<V
         };
     };
     let mut de = serde_json::Deserializer::from_slice(raw);
+    let members = Members {
+        wanted: &filter,
+        skip_fast: skipping_is_strict(raw),
+    };
     let parsed = de
-        .deserialize_map(Members(&filter))
+        .deserialize_map(members)
         .and_then(|map| de.end().map(|()| map));
     match parsed {
         Ok(map) => Ok(Value::Object(map)),
@@ -224,15 +228,35 @@ pub(crate) fn parse_event(raw: &[u8], filter: Option<Selection<'_>>) -> Result<V
     }
 }
 
-/// Checks that a line is one JSON object, as strictly as a full parse
-/// (UTF-8, escapes, number ranges, nesting depth), without building anything.
+/// Checks that a line is one JSON object without building anything, as
+/// strictly as a full parse except for one thing: a number beyond the range
+/// of a 64-bit float (`1e400`) is accepted (see [`skipping_is_strict`]).
 pub(crate) fn validate_event(raw: &[u8]) -> Result<(), Rejection> {
     let is_object = raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    match serde_json::from_slice::<Checked>(raw) {
+    let checked = if skipping_is_strict(raw) {
+        serde_json::from_slice::<de::IgnoredAny>(raw).map(|_| ())
+    } else {
+        serde_json::from_slice::<Checked>(raw).map(|_| ())
+    };
+    match checked {
         Ok(_) if is_object => Ok(()),
         Ok(_) => Err(not_an_object()),
         Err(e) => Err(invalid_json(&e)),
     }
+}
+
+/// Whether serde_json's skipping parser (`IgnoredAny`, more than twice as
+/// fast as [`Checked`]) may check this line's values. It checks syntax,
+/// escape letters and control characters but not UTF-8 inside strings (the
+/// whole line is checked here instead), `\u` escapes (lone surrogates: then
+/// no), nor the nesting limit of 128 (then no when the line has 100
+/// brackets or more). Number ranges it does not check either, and that is
+/// left: a number beyond 1.8e308 in a member no candidate reads is accepted
+/// (serde_json rejects it; JSON itself sets no limit).
+fn skipping_is_strict(raw: &[u8]) -> bool {
+    std::str::from_utf8(raw).is_ok()
+        && memchr::memmem::find(raw, b"\\u").is_none()
+        && memchr::memchr2_iter(b'[', b'{', raw).count() < 100
 }
 
 pub(crate) fn not_an_object() -> Rejection {
@@ -244,7 +268,11 @@ pub(crate) fn invalid_json(e: &serde_json::Error) -> Rejection {
 }
 
 /// Visits the top-level object, building the wanted members.
-struct Members<'s>(&'s Selection<'s>);
+struct Members<'s> {
+    wanted: &'s Selection<'s>,
+    /// The others may go through `IgnoredAny` ([`skipping_is_strict`]).
+    skip_fast: bool,
+}
 
 impl<'de> Visitor<'de> for Members<'_> {
     type Value = Map<String, Value>;
@@ -256,13 +284,17 @@ impl<'de> Visitor<'de> for Members<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = Map::new();
         while let Some(Key(name)) = map.next_key_seed(KeySeed)? {
-            if self.0.wants(&name) {
+            if self.wanted.wants(&name) {
                 // Duplicate names: the last one wins, in the first one's place,
                 // as in a full parse.
                 let value: Value = map.next_value()?;
                 out.insert(name.into_owned(), value);
             } else {
-                map.next_value::<Checked>()?;
+                if self.skip_fast {
+                    map.next_value::<de::IgnoredAny>()?;
+                } else {
+                    map.next_value::<Checked>()?;
+                }
             }
         }
         Ok(out)
@@ -427,10 +459,6 @@ mod tests {
             // What a skipping parser would let through in an unread member.
             b"{\"x\": \"caf\xc3\x28\"}",
             b"{\"x\": \"\\ud800\"}",
-            b"{\"x\": 1e400}",
-            b"{\"x\": [1, -2.5E+400]}",
-            b"{\"x\":\n 9999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999}",
-            b"{\"x\": 1.5e99, \"y\": 99999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999e99}",
             deep.as_bytes(),
         ] {
             let partial = parse_event(line, Some(f)).map(|_| ());
@@ -445,6 +473,21 @@ mod tests {
         }
         assert!(parse_event(b" {\"a\": {\"b\": 1}} ", Some(f)).is_ok());
     }
+
+    #[test]
+    fn a_number_beyond_float_range_rejects_only_where_it_is_read() {
+        let r = reads("    s: {CommandLine|contains: x}\n    condition: s");
+        let f = MemberFilter::new(&Profile::sysmon(), &r);
+        let unread = br#"{"CommandLine": "x", "Size": 1e400}"#;
+        assert!(parse_event(unread, None).is_err());
+        assert!(validate_event(unread).is_ok());
+        assert!(parse_event(unread, Some(f.select(&[0]))).is_ok());
+        let read = br#"{"CommandLine": 1e400}"#;
+        assert!(parse_event(read, Some(f.select(&[0]))).is_err());
+        // Lines that skipping cannot judge take the strict path.
+        assert!(validate_event(b"{\"x\": \"\\ud800\"}").is_err());
+        assert!(validate_event(b"{\"x\": \"caf\xc3\x28\"}").is_err());
+    }
 }
 
 #[cfg(test)]
@@ -456,8 +499,10 @@ mod properties {
     /// let through (big exponents, long digit runs, escapes, raw bytes, depth).
     fn token() -> impl Strategy<Value = String> {
         prop_oneof![
-            "-?[0-9]{1,4}(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,4})?",
-            "[0-9]{290,320}",
+            // (Numbers stay within float range: beyond it, see
+            // `a_number_beyond_float_range_rejects_only_where_it_is_read`.)
+            "-?[0-9]{1,4}(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?",
+            "[0-9]{200,290}",
             "\"([a-zA-Z0-9 :,.{}\\[\\]]|\\\\[\"\\\\/bfnrtu]|\\\\u[dD][89abAB][0-9a-f]{2}|\\\\u00[0-9a-f]{2}|é)*\"",
             Just("true".to_string()),
             Just("null".to_string()),
@@ -480,7 +525,10 @@ mod properties {
             }
             // The same verdict and reason (the column in a message may differ).
             let kind = |r: Result<(), Rejection>| r.map_err(|e| e.kind);
-            let full = kind(parse_event(&line, None).map(|_| ()));
+            let full = parse_event(&line, None).map(|_| ());
+            // The one documented difference: numbers beyond float range.
+            prop_assume!(!full.as_ref().is_err_and(|e| e.to_string().contains("out of range")));
+            let full = kind(full);
             let text = String::from_utf8_lossy(&line).into_owned();
             prop_assert_eq!(kind(validate_event(&line)), full, "{}", text);
             let filter = MemberFilter::new(&Profile::sysmon(), &ReadSet::default());
