@@ -11,15 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-fn hypersigma(args: &[&str]) -> std::process::Output {
-    let out = common::hypersigma(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use common::hypersigma_ok as hypersigma;
 
 /// (correlation title, contributing lines) expected from the ground truth.
 fn expected(truth: &str) -> Vec<(String, Vec<u64>)> {
@@ -134,17 +126,7 @@ fn planted_sequences_are_found_exactly_with_one_and_all_threads() {
 fn correlation_records_name_the_group_window_and_events() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("c.jsonl");
-    hypersigma(&[
-        "gen",
-        "-q",
-        "--events",
-        "30000",
-        "--seed",
-        "8",
-        "--attacks",
-        "-o",
-        corpus.to_str().unwrap(),
-    ]);
+    common::generate_attacks(&corpus, 30_000, 8);
     let stats = dir.path().join("stats.json");
     let out = hypersigma(&[
         "scan",
@@ -205,17 +187,7 @@ fn a_compiled_ruleset_keeps_its_correlations() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("c.jsonl");
     let hsr = dir.path().join("rules.hsr");
-    hypersigma(&[
-        "gen",
-        "-q",
-        "--events",
-        "30000",
-        "--seed",
-        "8",
-        "--attacks",
-        "-o",
-        corpus.to_str().unwrap(),
-    ]);
+    common::generate_attacks(&corpus, 30_000, 8);
     let report = hypersigma(&["compile", "-r", "corpus/rules", "-o", hsr.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&report.stdout).contains("3 correlation rules"));
     let a = hypersigma(&[

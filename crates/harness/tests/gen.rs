@@ -5,15 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-fn hypersigma(args: &[&str]) -> std::process::Output {
-    let out = common::hypersigma(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use common::hypersigma_ok as hypersigma;
 
 const SEED_RULE_ID: &str = "10c14723-61c7-4c75-92ca-9af245723ad2";
 const SEED_RULE: &str =

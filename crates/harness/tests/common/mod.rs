@@ -17,6 +17,36 @@ pub fn hypersigma(args: &[&str]) -> Output {
         .expect("run hypersigma")
 }
 
+/// Runs `hypersigma` and asserts that it succeeded (stderr in the message).
+#[allow(dead_code)] // not every test binary uses it
+pub fn hypersigma_ok(args: &[&str]) -> Output {
+    let out = hypersigma(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Generates `events` events (seed `seed`, planted attacks and sequences)
+/// into `path`.
+#[allow(dead_code)]
+pub fn generate_attacks(path: &std::path::Path, events: u64, seed: u64) {
+    let (events, seed) = (events.to_string(), seed.to_string());
+    hypersigma_ok(&[
+        "gen",
+        "-q",
+        "--events",
+        &events,
+        "--seed",
+        &seed,
+        "--attacks",
+        "-o",
+        path.to_str().expect("a UTF-8 path"),
+    ]);
+}
+
 /// `-r` for every SigmaHQ rule directory of `../shared/sigma`.
 #[allow(dead_code)] // not every test binary uses it
 pub const SIGMAHQ: [&str; 8] = [
