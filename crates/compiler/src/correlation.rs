@@ -241,7 +241,17 @@ pub(crate) fn correlation_from_document(
         }
         None => return Err(text.error(ErrorKind::MissingMember("correlation.timespan"), None)),
     };
-    let condition = threshold(section.get("condition"), kind, rules.len(), text)?;
+    // `field` (and `percentile`) belong in the condition; the JSON schema of
+    // the specification puts `field` in the correlation section: both are read.
+    let outer = Threshold {
+        comparisons: Vec::new(),
+        field: section
+            .get("field")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        percentile: section.get("percentile").and_then(number),
+    };
+    let condition = threshold(section.get("condition"), kind, rules.len(), outer, text)?;
     let mut aliases = BTreeMap::new();
     if let Some(v) = section.get("aliases") {
         let Value::Mapping(m) = v else {
@@ -294,14 +304,11 @@ fn threshold(
     v: Option<&Value>,
     kind: CorrelationType,
     rules: usize,
+    outer: Threshold,
     text: &DocText<'_>,
 ) -> Result<Threshold, Error> {
     let structure = |msg: String| text.error(ErrorKind::Structure(msg), Some("condition:"));
-    let mut t = Threshold {
-        comparisons: Vec::new(),
-        field: None,
-        percentile: None,
-    };
+    let mut t = outer;
     match v {
         None if matches!(
             kind,
@@ -412,6 +419,12 @@ mod tests {
         assert_eq!(c.aliases["ip"]["b"], "DestinationIp");
         assert!(c.generate);
         assert_eq!(c.meta.level, Some(crate::Level::High));
+    }
+
+    #[test]
+    fn field_may_sit_beside_the_condition() {
+        let c = parse("title: t\ncorrelation:\n  type: value_count\n  rules: [a]\n  timespan: 1h\n  field: User\n  condition: {gte: 3}\n").unwrap();
+        assert_eq!(c.condition.field.as_deref(), Some("User"));
     }
 
     #[test]
