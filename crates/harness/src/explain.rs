@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::ir::{FieldMatch, Predicate, Quantity};
 use hypersigma_compiler::modifiers::{CompareOp, Position};
 use hypersigma_compiler::pattern::{Pattern, Piece};
@@ -85,6 +86,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
         }
     } else {
+        let named = |id: &Option<String>, name: &Option<String>, title: &str| {
+            id.as_deref()
+                .is_some_and(|id| id.eq_ignore_ascii_case(&args.rule))
+                || name.as_deref() == Some(args.rule.as_str())
+                || title.eq_ignore_ascii_case(&args.rule)
+        };
+        if let Some(c) = set
+            .correlations
+            .iter()
+            .find(|c| named(&c.meta.id, &c.meta.name, &c.meta.title))
+        {
+            print!("{}", correlation_page(c, &set.rules, &set.correlations));
+            return Ok(ExitCode::SUCCESS);
+        }
         set.rules
             .iter()
             .find(|r| {
@@ -109,6 +124,82 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     print!("{}", page(&rule, &users, set.rules.len()));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The page of a correlation rule: what it reads (resolved), how it groups,
+/// its window and condition.
+fn correlation_page(c: &Correlation, rules: &[Rule], correlations: &[Correlation]) -> String {
+    let m = &c.meta;
+    let mut out = format!("{}\n", m.title);
+    let mut line = |k: &str, v: String| out.push_str(&format!("  {k:<11} {v}\n"));
+    line("id", m.id.clone().unwrap_or_else(|| "-".into()));
+    if let Some(name) = &m.name {
+        line("name", name.clone());
+    }
+    line("level", m.level.map_or("-", |l| l.as_str()).to_string());
+    line("type", c.kind.as_str().to_string());
+    let seconds = c.timespan_ms / 1000;
+    line("timespan", format!("{seconds} s"));
+    let group = if c.group_by.is_empty() {
+        "(one group for all events)".to_string()
+    } else {
+        c.group_by.join(", ")
+    };
+    line("group-by", group);
+    let mut condition: Vec<String> = c
+        .condition
+        .comparisons
+        .iter()
+        .map(|(op, n)| format!("{op:?} {n}").to_lowercase())
+        .collect();
+    if let Some(f) = &c.condition.field {
+        condition.push(format!("of field {f}"));
+    }
+    if let Some(p) = c.condition.percentile {
+        condition.push(format!("at percentile {p}"));
+    }
+    line("condition", condition.join(", "));
+    line(
+        "generate",
+        if c.generate {
+            "yes: the rules it reads also report their own detections".into()
+        } else {
+            "no: the rules it reads report only through it".into()
+        },
+    );
+    out.push_str("\nreads\n");
+    for reference in &c.rules {
+        let is = |id: &Option<String>, name: &Option<String>| {
+            id.as_deref() == Some(reference.as_str()) || name.as_deref() == Some(reference.as_str())
+        };
+        let what = match (
+            rules.iter().find(|r| is(&r.meta.id, &r.meta.name)),
+            correlations.iter().find(|x| is(&x.meta.id, &x.meta.name)),
+        ) {
+            (Some(r), _) => format!("rule \"{}\" ({})", r.meta.title, logsource_text(r)),
+            (None, Some(x)) => format!("correlation \"{}\" ({})", x.meta.title, x.kind.as_str()),
+            (None, None) => "NOT LOADED: the correlation cannot run".to_string(),
+        };
+        out.push_str(&format!("  {reference}: {what}\n"));
+    }
+    if !c.aliases.is_empty() {
+        out.push_str("\naliases\n");
+        for (alias, per_rule) in &c.aliases {
+            let fields: Vec<String> = per_rule.iter().map(|(r, f)| format!("{r}: {f}")).collect();
+            out.push_str(&format!("  {alias} = {}\n", fields.join("; ")));
+        }
+    }
+    out
+}
+
+fn logsource_text(r: &Rule) -> String {
+    let ls = &r.meta.logsource;
+    [&ls.product, &ls.category, &ls.service]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The whole page.

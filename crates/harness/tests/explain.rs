@@ -64,3 +64,24 @@ fn explain_by_path_and_unknown_rules() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no rule no-such-rule"));
 }
+
+#[test]
+fn a_correlation_page_resolves_what_it_reads() {
+    let out = hypersigma(&["explain", "brute_force_failures", "-r", "corpus/rules"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("Password Brute Force Against One Account"),
+        "{text}"
+    );
+    assert!(
+        text.contains("event_count") && text.contains("300 s"),
+        "{text}"
+    );
+    assert!(text.contains("IpAddress, TargetUserName"), "{text}");
+    assert!(text.contains("gte 10"), "{text}");
+    assert!(
+        text.contains("failed_network_logon: rule \"Failed Network Logon\" (windows/security)"),
+        "{text}"
+    );
+}
