@@ -93,7 +93,7 @@ pub struct Engine {
     /// Rules sharing one witness literal and one set of members it must lie in.
     pub(crate) groups: Vec<WitnessGroup>,
     /// Normalised member name → id (the ids [`WitnessGroup::members`] lists).
-    pub(crate) member_ids: HashMap<Vec<u8>, u32>,
+    pub(crate) member_ids: MemberIds,
     /// Pattern ids from this one on make every rule a candidate.
     pub(crate) first_pass_through: usize,
     /// Per scope: the event ids all its sources require (sorted), when every
@@ -110,6 +110,11 @@ pub struct Engine {
     pub(crate) options: EngineOptions,
     pub(crate) stats: EngineStats,
 }
+
+/// Normalised member name → id: looked up for every stage-1 hit, so with a
+/// fast hasher (the names are short and not attacker-chosen keys of a
+/// long-lived table: a per-engine fixed seed is enough).
+pub(crate) type MemberIds = HashMap<Vec<u8>, u32, foldhash::fast::FixedState>;
 
 /// The rules a witness literal makes candidates, and where it must occur.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -255,7 +260,7 @@ impl Engine {
                 }
             }
         }
-        let mut member_ids: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut member_ids = MemberIds::default();
         let mut groups: Vec<Option<WitnessGroup>> = (0..group_rules.len()).map(|_| None).collect();
         let mut pattern_groups: Vec<Vec<u32>> = vec![Vec::new(); literal_ids.len()];
         for ((pattern, members), g) in group_ids {

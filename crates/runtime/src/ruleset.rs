@@ -11,7 +11,6 @@
 //! automata and `re` expressions are built on first use.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::path::Path;
 
 use crate::engine::{all_profiles, scope_filter};
@@ -196,7 +195,7 @@ impl Engine {
         let programs = compile_programs(&file.rules).map_err(engine_error)?;
         let lowered = lower(&file.rules);
         let (scope_event_ids, event_id_members) = scope_filter(&file.scopes, &all_profiles(&[]));
-        let member_ids: HashMap<Vec<u8>, u32> = file.member_ids.into_iter().collect();
+        let member_ids: crate::engine::MemberIds = file.member_ids.into_iter().collect();
         let reads = crate::partial::ReadSet::new(&file.rules, &file.scopes);
         let correlations =
             crate::correlate::CorrelationSet::new(file.correlations.into_owned(), &file.rules)
