@@ -109,10 +109,7 @@ impl Filter {
     pub fn applies_to(&self, rule: &Rule) -> bool {
         let named = match &self.targets {
             FilterTargets::Any => true,
-            FilterTargets::Rules(list) => list.iter().any(|r| {
-                rule.meta.id.as_deref() == Some(r.as_str())
-                    || rule.meta.name.as_deref() == Some(r.as_str())
-            }),
+            FilterTargets::Rules(list) => list.iter().any(|r| rule.meta.answers_to(r)),
         };
         let agrees = |mine: &Option<String>, theirs: &Option<String>| match mine {
             None => true,
@@ -169,10 +166,7 @@ pub fn apply_filters(rules: &mut [Rule], filters: &[Filter]) -> Vec<(String, Str
     for f in filters {
         if let FilterTargets::Rules(list) = &f.targets {
             for r in list {
-                let known = rules.iter().any(|rule| {
-                    rule.meta.id.as_deref() == Some(r.as_str())
-                        || rule.meta.name.as_deref() == Some(r.as_str())
-                });
+                let known = rules.iter().any(|rule| rule.meta.answers_to(r));
                 if !known {
                     unknown.push((f.title.clone(), r.clone()));
                 }

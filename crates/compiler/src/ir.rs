@@ -81,6 +81,12 @@ pub struct Metadata {
 }
 
 impl Metadata {
+    /// Whether a reference (a filter's or a correlation's `rules` entry)
+    /// names this rule: its `id` or its `name`, exactly.
+    pub fn answers_to(&self, reference: &str) -> bool {
+        self.id.as_deref() == Some(reference) || self.name.as_deref() == Some(reference)
+    }
+
     /// ATT&CK technique ids from the tags (`attack.t1021.003` → `T1021.003`).
     pub fn attack_techniques(&self) -> Vec<String> {
         self.tags

@@ -169,12 +169,9 @@ fn correlation_page(c: &Correlation, rules: &[Rule], correlations: &[Correlation
     );
     out.push_str("\nreads\n");
     for reference in &c.rules {
-        let is = |id: &Option<String>, name: &Option<String>| {
-            id.as_deref() == Some(reference.as_str()) || name.as_deref() == Some(reference.as_str())
-        };
         let what = match (
-            rules.iter().find(|r| is(&r.meta.id, &r.meta.name)),
-            correlations.iter().find(|x| is(&x.meta.id, &x.meta.name)),
+            rules.iter().find(|r| r.meta.answers_to(reference)),
+            correlations.iter().find(|x| x.meta.answers_to(reference)),
         ) {
             (Some(r), _) => format!("rule \"{}\" ({})", r.meta.title, logsource_text(r)),
             (None, Some(x)) => format!("correlation \"{}\" ({})", x.meta.title, x.kind.as_str()),

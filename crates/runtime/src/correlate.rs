@@ -63,11 +63,7 @@ pub fn resolvable(
     let mut dropped = Vec::new();
     loop {
         let known = |r: &str, kept: &[Correlation]| {
-            let named = |id: &Option<String>, name: &Option<String>| {
-                id.as_deref() == Some(r) || name.as_deref() == Some(r)
-            };
-            rules.iter().any(|x| named(&x.meta.id, &x.meta.name))
-                || kept.iter().any(|c| named(&c.meta.id, &c.meta.name))
+            rules.iter().any(|x| x.meta.answers_to(r)) || kept.iter().any(|c| c.meta.answers_to(r))
         };
         let bad = kept
             .iter()
@@ -119,15 +115,11 @@ impl CorrelationSet {
             let mut list = Vec::new();
             for reference in &c.rules {
                 let r = reference.as_str();
-                let input = if let Some(i) = rules.iter().position(|x| {
-                    x.meta.id.as_deref() == Some(r) || x.meta.name.as_deref() == Some(r)
-                }) {
+                let input = if let Some(i) = rules.iter().position(|x| x.meta.answers_to(r)) {
                     let rule = &rules[i];
                     let names = [rule.meta.name.clone(), rule.meta.id.clone()];
                     (Input::Rule(i as u32), names.into_iter().flatten().collect())
-                } else if let Some(i) = correlations.iter().position(|x| {
-                    x.meta.id.as_deref() == Some(r) || x.meta.name.as_deref() == Some(r)
-                }) {
+                } else if let Some(i) = correlations.iter().position(|x| x.meta.answers_to(r)) {
                     let other = &correlations[i];
                     let names = [other.meta.name.clone(), other.meta.id.clone()];
                     (Input::Correlation(i), names.into_iter().flatten().collect())
