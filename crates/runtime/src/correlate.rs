@@ -100,6 +100,8 @@ pub struct CorrelationSet {
     inputs: Vec<Vec<(Input, Vec<String>)>>,
     /// Per rule: (correlation, input slot) reading it.
     rule_readers: HashMap<u32, Vec<(usize, usize)>>,
+    /// Per rule read by a correlation: the fields its sightings carry.
+    rule_fields: HashMap<u32, Vec<String>>,
     /// Per correlation: (correlation, input slot) reading it.
     correlation_readers: Vec<Vec<(usize, usize)>>,
     /// Per rule: its own detections are not reported.
@@ -179,13 +181,20 @@ impl CorrelationSet {
             .zip(&generated)
             .map(|(&r, &g)| r && !g)
             .collect();
-        Ok(CorrelationSet {
+        let mut set = CorrelationSet {
             correlations,
             inputs,
             rule_readers,
+            rule_fields: HashMap::new(),
             correlation_readers,
             silent,
-        })
+        };
+        set.rule_fields = set
+            .rule_readers
+            .iter()
+            .map(|(&r, readers)| (r, set.sighting_fields(readers)))
+            .collect();
+        Ok(set)
     }
 
     /// The correlations, in load order.
@@ -206,9 +215,14 @@ impl CorrelationSet {
 
     /// The event fields the correlations reading `rule` need from its
     /// matches: group-by fields (through aliases) and measured fields.
-    pub fn fields_for(&self, rule: u32) -> Vec<String> {
+    pub fn fields_for(&self, rule: u32) -> &[String] {
+        self.rule_fields.get(&rule).map_or(&[], Vec::as_slice)
+    }
+
+    /// The fields the given (correlation, input slot) readers need.
+    fn sighting_fields(&self, readers: &[(usize, usize)]) -> Vec<String> {
         let mut out = BTreeSet::new();
-        for &(c, slot) in self.rule_readers.get(&rule).into_iter().flatten() {
+        for &(c, slot) in readers {
             let corr = &self.correlations[c];
             for g in &corr.group_by {
                 out.insert(self.field_name(c, slot, g).to_string());
@@ -244,10 +258,10 @@ impl CorrelationSet {
             });
             let fields = self
                 .fields_for(r)
-                .into_iter()
+                .iter()
                 .filter_map(|f| {
-                    let value = profile.lookup(event, &f).into_iter().next()?.clone();
-                    Some((f, value))
+                    let value = profile.lookup(event, f).into_iter().next()?.clone();
+                    Some((f.clone(), value))
                 })
                 .collect();
             out.push(Sighting {

@@ -23,12 +23,9 @@ use std::path::Path;
 use serde_json::{json, Value};
 use serde_norway::Value as Yaml;
 
-use hypersigma_compiler::eval::timestamp;
 use hypersigma_compiler::filter::apply_filters;
 use hypersigma_compiler::{parse_documents, CompileOptions, Document, Profile};
-use hypersigma_runtime::correlate::{
-    CorrelationHit, CorrelationSet, Correlator, EventRef, Limits, Sighting,
-};
+use hypersigma_runtime::correlate::{CorrelationHit, CorrelationSet, Correlator, EventRef, Limits};
 use hypersigma_runtime::engine::{Engine, EngineOptions, Verdict};
 
 fn root() -> &'static Path {
@@ -134,33 +131,16 @@ fn run_case(case: &Yaml) -> Result<usize, String> {
         }
         let mut correlator = Correlator::new(&set, Limits::default());
         let mut hits = Vec::new();
+        let mut sightings = Vec::new();
         for (i, rules) in matched.iter().enumerate() {
-            for &r in rules {
-                if !set.reads(r) {
-                    continue;
-                }
-                let fields = set
-                    .fields_for(r)
-                    .into_iter()
-                    .filter_map(|f| {
-                        let v = profile.lookup(&events[i], &f).into_iter().next()?.clone();
-                        Some((f, v))
-                    })
-                    .collect();
-                let time_ms = profile
-                    .timestamp(&events[i])
-                    .and_then(timestamp)
-                    .map(|t| t.timestamp_millis());
-                hits.extend(correlator.observe(Sighting {
-                    rule: r,
-                    time_ms,
-                    fields,
-                    event: EventRef {
-                        path: "case".into(),
-                        line: Some(i as u64 + 1),
-                        record: None,
-                    },
-                }));
+            let at = || EventRef {
+                path: "case".into(),
+                line: Some(i as u64 + 1),
+                record: None,
+            };
+            set.sightings(&events[i], &profile, at, rules, &mut sightings);
+            for sighting in sightings.drain(..) {
+                hits.extend(correlator.observe(sighting));
             }
         }
         match &first {
