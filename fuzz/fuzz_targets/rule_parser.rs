@@ -8,6 +8,7 @@ use hypersigma_compiler::program::Program;
 use hypersigma_compiler::witness::{rule_witnesses, Strategy};
 use hypersigma_compiler::{evaluate, parse_documents, CompileOptions, Document, Profile};
 use hypersigma_runtime::correlate::{CorrelationSet, Correlator, EventRef, Limits};
+use hypersigma_runtime::input::Position;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -40,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         let mut sightings = Vec::new();
         for k in 0..12u64 {
             let all: Vec<u32> = (0..rules.len() as u32).collect();
-            set.sightings(&event, &profile, || EventRef { path: "f".into(), line: Some(k), record: None }, &all, &mut sightings);
+            set.sightings(&event, &profile, || EventRef { path: "f".into(), position: Position::Line(k) }, &all, &mut sightings);
             for s in sightings.drain(..) {
                 let _ = correlator.observe(s);
             }

@@ -8,8 +8,7 @@ use std::io::IsTerminal;
 use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::ir::{Level, Predicate};
 use hypersigma_compiler::{Evaluation, Profile, Rule};
-use hypersigma_runtime::correlate::CorrelationHit;
-use hypersigma_runtime::input::Position;
+use hypersigma_runtime::correlate::{CorrelationHit, EventRef};
 use hypersigma_runtime::pipeline::Detection;
 use serde_json::{json, Value};
 
@@ -75,6 +74,30 @@ pub struct CorrelationRecord<'a> {
     pub hit: &'a CorrelationHit,
 }
 
+/// The level's name (empty when the rule has none).
+fn level_name(level: Option<Level>) -> &'static str {
+    level.map_or("", |l| l.as_str())
+}
+
+/// One table row (time, computer, level, rule, details), coloured by level
+/// when asked; the level shows as `info` for informational.
+fn table_row(
+    out: &mut Vec<u8>,
+    colour: bool,
+    level: Option<Level>,
+    [time, computer, rule, details]: [&str; 4],
+) {
+    let shown = match level {
+        Some(Level::Informational) => "info",
+        _ => level_name(level),
+    };
+    let line = table_line(time, computer, shown, rule, details);
+    match (colour, level_colour(level)) {
+        (true, Some(code)) => out.extend(format!("\x1b[{code}m{line}\x1b[0m\n").into_bytes()),
+        _ => out.extend(format!("{line}\n").into_bytes()),
+    }
+}
+
 fn iso_ms(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
@@ -125,7 +148,7 @@ impl CorrelationRecord<'_> {
     /// Appends the detection to `out` in `format`.
     pub fn write(&self, format: Format, colour: bool, out: &mut Vec<u8>) {
         let m = &self.correlation.meta;
-        let level = m.level.map_or("", |l| l.as_str());
+        let level = level_name(m.level);
         let end = iso_ms(self.hit.end_ms);
         let computer = self
             .hit
@@ -141,11 +164,7 @@ impl CorrelationRecord<'_> {
                 }
             }
             Format::Csv => {
-                let first = self.hit.events.first().map(|e| match (e.line, e.record) {
-                    (Some(l), _) => format!("{}:{l}", e.path),
-                    (None, Some(r)) => format!("{}#{r}", e.path),
-                    (None, None) => e.path.clone(),
-                });
+                let first = self.hit.events.first().map(EventRef::text);
                 out.extend(csv_line(&[
                     end,
                     computer,
@@ -160,25 +179,12 @@ impl CorrelationRecord<'_> {
                     String::new(),
                 ]))
             }
-            Format::Table => {
-                let short = match m.level {
-                    Some(Level::Informational) => "info",
-                    _ => level,
-                };
-                let line = table_line(
-                    &short_time(&end),
-                    &computer,
-                    short,
-                    &m.title,
-                    &self.details(),
-                );
-                match (colour, level_colour(m.level)) {
-                    (true, Some(code)) => {
-                        out.extend(format!("\x1b[{code}m{line}\x1b[0m\n").into_bytes())
-                    }
-                    _ => out.extend(format!("{line}\n").into_bytes()),
-                }
-            }
+            Format::Table => table_row(
+                out,
+                colour,
+                m.level,
+                [&short_time(&end), &computer, &m.title, &self.details()],
+            ),
         }
     }
 }
@@ -204,46 +210,25 @@ impl Record<'_> {
             }
             Format::Csv => out.extend(csv_line(&self.csv_fields())),
             Format::Table => {
-                let level = self.short_level();
-                let line = table_line(
-                    &short_time(&text_of(
-                        self.detection.profile.timestamp(self.detection.event),
-                    )),
-                    &text_of(self.detection.profile.computer(self.detection.event)),
-                    level,
-                    &self.rule.meta.title,
-                    &self.details(),
-                );
-                match (colour, level_colour(self.rule.meta.level)) {
-                    (true, Some(code)) => {
-                        out.extend(format!("\x1b[{code}m{line}\x1b[0m\n").into_bytes())
-                    }
-                    _ => out.extend(format!("{line}\n").into_bytes()),
-                }
+                let d = self.detection;
+                table_row(
+                    out,
+                    colour,
+                    self.rule.meta.level,
+                    [
+                        &short_time(&text_of(d.profile.timestamp(d.event))),
+                        &text_of(d.profile.computer(d.event)),
+                        &self.rule.meta.title,
+                        &self.details(),
+                    ],
+                )
             }
         }
     }
 
-    fn level(&self) -> &'static str {
-        self.rule.meta.level.map_or("", |l| l.as_str())
-    }
-
-    /// The level as the table shows it (`info` for informational).
-    fn short_level(&self) -> &'static str {
-        match self.rule.meta.level {
-            Some(Level::Informational) => "info",
-            _ => self.level(),
-        }
-    }
-
-    fn source(&self) -> Value {
-        let d = self.detection;
-        let mut source = json!({"path": d.path.display().to_string()});
-        match d.position {
-            Position::Line(l) => source["line"] = l.into(),
-            Position::Record(r) => source["record"] = r.into(),
-        }
-        source
+    /// Where the event was read.
+    fn source(&self) -> EventRef {
+        EventRef::new(self.detection.path, self.detection.position)
     }
 
     /// The JSON-lines object.
@@ -270,10 +255,6 @@ impl Record<'_> {
     fn csv_fields(&self) -> [String; 11] {
         let d = self.detection;
         let m = &self.rule.meta;
-        let source = match d.position {
-            Position::Line(l) => format!("{}:{l}", d.path.display()),
-            Position::Record(r) => format!("{}#{r}", d.path.display()),
-        };
         [
             text_of(d.profile.timestamp(d.event)),
             text_of(d.profile.computer(d.event)),
@@ -282,11 +263,11 @@ impl Record<'_> {
                 .event_id(d.event)
                 .map(|i| i.to_string())
                 .unwrap_or_default(),
-            self.level().to_string(),
+            level_name(m.level).to_string(),
             m.title.clone(),
             m.id.clone().unwrap_or_default(),
             self.details(),
-            source,
+            self.source().text(),
             m.tags.join(" "),
             self.result.selections.join(" "),
         ]

@@ -285,31 +285,44 @@ impl CorrelationSet {
     }
 }
 
-/// Where a contributing event was read.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// Where an event was read; serialised as `{"path": …, "line": N}` (JSON
+/// inputs) or `{"path": …, "record": N}` (EVTX), as detections name their source.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRef {
     /// The input file (or `-`).
     pub path: String,
-    /// Its line (JSON inputs).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u64>,
-    /// Its record id (EVTX inputs).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub record: Option<u64>,
+    /// Where in it.
+    pub position: Position,
 }
 
 impl EventRef {
     /// The reference of an event read at `position` of `path`.
     pub fn new(path: &std::path::Path, position: Position) -> EventRef {
-        let (line, record) = match position {
-            Position::Line(l) => (Some(l), None),
-            Position::Record(r) => (None, Some(r)),
-        };
         EventRef {
             path: path.display().to_string(),
-            line,
-            record,
+            position,
         }
+    }
+
+    /// `path:line`, or `path#record` for EVTX.
+    pub fn text(&self) -> String {
+        match self.position {
+            Position::Line(l) => format!("{}:{l}", self.path),
+            Position::Record(r) => format!("{}#{r}", self.path),
+        }
+    }
+}
+
+impl serde::Serialize for EventRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("path", &self.path)?;
+        match self.position {
+            Position::Line(l) => map.serialize_entry("line", &l)?,
+            Position::Record(r) => map.serialize_entry("record", &r)?,
+        }
+        map.end()
     }
 }
 
@@ -709,8 +722,7 @@ mod tests {
             fields: vec![("User".into(), Value::String(user.into()))],
             event: EventRef {
                 path: "t".into(),
-                line: Some(line),
-                record: None,
+                position: Position::Line(line),
             },
         }
     }

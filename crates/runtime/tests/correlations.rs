@@ -27,6 +27,7 @@ use hypersigma_compiler::filter::apply_filters;
 use hypersigma_compiler::{parse_documents, CompileOptions, Document, Profile};
 use hypersigma_runtime::correlate::{CorrelationHit, CorrelationSet, Correlator, EventRef, Limits};
 use hypersigma_runtime::engine::{Engine, EngineOptions, Verdict};
+use hypersigma_runtime::input::Position;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -135,8 +136,7 @@ fn run_case(case: &Yaml) -> Result<usize, String> {
         for (i, rules) in matched.iter().enumerate() {
             let at = || EventRef {
                 path: "case".into(),
-                line: Some(i as u64 + 1),
-                record: None,
+                position: Position::Line(i as u64 + 1),
             };
             set.sightings(&events[i], &profile, at, rules, &mut sightings);
             for sighting in sightings.drain(..) {
@@ -159,7 +159,10 @@ fn run_case(case: &Yaml) -> Result<usize, String> {
                         "start": h.start_ms,
                         "end": h.end_ms,
                         "group": group,
-                        "events": h.events.iter().map(|e| e.line).collect::<Vec<_>>(),
+                        "events": h.events.iter().map(|e| match e.position {
+                            Position::Line(l) => l,
+                            Position::Record(r) => r,
+                        }).collect::<Vec<_>>(),
                         "value": h.value,
                     })
                 })
