@@ -139,6 +139,17 @@ fn bad_rules_are_rejected_one_by_one() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("rule rejected"));
 }
 
+/// Scan the sample events with the project rules, detections as JSON lines.
+const SCAN_SAMPLE: [&str; 7] = [
+    "scan",
+    "-q",
+    "-o",
+    "jsonl",
+    "-r",
+    "corpus/rules",
+    "corpus/events/sample.jsonl",
+];
+
 #[test]
 fn closed_stdout_ends_quietly_and_a_full_disk_is_an_error() {
     // `| head -1`: the reader goes away after one line.
@@ -161,15 +172,7 @@ fn closed_stdout_ends_quietly_and_a_full_disk_is_an_error() {
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_hypersigma"))
         .current_dir(root())
-        .args([
-            "scan",
-            "-q",
-            "-o",
-            "jsonl",
-            "-r",
-            "corpus/rules",
-            "corpus/events/sample.jsonl",
-        ])
+        .args(SCAN_SAMPLE)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -190,15 +193,7 @@ fn closed_stdout_ends_quietly_and_a_full_disk_is_an_error() {
         .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_hypersigma"))
         .current_dir(root())
-        .args([
-            "scan",
-            "-q",
-            "-o",
-            "jsonl",
-            "-r",
-            "corpus/rules",
-            "corpus/events/sample.jsonl",
-        ])
+        .args(SCAN_SAMPLE)
         .stdout(full)
         .output()
         .unwrap();

@@ -8,10 +8,19 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde_json::Value;
 
 use common::hypersigma_ok as hypersigma;
+
+/// `hypersigma scan -q -o FORMAT -r RULES [extra…] INPUT`, its standard output.
+fn scan(rules: &str, format: &str, extra: &[&str], input: &Path) -> String {
+    let mut args = vec!["scan", "-q", "-o", format, "-r", rules];
+    args.extend_from_slice(extra);
+    args.push(input.to_str().unwrap());
+    String::from_utf8(hypersigma(&args).stdout).unwrap()
+}
 
 /// (correlation title, contributing lines) expected from the ground truth.
 fn expected(truth: &str) -> Vec<(String, Vec<u64>)> {
@@ -82,18 +91,7 @@ fn planted_sequences_are_found_exactly_with_one_and_all_threads() {
         assert!(want.len() >= 3, "{profile}: {want:?}");
         let mut outputs = Vec::new();
         for threads in ["1", "2", "4"] {
-            let out = hypersigma(&[
-                "scan",
-                "-q",
-                "-o",
-                "jsonl",
-                "--threads",
-                threads,
-                "-r",
-                "corpus/rules",
-                corpus.to_str().unwrap(),
-            ]);
-            let text = String::from_utf8(out.stdout).unwrap();
+            let text = scan("corpus/rules", "jsonl", &["--threads", threads], &corpus);
             let mut got: Vec<(String, Vec<u64>)> = text
                 .lines()
                 .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -128,18 +126,12 @@ fn correlation_records_name_the_group_window_and_events() {
     let corpus = dir.path().join("c.jsonl");
     common::generate_attacks(&corpus, 30_000, 8);
     let stats = dir.path().join("stats.json");
-    let out = hypersigma(&[
-        "scan",
-        "-q",
-        "-o",
-        "jsonl",
-        "-r",
+    let text = scan(
         "corpus/rules",
-        "--stats",
-        stats.to_str().unwrap(),
-        corpus.to_str().unwrap(),
-    ]);
-    let text = String::from_utf8(out.stdout).unwrap();
+        "jsonl",
+        &["--stats", stats.to_str().unwrap()],
+        &corpus,
+    );
     let record: Value = text
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -164,16 +156,7 @@ fn correlation_records_name_the_group_window_and_events() {
     assert_eq!(s["correlations"]["state_evictions"], 0);
     // The table and CSV formats carry them too.
     for format in ["table", "csv"] {
-        let out = hypersigma(&[
-            "scan",
-            "-q",
-            "-o",
-            format,
-            "-r",
-            "corpus/rules",
-            corpus.to_str().unwrap(),
-        ]);
-        let text = String::from_utf8(out.stdout).unwrap();
+        let text = scan("corpus/rules", format, &[], &corpus);
         assert!(
             text.contains("One Account Logging On To"),
             "{format}: {text}"
@@ -190,26 +173,10 @@ fn a_compiled_ruleset_keeps_its_correlations() {
     common::generate_attacks(&corpus, 30_000, 8);
     let report = hypersigma(&["compile", "-r", "corpus/rules", "-o", hsr.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&report.stdout).contains("3 correlation rules"));
-    let a = hypersigma(&[
-        "scan",
-        "-q",
-        "-o",
-        "jsonl",
-        "-r",
-        "corpus/rules",
-        corpus.to_str().unwrap(),
-    ]);
-    let b = hypersigma(&[
-        "scan",
-        "-q",
-        "-o",
-        "jsonl",
-        "-r",
-        hsr.to_str().unwrap(),
-        corpus.to_str().unwrap(),
-    ]);
-    assert_eq!(a.stdout, b.stdout);
-    assert!(String::from_utf8_lossy(&a.stdout).contains("\"correlation\""));
+    let a = scan("corpus/rules", "jsonl", &[], &corpus);
+    let b = scan(hsr.to_str().unwrap(), "jsonl", &[], &corpus);
+    assert_eq!(a, b);
+    assert!(a.contains("\"correlation\""));
 }
 
 #[test]
