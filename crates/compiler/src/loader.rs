@@ -126,6 +126,18 @@ pub enum Document {
     Filter(Filter),
 }
 
+impl Document {
+    /// The document with the file and line it was read at.
+    fn read_at(mut self, origin: Origin) -> Document {
+        match &mut self {
+            Document::Rule(r) => r.origin = origin,
+            Document::Correlation(c) => c.origin = origin,
+            Document::Filter(f) => f.origin = origin,
+        }
+        self
+    }
+}
+
 /// Parses every detection rule of one YAML text (one or more documents);
 /// correlation and filter documents are left out (see [`parse_documents`]).
 pub fn parse_rules(
@@ -237,36 +249,24 @@ pub fn parse_documents(
             path: path.map(Path::to_path_buf),
             line: first_line,
         };
-        if let Some(map) = merged.as_mapping() {
-            if map.contains_key("correlation") {
-                let result = correlation_from_document(map, &doc)
-                    .map(|mut c| {
-                        c.origin = origin;
-                        Document::Correlation(c)
-                    })
-                    .map_err(|e| located(e, Some(&merged)));
-                results.push(result);
-                continue;
+        let placeholders = options.placeholders.as_ref();
+        let document = match merged.as_mapping() {
+            Some(map) if map.contains_key("correlation") => {
+                correlation_from_document(map, &doc).map(Document::Correlation)
             }
-            if map.contains_key("filter") {
-                let result = filter_from_document(map, &doc, options.placeholders.as_ref())
-                    .map(|mut f| {
-                        f.origin = origin;
-                        Document::Filter(f)
-                    })
-                    .map_err(|e| located(e, Some(&merged)));
-                results.push(result);
-                continue;
+            Some(map) if map.contains_key("filter") => {
+                filter_from_document(map, &doc, placeholders).map(Document::Filter)
             }
-        }
-        let result = rule_from_document(&merged, &doc, options.placeholders.as_ref())
-            .map(|mut rule| {
+            _ => rule_from_document(&merged, &doc, placeholders).map(|mut rule| {
                 rule.scope = LogSourceMap::builtin().resolve(&rule.meta.logsource);
-                rule.origin = origin;
                 Document::Rule(rule)
-            })
-            .map_err(|e| located(e, Some(&merged)));
-        results.push(result);
+            }),
+        };
+        results.push(
+            document
+                .map(|d| d.read_at(origin))
+                .map_err(|e| located(e, Some(&merged))),
+        );
     }
     results
 }
