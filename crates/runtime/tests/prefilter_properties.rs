@@ -6,7 +6,7 @@
 //! spaced name, in the evtx shape), with the engine's verdict required to
 //! equal the reference evaluator's.
 
-use hypersigma_compiler::{evaluate, parse_rule, CompileOptions, Profile};
+use hypersigma_compiler::{evaluate, parse_rule, CompileOptions, Profile, Rule};
 use hypersigma_runtime::engine::{Engine, EngineOptions, Verdict};
 use proptest::prelude::*;
 
@@ -55,6 +55,22 @@ fn flip_case(s: &str, flips: &[bool]) -> String {
         .collect()
 }
 
+/// The fast engine's verdict on one raw event equals the reference's.
+fn agrees_with_reference(rule: Rule, raw: &str, profile: &Profile) -> Result<(), TestCaseError> {
+    let event: serde_json::Value = serde_json::from_str(raw).expect("valid JSON");
+    let expected = evaluate(&rule, &event, profile);
+    let engine = Engine::new(vec![rule], EngineOptions::default()).unwrap();
+    let mut scanner = engine.scanner().unwrap();
+    let got = scanner.match_event(raw.as_bytes(), profile);
+    prop_assert_eq!(
+        got,
+        Verdict::Matched(if expected { vec![0] } else { vec![] }),
+        "raw {}",
+        raw
+    );
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -90,12 +106,7 @@ proptest! {
             5 => (format!("{{\"Event\":{{\"System\":{{{head}}},\"EventData\":{{\"CommandLine\":\"{body}\"}}}}}}"), Profile::evtx()),
             _ => (format!("{{{head},\"CommandLine\":\"{body}\",\"Keywords\":[\"{body}\"]}}"), Profile::sysmon()),
         };
-        let event: serde_json::Value = serde_json::from_str(&raw).expect("valid JSON");
-        let expected = evaluate(&rule, &event, &profile);
-        let engine = Engine::new(vec![rule], EngineOptions::default()).unwrap();
-        let mut scanner = engine.scanner().unwrap();
-        let got = scanner.match_event(raw.as_bytes(), &profile);
-        prop_assert_eq!(got, Verdict::Matched(if expected { vec![0] } else { vec![] }), "raw {}", raw);
+        agrees_with_reference(rule, &raw, &profile)?;
     }
 }
 
@@ -123,11 +134,6 @@ proptest! {
             1 => (format!("{{\"Event\":{{\"System\":{{\"Channel\":\"{channel}\",\"EventID\":{id_value}}},\"EventData\":{{\"CommandLine\":\"a\"}}}}{more}}}"), Profile::evtx()),
             _ => (format!("{{\"winlog\":{{\"channel\":\"{channel}\",\"event_id\":{id_value},\"event_data\":{{\"CommandLine\":\"a\"}}}}{more}}}"), Profile::winlogbeat()),
         };
-        let event: serde_json::Value = serde_json::from_str(&raw).expect("valid JSON");
-        let expected = evaluate(&rule, &event, &profile);
-        let engine = Engine::new(vec![rule], EngineOptions::default()).unwrap();
-        let mut scanner = engine.scanner().unwrap();
-        let got = scanner.match_event(raw.as_bytes(), &profile);
-        prop_assert_eq!(got, Verdict::Matched(if expected { vec![0] } else { vec![] }), "raw {}", raw);
+        agrees_with_reference(rule, &raw, &profile)?;
     }
 }
