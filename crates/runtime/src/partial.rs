@@ -42,7 +42,7 @@ pub(crate) struct ReadSet {
 
 impl ReadSet {
     /// What each rule and the log sources of its scope read.
-    pub(crate) fn new(rules: &[Rule], scopes: &[Scope]) -> ReadSet {
+    pub(crate) fn new(rules: &[Rule]) -> ReadSet {
         let mut set = ReadSet::default();
         for rule in rules {
             let mut fields = BTreeSet::new();
@@ -65,8 +65,7 @@ impl ReadSet {
                     }
                 }
             }
-            let scope = scopes.iter().find(|s| **s == rule.scope);
-            if let Some(Scope::Sources(sources)) = scope {
+            if let Scope::Sources(sources) = &rule.scope {
                 let own: Vec<String> = fields.iter().cloned().collect();
                 for s in sources {
                     fields.extend(s.conditions.iter().map(|(f, _)| f.clone()));
@@ -402,8 +401,7 @@ mod tests {
             "title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n{detection}"
         );
         let rule = parse_rule(&text, &CompileOptions::default()).unwrap();
-        let scopes = vec![rule.scope.clone()];
-        ReadSet::new(&[rule], &scopes)
+        ReadSet::new(&[rule])
     }
 
     #[test]

@@ -196,7 +196,7 @@ impl Engine {
         let lowered = lower(&file.rules);
         let (scope_event_ids, event_id_members) = scope_filter(&file.scopes, &all_profiles(&[]));
         let member_ids: crate::engine::MemberIds = file.member_ids.into_iter().collect();
-        let reads = crate::partial::ReadSet::new(&file.rules, &file.scopes);
+        let reads = crate::partial::ReadSet::new(&file.rules);
         let correlations =
             crate::correlate::CorrelationSet::new(file.correlations.into_owned(), &file.rules)
                 .map_err(|e| engine_error(EngineError::Correlation(e)))?;

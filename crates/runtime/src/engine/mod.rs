@@ -320,7 +320,7 @@ impl Engine {
             patterns.push(p);
         }
         let db: BlockDatabase = Patterns::from(patterns).build().map_err(hs_err)?;
-        let reads = ReadSet::new(&rules, &scopes);
+        let reads = ReadSet::new(&rules);
         Ok(Engine {
             reads,
             correlations: CorrelationSet::default(),
