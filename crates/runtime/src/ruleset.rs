@@ -13,7 +13,8 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use crate::engine::{all_profiles, scope_filter};
+use crate::engine::{all_profiles, event_id_gate, scope_filter};
+use crate::stage2::lower_rules;
 
 use hyperscan::prelude::*;
 use hyperscan::SerializedDatabase;
@@ -21,7 +22,7 @@ use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::{Rule, Scope};
 
 use crate::engine::{
-    compile_programs, lower, Engine, EngineError, EngineOptions, EngineStats, WitnessGroup,
+    compile_programs, Engine, EngineError, EngineOptions, EngineStats, WitnessGroup,
 };
 
 /// The first bytes of a compiled ruleset file.
@@ -193,8 +194,9 @@ impl Engine {
             .deserialize()
             .map_err(|e| engine_error(EngineError::Hyperscan(e.to_string())))?;
         let programs = compile_programs(&file.rules).map_err(engine_error)?;
-        let lowered = lower(&file.rules);
+        let (lowered, atoms) = lower_rules(&file.rules);
         let (scope_event_ids, event_id_members) = scope_filter(&file.scopes, &all_profiles(&[]));
+        let event_id_gate = event_id_gate(&file.scopes, &scope_event_ids, options.unscoped);
         let member_ids: crate::engine::MemberIds = file.member_ids.into_iter().collect();
         let reads = crate::partial::ReadSet::new(&file.rules);
         let correlations =
@@ -205,6 +207,7 @@ impl Engine {
             correlations,
             programs,
             lowered,
+            atoms,
             stats: EngineStats {
                 witnesses: file.witnesses,
                 always: file.always.len(),
@@ -220,6 +223,7 @@ impl Engine {
             first_pass_through: file.first_pass_through,
             scope_event_ids,
             event_id_members,
+            event_id_gate,
             db,
             options,
         })

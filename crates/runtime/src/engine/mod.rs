@@ -19,14 +19,14 @@ use serde_json::Value;
 
 use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::program::Program;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::OnceLock;
 
 use crate::accounting::Rejection;
 use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::{MemberIndex, Place};
 use crate::partial::{parse_event, validate_event, MemberFilter, ReadSet};
-use crate::stage2::{rule_holds, FieldCache, LoweredRule};
+use crate::stage2::{lower_rules, rule_holds, AtomTable, FieldCache, HitCache, LoweredRule};
 use hypersigma_compiler::witness::{
     field_members, folds_to_ascii, normalize_member, normalize_member_into, rule_witnesses,
     Strategy, Witnesses,
@@ -77,8 +77,10 @@ pub struct EngineStats {
 pub struct Engine {
     pub(crate) rules: Vec<Rule>,
     pub(crate) programs: Vec<Program>,
-    /// Each rule's selections lowered for stage 2 (on first evaluation).
-    pub(crate) lowered: Vec<OnceLock<LoweredRule>>,
+    /// Each rule's selections lowered for stage 2.
+    pub(crate) lowered: Vec<LoweredRule>,
+    /// The literal atoms of all rules, by field.
+    pub(crate) atoms: AtomTable,
     /// Distinct log-source scopes, and the scope of each rule (the scope check
     /// runs once per scope and event, not once per rule).
     pub(crate) scopes: Vec<Scope>,
@@ -102,6 +104,11 @@ pub struct Engine {
     pub(crate) scope_event_ids: Vec<Option<Vec<i64>>>,
     /// Normalised member names that can hold an event id under some profile.
     pub(crate) event_id_members: Vec<Vec<u8>>,
+    /// The event ids some rule's scope can hold (sorted), when every rule
+    /// that can be a candidate has a scope restricted to event ids: an event
+    /// whose raw event ids miss them all has no candidates, and skips the
+    /// stage-1 scan.
+    pub(crate) event_id_gate: Option<Vec<i64>>,
     /// What stage 2 reads (the fields, and the rules that read every value).
     pub(crate) reads: ReadSet,
     /// Correlation rules over the rules' matches.
@@ -152,11 +159,6 @@ pub(crate) fn compile_programs(rules: &[Rule]) -> Result<Vec<Program>, EngineErr
         .collect()
 }
 
-/// Room for each rule's lowered selections, filled on first evaluation.
-pub(crate) fn lower(rules: &[Rule]) -> Vec<OnceLock<LoweredRule>> {
-    rules.iter().map(|_| OnceLock::new()).collect()
-}
-
 /// The built-in profiles and `extra` ones.
 pub(crate) fn all_profiles(extra: &[Profile]) -> Vec<Profile> {
     let mut profiles: Vec<Profile> = ["sysmon", "evtx", "winlogbeat", "ecs"]
@@ -203,6 +205,46 @@ pub(crate) fn scope_filter(
     (ids, members.into_iter().collect())
 }
 
+/// [`Engine::event_id_gate`]: the union of the scopes' event ids, unless some
+/// scope that can hold candidates is not restricted to event ids. Unmapped
+/// rules hold none unless `unscoped`.
+pub(crate) fn event_id_gate(
+    scopes: &[Scope],
+    scope_event_ids: &[Option<Vec<i64>>],
+    unscoped: bool,
+) -> Option<Vec<i64>> {
+    let mut union = Vec::new();
+    for (scope, ids) in scopes.iter().zip(scope_event_ids) {
+        match (scope, ids) {
+            (Scope::Unmapped, _) if !unscoped => {}
+            (_, Some(ids)) => union.extend(ids),
+            (_, None) => return None,
+        }
+    }
+    union.sort_unstable();
+    union.dedup();
+    Some(union)
+}
+
+/// Whether raw JSON text holds a `\u` or `\/` escape (an odd run of
+/// backslashes before `u` or `/`): names and values may then read otherwise
+/// than their raw bytes.
+fn has_hiding_escape(raw: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(i) = memchr::memchr(b'\\', &raw[at..]) {
+        let start = at + i;
+        let mut end = start;
+        while raw.get(end) == Some(&b'\\') {
+            end += 1;
+        }
+        if (end - start) % 2 == 1 && matches!(raw.get(end), Some(b'u' | b'/')) {
+            return true;
+        }
+        at = end;
+    }
+    false
+}
+
 /// Witness groups under construction: (pattern, member set) → group id.
 type GroupKey = (usize, Option<BTreeSet<Vec<u8>>>);
 
@@ -221,7 +263,7 @@ impl Engine {
         extra: &[Profile],
     ) -> Result<Engine, EngineError> {
         let programs = compile_programs(&rules)?;
-        let lowered = lower(&rules);
+        let (lowered, atoms) = lower_rules(&rules);
         let mut scopes: Vec<Scope> = Vec::new();
         let mut rule_scope = Vec::with_capacity(rules.len());
         for rule in &rules {
@@ -236,6 +278,7 @@ impl Engine {
         }
         let profiles = all_profiles(extra);
         let (scope_event_ids, event_id_members) = scope_filter(&scopes, &profiles);
+        let event_id_gate = event_id_gate(&scopes, &scope_event_ids, options.unscoped);
         let mut always = Vec::new();
         let mut literal_ids: BTreeMap<(String, bool), usize> = BTreeMap::new();
         let mut group_ids: BTreeMap<GroupKey, usize> = BTreeMap::new();
@@ -327,6 +370,7 @@ impl Engine {
             rules,
             programs,
             lowered,
+            atoms,
             scopes,
             rule_scope,
             always,
@@ -337,6 +381,7 @@ impl Engine {
             first_pass_through,
             scope_event_ids,
             event_id_members,
+            event_id_gate,
             db,
             options,
             stats,
@@ -379,6 +424,7 @@ impl Engine {
         Ok(Scanner {
             engine: self,
             scratch,
+            hit_cache: RefCell::default(),
             scope_state: vec![SCOPE_UNKNOWN; self.scopes.len()],
             marks: vec![0; self.rules.len()],
             group_marks: vec![0; self.groups.len()],
@@ -398,6 +444,8 @@ impl Engine {
 pub struct Scanner<'e> {
     engine: &'e Engine,
     scratch: Scratch,
+    /// Stage 2's recently decided field texts.
+    hit_cache: RefCell<HitCache>,
     /// Per scope, for the current event: unknown, out of scope, or the index
     /// of the source (+2; 1 = in scope without a source).
     scope_state: Vec<u32>,
@@ -418,6 +466,16 @@ pub struct Scanner<'e> {
     /// The members stage 2 builds, for the profile last seen (its address
     /// and name).
     filter: Option<(usize, String, MemberFilter)>,
+}
+
+/// What one event's stage 1 learnt of its member index and event ids
+/// (`None`: not computed yet).
+#[derive(Clone, Copy, Default)]
+struct EventIdsKnown {
+    /// Whether the member index is built (it could index the event).
+    indexed: Option<bool>,
+    /// Whether the event ids are collected in `Scanner::raw_event_ids`.
+    ids: Option<bool>,
 }
 
 /// Where one stage-1 hit lies, as field-scoped witnesses see it.
@@ -449,6 +507,10 @@ impl Scanner<'_> {
     pub fn candidates(&mut self, raw: &[u8]) -> &[u32] {
         let engine = self.engine;
         self.candidates.clear();
+        let mut known = EventIdsKnown::default();
+        if !engine.options.no_prefilter && self.outside_every_scope(raw, &mut known) {
+            return &self.candidates;
+        }
         let all = engine.options.no_prefilter || self.stage1(raw);
         if all {
             self.candidates.extend(0..engine.rules.len() as u32);
@@ -467,8 +529,7 @@ impl Scanner<'_> {
                 self.candidates.push(r);
             }
         }
-        // None: the member index is not built yet for this event.
-        let mut indexed: Option<bool> = None;
+        let indexed = &mut known.indexed;
         for k in 0..self.hits.len() {
             let (id, end) = self.hits[k];
             let mut place: Option<HitPlace> = None;
@@ -512,19 +573,43 @@ impl Scanner<'_> {
                 }
             }
         }
-        self.filter_scopes(raw, indexed);
+        self.filter_scopes(raw, known);
         self.candidates.sort_unstable();
         &self.candidates
+    }
+
+    /// Whether the raw event's event ids put it outside every scope (see
+    /// [`Engine::event_id_gate`]). Only for events stage 1 would not pass to
+    /// every rule (ASCII, no escape that can hide a name or value), so the
+    /// answer is the one [`Scanner::filter_scopes`] would give after a scan.
+    /// Records what it learnt: whether the member index is built, and
+    /// whether the event ids are known.
+    fn outside_every_scope(&mut self, raw: &[u8], known: &mut EventIdsKnown) -> bool {
+        let Some(gate) = &self.engine.event_id_gate else {
+            return false;
+        };
+        if !raw.is_ascii() || has_hiding_escape(raw) {
+            return false;
+        }
+        let indexed = self.members.build(raw);
+        known.indexed = Some(indexed);
+        let ids = indexed && self.collect_event_ids(raw);
+        known.ids = Some(ids);
+        ids && !self
+            .raw_event_ids
+            .iter()
+            .any(|id| gate.binary_search(id).is_ok())
     }
 
     /// Drops the candidates whose log source the raw event cannot be of:
     /// unmapped rules (unless unscoped), and scopes whose sources all require
     /// event ids none of the event's raw event-id values is.
-    fn filter_scopes(&mut self, raw: &[u8], indexed: Option<bool>) {
+    fn filter_scopes(&mut self, raw: &[u8], known: EventIdsKnown) {
         let engine = self.engine;
         let unscoped = engine.options.unscoped;
         let generation = self.generation;
-        let mut ids_known: Option<bool> = None;
+        let indexed = known.indexed;
+        let mut ids_known = known.ids;
         let mut k = 0;
         while k < self.candidates.len() {
             let r = self.candidates[k] as usize;
@@ -726,7 +811,7 @@ impl Scanner<'_> {
         let engine = self.engine;
         self.scope_state.iter_mut().for_each(|s| *s = SCOPE_UNKNOWN);
         let mut matched = Vec::new();
-        let mut cache = FieldCache::new(event, profile);
+        let mut cache = FieldCache::new(event, profile, &engine.atoms, &self.hit_cache);
         for &r in &self.candidates {
             let i = r as usize;
             let scope_id = engine.rule_scope[i] as usize;
@@ -752,8 +837,13 @@ impl Scanner<'_> {
                 (k, Scope::Sources(list)) => list.get((k - 2) as usize),
             };
             let rule = &engine.rules[i];
-            let lowered = engine.lowered[i].get_or_init(|| LoweredRule::new(rule));
-            if rule_holds(rule, lowered, &engine.programs[i], &mut cache, source) {
+            if rule_holds(
+                rule,
+                &engine.lowered[i],
+                &engine.programs[i],
+                &mut cache,
+                source,
+            ) {
                 matched.push(r);
             }
         }

@@ -126,3 +126,50 @@ fn events_without_candidates_are_still_validated() {
         );
     }
 }
+
+#[test]
+fn events_outside_every_scope_skip_the_scan_unless_escapes_could_hide_their_ids() {
+    let e = engine(
+        &["    s: {CommandLine|contains: 'whoami'}\n    condition: s"],
+        false,
+    );
+    assert_eq!(e.event_id_gate.as_deref(), Some(&[1, 4688][..]));
+    let mut s = e.scanner().unwrap();
+    // Outside (EventID 3): no candidates, whatever the bytes hold.
+    let outside =
+        br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":3,"CommandLine":"whoami"}"#;
+    assert_eq!(s.candidates(outside), &[] as &[u32]);
+    // A \u escape (here in the name of the event id member) may hide what the
+    // event is: the scan runs, and it passes the event to every rule.
+    let hidden = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","Event\u0049D":3,"EventID":1,"CommandLine":"whoami"}"#;
+    assert_eq!(s.candidates(hidden), &[0]);
+    let p = Profile::sysmon();
+    assert_eq!(s.match_event(outside, &p), Verdict::Matched(vec![]));
+
+    // Escapes that hide nothing, and those that can.
+    assert!(!has_hiding_escape(br#"{"a":"C:\\users\\x\\\\u"}"#));
+    assert!(!has_hiding_escape(br#"{"a":"\"u"}"#));
+    assert!(has_hiding_escape(br#"{"a":"\u0041"}"#));
+    assert!(has_hiding_escape(br#"{"a":"\\\u0041"}"#));
+    assert!(has_hiding_escape(br#"{"a":"a\/b"}"#));
+    assert!(!has_hiding_escape(br#"{"a":"trailing\\"}"#));
+
+    // Rules that can be candidates outside event-id scopes turn the gate off.
+    let unmapped = |unscoped| {
+        let text =
+            "title: t\nlogsource: {product: nowhere}\ndetection:\n    s: {a: b}\n    condition: s";
+        let rule = parse_rule(text, &CompileOptions::default()).unwrap();
+        let options = EngineOptions {
+            unscoped,
+            ..Default::default()
+        };
+        Engine::new(vec![rule], options).unwrap()
+    };
+    assert_eq!(unmapped(false).event_id_gate.as_deref(), Some(&[][..]));
+    assert_eq!(unmapped(true).event_id_gate, None);
+    let any_windows =
+        "title: t\nlogsource: {product: windows}\ndetection:\n    s: {a: b}\n    condition: s";
+    let rule = parse_rule(any_windows, &CompileOptions::default()).unwrap();
+    let e = Engine::new(vec![rule], EngineOptions::default()).unwrap();
+    assert_eq!(e.event_id_gate, None);
+}

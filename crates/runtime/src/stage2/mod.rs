@@ -2,20 +2,21 @@
 //!
 //! The semantics are the reference evaluator's ([`hypersigma_compiler::eval`]);
 //! what differs is how the text predicates are decided. At build time every
-//! field match's text predicates are lowered to their shape (exact, prefix,
-//! suffix, substring of one folded literal); a field match with several of
-//! them gets one Aho-Corasick automaton over all its literals, so a field
-//! tested against 200 values is read once, not 200 times. Per event, each
-//! field a rule reads is looked up once (per log source) and its text folded
-//! once, in a [`FieldCache`] shared by all candidate rules of the event.
-//! Other predicates (globs with `?` or sets, numbers, regexes, cidr, time
-//! parts, exists, null, fieldref) go through the reference predicate code.
+//! text predicate that is one literal in one position (exact, prefix, suffix,
+//! substring of one folded or `cased` literal) becomes an atom of its field
+//! in the engine's [`AtomTable`]: per event, each field a candidate reads is
+//! looked up once (per log source), its text folded once, and all the
+//! field's atoms, of every rule, are decided by one automaton pass, in a
+//! [`FieldCache`] shared by all candidate rules of the event. A rule's
+//! literal predicates are then bit tests. Other predicates (globs with `?` or
+//! sets, numbers, regexes, cidr, time parts, exists, null, fieldref) go
+//! through the reference predicate code.
+
+mod atoms;
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
-use std::sync::OnceLock;
+use std::cell::{OnceCell, RefCell};
 
-use aho_corasick::{AhoCorasick, MatchKind};
 use serde_json::Value;
 
 use hypersigma_compiler::eval::{all_scalars, predicate_holds_on, scalar_text, scalars, EventView};
@@ -24,8 +25,8 @@ use hypersigma_compiler::pattern::{fold_str, Shape};
 use hypersigma_compiler::program::Program;
 use hypersigma_compiler::{Profile, Source};
 
-/// Field matches with at least this many literal predicates use an automaton.
-const AUTOMATON_MIN: usize = 4;
+use atoms::{is_hit, mode, AtomTableBuilder, Position, MODES};
+pub(crate) use atoms::{AtomTable, HitCache};
 
 /// The lowered form of one rule's selections.
 pub(crate) struct LoweredRule {
@@ -42,26 +43,20 @@ enum Target {
     Keywords,
 }
 
-/// One literal predicate: its shape over folded (or exact, when `cased`) text.
-struct Literal {
-    position: Position,
-    text: String,
-    cased: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Position {
-    Exact,
-    Prefix,
-    Suffix,
-    Contains,
+/// How one literal predicate is decided.
+#[derive(Clone, Copy)]
+enum Literal {
+    /// By the atom of this id in the field's table (of the literal's mode).
+    Atom { cased: bool, id: u32 },
+    /// An empty literal (no automaton finds it): tested on each text.
+    Empty { cased: bool, position: Position },
 }
 
 /// How one predicate of a field match is decided.
 #[derive(Clone, Copy)]
 enum Slot {
-    /// By the literal at this index.
-    Literal(usize),
+    /// A literal.
+    Literal(Literal),
     /// A wildcard pattern (`?`, sets, several literals) on the field's cached
     /// characters, `values[value][alternative]` of the rule's field match.
     Glob(usize, usize),
@@ -71,32 +66,21 @@ enum Slot {
     Reference(usize, usize),
 }
 
-/// Literals of one case mode, under one automaton.
-struct Automaton {
-    ac: AhoCorasick,
-    /// Automaton pattern id → literal index.
-    literals: Vec<usize>,
-    /// The mode's literals it does not hold (empty texts), tested one by one.
-    rest: Vec<usize>,
-}
-
 struct LoweredMatch {
     target: Target,
+    /// The target's id in the [`AtomTable`].
+    target_id: u32,
     /// Slots per value written.
     values: Vec<Vec<Slot>>,
-    literals: Vec<Literal>,
-    /// Per case mode (folded, exact): the literals of that mode.
-    by_mode: [Vec<usize>; 2],
-    /// Automata over the folded and the exact literals (when there are
-    /// enough), built on first use.
-    folded: OnceLock<Option<Automaton>>,
-    exact: OnceLock<Option<Automaton>>,
 }
 
-impl LoweredRule {
-    /// Lowers a rule's selections.
-    pub(crate) fn new(rule: &Rule) -> LoweredRule {
-        LoweredRule {
+/// Lowers every rule's selections, collecting their literals into one
+/// [`AtomTable`].
+pub(crate) fn lower_rules(rules: &[Rule]) -> (Vec<LoweredRule>, AtomTable) {
+    let mut atoms = AtomTableBuilder::default();
+    let lowered = rules
+        .iter()
+        .map(|rule| LoweredRule {
             selections: rule
                 .detection
                 .selections
@@ -104,21 +88,26 @@ impl LoweredRule {
                 .map(|s| {
                     s.groups
                         .iter()
-                        .map(|g| g.iter().map(LoweredMatch::new).collect())
+                        .map(|g| {
+                            g.iter()
+                                .map(|fm| LoweredMatch::new(fm, &mut atoms))
+                                .collect()
+                        })
                         .collect()
                 })
                 .collect(),
-        }
-    }
+        })
+        .collect();
+    (lowered, atoms.finish())
 }
 
 impl LoweredMatch {
-    fn new(fm: &FieldMatch) -> LoweredMatch {
+    fn new(fm: &FieldMatch, atoms: &mut AtomTableBuilder) -> LoweredMatch {
         let target = match &fm.field {
             Some(f) => Target::Field(f.as_str().into()),
             None => Target::Keywords,
         };
-        let mut literals = Vec::new();
+        let target_id = atoms.target(fm.field.as_deref());
         let values = fm
             .values
             .iter()
@@ -128,10 +117,13 @@ impl LoweredMatch {
                     .iter()
                     .enumerate()
                     .map(|(a, p)| match literal(p) {
-                        Some(l) => {
-                            literals.push(l);
-                            Slot::Literal(literals.len() - 1)
+                        Some((cased, position, text)) if text.is_empty() => {
+                            Slot::Literal(Literal::Empty { cased, position })
                         }
+                        Some((cased, position, text)) => Slot::Literal(Literal::Atom {
+                            cased,
+                            id: atoms.atom(target_id, cased, position, &text),
+                        }),
                         None => match p {
                             Predicate::Text { .. } => Slot::Glob(v, a),
                             Predicate::Regex(_) => Slot::Regex(v, a),
@@ -141,51 +133,17 @@ impl LoweredMatch {
                     .collect()
             })
             .collect();
-        let by_mode = [false, true].map(|cased| {
-            (0..literals.len())
-                .filter(|&j| literals[j].cased == cased)
-                .collect()
-        });
         LoweredMatch {
             target,
+            target_id,
             values,
-            literals,
-            by_mode,
-            folded: OnceLock::new(),
-            exact: OnceLock::new(),
         }
-    }
-
-    /// The automaton over the literals of one case mode, when there are enough.
-    fn automaton(&self, cased: bool) -> Option<&Automaton> {
-        let cell = if cased { &self.exact } else { &self.folded };
-        cell.get_or_init(|| {
-            let literals = &self.literals;
-            let chosen: Vec<usize> = (0..literals.len())
-                .filter(|&i| literals[i].cased == cased && !literals[i].text.is_empty())
-                .collect();
-            if chosen.len() < AUTOMATON_MIN {
-                return None;
-            }
-            let ac = AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .build(chosen.iter().map(|&i| literals[i].text.as_bytes()))
-                .ok()?;
-            let rest = (0..literals.len())
-                .filter(|&i| literals[i].cased == cased && literals[i].text.is_empty())
-                .collect();
-            Some(Automaton {
-                ac,
-                literals: chosen,
-                rest,
-            })
-        })
-        .as_ref()
     }
 }
 
-/// The literal form of a text predicate, when it has one.
-fn literal(p: &Predicate) -> Option<Literal> {
+/// The literal form of a text predicate, when it has one: whether it is
+/// `cased`, its position and its text (folded unless cased).
+fn literal(p: &Predicate) -> Option<(bool, Position, String)> {
     let Predicate::Text { pattern, cased } = p else {
         return None;
     };
@@ -196,17 +154,14 @@ fn literal(p: &Predicate) -> Option<Literal> {
         Shape::Contains(t) => (Position::Contains, t),
         Shape::Glob => return None,
     };
-    Some(Literal {
-        position,
-        text,
-        cased: *cased,
-    })
+    Some((*cased, position, text))
 }
 
 /// One field's values in one event, as read for one log source.
 struct FieldEntry<'a> {
     source: usize,
     target: &'a Target,
+    target_id: u32,
     found: Vec<Cow<'a, Value>>,
     present: bool,
     /// The scalars' texts: exact, and folded (computed on first use).
@@ -215,6 +170,8 @@ struct FieldEntry<'a> {
     /// The same as characters, for wildcard patterns (computed on first use).
     exact_chars: OnceCell<Vec<Option<Vec<char>>>>,
     folded_chars: OnceCell<Vec<Option<Vec<char>>>>,
+    /// Per case mode, the field's atoms that hold (a bit set, on first use).
+    atom_hits: [OnceCell<Vec<u64>>; MODES],
 }
 
 impl FieldEntry<'_> {
@@ -254,52 +211,97 @@ impl FieldEntry<'_> {
                 .collect()
         })
     }
+
+    /// Whether a literal holds for at least one scalar of the field.
+    fn literal_holds(
+        &self,
+        event: &Value,
+        atoms: &AtomTable,
+        cache: &RefCell<HitCache>,
+        literal: Literal,
+    ) -> bool {
+        match literal {
+            Literal::Atom { cased, id } => {
+                let hits = self.atom_hits[mode(cased)].get_or_init(|| {
+                    let mut hits = Vec::new();
+                    let (target, mode) = (self.target_id, mode(cased));
+                    match self.texts(event, cased) {
+                        [Some(text)] => cache
+                            .borrow_mut()
+                            .hits(atoms, target, mode, text, &mut hits),
+                        texts => {
+                            let texts = texts.iter().flatten().map(String::as_str);
+                            atoms.hits(target, mode, texts, &mut hits)
+                        }
+                    }
+                    hits
+                });
+                is_hit(hits, id)
+            }
+            Literal::Empty { cased, position } => self
+                .texts(event, cased)
+                .iter()
+                .flatten()
+                .any(|text| position.test(text, "")),
+        }
+    }
 }
 
 /// Field values of one event, shared by the candidate rules evaluated on it.
 pub(crate) struct FieldCache<'a> {
     event: &'a Value,
     profile: &'a Profile,
+    atoms: &'a AtomTable,
+    hit_cache: &'a RefCell<HitCache>,
     entries: Vec<FieldEntry<'a>>,
 }
 
 impl<'a> FieldCache<'a> {
-    pub(crate) fn new(event: &'a Value, profile: &'a Profile) -> Self {
+    pub(crate) fn new(
+        event: &'a Value,
+        profile: &'a Profile,
+        atoms: &'a AtomTable,
+        hit_cache: &'a RefCell<HitCache>,
+    ) -> Self {
         FieldCache {
             event,
             profile,
+            atoms,
+            hit_cache,
             entries: Vec::new(),
         }
     }
 
-    fn entry(&mut self, source: Option<&'a Source>, target: &'a Target) -> usize {
+    fn entry(&mut self, source: Option<&'a Source>, lm: &'a LoweredMatch) -> usize {
         let source_key = source.map_or(0, |s| s as *const Source as usize);
-        let key_source = match target {
+        let key_source = match lm.target {
             Target::Keywords => 0,
             Target::Field(_) => source_key,
         };
         if let Some(i) = self
             .entries
             .iter()
-            .position(|e| e.source == key_source && e.target == target)
+            .position(|e| e.source == key_source && e.target_id == lm.target_id)
         {
             return i;
         }
         let view = EventView::new(self.event, self.profile, source);
-        let found = match target {
+        let found = match &lm.target {
             Target::Field(name) => view.field(name),
             Target::Keywords => vec![Cow::Borrowed(self.event)],
         };
         let present = found.iter().any(|v| !v.is_null());
         self.entries.push(FieldEntry {
             source: key_source,
-            target,
+            target: &lm.target,
+            target_id: lm.target_id,
             found,
             present,
             exact: OnceCell::new(),
             folded: OnceCell::new(),
             exact_chars: OnceCell::new(),
             folded_chars: OnceCell::new(),
+            atom_hits: Default::default(),
         });
         self.entries.len() - 1
     }
@@ -335,27 +337,16 @@ fn match_holds<'a>(
     source: Option<&'a Source>,
 ) -> bool {
     let event = cache.event;
-    let at = cache.entry(source, &lm.target);
+    let atoms = cache.atoms;
+    let hit_cache = cache.hit_cache;
+    let at = cache.entry(source, lm);
     let entry = &cache.entries[at];
     let present = entry.present;
-    // Up to 64 literals on the stack (most field matches), else on the heap.
-    let mut small = [false; 64];
-    let mut large = Vec::new();
-    let hit: &mut [bool] = if lm.literals.len() <= small.len() {
-        &mut small[..lm.literals.len()]
-    } else {
-        large.resize(lm.literals.len(), false);
-        &mut large
-    };
-    if !lm.literals.is_empty() {
-        literal_hits(lm, entry, event, hit);
-    }
-    let hit = &*hit;
     let view = EventView::new(event, cache.profile, source);
     let mut scalar_values: Option<Vec<&Value>> = None;
     let mut value_holds = |slots: &Vec<Slot>| {
         let any = slots.iter().any(|slot| match *slot {
-            Slot::Literal(j) => hit[j],
+            Slot::Literal(literal) => entry.literal_holds(event, atoms, hit_cache, literal),
             Slot::Glob(vi, ai) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
                 Some(Predicate::Text { pattern, cased }) => entry
                     .chars(event, *cased)
@@ -392,47 +383,5 @@ fn match_holds<'a>(
         lm.values.iter().all(&mut value_holds)
     } else {
         lm.values.iter().any(&mut value_holds)
-    }
-}
-
-/// Marks the literals that hold for at least one scalar of the field.
-fn literal_hits(lm: &LoweredMatch, entry: &FieldEntry<'_>, event: &Value, hit: &mut [bool]) {
-    for cased in [false, true] {
-        let in_mode = &lm.by_mode[usize::from(cased)];
-        if in_mode.is_empty() {
-            continue;
-        }
-        let automaton = lm.automaton(cased);
-        let direct: &[usize] = automaton.map_or(in_mode, |a| &a.rest);
-        for text in entry.texts(event, cased).iter().flatten() {
-            if let Some(a) = automaton {
-                for m in a.ac.find_overlapping_iter(text.as_bytes()) {
-                    let Some(&j) = a.literals.get(m.pattern().as_usize()) else {
-                        continue;
-                    };
-                    let ok = match lm.literals[j].position {
-                        Position::Contains => true,
-                        Position::Prefix => m.start() == 0,
-                        Position::Suffix => m.end() == text.len(),
-                        Position::Exact => m.start() == 0 && m.end() == text.len(),
-                    };
-                    hit[j] |= ok;
-                }
-            }
-            for &j in direct {
-                if hit[j] {
-                    continue;
-                }
-                let l = &lm.literals[j];
-                hit[j] = match l.position {
-                    Position::Exact => *text == l.text,
-                    Position::Prefix => text.starts_with(&l.text),
-                    Position::Suffix => text.ends_with(&l.text),
-                    Position::Contains => {
-                        memchr::memmem::find(text.as_bytes(), l.text.as_bytes()).is_some()
-                    }
-                };
-            }
-        }
     }
 }

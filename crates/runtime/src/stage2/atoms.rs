@@ -1,0 +1,345 @@
+//! Literal atoms shared by every rule of an engine.
+//!
+//! Most of stage 2's work is deciding literal predicates: "the value of
+//! `CommandLine` contains ` -enc `", "`Image` ends with `\rundll32.exe`".
+//! Rules repeat the same fields, and an event's candidates often read the
+//! same few fields, so deciding each rule's literals on its own reads a
+//! field once per rule. Here every distinct literal of one field and case
+//! mode (over folded text, or exact text for `cased`) is one *atom*, and the
+//! atoms of a field are decided together: one Aho-Corasick pass over each of
+//! the field's texts marks every atom that holds, whatever rule it belongs
+//! to. The automaton of a field is built on first use, so a field no event
+//! reaches costs nothing.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+/// Where a literal must lie in a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Position {
+    Exact,
+    Prefix,
+    Suffix,
+    Contains,
+}
+
+impl Position {
+    /// Whether a match of the literal at `start..end` of a text of `len`
+    /// bytes puts the literal in this position.
+    fn holds(self, start: usize, end: usize, len: usize) -> bool {
+        match self {
+            Position::Contains => true,
+            Position::Prefix => start == 0,
+            Position::Suffix => end == len,
+            Position::Exact => start == 0 && end == len,
+        }
+    }
+
+    /// The same test without an automaton.
+    pub(crate) fn test(self, text: &str, literal: &str) -> bool {
+        match self {
+            Position::Exact => text == literal,
+            Position::Prefix => text.starts_with(literal),
+            Position::Suffix => text.ends_with(literal),
+            Position::Contains => {
+                memchr::memmem::find(text.as_bytes(), literal.as_bytes()).is_some()
+            }
+        }
+    }
+}
+
+/// Case modes: atoms over folded text, and over exact text (`cased`).
+pub(crate) const MODES: usize = 2;
+
+/// The mode index of a literal.
+pub(crate) fn mode(cased: bool) -> usize {
+    usize::from(cased)
+}
+
+/// One field's atoms in one case mode.
+#[derive(Default)]
+struct ModeAtoms {
+    /// Atom id → (position, non-empty text).
+    atoms: Vec<(Position, String)>,
+    automaton: OnceLock<Option<Automaton>>,
+}
+
+/// One automaton over a mode's distinct texts.
+struct Automaton {
+    ac: AhoCorasick,
+    /// Automaton pattern id → the atoms with that text.
+    atoms: Vec<Vec<u32>>,
+}
+
+/// The atoms of every field (and of keywords), by target id.
+#[derive(Default)]
+pub(crate) struct AtomTable {
+    targets: Vec<[ModeAtoms; MODES]>,
+}
+
+/// Builds an [`AtomTable`], giving each distinct (target, mode, position,
+/// text) one atom id.
+#[derive(Default)]
+pub(crate) struct AtomTableBuilder {
+    table: AtomTable,
+    target_ids: HashMap<Option<Box<str>>, u32>,
+    atom_ids: HashMap<(u32, usize, Position, String), u32>,
+}
+
+impl AtomTableBuilder {
+    /// The id of a target: a field name, or `None` for keywords.
+    pub(crate) fn target(&mut self, field: Option<&str>) -> u32 {
+        let next = self.target_ids.len() as u32;
+        let id = *self.target_ids.entry(field.map(Box::from)).or_insert(next);
+        if id == next {
+            self.table.targets.push(Default::default());
+        }
+        id
+    }
+
+    /// The id of a literal atom of `target` (texts must not be empty: an
+    /// empty literal has no automaton match to find it by).
+    pub(crate) fn atom(&mut self, target: u32, cased: bool, position: Position, text: &str) -> u32 {
+        let m = mode(cased);
+        let atoms = &mut self.table.targets[target as usize][m].atoms;
+        let next = atoms.len() as u32;
+        let id = *self
+            .atom_ids
+            .entry((target, m, position, text.to_string()))
+            .or_insert(next);
+        if id == next {
+            atoms.push((position, text.to_string()));
+        }
+        id
+    }
+
+    pub(crate) fn finish(self) -> AtomTable {
+        self.table
+    }
+}
+
+impl AtomTable {
+    /// Marks, in `hits` (a bit set over the atoms of `target` in `mode`,
+    /// resized and cleared here), every atom that holds in at least one of
+    /// `texts`.
+    pub(crate) fn hits<'t>(
+        &self,
+        target: u32,
+        mode: usize,
+        texts: impl Iterator<Item = &'t str>,
+        hits: &mut Vec<u64>,
+    ) {
+        hits.clear();
+        let Some(atoms) = self.targets.get(target as usize).and_then(|t| t.get(mode)) else {
+            return;
+        };
+        hits.resize(atoms.atoms.len().div_ceil(64), 0);
+        let Some(automaton) = atoms.automaton() else {
+            // No automaton could be built (too large): each atom on its own.
+            for text in texts {
+                for (id, (position, literal)) in atoms.atoms.iter().enumerate() {
+                    if position.test(text, literal) {
+                        hits[id / 64] |= 1 << (id % 64);
+                    }
+                }
+            }
+            return;
+        };
+        for text in texts {
+            for m in automaton.ac.find_overlapping_iter(text.as_bytes()) {
+                let Some(ids) = automaton.atoms.get(m.pattern().as_usize()) else {
+                    continue;
+                };
+                for &id in ids {
+                    let (position, _) = atoms.atoms[id as usize];
+                    if position.holds(m.start(), m.end(), text.len()) {
+                        hits[id as usize / 64] |= 1 << (id % 64);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether atom `id` is set in a bit set from [`AtomTable::hits`].
+pub(crate) fn is_hit(hits: &[u64], id: u32) -> bool {
+    hits.get(id as usize / 64)
+        .is_some_and(|word| word & (1 << (id % 64)) != 0)
+}
+
+impl ModeAtoms {
+    fn automaton(&self) -> Option<&Automaton> {
+        self.automaton
+            .get_or_init(|| {
+                if self.atoms.is_empty() {
+                    return None;
+                }
+                let mut texts: Vec<&str> = Vec::new();
+                let mut by_text: HashMap<&str, usize> = HashMap::new();
+                let mut atoms: Vec<Vec<u32>> = Vec::new();
+                for (id, (_, text)) in self.atoms.iter().enumerate() {
+                    let p = *by_text.entry(text).or_insert_with(|| {
+                        texts.push(text);
+                        atoms.push(Vec::new());
+                        texts.len() - 1
+                    });
+                    atoms[p].push(id as u32);
+                }
+                let ac = AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(&texts)
+                    .ok()?;
+                Some(Automaton { ac, atoms })
+            })
+            .as_ref()
+    }
+}
+
+/// Texts cached at most (then the cache starts over).
+const HIT_CACHE_ENTRIES: usize = 8192;
+/// Longer texts are decided afresh each time.
+const HIT_CACHE_TEXT_MAX: usize = 2048;
+
+/// Recently decided texts of one scanner: the atoms that hold in one text of
+/// one target and mode. Telemetry repeats its values (the same images,
+/// parents, users and many command lines), so most texts are decided once.
+/// Bounded: it is emptied when full.
+#[derive(Default)]
+pub(crate) struct HitCache {
+    map: HashMap<u64, CachedHits, foldhash::fast::FixedState>,
+}
+
+struct CachedHits {
+    target: u32,
+    mode: usize,
+    text: Box<str>,
+    hits: Vec<u64>,
+}
+
+impl HitCache {
+    /// [`AtomTable::hits`] for a single text, from the cache when it holds
+    /// the same text of the same target and mode.
+    pub(crate) fn hits(
+        &mut self,
+        table: &AtomTable,
+        target: u32,
+        mode: usize,
+        text: &str,
+        hits: &mut Vec<u64>,
+    ) {
+        if text.len() > HIT_CACHE_TEXT_MAX {
+            return table.hits(target, mode, std::iter::once(text), hits);
+        }
+        let key = {
+            use std::hash::BuildHasher;
+            self.map.hasher().hash_one((target, mode, text))
+        };
+        if let Some(c) = self.map.get(&key) {
+            if c.target == target && c.mode == mode && *c.text == *text {
+                hits.clear();
+                hits.extend_from_slice(&c.hits);
+                return;
+            }
+        }
+        table.hits(target, mode, std::iter::once(text), hits);
+        if self.map.len() >= HIT_CACHE_ENTRIES {
+            self.map.clear();
+        }
+        self.map.insert(
+            key,
+            CachedHits {
+                target,
+                mode,
+                text: text.into(),
+                hits: hits.clone(),
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(table: &AtomTable, target: u32, mode: usize, texts: &[&str], ids: &[u32]) -> Vec<bool> {
+        let mut hits = Vec::new();
+        table.hits(target, mode, texts.iter().copied(), &mut hits);
+        ids.iter().map(|&id| is_hit(&hits, id)).collect()
+    }
+
+    #[test]
+    fn each_atom_holds_only_in_its_position() {
+        let mut b = AtomTableBuilder::default();
+        let cmd = b.target(Some("CommandLine"));
+        let ids = [
+            b.atom(cmd, false, Position::Contains, "whoami"),
+            b.atom(cmd, false, Position::Prefix, "cmd"),
+            b.atom(cmd, false, Position::Suffix, "whoami"),
+            b.atom(cmd, false, Position::Exact, "cmd /c whoami"),
+            b.atom(cmd, false, Position::Prefix, "whoami"),
+            b.atom(cmd, false, Position::Exact, "cmd"),
+            b.atom(cmd, false, Position::Suffix, "cmd"),
+            // Overlapping literals are all found.
+            b.atom(cmd, false, Position::Contains, "/c w"),
+            b.atom(cmd, false, Position::Contains, "c"),
+        ];
+        // The same literal again is the same atom; another target or mode is not.
+        assert_eq!(b.atom(cmd, false, Position::Contains, "whoami"), ids[0]);
+        let image = b.target(Some("Image"));
+        assert_eq!(b.target(Some("CommandLine")), cmd);
+        let on_image = b.atom(image, false, Position::Contains, "whoami");
+        let cased = b.atom(cmd, true, Position::Contains, "WHOAMI");
+        let table = b.finish();
+        let expected = [true, true, true, true, false, false, false, true, true];
+        assert_eq!(held(&table, cmd, 0, &["cmd /c whoami"], &ids), expected);
+        // Any of several texts.
+        let got = held(&table, cmd, 0, &["x", "cmd", "whoami"], &ids);
+        assert_eq!(
+            got,
+            [true, true, true, false, true, true, true, false, true]
+        );
+        assert_eq!(held(&table, image, 0, &["cmd"], &[on_image]), [false]);
+        assert_eq!(held(&table, image, 0, &["a whoami"], &[on_image]), [true]);
+        assert_eq!(held(&table, cmd, 1, &["WHOAMI"], &[cased]), [true]);
+        assert_eq!(held(&table, cmd, 1, &["whoami"], &[cased]), [false]);
+        // Unknown targets and modes hold nothing.
+        assert_eq!(held(&table, 7, 0, &["cmd"], &[0]), [false]);
+    }
+
+    #[test]
+    fn the_cache_answers_as_the_table_does_across_targets_and_when_full() {
+        let mut b = AtomTableBuilder::default();
+        let targets = [b.target(Some("a")), b.target(Some("b"))];
+        let a = b.atom(targets[0], false, Position::Contains, "7");
+        let b_id = b.atom(targets[1], false, Position::Suffix, "7");
+        let table = b.finish();
+        let mut cache = HitCache::default();
+        let mut cached = Vec::new();
+        let mut fresh = Vec::new();
+        for round in 0..2 {
+            for i in 0..(HIT_CACHE_ENTRIES + 100) {
+                let text = format!("{i}-{round}");
+                for (target, id) in targets.iter().zip([a, b_id]) {
+                    cache.hits(&table, *target, 0, &text, &mut cached);
+                    table.hits(*target, 0, std::iter::once(text.as_str()), &mut fresh);
+                    assert_eq!(cached, fresh, "{text}");
+                    assert_eq!(
+                        is_hit(&cached, id),
+                        if *target == targets[0] {
+                            text.contains('7')
+                        } else {
+                            text.ends_with('7')
+                        }
+                    );
+                }
+            }
+        }
+        assert!(cache.map.len() <= HIT_CACHE_ENTRIES);
+        // Longer texts are not kept, and still decided.
+        let long = "7".repeat(HIT_CACHE_TEXT_MAX + 1);
+        cache.hits(&table, targets[0], 0, &long, &mut cached);
+        assert!(is_hit(&cached, a));
+    }
+}
