@@ -4,7 +4,7 @@
 //! without recompiling it (`hypersigma compile -o rules.hsr`, then
 //! `-r rules.hsr`).
 //!
-//! Format: the 8-byte magic `HSRULES\x02`, then a `postcard` encoding of
+//! Format: the 8-byte magic `HSRULES\x03`, then a `postcard` encoding of
 //! [`RulesetFile`]. The Hyperscan database is checked by Hyperscan itself
 //! (platform, version) when it is deserialised; condition programs are
 //! recompiled and verified on load, never trusted from the file. Stage-2
@@ -26,7 +26,7 @@ use crate::engine::{
 };
 
 /// The first bytes of a compiled ruleset file.
-pub const MAGIC: &[u8; 8] = b"HSRULES\x02";
+pub const MAGIC: &[u8; 8] = b"HSRULES\x03";
 
 /// Why a ruleset could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +74,8 @@ struct RulesetFile<'a> {
     witnesses: usize,
     /// `hs_serialize_database` output.
     database: Cow<'a, [u8]>,
+    /// The same for the non-ASCII witnesses' database, when there are some.
+    non_ascii_database: Option<Cow<'a, [u8]>>,
     /// Correlation rules, resolved again on load.
     correlations: Cow<'a, [Correlation]>,
 }
@@ -95,6 +97,13 @@ impl Engine {
             .db
             .serialize()
             .map_err(|e| EngineError::Hyperscan(e.to_string()))?;
+        let non_ascii_database = match &self.non_ascii_db {
+            Some(db) => Some(
+                db.serialize()
+                    .map_err(|e| EngineError::Hyperscan(e.to_string()))?,
+            ),
+            None => None,
+        };
         let mut member_ids: Vec<(Vec<u8>, u32)> = self
             .member_ids
             .iter()
@@ -113,6 +122,9 @@ impl Engine {
             first_pass_through: self.first_pass_through,
             witnesses: self.stats.witnesses,
             database: Cow::Borrowed(database.as_ref()),
+            non_ascii_database: non_ascii_database
+                .as_ref()
+                .map(|d| Cow::Borrowed(d.as_ref())),
             correlations: Cow::Borrowed(self.correlations.correlations()),
         };
         let mut out = MAGIC.to_vec();
@@ -193,6 +205,14 @@ impl Engine {
             .database
             .deserialize()
             .map_err(|e| engine_error(EngineError::Hyperscan(e.to_string())))?;
+        let non_ascii_db: Option<BlockDatabase> = match &file.non_ascii_database {
+            Some(bytes) => Some(
+                bytes
+                    .deserialize()
+                    .map_err(|e| engine_error(EngineError::Hyperscan(e.to_string())))?,
+            ),
+            None => None,
+        };
         let programs = compile_programs(&file.rules).map_err(engine_error)?;
         let (lowered, atoms) = lower_rules(&file.rules);
         let (scope_event_ids, event_id_members) = scope_filter(&file.scopes, &all_profiles(&[]));
@@ -225,6 +245,7 @@ impl Engine {
             event_id_members,
             event_id_gate,
             db,
+            non_ascii_db,
             options,
         })
     }
@@ -233,6 +254,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Verdict;
     use hypersigma_compiler::{parse_rule, CompileOptions, Profile};
 
     #[test]
@@ -241,6 +263,7 @@ mod tests {
             "    s: {CommandLine|contains: 'whoami'}\n    condition: s",
             "    s: {CommandLine|re: 'mimi[k]atz'}\n    condition: s",
             "    s: {Image|endswith: ['\\a.exe', '\\b.exe', '\\c.exe', '\\d.exe']}\n    condition: not s",
+            "    s: {CommandLine|contains: ['😈', 'résumé']}\n    condition: s",
         ]
         .iter()
         .map(|d| {
@@ -251,10 +274,11 @@ mod tests {
         let engine = Engine::new(rules, EngineOptions::default()).unwrap();
         let bytes = engine.to_ruleset_bytes().unwrap();
         let loaded = Engine::from_ruleset_bytes(&bytes, EngineOptions::default()).unwrap();
-        assert_eq!(loaded.rules().len(), 3);
+        assert_eq!(loaded.rules().len(), 4);
+        assert!(loaded.non_ascii_db.is_some());
         let p = Profile::sysmon();
         let (mut a, mut b) = (engine.scanner().unwrap(), loaded.scanner().unwrap());
-        for cmd in ["whoami", "mimikatz", "C:\\\\x\\\\c.exe", "x"] {
+        for cmd in ["whoami", "mimikatz", "C:\\\\x\\\\c.exe", "x", "a 😈", "RÉSUMÉ"] {
             let raw = format!(
                 r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"{cmd}","Image":"{cmd}"}}"#
             );
@@ -264,6 +288,14 @@ mod tests {
                 "{raw}"
             );
             assert_eq!(a.candidates(raw.as_bytes()), b.candidates(raw.as_bytes()));
+            // Non-ASCII witnesses are found in their own database.
+            if !cmd.is_ascii() {
+                assert!(b.candidates(raw.as_bytes()).contains(&3), "{raw}");
+                let Verdict::Matched(rules) = b.match_event(raw.as_bytes(), &p) else {
+                    panic!("{raw} rejected");
+                };
+                assert!(rules.contains(&3), "{raw}");
+            }
         }
         // Damaged files are refused with a reason, never loaded.
         assert!(Engine::from_ruleset_bytes(b"nope", EngineOptions::default()).is_err());

@@ -113,7 +113,11 @@ pub struct Engine {
     pub(crate) reads: ReadSet,
     /// Correlation rules over the rules' matches.
     pub(crate) correlations: CorrelationSet,
+    /// The stage-1 database: the ASCII witnesses and the pass-through patterns.
     pub(crate) db: BlockDatabase,
+    /// The witnesses with non-ASCII bytes (emoji, lookalike letters: a few
+    /// rules have thousands), scanned only in events that have such bytes.
+    pub(crate) non_ascii_db: Option<BlockDatabase>,
     pub(crate) options: EngineOptions,
     pub(crate) stats: EngineStats,
 }
@@ -326,6 +330,7 @@ impl Engine {
         }
         let groups: Vec<WitnessGroup> = groups.into_iter().flatten().collect();
         let mut patterns: Vec<Pattern> = Vec::new();
+        let mut non_ascii_patterns: Vec<Pattern> = Vec::new();
         let mut pattern_len = vec![0; literal_ids.len()];
         let mut ordered: Vec<(&(String, bool), &usize)> = literal_ids.iter().collect();
         ordered.sort_by_key(|(_, id)| **id);
@@ -342,9 +347,13 @@ impl Engine {
                 Pattern::with_flags(literal_expression(json.as_bytes()), flags).map_err(hs_err)?;
             p.id = Some(*id);
             pattern_len[*id] = json.len();
-            patterns.push(p);
+            if json.is_ascii() {
+                patterns.push(p);
+            } else {
+                non_ascii_patterns.push(p);
+            }
         }
-        let first_pass_through = patterns.len();
+        let first_pass_through = literal_ids.len();
         let stats = EngineStats {
             witnesses: first_pass_through,
             always: always.len(),
@@ -363,6 +372,11 @@ impl Engine {
             patterns.push(p);
         }
         let db: BlockDatabase = Patterns::from(patterns).build().map_err(hs_err)?;
+        let non_ascii_db: Option<BlockDatabase> = if non_ascii_patterns.is_empty() {
+            None
+        } else {
+            Some(Patterns::from(non_ascii_patterns).build().map_err(hs_err)?)
+        };
         let reads = ReadSet::new(&rules);
         Ok(Engine {
             reads,
@@ -383,6 +397,7 @@ impl Engine {
             event_id_members,
             event_id_gate,
             db,
+            non_ascii_db,
             options,
             stats,
         })
@@ -412,15 +427,17 @@ impl Engine {
 
     /// Size of the stage-1 Hyperscan database in bytes.
     pub fn database_bytes(&self) -> usize {
-        self.db.size().unwrap_or(0)
+        let non_ascii = self.non_ascii_db.as_ref().and_then(|db| db.size().ok());
+        self.db.size().unwrap_or(0) + non_ascii.unwrap_or(0)
     }
 
     /// A per-thread scanner.
     pub fn scanner(&self) -> Result<Scanner<'_>, EngineError> {
-        let scratch = self
-            .db
-            .alloc_scratch()
-            .map_err(|e| EngineError::Hyperscan(e.to_string()))?;
+        let hs_err = |e: hyperscan::Error| EngineError::Hyperscan(e.to_string());
+        let mut scratch = self.db.alloc_scratch().map_err(hs_err)?;
+        if let Some(db) = &self.non_ascii_db {
+            db.realloc_scratch(&mut scratch).map_err(hs_err)?;
+        }
         Ok(Scanner {
             engine: self,
             scratch,
@@ -697,7 +714,7 @@ impl Scanner<'_> {
         let hits = &mut self.hits;
         let first_pass_through = self.engine.first_pass_through;
         let mut pass = false;
-        let scanned = self.engine.db.scan(raw, &self.scratch, |id, _, to, _| {
+        let mut on_match = |id: u32, _, to: u64, _| {
             let id = id as usize;
             if id >= first_pass_through {
                 pass = true;
@@ -705,7 +722,13 @@ impl Scanner<'_> {
             }
             hits.push((id, to as usize));
             Matching::Continue
-        });
+        };
+        let mut scanned = self.engine.db.scan(raw, &self.scratch, &mut on_match);
+        if let (Ok(()), Some(db)) = (&scanned, &self.engine.non_ascii_db) {
+            if !raw.is_ascii() {
+                scanned = db.scan(raw, &self.scratch, &mut on_match);
+            }
+        }
         pass || scanned.is_err()
     }
 
