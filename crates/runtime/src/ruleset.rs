@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use crate::engine::{all_profiles, event_id_gate, scope_filter};
+use crate::engine::{all_profiles, event_id_gate, scope_filter, GATE_MIN_WITNESSES};
 use crate::stage2::lower_rules;
 
 use hyperscan::prelude::*;
@@ -216,7 +216,8 @@ impl Engine {
         let programs = compile_programs(&file.rules).map_err(engine_error)?;
         let (lowered, atoms) = lower_rules(&file.rules);
         let (scope_event_ids, event_id_members) = scope_filter(&file.scopes, &all_profiles(&[]));
-        let event_id_gate = event_id_gate(&file.scopes, &scope_event_ids, options.unscoped);
+        let event_id_gate = event_id_gate(&file.scopes, &scope_event_ids, options.unscoped)
+            .filter(|_| file.witnesses >= GATE_MIN_WITNESSES);
         let member_ids: crate::engine::MemberIds = file.member_ids.into_iter().collect();
         let reads = crate::partial::ReadSet::new(&file.rules);
         let correlations =
@@ -278,7 +279,14 @@ mod tests {
         assert!(loaded.non_ascii_db.is_some());
         let p = Profile::sysmon();
         let (mut a, mut b) = (engine.scanner().unwrap(), loaded.scanner().unwrap());
-        for cmd in ["whoami", "mimikatz", "C:\\\\x\\\\c.exe", "x", "a 😈", "RÉSUMÉ"] {
+        for cmd in [
+            "whoami",
+            "mimikatz",
+            "C:\\\\x\\\\c.exe",
+            "x",
+            "a 😈",
+            "RÉSUMÉ",
+        ] {
             let raw = format!(
                 r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"{cmd}","Image":"{cmd}"}}"#
             );

@@ -209,6 +209,11 @@ pub(crate) fn scope_filter(
     (ids, members.into_iter().collect())
 }
 
+/// Stage-1 databases with fewer witnesses scan an event faster than the
+/// event-id gate reads its ids (the seed rule alone: 0.2 µs a scan, the gate
+/// 0.6 µs; 3,500 witnesses of process_creation: 3 µs a scan).
+pub(crate) const GATE_MIN_WITNESSES: usize = 1000;
+
 /// [`Engine::event_id_gate`]: the union of the scopes' event ids, unless some
 /// scope that can hold candidates is not restricted to event ids. Unmapped
 /// rules hold none unless `unscoped`.
@@ -282,7 +287,6 @@ impl Engine {
         }
         let profiles = all_profiles(extra);
         let (scope_event_ids, event_id_members) = scope_filter(&scopes, &profiles);
-        let event_id_gate = event_id_gate(&scopes, &scope_event_ids, options.unscoped);
         let mut always = Vec::new();
         let mut literal_ids: BTreeMap<(String, bool), usize> = BTreeMap::new();
         let mut group_ids: BTreeMap<GroupKey, usize> = BTreeMap::new();
@@ -378,6 +382,8 @@ impl Engine {
             Some(Patterns::from(non_ascii_patterns).build().map_err(hs_err)?)
         };
         let reads = ReadSet::new(&rules);
+        let event_id_gate = event_id_gate(&scopes, &scope_event_ids, options.unscoped)
+            .filter(|_| first_pass_through >= GATE_MIN_WITNESSES);
         Ok(Engine {
             reads,
             correlations: CorrelationSet::default(),

@@ -129,10 +129,13 @@ fn events_without_candidates_are_still_validated() {
 
 #[test]
 fn events_outside_every_scope_skip_the_scan_unless_escapes_could_hide_their_ids() {
-    let e = engine(
+    let mut e = engine(
         &["    s: {CommandLine|contains: 'whoami'}\n    condition: s"],
         false,
     );
+    // One witness: scanning is cheaper than the gate, which is off.
+    assert_eq!(e.event_id_gate, None);
+    e.event_id_gate = event_id_gate(&e.scopes, &e.scope_event_ids, false);
     assert_eq!(e.event_id_gate.as_deref(), Some(&[1, 4688][..]));
     let mut s = e.scanner().unwrap();
     // Outside (EventID 3): no candidates, whatever the bytes hold.
@@ -163,13 +166,14 @@ fn events_outside_every_scope_skip_the_scan_unless_escapes_could_hide_their_ids(
             unscoped,
             ..Default::default()
         };
-        Engine::new(vec![rule], options).unwrap()
+        let e = Engine::new(vec![rule], options).unwrap();
+        event_id_gate(&e.scopes, &e.scope_event_ids, unscoped)
     };
-    assert_eq!(unmapped(false).event_id_gate.as_deref(), Some(&[][..]));
-    assert_eq!(unmapped(true).event_id_gate, None);
+    assert_eq!(unmapped(false).as_deref(), Some(&[][..]));
+    assert_eq!(unmapped(true), None);
     let any_windows =
         "title: t\nlogsource: {product: windows}\ndetection:\n    s: {a: b}\n    condition: s";
     let rule = parse_rule(any_windows, &CompileOptions::default()).unwrap();
     let e = Engine::new(vec![rule], EngineOptions::default()).unwrap();
-    assert_eq!(e.event_id_gate, None);
+    assert_eq!(event_id_gate(&e.scopes, &e.scope_event_ids, false), None);
 }
