@@ -44,6 +44,7 @@ pub mod input;
 pub mod members;
 mod partial;
 pub mod pipeline;
+mod raw_scope;
 pub mod read_chunks;
 pub mod reader;
 pub mod ruleset;

@@ -29,6 +29,8 @@ struct Span {
 #[derive(Debug, Default)]
 pub struct MemberIndex {
     spans: Vec<Span>,
+    /// Names (byte ranges) of the members that hold an object or an array.
+    containers: Vec<(u32, u32)>,
     /// Open containers: the member name their scalars belong to.
     stack: Vec<Container>,
 }
@@ -55,6 +57,7 @@ impl MemberIndex {
     /// large for 32-bit offsets, unbalanced brackets, an unterminated string).
     pub fn build(&mut self, raw: &[u8]) -> bool {
         self.spans.clear();
+        self.containers.clear();
         self.stack.clear();
         if raw.len() >= u32::MAX as usize {
             return false;
@@ -84,6 +87,7 @@ impl MemberIndex {
                     }
                 }
                 b'{' => {
+                    self.note_container();
                     self.stack.push(Container {
                         array: false,
                         key: NO_KEY,
@@ -91,6 +95,7 @@ impl MemberIndex {
                     i += 1;
                 }
                 b'[' => {
+                    self.note_container();
                     let key = self.stack.last().map_or(NO_KEY, |c| c.key);
                     self.stack.push(Container { array: true, key });
                     i += 1;
@@ -119,6 +124,15 @@ impl MemberIndex {
             }
         }
         self.stack.is_empty()
+    }
+
+    /// A container opens: it is the value of the enclosing object's member.
+    fn note_container(&mut self) {
+        if let Some(top) = self.stack.last() {
+            if !top.array && top.key != NO_KEY {
+                self.containers.push(top.key);
+            }
+        }
     }
 
     fn push_scalar(&mut self, start: u32, end: u32) {
@@ -163,6 +177,27 @@ impl MemberIndex {
     }
 }
 
+impl MemberIndex {
+    /// Every scalar of the last indexed event held by a member: (the member
+    /// name as written, the raw token: strings with their quotes).
+    pub fn named_scalars<'r>(
+        &'r self,
+        raw: &'r [u8],
+    ) -> impl Iterator<Item = (&'r [u8], &'r [u8])> + 'r {
+        self.spans.iter().filter_map(move |span| {
+            let name = raw.get(span.key.0 as usize..span.key.1 as usize)?;
+            Some((name, raw.get(span.start as usize..span.end as usize)?))
+        })
+    }
+
+    /// The names (as written) of the members holding an object or an array.
+    pub fn container_names<'r>(&'r self, raw: &'r [u8]) -> impl Iterator<Item = &'r [u8]> + 'r {
+        self.containers
+            .iter()
+            .filter_map(move |&(start, end)| raw.get(start as usize..end as usize))
+    }
+}
+
 /// The index of the closing quote of a string whose body starts at `from`.
 fn string_end(raw: &[u8], mut from: usize) -> Option<usize> {
     loop {
@@ -199,6 +234,14 @@ mod tests {
         assert_eq!(place_of(&mut x, raw, "\"B\""), Place::Outside);
         assert_eq!(place_of(&mut x, raw, "alpha\", \"B"), Place::Outside);
         assert_eq!(place_of(&mut x, r#"["top"]"#, "top"), Place::Unnamed);
+        // Every named scalar, and the members holding containers.
+        assert!(x.build(raw.as_bytes()));
+        let named: Vec<(&[u8], &[u8])> = x.named_scalars(raw.as_bytes()).collect();
+        assert_eq!(named.len(), 6);
+        assert_eq!(named[0], (&b"A"[..], &b"\"alpha\""[..]));
+        assert_eq!(named[5], (&b"F"[..], &b"null"[..]));
+        let containers: Vec<&[u8]> = x.container_names(raw.as_bytes()).collect();
+        assert_eq!(containers, [&b"B"[..], b"C"]);
     }
 
     #[test]

@@ -13,7 +13,8 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use crate::engine::{all_profiles, event_id_gate, scope_filter, GATE_MIN_WITNESSES};
+use crate::engine::{all_profiles, scope_gate};
+use crate::raw_scope::RawScopes;
 use crate::stage2::lower_rules;
 
 use hyperscan::prelude::*;
@@ -215,9 +216,8 @@ impl Engine {
         };
         let programs = compile_programs(&file.rules).map_err(engine_error)?;
         let (lowered, atoms) = lower_rules(&file.rules);
-        let (scope_event_ids, event_id_members) = scope_filter(&file.scopes, &all_profiles(&[]));
-        let event_id_gate = event_id_gate(&file.scopes, &scope_event_ids, options.unscoped)
-            .filter(|_| file.witnesses >= GATE_MIN_WITNESSES);
+        let raw_scopes = RawScopes::new(&file.scopes, &all_profiles(&[]));
+        let scope_gate = scope_gate(&raw_scopes, file.witnesses);
         let member_ids: crate::engine::MemberIds = file.member_ids.into_iter().collect();
         let reads = crate::partial::ReadSet::new(&file.rules);
         let correlations =
@@ -242,9 +242,8 @@ impl Engine {
             groups: file.groups.into_owned(),
             member_ids,
             first_pass_through: file.first_pass_through,
-            scope_event_ids,
-            event_id_members,
-            event_id_gate,
+            raw_scopes,
+            scope_gate,
             db,
             non_ascii_db,
             options,

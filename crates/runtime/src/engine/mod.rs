@@ -26,10 +26,10 @@ use crate::accounting::Rejection;
 use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::{MemberIndex, Place};
 use crate::partial::{parse_event, validate_event, MemberFilter, ReadSet};
+use crate::raw_scope::{RawScopeState, RawScopes};
 use crate::stage2::{lower_rules, rule_holds, AtomTable, FieldCache, HitCache, LoweredRule};
 use hypersigma_compiler::witness::{
-    field_members, folds_to_ascii, normalize_member, normalize_member_into, rule_witnesses,
-    Strategy, Witnesses,
+    field_members, folds_to_ascii, normalize_member_into, rule_witnesses, Strategy, Witnesses,
 };
 use hypersigma_compiler::{source_for, EvalOptions, Profile, Rule, Scope};
 
@@ -98,17 +98,13 @@ pub struct Engine {
     pub(crate) member_ids: MemberIds,
     /// Pattern ids from this one on make every rule a candidate.
     pub(crate) first_pass_through: usize,
-    /// Per scope: the event ids all its sources require (sorted), when every
-    /// source requires some; an event whose raw event ids miss them all is
-    /// out of the scope without being parsed.
-    pub(crate) scope_event_ids: Vec<Option<Vec<i64>>>,
-    /// Normalised member names that can hold an event id under some profile.
-    pub(crate) event_id_members: Vec<Vec<u8>>,
-    /// The event ids some rule's scope can hold (sorted), when every rule
-    /// that can be a candidate has a scope restricted to event ids: an event
-    /// whose raw event ids miss them all has no candidates, and skips the
-    /// stage-1 scan.
-    pub(crate) event_id_gate: Option<Vec<i64>>,
+    /// What each scope's sources require of an event, read from its raw
+    /// bytes: a candidate whose scope the event cannot belong to is dropped
+    /// without a parse.
+    pub(crate) raw_scopes: RawScopes,
+    /// Whether an event is first checked against every scope, skipping the
+    /// stage-1 scan when it can belong to none (see [`GATE_MIN_WITNESSES`]).
+    pub(crate) scope_gate: bool,
     /// What stage 2 reads (the fields, and the rules that read every value).
     pub(crate) reads: ReadSet,
     /// Correlation rules over the rules' matches.
@@ -173,66 +169,15 @@ pub(crate) fn all_profiles(extra: &[Profile]) -> Vec<Profile> {
     profiles
 }
 
-/// The stage-1 scope filter: per scope the event ids every source requires,
-/// and the member names event ids are read from (plus `#text`, which
-/// unwrapping reads through).
-pub(crate) fn scope_filter(
-    scopes: &[Scope],
-    profiles: &[Profile],
-) -> (Vec<Option<Vec<i64>>>, Vec<Vec<u8>>) {
-    let ids = scopes
-        .iter()
-        .map(|scope| match scope {
-            Scope::Unmapped => None,
-            Scope::Sources(sources) => {
-                let mut ids: Vec<i64> = Vec::new();
-                for s in sources {
-                    if s.any_windows || s.event_ids.is_empty() {
-                        return None;
-                    }
-                    ids.extend(&s.event_ids);
-                }
-                ids.sort_unstable();
-                ids.dedup();
-                Some(ids)
-            }
-        })
-        .collect();
-    let mut members: BTreeSet<Vec<u8>> = BTreeSet::from([b"#text".to_vec()]);
-    for p in profiles {
-        for path in &p.event_id {
-            if let Some(last) = path.last() {
-                members.insert(normalize_member(last.as_bytes()));
-            }
-        }
-    }
-    (ids, members.into_iter().collect())
-}
-
 /// Stage-1 databases with fewer witnesses scan an event faster than the
-/// event-id gate reads its ids (the seed rule alone: 0.2 µs a scan, the gate
-/// 0.6 µs; 3,500 witnesses of process_creation: 3 µs a scan).
+/// scope gate reads its log-source values (the seed rule alone: 0.2 µs a
+/// scan, the gate 0.6 µs; 3,500 witnesses of process_creation: 3 µs a scan).
 pub(crate) const GATE_MIN_WITNESSES: usize = 1000;
 
-/// [`Engine::event_id_gate`]: the union of the scopes' event ids, unless some
-/// scope that can hold candidates is not restricted to event ids. Unmapped
-/// rules hold none unless `unscoped`.
-pub(crate) fn event_id_gate(
-    scopes: &[Scope],
-    scope_event_ids: &[Option<Vec<i64>>],
-    unscoped: bool,
-) -> Option<Vec<i64>> {
-    let mut union = Vec::new();
-    for (scope, ids) in scopes.iter().zip(scope_event_ids) {
-        match (scope, ids) {
-            (Scope::Unmapped, _) if !unscoped => {}
-            (_, Some(ids)) => union.extend(ids),
-            (_, None) => return None,
-        }
-    }
-    union.sort_unstable();
-    union.dedup();
-    Some(union)
+/// Whether an engine with these raw scope tests and witnesses checks events
+/// against every scope before the scan.
+pub(crate) fn scope_gate(raw_scopes: &RawScopes, witnesses: usize) -> bool {
+    witnesses >= GATE_MIN_WITNESSES && raw_scopes.can_refuse()
 }
 
 /// Whether raw JSON text holds a `\u` or `\/` escape (an odd run of
@@ -286,7 +231,7 @@ impl Engine {
             rule_scope.push(id as u32);
         }
         let profiles = all_profiles(extra);
-        let (scope_event_ids, event_id_members) = scope_filter(&scopes, &profiles);
+        let raw_scopes = RawScopes::new(&scopes, &profiles);
         let mut always = Vec::new();
         let mut literal_ids: BTreeMap<(String, bool), usize> = BTreeMap::new();
         let mut group_ids: BTreeMap<GroupKey, usize> = BTreeMap::new();
@@ -382,8 +327,7 @@ impl Engine {
             Some(Patterns::from(non_ascii_patterns).build().map_err(hs_err)?)
         };
         let reads = ReadSet::new(&rules);
-        let event_id_gate = event_id_gate(&scopes, &scope_event_ids, options.unscoped)
-            .filter(|_| first_pass_through >= GATE_MIN_WITNESSES);
+        let scope_gate = scope_gate(&raw_scopes, first_pass_through);
         Ok(Engine {
             reads,
             correlations: CorrelationSet::default(),
@@ -399,9 +343,8 @@ impl Engine {
             groups,
             member_ids,
             first_pass_through,
-            scope_event_ids,
-            event_id_members,
-            event_id_gate,
+            raw_scopes,
+            scope_gate,
             db,
             non_ascii_db,
             options,
@@ -456,7 +399,7 @@ impl Engine {
             candidates: Vec::new(),
             members: MemberIndex::default(),
             member_buf: Vec::new(),
-            raw_event_ids: Vec::new(),
+            raw_scope: RawScopeState::default(),
             scope_marks: vec![(0, false); self.scopes.len()],
             filter: None,
         })
@@ -482,8 +425,8 @@ pub struct Scanner<'e> {
     candidates: Vec<u32>,
     members: MemberIndex,
     member_buf: Vec<u8>,
-    /// Event ids found in the raw event (for the scope filter).
-    raw_event_ids: Vec<i64>,
+    /// The raw event's log-source values (for the scope filter).
+    raw_scope: RawScopeState,
     /// Per scope: (generation, whether the raw event may be in it).
     scope_marks: Vec<(u32, bool)>,
     /// The members stage 2 builds, for the profile last seen (its address
@@ -491,14 +434,15 @@ pub struct Scanner<'e> {
     filter: Option<(usize, String, MemberFilter)>,
 }
 
-/// What one event's stage 1 learnt of its member index and event ids
-/// (`None`: not computed yet).
+/// What one event's stage 1 learnt of its member index and log-source
+/// values.
 #[derive(Clone, Copy, Default)]
-struct EventIdsKnown {
-    /// Whether the member index is built (it could index the event).
+struct EventKnown {
+    /// Whether the member index is built (it could index the event);
+    /// `None`: not tried yet.
     indexed: Option<bool>,
-    /// Whether the event ids are collected in `Scanner::raw_event_ids`.
-    ids: Option<bool>,
+    /// Whether `Scanner::raw_scope` holds this event's values.
+    read: bool,
 }
 
 /// Where one stage-1 hit lies, as field-scoped witnesses see it.
@@ -530,7 +474,7 @@ impl Scanner<'_> {
     pub fn candidates(&mut self, raw: &[u8]) -> &[u32] {
         let engine = self.engine;
         self.candidates.clear();
-        let mut known = EventIdsKnown::default();
+        let mut known = EventKnown::default();
         if !engine.options.no_prefilter && self.outside_every_scope(raw, &mut known) {
             return &self.candidates;
         }
@@ -601,38 +545,39 @@ impl Scanner<'_> {
         &self.candidates
     }
 
-    /// Whether the raw event's event ids put it outside every scope (see
-    /// [`Engine::event_id_gate`]). Only for events stage 1 would not pass to
+    /// Whether the raw event can belong to no rule's scope (see
+    /// [`Engine::scope_gate`]). Only for events stage 1 would not pass to
     /// every rule (ASCII, no escape that can hide a name or value), so the
     /// answer is the one [`Scanner::filter_scopes`] would give after a scan.
-    /// Records what it learnt: whether the member index is built, and
-    /// whether the event ids are known.
-    fn outside_every_scope(&mut self, raw: &[u8], known: &mut EventIdsKnown) -> bool {
-        let Some(gate) = &self.engine.event_id_gate else {
-            return false;
-        };
-        if !raw.is_ascii() || has_hiding_escape(raw) {
+    /// Records what it learnt: the member index and the log-source values.
+    fn outside_every_scope(&mut self, raw: &[u8], known: &mut EventKnown) -> bool {
+        let engine = self.engine;
+        if !engine.scope_gate || !raw.is_ascii() || has_hiding_escape(raw) {
             return false;
         }
         let indexed = self.members.build(raw);
         known.indexed = Some(indexed);
-        let ids = indexed && self.collect_event_ids(raw);
-        known.ids = Some(ids);
-        ids && !self
-            .raw_event_ids
-            .iter()
-            .any(|id| gate.binary_search(id).is_ok())
+        if !indexed {
+            return false;
+        }
+        self.raw_scope.read(&engine.raw_scopes, &self.members, raw);
+        known.read = true;
+        let unscoped = engine.options.unscoped;
+        !(0..engine.scopes.len()).any(|s| {
+            self.raw_scope
+                .scope_possible(&engine.raw_scopes, s, raw, unscoped)
+        })
     }
 
     /// Drops the candidates whose log source the raw event cannot be of:
-    /// unmapped rules (unless unscoped), and scopes whose sources all require
-    /// event ids none of the event's raw event-id values is.
-    fn filter_scopes(&mut self, raw: &[u8], known: EventIdsKnown) {
+    /// unmapped rules (unless unscoped), and scopes none of whose sources
+    /// the event's raw log-source values allow (see [`crate::raw_scope`]).
+    fn filter_scopes(&mut self, raw: &[u8], known: EventKnown) {
         let engine = self.engine;
         let unscoped = engine.options.unscoped;
         let generation = self.generation;
-        let indexed = known.indexed;
-        let mut ids_known = known.ids;
+        let mut indexed = known.indexed;
+        let mut read = known.read;
         let mut k = 0;
         while k < self.candidates.len() {
             let r = self.candidates[k] as usize;
@@ -640,23 +585,17 @@ impl Scanner<'_> {
             let keep = if self.scope_marks[s].0 == generation {
                 self.scope_marks[s].1
             } else {
-                let keep = match (&engine.scopes[s], &engine.scope_event_ids[s]) {
-                    (Scope::Unmapped, _) => unscoped,
-                    (_, None) => true,
-                    (_, Some(ids)) => {
-                        let known = *ids_known.get_or_insert_with(|| {
-                            let ok = match indexed {
-                                Some(ok) => ok,
-                                None => self.members.build(raw),
-                            };
-                            ok && self.collect_event_ids(raw)
-                        });
-                        !known
-                            || self
-                                .raw_event_ids
-                                .iter()
-                                .any(|id| ids.binary_search(id).is_ok())
+                let keep = if engine.raw_scopes.unmapped(s) {
+                    unscoped
+                } else {
+                    let ok = *indexed.get_or_insert_with(|| self.members.build(raw));
+                    if ok && !read {
+                        self.raw_scope.read(&engine.raw_scopes, &self.members, raw);
+                        read = true;
                     }
+                    !ok || self
+                        .raw_scope
+                        .scope_possible(&engine.raw_scopes, s, raw, unscoped)
                 };
                 self.scope_marks[s] = (generation, keep);
                 keep
@@ -667,33 +606,6 @@ impl Scanner<'_> {
                 self.candidates.swap_remove(k);
             }
         }
-    }
-
-    /// Collects the integers held by event-id members of the indexed event;
-    /// false when none was found or one is written with an escape (then
-    /// nothing is filtered).
-    fn collect_event_ids(&mut self, raw: &[u8]) -> bool {
-        let engine = self.engine;
-        self.raw_event_ids.clear();
-        let mut escaped = false;
-        let name_buf = &mut self.member_buf;
-        for token in self.members.tokens_where(raw, |name| {
-            normalize_member_into(name, name_buf);
-            engine.event_id_members.contains(name_buf)
-        }) {
-            let text = token
-                .strip_prefix(b"\"")
-                .and_then(|t| t.strip_suffix(b"\""))
-                .unwrap_or(token);
-            escaped |= text.contains(&b'\\');
-            if let Some(id) = std::str::from_utf8(text)
-                .ok()
-                .and_then(|t| t.trim().parse::<i64>().ok())
-            {
-                self.raw_event_ids.push(id);
-            }
-        }
-        !escaped && !self.raw_event_ids.is_empty()
     }
 
     /// Classifies the hit `start..end` of the indexed event.

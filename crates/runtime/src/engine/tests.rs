@@ -42,15 +42,18 @@ fn stage_one_selects_and_stage_two_decides() {
     // A witness counts only in a member its field is read from.
     let elsewhere = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"ParentCommandLine":"whoami","CommandLine":"x"}"#;
     assert_eq!(s.candidates(elsewhere), &[2]);
-    let wrapped = br##"{"EventID":1,"CommandLine":{"#text":"whoami"}}"##;
+    let wrapped = br##"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":{"#text":"whoami"}}"##;
     assert_eq!(s.candidates(wrapped), &[0, 2]);
     // A \u escape hides "whoami" from raw bytes: every rule is a candidate.
     let escaped = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"cmd /c \u0077hoami"}"#;
     assert_eq!(s.candidates(escaped), &[0, 1, 2]);
     assert_eq!(s.match_event(escaped, &p), Verdict::Matched(vec![0, 2]));
     // An escaped backslash before 'u' is not an escape.
-    let not_escape = br#"{"Channel":"x","CommandLine":"C:\\users"}"#;
+    let not_escape = br#"{"Channel":"Security","CommandLine":"C:\\users"}"#;
     assert_eq!(s.candidates(not_escape), &[2]);
+    // Another channel is not the rules' log source.
+    let other = br#"{"Channel":"x","CommandLine":"C:\\users"}"#;
+    assert_eq!(s.candidates(other), &[] as &[u32]);
     // The Kelvin sign folds to k.
     assert_eq!(
         s.candidates("{\"CommandLine\":\"mimi\u{212A}atz\"}".as_bytes()),
@@ -75,10 +78,15 @@ fn stage_one_drops_rules_whose_event_ids_the_raw_event_cannot_have() {
     };
     assert_eq!(s.candidates(sysmon("1").as_bytes()), &[0]);
     assert_eq!(s.candidates(sysmon("3").as_bytes()), &[] as &[u32]);
-    assert_eq!(s.candidates(sysmon("\"4688\"").as_bytes()), &[0]);
+    // Sysmon's channel with Security's event id is neither source.
+    assert_eq!(s.candidates(sysmon("\"4688\"").as_bytes()), &[] as &[u32]);
+    let security = br#"{"Channel":"Security","EventID":"4688","CommandLine":"a"}"#;
+    assert_eq!(s.candidates(security), &[0]);
     assert_eq!(s.candidates(sysmon("\" 3 \"").as_bytes()), &[] as &[u32]);
-    // Unknown or escaped ids filter nothing; the evtx shape reads through #text.
-    assert_eq!(s.candidates(sysmon("\"\\t3\"").as_bytes()), &[0]);
+    assert_eq!(s.candidates(sysmon("\" 1\\t\"").as_bytes()), &[0]);
+    // Escaped ids are read unescaped; unknown ids filter nothing; the evtx
+    // shape reads through #text.
+    assert_eq!(s.candidates(sysmon("\"\\t3\"").as_bytes()), &[] as &[u32]);
     assert_eq!(s.candidates(br#"{"CommandLine":"a"}"#), &[0]);
     let evtx = br##"{"Event":{"System":{"EventID":{"#text":"3"},"Channel":"Security"}}}"##;
     assert_eq!(s.candidates(evtx), &[] as &[u32]);
@@ -128,20 +136,23 @@ fn events_without_candidates_are_still_validated() {
 }
 
 #[test]
-fn events_outside_every_scope_skip_the_scan_unless_escapes_could_hide_their_ids() {
+fn events_outside_every_scope_skip_the_scan_unless_escapes_could_hide_their_source() {
     let mut e = engine(
         &["    s: {CommandLine|contains: 'whoami'}\n    condition: s"],
         false,
     );
     // One witness: scanning is cheaper than the gate, which is off.
-    assert_eq!(e.event_id_gate, None);
-    e.event_id_gate = event_id_gate(&e.scopes, &e.scope_event_ids, false);
-    assert_eq!(e.event_id_gate.as_deref(), Some(&[1, 4688][..]));
+    assert!(!e.scope_gate);
+    e.scope_gate = true;
     let mut s = e.scanner().unwrap();
-    // Outside (EventID 3): no candidates, whatever the bytes hold.
+    // Outside (EventID 3, or another channel): no candidates, whatever the bytes hold.
     let outside =
         br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":3,"CommandLine":"whoami"}"#;
     assert_eq!(s.candidates(outside), &[] as &[u32]);
+    let elsewhere = br#"{"Channel":"Application","EventID":1,"CommandLine":"whoami"}"#;
+    assert_eq!(s.candidates(elsewhere), &[] as &[u32]);
+    let inside = br#"{"Channel":"microsoft-windows-sysmon/operational","EventID":"1","CommandLine":"whoami"}"#;
+    assert_eq!(s.candidates(inside), &[0]);
     // A \u escape (here in the name of the event id member) may hide what the
     // event is: the scan runs, and it passes the event to every rule.
     let hidden = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","Event\u0049D":3,"EventID":1,"CommandLine":"whoami"}"#;
@@ -156,24 +167,70 @@ fn events_outside_every_scope_skip_the_scan_unless_escapes_could_hide_their_ids(
     assert!(has_hiding_escape(br#"{"a":"\\\u0041"}"#));
     assert!(has_hiding_escape(br#"{"a":"a\/b"}"#));
     assert!(!has_hiding_escape(br#"{"a":"trailing\\"}"#));
+}
 
-    // Rules that can be candidates outside event-id scopes turn the gate off.
-    let unmapped = |unscoped| {
-        let text =
-            "title: t\nlogsource: {product: nowhere}\ndetection:\n    s: {a: b}\n    condition: s";
-        let rule = parse_rule(text, &CompileOptions::default()).unwrap();
-        let options = EngineOptions {
-            unscoped,
-            ..Default::default()
-        };
-        let e = Engine::new(vec![rule], options).unwrap();
-        event_id_gate(&e.scopes, &e.scope_event_ids, unscoped)
+/// An engine of one rule of `logsource`, with the scope gate on.
+fn gated(logsource: &str, unscoped: bool) -> Engine {
+    let text =
+        format!("title: t\nlogsource: {logsource}\ndetection:\n    s: {{a: b}}\n    condition: s");
+    let rule = parse_rule(&text, &CompileOptions::default()).unwrap();
+    let options = EngineOptions {
+        unscoped,
+        ..Default::default()
     };
-    assert_eq!(unmapped(false).as_deref(), Some(&[][..]));
-    assert_eq!(unmapped(true), None);
-    let any_windows =
-        "title: t\nlogsource: {product: windows}\ndetection:\n    s: {a: b}\n    condition: s";
-    let rule = parse_rule(any_windows, &CompileOptions::default()).unwrap();
-    let e = Engine::new(vec![rule], EngineOptions::default()).unwrap();
-    assert_eq!(event_id_gate(&e.scopes, &e.scope_event_ids, false), None);
+    let mut e = Engine::new(vec![rule], options).unwrap();
+    e.scope_gate = true;
+    e
+}
+
+#[test]
+fn the_raw_scope_filter_reads_channels_conditions_and_requirements() {
+    // Unmapped rules are candidates only when unscoped.
+    let e = gated("{product: nowhere}", false);
+    assert_eq!(
+        e.scanner().unwrap().candidates(br#"{"a":"b"}"#),
+        &[] as &[u32]
+    );
+    let e = gated("{product: nowhere}", true);
+    assert_eq!(e.scanner().unwrap().candidates(br#"{"a":"b"}"#), &[0]);
+    // A channel-based service: other channels are refused, a provider is
+    // read when no channel is written, an escaped channel is unescaped.
+    let e = gated("{product: windows, service: security}", false);
+    let mut s = e.scanner().unwrap();
+    assert_eq!(s.candidates(br#"{"Channel":"Security","a":"b"}"#), &[0]);
+    assert_eq!(
+        s.candidates(br#"{"Channel":"System","a":"b"}"#),
+        &[] as &[u32]
+    );
+    assert_eq!(
+        s.candidates(br#"{"Channel":"Sec\"urity","a":"b"}"#),
+        &[] as &[u32]
+    );
+    assert_eq!(s.candidates(br#"{"a":"b"}"#), &[0]);
+    let evtx = br##"{"Event":{"System":{"Channel":{"#text":"Security"}},"EventData":{"a":"b"}}}"##;
+    assert_eq!(s.candidates(evtx), &[0]);
+    // Conditions: the field must hold an allowed value (any case).
+    let e = gated("{product: zeek, service: dns}", false);
+    let mut s = e.scanner().unwrap();
+    assert_eq!(s.candidates(br#"{"_path":"DNS","a":"b"}"#), &[0]);
+    assert_eq!(s.candidates(br#"{"_path":["dns"],"a":"b"}"#), &[0]);
+    assert_eq!(s.candidates(br#"{"_path":"conn","a":"b"}"#), &[] as &[u32]);
+    assert_eq!(
+        s.candidates(br#"{"Channel":"Security","a":"b"}"#),
+        &[] as &[u32]
+    );
+    // Requirements: a member holding a non-null value (objects count).
+    let e = gated("{product: aws, service: cloudtrail}", false);
+    let mut s = e.scanner().unwrap();
+    let record = br#"{"eventSource":"s3","eventName":"x","awsRegion":{"r":1},"a":"b"}"#;
+    assert_eq!(s.candidates(record), &[0]);
+    let partial = br#"{"eventSource":"s3","eventName":null,"awsRegion":"eu","a":"b"}"#;
+    assert_eq!(s.candidates(partial), &[] as &[u32]);
+    assert_eq!(
+        s.candidates(br#"{"Channel":"Security","a":"b"}"#),
+        &[] as &[u32]
+    );
+    // Any Windows event is never refused here.
+    let e = gated("{product: windows}", false);
+    assert!(!e.raw_scopes.can_refuse());
 }

@@ -1,0 +1,408 @@
+//! Which log sources a raw event can belong to, read from its bytes.
+//!
+//! Stage 2 decides a rule's log source on the parsed event
+//! ([`hypersigma_compiler::Source::matches`]): the channel (or, without one,
+//! the provider), the event id, field conditions (`_path: dns`) and required
+//! fields. Most events belong to few of a rule set's sources: a Sysmon
+//! process creation is no AppLocker, CodeIntegrity or Zeek event, yet those
+//! rules select on event ids and numbers only (no witnesses) and would be
+//! candidates of every event. [`RawScopes`] reads the same keys from the
+//! member index of the raw event (no parse) and tells which sources the
+//! event *may* belong to: never fewer than the reference accepts.
+//!
+//! How each key is read, and why the answer is a superset:
+//! - a key's values are the scalars of every member whose normalised name is
+//!   one the key can be read from under any profile (the last segment of
+//!   each profile path, the field's names as [`field_members`] gives them),
+//!   or `#text`; the reference reads one of these.
+//! - string values are compared unescaped (events with `\u` or `\/` escapes
+//!   never come here: the caller sends them to every rule).
+//! - channel, provider and event id: when the event has none of the key's
+//!   values, nothing is concluded (the source stays possible).
+//! - conditions: a source is possible when some value of the field equals
+//!   an allowed one (numbers in a form other than plain digits count as
+//!   equal); with no value at all the reference refuses it too.
+//! - required fields: possible when a member of the field's names holds a
+//!   non-null scalar, an object or an array.
+
+use std::collections::HashMap;
+
+use hypersigma_compiler::witness::{field_members, normalize_member, normalize_member_into};
+use hypersigma_compiler::{Profile, Scope, Source};
+
+use crate::members::MemberIndex;
+
+/// What one key stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Channel,
+    Provider,
+    EventId,
+    /// A field of a condition or a requirement (its index in `fields`).
+    Field(usize),
+}
+
+impl Key {
+    /// The key's slot in [`RawScopeState::values`].
+    fn slot(self) -> usize {
+        match self {
+            Key::Channel => 0,
+            Key::Provider => 1,
+            Key::EventId => 2,
+            Key::Field(f) => 3 + f,
+        }
+    }
+}
+
+/// The raw test of one distinct source.
+#[derive(Debug)]
+struct SourceTest {
+    /// Any Windows event: never refused here.
+    any_windows: bool,
+    /// Allowed channels and providers (empty both: not channel-based).
+    channels: Vec<String>,
+    providers: Vec<String>,
+    /// Allowed event ids (empty: any).
+    event_ids: Vec<i64>,
+    /// (field key, allowed values).
+    conditions: Vec<(usize, Vec<String>)>,
+    /// Field keys that must be present.
+    require: Vec<usize>,
+}
+
+/// The raw source tests of an engine's scopes.
+#[derive(Debug, Default)]
+pub(crate) struct RawScopes {
+    /// Normalised member name → the keys it can hold (`#text`: every key).
+    names: HashMap<Vec<u8>, Vec<Key>>,
+    /// Keys that every `#text` member can hold.
+    all_keys: Vec<Key>,
+    fields: usize,
+    sources: Vec<SourceTest>,
+    /// Per scope: its sources (indices), or `None` when it is unmapped.
+    scopes: Vec<Option<Vec<u32>>>,
+}
+
+/// One event's log-source values, read from its member index.
+#[derive(Debug, Default)]
+pub(crate) struct RawScopeState {
+    /// Per key slot: the raw tokens (byte ranges) of every scalar the key
+    /// can be read from.
+    values: Vec<Vec<(u32, u32)>>,
+    /// Per field key: whether some member of its names holds a container.
+    containers: Vec<bool>,
+    /// Per source: unknown (0), possible (1), refused (2).
+    sources: Vec<u8>,
+    name_buf: Vec<u8>,
+    text_buf: Vec<u8>,
+}
+
+impl RawScopes {
+    /// The tests of `scopes`, for events of `profiles`.
+    pub(crate) fn new(scopes: &[Scope], profiles: &[Profile]) -> RawScopes {
+        let mut out = RawScopes::default();
+        let add = |names: &mut HashMap<Vec<u8>, Vec<Key>>, name: Vec<u8>, key: Key| {
+            let keys = names.entry(name).or_default();
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        };
+        for p in profiles {
+            for (paths, key) in [
+                (&p.channel, Key::Channel),
+                (&p.provider, Key::Provider),
+                (&p.event_id, Key::EventId),
+            ] {
+                for path in paths {
+                    if let Some(last) = path.last() {
+                        add(&mut out.names, normalize_member(last.as_bytes()), key);
+                    }
+                }
+            }
+        }
+        let mut field_ids: HashMap<String, usize> = HashMap::new();
+        let mut distinct: Vec<&Source> = Vec::new();
+        for scope in scopes {
+            let Scope::Sources(list) = scope else {
+                out.scopes.push(None);
+                continue;
+            };
+            let mut ids = Vec::new();
+            for source in list {
+                let id = match distinct.iter().position(|s| *s == source) {
+                    Some(id) => id,
+                    None => {
+                        distinct.push(source);
+                        let mut field = |name: &str| {
+                            let next = field_ids.len();
+                            let id = *field_ids.entry(name.to_string()).or_insert(next);
+                            if id == next {
+                                let members = field_members(name, scope, profiles);
+                                for m in members {
+                                    add(&mut out.names, m, Key::Field(id));
+                                }
+                            }
+                            id
+                        };
+                        let lower =
+                            |v: &[String]| v.iter().map(|s| s.to_ascii_lowercase()).collect();
+                        let test = SourceTest {
+                            any_windows: source.any_windows,
+                            channels: lower(&source.channels),
+                            providers: lower(&source.providers),
+                            event_ids: source.event_ids.clone(),
+                            conditions: source
+                                .conditions
+                                .iter()
+                                .map(|(f, allowed)| (field(f), lower(allowed)))
+                                .collect(),
+                            require: source.require.iter().map(|f| field(f)).collect(),
+                        };
+                        out.sources.push(test);
+                        out.sources.len() - 1
+                    }
+                };
+                ids.push(id as u32);
+            }
+            out.scopes.push(Some(ids));
+        }
+        out.fields = field_ids.len();
+        out.all_keys = [Key::Channel, Key::Provider, Key::EventId]
+            .into_iter()
+            .chain((0..out.fields).map(Key::Field))
+            .collect();
+        out
+    }
+
+    /// Whether scope `s` is unmapped (no source to test).
+    pub(crate) fn unmapped(&self, s: usize) -> bool {
+        matches!(self.scopes.get(s), Some(None))
+    }
+
+    /// Whether some scope's sources can be refused at all.
+    pub(crate) fn can_refuse(&self) -> bool {
+        self.sources.iter().any(|t| !t.any_windows)
+    }
+}
+
+impl RawScopeState {
+    /// Reads the log-source values of the event `index` was built on.
+    pub(crate) fn read(&mut self, filter: &RawScopes, index: &MemberIndex, raw: &[u8]) {
+        self.values.resize_with(3 + filter.fields, Vec::new);
+        self.values.iter_mut().for_each(Vec::clear);
+        self.sources.clear();
+        self.sources.resize(filter.sources.len(), 0);
+        self.containers.clear();
+        self.containers.resize(filter.fields, false);
+        let base = raw.as_ptr() as usize;
+        for (name, token) in index.named_scalars(raw) {
+            normalize_member_into(name, &mut self.name_buf);
+            let keys = if self.name_buf == b"#text" {
+                &filter.all_keys
+            } else {
+                match filter.names.get(&self.name_buf) {
+                    Some(keys) => keys,
+                    None => continue,
+                }
+            };
+            let start = (token.as_ptr() as usize - base) as u32;
+            let end = start + token.len() as u32;
+            for key in keys {
+                if let Some(slot) = self.values.get_mut(key.slot()) {
+                    slot.push((start, end));
+                }
+            }
+        }
+        for name in index.container_names(raw) {
+            normalize_member_into(name, &mut self.name_buf);
+            let keys = if self.name_buf == b"#text" {
+                &filter.all_keys
+            } else {
+                match filter.names.get(&self.name_buf) {
+                    Some(keys) => keys,
+                    None => continue,
+                }
+            };
+            for key in keys {
+                if let Key::Field(f) = key {
+                    if let Some(c) = self.containers.get_mut(*f) {
+                        *c = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the event read last may belong to scope `s` (unmapped
+    /// scopes: `unmapped_possible`).
+    pub(crate) fn scope_possible(
+        &mut self,
+        filter: &RawScopes,
+        s: usize,
+        raw: &[u8],
+        unmapped_possible: bool,
+    ) -> bool {
+        match filter.scopes.get(s) {
+            Some(Some(sources)) => sources
+                .iter()
+                .any(|&i| self.source_possible(filter, i as usize, raw)),
+            Some(None) => unmapped_possible,
+            None => true,
+        }
+    }
+
+    fn source_possible(&mut self, filter: &RawScopes, i: usize, raw: &[u8]) -> bool {
+        match self.sources.get(i) {
+            Some(1) => return true,
+            Some(2) => return false,
+            _ => {}
+        }
+        let Some(test) = filter.sources.get(i) else {
+            return true;
+        };
+        let possible = self.test(test, raw);
+        if let Some(state) = self.sources.get_mut(i) {
+            *state = if possible { 1 } else { 2 };
+        }
+        possible
+    }
+
+    fn test(&mut self, test: &SourceTest, raw: &[u8]) -> bool {
+        if test.any_windows {
+            return true;
+        }
+        if !test.channels.is_empty() || !test.providers.is_empty() {
+            let mut seen = false;
+            let mut hit = false;
+            for key in [Key::Channel, Key::Provider] {
+                let allowed = if key == Key::Channel {
+                    &test.channels
+                } else {
+                    &test.providers
+                };
+                for &(start, end) in slot(&self.values, key) {
+                    let token = token(raw, start, end);
+                    if let Some(text) = string_value(token, &mut self.text_buf) {
+                        seen = true;
+                        hit |= allowed
+                            .iter()
+                            .any(|a| a.as_bytes().eq_ignore_ascii_case(text));
+                    }
+                }
+            }
+            if seen && !hit {
+                return false;
+            }
+        }
+        if !test.event_ids.is_empty() {
+            let mut seen = false;
+            let mut hit = false;
+            for &(start, end) in slot(&self.values, Key::EventId) {
+                let token = token(raw, start, end);
+                let text = match string_value(token, &mut self.text_buf) {
+                    Some(text) => text,
+                    None => token,
+                };
+                if let Some(id) = std::str::from_utf8(text)
+                    .ok()
+                    .and_then(|t| t.trim().parse::<i64>().ok())
+                {
+                    seen = true;
+                    hit |= test.event_ids.contains(&id);
+                }
+            }
+            if seen && !hit {
+                return false;
+            }
+        }
+        for (field, allowed) in &test.conditions {
+            let mut hit = false;
+            for &(start, end) in slot(&self.values, Key::Field(*field)) {
+                let token = token(raw, start, end);
+                hit |= match string_value(token, &mut self.text_buf) {
+                    Some(text) => allowed
+                        .iter()
+                        .any(|a| a.as_bytes().eq_ignore_ascii_case(text)),
+                    // Numbers may be written otherwise than their text
+                    // (`1e2`); true/false/null are their text.
+                    None if token.iter().any(|b| matches!(b, b'.' | b'e' | b'E' | b'+')) => true,
+                    None => allowed
+                        .iter()
+                        .any(|a| a.as_bytes().eq_ignore_ascii_case(token)),
+                };
+            }
+            if !hit {
+                return false;
+            }
+        }
+        test.require.iter().all(|&field| {
+            self.containers.get(field).copied().unwrap_or(true)
+                || slot(&self.values, Key::Field(field))
+                    .iter()
+                    .any(|&(start, end)| token(raw, start, end) != b"null")
+        })
+    }
+}
+
+/// The tokens read for a key.
+fn slot(values: &[Vec<(u32, u32)>], key: Key) -> &[(u32, u32)] {
+    values.get(key.slot()).map_or(&[], Vec::as_slice)
+}
+
+/// The bytes of a token read from `raw`.
+fn token(raw: &[u8], start: u32, end: u32) -> &[u8] {
+    raw.get(start as usize..end as usize).unwrap_or_default()
+}
+
+/// The text of a string token (unescaped into `buf` when it has escapes);
+/// `None` for other tokens.
+fn string_value<'t>(token: &'t [u8], buf: &'t mut Vec<u8>) -> Option<&'t [u8]> {
+    let body = token.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    if !body.contains(&b'\\') {
+        return Some(body);
+    }
+    buf.clear();
+    let mut bytes = body.iter();
+    while let Some(&b) = bytes.next() {
+        if b != b'\\' {
+            buf.push(b);
+            continue;
+        }
+        let unescaped = match bytes.next()? {
+            b'n' => b'\n',
+            b't' => b'\t',
+            b'r' => b'\r',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            // `\u`: the caller never reads such events; not a value here.
+            _ => return None,
+        };
+        buf.push(unescaped);
+    }
+    Some(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_tokens_are_read_unescaped_and_others_are_not_strings() {
+        let mut buf = Vec::new();
+        assert_eq!(
+            string_value(br#""Security""#, &mut buf),
+            Some(&b"Security"[..])
+        );
+        assert_eq!(
+            string_value(br#""a\"b\\c\td""#, &mut buf),
+            Some(&b"a\"b\\c\td"[..])
+        );
+        assert_eq!(string_value(br#""a\/b""#, &mut buf), Some(&b"a/b"[..]));
+        assert_eq!(string_value(br#""\u0041""#, &mut buf), None);
+        assert_eq!(string_value(b"4688", &mut buf), None);
+        assert_eq!(string_value(b"null", &mut buf), None);
+    }
+}
