@@ -40,6 +40,7 @@ pub mod condition;
 pub mod correlation;
 pub mod error;
 pub mod eval;
+pub mod event_ids;
 pub mod filter;
 pub mod ir;
 pub mod loader;

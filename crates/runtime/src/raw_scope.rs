@@ -27,6 +27,9 @@
 
 use std::collections::HashMap;
 
+#[cfg(doc)]
+use hypersigma_compiler::event_ids::rule_event_ids;
+use hypersigma_compiler::event_ids::{EventIdValue, EVENT_ID_FIELD};
 use hypersigma_compiler::witness::{field_members, normalize_member, normalize_member_into};
 use hypersigma_compiler::{Profile, Scope, Source};
 
@@ -81,6 +84,8 @@ pub(crate) struct RawScopes {
     sources: Vec<SourceTest>,
     /// Per scope: its sources (indices), or `None` when it is unmapped.
     scopes: Vec<Option<Vec<u32>>>,
+    /// The field key of rules' `EventID` (see [`rule_event_ids`]).
+    event_id_field: Option<usize>,
 }
 
 /// One event's log-source values, read from its member index.
@@ -165,6 +170,13 @@ impl RawScopes {
                 ids.push(id as u32);
             }
             out.scopes.push(Some(ids));
+            // Where rules of this scope read `EventID` (renames included).
+            let next = field_ids.len();
+            let id = *field_ids.entry(EVENT_ID_FIELD.to_string()).or_insert(next);
+            for m in field_members(EVENT_ID_FIELD, scope, profiles) {
+                add(&mut out.names, m, Key::Field(id));
+            }
+            out.event_id_field = Some(id);
         }
         out.fields = field_ids.len();
         out.all_keys = [Key::Channel, Key::Provider, Key::EventId]
@@ -249,6 +261,38 @@ impl RawScopeState {
             Some(None) => unmapped_possible,
             None => true,
         }
+    }
+
+    /// Whether the event read last may have an `EventID` equal to one of
+    /// `values` (a rule's requirement, [`rule_event_ids`]): some scalar read
+    /// for the field is a string of exactly a value's text or a number equal
+    /// to its value. With no such field key, or an event that holds none,
+    /// nothing is concluded the other way: a rule that requires an event id
+    /// cannot match an event without one.
+    pub(crate) fn event_id_possible(
+        &mut self,
+        filter: &RawScopes,
+        values: &[EventIdValue],
+        raw: &[u8],
+    ) -> bool {
+        let Some(field) = filter.event_id_field else {
+            return true;
+        };
+        for &(start, end) in slot(&self.values, Key::Field(field)) {
+            let token = token(raw, start, end);
+            let hit = match string_value(token, &mut self.text_buf) {
+                Some(text) => values.iter().any(|v| v.text.as_bytes() == text),
+                None if token.first() == Some(&b'"') => true,
+                None => std::str::from_utf8(token)
+                    .ok()
+                    .and_then(|t| t.parse::<f64>().ok())
+                    .is_some_and(|x| values.iter().any(|v| v.value == x)),
+            };
+            if hit {
+                return true;
+            }
+        }
+        false
     }
 
     fn source_possible(&mut self, filter: &RawScopes, i: usize, raw: &[u8]) -> bool {

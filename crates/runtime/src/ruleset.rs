@@ -20,6 +20,7 @@ use crate::stage2::lower_rules;
 use hyperscan::prelude::*;
 use hyperscan::SerializedDatabase;
 use hypersigma_compiler::correlation::Correlation;
+use hypersigma_compiler::event_ids::rule_event_ids;
 use hypersigma_compiler::{Rule, Scope};
 
 use crate::engine::{
@@ -217,6 +218,7 @@ impl Engine {
         let programs = compile_programs(&file.rules).map_err(engine_error)?;
         let (lowered, atoms) = lower_rules(&file.rules);
         let raw_scopes = RawScopes::new(&file.scopes, &all_profiles(&[]));
+        let rule_event_ids = file.rules.iter().map(rule_event_ids).collect();
         let scope_gate = scope_gate(&raw_scopes, file.witnesses);
         let member_ids: crate::engine::MemberIds = file.member_ids.into_iter().collect();
         let reads = crate::partial::ReadSet::new(&file.rules);
@@ -243,6 +245,7 @@ impl Engine {
             member_ids,
             first_pass_through: file.first_pass_through,
             raw_scopes,
+            rule_event_ids,
             scope_gate,
             db,
             non_ascii_db,

@@ -18,6 +18,7 @@ use hyperscan::prelude::*;
 use serde_json::Value;
 
 use hypersigma_compiler::correlation::Correlation;
+use hypersigma_compiler::event_ids::{rule_event_ids, EventIdValue};
 use hypersigma_compiler::program::Program;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -102,6 +103,10 @@ pub struct Engine {
     /// bytes: a candidate whose scope the event cannot belong to is dropped
     /// without a parse.
     pub(crate) raw_scopes: RawScopes,
+    /// Per rule: the event ids its detection requires (see
+    /// [`hypersigma_compiler::event_ids`]); a candidate whose raw event holds
+    /// none of them is dropped.
+    pub(crate) rule_event_ids: Vec<Option<Vec<EventIdValue>>>,
     /// Whether an event is first checked against every scope, skipping the
     /// stage-1 scan when it can belong to none (see [`GATE_MIN_WITNESSES`]).
     pub(crate) scope_gate: bool,
@@ -232,6 +237,7 @@ impl Engine {
         }
         let profiles = all_profiles(extra);
         let raw_scopes = RawScopes::new(&scopes, &profiles);
+        let rule_event_ids = rules.iter().map(rule_event_ids).collect();
         let mut always = Vec::new();
         let mut literal_ids: BTreeMap<(String, bool), usize> = BTreeMap::new();
         let mut group_ids: BTreeMap<GroupKey, usize> = BTreeMap::new();
@@ -344,6 +350,7 @@ impl Engine {
             member_ids,
             first_pass_through,
             raw_scopes,
+            rule_event_ids,
             scope_gate,
             db,
             non_ascii_db,
@@ -540,7 +547,8 @@ impl Scanner<'_> {
                 }
             }
         }
-        self.filter_scopes(raw, known);
+        self.filter_scopes(raw, &mut known);
+        self.filter_event_ids(raw, known);
         self.candidates.sort_unstable();
         &self.candidates
     }
@@ -572,12 +580,14 @@ impl Scanner<'_> {
     /// Drops the candidates whose log source the raw event cannot be of:
     /// unmapped rules (unless unscoped), and scopes none of whose sources
     /// the event's raw log-source values allow (see [`crate::raw_scope`]).
-    fn filter_scopes(&mut self, raw: &[u8], known: EventKnown) {
+    fn filter_scopes(&mut self, raw: &[u8], known: &mut EventKnown) {
         let engine = self.engine;
         let unscoped = engine.options.unscoped;
         let generation = self.generation;
-        let mut indexed = known.indexed;
-        let mut read = known.read;
+        let EventKnown {
+            mut indexed,
+            mut read,
+        } = *known;
         let mut k = 0;
         while k < self.candidates.len() {
             let r = self.candidates[k] as usize;
@@ -601,6 +611,41 @@ impl Scanner<'_> {
                 keep
             };
             if keep {
+                k += 1;
+            } else {
+                self.candidates.swap_remove(k);
+            }
+        }
+        *known = EventKnown { indexed, read };
+    }
+
+    /// Drops the candidates whose detection requires event ids the raw
+    /// event's `EventID` holds none of (see [`crate::raw_scope`]).
+    fn filter_event_ids(&mut self, raw: &[u8], known: EventKnown) {
+        let engine = self.engine;
+        let mut read = known.read;
+        let mut k = 0;
+        while k < self.candidates.len() {
+            let r = self.candidates[k] as usize;
+            let Some(Some(ids)) = engine.rule_event_ids.get(r) else {
+                k += 1;
+                continue;
+            };
+            if !read {
+                let indexed = match known.indexed {
+                    Some(ok) => ok,
+                    None => self.members.build(raw),
+                };
+                if !indexed {
+                    return;
+                }
+                self.raw_scope.read(&engine.raw_scopes, &self.members, raw);
+                read = true;
+            }
+            if self
+                .raw_scope
+                .event_id_possible(&engine.raw_scopes, ids, raw)
+            {
                 k += 1;
             } else {
                 self.candidates.swap_remove(k);

@@ -234,3 +234,49 @@ fn the_raw_scope_filter_reads_channels_conditions_and_requirements() {
     let e = gated("{product: windows}", false);
     assert!(!e.raw_scopes.can_refuse());
 }
+
+#[test]
+fn rules_requiring_event_ids_are_dropped_for_events_with_other_ids() {
+    let text = "title: t\nlogsource: {product: windows, service: security}\ndetection:\n    s: {EventID: [4728, '4732']}\n    condition: s";
+    let rule = parse_rule(text, &CompileOptions::default()).unwrap();
+    let e = Engine::new(vec![rule], EngineOptions::default()).unwrap();
+    assert_eq!(e.stats().always, 1);
+    let mut s = e.scanner().unwrap();
+    let options = EngineOptions {
+        no_prefilter: true,
+        ..Default::default()
+    };
+    let every = Engine::new(e.rules().to_vec(), options).unwrap();
+    let mut all = every.scanner().unwrap();
+    let event = |id: &str| format!(r#"{{"Channel":"Security","EventID":{id}}}"#);
+    for (id, candidate) in [
+        ("4728", true),
+        ("\"4728\"", true),
+        ("4728.0", true),
+        ("\"4732\"", true),
+        ("4732", true),
+        ("4729", false),
+        ("\" 4728\"", false),
+        ("\"4728.0\"", false),
+        ("null", false),
+        ("[1, 4728]", true),
+    ] {
+        let raw = event(id);
+        let expected: &[u32] = if candidate { &[0] } else { &[] };
+        assert_eq!(s.candidates(raw.as_bytes()), expected, "{raw}");
+        // Without the prefilter, stage 2 agrees wherever the rule is dropped.
+        let verdict = all.match_event(raw.as_bytes(), &Profile::sysmon());
+        if !candidate {
+            assert_eq!(verdict, Verdict::Matched(vec![]), "{raw}");
+        }
+    }
+    // Without an event id the rule cannot match; the evtx shape is read through #text.
+    assert_eq!(s.candidates(br#"{"Channel":"Security"}"#), &[] as &[u32]);
+    let evtx = br##"{"Event":{"System":{"EventID":{"#text":"4728"},"Channel":"Security"}}}"##;
+    assert_eq!(s.candidates(evtx), &[0]);
+    // A \u escape may hide the id: every rule is a candidate.
+    assert_eq!(
+        s.candidates(br#"{"Channel":"Security","EventID":"\u0034729"}"#),
+        &[0]
+    );
+}
