@@ -36,8 +36,9 @@ pub enum Piece {
 #[serde(from = "Vec<Piece>", into = "Vec<Piece>")]
 pub struct Pattern {
     pieces: Vec<Piece>,
-    /// The pieces as single-character tokens, case-sensitive and folded (built on first use).
-    tokens: OnceLock<[Compiled; 2]>,
+    /// The pieces as single-character tokens, case-sensitive and folded
+    /// (each built on first use).
+    tokens: [OnceLock<Compiled>; 2],
 }
 
 impl From<Vec<Piece>> for Pattern {
@@ -120,7 +121,7 @@ impl Pattern {
 
     /// Appends one piece, keeping the pattern normalised.
     pub fn push(&mut self, piece: Piece) {
-        self.tokens = OnceLock::new();
+        self.tokens = Default::default();
         match piece {
             Piece::Literal(s) => {
                 if s.is_empty() {
@@ -142,7 +143,7 @@ impl Pattern {
     }
 
     fn push_char(&mut self, c: char) {
-        self.tokens = OnceLock::new();
+        self.tokens = Default::default();
         if let Some(Piece::Literal(last)) = self.pieces.last_mut() {
             last.push(c);
         } else {
@@ -198,26 +199,25 @@ impl Pattern {
     /// already folded with [`fold_char`] unless `cased` (so that a value tested
     /// against many patterns is prepared once).
     pub fn matches_chars(&self, chars: &[char], cased: bool) -> bool {
-        let [exact, folded] = self.tokens.get_or_init(|| {
-            [
-                Compiled::new(self.tokenize(|c| c)),
-                Compiled::new(self.tokenize(fold_char)),
-            ]
-        });
-        if cased { exact } else { folded }.matches(chars)
+        self.compiled(cased).matches(chars)
+    }
+
+    /// The tokens of one case mode, built on first use.
+    fn compiled(&self, cased: bool) -> &Compiled {
+        self.tokens[usize::from(!cased)].get_or_init(|| {
+            if cased {
+                Compiled::new(self.tokenize(|c| c))
+            } else {
+                Compiled::new(self.tokenize(fold_char))
+            }
+        })
     }
 
     /// How the pattern matches, for engines that match it their own way: the
     /// literal is folded with [`fold_char`] unless `cased`.
     pub fn shape(&self, cased: bool) -> Shape {
-        let [exact, folded] = self.tokens.get_or_init(|| {
-            [
-                Compiled::new(self.tokenize(|c| c)),
-                Compiled::new(self.tokenize(fold_char)),
-            ]
-        });
         let text = |l: &[char]| l.iter().collect::<String>();
-        match if cased { exact } else { folded } {
+        match self.compiled(cased) {
             Compiled::Exact(l) => Shape::Exact(text(l)),
             Compiled::Prefix(l) => Shape::Prefix(text(l)),
             Compiled::Suffix(l) => Shape::Suffix(text(l)),

@@ -76,8 +76,9 @@ struct SourceTest {
 /// The raw source tests of an engine's scopes.
 #[derive(Debug, Default)]
 pub(crate) struct RawScopes {
-    /// Normalised member name → the keys it can hold (`#text`: every key).
-    names: HashMap<Vec<u8>, Vec<Key>>,
+    /// Normalised member name → the keys it can hold (`#text`: every key);
+    /// looked up for every member of an event, so with a fast fixed hasher.
+    names: HashMap<Vec<u8>, Vec<Key>, foldhash::fast::FixedState>,
     /// Keys that every `#text` member can hold.
     all_keys: Vec<Key>,
     fields: usize,
@@ -106,7 +107,9 @@ impl RawScopes {
     /// The tests of `scopes`, for events of `profiles`.
     pub(crate) fn new(scopes: &[Scope], profiles: &[Profile]) -> RawScopes {
         let mut out = RawScopes::default();
-        let add = |names: &mut HashMap<Vec<u8>, Vec<Key>>, name: Vec<u8>, key: Key| {
+        let add = |names: &mut HashMap<Vec<u8>, Vec<Key>, foldhash::fast::FixedState>,
+                   name: Vec<u8>,
+                   key: Key| {
             let keys = names.entry(name).or_default();
             if !keys.contains(&key) {
                 keys.push(key);

@@ -85,7 +85,8 @@ pub(crate) struct AtomTable {
 pub(crate) struct AtomTableBuilder {
     table: AtomTable,
     target_ids: HashMap<Option<Box<str>>, u32>,
-    atom_ids: HashMap<(u32, usize, Position, String), u32>,
+    /// (target, mode, position) → text → atom id.
+    atom_ids: HashMap<(u32, usize, Position), HashMap<Box<str>, u32>>,
 }
 
 impl AtomTableBuilder {
@@ -104,14 +105,13 @@ impl AtomTableBuilder {
     pub(crate) fn atom(&mut self, target: u32, cased: bool, position: Position, text: &str) -> u32 {
         let m = mode(cased);
         let atoms = &mut self.table.targets[target as usize][m].atoms;
-        let next = atoms.len() as u32;
-        let id = *self
-            .atom_ids
-            .entry((target, m, position, text.to_string()))
-            .or_insert(next);
-        if id == next {
-            atoms.push((position, text.to_string()));
+        let ids = self.atom_ids.entry((target, m, position)).or_default();
+        if let Some(&id) = ids.get(text) {
+            return id;
         }
+        let id = atoms.len() as u32;
+        ids.insert(text.into(), id);
+        atoms.push((position, text.to_string()));
         id
     }
 
