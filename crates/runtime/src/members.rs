@@ -178,15 +178,16 @@ impl MemberIndex {
 }
 
 impl MemberIndex {
-    /// Every scalar of the last indexed event held by a member: (the member
-    /// name as written, the raw token: strings with their quotes).
+    /// Every scalar of the last indexed event held by a member: the member
+    /// name as written, and the byte range of the raw token (strings with
+    /// their quotes).
     pub fn named_scalars<'r>(
         &'r self,
         raw: &'r [u8],
-    ) -> impl Iterator<Item = (&'r [u8], &'r [u8])> + 'r {
+    ) -> impl Iterator<Item = (&'r [u8], u32, u32)> + 'r {
         self.spans.iter().filter_map(move |span| {
             let name = raw.get(span.key.0 as usize..span.key.1 as usize)?;
-            Some((name, raw.get(span.start as usize..span.end as usize)?))
+            Some((name, span.start, span.end))
         })
     }
 
@@ -236,7 +237,11 @@ mod tests {
         assert_eq!(place_of(&mut x, r#"["top"]"#, "top"), Place::Unnamed);
         // Every named scalar, and the members holding containers.
         assert!(x.build(raw.as_bytes()));
-        let named: Vec<(&[u8], &[u8])> = x.named_scalars(raw.as_bytes()).collect();
+        let bytes = raw.as_bytes();
+        let named: Vec<(&[u8], &[u8])> = x
+            .named_scalars(bytes)
+            .map(|(name, start, end)| (name, &bytes[start as usize..end as usize]))
+            .collect();
         assert_eq!(named.len(), 6);
         assert_eq!(named[0], (&b"A"[..], &b"\"alpha\""[..]));
         assert_eq!(named[5], (&b"F"[..], &b"null"[..]));

@@ -189,6 +189,15 @@ impl RawScopes {
         out
     }
 
+    /// The keys a member of this name (as written) can hold.
+    fn keys_of(&self, name: &[u8], buf: &mut Vec<u8>) -> &[Key] {
+        normalize_member_into(name, buf);
+        if buf.as_slice() == b"#text" {
+            return &self.all_keys;
+        }
+        self.names.get(buf.as_slice()).map_or(&[], Vec::as_slice)
+    }
+
     /// Whether scope `s` is unmapped (no source to test).
     pub(crate) fn unmapped(&self, s: usize) -> bool {
         matches!(self.scopes.get(s), Some(None))
@@ -209,36 +218,15 @@ impl RawScopeState {
         self.sources.resize(filter.sources.len(), 0);
         self.containers.clear();
         self.containers.resize(filter.fields, false);
-        let base = raw.as_ptr() as usize;
-        for (name, token) in index.named_scalars(raw) {
-            normalize_member_into(name, &mut self.name_buf);
-            let keys = if self.name_buf == b"#text" {
-                &filter.all_keys
-            } else {
-                match filter.names.get(&self.name_buf) {
-                    Some(keys) => keys,
-                    None => continue,
-                }
-            };
-            let start = (token.as_ptr() as usize - base) as u32;
-            let end = start + token.len() as u32;
-            for key in keys {
+        for (name, start, end) in index.named_scalars(raw) {
+            for key in filter.keys_of(name, &mut self.name_buf) {
                 if let Some(slot) = self.values.get_mut(key.slot()) {
                     slot.push((start, end));
                 }
             }
         }
         for name in index.container_names(raw) {
-            normalize_member_into(name, &mut self.name_buf);
-            let keys = if self.name_buf == b"#text" {
-                &filter.all_keys
-            } else {
-                match filter.names.get(&self.name_buf) {
-                    Some(keys) => keys,
-                    None => continue,
-                }
-            };
-            for key in keys {
+            for key in filter.keys_of(name, &mut self.name_buf) {
                 if let Key::Field(f) = key {
                     if let Some(c) = self.containers.get_mut(*f) {
                         *c = true;
