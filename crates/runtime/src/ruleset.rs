@@ -15,7 +15,6 @@ use std::path::Path;
 
 use crate::engine::{all_profiles, scope_gate};
 use crate::raw_scope::RawScopes;
-use crate::stage2::lower_rules;
 
 use hyperscan::prelude::*;
 use hyperscan::SerializedDatabase;
@@ -216,7 +215,6 @@ impl Engine {
             None => None,
         };
         let programs = compile_programs(&file.rules).map_err(engine_error)?;
-        let (lowered, atoms) = lower_rules(&file.rules);
         let raw_scopes = RawScopes::new(&file.scopes, &all_profiles(&[]));
         let rule_event_ids = file.rules.iter().map(rule_event_ids).collect();
         let scope_gate = scope_gate(&raw_scopes, file.witnesses);
@@ -229,8 +227,7 @@ impl Engine {
             reads,
             correlations,
             programs,
-            lowered,
-            atoms,
+            lowered: std::sync::OnceLock::new(),
             stats: EngineStats {
                 witnesses: file.witnesses,
                 always: file.always.len(),

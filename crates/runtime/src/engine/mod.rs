@@ -22,13 +22,14 @@ use hypersigma_compiler::event_ids::{rule_event_ids, EventIdValue};
 use hypersigma_compiler::program::Program;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
 
 use crate::accounting::Rejection;
 use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::{MemberIndex, Place};
 use crate::partial::{parse_event, validate_event, MemberFilter, ReadSet};
 use crate::raw_scope::{RawScopeState, RawScopes};
-use crate::stage2::{lower_rules, rule_holds, AtomTable, FieldCache, HitCache, LoweredRule};
+use crate::stage2::{lower_rules, rule_holds, FieldCache, HitCache, Lowered};
 use hypersigma_compiler::witness::{
     field_members, folds_to_ascii, normalize_member_into, rule_witnesses, Strategy, Witnesses,
 };
@@ -78,10 +79,10 @@ pub struct EngineStats {
 pub struct Engine {
     pub(crate) rules: Vec<Rule>,
     pub(crate) programs: Vec<Program>,
-    /// Each rule's selections lowered for stage 2.
-    pub(crate) lowered: Vec<LoweredRule>,
-    /// The literal atoms of all rules, by field.
-    pub(crate) atoms: AtomTable,
+    /// Every rule's selections lowered for stage 2, with the literal atoms
+    /// of all rules by field: built on the first evaluation (a collector
+    /// restarting loads its ruleset without paying for it).
+    pub(crate) lowered: OnceLock<Lowered>,
     /// Distinct log-source scopes, and the scope of each rule (the scope check
     /// runs once per scope and event, not once per rule).
     pub(crate) scopes: Vec<Scope>,
@@ -222,7 +223,6 @@ impl Engine {
         extra: &[Profile],
     ) -> Result<Engine, EngineError> {
         let programs = compile_programs(&rules)?;
-        let (lowered, atoms) = lower_rules(&rules);
         let mut scopes: Vec<Scope> = Vec::new();
         let mut rule_scope = Vec::with_capacity(rules.len());
         for rule in &rules {
@@ -339,8 +339,7 @@ impl Engine {
             correlations: CorrelationSet::default(),
             rules,
             programs,
-            lowered,
-            atoms,
+            lowered: OnceLock::new(),
             scopes,
             rule_scope,
             always,
@@ -797,7 +796,8 @@ impl Scanner<'_> {
         let engine = self.engine;
         self.scope_state.iter_mut().for_each(|s| *s = SCOPE_UNKNOWN);
         let mut matched = Vec::new();
-        let mut cache = FieldCache::new(event, profile, &engine.atoms, &self.hit_cache);
+        let lowered = engine.lowered.get_or_init(|| lower_rules(&engine.rules));
+        let mut cache = FieldCache::new(event, profile, &lowered.atoms, &self.hit_cache);
         for &r in &self.candidates {
             let i = r as usize;
             let scope_id = engine.rule_scope[i] as usize;
@@ -825,7 +825,7 @@ impl Scanner<'_> {
             let rule = &engine.rules[i];
             if rule_holds(
                 rule,
-                &engine.lowered[i],
+                &lowered.rules[i],
                 &engine.programs[i],
                 &mut cache,
                 source,

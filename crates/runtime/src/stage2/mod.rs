@@ -74,9 +74,16 @@ struct LoweredMatch {
     values: Vec<Vec<Slot>>,
 }
 
+/// Every rule of an engine lowered, and their literals' atoms.
+pub(crate) struct Lowered {
+    /// Per rule, in the engine's order.
+    pub(crate) rules: Vec<LoweredRule>,
+    pub(crate) atoms: AtomTable,
+}
+
 /// Lowers every rule's selections, collecting their literals into one
 /// [`AtomTable`].
-pub(crate) fn lower_rules(rules: &[Rule]) -> (Vec<LoweredRule>, AtomTable) {
+pub(crate) fn lower_rules(rules: &[Rule]) -> Lowered {
     let mut atoms = AtomTableBuilder::default();
     let lowered = rules
         .iter()
@@ -98,7 +105,10 @@ pub(crate) fn lower_rules(rules: &[Rule]) -> (Vec<LoweredRule>, AtomTable) {
                 .collect(),
         })
         .collect();
-    (lowered, atoms.finish())
+    Lowered {
+        rules: lowered,
+        atoms: atoms.finish(),
+    }
 }
 
 impl LoweredMatch {
