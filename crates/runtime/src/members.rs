@@ -160,24 +160,6 @@ impl MemberIndex {
 }
 
 impl MemberIndex {
-    /// The raw tokens (strings with their quotes) of the scalars whose member
-    /// name satisfies `wanted`, in the last indexed event.
-    pub fn tokens_where<'r>(
-        &'r self,
-        raw: &'r [u8],
-        mut wanted: impl FnMut(&[u8]) -> bool + 'r,
-    ) -> impl Iterator<Item = &'r [u8]> + 'r {
-        self.spans.iter().filter_map(move |span| {
-            let name = raw.get(span.key.0 as usize..span.key.1 as usize)?;
-            if !wanted(name) {
-                return None;
-            }
-            raw.get(span.start as usize..span.end as usize)
-        })
-    }
-}
-
-impl MemberIndex {
     /// Every scalar of the last indexed event held by a member: the member
     /// name as written, and the byte range of the raw token (strings with
     /// their quotes).

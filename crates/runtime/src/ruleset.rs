@@ -8,7 +8,7 @@
 //! [`RulesetFile`]. The Hyperscan database is checked by Hyperscan itself
 //! (platform, version) when it is deserialised; condition programs are
 //! recompiled and verified on load, never trusted from the file. Stage-2
-//! automata and `re` expressions are built on first use.
+//! lowering, automata and `re` expressions are built on first use.
 
 use std::borrow::Cow;
 use std::path::Path;
