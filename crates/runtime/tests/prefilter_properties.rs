@@ -137,3 +137,56 @@ proptest! {
         agrees_with_reference(rule, &raw, &profile)?;
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    /// The raw log-source check (channel, provider, event ids, field
+    /// conditions, required fields, the event ids a detection requires)
+    /// never drops a rule the reference matches, whatever form the values
+    /// take (case, escapes, numbers written as strings or floats, `#text`
+    /// wrapping, arrays, null, objects, absence).
+    #[test]
+    fn raw_log_source_checks_never_drop_a_match(
+        rule in 0usize..6,
+        channel in prop::sample::select(vec![None, Some("\"Security\""), Some("\"security\""), Some("\"Sec\\u0075rity\""), Some("\"Sec\\\\urity\""), Some("\"Microsoft-Windows-Sysmon/Operational\""), Some("\"System\""), Some("{\"#text\":\"Security\"}"), Some("7"), Some("null")]),
+        provider in prop::sample::select(vec![None, Some("\"Microsoft-Windows-Security-Auditing\""), Some("\"Microsoft-Windows-Sysmon\""), Some("\"Other\"")]),
+        event_id in prop::sample::select(vec![None, Some("4728"), Some("\"4728\""), Some("4728.0"), Some("\"4728.0\""), Some("\" 4728\""), Some("{\"#text\":\"4728\"}"), Some("[1, 4728]"), Some("\"4732\""), Some("16"), Some("\"16\""), Some("1"), Some("null"), Some("\"\\u00346\""), Some("4.728e3")]),
+        path in prop::sample::select(vec![None, Some("\"dns\""), Some("\"DNS\""), Some("[\"dns\"]"), Some("\"conn\""), Some("1"), Some("{\"#text\":\"dns\"}")]),
+        aws in prop::sample::select(vec![None, Some("\"eventSource\":\"s3\",\"awsRegion\":\"eu\""), Some("\"eventSource\":null,\"awsRegion\":\"eu\""), Some("\"eventSource\":{\"a\":1},\"awsRegion\":[]"), Some("\"eventSource\":\"s3\"")]),
+        evtx in any::<bool>(),
+    ) {
+        let (logsource, detection) = [
+            ("{product: windows, service: security}", "s: {EventID: [4728, '4732']}"),
+            ("{product: windows, service: sysmon}", "s: {EventID: 16}"),
+            ("{product: zeek, service: dns}", "s: {query: x}"),
+            ("{product: aws, service: cloudtrail}", "s: {eventName: x}"),
+            ("{product: windows, service: security}", "s: {EventID|gt: 4000}"),
+            ("{product: windows, category: process_creation}", "s: {CommandLine: zzz}"),
+        ][rule];
+        let condition = if rule == 5 { "not s" } else { "s" };
+        let text = format!("title: p\nlogsource: {logsource}\ndetection:\n    {detection}\n    condition: {condition}\n");
+        let rule = parse_rule(&text, &CompileOptions::default()).unwrap();
+        let mut members = vec!["\"query\":\"x\"".to_string(), "\"eventName\":\"x\"".to_string(), "\"CommandLine\":\"a\"".to_string()];
+        let mut system = Vec::new();
+        for (name, value) in [("Channel", channel), ("Provider_Name", provider), ("EventID", event_id)] {
+            if let Some(v) = value {
+                system.push(format!("\"{name}\":{v}"));
+            }
+        }
+        if let Some(v) = path {
+            members.push(format!("\"_path\":{v}"));
+        }
+        if let Some(v) = aws {
+            members.push(v.to_string());
+        }
+        let (raw, profile) = if evtx {
+            let system = system.iter().map(|m| m.replace("Provider_Name", "Provider")).collect::<Vec<_>>();
+            (format!("{{\"Event\":{{\"System\":{{{}}},\"EventData\":{{{}}}}}}}", system.join(","), members.join(",")), Profile::evtx())
+        } else {
+            system.extend(members);
+            (format!("{{{}}}", system.join(",")), Profile::sysmon())
+        };
+        agrees_with_reference(rule, &raw, &profile)?;
+    }
+}
