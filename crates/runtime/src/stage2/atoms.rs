@@ -121,30 +121,32 @@ impl AtomTableBuilder {
 }
 
 impl AtomTable {
-    /// Marks, in `hits` (a bit set over the atoms of `target` in `mode`,
-    /// resized and cleared here), every atom that holds in at least one of
-    /// `texts`.
+    /// Lists, in `hits` (cleared here; sorted, without repeats), every atom
+    /// of `target` in `mode` that holds in at least one of `texts`. A field
+    /// has thousands of atoms and a value holds a handful: a list, not a bit
+    /// set, is what is cheap to build, cache and copy.
     pub(crate) fn hits<'t>(
         &self,
         target: u32,
         mode: usize,
         texts: impl Iterator<Item = &'t str>,
-        hits: &mut Vec<u64>,
+        hits: &mut Vec<u32>,
     ) {
         hits.clear();
         let Some(atoms) = self.targets.get(target as usize).and_then(|t| t.get(mode)) else {
             return;
         };
-        hits.resize(atoms.atoms.len().div_ceil(64), 0);
         let Some(automaton) = atoms.automaton() else {
             // No automaton could be built (too large): each atom on its own.
             for text in texts {
                 for (id, (position, literal)) in atoms.atoms.iter().enumerate() {
                     if position.test(text, literal) {
-                        hits[id / 64] |= 1 << (id % 64);
+                        hits.push(id as u32);
                     }
                 }
             }
+            hits.sort_unstable();
+            hits.dedup();
             return;
         };
         for text in texts {
@@ -155,18 +157,19 @@ impl AtomTable {
                 for &id in ids {
                     let (position, _) = atoms.atoms[id as usize];
                     if position.holds(m.start(), m.end(), text.len()) {
-                        hits[id as usize / 64] |= 1 << (id % 64);
+                        hits.push(id);
                     }
                 }
             }
         }
+        hits.sort_unstable();
+        hits.dedup();
     }
 }
 
-/// Whether atom `id` is set in a bit set from [`AtomTable::hits`].
-pub(crate) fn is_hit(hits: &[u64], id: u32) -> bool {
-    hits.get(id as usize / 64)
-        .is_some_and(|word| word & (1 << (id % 64)) != 0)
+/// Whether atom `id` is in a list from [`AtomTable::hits`].
+pub(crate) fn is_hit(hits: &[u32], id: u32) -> bool {
+    hits.binary_search(&id).is_ok()
 }
 
 impl ModeAtoms {
@@ -215,7 +218,7 @@ struct CachedHits {
     target: u32,
     mode: usize,
     text: Box<str>,
-    hits: Vec<u64>,
+    hits: Vec<u32>,
 }
 
 impl HitCache {
@@ -227,7 +230,7 @@ impl HitCache {
         target: u32,
         mode: usize,
         text: &str,
-        hits: &mut Vec<u64>,
+        hits: &mut Vec<u32>,
     ) {
         if text.len() > HIT_CACHE_TEXT_MAX {
             return table.hits(target, mode, std::iter::once(text), hits);

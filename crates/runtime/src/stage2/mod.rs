@@ -8,9 +8,9 @@
 //! looked up once (per log source), its text folded once, and all the
 //! field's atoms, of every rule, are decided by one automaton pass, in a
 //! [`FieldCache`] shared by all candidate rules of the event. A rule's
-//! literal predicates are then bit tests. Other predicates (globs with `?` or
-//! sets, numbers, regexes, cidr, time parts, exists, null, fieldref) go
-//! through the reference predicate code.
+//! literal predicates are then lookups in the short list of atoms that hold.
+//! Other predicates (globs with `?` or sets, numbers, regexes, cidr, time
+//! parts, exists, null, fieldref) go through the reference predicate code.
 
 mod atoms;
 
@@ -180,8 +180,8 @@ struct FieldEntry<'a> {
     /// The same as characters, for wildcard patterns (computed on first use).
     exact_chars: OnceCell<Vec<Option<Vec<char>>>>,
     folded_chars: OnceCell<Vec<Option<Vec<char>>>>,
-    /// Per case mode, the field's atoms that hold (a bit set, on first use).
-    atom_hits: [OnceCell<Vec<u64>>; MODES],
+    /// Per case mode, the field's atoms that hold (sorted ids, on first use).
+    atom_hits: [OnceCell<Vec<u32>>; MODES],
 }
 
 impl FieldEntry<'_> {
