@@ -186,25 +186,6 @@ pub(crate) fn scope_gate(raw_scopes: &RawScopes, witnesses: usize) -> bool {
     witnesses >= GATE_MIN_WITNESSES && raw_scopes.can_refuse()
 }
 
-/// Whether raw JSON text holds a `\u` or `\/` escape (an odd run of
-/// backslashes before `u` or `/`): names and values may then read otherwise
-/// than their raw bytes.
-fn has_hiding_escape(raw: &[u8]) -> bool {
-    let mut at = 0;
-    while let Some(i) = memchr::memchr(b'\\', &raw[at..]) {
-        let start = at + i;
-        let mut end = start;
-        while raw.get(end) == Some(&b'\\') {
-            end += 1;
-        }
-        if (end - start) % 2 == 1 && matches!(raw.get(end), Some(b'u' | b'/')) {
-            return true;
-        }
-        at = end;
-    }
-    false
-}
-
 /// Witness groups under construction: (pattern, member set) → group id.
 type GroupKey = (usize, Option<BTreeSet<Vec<u8>>>);
 
@@ -552,106 +533,6 @@ impl Scanner<'_> {
         &self.candidates
     }
 
-    /// Whether the raw event can belong to no rule's scope (see
-    /// [`Engine::scope_gate`]). Only for events stage 1 would not pass to
-    /// every rule (ASCII, no escape that can hide a name or value), so the
-    /// answer is the one [`Scanner::filter_scopes`] would give after a scan.
-    /// Records what it learnt: the member index and the log-source values.
-    fn outside_every_scope(&mut self, raw: &[u8], known: &mut EventKnown) -> bool {
-        let engine = self.engine;
-        if !engine.scope_gate || !raw.is_ascii() || has_hiding_escape(raw) {
-            return false;
-        }
-        let indexed = self.members.build(raw);
-        known.indexed = Some(indexed);
-        if !indexed {
-            return false;
-        }
-        self.raw_scope.read(&engine.raw_scopes, &self.members, raw);
-        known.read = true;
-        let unscoped = engine.options.unscoped;
-        !(0..engine.scopes.len()).any(|s| {
-            self.raw_scope
-                .scope_possible(&engine.raw_scopes, s, raw, unscoped)
-        })
-    }
-
-    /// Drops the candidates whose log source the raw event cannot be of:
-    /// unmapped rules (unless unscoped), and scopes none of whose sources
-    /// the event's raw log-source values allow (see [`crate::raw_scope`]).
-    fn filter_scopes(&mut self, raw: &[u8], known: &mut EventKnown) {
-        let engine = self.engine;
-        let unscoped = engine.options.unscoped;
-        let generation = self.generation;
-        let EventKnown {
-            mut indexed,
-            mut read,
-        } = *known;
-        let mut k = 0;
-        while k < self.candidates.len() {
-            let r = self.candidates[k] as usize;
-            let s = engine.rule_scope[r] as usize;
-            let keep = if self.scope_marks[s].0 == generation {
-                self.scope_marks[s].1
-            } else {
-                let keep = if engine.raw_scopes.unmapped(s) {
-                    unscoped
-                } else {
-                    let ok = *indexed.get_or_insert_with(|| self.members.build(raw));
-                    if ok && !read {
-                        self.raw_scope.read(&engine.raw_scopes, &self.members, raw);
-                        read = true;
-                    }
-                    !ok || self
-                        .raw_scope
-                        .scope_possible(&engine.raw_scopes, s, raw, unscoped)
-                };
-                self.scope_marks[s] = (generation, keep);
-                keep
-            };
-            if keep {
-                k += 1;
-            } else {
-                self.candidates.swap_remove(k);
-            }
-        }
-        *known = EventKnown { indexed, read };
-    }
-
-    /// Drops the candidates whose detection requires event ids the raw
-    /// event's `EventID` holds none of (see [`crate::raw_scope`]).
-    fn filter_event_ids(&mut self, raw: &[u8], known: EventKnown) {
-        let engine = self.engine;
-        let mut read = known.read;
-        let mut k = 0;
-        while k < self.candidates.len() {
-            let r = self.candidates[k] as usize;
-            let Some(Some(ids)) = engine.rule_event_ids.get(r) else {
-                k += 1;
-                continue;
-            };
-            if !read {
-                let indexed = match known.indexed {
-                    Some(ok) => ok,
-                    None => self.members.build(raw),
-                };
-                if !indexed {
-                    return;
-                }
-                self.raw_scope.read(&engine.raw_scopes, &self.members, raw);
-                read = true;
-            }
-            if self
-                .raw_scope
-                .event_id_possible(&engine.raw_scopes, ids, raw)
-            {
-                k += 1;
-            } else {
-                self.candidates.swap_remove(k);
-            }
-        }
-    }
-
     /// Classifies the hit `start..end` of the indexed event.
     fn hit_place(&mut self, raw: &[u8], start: usize, end: usize) -> HitPlace {
         match self.members.place(raw, start, end) {
@@ -837,5 +718,6 @@ impl Scanner<'_> {
     }
 }
 
+mod scopes;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! Unit tests of the engine: stage 1's candidates and scope filter, stage 2's
 //! verdicts and the validation of lines without candidates.
 
+use super::scopes::has_hiding_escape;
 use super::*;
 use hypersigma_compiler::{parse_rule, CompileOptions};
 
