@@ -1,6 +1,9 @@
 //! Fuzz target: one raw event line against a fixed rule set covering every
 //! predicate kind. The fast engine (prefilter on and off) must give the
 //! reference evaluator's verdict for every rule, or reject what does not parse.
+//! The one documented difference (README, "bad input"; `partial.rs`): a
+//! number beyond ±1.8e308 rejects a line only in a member a candidate reads,
+//! so lines a full parse refuses for that reason alone are skipped.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -39,9 +42,10 @@ fn fixture() -> &'static Fixture {
 
 fuzz_target!(|data: &[u8]| {
     let f = fixture();
-    let parsed = serde_json::from_slice::<serde_json::Value>(data)
-        .ok()
-        .filter(|v| v.is_object());
+    let parsed = match serde_json::from_slice::<serde_json::Value>(data) {
+        Err(e) if e.to_string().contains("number out of range") => return,
+        parsed => parsed.ok().filter(|v| v.is_object()),
+    };
     let profile = parsed.as_ref().map_or_else(Profile::sysmon, Profile::detect);
     let expected = parsed.as_ref().map(|event| {
         (0..f.rules.len() as u32)
