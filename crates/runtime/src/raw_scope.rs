@@ -27,11 +27,9 @@
 
 use std::collections::HashMap;
 
-#[cfg(doc)]
-use hypersigma_compiler::event_ids::rule_event_ids;
-use hypersigma_compiler::event_ids::{EventIdValue, EVENT_ID_FIELD};
+use hypersigma_compiler::event_ids::{rule_event_ids, EventIdValue, EVENT_ID_FIELD};
 use hypersigma_compiler::witness::{field_members, normalize_member, normalize_member_into};
-use hypersigma_compiler::{Profile, Scope, Source};
+use hypersigma_compiler::{Profile, Rule, Scope, Source};
 
 use crate::members::MemberIndex;
 
@@ -53,6 +51,46 @@ impl Key {
             Key::Provider => 1,
             Key::EventId => 2,
             Key::Field(f) => 3 + f,
+        }
+    }
+}
+
+/// Stage-1 databases with fewer witnesses scan an event faster than the
+/// scope gate reads its log-source values (the seed rule alone: 0.2 µs a
+/// scan, the gate 0.6 µs; 3,500 witnesses of process_creation: 3 µs a scan).
+pub(crate) const GATE_MIN_WITNESSES: usize = 1000;
+
+/// Everything stage 1 checks of the raw event's log-source values, derived
+/// from an engine's rules and scopes (the same whether the engine is built
+/// or loaded from a compiled ruleset).
+#[derive(Debug)]
+pub(crate) struct RawChecks {
+    /// What each scope's sources require of an event: a candidate whose
+    /// scope the event cannot belong to is dropped without a parse.
+    pub(crate) scopes: RawScopes,
+    /// Per rule: the event ids its detection requires ([`rule_event_ids`]);
+    /// a candidate whose raw event holds none of them is dropped.
+    pub(crate) rule_event_ids: Vec<Option<Vec<EventIdValue>>>,
+    /// Whether an event is first checked against every scope, skipping the
+    /// stage-1 scan when it can belong to none (see [`GATE_MIN_WITNESSES`]).
+    pub(crate) gate: bool,
+}
+
+impl RawChecks {
+    /// The checks of `rules` (whose distinct scopes are `scopes`), for events
+    /// of `profiles`, with a stage-1 database of `witnesses` literals.
+    pub(crate) fn new(
+        rules: &[Rule],
+        scopes: &[Scope],
+        profiles: &[Profile],
+        witnesses: usize,
+    ) -> RawChecks {
+        let scopes = RawScopes::new(scopes, profiles);
+        let gate = witnesses >= GATE_MIN_WITNESSES && scopes.can_refuse();
+        RawChecks {
+            scopes,
+            rule_event_ids: rules.iter().map(rule_event_ids).collect(),
+            gate,
         }
     }
 }

@@ -13,13 +13,12 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use crate::engine::{all_profiles, scope_gate};
-use crate::raw_scope::RawScopes;
+use crate::engine::all_profiles;
+use crate::raw_scope::RawChecks;
 
 use hyperscan::prelude::*;
 use hyperscan::SerializedDatabase;
 use hypersigma_compiler::correlation::Correlation;
-use hypersigma_compiler::event_ids::rule_event_ids;
 use hypersigma_compiler::{Rule, Scope};
 
 use crate::engine::{
@@ -215,9 +214,12 @@ impl Engine {
             None => None,
         };
         let programs = compile_programs(&file.rules).map_err(engine_error)?;
-        let raw_scopes = RawScopes::new(&file.scopes, &all_profiles(&[]));
-        let rule_event_ids = file.rules.iter().map(rule_event_ids).collect();
-        let scope_gate = scope_gate(&raw_scopes, file.witnesses);
+        let raw = RawChecks::new(
+            &file.rules,
+            &file.scopes,
+            &all_profiles(&[]),
+            file.witnesses,
+        );
         let member_ids: crate::engine::MemberIds = file.member_ids.into_iter().collect();
         let reads = crate::partial::ReadSet::new(&file.rules);
         let correlations =
@@ -241,9 +243,7 @@ impl Engine {
             groups: file.groups.into_owned(),
             member_ids,
             first_pass_through: file.first_pass_through,
-            raw_scopes,
-            rule_event_ids,
-            scope_gate,
+            raw,
             db,
             non_ascii_db,
             options,

@@ -18,7 +18,6 @@ use hyperscan::prelude::*;
 use serde_json::Value;
 
 use hypersigma_compiler::correlation::Correlation;
-use hypersigma_compiler::event_ids::{rule_event_ids, EventIdValue};
 use hypersigma_compiler::program::Program;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -28,7 +27,7 @@ use crate::accounting::Rejection;
 use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::{MemberIndex, Place};
 use crate::partial::{parse_event, validate_event, MemberFilter, ReadSet};
-use crate::raw_scope::{RawScopeState, RawScopes};
+use crate::raw_scope::{RawChecks, RawScopeState};
 use crate::stage2::{lower_rules, rule_holds, FieldCache, HitCache, Lowered};
 use hypersigma_compiler::witness::{
     field_members, folds_to_ascii, normalize_member_into, rule_witnesses, Strategy, Witnesses,
@@ -100,17 +99,9 @@ pub struct Engine {
     pub(crate) member_ids: MemberIds,
     /// Pattern ids from this one on make every rule a candidate.
     pub(crate) first_pass_through: usize,
-    /// What each scope's sources require of an event, read from its raw
-    /// bytes: a candidate whose scope the event cannot belong to is dropped
-    /// without a parse.
-    pub(crate) raw_scopes: RawScopes,
-    /// Per rule: the event ids its detection requires (see
-    /// [`hypersigma_compiler::event_ids`]); a candidate whose raw event holds
-    /// none of them is dropped.
-    pub(crate) rule_event_ids: Vec<Option<Vec<EventIdValue>>>,
-    /// Whether an event is first checked against every scope, skipping the
-    /// stage-1 scan when it can belong to none (see [`GATE_MIN_WITNESSES`]).
-    pub(crate) scope_gate: bool,
+    /// Stage 1's checks of the raw event's log-source values: scopes, the
+    /// event ids detections require, the scope gate.
+    pub(crate) raw: RawChecks,
     /// What stage 2 reads (the fields, and the rules that read every value).
     pub(crate) reads: ReadSet,
     /// Correlation rules over the rules' matches.
@@ -175,17 +166,6 @@ pub(crate) fn all_profiles(extra: &[Profile]) -> Vec<Profile> {
     profiles
 }
 
-/// Stage-1 databases with fewer witnesses scan an event faster than the
-/// scope gate reads its log-source values (the seed rule alone: 0.2 µs a
-/// scan, the gate 0.6 µs; 3,500 witnesses of process_creation: 3 µs a scan).
-pub(crate) const GATE_MIN_WITNESSES: usize = 1000;
-
-/// Whether an engine with these raw scope tests and witnesses checks events
-/// against every scope before the scan.
-pub(crate) fn scope_gate(raw_scopes: &RawScopes, witnesses: usize) -> bool {
-    witnesses >= GATE_MIN_WITNESSES && raw_scopes.can_refuse()
-}
-
 /// Witness groups under construction: (pattern, member set) → group id.
 type GroupKey = (usize, Option<BTreeSet<Vec<u8>>>);
 
@@ -217,8 +197,6 @@ impl Engine {
             rule_scope.push(id as u32);
         }
         let profiles = all_profiles(extra);
-        let raw_scopes = RawScopes::new(&scopes, &profiles);
-        let rule_event_ids = rules.iter().map(rule_event_ids).collect();
         let mut always = Vec::new();
         let mut literal_ids: BTreeMap<(String, bool), usize> = BTreeMap::new();
         let mut group_ids: BTreeMap<GroupKey, usize> = BTreeMap::new();
@@ -314,7 +292,7 @@ impl Engine {
             Some(Patterns::from(non_ascii_patterns).build().map_err(hs_err)?)
         };
         let reads = ReadSet::new(&rules);
-        let scope_gate = scope_gate(&raw_scopes, first_pass_through);
+        let raw = RawChecks::new(&rules, &scopes, &profiles, first_pass_through);
         Ok(Engine {
             reads,
             correlations: CorrelationSet::default(),
@@ -329,9 +307,7 @@ impl Engine {
             groups,
             member_ids,
             first_pass_through,
-            raw_scopes,
-            rule_event_ids,
-            scope_gate,
+            raw,
             db,
             non_ascii_db,
             options,

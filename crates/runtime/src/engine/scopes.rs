@@ -8,13 +8,13 @@ use super::{EventKnown, Scanner};
 
 impl Scanner<'_> {
     /// Whether the raw event can belong to no rule's scope (see
-    /// [`super::Engine::scope_gate`]). Only for events stage 1 would not pass to
+    /// [`super::RawChecks::gate`]). Only for events stage 1 would not pass to
     /// every rule (ASCII, no escape that can hide a name or value), so the
     /// answer is the one [`Scanner::filter_scopes`] would give after a scan.
     /// Records what it learnt: the member index and the log-source values.
     pub(super) fn outside_every_scope(&mut self, raw: &[u8], known: &mut EventKnown) -> bool {
         let engine = self.engine;
-        if !engine.scope_gate || !raw.is_ascii() || has_hiding_escape(raw) {
+        if !engine.raw.gate || !raw.is_ascii() || has_hiding_escape(raw) {
             return false;
         }
         let indexed = self.members.build(raw);
@@ -22,12 +22,12 @@ impl Scanner<'_> {
         if !indexed {
             return false;
         }
-        self.raw_scope.read(&engine.raw_scopes, &self.members, raw);
+        self.raw_scope.read(&engine.raw.scopes, &self.members, raw);
         known.read = true;
         let unscoped = engine.options.unscoped;
         !(0..engine.scopes.len()).any(|s| {
             self.raw_scope
-                .scope_possible(&engine.raw_scopes, s, raw, unscoped)
+                .scope_possible(&engine.raw.scopes, s, raw, unscoped)
         })
     }
 
@@ -49,17 +49,17 @@ impl Scanner<'_> {
             let keep = if self.scope_marks[s].0 == generation {
                 self.scope_marks[s].1
             } else {
-                let keep = if engine.raw_scopes.unmapped(s) {
+                let keep = if engine.raw.scopes.unmapped(s) {
                     unscoped
                 } else {
                     let ok = *indexed.get_or_insert_with(|| self.members.build(raw));
                     if ok && !read {
-                        self.raw_scope.read(&engine.raw_scopes, &self.members, raw);
+                        self.raw_scope.read(&engine.raw.scopes, &self.members, raw);
                         read = true;
                     }
                     !ok || self
                         .raw_scope
-                        .scope_possible(&engine.raw_scopes, s, raw, unscoped)
+                        .scope_possible(&engine.raw.scopes, s, raw, unscoped)
                 };
                 self.scope_marks[s] = (generation, keep);
                 keep
@@ -81,7 +81,7 @@ impl Scanner<'_> {
         let mut k = 0;
         while k < self.candidates.len() {
             let r = self.candidates[k] as usize;
-            let Some(Some(ids)) = engine.rule_event_ids.get(r) else {
+            let Some(Some(ids)) = engine.raw.rule_event_ids.get(r) else {
                 k += 1;
                 continue;
             };
@@ -93,12 +93,12 @@ impl Scanner<'_> {
                 if !indexed {
                     return;
                 }
-                self.raw_scope.read(&engine.raw_scopes, &self.members, raw);
+                self.raw_scope.read(&engine.raw.scopes, &self.members, raw);
                 read = true;
             }
             if self
                 .raw_scope
-                .event_id_possible(&engine.raw_scopes, ids, raw)
+                .event_id_possible(&engine.raw.scopes, ids, raw)
             {
                 k += 1;
             } else {

@@ -143,8 +143,8 @@ fn events_outside_every_scope_skip_the_scan_unless_escapes_could_hide_their_sour
         false,
     );
     // One witness: scanning is cheaper than the gate, which is off.
-    assert!(!e.scope_gate);
-    e.scope_gate = true;
+    assert!(!e.raw.gate);
+    e.raw.gate = true;
     let mut s = e.scanner().unwrap();
     // Outside (EventID 3, or another channel): no candidates, whatever the bytes hold.
     let outside =
@@ -180,7 +180,7 @@ fn gated(logsource: &str, unscoped: bool) -> Engine {
         ..Default::default()
     };
     let mut e = Engine::new(vec![rule], options).unwrap();
-    e.scope_gate = true;
+    e.raw.gate = true;
     e
 }
 
@@ -233,7 +233,7 @@ fn the_raw_scope_filter_reads_channels_conditions_and_requirements() {
     );
     // Any Windows event is never refused here.
     let e = gated("{product: windows}", false);
-    assert!(!e.raw_scopes.can_refuse());
+    assert!(!e.raw.scopes.can_refuse());
 }
 
 #[test]
