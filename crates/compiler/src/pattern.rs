@@ -426,6 +426,9 @@ pub fn fold_char(c: char) -> char {
 
 /// [`fold_char`] over a whole string.
 pub fn fold_str(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     s.chars().map(fold_char).collect()
 }
 

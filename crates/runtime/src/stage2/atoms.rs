@@ -11,10 +11,12 @@
 //! to. The automaton of a field is built on first use, so a field no event
 //! reaches costs nothing.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use hypersigma_compiler::pattern::fold_str;
 
 /// Where a literal must lie in a text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -208,45 +210,72 @@ const HIT_CACHE_TEXT_MAX: usize = 2048;
 /// Recently decided texts of one scanner: the atoms that hold in one text of
 /// one target and mode. Telemetry repeats its values (the same images,
 /// parents, users and many command lines), so most texts are decided once.
-/// Bounded: it is emptied when full.
+/// Keyed by the text as the event holds it (not folded), so a repeated value
+/// costs one hash and one comparison, no folding. Bounded: it is emptied
+/// when full.
 #[derive(Default)]
 pub(crate) struct HitCache {
     map: HashMap<u64, CachedHits, foldhash::fast::FixedState>,
+    scratch: Vec<u32>,
 }
 
 struct CachedHits {
     target: u32,
     mode: usize,
     text: Box<str>,
-    hits: Vec<u32>,
+    hits: Arc<[u32]>,
+}
+
+/// A text as matched in `mode`: folded for folded atoms, as is for `cased` ones.
+fn in_mode(text: &str, mode: usize) -> Cow<'_, str> {
+    if mode == super::atoms::mode(true) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(fold_str(text))
+    }
 }
 
 impl HitCache {
-    /// [`AtomTable::hits`] for a single text, from the cache when it holds
-    /// the same text of the same target and mode.
+    /// The atoms of `target` in `mode` that hold in at least one of `texts`
+    /// (exact texts, folded here for folded atoms): from the cache for a
+    /// single text it holds, else decided by the [`AtomTable`] (and kept).
     pub(crate) fn hits(
         &mut self,
         table: &AtomTable,
         target: u32,
         mode: usize,
-        text: &str,
-        hits: &mut Vec<u32>,
-    ) {
-        if text.len() > HIT_CACHE_TEXT_MAX {
-            return table.hits(target, mode, std::iter::once(text), hits);
-        }
+        texts: &[Cow<'_, str>],
+    ) -> Arc<[u32]> {
+        let text = match texts {
+            [text] if text.len() <= HIT_CACHE_TEXT_MAX => text.as_ref(),
+            _ => {
+                let folded: Vec<Cow<'_, str>> = texts.iter().map(|t| in_mode(t, mode)).collect();
+                table.hits(
+                    target,
+                    mode,
+                    folded.iter().map(|t| t.as_ref()),
+                    &mut self.scratch,
+                );
+                return Arc::from(self.scratch.as_slice());
+            }
+        };
         let key = {
             use std::hash::BuildHasher;
             self.map.hasher().hash_one((target, mode, text))
         };
         if let Some(c) = self.map.get(&key) {
             if c.target == target && c.mode == mode && *c.text == *text {
-                hits.clear();
-                hits.extend_from_slice(&c.hits);
-                return;
+                return Arc::clone(&c.hits);
             }
         }
-        table.hits(target, mode, std::iter::once(text), hits);
+        let matched = in_mode(text, mode);
+        table.hits(
+            target,
+            mode,
+            std::iter::once(matched.as_ref()),
+            &mut self.scratch,
+        );
+        let hits: Arc<[u32]> = Arc::from(self.scratch.as_slice());
         if self.map.len() >= HIT_CACHE_ENTRIES {
             self.map.clear();
         }
@@ -256,10 +285,18 @@ impl HitCache {
                 target,
                 mode,
                 text: text.into(),
-                hits: hits.clone(),
+                hits: Arc::clone(&hits),
             },
         );
+        hits
     }
+}
+
+/// Whether two ascending lists share an element: each element of the
+/// shorter is looked up in the longer.
+pub(crate) fn intersects(a: &[u32], b: &[u32]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    short.iter().any(|x| long.binary_search(x).is_ok())
 }
 
 #[cfg(test)]
@@ -319,15 +356,14 @@ mod tests {
         let b_id = b.atom(targets[1], false, Position::Suffix, "7");
         let table = b.finish();
         let mut cache = HitCache::default();
-        let mut cached = Vec::new();
         let mut fresh = Vec::new();
         for round in 0..2 {
             for i in 0..(HIT_CACHE_ENTRIES + 100) {
                 let text = format!("{i}-{round}");
                 for (target, id) in targets.iter().zip([a, b_id]) {
-                    cache.hits(&table, *target, 0, &text, &mut cached);
+                    let cached = cache.hits(&table, *target, 0, &[Cow::Borrowed(&text)]);
                     table.hits(*target, 0, std::iter::once(text.as_str()), &mut fresh);
-                    assert_eq!(cached, fresh, "{text}");
+                    assert_eq!(*cached, *fresh, "{text}");
                     assert_eq!(
                         is_hit(&cached, id),
                         if *target == targets[0] {
@@ -340,9 +376,35 @@ mod tests {
             }
         }
         assert!(cache.map.len() <= HIT_CACHE_ENTRIES);
+        // Texts are kept as the event holds them and folded for folded atoms
+        // only: the same text answers differently per mode.
+        let mut b = AtomTableBuilder::default();
+        let t = b.target(Some("Image"));
+        let folded = b.atom(t, false, Position::Suffix, "\\whoami.exe");
+        let cased = b.atom(t, true, Position::Suffix, "\\WHOAMI.EXE");
+        let sigma = b.atom(t, false, Position::Contains, "σ");
+        let modes = b.finish();
+        let mut cache = HitCache::default();
+        for _ in 0..2 {
+            let upper = [Cow::Borrowed("C:\\X\\WHOAMI.EXE")];
+            assert!(is_hit(&cache.hits(&modes, t, 0, &upper), folded));
+            assert!(is_hit(&cache.hits(&modes, t, 1, &upper), cased));
+            let lower = [Cow::Borrowed("c:\\x\\whoami.exe")];
+            assert!(is_hit(&cache.hits(&modes, t, 0, &lower), folded));
+            assert!(!is_hit(&cache.hits(&modes, t, 1, &lower), cased));
+            // Non-ASCII text folds by characters; several texts are all read.
+            let greek = [Cow::Borrowed("x"), Cow::Borrowed("ΣΑΣ")];
+            assert!(is_hit(&cache.hits(&modes, t, 0, &greek), sigma));
+            assert!(is_hit(&cache.hits(&modes, t, 0, &greek[1..]), sigma));
+        }
+        assert!(intersects(&[1, 5, 9], &[0, 2, 9, 40]));
+        assert!(!intersects(&[1, 5], &[0, 2, 9, 40]));
+        assert!(!intersects(&[], &[0, 2]));
         // Longer texts are not kept, and still decided.
         let long = "7".repeat(HIT_CACHE_TEXT_MAX + 1);
-        cache.hits(&table, targets[0], 0, &long, &mut cached);
-        assert!(is_hit(&cached, a));
+        assert!(is_hit(
+            &cache.hits(&table, targets[0], 0, &[Cow::Borrowed(&long)]),
+            a
+        ));
     }
 }

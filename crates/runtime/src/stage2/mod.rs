@@ -16,6 +16,7 @@ mod atoms;
 
 use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -25,7 +26,7 @@ use hypersigma_compiler::pattern::{fold_str, Shape};
 use hypersigma_compiler::program::Program;
 use hypersigma_compiler::{Profile, Source};
 
-use atoms::{is_hit, mode, AtomTableBuilder, Position, MODES};
+use atoms::{intersects, is_hit, mode, AtomTableBuilder, Position, MODES};
 pub(crate) use atoms::{AtomTable, HitCache};
 
 /// The lowered form of one rule's selections.
@@ -72,6 +73,34 @@ struct LoweredMatch {
     target_id: u32,
     /// Slots per value written.
     values: Vec<Vec<Slot>>,
+    /// For a match that holds when any slot holds (no `all`, no `neq`): its
+    /// atoms per case mode (ascending), and its other slots. One
+    /// intersection with the field's short hit list then decides every
+    /// literal of a long list at once.
+    any_of: Option<AnyOf>,
+}
+
+struct AnyOf {
+    atoms: [Vec<u32>; MODES],
+    others: Vec<Slot>,
+}
+
+impl AnyOf {
+    fn new(values: &[Vec<Slot>]) -> AnyOf {
+        let mut atoms: [Vec<u32>; MODES] = Default::default();
+        let mut others = Vec::new();
+        for &slot in values.iter().flatten() {
+            match slot {
+                Slot::Literal(Literal::Atom { cased, id }) => atoms[mode(cased)].push(id),
+                other => others.push(other),
+            }
+        }
+        for list in &mut atoms {
+            list.sort_unstable();
+            list.dedup();
+        }
+        AnyOf { atoms, others }
+    }
 }
 
 /// Every rule of an engine lowered, and their literals' atoms.
@@ -118,7 +147,7 @@ impl LoweredMatch {
             None => Target::Keywords,
         };
         let target_id = atoms.target(fm.field.as_deref());
-        let values = fm
+        let values: Vec<Vec<Slot>> = fm
             .values
             .iter()
             .enumerate()
@@ -143,10 +172,12 @@ impl LoweredMatch {
                     .collect()
             })
             .collect();
+        let any_of = (!fm.modifiers.all && !fm.modifiers.neq).then(|| AnyOf::new(&values));
         LoweredMatch {
             target,
             target_id,
             values,
+            any_of,
         }
     }
 }
@@ -174,17 +205,34 @@ struct FieldEntry<'a> {
     target_id: u32,
     found: Vec<Cow<'a, Value>>,
     present: bool,
-    /// The scalars' texts: exact, and folded (computed on first use).
-    exact: OnceCell<Vec<Option<String>>>,
-    folded: OnceCell<Vec<Option<String>>>,
+    /// The scalars' texts as the event holds them (borrowed where the event
+    /// holds a string; computed on first use).
+    exact: OnceCell<Vec<Cow<'a, str>>>,
+    /// The same folded (on first use: only globs and empty literals need it).
+    folded: OnceCell<Vec<String>>,
     /// The same as characters, for wildcard patterns (computed on first use).
-    exact_chars: OnceCell<Vec<Option<Vec<char>>>>,
-    folded_chars: OnceCell<Vec<Option<Vec<char>>>>,
+    exact_chars: OnceCell<Vec<Vec<char>>>,
+    folded_chars: OnceCell<Vec<Vec<char>>>,
     /// Per case mode, the field's atoms that hold (sorted ids, on first use).
-    atom_hits: [OnceCell<Vec<u32>>; MODES],
+    atom_hits: [OnceCell<Arc<[u32]>>; MODES],
 }
 
-impl FieldEntry<'_> {
+/// The text of each scalar of `values` (arrays opened; null, objects
+/// skipped), borrowed from the event where it holds a string.
+fn scalar_texts<'a>(values: &[&'a Value], out: &mut Vec<Cow<'a, str>>) {
+    for v in values {
+        match v {
+            Value::String(s) => out.push(Cow::Borrowed(s.as_str())),
+            Value::Array(items) => {
+                let items: Vec<&'a Value> = items.iter().collect();
+                scalar_texts(&items, out);
+            }
+            other => out.extend(scalar_text(other).map(Cow::Owned)),
+        }
+    }
+}
+
+impl<'a> FieldEntry<'a> {
     fn scalars<'s>(&'s self, event: &'s Value) -> Vec<&'s Value> {
         let mut out = Vec::new();
         match self.target {
@@ -197,62 +245,90 @@ impl FieldEntry<'_> {
         out
     }
 
-    fn texts(&self, event: &Value, cased: bool) -> &[Option<String>] {
-        let exact = self
-            .exact
-            .get_or_init(|| self.scalars(event).into_iter().map(scalar_text).collect());
-        if cased {
-            return exact;
-        }
-        self.folded
-            .get_or_init(|| exact.iter().map(|t| t.as_deref().map(fold_str)).collect())
+    /// The field's texts as the event holds them.
+    fn exact(&self, event: &'a Value) -> &[Cow<'a, str>] {
+        self.exact.get_or_init(|| {
+            let mut out = Vec::new();
+            match self.target {
+                Target::Keywords => {
+                    let mut values = Vec::new();
+                    all_scalars(event, &mut values);
+                    scalar_texts(&values, &mut out);
+                }
+                Target::Field(_) => {
+                    for found in &self.found {
+                        match found {
+                            Cow::Borrowed(v) => scalar_texts(&[*v], &mut out),
+                            Cow::Owned(v) => {
+                                let mut owned = Vec::new();
+                                scalar_texts(&[v], &mut owned);
+                                out.extend(owned.into_iter().map(|t| Cow::Owned(t.into_owned())));
+                            }
+                        }
+                    }
+                }
+            }
+            out
+        })
     }
 
-    fn chars(&self, event: &Value, cased: bool) -> &[Option<Vec<char>>] {
+    /// Whether any text of the field satisfies `test`, in the case mode asked.
+    fn any_text(&self, event: &'a Value, cased: bool, mut test: impl FnMut(&str) -> bool) -> bool {
+        let exact = self.exact(event);
+        if cased {
+            return exact.iter().any(|t| test(t));
+        }
+        self.folded
+            .get_or_init(|| exact.iter().map(|t| fold_str(t)).collect())
+            .iter()
+            .any(|t| test(t))
+    }
+
+    fn chars(&self, event: &'a Value, cased: bool) -> &[Vec<char>] {
         let cell = if cased {
             &self.exact_chars
         } else {
             &self.folded_chars
         };
         cell.get_or_init(|| {
-            self.texts(event, cased)
-                .iter()
-                .map(|t| t.as_deref().map(|t| t.chars().collect()))
-                .collect()
+            let mut out = Vec::new();
+            self.any_text(event, cased, |t| {
+                out.push(t.chars().collect());
+                false
+            });
+            out
+        })
+    }
+
+    /// The field's atoms in a case mode that hold in at least one text.
+    fn hits(
+        &self,
+        event: &'a Value,
+        atoms: &AtomTable,
+        cache: &RefCell<HitCache>,
+        cased: bool,
+    ) -> &[u32] {
+        self.atom_hits[mode(cased)].get_or_init(|| {
+            let texts = self.exact(event);
+            cache
+                .borrow_mut()
+                .hits(atoms, self.target_id, mode(cased), texts)
         })
     }
 
     /// Whether a literal holds for at least one scalar of the field.
     fn literal_holds(
         &self,
-        event: &Value,
+        event: &'a Value,
         atoms: &AtomTable,
         cache: &RefCell<HitCache>,
         literal: Literal,
     ) -> bool {
         match literal {
-            Literal::Atom { cased, id } => {
-                let hits = self.atom_hits[mode(cased)].get_or_init(|| {
-                    let mut hits = Vec::new();
-                    let (target, mode) = (self.target_id, mode(cased));
-                    match self.texts(event, cased) {
-                        [Some(text)] => cache
-                            .borrow_mut()
-                            .hits(atoms, target, mode, text, &mut hits),
-                        texts => {
-                            let texts = texts.iter().flatten().map(String::as_str);
-                            atoms.hits(target, mode, texts, &mut hits)
-                        }
-                    }
-                    hits
-                });
-                is_hit(hits, id)
+            Literal::Atom { cased, id } => is_hit(self.hits(event, atoms, cache, cased), id),
+            Literal::Empty { cased, position } => {
+                self.any_text(event, cased, |text| position.test(text, ""))
             }
-            Literal::Empty { cased, position } => self
-                .texts(event, cased)
-                .iter()
-                .flatten()
-                .any(|text| position.test(text, "")),
         }
     }
 }
@@ -354,35 +430,41 @@ fn match_holds<'a>(
     let present = entry.present;
     let view = EventView::new(event, cache.profile, source);
     let mut scalar_values: Option<Vec<&Value>> = None;
-    let mut value_holds = |slots: &Vec<Slot>| {
-        let any = slots.iter().any(|slot| match *slot {
-            Slot::Literal(literal) => entry.literal_holds(event, atoms, hit_cache, literal),
-            Slot::Glob(vi, ai) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
-                Some(Predicate::Text { pattern, cased }) => entry
-                    .chars(event, *cased)
-                    .iter()
-                    .flatten()
-                    .any(|chars| pattern.matches_chars(chars, *cased)),
-                _ => false,
-            },
-            Slot::Regex(vi, ai) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
-                Some(Predicate::Regex(r)) => r.regex().is_some_and(|re| {
-                    entry
-                        .texts(event, true)
-                        .iter()
-                        .flatten()
-                        .any(|t| re.is_match(t).unwrap_or(false))
-                }),
-                _ => false,
-            },
-            Slot::Reference(vi, ai) => {
-                let values = scalar_values.get_or_insert_with(|| entry.scalars(event));
-                fm.values
-                    .get(vi)
-                    .and_then(|alts| alts.get(ai))
-                    .is_some_and(|p| predicate_holds_on(p, present, values, &view))
-            }
+    let mut slot_holds = |slot: Slot| match slot {
+        Slot::Literal(literal) => entry.literal_holds(event, atoms, hit_cache, literal),
+        Slot::Glob(vi, ai) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
+            Some(Predicate::Text { pattern, cased }) => entry
+                .chars(event, *cased)
+                .iter()
+                .any(|chars| pattern.matches_chars(chars, *cased)),
+            _ => false,
+        },
+        Slot::Regex(vi, ai) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
+            Some(Predicate::Regex(r)) => r
+                .regex()
+                .is_some_and(|re| entry.any_text(event, true, |t| re.is_match(t).unwrap_or(false))),
+            _ => false,
+        },
+        Slot::Reference(vi, ai) => {
+            let values = scalar_values.get_or_insert_with(|| entry.scalars(event));
+            fm.values
+                .get(vi)
+                .and_then(|alts| alts.get(ai))
+                .is_some_and(|p| predicate_holds_on(p, present, values, &view))
+        }
+    };
+    if let Some(any_of) = &lm.any_of {
+        let by_atoms = (0..MODES).any(|m| {
+            !any_of.atoms[m].is_empty()
+                && intersects(
+                    entry.hits(event, atoms, hit_cache, m == mode(true)),
+                    &any_of.atoms[m],
+                )
         });
+        return by_atoms || any_of.others.iter().any(|&slot| slot_holds(slot));
+    }
+    let mut value_holds = |slots: &Vec<Slot>| {
+        let any = slots.iter().any(|&slot| slot_holds(slot));
         if fm.modifiers.neq {
             present && !any
         } else {
