@@ -61,7 +61,7 @@ pub enum Strategy {
 }
 
 impl Witnesses {
-    fn cost(&self) -> f64 {
+    pub(crate) fn cost(&self) -> f64 {
         match self {
             Witnesses::Always => f64::INFINITY,
             Witnesses::AnyOf(set) => set
@@ -225,7 +225,7 @@ fn condition_witnesses(c: &Condition, sel: &[Witnesses], strategy: Strategy) -> 
 
 /// Fields that one of the rule's sources builds by joining or converting values
 /// (their text is not in the raw event as matched).
-fn transformed_fields(rule: &Rule) -> Vec<String> {
+pub(crate) fn transformed_fields(rule: &Rule) -> Vec<String> {
     match &rule.scope {
         Scope::Unmapped => Vec::new(),
         Scope::Sources(sources) => sources
@@ -255,10 +255,12 @@ fn field_witnesses(fm: &FieldMatch, transformed: &[String], strategy: Strategy) 
     }
 }
 
-fn predicate_witnesses(p: &Predicate, field: Option<&str>) -> Witnesses {
+pub(crate) fn predicate_witnesses(p: &Predicate, field: Option<&str>) -> Witnesses {
     let (pattern, cased) = match p {
         Predicate::Text { pattern, cased } => (pattern, cased),
-        Predicate::Regex(r) => return regex_witnesses(r, field),
+        Predicate::Regex(r) => {
+            return Witnesses::best(regex_witness_sets(r, field), Strategy::Rarest)
+        }
         _ => return Witnesses::Always,
     };
     let mut best: Option<String> = None;
@@ -286,14 +288,14 @@ fn predicate_witnesses(p: &Predicate, field: Option<&str>) -> Witnesses {
     }
 }
 
-/// Witnesses of a `re` value: every match of a regular expression starts with
-/// one of its prefix literals and ends with one of its suffix literals
-/// (`regex-syntax`'s extractor); the cheaper set of the two is used, each
-/// literal ASCII-caseless (a superset of what the expression, with or without
+/// The two witness sets of a `re` value: every match of a regular expression
+/// starts with one of its prefix literals and ends with one of its suffix
+/// literals (`regex-syntax`'s extractor), so both hold (a rule's witnesses
+/// take the cheaper; its clauses both). Each literal is ASCII-caseless (a superset of what the expression, with or without
 /// `i`, can match). Expressions `regex-syntax` cannot parse (look-around,
 /// back-references) and sets with a literal shorter than [`MIN_WITNESS`] or
 /// holding characters with other case forms give no witness.
-fn regex_witnesses(r: &crate::ir::SigmaRegex, field: Option<&str>) -> Witnesses {
+pub(crate) fn regex_witness_sets(r: &crate::ir::SigmaRegex, field: Option<&str>) -> [Witnesses; 2] {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let parsed = regex_syntax::ParserBuilder::new()
         .case_insensitive(r.flags.ignore_case)
@@ -302,9 +304,9 @@ fn regex_witnesses(r: &crate::ir::SigmaRegex, field: Option<&str>) -> Witnesses 
         .build()
         .parse(&r.source);
     let Ok(hir) = parsed else {
-        return Witnesses::Always;
+        return [Witnesses::Always, Witnesses::Always];
     };
-    let sets = [ExtractKind::Prefix, ExtractKind::Suffix].map(|kind| {
+    [ExtractKind::Prefix, ExtractKind::Suffix].map(|kind| {
         let seq = Extractor::new().kind(kind).extract(&hir);
         let Some(literals) = seq.literals() else {
             return Witnesses::Always;
@@ -350,8 +352,7 @@ fn regex_witnesses(r: &crate::ir::SigmaRegex, field: Option<&str>) -> Witnesses 
         } else {
             Witnesses::AnyOf(minimal)
         }
-    });
-    Witnesses::best(sets, Strategy::Rarest)
+    })
 }
 
 /// Runs of a literal usable as witnesses: no control characters, and when

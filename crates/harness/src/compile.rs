@@ -179,9 +179,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 );
             }
             println!(
-                "engine: {} stage-1 witness patterns, {} rules without witnesses, stage-1 database {:.1} MB, built in {:.0} ms",
+                "engine: {} stage-1 witness patterns, {} rules without witnesses, {} clauses, stage-1 database {:.1} MB, built in {:.0} ms",
                 engine.stats().witnesses,
                 engine.stats().always,
+                engine.stats().clauses,
                 engine.database_bytes() as f64 / 1e6,
                 build.as_secs_f64() * 1000.0
             );

@@ -22,11 +22,11 @@ use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::{Rule, Scope};
 
 use crate::engine::{
-    compile_programs, Engine, EngineError, EngineOptions, EngineStats, WitnessGroup,
+    compile_programs, ClauseTable, Engine, EngineError, EngineOptions, EngineStats, WitnessGroup,
 };
 
 /// The first bytes of a compiled ruleset file.
-pub const MAGIC: &[u8; 8] = b"HSRULES\x03";
+pub const MAGIC: &[u8; 8] = b"HSRULES\x04";
 
 /// Why a ruleset could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +70,7 @@ struct RulesetFile<'a> {
     pattern_len: Cow<'a, [usize]>,
     groups: Cow<'a, [WitnessGroup]>,
     member_ids: Vec<(Vec<u8>, u32)>,
+    clauses: Cow<'a, ClauseTable>,
     first_pass_through: usize,
     witnesses: usize,
     /// `hs_serialize_database` output.
@@ -119,6 +120,7 @@ impl Engine {
             pattern_len: Cow::Borrowed(&self.pattern_len),
             groups: Cow::Borrowed(&self.groups),
             member_ids,
+            clauses: Cow::Borrowed(&self.clauses),
             first_pass_through: self.first_pass_through,
             witnesses: self.stats.witnesses,
             database: Cow::Borrowed(database.as_ref()),
@@ -193,7 +195,8 @@ impl Engine {
             && file
                 .groups
                 .iter()
-                .all(|g| g.rules.iter().all(|&r| (r as usize) < n));
+                .all(|g| g.rules.iter().all(|&r| (r as usize) < n))
+            && file.clauses.consistent(n, file.groups.len());
         if !consistent {
             return Err(format("inconsistent tables".into()));
         }
@@ -233,6 +236,7 @@ impl Engine {
             stats: EngineStats {
                 witnesses: file.witnesses,
                 always: file.always.len(),
+                clauses: file.clauses.len(),
             },
             rules: file.rules.into_owned(),
             scopes: file.scopes.into_owned(),
@@ -242,6 +246,7 @@ impl Engine {
             pattern_len: file.pattern_len.into_owned(),
             groups: file.groups.into_owned(),
             member_ids,
+            clauses: file.clauses.into_owned(),
             first_pass_through: file.first_pass_through,
             raw,
             db,

@@ -29,8 +29,10 @@ use crate::members::{MemberIndex, Place};
 use crate::partial::{parse_event, validate_event, MemberFilter, ReadSet};
 use crate::raw_scope::{RawChecks, RawScopeState};
 use crate::stage2::{lower_rules, rule_holds, FieldCache, HitCache, Lowered};
+use hypersigma_compiler::clauses::{cost as clause_cost, rule_clauses};
 use hypersigma_compiler::witness::{
-    field_members, folds_to_ascii, normalize_member_into, rule_witnesses, Strategy, Witnesses,
+    field_members, folds_to_ascii, normalize_member_into, rule_witnesses, Strategy, Witness,
+    Witnesses,
 };
 use hypersigma_compiler::{source_for, EvalOptions, Profile, Rule, Scope};
 
@@ -72,6 +74,8 @@ pub struct EngineStats {
     pub witnesses: usize,
     /// Rules that are candidates for every event of their log source.
     pub always: usize,
+    /// Distinct clauses checked beyond the rules' witnesses.
+    pub clauses: usize,
 }
 
 /// Compiled rules, shared by every thread.
@@ -97,6 +101,8 @@ pub struct Engine {
     pub(crate) groups: Vec<WitnessGroup>,
     /// Normalised member name → id (the ids [`WitnessGroup::members`] lists).
     pub(crate) member_ids: MemberIds,
+    /// The clauses each candidate's rule must satisfy beyond its witnesses.
+    pub(crate) clauses: ClauseTable,
     /// Pattern ids from this one on make every rule a candidate.
     pub(crate) first_pass_through: usize,
     /// Stage 1's checks of the raw event's log-source values: scopes, the
@@ -125,8 +131,17 @@ pub(crate) type MemberIds = HashMap<Vec<u8>, u32, foldhash::fast::FixedState>;
 pub(crate) struct WitnessGroup {
     /// Sorted member ids the literal must lie in a value of; `None`: anywhere.
     pub(crate) members: Option<Vec<u32>>,
+    /// The rules it makes candidates (none for a group only clauses use).
     pub(crate) rules: Vec<u32>,
+    /// Its literal's pattern id.
+    pub(crate) pattern: u32,
 }
+
+/// Clauses likelier to hold by accident are not checked: their literals
+/// (`user`, `process`, `\windows\`) occur several times in most events,
+/// and each occurrence is a scan report, which costs more than the
+/// candidates such a clause drops save (`2^-8`: one literal of 8 bytes).
+const MAX_CLAUSE_COST: f64 = 1.0 / 256.0;
 
 /// Hyperscan expression matching exactly these bytes.
 fn literal_expression(bytes: &[u8]) -> String {
@@ -201,26 +216,58 @@ impl Engine {
         let mut literal_ids: BTreeMap<(String, bool), usize> = BTreeMap::new();
         let mut group_ids: BTreeMap<GroupKey, usize> = BTreeMap::new();
         let mut group_rules: Vec<Vec<u32>> = Vec::new();
+        let mut clause_ids: BTreeMap<Vec<u32>, u32> = BTreeMap::new();
+        let mut rule_clauses_ids: Vec<Vec<u32>> = Vec::with_capacity(rules.len());
         for (i, rule) in rules.iter().enumerate() {
-            match rule_witnesses(rule, options.strategy) {
-                Witnesses::Always => always.push(i as u32),
+            let mut group_of = |w: Witness| -> usize {
+                let next = literal_ids.len();
+                // A caseless literal is one pattern whatever case it is written in.
+                let json = if w.cased {
+                    w.json
+                } else {
+                    w.json.to_ascii_lowercase()
+                };
+                let pattern = *literal_ids.entry((json, w.cased)).or_insert(next);
+                let members = w.field.map(|f| field_members(&f, &rule.scope, &profiles));
+                let next = group_ids.len();
+                *group_ids.entry((pattern, members)).or_insert(next)
+            };
+            let primary = match rule_witnesses(rule, options.strategy) {
+                Witnesses::Always => {
+                    always.push(i as u32);
+                    None
+                }
                 Witnesses::AnyOf(set) => {
-                    for w in set {
-                        let next = literal_ids.len();
-                        let pattern = *literal_ids.entry((w.json, w.cased)).or_insert(next);
-                        let members = w.field.map(|f| field_members(&f, &rule.scope, &profiles));
-                        let next = group_ids.len();
-                        let g = *group_ids.entry((pattern, members)).or_insert(next);
-                        if g == group_rules.len() {
-                            group_rules.push(Vec::new());
+                    for w in &set {
+                        let g = group_of(w.clone());
+                        if group_rules.len() <= g {
+                            group_rules.resize(g + 1, Vec::new());
                         }
                         if group_rules[g].last() != Some(&(i as u32)) {
                             group_rules[g].push(i as u32);
                         }
                     }
+                    Some(set)
                 }
+            };
+            let mut mine = Vec::new();
+            for clause in rule_clauses(rule) {
+                let implied = primary.as_ref().is_some_and(|p| p.is_subset(&clause));
+                if implied || clause_cost(&clause) > MAX_CLAUSE_COST {
+                    continue;
+                }
+                let mut gs: Vec<u32> = clause.into_iter().map(|w| group_of(w) as u32).collect();
+                gs.sort_unstable();
+                gs.dedup();
+                let next = clause_ids.len() as u32;
+                mine.push(*clause_ids.entry(gs).or_insert(next));
             }
+            mine.sort_unstable();
+            mine.dedup();
+            rule_clauses_ids.push(mine);
         }
+        group_rules.resize(group_ids.len(), Vec::new());
+        let clauses = ClauseTable::new(rule_clauses_ids, clause_ids);
         let mut member_ids = MemberIds::default();
         let mut groups: Vec<Option<WitnessGroup>> = (0..group_rules.len()).map(|_| None).collect();
         let mut pattern_groups: Vec<Vec<u32>> = vec![Vec::new(); literal_ids.len()];
@@ -239,6 +286,7 @@ impl Engine {
             groups[g] = Some(WitnessGroup {
                 members,
                 rules: std::mem::take(&mut group_rules[g]),
+                pattern: pattern as u32,
             });
             pattern_groups[pattern].push(g as u32);
         }
@@ -271,6 +319,7 @@ impl Engine {
         let stats = EngineStats {
             witnesses: first_pass_through,
             always: always.len(),
+            clauses: clauses.len(),
         };
         // Events stage 1 cannot judge from raw bytes: a JSON \u or \/ escape
         // (an odd run of backslashes before u or /), or a non-ASCII character
@@ -306,6 +355,7 @@ impl Engine {
             pattern_len,
             groups,
             member_ids,
+            clauses,
             first_pass_through,
             raw,
             db,
@@ -357,6 +407,7 @@ impl Engine {
             scope_state: vec![SCOPE_UNKNOWN; self.scopes.len()],
             marks: vec![0; self.rules.len()],
             group_marks: vec![0; self.groups.len()],
+            group_checked: vec![0; self.groups.len()],
             generation: 0,
             hits: Vec::new(),
             candidates: Vec::new(),
@@ -364,6 +415,7 @@ impl Engine {
             member_buf: Vec::new(),
             raw_scope: RawScopeState::default(),
             scope_marks: vec![(0, false); self.scopes.len()],
+
             filter: None,
         })
     }
@@ -382,6 +434,8 @@ pub struct Scanner<'e> {
     marks: Vec<u32>,
     /// `group_marks[group] == generation` when the group already counted.
     group_marks: Vec<u32>,
+    /// `group_checked[group] == generation` when a clause check decided it.
+    group_checked: Vec<u32>,
     generation: u32,
     /// Stage-1 matches of the current event: (pattern id, end offset).
     hits: Vec<(usize, usize)>,
@@ -392,6 +446,7 @@ pub struct Scanner<'e> {
     raw_scope: RawScopeState,
     /// Per scope: (generation, whether the raw event may be in it).
     scope_marks: Vec<(u32, bool)>,
+
     /// The members stage 2 builds, for the profile last seen (its address
     /// and name).
     filter: Option<(usize, String, MemberFilter)>,
@@ -417,6 +472,18 @@ enum HitPlace {
     Member(u32),
     /// In no member any witness counts in.
     Nowhere,
+}
+
+impl HitPlace {
+    /// Whether a hit here counts for a witness that must lie in one of
+    /// these members (sorted ids).
+    fn counts_in(self, members: &[u32]) -> bool {
+        match self {
+            HitPlace::Anywhere => true,
+            HitPlace::Member(m) => members.binary_search(&m).is_ok(),
+            HitPlace::Nowhere => false,
+        }
+    }
 }
 
 const SCOPE_UNKNOWN: u32 = u32::MAX;
@@ -450,6 +517,7 @@ impl Scanner<'_> {
         if self.generation == 0 {
             self.marks.iter_mut().for_each(|m| *m = 0);
             self.group_marks.iter_mut().for_each(|m| *m = 0);
+            self.group_checked.iter_mut().for_each(|m| *m = 0);
             self.generation = 1;
         }
         let generation = self.generation;
@@ -464,10 +532,11 @@ impl Scanner<'_> {
             let (id, end) = self.hits[k];
             let mut place: Option<HitPlace> = None;
             for &g in &engine.pattern_groups[id] {
-                if self.group_marks[g as usize] == generation {
+                let group = &engine.groups[g as usize];
+                // Groups only clauses use are decided when a clause asks.
+                if self.group_marks[g as usize] == generation || group.rules.is_empty() {
                     continue;
                 }
-                let group = &engine.groups[g as usize];
                 let counts = match &group.members {
                     None => true,
                     Some(ids) => {
@@ -485,11 +554,7 @@ impl Scanner<'_> {
                                 p
                             }
                         };
-                        match here {
-                            HitPlace::Anywhere => true,
-                            HitPlace::Member(m) => ids.binary_search(&m).is_ok(),
-                            HitPlace::Nowhere => false,
-                        }
+                        here.counts_in(ids)
                     }
                 };
                 if counts {
@@ -504,7 +569,8 @@ impl Scanner<'_> {
             }
         }
         self.filter_scopes(raw, &mut known);
-        self.filter_event_ids(raw, known);
+        self.filter_event_ids(raw, &mut known);
+        self.check_clauses(raw, &mut known);
         self.candidates.sort_unstable();
         &self.candidates
     }
@@ -694,6 +760,9 @@ impl Scanner<'_> {
     }
 }
 
+mod clauses;
 mod scopes;
+
+pub(crate) use clauses::ClauseTable;
 #[cfg(test)]
 mod tests;

@@ -75,9 +75,8 @@ impl Scanner<'_> {
 
     /// Drops the candidates whose detection requires event ids the raw
     /// event's `EventID` holds none of (see [`crate::raw_scope`]).
-    pub(super) fn filter_event_ids(&mut self, raw: &[u8], known: EventKnown) {
+    pub(super) fn filter_event_ids(&mut self, raw: &[u8], known: &mut EventKnown) {
         let engine = self.engine;
-        let mut read = known.read;
         let mut k = 0;
         while k < self.candidates.len() {
             let r = self.candidates[k] as usize;
@@ -85,16 +84,13 @@ impl Scanner<'_> {
                 k += 1;
                 continue;
             };
-            if !read {
-                let indexed = match known.indexed {
-                    Some(ok) => ok,
-                    None => self.members.build(raw),
-                };
+            if !known.read {
+                let indexed = *known.indexed.get_or_insert_with(|| self.members.build(raw));
                 if !indexed {
                     return;
                 }
                 self.raw_scope.read(&engine.raw.scopes, &self.members, raw);
-                read = true;
+                known.read = true;
             }
             if self
                 .raw_scope

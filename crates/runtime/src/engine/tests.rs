@@ -281,3 +281,60 @@ fn rules_requiring_event_ids_are_dropped_for_events_with_other_ids() {
         &[0]
     );
 }
+
+#[test]
+fn clauses_drop_candidates_missing_another_required_literal() {
+    let e = engine(
+        &[
+            // The scan finds the long company name; the image is a clause.
+            "    s:\n        Image|endswith: ['\\csi.exe', '\\rcsi.exe']\n        Company: 'Microsoft Corporation Limited'\n    condition: s",
+            // (a ∧ b) ∨ c: the clauses are (a ∨ c) and (b ∨ c).
+            "    s1:\n        Image|contains: '\\windowsapps\\'\n        CommandLine|contains: 'payload-xyz'\n    s2: {CommandLine|contains: 'other-marker'}\n    condition: 1 of s*",
+        ],
+        false,
+    );
+    assert!(e.stats().clauses >= 2, "{:?}", e.stats());
+    let mut s = e.scanner().unwrap();
+    let p = Profile::sysmon();
+    let event = |image: &str, company: &str, cmd: &str| {
+        format!(
+            r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Image":"{image}","Company":"{company}","CommandLine":"{cmd}"}}"#
+        )
+    };
+    let company = "Microsoft Corporation Limited";
+    // The company alone: the image clause fails, no candidate.
+    let raw = event("C:\\\\x\\\\cmd.exe", company, "x");
+    assert_eq!(s.candidates(raw.as_bytes()), &[] as &[u32]);
+    // The image literal in another member does not count.
+    let raw = format!(
+        r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Image":"C:\\x\\cmd.exe","ParentImage":"C:\\x\\csi.exe","Company":"{company}","CommandLine":"x"}}"#
+    );
+    assert_eq!(s.candidates(raw.as_bytes()), &[] as &[u32]);
+    // Both: a candidate, and a match.
+    let raw = event("C:\\\\x\\\\CSI.EXE", company, "x");
+    assert_eq!(s.candidates(raw.as_bytes()), &[0]);
+    assert_eq!(s.match_event(raw.as_bytes(), &p), Verdict::Matched(vec![0]));
+    // Rule 1: one side of the `and` alone is not enough; `c` alone is.
+    let raw = event("C:\\\\windowsapps\\\\a.exe", "x", "payload");
+    assert_eq!(s.candidates(raw.as_bytes()), &[] as &[u32]);
+    let raw = event("C:\\\\windowsapps\\\\a.exe", "x", "run payload-xyz");
+    assert_eq!(s.candidates(raw.as_bytes()), &[1]);
+    assert_eq!(s.match_event(raw.as_bytes(), &p), Verdict::Matched(vec![1]));
+    let raw = event("C:\\\\a.exe", "x", "other-marker");
+    assert_eq!(s.candidates(raw.as_bytes()), &[1]);
+    assert_eq!(s.match_event(raw.as_bytes(), &p), Verdict::Matched(vec![1]));
+    // An escape that can hide a literal passes every rule on.
+    let raw = event("C:\\\\x\\\\\\u0063si.exe", company, "x");
+    assert_eq!(s.candidates(raw.as_bytes()), &[0, 1]);
+    assert_eq!(s.match_event(raw.as_bytes(), &p), Verdict::Matched(vec![0]));
+    // The clauses survive a compiled-ruleset round trip.
+    let loaded =
+        Engine::from_ruleset_bytes(&e.to_ruleset_bytes().unwrap(), EngineOptions::default())
+            .unwrap();
+    assert_eq!(loaded.stats().clauses, e.stats().clauses);
+    let mut l = loaded.scanner().unwrap();
+    let raw = event("C:\\\\x\\\\cmd.exe", company, "x");
+    assert_eq!(l.candidates(raw.as_bytes()), &[] as &[u32]);
+    let raw = event("C:\\\\x\\\\rcsi.exe", company, "x");
+    assert_eq!(l.candidates(raw.as_bytes()), &[0]);
+}

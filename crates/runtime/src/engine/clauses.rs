@@ -1,0 +1,138 @@
+//! Stage 1's clause checks: a candidate stays only if every clause its rule
+//! implies holds in the raw event (see [`hypersigma_compiler::clauses`]).
+//!
+//! The scan makes a rule a candidate on its cheapest witness set; a rule
+//! that needs `Company: Microsoft Corporation` and an image ending in
+//! `\csi.exe` becomes a candidate on the first alone. Its other clauses'
+//! literals are witness groups of the same scan (a literal and the members
+//! it must lie in), groups that make no rule a candidate by themselves and
+//! are decided from the scan's hits only when a candidate's clause asks: a
+//! candidate stays only when each of its clauses has a group that occurs
+//! where it counts.
+
+use std::collections::BTreeMap;
+
+use super::{EventKnown, HitPlace, Scanner};
+
+/// Every rule's clauses beyond its scan witnesses.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ClauseTable {
+    /// Per rule: the clauses to check (ids into `clauses`).
+    rules: Vec<Vec<u32>>,
+    /// Per clause: its witness groups (at least one must occur).
+    clauses: Vec<Vec<u32>>,
+}
+
+impl ClauseTable {
+    /// The table of per-rule clause ids and the clauses by id.
+    pub(crate) fn new(rules: Vec<Vec<u32>>, clause_ids: BTreeMap<Vec<u32>, u32>) -> ClauseTable {
+        let mut clauses: Vec<(u32, Vec<u32>)> =
+            clause_ids.into_iter().map(|(c, id)| (id, c)).collect();
+        clauses.sort_by_key(|(id, _)| *id);
+        ClauseTable {
+            rules,
+            clauses: clauses.into_iter().map(|(_, c)| c).collect(),
+        }
+    }
+
+    /// Whether the tables refer only to existing rules, clauses and groups.
+    pub(crate) fn consistent(&self, rules: usize, groups: usize) -> bool {
+        self.rules.len() == rules
+            && self
+                .rules
+                .iter()
+                .flatten()
+                .all(|&c| (c as usize) < self.clauses.len())
+            && self
+                .clauses
+                .iter()
+                .flatten()
+                .all(|&g| (g as usize) < groups)
+    }
+
+    /// Clauses in all.
+    pub(crate) fn len(&self) -> usize {
+        self.clauses.len()
+    }
+}
+
+impl Scanner<'_> {
+    /// Drops the candidates with a clause none of whose groups occurs in
+    /// `raw` where it counts.
+    pub(super) fn check_clauses(&mut self, raw: &[u8], known: &mut EventKnown) {
+        let engine = self.engine;
+        let table = &engine.clauses;
+        if table.clauses.is_empty() {
+            return;
+        }
+        // The hits by pattern, so a group finds its own by binary search.
+        self.hits.sort_unstable();
+        let mut kept = 0;
+        for k in 0..self.candidates.len() {
+            let r = self.candidates[k];
+            let clauses = table.rules.get(r as usize).map_or(&[][..], Vec::as_slice);
+            let holds = clauses.iter().all(|&c| {
+                table
+                    .clauses
+                    .get(c as usize)
+                    .is_some_and(|groups| groups.iter().any(|&g| self.group_holds(raw, g, known)))
+            });
+            if holds {
+                self.candidates[kept] = r;
+                kept += 1;
+            }
+        }
+        self.candidates.truncate(kept);
+    }
+
+    /// Whether witness group `g` occurs in `raw` where it counts: marked by
+    /// the scan, or decided here from the scan's hits (sorted by pattern;
+    /// remembered for the event).
+    fn group_holds(&mut self, raw: &[u8], g: u32, known: &mut EventKnown) -> bool {
+        let generation = self.generation;
+        let g = g as usize;
+        if self.group_marks.get(g) == Some(&generation) {
+            return true;
+        }
+        if self.group_checked.get(g) == Some(&generation) {
+            return false;
+        }
+        let engine = self.engine;
+        let Some(group) = engine.groups.get(g) else {
+            return false;
+        };
+        let pattern = group.pattern as usize;
+        let mut holds = false;
+        let first = self.hits.partition_point(|&(id, _)| id < pattern);
+        for k in first..self.hits.len() {
+            let (id, end) = self.hits[k];
+            if id != pattern {
+                break;
+            }
+            let Some(ids) = &group.members else {
+                holds = true;
+                break;
+            };
+            let indexed = *known.indexed.get_or_insert_with(|| self.members.build(raw));
+            let place = if indexed {
+                let start = end.saturating_sub(engine.pattern_len.get(id).copied().unwrap_or(0));
+                self.hit_place(raw, start, end)
+            } else {
+                HitPlace::Anywhere
+            };
+            holds = place.counts_in(ids);
+            if holds {
+                break;
+            }
+        }
+        if let Some(mark) = self.group_checked.get_mut(g) {
+            *mark = generation;
+        }
+        if holds {
+            if let Some(mark) = self.group_marks.get_mut(g) {
+                *mark = generation;
+            }
+        }
+        holds
+    }
+}
