@@ -91,7 +91,22 @@ fn report_and_baseline() {
         );
     }
     assert!(runs[0]["detections"].as_u64().unwrap() > 0);
-    assert_eq!(r["per_rule"].as_array().unwrap().len(), 10);
+    // Per rule: the engine's stage-2 cost, most expensive first; a rule
+    // that matched was a candidate and took time.
+    let per_rule = r["per_rule"].as_array().unwrap();
+    assert_eq!(per_rule.len(), 10);
+    let ns = |v: &serde_json::Value| v["ns_per_event"].as_f64().unwrap();
+    assert!(per_rule.windows(2).all(|w| ns(&w[0]) >= ns(&w[1])));
+    let matched: Vec<_> = per_rule
+        .iter()
+        .filter(|v| v["matches"].as_u64().unwrap() > 0)
+        .collect();
+    assert!(!matched.is_empty());
+    for v in matched {
+        assert!(v["candidate_rate"].as_f64().unwrap() > 0.0, "{v}");
+        assert!(v["ns_per_candidate"].as_f64().unwrap() > 0.0, "{v}");
+        assert!(ns(v) > 0.0, "{v}");
+    }
     assert!(r["peak_rss_bytes"].as_u64().unwrap() > 0);
 
     // A baseline far faster than anything: a regression, exit 1.

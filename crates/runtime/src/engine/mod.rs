@@ -653,6 +653,18 @@ impl Scanner<'_> {
         self.stage2(raw, profile)
     }
 
+    /// Stage 2 alone for `rules` (rule indices; others ignored), as if stage
+    /// 1 had chosen them: what evaluating those rules on an event costs.
+    pub fn evaluate_rules(&mut self, raw: &[u8], profile: &Profile, rules: &[u32]) -> Verdict {
+        let n = self.engine.rules.len();
+        self.candidates.clear();
+        self.candidates
+            .extend(rules.iter().copied().filter(|&r| (r as usize) < n));
+        self.candidates.sort_unstable();
+        self.candidates.dedup();
+        self.stage2(raw, profile).0
+    }
+
     /// Stage 2 for the candidates of the last [`Scanner::candidates`] call on
     /// `raw`: the verdict, the whole parsed event when some rule matched, and
     /// the number of candidates. The line is always validated; only the
