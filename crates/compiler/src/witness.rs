@@ -10,7 +10,8 @@
 //!
 //! Derivation over the IR: a text predicate contributes the longest literal run
 //! of its pattern (ASCII-only unless `cased`, no control characters, not purely
-//! numeric, at least [`MIN_WITNESS`] bytes); other predicates, `neq`, `not` and
+//! numeric, at least [`MIN_WITNESS`] bytes); a regular expression the rarest
+//! of its prefix, suffix and required inner literal sets; other predicates, `neq`, `not` and
 //! fields that a log source builds by joining or converting values contribute
 //! nothing (always). A value list unions its alternatives; `all` and a map pick
 //! their cheapest member; a list of maps and `or` union; `1 of` unions; `all of`
@@ -288,14 +289,15 @@ pub(crate) fn predicate_witnesses(p: &Predicate, field: Option<&str>) -> Witness
     }
 }
 
-/// The two witness sets of a `re` value: every match of a regular expression
-/// starts with one of its prefix literals and ends with one of its suffix
-/// literals (`regex-syntax`'s extractor), so both hold (a rule's witnesses
-/// take the cheaper; its clauses both). Each literal is ASCII-caseless (a superset of what the expression, with or without
-/// `i`, can match). Expressions `regex-syntax` cannot parse (look-around,
+/// The witness sets of a `re` value, each of which every match holds: its
+/// prefix literals and its suffix literals (`regex-syntax`'s extractor), and
+/// its required inner literals ([`crate::regex_literals`]), so all hold (a
+/// rule's witnesses take the cheapest; its clauses all). Each literal is
+/// ASCII-caseless (a superset of what the expression, with or without `i`,
+/// can match). Expressions `regex-syntax` cannot parse (look-around,
 /// back-references) and sets with a literal shorter than [`MIN_WITNESS`] or
 /// holding characters with other case forms give no witness.
-pub(crate) fn regex_witness_sets(r: &crate::ir::SigmaRegex, field: Option<&str>) -> [Witnesses; 2] {
+pub(crate) fn regex_witness_sets(r: &crate::ir::SigmaRegex, field: Option<&str>) -> [Witnesses; 3] {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let parsed = regex_syntax::ParserBuilder::new()
         .case_insensitive(r.flags.ignore_case)
@@ -304,55 +306,66 @@ pub(crate) fn regex_witness_sets(r: &crate::ir::SigmaRegex, field: Option<&str>)
         .build()
         .parse(&r.source);
     let Ok(hir) = parsed else {
-        return [Witnesses::Always, Witnesses::Always];
+        return [Witnesses::Always, Witnesses::Always, Witnesses::Always];
     };
-    [ExtractKind::Prefix, ExtractKind::Suffix].map(|kind| {
+    let [prefix, suffix] = [ExtractKind::Prefix, ExtractKind::Suffix].map(|kind| {
         let seq = Extractor::new().kind(kind).extract(&hir);
         let Some(literals) = seq.literals() else {
             return Witnesses::Always;
         };
-        let mut set = BTreeSet::new();
-        for lit in literals {
-            let Ok(text) = std::str::from_utf8(lit.as_bytes()) else {
-                return Witnesses::Always;
-            };
-            // Case-insensitive expressions list the Kelvin sign for `k` and
-            // the long s for `s`: events holding those skip stage 1 anyway.
-            let text: String = text
-                .chars()
-                .map(|c| match fold_char(c) {
-                    f if !c.is_ascii() && f.is_ascii() => f,
-                    _ => c,
-                })
-                .collect();
-            let usable = text.len() >= MIN_WITNESS
-                && text
-                    .chars()
-                    .all(|c| !c.is_control() && (c.is_ascii() || caseless_invariant(c)));
-            if !usable {
-                return Witnesses::Always;
-            }
-            set.insert(Witness {
-                json: json_escape(&text.to_ascii_lowercase()),
-                cased: false,
-                field: field.map(str::to_string),
-            });
-        }
-        // A literal holding another one adds nothing: keep the shorter.
-        let minimal: BTreeSet<Witness> = set
+        let texts: Option<Vec<&str>> = literals
             .iter()
-            .filter(|w| {
-                !set.iter()
-                    .any(|o| o.json != w.json && w.json.contains(&o.json))
-            })
-            .cloned()
+            .map(|lit| std::str::from_utf8(lit.as_bytes()).ok())
             .collect();
-        if minimal.is_empty() {
-            Witnesses::Always
-        } else {
-            Witnesses::AnyOf(minimal)
+        texts.map_or(Witnesses::Always, |t| regex_literal_set(&t, field))
+    });
+    let inner = crate::regex_literals::required_literals(&hir).map_or(Witnesses::Always, |t| {
+        regex_literal_set(&t.iter().map(String::as_str).collect::<Vec<_>>(), field)
+    });
+    [prefix, suffix, inner]
+}
+
+/// Caseless witnesses for literals one of which every match of an
+/// expression holds; `Always` when one is unusable.
+fn regex_literal_set(texts: &[&str], field: Option<&str>) -> Witnesses {
+    let mut set = BTreeSet::new();
+    for text in texts {
+        // Case-insensitive expressions list the Kelvin sign for `k` and
+        // the long s for `s`: events holding those skip stage 1 anyway.
+        let text: String = text
+            .chars()
+            .map(|c| match fold_char(c) {
+                f if !c.is_ascii() && f.is_ascii() => f,
+                _ => c,
+            })
+            .collect();
+        let usable = text.len() >= MIN_WITNESS
+            && text
+                .chars()
+                .all(|c| !c.is_control() && (c.is_ascii() || caseless_invariant(c)));
+        if !usable {
+            return Witnesses::Always;
         }
-    })
+        set.insert(Witness {
+            json: json_escape(&text.to_ascii_lowercase()),
+            cased: false,
+            field: field.map(str::to_string),
+        });
+    }
+    // A literal holding another one adds nothing: keep the shorter.
+    let minimal: BTreeSet<Witness> = set
+        .iter()
+        .filter(|w| {
+            !set.iter()
+                .any(|o| o.json != w.json && w.json.contains(&o.json))
+        })
+        .cloned()
+        .collect();
+    if minimal.is_empty() {
+        Witnesses::Always
+    } else {
+        Witnesses::AnyOf(minimal)
+    }
 }
 
 /// Runs of a literal usable as witnesses: no control characters, and when
@@ -451,7 +464,7 @@ mod tests {
             set(&[("A", "x🔥y")])
         );
         assert!(caseless_invariant('🔥') && !caseless_invariant('ß') && !caseless_invariant('k'));
-        // Regular expressions: the rarer of the prefix and suffix literals, caseless.
+        // Regular expressions: the rarest of the prefix, suffix and inner literals, caseless.
         assert_eq!(
             witnesses(
                 "    s: {CommandLine|re: 'cmd.{0,5}(?:/c|/r).+powershell'}\n    condition: s"
@@ -461,6 +474,11 @@ mod tests {
         assert_eq!(
             witnesses("    s: {CommandLine|re|i: '(Invoke|IEX)-?x'}\n    condition: s"),
             set(&[("CommandLine", "iex"), ("CommandLine", "invoke")])
+        );
+        // An inner literal when prefix and suffix are common or unusable.
+        assert_eq!(
+            witnesses("    s: {CommandLine|re: '\\.exe\\s+[^\"]{0,64}werfaultsecure\\.exe\\s+\\d{2,10}'}\n    condition: s"),
+            set(&[("CommandLine", "werfaultsecure.exe")])
         );
         // Too short, look-around, or able to match anything: none.
         for re in ["a.b", "(?<=x)yz+", "x*", "\\d{3}"] {
