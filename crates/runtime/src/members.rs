@@ -140,22 +140,42 @@ impl MemberIndex {
         self.spans.push(Span { start, end, key });
     }
 
+    /// Scalar spans of the last indexed event.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether the last indexed event has no scalar.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The index of the scalar span holding all of `start..end`, if one does.
+    pub fn span_of(&self, start: usize, end: usize) -> Option<usize> {
+        let idx = self.spans.partition_point(|s| (s.start as usize) <= start);
+        let k = idx.checked_sub(1)?;
+        (end <= self.spans.get(k)?.end as usize).then_some(k)
+    }
+
+    /// The name (as written) of the member holding span `k`; `None` for a
+    /// scalar without a member.
+    pub fn span_name<'r>(&self, raw: &'r [u8], k: usize) -> Option<&'r [u8]> {
+        let span = self.spans.get(k)?;
+        if span.key == NO_KEY {
+            return None;
+        }
+        raw.get(span.key.0 as usize..span.key.1 as usize)
+    }
+
     /// Where the bytes `start..end` of the last indexed event lie.
     pub fn place<'r>(&self, raw: &'r [u8], start: usize, end: usize) -> Place<'r> {
-        let idx = self.spans.partition_point(|s| (s.start as usize) <= start);
-        let Some(span) = idx.checked_sub(1).and_then(|k| self.spans.get(k)) else {
+        let Some(k) = self.span_of(start, end) else {
             return Place::Outside;
         };
-        if end > span.end as usize {
-            return Place::Outside;
-        }
-        if span.key == NO_KEY {
+        if self.spans[k].key == NO_KEY {
             return Place::Unnamed;
         }
-        match raw.get(span.key.0 as usize..span.key.1 as usize) {
-            Some(name) => Place::Member(name),
-            None => Place::Outside,
-        }
+        self.span_name(raw, k).map_or(Place::Outside, Place::Member)
     }
 }
 
@@ -199,7 +219,18 @@ mod tests {
     fn place_of<'r>(index: &mut MemberIndex, raw: &'r str, needle: &str) -> Place<'r> {
         assert!(index.build(raw.as_bytes()), "{raw}");
         let start = raw.find(needle).expect("needle");
-        index.place(raw.as_bytes(), start, start + needle.len())
+        let (bytes, end) = (raw.as_bytes(), start + needle.len());
+        let place = index.place(bytes, start, end);
+        // The span lookup agrees: the same span's member, none outside.
+        let span = index.span_of(start, end);
+        match place {
+            Place::Outside => assert_eq!(span, None),
+            Place::Unnamed => assert_eq!(span.map(|k| index.span_name(bytes, k)), Some(None)),
+            Place::Member(name) => {
+                assert_eq!(span.and_then(|k| index.span_name(bytes, k)), Some(name))
+            }
+        }
+        place
     }
 
     #[test]

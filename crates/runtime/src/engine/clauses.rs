@@ -113,7 +113,7 @@ impl Scanner<'_> {
                 holds = true;
                 break;
             };
-            let indexed = *known.indexed.get_or_insert_with(|| self.members.build(raw));
+            let indexed = *known.indexed.get_or_insert_with(|| self.index_event(raw));
             let place = if indexed {
                 let start = end.saturating_sub(engine.pattern_len.get(id).copied().unwrap_or(0));
                 self.hit_place(raw, start, end)

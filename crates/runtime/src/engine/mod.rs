@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 
 use crate::accounting::Rejection;
 use crate::correlate::{CorrelationError, CorrelationSet};
-use crate::members::{MemberIndex, Place};
+use crate::members::MemberIndex;
 use crate::partial::{parse_event, validate_event, MemberFilter, ReadSet};
 use crate::raw_scope::{RawChecks, RawScopeState};
 use crate::stage2::{lower_rules, rule_holds, FieldCache, HitCache, Lowered};
@@ -412,6 +412,7 @@ impl Engine {
             hits: Vec::new(),
             candidates: Vec::new(),
             members: MemberIndex::default(),
+            span_places: Vec::new(),
             member_buf: Vec::new(),
             raw_scope: RawScopeState::default(),
             scope_marks: vec![(0, false); self.scopes.len()],
@@ -441,6 +442,8 @@ pub struct Scanner<'e> {
     hits: Vec<(usize, usize)>,
     candidates: Vec<u32>,
     members: MemberIndex,
+    /// Per scalar span of the indexed event: where its hits lie, once known.
+    span_places: Vec<Option<HitPlace>>,
     member_buf: Vec<u8>,
     /// The raw event's log-source values (for the scope filter).
     raw_scope: RawScopeState,
@@ -543,7 +546,7 @@ impl Scanner<'_> {
                         let here = match place {
                             Some(p) => p,
                             None => {
-                                let ok = *indexed.get_or_insert_with(|| self.members.build(raw));
+                                let ok = *indexed.get_or_insert_with(|| self.index_event(raw));
                                 let p = if ok {
                                     let start = end.saturating_sub(engine.pattern_len[id]);
                                     self.hit_place(raw, start, end)
@@ -575,22 +578,43 @@ impl Scanner<'_> {
         &self.candidates
     }
 
-    /// Classifies the hit `start..end` of the indexed event.
+    /// Indexes the event's members (see [`MemberIndex::build`]); false when
+    /// it cannot be indexed.
+    pub(super) fn index_event(&mut self, raw: &[u8]) -> bool {
+        let ok = self.members.build(raw);
+        self.span_places.clear();
+        self.span_places.resize(self.members.len(), None);
+        ok
+    }
+
+    /// Classifies the hit `start..end` of the indexed event (once per
+    /// scalar span: an event's hits crowd into a few values).
     fn hit_place(&mut self, raw: &[u8], start: usize, end: usize) -> HitPlace {
-        match self.members.place(raw, start, end) {
-            Place::Member(name) if name.contains(&b'\\') => HitPlace::Anywhere,
-            Place::Member(name) => {
+        let Some(k) = self.members.span_of(start, end) else {
+            return HitPlace::Nowhere;
+        };
+        if let Some(Some(place)) = self.span_places.get(k) {
+            return *place;
+        }
+        let place = match self.members.span_name(raw, k) {
+            None => HitPlace::Nowhere,
+            Some(name) if name.contains(&b'\\') => HitPlace::Anywhere,
+            Some(name) => {
                 normalize_member_into(name, &mut self.member_buf);
                 if self.member_buf == b"#text" {
-                    return HitPlace::Anywhere;
-                }
-                match self.engine.member_ids.get(&self.member_buf) {
-                    Some(&m) => HitPlace::Member(m),
-                    None => HitPlace::Nowhere,
+                    HitPlace::Anywhere
+                } else {
+                    match self.engine.member_ids.get(&self.member_buf) {
+                        Some(&m) => HitPlace::Member(m),
+                        None => HitPlace::Nowhere,
+                    }
                 }
             }
-            Place::Unnamed | Place::Outside => HitPlace::Nowhere,
+        };
+        if let Some(slot) = self.span_places.get_mut(k) {
+            *slot = Some(place);
         }
+        place
     }
 
     /// Scans; true when the event must pass on to every rule.

@@ -17,7 +17,7 @@ impl Scanner<'_> {
         if !engine.raw.gate || !raw.is_ascii() || has_hiding_escape(raw) {
             return false;
         }
-        let indexed = self.members.build(raw);
+        let indexed = self.index_event(raw);
         known.indexed = Some(indexed);
         if !indexed {
             return false;
@@ -52,7 +52,7 @@ impl Scanner<'_> {
                 let keep = if engine.raw.scopes.unmapped(s) {
                     unscoped
                 } else {
-                    let ok = *indexed.get_or_insert_with(|| self.members.build(raw));
+                    let ok = *indexed.get_or_insert_with(|| self.index_event(raw));
                     if ok && !read {
                         self.raw_scope.read(&engine.raw.scopes, &self.members, raw);
                         read = true;
@@ -85,7 +85,7 @@ impl Scanner<'_> {
                 continue;
             };
             if !known.read {
-                let indexed = *known.indexed.get_or_insert_with(|| self.members.build(raw));
+                let indexed = *known.indexed.get_or_insert_with(|| self.index_event(raw));
                 if !indexed {
                     return;
                 }
