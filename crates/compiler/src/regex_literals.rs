@@ -22,6 +22,18 @@ use crate::pattern::fold_char;
 /// Longest alternation union kept (more literals are no longer selective).
 const MAX_LITERALS: usize = 64;
 
+/// A Sigma `re` value's syntax tree, parsed with its flags; `None` for
+/// expressions `regex-syntax` does not read (look-around, back-references).
+pub fn parse(r: &crate::ir::SigmaRegex) -> Option<Hir> {
+    regex_syntax::ParserBuilder::new()
+        .case_insensitive(r.flags.ignore_case)
+        .multi_line(r.flags.multi_line)
+        .dot_matches_new_line(r.flags.dot_all)
+        .build()
+        .parse(&r.source)
+        .ok()
+}
+
 /// The literals one of which every match of `hir` contains (lower-cased),
 /// or `None` when no such set is found.
 pub fn required_literals(hir: &Hir) -> Option<Vec<String>> {

@@ -299,13 +299,7 @@ pub(crate) fn predicate_witnesses(p: &Predicate, field: Option<&str>) -> Witness
 /// holding characters with other case forms give no witness.
 pub(crate) fn regex_witness_sets(r: &crate::ir::SigmaRegex, field: Option<&str>) -> [Witnesses; 3] {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let parsed = regex_syntax::ParserBuilder::new()
-        .case_insensitive(r.flags.ignore_case)
-        .multi_line(r.flags.multi_line)
-        .dot_matches_new_line(r.flags.dot_all)
-        .build()
-        .parse(&r.source);
-    let Ok(hir) = parsed else {
+    let Some(hir) = crate::regex_literals::parse(r) else {
         return [Witnesses::Always, Witnesses::Always, Witnesses::Always];
     };
     let [prefix, suffix] = [ExtractKind::Prefix, ExtractKind::Suffix].map(|kind| {

@@ -338,3 +338,49 @@ fn clauses_drop_candidates_missing_another_required_literal() {
     let raw = event("C:\\\\x\\\\rcsi.exe", company, "x");
     assert_eq!(l.candidates(raw.as_bytes()), &[0]);
 }
+
+#[test]
+fn regexes_run_only_where_a_required_literal_is_and_agree_with_the_reference() {
+    let detections = [
+        "    s: {CommandLine|re: '\\w+`(?:\\w+|-|.)`[\\w+|\\s]'}\n    condition: s",
+        "    s: {CommandLine|re: '(?i)\\$\\{`?e`?n`?v`?:`?p`?a`?t`?h`?\\}'}\n    condition: s",
+        "    s: {CommandLine|re|i: 'x+(?:Invoke|IEX)\\s'}\n    condition: s",
+        "    s: {CommandLine|re: 'K[A-Z]{2}[0-9]'}\n    condition: s",
+    ];
+    let p = Profile::sysmon();
+    for no_prefilter in [false, true] {
+        let e = engine(&detections, no_prefilter);
+        let mut s = e.scanner().unwrap();
+        let mut matched = 0;
+        for cmd in [
+            "IN`V`o`Ke-eXp`ResSIOn x",
+            "plain command line",
+            "echo ${E`Nv:pATh}",
+            "echo ${env:path}",
+            "xxINVOKE x",
+            "xiex\\tx",
+            "KAB1",
+            "\u{212A}AB1",
+            "kab1",
+        ] {
+            let raw = serde_json::json!({
+                "Channel": "Microsoft-Windows-Sysmon/Operational",
+                "EventID": 1,
+                "CommandLine": cmd,
+            })
+            .to_string();
+            let event: Value = serde_json::from_str(&raw).unwrap();
+            let expected: Vec<u32> = (0..detections.len() as u32)
+                .filter(|&r| hypersigma_compiler::evaluate(&e.rules()[r as usize], &event, &p))
+                .collect();
+            matched += expected.len();
+            assert_eq!(
+                s.match_event(raw.as_bytes(), &p),
+                Verdict::Matched(expected),
+                "{cmd:?} (no prefilter: {no_prefilter})"
+            );
+        }
+        // Each expression matches somewhere, the Kelvin sign included.
+        assert!(matched >= 5, "{matched}");
+    }
+}

@@ -24,7 +24,9 @@ use hypersigma_compiler::eval::{all_scalars, predicate_holds_on, scalar_text, sc
 use hypersigma_compiler::ir::{FieldMatch, Predicate, Rule};
 use hypersigma_compiler::pattern::{fold_str, Shape};
 use hypersigma_compiler::program::Program;
+use hypersigma_compiler::regex_literals;
 use hypersigma_compiler::{Profile, Source};
+use memchr::memmem;
 
 use atoms::{intersects, is_hit, mode, AtomTableBuilder, Position, MODES};
 pub(crate) use atoms::{AtomTable, HitCache};
@@ -61,8 +63,10 @@ enum Slot {
     /// A wildcard pattern (`?`, sets, several literals) on the field's cached
     /// characters, `values[value][alternative]` of the rule's field match.
     Glob(usize, usize),
-    /// A `re` on the field's cached texts, likewise.
-    Regex(usize, usize),
+    /// A `re` on the field's cached texts, likewise; run only on texts
+    /// whose folded form holds one of the match's `needles[k]` (literals
+    /// every match contains) when it has some.
+    Regex(usize, usize, Option<u32>),
     /// By the reference code, on `values[value][alternative]` of the rule's field match.
     Reference(usize, usize),
 }
@@ -73,6 +77,9 @@ struct LoweredMatch {
     target_id: u32,
     /// Slots per value written.
     values: Vec<Vec<Slot>>,
+    /// Per prefiltered `re`: the folded literals one of which each match
+    /// holds, as prepared searchers.
+    needles: Vec<Vec<memmem::Finder<'static>>>,
     /// For a match that holds when any slot holds (no `all`, no `neq`): its
     /// atoms per case mode (ascending), and its other slots. One
     /// intersection with the field's short hit list then decides every
@@ -147,6 +154,7 @@ impl LoweredMatch {
             None => Target::Keywords,
         };
         let target_id = atoms.target(fm.field.as_deref());
+        let mut needles: Vec<Vec<memmem::Finder<'static>>> = Vec::new();
         let values: Vec<Vec<Slot>> = fm
             .values
             .iter()
@@ -165,7 +173,19 @@ impl LoweredMatch {
                         }),
                         None => match p {
                             Predicate::Text { .. } => Slot::Glob(v, a),
-                            Predicate::Regex(_) => Slot::Regex(v, a),
+                            Predicate::Regex(r) => {
+                                let required = regex_literals::parse(r)
+                                    .and_then(|hir| regex_literals::required_literals(&hir));
+                                let needle = required.map(|set| {
+                                    needles.push(
+                                        set.iter()
+                                            .map(|n| memmem::Finder::new(n.as_bytes()).into_owned())
+                                            .collect(),
+                                    );
+                                    (needles.len() - 1) as u32
+                                });
+                                Slot::Regex(v, a, needle)
+                            }
                             _ => Slot::Reference(v, a),
                         },
                     })
@@ -177,6 +197,7 @@ impl LoweredMatch {
             target,
             target_id,
             values,
+            needles,
             any_of,
         }
     }
@@ -282,6 +303,16 @@ impl<'a> FieldEntry<'a> {
             .get_or_init(|| exact.iter().map(|t| fold_str(t)).collect())
             .iter()
             .any(|t| test(t))
+    }
+
+    /// Whether any text of the field satisfies `test`, given as it is and
+    /// folded.
+    fn any_text_pair(&self, event: &'a Value, mut test: impl FnMut(&str, &str) -> bool) -> bool {
+        let exact = self.exact(event);
+        let folded = self
+            .folded
+            .get_or_init(|| exact.iter().map(|t| fold_str(t)).collect());
+        exact.iter().zip(folded).any(|(e, f)| test(e, f))
     }
 
     fn chars(&self, event: &'a Value, cased: bool) -> &[Vec<char>] {
@@ -439,10 +470,17 @@ fn match_holds<'a>(
                 .any(|chars| pattern.matches_chars(chars, *cased)),
             _ => false,
         },
-        Slot::Regex(vi, ai) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
-            Some(Predicate::Regex(r)) => r
-                .regex()
-                .is_some_and(|re| entry.any_text(event, true, |t| re.is_match(t).unwrap_or(false))),
+        Slot::Regex(vi, ai, needle) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
+            Some(Predicate::Regex(r)) => r.regex().is_some_and(|re| {
+                let needles = needle.and_then(|k| lm.needles.get(k as usize));
+                match needles {
+                    None => entry.any_text(event, true, |t| re.is_match(t).unwrap_or(false)),
+                    Some(needles) => entry.any_text_pair(event, |exact, folded| {
+                        needles.iter().any(|n| n.find(folded.as_bytes()).is_some())
+                            && re.is_match(exact).unwrap_or(false)
+                    }),
+                }
+            }),
             _ => false,
         },
         Slot::Reference(vi, ai) => {
