@@ -164,16 +164,21 @@ impl Program {
 
     /// Runs the program; `selection(i)` is asked at most once per selection.
     pub fn run(&self, selection: &mut dyn FnMut(usize) -> bool) -> bool {
-        let mut memo: [u8; 256] = [2; 256];
+        // Selections already asked (the first 128; later ones are asked
+        // again), and their answers: two bit sets, no per-run table to fill.
+        let (mut known, mut answers) = (0u128, 0u128);
         let mut ask = |i: usize| -> bool {
-            if i < memo.len() {
-                if memo[i] == 2 {
-                    memo[i] = u8::from(selection(i));
-                }
-                memo[i] == 1
-            } else {
-                selection(i)
+            if i >= 128 {
+                return selection(i);
             }
+            let bit = 1u128 << i;
+            if known & bit == 0 {
+                known |= bit;
+                if selection(i) {
+                    answers |= bit;
+                }
+            }
+            answers & bit != 0
         };
         let mut stack = [false; MAX_STACK];
         let mut sp = 0usize;

@@ -125,6 +125,11 @@ pub(crate) struct RawScopes {
     scopes: Vec<Option<Vec<u32>>>,
     /// The field key of rules' `EventID` (see [`rule_event_ids`]).
     event_id_field: Option<usize>,
+    /// A quick refusal for the members of an event that are no key (most):
+    /// the first bytes and the lengths (bit `min(len, 63)`) of the names in
+    /// `names` and of `#text`.
+    first_bytes: [u64; 4],
+    lengths: u64,
 }
 
 /// One event's log-source values, read from its member index.
@@ -224,11 +229,27 @@ impl RawScopes {
             .into_iter()
             .chain((0..out.fields).map(Key::Field))
             .collect();
+        for name in out.names.keys().map(Vec::as_slice).chain([&b"#text"[..]]) {
+            if let Some(&first) = name.first() {
+                out.first_bytes[usize::from(first >> 6)] |= 1u64 << (first & 63);
+            }
+            out.lengths |= 1u64 << name.len().min(63);
+        }
         out
     }
 
     /// The keys a member of this name (as written) can hold.
     fn keys_of(&self, name: &[u8], buf: &mut Vec<u8>) -> &[Key] {
+        // A name without spaces normalises to its lower case, same length.
+        if let Some(&first) = name.first() {
+            let plain = !name.contains(&b' ');
+            let first = first.to_ascii_lowercase();
+            let refused = self.first_bytes[usize::from(first >> 6)] & (1u64 << (first & 63)) == 0
+                || self.lengths & (1u64 << name.len().min(63)) == 0;
+            if plain && refused {
+                return &[];
+            }
+        }
         normalize_member_into(name, buf);
         if buf.as_slice() == b"#text" {
             return &self.all_keys;
@@ -477,5 +498,56 @@ mod tests {
         assert_eq!(string_value(br#""\u0041""#, &mut buf), None);
         assert_eq!(string_value(b"4688", &mut buf), None);
         assert_eq!(string_value(b"null", &mut buf), None);
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+    use hypersigma_compiler::{parse_rule, CompileOptions};
+
+    #[test]
+    fn member_names_resolve_whatever_their_case_and_spaces() {
+        let text = "title: t\nlogsource: {product: windows, service: security}\ndetection:\n    s: {EventID: 4624}\n    condition: s";
+        let rule = parse_rule(text, &CompileOptions::default()).unwrap();
+        let scopes = RawScopes::new(&[rule.scope.clone()], &[Profile::evtx()]);
+        let mut buf = Vec::new();
+        for name in [
+            &b"Channel"[..],
+            b"CHANNEL",
+            b"channel",
+            b" Channel",
+            b"Chan nel",
+            b"#text",
+        ] {
+            let keys = scopes.keys_of(name, &mut buf);
+            assert!(
+                keys.contains(&Key::Channel),
+                "{}",
+                String::from_utf8_lossy(name)
+            );
+        }
+        for name in [&b"EventID"[..], b"Event ID", b"eventid"] {
+            assert!(
+                !scopes.keys_of(name, &mut buf).is_empty(),
+                "{}",
+                String::from_utf8_lossy(name)
+            );
+        }
+        // Other members hold no key, refused before any lookup or not.
+        for name in [
+            &b"UtcTime"[..],
+            b"Chan",
+            b"Channels",
+            b"xChannel",
+            b"",
+            b" ",
+        ] {
+            assert!(
+                scopes.keys_of(name, &mut buf).is_empty(),
+                "{}",
+                String::from_utf8_lossy(name)
+            );
+        }
     }
 }
