@@ -510,7 +510,7 @@ mod name_tests {
     fn member_names_resolve_whatever_their_case_and_spaces() {
         let text = "title: t\nlogsource: {product: windows, service: security}\ndetection:\n    s: {EventID: 4624}\n    condition: s";
         let rule = parse_rule(text, &CompileOptions::default()).unwrap();
-        let scopes = RawScopes::new(&[rule.scope.clone()], &[Profile::evtx()]);
+        let scopes = RawScopes::new(std::slice::from_ref(&rule.scope), &[Profile::evtx()]);
         let mut buf = Vec::new();
         for name in [
             &b"Channel"[..],
