@@ -31,6 +31,12 @@ pub type Clause = BTreeSet<Witness>;
 /// Most clauses kept per rule (and per sub-expression while deriving).
 pub const MAX_CLAUSES: usize = 8;
 
+/// Clauses likelier than this to hold by accident are not checked: their
+/// literals (`user`, `process`, `\windows\`) occur several times in most
+/// events, and each occurrence is a scan report, which costs more than the
+/// candidates such a clause drops save (`2^-8`: one literal of 8 bytes).
+pub const MAX_CHECKED_COST: f64 = 1.0 / 256.0;
+
 /// A conjunction of clauses; empty = true (nothing known).
 type Cnf = Vec<Clause>;
 
@@ -141,6 +147,16 @@ pub fn rule_clauses(rule: &Rule) -> Vec<Clause> {
         })
         .collect();
     condition_clauses(&rule.detection.condition, &selections)
+}
+
+/// The clauses stage 1 checks for a rule whose scan witnesses are
+/// `witnesses` (`None`: it has none): its clauses less those the witnesses
+/// already imply and those likelier than [`MAX_CHECKED_COST`] to hold.
+pub fn checked_clauses(rule: &Rule, witnesses: Option<&Clause>) -> Vec<Clause> {
+    rule_clauses(rule)
+        .into_iter()
+        .filter(|c| !witnesses.is_some_and(|w| w.is_subset(c)) && cost(c) <= MAX_CHECKED_COST)
+        .collect()
 }
 
 fn condition_clauses(c: &Condition, sel: &[Cnf]) -> Cnf {

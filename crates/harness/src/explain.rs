@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use hypersigma_compiler::clauses::checked_clauses;
 use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::ir::{FieldMatch, Predicate, Quantity};
 use hypersigma_compiler::modifiers::{CompareOp, Position};
@@ -316,20 +317,41 @@ fn page(
 
     let _ = writeln!(s, "\nEngine");
     let _ = writeln!(s, "------");
-    match rule_witnesses(rule, Strategy::Rarest) {
+    let witnesses = match rule_witnesses(rule, Strategy::Rarest) {
         Witnesses::Always => {
             let _ = writeln!(
                 s,
                 "stage 1: no witness; a candidate for every event of its log source"
             );
+            None
         }
         Witnesses::AnyOf(set) => {
             let _ = writeln!(s, "stage 1: a candidate when one of these {} literals occurs (ASCII-caseless unless cased):", set.len());
-            for w in set {
+            for w in &set {
                 let field = w.field.as_deref().unwrap_or("any field");
                 let cased = if w.cased { " (cased)" } else { "" };
                 let _ = writeln!(s, "  {field}: {}{cased}", w.json);
             }
+            Some(set)
+        }
+    };
+    let clauses = checked_clauses(rule, witnesses.as_ref());
+    if !clauses.is_empty() {
+        let _ = writeln!(
+            s,
+            "stage 1 then keeps it only when each of these {} clauses has one of its literals where it counts:",
+            clauses.len()
+        );
+        for clause in &clauses {
+            let literals: Vec<String> = clause
+                .iter()
+                .map(|w| {
+                    let field = w.field.as_deref().unwrap_or("any field");
+                    let cased = if w.cased { " (cased)" } else { "" };
+                    format!("{field}: {}{cased}", w.json)
+                })
+                .collect();
+            let _ = writeln!(s, "  {}", literals.join(" | "));
         }
     }
     match Program::compile(&rule.detection.condition, names.len()) {

@@ -85,3 +85,24 @@ fn a_correlation_page_resolves_what_it_reads() {
         "{text}"
     );
 }
+
+#[test]
+fn explain_lists_the_clauses_stage_one_checks() {
+    // "Potential Command Line Path Traversal Evasion Attempt": (Image ∧
+    // CommandLine) ∨ CommandLine; the scan finds either side, and the
+    // command-line clause must hold as well.
+    let out = hypersigma(&args(&[
+        &["explain", "1327381e-6ab0-4f38-b583-4c1b8346a56b"],
+        &SIGMAHQ,
+    ]));
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("stage 1 then keeps it only when each of these 1 clauses"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  CommandLine: .exe\\\\..\\\\ | CommandLine: \\\\..\\\\..\\\\ |"),
+        "{text}"
+    );
+}

@@ -29,7 +29,7 @@ use crate::members::MemberIndex;
 use crate::partial::{parse_event, validate_event, MemberFilter, ReadSet};
 use crate::raw_scope::{RawChecks, RawScopeState};
 use crate::stage2::{lower_rules, rule_holds, FieldCache, HitCache, Lowered};
-use hypersigma_compiler::clauses::{cost as clause_cost, rule_clauses};
+use hypersigma_compiler::clauses::checked_clauses;
 use hypersigma_compiler::witness::{
     field_members, folds_to_ascii, normalize_member_into, rule_witnesses, Strategy, Witness,
     Witnesses,
@@ -136,12 +136,6 @@ pub(crate) struct WitnessGroup {
     /// Its literal's pattern id.
     pub(crate) pattern: u32,
 }
-
-/// Clauses likelier to hold by accident are not checked: their literals
-/// (`user`, `process`, `\windows\`) occur several times in most events,
-/// and each occurrence is a scan report, which costs more than the
-/// candidates such a clause drops save (`2^-8`: one literal of 8 bytes).
-const MAX_CLAUSE_COST: f64 = 1.0 / 256.0;
 
 /// Hyperscan expression matching exactly these bytes.
 fn literal_expression(bytes: &[u8]) -> String {
@@ -251,11 +245,7 @@ impl Engine {
                 }
             };
             let mut mine = Vec::new();
-            for clause in rule_clauses(rule) {
-                let implied = primary.as_ref().is_some_and(|p| p.is_subset(&clause));
-                if implied || clause_cost(&clause) > MAX_CLAUSE_COST {
-                    continue;
-                }
+            for clause in checked_clauses(rule, primary.as_ref()) {
                 let mut gs: Vec<u32> = clause.into_iter().map(|w| group_of(w) as u32).collect();
                 gs.sort_unstable();
                 gs.dedup();
