@@ -2,9 +2,9 @@
 //! cheapest.
 //!
 //! [`rule_witnesses`](crate::witness::rule_witnesses) picks one set per rule:
-//! where a rule needs `Company: Microsoft Corporation` *and* an image ending
-//! in `\csi.exe`, the longer literal wins and the rule is a candidate for
-//! every event of Microsoft's. Here the same derivation keeps the
+//! where a rule needs an image under `\Windows\` *and* a command line holding
+//! `\..\Windows\` (or else `.exe\..\`), the scan takes one of the two and the
+//! rule is a candidate for every Windows binary. Here the same derivation keeps the
 //! conjunction: a rule's clauses are sets of witnesses, each of which holds
 //! (some witness of it occurs, field-scoped, in the raw event) in every event
 //! the rule matches; stage 1 drops a candidate whose clauses do not all hold.

@@ -2,13 +2,13 @@
 //! implies holds in the raw event (see [`hypersigma_compiler::clauses`]).
 //!
 //! The scan makes a rule a candidate on its cheapest witness set; a rule
-//! that needs `Company: Microsoft Corporation` and an image ending in
-//! `\csi.exe` becomes a candidate on the first alone. Its other clauses'
-//! literals are witness groups of the same scan (a literal and the members
-//! it must lie in), groups that make no rule a candidate by themselves and
-//! are decided from the scan's hits only when a candidate's clause asks: a
-//! candidate stays only when each of its clauses has a group that occurs
-//! where it counts.
+//! that needs an image under `\Windows\` and a command line holding
+//! `\..\Windows\` (or else `.exe\..\`) becomes a candidate on the image
+//! alone. Its other clauses' literals are witness groups of the same scan (a
+//! literal and the members it must lie in), groups that make no rule a
+//! candidate by themselves and are decided from the scan's hits only when a
+//! candidate's clause asks: a candidate stays only when each of its clauses
+//! has a group that occurs where it counts.
 
 use std::collections::BTreeMap;
 
