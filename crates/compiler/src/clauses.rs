@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 
 use crate::ir::{Condition, FieldMatch, Predicate, Quantity, Rule};
 use crate::witness::{
-    predicate_witnesses, regex_witness_sets, transformed_fields, Witness, Witnesses,
+    predicate_witnesses, regex_witness_sets, set_cost, transformed_fields, Witness, Witnesses,
 };
 
 /// One clause: at least one of these witnesses occurs.
@@ -43,7 +43,7 @@ type Cnf = Vec<Clause>;
 /// A clause's estimated chance of holding by accident: `Σ 2^-min(len, 16)`
 /// over its literals, as for witness sets.
 pub fn cost(clause: &Clause) -> f64 {
-    Witnesses::AnyOf(clause.clone()).cost()
+    set_cost(clause)
 }
 
 /// Removes repeated and subsumed clauses (a clause holding another adds

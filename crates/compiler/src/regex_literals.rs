@@ -13,11 +13,12 @@
 //! repetition of at least one requires its body's; anything else (classes,
 //! optional parts, look-around) requires nothing. Literals are lower-cased:
 //! stage 1 matches them ASCII-caseless. "Best" is the cheapest set by the
-//! witness cost (`Σ 2^-min(len, 16)`).
+//! witness cost (`Σ 2^-min(len, 16)`, [`crate::witness`]).
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use crate::pattern::fold_char;
+use crate::witness::literal_cost;
 
 /// Longest alternation union kept (more literals are no longer selective).
 const MAX_LITERALS: usize = 64;
@@ -41,9 +42,7 @@ pub fn required_literals(hir: &Hir) -> Option<Vec<String>> {
 }
 
 fn cost(set: &[String]) -> f64 {
-    set.iter()
-        .map(|s| 2f64.powi(-(s.len().min(16) as i32)))
-        .sum()
+    set.iter().map(|s| literal_cost(s.len())).sum()
 }
 
 fn better(a: Option<Vec<String>>, b: Option<Vec<String>>) -> Option<Vec<String>> {

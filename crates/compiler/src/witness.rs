@@ -61,14 +61,22 @@ pub enum Strategy {
     First,
 }
 
+/// The estimated chance that a literal of `len` bytes occurs by accident:
+/// `2^-min(len, 16)` (long literals first). A set's cost is the sum.
+pub(crate) fn literal_cost(len: usize) -> f64 {
+    2f64.powi(-(len.min(16) as i32))
+}
+
+/// The cost of a set of witnesses (any of which may occur).
+pub(crate) fn set_cost<'a>(set: impl IntoIterator<Item = &'a Witness>) -> f64 {
+    set.into_iter().map(|w| literal_cost(w.json.len())).sum()
+}
+
 impl Witnesses {
-    pub(crate) fn cost(&self) -> f64 {
+    fn cost(&self) -> f64 {
         match self {
             Witnesses::Always => f64::INFINITY,
-            Witnesses::AnyOf(set) => set
-                .iter()
-                .map(|w| 2f64.powi(-(w.json.len().min(16) as i32)))
-                .sum(),
+            Witnesses::AnyOf(set) => set_cost(set),
         }
     }
 
@@ -313,17 +321,16 @@ pub(crate) fn regex_witness_sets(r: &crate::ir::SigmaRegex, field: Option<&str>)
             .collect();
         texts.map_or(Witnesses::Always, |t| regex_literal_set(&t, field))
     });
-    let inner = crate::regex_literals::required_literals(&hir).map_or(Witnesses::Always, |t| {
-        regex_literal_set(&t.iter().map(String::as_str).collect::<Vec<_>>(), field)
-    });
+    let inner = crate::regex_literals::required_literals(&hir)
+        .map_or(Witnesses::Always, |t| regex_literal_set(&t, field));
     [prefix, suffix, inner]
 }
 
 /// Caseless witnesses for literals one of which every match of an
 /// expression holds; `Always` when one is unusable.
-fn regex_literal_set(texts: &[&str], field: Option<&str>) -> Witnesses {
+fn regex_literal_set(texts: &[impl AsRef<str>], field: Option<&str>) -> Witnesses {
     let mut set = BTreeSet::new();
-    for text in texts {
+    for text in texts.iter().map(AsRef::as_ref) {
         // Case-insensitive expressions list the Kelvin sign for `k` and
         // the long s for `s`: events holding those skip stage 1 anyway.
         let text: String = text
