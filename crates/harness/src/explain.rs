@@ -17,7 +17,7 @@ use hypersigma_compiler::ir::{FieldMatch, Predicate, Quantity};
 use hypersigma_compiler::modifiers::{CompareOp, Position};
 use hypersigma_compiler::pattern::{Pattern, Piece};
 use hypersigma_compiler::program::Program;
-use hypersigma_compiler::witness::{rule_witnesses, Strategy, Witnesses};
+use hypersigma_compiler::witness::{rule_witnesses, Strategy, Witness, Witnesses};
 use hypersigma_compiler::{Condition, Rule, Scope};
 
 /// Options of `explain`.
@@ -328,9 +328,7 @@ fn page(
         Witnesses::AnyOf(set) => {
             let _ = writeln!(s, "stage 1: a candidate when one of these {} literals occurs (ASCII-caseless unless cased):", set.len());
             for w in &set {
-                let field = w.field.as_deref().unwrap_or("any field");
-                let cased = if w.cased { " (cased)" } else { "" };
-                let _ = writeln!(s, "  {field}: {}{cased}", w.json);
+                let _ = writeln!(s, "  {}", witness_text(w));
             }
             Some(set)
         }
@@ -343,14 +341,7 @@ fn page(
             clauses.len()
         );
         for clause in &clauses {
-            let literals: Vec<String> = clause
-                .iter()
-                .map(|w| {
-                    let field = w.field.as_deref().unwrap_or("any field");
-                    let cased = if w.cased { " (cased)" } else { "" };
-                    format!("{field}: {}{cased}", w.json)
-                })
-                .collect();
+            let literals: Vec<String> = clause.iter().map(witness_text).collect();
             let _ = writeln!(s, "  {}", literals.join(" | "));
         }
     }
@@ -496,4 +487,12 @@ fn condition_text(c: &Condition, names: &[String]) -> String {
             }
         }
     }
+}
+
+/// A witness as `explain` writes it: its field, its literal as raw JSON
+/// holds it, and whether it is case-sensitive.
+fn witness_text(w: &Witness) -> String {
+    let field = w.field.as_deref().unwrap_or("any field");
+    let cased = if w.cased { " (cased)" } else { "" };
+    format!("{field}: {}{cased}", w.json)
 }

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{EventKnown, HitPlace, Scanner};
+use super::{EventKnown, Scanner};
 
 /// Every rule's clauses beyond its scan witnesses.
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
@@ -113,14 +113,9 @@ impl Scanner<'_> {
                 holds = true;
                 break;
             };
-            let indexed = *known.indexed.get_or_insert_with(|| self.index_event(raw));
-            let place = if indexed {
-                let start = end.saturating_sub(engine.pattern_len.get(id).copied().unwrap_or(0));
-                self.hit_place(raw, start, end)
-            } else {
-                HitPlace::Anywhere
-            };
-            holds = place.counts_in(ids);
+            holds = self
+                .place_of_hit(raw, id, end, &mut known.indexed)
+                .counts_in(ids);
             if holds {
                 break;
             }

@@ -31,8 +31,7 @@ use crate::raw_scope::{RawChecks, RawScopeState};
 use crate::stage2::{lower_rules, rule_holds, FieldCache, HitCache, Lowered};
 use hypersigma_compiler::clauses::checked_clauses;
 use hypersigma_compiler::witness::{
-    field_members, folds_to_ascii, normalize_member_into, rule_witnesses, Strategy, Witness,
-    Witnesses,
+    field_members, folds_to_ascii, rule_witnesses, Strategy, Witness, Witnesses,
 };
 use hypersigma_compiler::{source_for, EvalOptions, Profile, Rule, Scope};
 
@@ -456,29 +455,6 @@ struct EventKnown {
     read: bool,
 }
 
-/// Where one stage-1 hit lies, as field-scoped witnesses see it.
-#[derive(Clone, Copy)]
-enum HitPlace {
-    /// Counts for every witness (`#text`, an escaped name, an unindexable event).
-    Anywhere,
-    /// In a value of this member.
-    Member(u32),
-    /// In no member any witness counts in.
-    Nowhere,
-}
-
-impl HitPlace {
-    /// Whether a hit here counts for a witness that must lie in one of
-    /// these members (sorted ids).
-    fn counts_in(self, members: &[u32]) -> bool {
-        match self {
-            HitPlace::Anywhere => true,
-            HitPlace::Member(m) => members.binary_search(&m).is_ok(),
-            HitPlace::Nowhere => false,
-        }
-    }
-}
-
 const SCOPE_UNKNOWN: u32 = u32::MAX;
 const SCOPE_OUT: u32 = 0;
 const SCOPE_UNSCOPED: u32 = 1;
@@ -536,13 +512,7 @@ impl Scanner<'_> {
                         let here = match place {
                             Some(p) => p,
                             None => {
-                                let ok = *indexed.get_or_insert_with(|| self.index_event(raw));
-                                let p = if ok {
-                                    let start = end.saturating_sub(engine.pattern_len[id]);
-                                    self.hit_place(raw, start, end)
-                                } else {
-                                    HitPlace::Anywhere
-                                };
+                                let p = self.place_of_hit(raw, id, end, indexed);
                                 place = Some(p);
                                 p
                             }
@@ -566,45 +536,6 @@ impl Scanner<'_> {
         self.check_clauses(raw, &mut known);
         self.candidates.sort_unstable();
         &self.candidates
-    }
-
-    /// Indexes the event's members (see [`MemberIndex::build`]); false when
-    /// it cannot be indexed.
-    pub(super) fn index_event(&mut self, raw: &[u8]) -> bool {
-        let ok = self.members.build(raw);
-        self.span_places.clear();
-        self.span_places.resize(self.members.len(), None);
-        ok
-    }
-
-    /// Classifies the hit `start..end` of the indexed event (once per
-    /// scalar span: an event's hits crowd into a few values).
-    fn hit_place(&mut self, raw: &[u8], start: usize, end: usize) -> HitPlace {
-        let Some(k) = self.members.span_of(start, end) else {
-            return HitPlace::Nowhere;
-        };
-        if let Some(Some(place)) = self.span_places.get(k) {
-            return *place;
-        }
-        let place = match self.members.span_name(raw, k) {
-            None => HitPlace::Nowhere,
-            Some(name) if name.contains(&b'\\') => HitPlace::Anywhere,
-            Some(name) => {
-                normalize_member_into(name, &mut self.member_buf);
-                if self.member_buf == b"#text" {
-                    HitPlace::Anywhere
-                } else {
-                    match self.engine.member_ids.get(&self.member_buf) {
-                        Some(&m) => HitPlace::Member(m),
-                        None => HitPlace::Nowhere,
-                    }
-                }
-            }
-        };
-        if let Some(slot) = self.span_places.get_mut(k) {
-            *slot = Some(place);
-        }
-        place
     }
 
     /// Scans; true when the event must pass on to every rule.
@@ -787,8 +718,10 @@ impl Scanner<'_> {
 }
 
 mod clauses;
+mod places;
 mod scopes;
 
 pub(crate) use clauses::ClauseTable;
+use places::HitPlace;
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,18 @@
 use super::{EventKnown, Scanner};
 
 impl Scanner<'_> {
+    /// Reads the event's log-source values into `raw_scope` (indexing its
+    /// members first), once per event; false when it cannot be indexed.
+    fn read_raw_scope(&mut self, raw: &[u8], known: &mut EventKnown) -> bool {
+        let indexed = *known.indexed.get_or_insert_with(|| self.index_event(raw));
+        if indexed && !known.read {
+            self.raw_scope
+                .read(&self.engine.raw.scopes, &self.members, raw);
+            known.read = true;
+        }
+        indexed
+    }
+
     /// Whether the raw event can belong to no rule's scope (see
     /// [`super::RawChecks::gate`]). Only for events stage 1 would not pass to
     /// every rule (ASCII, no escape that can hide a name or value), so the
@@ -17,13 +29,9 @@ impl Scanner<'_> {
         if !engine.raw.gate || !raw.is_ascii() || has_hiding_escape(raw) {
             return false;
         }
-        let indexed = self.index_event(raw);
-        known.indexed = Some(indexed);
-        if !indexed {
+        if !self.read_raw_scope(raw, known) {
             return false;
         }
-        self.raw_scope.read(&engine.raw.scopes, &self.members, raw);
-        known.read = true;
         let unscoped = engine.options.unscoped;
         !(0..engine.scopes.len()).any(|s| {
             self.raw_scope
@@ -38,10 +46,6 @@ impl Scanner<'_> {
         let engine = self.engine;
         let unscoped = engine.options.unscoped;
         let generation = self.generation;
-        let EventKnown {
-            mut indexed,
-            mut read,
-        } = *known;
         let mut k = 0;
         while k < self.candidates.len() {
             let r = self.candidates[k] as usize;
@@ -52,14 +56,10 @@ impl Scanner<'_> {
                 let keep = if engine.raw.scopes.unmapped(s) {
                     unscoped
                 } else {
-                    let ok = *indexed.get_or_insert_with(|| self.index_event(raw));
-                    if ok && !read {
-                        self.raw_scope.read(&engine.raw.scopes, &self.members, raw);
-                        read = true;
-                    }
-                    !ok || self
-                        .raw_scope
-                        .scope_possible(&engine.raw.scopes, s, raw, unscoped)
+                    !self.read_raw_scope(raw, known)
+                        || self
+                            .raw_scope
+                            .scope_possible(&engine.raw.scopes, s, raw, unscoped)
                 };
                 self.scope_marks[s] = (generation, keep);
                 keep
@@ -70,7 +70,6 @@ impl Scanner<'_> {
                 self.candidates.swap_remove(k);
             }
         }
-        *known = EventKnown { indexed, read };
     }
 
     /// Drops the candidates whose detection requires event ids the raw
@@ -84,13 +83,8 @@ impl Scanner<'_> {
                 k += 1;
                 continue;
             };
-            if !known.read {
-                let indexed = *known.indexed.get_or_insert_with(|| self.index_event(raw));
-                if !indexed {
-                    return;
-                }
-                self.raw_scope.read(&engine.raw.scopes, &self.members, raw);
-                known.read = true;
+            if !self.read_raw_scope(raw, known) {
+                return;
             }
             if self
                 .raw_scope

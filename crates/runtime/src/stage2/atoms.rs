@@ -228,7 +228,7 @@ struct CachedHits {
 
 /// A text as matched in `mode`: folded for folded atoms, as is for `cased` ones.
 fn in_mode(text: &str, mode: usize) -> Cow<'_, str> {
-    if mode == super::atoms::mode(true) {
+    if mode == self::mode(true) {
         Cow::Borrowed(text)
     } else {
         Cow::Owned(fold_str(text))

@@ -229,7 +229,8 @@ struct FieldEntry<'a> {
     /// The scalars' texts as the event holds them (borrowed where the event
     /// holds a string; computed on first use).
     exact: OnceCell<Vec<Cow<'a, str>>>,
-    /// The same folded (on first use: only globs and empty literals need it).
+    /// The same folded (on first use: only globs, empty literals and the
+    /// literals prefiltering a `re` need it).
     folded: OnceCell<Vec<String>>,
     /// The same as characters, for wildcard patterns (computed on first use).
     exact_chars: OnceCell<Vec<Vec<char>>>,
@@ -293,26 +294,29 @@ impl<'a> FieldEntry<'a> {
         })
     }
 
+    /// The field's texts folded, in the order of [`FieldEntry::exact`].
+    fn folded(&self, event: &'a Value) -> &[String] {
+        self.folded
+            .get_or_init(|| self.exact(event).iter().map(|t| fold_str(t)).collect())
+    }
+
     /// Whether any text of the field satisfies `test`, in the case mode asked.
     fn any_text(&self, event: &'a Value, cased: bool, mut test: impl FnMut(&str) -> bool) -> bool {
-        let exact = self.exact(event);
         if cased {
-            return exact.iter().any(|t| test(t));
+            self.exact(event).iter().any(|t| test(t))
+        } else {
+            self.folded(event).iter().any(|t| test(t))
         }
-        self.folded
-            .get_or_init(|| exact.iter().map(|t| fold_str(t)).collect())
-            .iter()
-            .any(|t| test(t))
     }
 
     /// Whether any text of the field satisfies `test`, given as it is and
     /// folded.
     fn any_text_pair(&self, event: &'a Value, mut test: impl FnMut(&str, &str) -> bool) -> bool {
         let exact = self.exact(event);
-        let folded = self
-            .folded
-            .get_or_init(|| exact.iter().map(|t| fold_str(t)).collect());
-        exact.iter().zip(folded).any(|(e, f)| test(e, f))
+        exact
+            .iter()
+            .zip(self.folded(event))
+            .any(|(e, f)| test(e, f))
     }
 
     fn chars(&self, event: &'a Value, cased: bool) -> &[Vec<char>] {

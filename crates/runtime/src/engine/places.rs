@@ -1,0 +1,89 @@
+//! Where a stage-1 hit lies: field-scoped witnesses count only inside a
+//! value of a member their field is read from, so each hit is placed on the
+//! event's member index (built on first need, once per event), and each
+//! value's member is looked up once however many hits fall in it.
+
+use hypersigma_compiler::witness::normalize_member_into;
+
+use super::Scanner;
+
+/// Where one stage-1 hit lies, as field-scoped witnesses see it.
+#[derive(Clone, Copy)]
+pub(super) enum HitPlace {
+    /// Counts for every witness (`#text`, an escaped name, an unindexable event).
+    Anywhere,
+    /// In a value of this member.
+    Member(u32),
+    /// In no member any witness counts in.
+    Nowhere,
+}
+
+impl HitPlace {
+    /// Whether a hit here counts for a witness that must lie in one of
+    /// these members (sorted ids).
+    pub(super) fn counts_in(self, members: &[u32]) -> bool {
+        match self {
+            HitPlace::Anywhere => true,
+            HitPlace::Member(m) => members.binary_search(&m).is_ok(),
+            HitPlace::Nowhere => false,
+        }
+    }
+}
+
+impl Scanner<'_> {
+    /// Indexes the event's members (see
+    /// [`crate::members::MemberIndex::build`]); false when it cannot be
+    /// indexed.
+    pub(super) fn index_event(&mut self, raw: &[u8]) -> bool {
+        let ok = self.members.build(raw);
+        self.span_places.clear();
+        self.span_places.resize(self.members.len(), None);
+        ok
+    }
+
+    /// Where the stage-1 hit of pattern `id` ending at `end` lies, indexing
+    /// the event on first need (`Anywhere` when it cannot be indexed).
+    pub(super) fn place_of_hit(
+        &mut self,
+        raw: &[u8],
+        id: usize,
+        end: usize,
+        indexed: &mut Option<bool>,
+    ) -> HitPlace {
+        if !*indexed.get_or_insert_with(|| self.index_event(raw)) {
+            return HitPlace::Anywhere;
+        }
+        let len = self.engine.pattern_len.get(id).copied().unwrap_or(0);
+        self.hit_place(raw, end.saturating_sub(len), end)
+    }
+
+    /// Classifies the hit `start..end` of the indexed event (once per
+    /// scalar span: an event's hits crowd into a few values).
+    fn hit_place(&mut self, raw: &[u8], start: usize, end: usize) -> HitPlace {
+        let Some(k) = self.members.span_of(start, end) else {
+            return HitPlace::Nowhere;
+        };
+        if let Some(Some(place)) = self.span_places.get(k) {
+            return *place;
+        }
+        let place = match self.members.span_name(raw, k) {
+            None => HitPlace::Nowhere,
+            Some(name) if name.contains(&b'\\') => HitPlace::Anywhere,
+            Some(name) => {
+                normalize_member_into(name, &mut self.member_buf);
+                if self.member_buf == b"#text" {
+                    HitPlace::Anywhere
+                } else {
+                    match self.engine.member_ids.get(&self.member_buf) {
+                        Some(&m) => HitPlace::Member(m),
+                        None => HitPlace::Nowhere,
+                    }
+                }
+            }
+        };
+        if let Some(slot) = self.span_places.get_mut(k) {
+            *slot = Some(place);
+        }
+        place
+    }
+}
