@@ -49,3 +49,4 @@ pub mod read_chunks;
 pub mod reader;
 pub mod ruleset;
 mod stage2;
+mod strict_json;

@@ -9,8 +9,11 @@
 //! (explicit paths, roots, dotted names, names written with spaces), as one
 //! bit set per rule, plus the members holding the channel, provider and
 //! event id. Per event, [`MemberFilter::select`] ORs the candidates' sets and
-//! [`parse_event`] walks the line once with serde_json, keeping the other
-//! members as unparsed raw text (validated, never allocated).
+//! [`parse_selected`] checks the line in one pass ([`crate::strict_json`]) and
+//! parses only the wanted members from their own bytes; lines that check
+//! does not judge go to [`parse_event`], which walks the line once with
+//! serde_json, keeping the other members as unparsed raw text (validated,
+//! never allocated).
 //!
 //! The result is a `serde_json::Value` object holding every member a lookup
 //! of a candidate can reach, so the reference selection semantics apply to
@@ -29,6 +32,7 @@ use hypersigma_compiler::ir::{Predicate, Rule};
 use hypersigma_compiler::{Profile, Scope};
 
 use crate::accounting::{RejectKind, Rejection};
+use crate::strict_json::{check_object, TopMember};
 
 /// The Sigma field names stage 2 can look up, per rule, and which rules read
 /// every value.
@@ -227,10 +231,63 @@ pub(crate) fn parse_event(raw: &[u8], filter: Option<Selection<'_>>) -> Result<V
     }
 }
 
+/// [`parse_event`] with a selection, through [`check_object`] when it
+/// judges the line: the wanted members are parsed from their own bytes and
+/// the others not walked again. `top` is scratch space.
+pub(crate) fn parse_selected(
+    raw: &[u8],
+    filter: Selection<'_>,
+    top: &mut Vec<TopMember>,
+) -> Result<Value, Rejection> {
+    if let Some(text) = check_object(raw, Some(top)) {
+        if let Some(map) = build_members(text, &filter, top) {
+            return Ok(Value::Object(map));
+        }
+    }
+    parse_event(raw, Some(filter))
+}
+
+/// The wanted members of a line [`check_object`] accepted; `None` when one
+/// does not build (a number beyond float range: serde_json's path then
+/// gives the error).
+fn build_members(
+    text: &str,
+    filter: &Selection<'_>,
+    top: &[TopMember],
+) -> Option<Map<String, Value>> {
+    let slice = |(a, b): (u32, u32)| text.get(a as usize..b as usize);
+    let mut out = Map::new();
+    for member in top {
+        let raw_name = slice(member.name)?;
+        let name: Cow<'_, str> = if member.name_escaped {
+            let quoted = slice((member.name.0 - 1, member.name.1 + 1))?;
+            Cow::Owned(serde_json::from_str::<String>(quoted).ok()?)
+        } else {
+            Cow::Borrowed(raw_name)
+        };
+        if !filter.wants(&name) {
+            continue;
+        }
+        let value = if member.plain_string {
+            Value::String(slice((member.value.0 + 1, member.value.1 - 1))?.to_string())
+        } else {
+            serde_json::from_str::<Value>(slice(member.value)?).ok()?
+        };
+        // Duplicate names: the last one wins, in the first one's place, as
+        // in a full parse.
+        out.insert(name.into_owned(), value);
+    }
+    Some(out)
+}
+
 /// Checks that a line is one JSON object without building anything, as
 /// strictly as a full parse except for one thing: a number beyond the range
 /// of a 64-bit float (`1e400`) is accepted (see [`skipping_is_strict`]).
+/// Lines [`check_object`] judges skip serde_json.
 pub(crate) fn validate_event(raw: &[u8]) -> Result<(), Rejection> {
+    if check_object(raw, None).is_some() {
+        return Ok(());
+    }
     let is_object = raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let checked = if skipping_is_strict(raw) {
         serde_json::from_slice::<de::IgnoredAny>(raw).map(|_| ())
@@ -413,6 +470,7 @@ mod tests {
         let f = f.select(&[0]);
         let raw = br#"{"EventID":1,"Channel":"c","CommandLine":"a","ParentImage":"p","Hashes":"h","Command Line":"s","Other":{"deep":[1,2]}}"#;
         let v = parse_event(raw, Some(f)).unwrap();
+        assert_eq!(parse_selected(raw, f, &mut Vec::new()).unwrap(), v);
         let kept: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             kept,
@@ -436,6 +494,11 @@ mod tests {
         let raw = br#"{"Command\u004cine":"a","x":1,"CommandLine":"b"}"#;
         let partial = parse_event(raw, Some(f)).unwrap();
         let full = parse_event(raw, None).unwrap();
+        // The fast path, with an escaped name it judges.
+        let judged = br#"{"Command\\Line":"a","x":1,"CommandLine":"b","CommandLine":"c"}"#;
+        let fast = parse_selected(judged, f, &mut Vec::new()).unwrap();
+        assert_eq!(fast, parse_event(judged, Some(f)).unwrap());
+        assert_eq!(fast["CommandLine"], "c");
         assert_eq!(partial["CommandLine"], full["CommandLine"]);
         assert_eq!(partial["CommandLine"], "b");
     }
@@ -461,6 +524,8 @@ mod tests {
         ] {
             let partial = parse_event(line, Some(f)).map(|_| ());
             let full = parse_event(line, None).map(|_| ());
+            let fast = parse_selected(line, f, &mut Vec::new()).map(|_| ());
+            assert_eq!(fast, full, "{}", String::from_utf8_lossy(line));
             assert_eq!(partial, full, "{}", String::from_utf8_lossy(line));
             assert_eq!(
                 validate_event(line),
@@ -482,6 +547,12 @@ mod tests {
         assert!(parse_event(unread, Some(f.select(&[0]))).is_ok());
         let read = br#"{"CommandLine": 1e400}"#;
         assert!(parse_event(read, Some(f.select(&[0]))).is_err());
+        let mut top = Vec::new();
+        assert!(parse_selected(unread, f.select(&[0]), &mut top).is_ok());
+        assert_eq!(
+            parse_selected(read, f.select(&[0]), &mut top),
+            parse_event(read, Some(f.select(&[0])))
+        );
         // Lines that skipping cannot judge take the strict path.
         assert!(validate_event(b"{\"x\": \"\\ud800\"}").is_err());
         assert!(validate_event(b"{\"x\": \"caf\xc3\x28\"}").is_err());
@@ -532,6 +603,8 @@ mod properties {
             let filter = MemberFilter::new(&Profile::sysmon(), &ReadSet::default());
             let partial = kind(parse_event(&line, Some(filter.select(&[]))).map(|_| ()));
             prop_assert_eq!(partial, full, "{}", text);
+            let fast = parse_selected(&line, filter.select(&[]), &mut Vec::new()).map(|_| ());
+            prop_assert_eq!(kind(fast), full, "{}", text);
         }
     }
 }

@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 use crate::accounting::Rejection;
 use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::MemberIndex;
-use crate::partial::{parse_event, validate_event, MemberFilter, ReadSet};
+use crate::partial::{parse_event, parse_selected, validate_event, MemberFilter, ReadSet};
 use crate::raw_scope::{RawChecks, RawScopeState};
 use crate::stage2::{lower_rules, rule_holds, FieldCache, HitCache, Lowered};
 use hypersigma_compiler::clauses::checked_clauses;
@@ -405,6 +405,7 @@ impl Engine {
             member_buf: Vec::new(),
             raw_scope: RawScopeState::default(),
             scope_marks: vec![(0, false); self.scopes.len()],
+            top_members: Vec::new(),
 
             filter: None,
         })
@@ -439,6 +440,8 @@ pub struct Scanner<'e> {
     /// Per scope: (generation, whether the raw event may be in it).
     scope_marks: Vec<(u32, bool)>,
 
+    /// Stage 2's scratch: the event's top-level members.
+    top_members: Vec<crate::strict_json::TopMember>,
     /// The members stage 2 builds, for the profile last seen (its address
     /// and name).
     filter: Option<(usize, String, MemberFilter)>,
@@ -629,7 +632,9 @@ impl Scanner<'_> {
         } else {
             self.refresh_filter(profile);
             match &self.filter {
-                Some((_, _, filter)) => parse_event(raw, Some(filter.select(&self.candidates))),
+                Some((_, _, filter)) => {
+                    parse_selected(raw, filter.select(&self.candidates), &mut self.top_members)
+                }
                 None => parse_event(raw, None),
             }
         };
