@@ -10,7 +10,10 @@
 //!
 //! Derivation over the IR: a text predicate contributes the longest literal run
 //! of its pattern (ASCII-only unless `cased`, no control characters, not purely
-//! numeric, at least [`MIN_WITNESS`] bytes); a regular expression the rarest
+//! numeric, at least [`MIN_WITNESS`] bytes unless made of characters telemetry
+//! rarely holds: see [`witness_worthy`]), or, caseless and without such a run,
+//! the case class of one of its non-ASCII letters as cased literals (`А`, `а`
+//! for a lone Cyrillic `а`); a regular expression the rarest
 //! of its prefix, suffix and required inner literal sets; other predicates, `neq`, `not` and
 //! fields that a log source builds by joining or converting values contribute
 //! nothing (always). A value list unions its alternatives; `all` and a map pick
@@ -176,17 +179,45 @@ pub fn field_members(field: &str, scope: &Scope, profiles: &[Profile]) -> BTreeS
 /// Whether `c` is the only character of its case-folding class (no other
 /// character folds to it, and it folds to itself).
 pub fn caseless_invariant(c: char) -> bool {
-    static FOLD_TARGETS: std::sync::OnceLock<std::collections::HashSet<char>> =
+    fold_class(c) == [c]
+}
+
+/// Every character that folds to what `c` folds to (`c` among them),
+/// ascending: what a caseless comparison takes for `c`. Computed once per
+/// process for all classes of more than one character.
+pub fn fold_class(c: char) -> Vec<char> {
+    static CLASSES: std::sync::OnceLock<std::collections::HashMap<char, Vec<char>>> =
         std::sync::OnceLock::new();
-    let targets = FOLD_TARGETS.get_or_init(|| {
-        (0u32..=0x10FFFF)
-            .filter_map(char::from_u32)
-            .map(|x| (x, fold_char(x)))
-            .filter(|(x, f)| x != f)
-            .map(|(_, f)| f)
-            .collect()
+    let classes = CLASSES.get_or_init(|| {
+        let mut classes: std::collections::HashMap<char, Vec<char>> = Default::default();
+        for x in (0u32..=0x10FFFF).filter_map(char::from_u32) {
+            let f = fold_char(x);
+            if f != x {
+                let class = classes.entry(f).or_insert_with(|| vec![f]);
+                class.push(x);
+            }
+        }
+        for class in classes.values_mut() {
+            class.sort_unstable();
+            class.dedup();
+        }
+        classes
     });
-    fold_char(c) == c && !targets.contains(&c)
+    classes
+        .get(&fold_char(c))
+        .cloned()
+        .unwrap_or_else(|| vec![fold_char(c)])
+}
+
+/// Whether a literal is long or rare enough to be a witness: at least
+/// [`MIN_WITNESS`] bytes, or made only of characters telemetry rarely holds
+/// (non-ASCII ones, and the escape characters of cmd and PowerShell, `^` and
+/// `` ` ``); and not only digits and number signs (see the module
+/// documentation).
+pub fn witness_worthy(lit: &str) -> bool {
+    let rare = |c: char| !c.is_ascii() || c == '^' || c == '`';
+    let numeric = lit.chars().all(|c| "0123456789.+-eE".contains(c));
+    !lit.is_empty() && !numeric && (lit.len() >= MIN_WITNESS || lit.chars().all(rare))
 }
 
 /// The witnesses of a rule.
@@ -284,16 +315,48 @@ pub(crate) fn predicate_witnesses(p: &Predicate, field: Option<&str>) -> Witness
         }
     }
     match best {
-        Some(lit)
-            if lit.len() >= MIN_WITNESS && !lit.chars().all(|c| "0123456789.+-eE".contains(c)) =>
-        {
-            Witnesses::AnyOf(BTreeSet::from([Witness {
-                json: json_escape(&lit),
-                cased: *cased,
-                field: field.map(str::to_string),
-            }]))
+        Some(lit) if witness_worthy(&lit) => Witnesses::AnyOf(BTreeSet::from([Witness {
+            json: json_escape(&lit),
+            cased: *cased,
+            field: field.map(str::to_string),
+        }])),
+        _ if *cased => Witnesses::Always,
+        _ => case_class_witnesses(pattern, field),
+    }
+}
+
+/// For a caseless pattern without a usable run: the case class of one of its
+/// non-ASCII letters (`А` and `а`), each member a cased witness, so a rule
+/// of single lookalike letters gets witnesses. Classes holding an ASCII
+/// character are left (events with a non-ASCII character folding to ASCII
+/// skip stage 1, but the ASCII ones would be witnesses of one byte); the
+/// smallest class is taken.
+fn case_class_witnesses(pattern: &crate::pattern::Pattern, field: Option<&str>) -> Witnesses {
+    let mut best: Option<Vec<char>> = None;
+    for piece in pattern.pieces() {
+        let Piece::Literal(text) = piece else {
+            continue;
+        };
+        for c in text.chars().filter(|c| !c.is_ascii() && !c.is_control()) {
+            let class = fold_class(c);
+            let usable = class.iter().all(|x| !x.is_ascii());
+            if usable && best.as_ref().is_none_or(|b| class.len() < b.len()) {
+                best = Some(class);
+            }
         }
-        _ => Witnesses::Always,
+    }
+    match best {
+        Some(class) => Witnesses::AnyOf(
+            class
+                .into_iter()
+                .map(|c| Witness {
+                    json: c.to_string(),
+                    cased: true,
+                    field: field.map(str::to_string),
+                })
+                .collect(),
+        ),
+        None => Witnesses::Always,
     }
 }
 
@@ -340,7 +403,7 @@ fn regex_literal_set(texts: &[impl AsRef<str>], field: Option<&str>) -> Witnesse
                 _ => c,
             })
             .collect();
-        let usable = text.len() >= MIN_WITNESS
+        let usable = witness_worthy(&text)
             && text
                 .chars()
                 .all(|c| !c.is_control() && (c.is_ascii() || caseless_invariant(c)));
@@ -423,6 +486,38 @@ mod tests {
                 })
                 .collect(),
         )
+    }
+
+    #[test]
+    fn short_rare_literals_and_case_classes() {
+        // cmd's escape character: two bytes are enough; other short literals are not.
+        assert_eq!(
+            witnesses("    s: {CommandLine|contains: ['^^', ',;,']}\n    condition: s"),
+            set(&[("CommandLine", "^^"), ("CommandLine", ",;,")])
+        );
+        assert_eq!(
+            witnesses("    s: {CommandLine|contains: ['^^', ';;']}\n    condition: s"),
+            Witnesses::Always
+        );
+        assert!(witness_worthy("`") && witness_worthy("é") && !witness_worthy("ab"));
+        assert!(!witness_worthy("123456") && !witness_worthy(""));
+        // A lone lookalike letter: every character of its case class, cased.
+        let cyrillic_a = Witnesses::AnyOf(BTreeSet::from(["А", "а"].map(|c| Witness {
+            json: c.to_string(),
+            cased: true,
+            field: Some("CommandLine".to_string()),
+        })));
+        assert_eq!(
+            witnesses("    s: {CommandLine|contains: 'а'}\n    condition: s"),
+            cyrillic_a
+        );
+        // A class holding an ASCII letter (the Kelvin sign's) gives nothing.
+        assert_eq!(
+            witnesses("    s: {CommandLine|contains: '\u{212A}'}\n    condition: s"),
+            Witnesses::Always
+        );
+        assert_eq!(fold_class('σ'), vec!['Σ', 'ς', 'σ']);
+        assert!(caseless_invariant('😀') && !caseless_invariant('σ'));
     }
 
     #[test]

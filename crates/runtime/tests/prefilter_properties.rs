@@ -1,6 +1,7 @@
 //! Property: stage 1 never drops a true match. Random rule values (wildcards,
 //! escapes, mixed case, non-ASCII, characters that fold to ASCII) against
-//! random events built around them (case changed, JSON-escaped in every way a
+//! short rare literals (`^^`, a lone Cyrillic or Greek letter, the micro
+//! sign) against random events built around them (case changed, JSON-escaped in every way a
 //! JSON writer may choose: `\uXXXX`, `\/`, `\\`, `\"`; placed in the member
 //! the rule reads, in another one, wrapped in `#text`, in an array, under a
 //! spaced name, in the evtx shape), with the engine's verdict required to
@@ -12,7 +13,7 @@ use proptest::prelude::*;
 
 const ALPHABET: &[char] = &[
     'a', 'b', 'C', 'd', 'E', 'x', 'Y', '0', '1', ' ', '.', '-', '/', '\\', '"', '*', '?', 'é', 'Ä',
-    'ſ', 's', 'k', 'K', '\u{212A}', 'ß', 'Σ', 'ς', '\t',
+    'ſ', 's', 'k', 'K', '\u{212A}', 'ß', 'Σ', 'ς', '\t', '^', '`', 'а', 'А', 'µ', 'μ', 'Μ',
 ];
 
 fn text() -> impl Strategy<Value = String> {
