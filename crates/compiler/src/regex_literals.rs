@@ -41,6 +41,47 @@ pub fn required_literals(hir: &Hir) -> Option<Vec<String>> {
     required(hir).filter(|set| set.iter().all(|s| !s.is_empty()))
 }
 
+/// Every literal set [`required_literals`] could choose among at the top of
+/// `hir` (one per part of a concatenation: a match holds a literal of
+/// each), rarest first, at most `max`: a stronger prefilter than one set
+/// when checking is cheap (stage 2), where a scan pattern costs (stage 1).
+pub fn required_literal_sets(hir: &Hir, max: usize) -> Vec<Vec<String>> {
+    let mut sets: Vec<Vec<String>> = Vec::new();
+    let mut top = hir;
+    loop {
+        match top.kind() {
+            HirKind::Capture(c) => top = &c.sub,
+            HirKind::Repetition(r) if r.min >= 1 => top = &r.sub,
+            _ => break,
+        }
+    }
+    match top.kind() {
+        HirKind::Concat(items) if fixed(top).is_none() => {
+            let mut run = String::new();
+            for item in items {
+                match fixed(item) {
+                    Some(text) => run.push_str(&text),
+                    None => {
+                        if !run.is_empty() {
+                            sets.push(vec![std::mem::take(&mut run)]);
+                        }
+                        sets.extend(required(item));
+                    }
+                }
+            }
+            if !run.is_empty() {
+                sets.push(vec![run]);
+            }
+        }
+        _ => sets.extend(required(top)),
+    }
+    sets.retain(|set| !set.is_empty() && set.iter().all(|s| !s.is_empty()));
+    sets.sort_by(|a, b| cost(a).total_cmp(&cost(b)).then_with(|| a.cmp(b)));
+    sets.dedup();
+    sets.truncate(max);
+    sets
+}
+
 fn cost(set: &[String]) -> f64 {
     set.iter().map(|s| literal_cost(s.len())).sum()
 }
@@ -180,6 +221,32 @@ mod tests {
         // Fixed repetitions and classes of one letter join into one literal.
         assert_eq!(req(r"[Ww]hoami\.e{1}xe\d+", false), set(&["whoami.exe"]));
         assert_eq!(req(r"(?:ab){2}\d", false), set(&["abab"]));
+    }
+
+    #[test]
+    fn every_part_of_a_concatenation_is_a_set() {
+        let sets = |re: &str| {
+            let hir = regex_syntax::ParserBuilder::new()
+                .build()
+                .parse(re)
+                .unwrap();
+            required_literal_sets(&hir, 4)
+        };
+        // The token-obfuscation expression: `-f` alone would let most
+        // PowerShell command lines through.
+        assert_eq!(
+            sets(r#""(?:\{\d\})+"\s*-f"#),
+            [["-f"], ["\""], ["{"]].map(|v| v.map(String::from).to_vec())
+        );
+        assert_eq!(
+            sets(r"x+(?:Invoke|IEX)\s"),
+            [
+                vec!["iex".to_string(), "invoke".to_string()],
+                vec!["x".to_string()]
+            ]
+        );
+        assert_eq!(sets(r"abc"), [vec!["abc".to_string()]]);
+        assert!(sets(r"\d+").is_empty());
     }
 
     #[test]

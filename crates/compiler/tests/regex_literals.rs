@@ -1,10 +1,11 @@
 //! Property: every match of a regular expression contains one of the
-//! literals `required_literals` gives for it (after folding case), whatever
+//! literals `required_literals` gives for it, and one of each set
+//! `required_literal_sets` gives (after folding case), whatever
 //! the expression's shape: concatenations, alternations, repetitions,
 //! classes, case-insensitive parts.
 
 use hypersigma_compiler::pattern::fold_str;
-use hypersigma_compiler::regex_literals::required_literals;
+use hypersigma_compiler::regex_literals::{required_literal_sets, required_literals};
 use proptest::prelude::*;
 
 /// Small expressions over a tiny alphabet, so random texts match often.
@@ -42,7 +43,9 @@ proptest! {
             .build()
             .parse(&re)
             .unwrap();
+        let sets = required_literal_sets(&hir, 8);
         let Some(literals) = required_literals(&hir) else {
+            prop_assert!(sets.is_empty(), "{re}: sets {sets:?} without a required set");
             return Ok(());
         };
         let compiled = fancy_regex::RegexBuilder::new(&re)
@@ -56,6 +59,12 @@ proptest! {
                     literals.iter().any(|l| folded.contains(l.as_str())),
                     "{re} matches {text:?} without any of {literals:?}"
                 );
+                for set in &sets {
+                    prop_assert!(
+                        set.iter().any(|l| folded.contains(l.as_str())),
+                        "{re} matches {text:?} without any of {set:?}"
+                    );
+                }
             }
         }
     }

@@ -9,9 +9,17 @@
 //! scalar inside an array belongs to the member holding the array, so
 //! `"Tags": ["a", "b"]` gives both strings the member `Tags`.
 //!
-//! The index is only an aid to stage 1: when the bytes are not well-formed
+//! The index is first an aid to stage 1: when the bytes are not well-formed
 //! JSON, [`MemberIndex::build`] returns `false` and the caller treats every
-//! hit as counting (stage 2 then rejects the line as before).
+//! hit as counting (stage 2 then rejects the line as before). It is also
+//! stage 2's validation: the build tries a strict pass first
+//! ([`crate::strict_json`]'s tokens, grammar and nesting checked as serde_json
+//! checks them), and a line that pass accepts is valid JSON whose top-level
+//! members ([`MemberIndex::top_members`]) stage 2 parses from their own
+//! bytes. Lines the strict pass does not judge get the lenient pass (the
+//! same spans, no verdict) and serde_json in stage 2.
+
+use crate::strict_json::{number_end, string_end, word_end, TopMember, MAX_DEPTH};
 
 /// No member (a scalar at the top level, or inside a top-level array).
 const NO_KEY: (u32, u32) = (u32::MAX, u32::MAX);
@@ -33,6 +41,22 @@ pub struct MemberIndex {
     containers: Vec<(u32, u32)>,
     /// Open containers: the member name their scalars belong to.
     stack: Vec<Container>,
+    /// The top-level members, when the strict pass accepted the line.
+    top: Vec<TopMember>,
+    strict: bool,
+}
+
+/// What the strict pass expects next.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// A member name, or the end of an empty object.
+    KeyOrClose,
+    Key,
+    Colon,
+    Value,
+    /// A value, or the end of an empty array.
+    ValueOrClose,
+    CommaOrClose,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -55,18 +79,168 @@ pub enum Place<'a> {
 impl MemberIndex {
     /// Lexes `raw`; false when it is not well-formed enough to index (too
     /// large for 32-bit offsets, unbalanced brackets, an unterminated string).
+    /// Whether the line is valid JSON as well: [`MemberIndex::top_members`].
     pub fn build(&mut self, raw: &[u8]) -> bool {
+        self.top.clear();
+        self.strict = false;
+        if raw.len() >= u32::MAX as usize {
+            self.spans.clear();
+            self.containers.clear();
+            return false;
+        }
+        if self.build_strict(raw).is_some() {
+            self.strict = true;
+            return true;
+        }
+        self.top.clear();
+        self.build_lenient(raw)
+    }
+
+    /// The top-level members of the last indexed line, when the strict pass
+    /// accepted it: then it is one JSON object serde_json accepts (number
+    /// ranges aside), valid UTF-8.
+    pub(crate) fn top_members(&self) -> Option<&[TopMember]> {
+        self.strict.then_some(self.top.as_slice())
+    }
+
+    /// The strict pass: `None` as soon as the line is not one JSON object
+    /// this pass judges (see [`crate::strict_json`]).
+    fn build_strict(&mut self, raw: &[u8]) -> Option<()> {
         self.spans.clear();
         self.containers.clear();
         self.stack.clear();
-        if raw.len() >= u32::MAX as usize {
-            return false;
+        simdutf8::basic::from_utf8(raw).ok()?;
+        let spaces = |mut i: usize| {
+            while raw.get(i) == Some(&b' ') {
+                i += 1;
+            }
+            i
+        };
+        let mut i = spaces(0);
+        if raw.get(i) != Some(&b'{') {
+            return None;
         }
+        self.stack.push(Container {
+            array: false,
+            key: NO_KEY,
+        });
+        i += 1;
+        let mut expect = Expect::KeyOrClose;
+        // The top-level member being read: its name and where its value starts.
+        let (mut name, mut name_escaped, mut value_start) = (NO_KEY, false, 0u32);
+        loop {
+            i = spaces(i);
+            let b = *raw.get(i)?;
+            let closing = match (expect, b) {
+                (Expect::KeyOrClose, b'}') | (Expect::ValueOrClose, b']') => true,
+                (Expect::CommaOrClose, b'}' | b']') => true,
+                (Expect::KeyOrClose | Expect::Key, b'"') => {
+                    let (end, escaped) = string_end(raw, i)?;
+                    let body = (i as u32 + 1, end as u32 - 1);
+                    if self.stack.len() == 1 {
+                        (name, name_escaped) = (body, escaped);
+                    }
+                    self.stack.last_mut()?.key = body;
+                    i = end;
+                    expect = Expect::Colon;
+                    false
+                }
+                (Expect::Colon, b':') => {
+                    i += 1;
+                    expect = Expect::Value;
+                    false
+                }
+                (Expect::CommaOrClose, b',') => {
+                    i += 1;
+                    expect = if self.stack.last()?.array {
+                        Expect::Value
+                    } else {
+                        Expect::Key
+                    };
+                    false
+                }
+                (Expect::Value | Expect::ValueOrClose, _) => {
+                    let top_level = self.stack.len() == 1;
+                    if top_level {
+                        value_start = i as u32;
+                    }
+                    let scalar = match b {
+                        b'"' => Some(string_end(raw, i)?),
+                        b't' | b'f' | b'n' => Some((word_end(raw, i)?, true)),
+                        b'-' | b'0'..=b'9' => Some((number_end(raw, i)?, true)),
+                        b'{' | b'[' => None,
+                        _ => return None,
+                    };
+                    match scalar {
+                        Some((end, not_plain)) => {
+                            self.push_scalar(i as u32, end as u32);
+                            if top_level {
+                                self.top.push(TopMember {
+                                    name,
+                                    name_escaped,
+                                    value: (value_start, end as u32),
+                                    plain_string: !not_plain,
+                                });
+                            }
+                            i = end;
+                            expect = Expect::CommaOrClose;
+                        }
+                        None => {
+                            if self.stack.len() >= MAX_DEPTH {
+                                return None;
+                            }
+                            self.note_container();
+                            let array = b == b'[';
+                            let key = if array {
+                                self.stack.last().map_or(NO_KEY, |c| c.key)
+                            } else {
+                                NO_KEY
+                            };
+                            self.stack.push(Container { array, key });
+                            i += 1;
+                            expect = if array {
+                                Expect::ValueOrClose
+                            } else {
+                                Expect::KeyOrClose
+                            };
+                        }
+                    }
+                    false
+                }
+                _ => return None,
+            };
+            if closing {
+                let open = self.stack.pop()?;
+                if open.array != (b == b']') {
+                    return None;
+                }
+                i += 1;
+                match self.stack.len() {
+                    0 => return (spaces(i) == raw.len()).then_some(()),
+                    1 => self.top.push(TopMember {
+                        name,
+                        name_escaped,
+                        value: (value_start, i as u32),
+                        plain_string: false,
+                    }),
+                    _ => {}
+                }
+                expect = Expect::CommaOrClose;
+            }
+        }
+    }
+
+    /// The lenient pass: brackets balanced and strings terminated, nothing
+    /// else checked.
+    fn build_lenient(&mut self, raw: &[u8]) -> bool {
+        self.spans.clear();
+        self.containers.clear();
+        self.stack.clear();
         let mut i = 0usize;
         while i < raw.len() {
             match raw[i] {
                 b'"' => {
-                    let Some(end) = string_end(raw, i + 1) else {
+                    let Some(end) = lenient_string_end(raw, i + 1) else {
                         return false;
                     };
                     let body = (i as u32 + 1, end as u32);
@@ -202,7 +376,7 @@ impl MemberIndex {
 }
 
 /// The index of the closing quote of a string whose body starts at `from`.
-fn string_end(raw: &[u8], mut from: usize) -> Option<usize> {
+fn lenient_string_end(raw: &[u8], mut from: usize) -> Option<usize> {
     loop {
         let k = from + memchr::memchr2(b'"', b'\\', raw.get(from..)?)?;
         if raw[k] == b'"' {
@@ -267,6 +441,190 @@ mod tests {
         let mut x = MemberIndex::default();
         for bad in [r#"{"a": "b"#, r#"{"a": [1}"#, r#"{"a": 1]"#, r#"{"a": 1"#] {
             assert!(!x.build(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    /// Whether the strict pass accepts `raw`.
+    fn strict(raw: &[u8]) -> bool {
+        let mut x = MemberIndex::default();
+        x.build(raw);
+        x.top_members().is_some()
+    }
+
+    fn serde_accepts(raw: &[u8]) -> bool {
+        raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+            && serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok()
+    }
+
+    #[test]
+    fn the_strict_pass_lists_top_level_members() {
+        let raw =
+            br#" {"A": "x", "B\"c": [1, -0.5e+3, {"d": null}], "E": "a\\b", "F": true, "G": {}} "#;
+        let mut x = MemberIndex::default();
+        assert!(x.build(raw));
+        let text = |(a, b): (u32, u32)| &raw[a as usize..b as usize];
+        let seen: Vec<(&[u8], bool, &[u8], bool)> = x
+            .top_members()
+            .expect("strict")
+            .iter()
+            .map(|m| (text(m.name), m.name_escaped, text(m.value), m.plain_string))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (&b"A"[..], false, &b"\"x\""[..], true),
+                (b"B\\\"c", true, b"[1, -0.5e+3, {\"d\": null}]", false),
+                (b"E", false, b"\"a\\\\b\"", false),
+                (b"F", false, b"true", false),
+                (b"G", false, b"{}", false),
+            ]
+        );
+        assert!(strict(b"{}") && strict(b"{\"a\":{}}") && strict(b"{\"a\":[[],[1]]}"));
+    }
+
+    #[test]
+    fn the_strict_pass_refuses_what_serde_rejects_and_what_it_does_not_judge() {
+        let deep = format!("{{\"x\":{}1{}}}", "[".repeat(120), "]".repeat(120));
+        for bad in [
+            &b""[..],
+            b"[1]",
+            b"\"s\"",
+            b"{",
+            b"{\"a\"}",
+            b"{\"a\":}",
+            b"{\"a\":1,}",
+            b"{,}",
+            b"{\"a\":[1,]}",
+            b"{\"a\":[,1]}",
+            b"{\"a\":01}",
+            b"{\"a\":-}",
+            b"{\"a\":1.}",
+            b"{\"a\":.5}",
+            b"{\"a\":+1}",
+            b"{\"a\":1e}",
+            b"{\"a\":1e+}",
+            b"{\"a\":tru}",
+            b"{\"a\":truex}",
+            b"{\"a\":nul}",
+            b"{\"a\":\"x\\q\"}",
+            b"{\"a\":\"x}",
+            b"{\"a\":1} x",
+            b"{\"a\":1}{}",
+            b"{1:2}",
+            b"{\"a\":[1 2]}",
+            b"{\"a\":{\"b\" 1}}",
+            b"{\"a\":[1}",
+            b"{\"a\":{]}",
+            b"{\"a\":\"caf\xc3\x28\"}",
+            // Valid, but left to serde_json.
+            b"{\"a\":\t1}",
+            b"{\"a\":\"\\u0041\"}",
+            deep.as_bytes(),
+        ] {
+            assert!(!strict(bad), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn the_strict_pass_never_accepts_what_serde_rejects() {
+        // Every prefix and every one-byte deletion of a valid line.
+        let line: &[u8] =
+            br#"{"a": "x\"y", "b": [1, 20, -3.5e-7, true, false, null, {"c": {}}], "d": 0}"#;
+        assert!(strict(line));
+        for k in 0..line.len() {
+            assert!(!strict(&line[..k]), "{:?}", &line[..k]);
+            let mut cut = line.to_vec();
+            cut.remove(k);
+            if strict(&cut) {
+                assert!(serde_accepts(&cut), "{}", String::from_utf8_lossy(&cut));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "-?[0-9]{1,4}(\\.[0-9]{0,3})?([eE][+-]?[0-9]{0,2})?",
+            "0[0-9]{1,3}",
+            "\"([a-zA-Z0-9 :,.{}\\[\\]é]|\\\\[\"\\\\/bfnrtqx])*\"",
+            "(true|false|null|tru|nul|fals)",
+            "\\[ ?(1|\"a\"|\\{\\}) ?(, ?(2|\\[\\]|\"b\"|\\{\"k\":\\[3\\]\\}))? ?,? ?\\]",
+            "\\{ ?(\"k\" ?: ?(1|\"v\"|\\[\\]|\\{\\}))? ?,? ?\\}",
+        ]
+    }
+
+    /// Scalar spans (start, end, member name range) and container names.
+    type Spans = (Vec<(u32, u32, (u32, u32))>, Vec<(u32, u32)>);
+
+    /// The lenient pass's spans, to compare the strict pass's with.
+    fn lenient_spans(raw: &[u8]) -> Option<Spans> {
+        let mut x = MemberIndex::default();
+        x.build_lenient(raw).then(|| {
+            let spans = x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
+            (spans, x.containers.clone())
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// A strict yes is always serde_json's yes, with the lenient pass's
+        /// spans; on the lines it judges (spaces only, no `\u`, UTF-8), a
+        /// no is serde_json's no.
+        #[test]
+        fn strict_pass_agrees_with_serde(
+            members in proptest::collection::vec(("[a-z\"\\\\]{1,4}", token()), 0..5),
+            sep in "(, ?|,,| |)",
+            edit in proptest::option::of((any::<u8>(), 0usize..120, any::<bool>())),
+        ) {
+            let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
+            let mut line = format!("{{{}}}", body.join(&sep)).into_bytes();
+            if let Some((byte, at, insert)) = edit {
+                if at < line.len() {
+                    if insert { line.insert(at, byte) } else { line[at] = byte }
+                }
+            }
+            let serde = serde_json::from_slice::<serde::de::IgnoredAny>(&line).is_ok()
+                && line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            let judged = !line.iter().any(|&b| b < 0x20)
+                && memchr::memmem::find(&line, b"\\u").is_none()
+                && std::str::from_utf8(&line).is_ok();
+            let mut x = MemberIndex::default();
+            x.build(&line);
+            let mine = x.top_members().is_some();
+            let text = String::from_utf8_lossy(&line).into_owned();
+            prop_assert!(!mine || serde, "accepted what serde rejects: {}", text);
+            if judged {
+                prop_assert_eq!(mine, serde, "{}", text);
+            }
+            if mine {
+                let spans: Vec<(u32, u32, (u32, u32))> =
+                    x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
+                prop_assert_eq!(Some((spans, x.containers.clone())), lenient_spans(&line), "{}", text);
+                // The top-level members are the object's, in order.
+                let parsed: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_slice(&line).unwrap_or_default();
+                let top = x.top_members().unwrap_or_default();
+                let names: Vec<String> = top
+                    .iter()
+                    .filter_map(|m| {
+                        let quoted = line.get(m.name.0 as usize - 1..m.name.1 as usize + 1)?;
+                        serde_json::from_slice(quoted).ok()
+                    })
+                    .collect();
+                prop_assert_eq!(names.len(), top.len());
+                prop_assert!(parsed.keys().all(|k| names.contains(k)), "{}", text);
+                for m in top {
+                    let value = &line[m.value.0 as usize..m.value.1 as usize];
+                    let ok = serde_json::from_slice::<serde::de::IgnoredAny>(value).is_ok();
+                    prop_assert!(ok, "value {:?} of {}", String::from_utf8_lossy(value), text);
+                }
+            }
         }
     }
 }

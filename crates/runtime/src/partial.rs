@@ -9,11 +9,11 @@
 //! (explicit paths, roots, dotted names, names written with spaces), as one
 //! bit set per rule, plus the members holding the channel, provider and
 //! event id. Per event, [`MemberFilter::select`] ORs the candidates' sets and
-//! [`parse_selected`] checks the line in one pass ([`crate::strict_json`]) and
-//! parses only the wanted members from their own bytes; lines that check
-//! does not judge go to [`parse_event`], which walks the line once with
-//! serde_json, keeping the other members as unparsed raw text (validated,
-//! never allocated).
+//! [`parse_selected`] parses only the wanted members from their own bytes
+//! when the event's member index (stage 1's, [`MemberIndex`]) was built by
+//! its strict pass; lines that pass does not judge go to [`parse_event`],
+//! which walks the line once with serde_json, keeping the other members as
+//! unparsed raw text (validated, never allocated).
 //!
 //! The result is a `serde_json::Value` object holding every member a lookup
 //! of a candidate can reach, so the reference selection semantics apply to
@@ -32,7 +32,8 @@ use hypersigma_compiler::ir::{Predicate, Rule};
 use hypersigma_compiler::{Profile, Scope};
 
 use crate::accounting::{RejectKind, Rejection};
-use crate::strict_json::{check_object, TopMember};
+use crate::members::MemberIndex;
+use crate::strict_json::TopMember;
 
 /// The Sigma field names stage 2 can look up, per rule, and which rules read
 /// every value.
@@ -231,15 +232,15 @@ pub(crate) fn parse_event(raw: &[u8], filter: Option<Selection<'_>>) -> Result<V
     }
 }
 
-/// [`parse_event`] with a selection, through [`check_object`] when it
-/// judges the line: the wanted members are parsed from their own bytes and
-/// the others not walked again. `top` is scratch space.
+/// [`parse_event`] with a selection, for a line `index` was built on: when
+/// its strict pass accepted the line, the wanted members are parsed from
+/// their own bytes and the others not walked again.
 pub(crate) fn parse_selected(
     raw: &[u8],
     filter: Selection<'_>,
-    top: &mut Vec<TopMember>,
+    index: &MemberIndex,
 ) -> Result<Value, Rejection> {
-    if let Some(text) = check_object(raw, Some(top)) {
+    if let (Some(top), Ok(text)) = (index.top_members(), simdutf8::basic::from_utf8(raw)) {
         if let Some(map) = build_members(text, &filter, top) {
             return Ok(Value::Object(map));
         }
@@ -247,7 +248,16 @@ pub(crate) fn parse_selected(
     parse_event(raw, Some(filter))
 }
 
-/// The wanted members of a line [`check_object`] accepted; `None` when one
+/// [`validate_event`] for a line `index` was built on: at once when its
+/// strict pass accepted the line.
+pub(crate) fn validate_indexed(raw: &[u8], index: &MemberIndex) -> Result<(), Rejection> {
+    match index.top_members() {
+        Some(_) => Ok(()),
+        None => validate_event(raw),
+    }
+}
+
+/// The wanted members of a line the strict pass accepted; `None` when one
 /// does not build (a number beyond float range: serde_json's path then
 /// gives the error).
 fn build_members(
@@ -283,11 +293,7 @@ fn build_members(
 /// Checks that a line is one JSON object without building anything, as
 /// strictly as a full parse except for one thing: a number beyond the range
 /// of a 64-bit float (`1e400`) is accepted (see [`skipping_is_strict`]).
-/// Lines [`check_object`] judges skip serde_json.
 pub(crate) fn validate_event(raw: &[u8]) -> Result<(), Rejection> {
-    if check_object(raw, None).is_some() {
-        return Ok(());
-    }
     let is_object = raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let checked = if skipping_is_strict(raw) {
         serde_json::from_slice::<de::IgnoredAny>(raw).map(|_| ())
@@ -449,9 +455,23 @@ impl<'de> Visitor<'de> for KeyVisitor {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use hypersigma_compiler::{parse_rule, CompileOptions};
+
+    /// [`parse_selected`] on a line indexed first, as stage 2 sees it.
+    pub(crate) fn fast_parse(raw: &[u8], f: Selection<'_>) -> Result<Value, Rejection> {
+        let mut index = MemberIndex::default();
+        index.build(raw);
+        parse_selected(raw, f, &index)
+    }
+
+    /// [`validate_indexed`] likewise.
+    pub(crate) fn fast_validate(raw: &[u8]) -> Result<(), Rejection> {
+        let mut index = MemberIndex::default();
+        index.build(raw);
+        validate_indexed(raw, &index)
+    }
 
     fn reads(detection: &str) -> ReadSet {
         let text = format!(
@@ -470,7 +490,7 @@ mod tests {
         let f = f.select(&[0]);
         let raw = br#"{"EventID":1,"Channel":"c","CommandLine":"a","ParentImage":"p","Hashes":"h","Command Line":"s","Other":{"deep":[1,2]}}"#;
         let v = parse_event(raw, Some(f)).unwrap();
-        assert_eq!(parse_selected(raw, f, &mut Vec::new()).unwrap(), v);
+        assert_eq!(fast_parse(raw, f).unwrap(), v);
         let kept: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             kept,
@@ -496,7 +516,7 @@ mod tests {
         let full = parse_event(raw, None).unwrap();
         // The fast path, with an escaped name it judges.
         let judged = br#"{"Command\\Line":"a","x":1,"CommandLine":"b","CommandLine":"c"}"#;
-        let fast = parse_selected(judged, f, &mut Vec::new()).unwrap();
+        let fast = fast_parse(judged, f).unwrap();
         assert_eq!(fast, parse_event(judged, Some(f)).unwrap());
         assert_eq!(fast["CommandLine"], "c");
         assert_eq!(partial["CommandLine"], full["CommandLine"]);
@@ -524,8 +544,14 @@ mod tests {
         ] {
             let partial = parse_event(line, Some(f)).map(|_| ());
             let full = parse_event(line, None).map(|_| ());
-            let fast = parse_selected(line, f, &mut Vec::new()).map(|_| ());
+            let fast = fast_parse(line, f).map(|_| ());
             assert_eq!(fast, full, "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                fast_validate(line),
+                full,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
             assert_eq!(partial, full, "{}", String::from_utf8_lossy(line));
             assert_eq!(
                 validate_event(line),
@@ -547,10 +573,10 @@ mod tests {
         assert!(parse_event(unread, Some(f.select(&[0]))).is_ok());
         let read = br#"{"CommandLine": 1e400}"#;
         assert!(parse_event(read, Some(f.select(&[0]))).is_err());
-        let mut top = Vec::new();
-        assert!(parse_selected(unread, f.select(&[0]), &mut top).is_ok());
+        assert!(fast_parse(unread, f.select(&[0])).is_ok());
+        assert!(fast_validate(unread).is_ok());
         assert_eq!(
-            parse_selected(read, f.select(&[0]), &mut top),
+            fast_parse(read, f.select(&[0])),
             parse_event(read, Some(f.select(&[0])))
         );
         // Lines that skipping cannot judge take the strict path.
@@ -603,8 +629,9 @@ mod properties {
             let filter = MemberFilter::new(&Profile::sysmon(), &ReadSet::default());
             let partial = kind(parse_event(&line, Some(filter.select(&[]))).map(|_| ()));
             prop_assert_eq!(partial, full, "{}", text);
-            let fast = parse_selected(&line, filter.select(&[]), &mut Vec::new()).map(|_| ());
+            let fast = tests::fast_parse(&line, filter.select(&[])).map(|_| ());
             prop_assert_eq!(kind(fast), full, "{}", text);
+            prop_assert_eq!(kind(tests::fast_validate(&line)), full, "{}", text);
         }
     }
 }

@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 use crate::accounting::Rejection;
 use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::MemberIndex;
-use crate::partial::{parse_event, parse_selected, validate_event, MemberFilter, ReadSet};
+use crate::partial::{parse_event, parse_selected, validate_indexed, MemberFilter, ReadSet};
 use crate::raw_scope::{RawChecks, RawScopeState};
 use crate::stage2::{lower_rules, rule_holds, FieldCache, HitCache, Lowered};
 use hypersigma_compiler::clauses::checked_clauses;
@@ -405,7 +405,7 @@ impl Engine {
             member_buf: Vec::new(),
             raw_scope: RawScopeState::default(),
             scope_marks: vec![(0, false); self.scopes.len()],
-            top_members: Vec::new(),
+            indexed_event: false,
 
             filter: None,
         })
@@ -440,8 +440,9 @@ pub struct Scanner<'e> {
     /// Per scope: (generation, whether the raw event may be in it).
     scope_marks: Vec<(u32, bool)>,
 
-    /// Stage 2's scratch: the event's top-level members.
-    top_members: Vec<crate::strict_json::TopMember>,
+    /// Whether `members` indexes the event of the last
+    /// [`Scanner::candidates`] call (stage 2 then reuses it).
+    indexed_event: bool,
     /// The members stage 2 builds, for the profile last seen (its address
     /// and name).
     filter: Option<(usize, String, MemberFilter)>,
@@ -474,16 +475,22 @@ pub enum Verdict {
 impl Scanner<'_> {
     /// Stage 1: the candidate rules of a raw event (ascending).
     pub fn candidates(&mut self, raw: &[u8]) -> &[u32] {
+        let mut known = EventKnown::default();
+        self.find_candidates(raw, &mut known);
+        self.indexed_event = known.indexed.is_some();
+        &self.candidates
+    }
+
+    fn find_candidates(&mut self, raw: &[u8], known: &mut EventKnown) {
         let engine = self.engine;
         self.candidates.clear();
-        let mut known = EventKnown::default();
-        if !engine.options.no_prefilter && self.outside_every_scope(raw, &mut known) {
-            return &self.candidates;
+        if !engine.options.no_prefilter && self.outside_every_scope(raw, known) {
+            return;
         }
         let all = engine.options.no_prefilter || self.stage1(raw);
         if all {
             self.candidates.extend(0..engine.rules.len() as u32);
-            return &self.candidates;
+            return;
         }
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
@@ -534,11 +541,10 @@ impl Scanner<'_> {
                 }
             }
         }
-        self.filter_scopes(raw, &mut known);
-        self.filter_event_ids(raw, &mut known);
-        self.check_clauses(raw, &mut known);
+        self.filter_scopes(raw, known);
+        self.filter_event_ids(raw, known);
+        self.check_clauses(raw, known);
         self.candidates.sort_unstable();
-        &self.candidates
     }
 
     /// Scans; true when the event must pass on to every rule.
@@ -605,6 +611,7 @@ impl Scanner<'_> {
     /// 1 had chosen them: what evaluating those rules on an event costs.
     pub fn evaluate_rules(&mut self, raw: &[u8], profile: &Profile, rules: &[u32]) -> Verdict {
         let n = self.engine.rules.len();
+        self.indexed_event = false;
         self.candidates.clear();
         self.candidates
             .extend(rules.iter().copied().filter(|&r| (r as usize) < n));
@@ -625,15 +632,19 @@ impl Scanner<'_> {
             .candidates
             .iter()
             .any(|&r| engine.reads.whole_event[r as usize]);
+        if !self.indexed_event && !whole {
+            self.index_event(raw);
+            self.indexed_event = true;
+        }
         let parsed = if candidates == 0 {
-            validate_event(raw).map(|()| Value::Null)
+            validate_indexed(raw, &self.members).map(|()| Value::Null)
         } else if whole {
             parse_event(raw, None)
         } else {
             self.refresh_filter(profile);
             match &self.filter {
                 Some((_, _, filter)) => {
-                    parse_selected(raw, filter.select(&self.candidates), &mut self.top_members)
+                    parse_selected(raw, filter.select(&self.candidates), &self.members)
                 }
                 None => parse_event(raw, None),
             }

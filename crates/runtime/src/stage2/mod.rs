@@ -64,8 +64,8 @@ enum Slot {
     /// characters, `values[value][alternative]` of the rule's field match.
     Glob(usize, usize),
     /// A `re` on the field's cached texts, likewise; run only on texts
-    /// whose folded form holds one of the match's `needles[k]` (literals
-    /// every match contains) when it has some.
+    /// whose folded form holds a literal of each set of the match's
+    /// `needles[k]` (literals every match contains) when it has some.
     Regex(usize, usize, Option<u32>),
     /// By the reference code, on `values[value][alternative]` of the rule's field match.
     Reference(usize, usize),
@@ -77,9 +77,9 @@ struct LoweredMatch {
     target_id: u32,
     /// Slots per value written.
     values: Vec<Vec<Slot>>,
-    /// Per prefiltered `re`: the folded literals one of which each match
-    /// holds, as prepared searchers.
-    needles: Vec<Vec<memmem::Finder<'static>>>,
+    /// Per prefiltered `re`: sets of folded literals, each match holding
+    /// one literal of every set, as prepared searchers.
+    needles: Vec<Needles>,
     /// For a match that holds when any slot holds (no `all`, no `neq`): its
     /// atoms per case mode (ascending), and its other slots. One
     /// intersection with the field's short hit list then decides every
@@ -109,6 +109,13 @@ impl AnyOf {
         AnyOf { atoms, others }
     }
 }
+
+/// A `re`'s required literal sets (rarest first), as prepared searchers.
+type Needles = Vec<Vec<memmem::Finder<'static>>>;
+
+/// Most literal sets a `re` is prefiltered with (each one a search of the
+/// folded text).
+const MAX_NEEDLE_SETS: usize = 3;
 
 /// Every rule of an engine lowered, and their literals' atoms.
 pub(crate) struct Lowered {
@@ -154,7 +161,7 @@ impl LoweredMatch {
             None => Target::Keywords,
         };
         let target_id = atoms.target(fm.field.as_deref());
-        let mut needles: Vec<Vec<memmem::Finder<'static>>> = Vec::new();
+        let mut needles: Vec<Needles> = Vec::new();
         let values: Vec<Vec<Slot>> = fm
             .values
             .iter()
@@ -174,12 +181,20 @@ impl LoweredMatch {
                         None => match p {
                             Predicate::Text { .. } => Slot::Glob(v, a),
                             Predicate::Regex(r) => {
-                                let required = regex_literals::parse(r)
-                                    .and_then(|hir| regex_literals::required_literals(&hir));
-                                let needle = required.map(|set| {
+                                let sets = regex_literals::parse(r).map_or(Vec::new(), |hir| {
+                                    regex_literals::required_literal_sets(&hir, MAX_NEEDLE_SETS)
+                                });
+                                let needle = (!sets.is_empty()).then(|| {
                                     needles.push(
-                                        set.iter()
-                                            .map(|n| memmem::Finder::new(n.as_bytes()).into_owned())
+                                        sets.iter()
+                                            .map(|set| {
+                                                set.iter()
+                                                    .map(|n| {
+                                                        memmem::Finder::new(n.as_bytes())
+                                                            .into_owned()
+                                                    })
+                                                    .collect()
+                                            })
                                             .collect(),
                                     );
                                     (needles.len() - 1) as u32
@@ -479,8 +494,9 @@ fn match_holds<'a>(
                 let needles = needle.and_then(|k| lm.needles.get(k as usize));
                 match needles {
                     None => entry.any_text(event, true, |t| re.is_match(t).unwrap_or(false)),
-                    Some(needles) => entry.any_text_pair(event, |exact, folded| {
-                        needles.iter().any(|n| n.find(folded.as_bytes()).is_some())
+                    Some(sets) => entry.any_text_pair(event, |exact, folded| {
+                        sets.iter()
+                            .all(|set| set.iter().any(|n| n.find(folded.as_bytes()).is_some()))
                             && re.is_match(exact).unwrap_or(false)
                     }),
                 }
