@@ -384,3 +384,56 @@ fn regexes_run_only_where_a_required_literal_is_and_agree_with_the_reference() {
         assert!(matched >= 5, "{matched}");
     }
 }
+
+#[test]
+fn globs_run_only_where_their_literal_pieces_are_and_agree_with_the_reference() {
+    let detections = [
+        "    s: {CommandLine|contains: ' -e* JAB'}\n    condition: s",
+        "    s: {CommandLine|contains|cased: 'Ab?cD*eF'}\n    condition: s",
+        "    s: {CommandLine|windash|contains: ' -decode '}\n    condition: s",
+        "    s: {CommandLine: ['*ſtart?x*', 'a*b*c']}\n    condition: s",
+        "    s: {CommandLine|re: '\"(?:\\{\\d\\})+\"\\s*-f'}\n    condition: s",
+    ];
+    let p = Profile::sysmon();
+    for no_prefilter in [false, true] {
+        let e = engine(&detections, no_prefilter);
+        let mut s = e.scanner().unwrap();
+        let mut matched = 0;
+        for cmd in [
+            "powershell -enc JABz",
+            "powershell -EncodedCommand jab",
+            "powershell -enc xJAB",
+            "AbxcDyyeF",
+            "abxcdyyef",
+            "AbcDeF",
+            "certutil /decode a b",
+            "certutil \u{2013}decode a b",
+            "go START1X now",
+            "go \u{17F}tart1x now",
+            "go start1 x",
+            "axbxc",
+            "cba",
+            "\"{0}{1}\" -f 'a','b'",
+            "\"{0}\" x -f",
+        ] {
+            let raw = serde_json::json!({
+                "Channel": "Microsoft-Windows-Sysmon/Operational",
+                "EventID": 1,
+                "CommandLine": cmd,
+            })
+            .to_string();
+            let event: Value = serde_json::from_str(&raw).unwrap();
+            let expected: Vec<u32> = (0..detections.len() as u32)
+                .filter(|&r| hypersigma_compiler::evaluate(&e.rules()[r as usize], &event, &p))
+                .collect();
+            matched += expected.len();
+            assert_eq!(
+                s.match_event(raw.as_bytes(), &p),
+                Verdict::Matched(expected),
+                "{cmd:?} (no prefilter: {no_prefilter})"
+            );
+        }
+        // Each pattern matches somewhere, the long s included.
+        assert!(matched >= 8, "{matched}");
+    }
+}

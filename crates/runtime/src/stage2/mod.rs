@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use hypersigma_compiler::eval::{all_scalars, predicate_holds_on, scalar_text, scalars, EventView};
 use hypersigma_compiler::ir::{FieldMatch, Predicate, Rule};
-use hypersigma_compiler::pattern::{fold_str, Shape};
+use hypersigma_compiler::pattern::{fold_str, Piece, Shape};
 use hypersigma_compiler::program::Program;
 use hypersigma_compiler::regex_literals;
 use hypersigma_compiler::{Profile, Source};
@@ -61,8 +61,10 @@ enum Slot {
     /// A literal.
     Literal(Literal),
     /// A wildcard pattern (`?`, sets, several literals) on the field's cached
-    /// characters, `values[value][alternative]` of the rule's field match.
-    Glob(usize, usize),
+    /// characters, `values[value][alternative]` of the rule's field match;
+    /// tried only on texts holding its longest literal pieces
+    /// (`needles[k]`) when it has some.
+    Glob(usize, usize, Option<u32>),
     /// A `re` on the field's cached texts, likewise; run only on texts
     /// whose folded form holds a literal of each set of the match's
     /// `needles[k]` (literals every match contains) when it has some.
@@ -179,24 +181,20 @@ impl LoweredMatch {
                             id: atoms.atom(target_id, cased, position, &text),
                         }),
                         None => match p {
-                            Predicate::Text { .. } => Slot::Glob(v, a),
+                            Predicate::Text { pattern, cased } => {
+                                let sets = glob_literals(pattern, *cased);
+                                let needle = (!sets.is_empty()).then(|| {
+                                    needles.push(finders(&sets));
+                                    (needles.len() - 1) as u32
+                                });
+                                Slot::Glob(v, a, needle)
+                            }
                             Predicate::Regex(r) => {
                                 let sets = regex_literals::parse(r).map_or(Vec::new(), |hir| {
                                     regex_literals::required_literal_sets(&hir, MAX_NEEDLE_SETS)
                                 });
                                 let needle = (!sets.is_empty()).then(|| {
-                                    needles.push(
-                                        sets.iter()
-                                            .map(|set| {
-                                                set.iter()
-                                                    .map(|n| {
-                                                        memmem::Finder::new(n.as_bytes())
-                                                            .into_owned()
-                                                    })
-                                                    .collect()
-                                            })
-                                            .collect(),
-                                    );
+                                    needles.push(finders(&sets));
                                     (needles.len() - 1) as u32
                                 });
                                 Slot::Regex(v, a, needle)
@@ -216,6 +214,41 @@ impl LoweredMatch {
             any_of,
         }
     }
+}
+
+/// Prepared searchers for literal sets.
+fn finders(sets: &[Vec<String>]) -> Needles {
+    sets.iter()
+        .map(|set| {
+            set.iter()
+                .map(|n| memmem::Finder::new(n.as_bytes()).into_owned())
+                .collect()
+        })
+        .collect()
+}
+
+/// The longest literal pieces of a wildcard pattern (folded unless `cased`),
+/// each a set of one: a text the pattern matches holds every one.
+fn glob_literals(pattern: &hypersigma_compiler::pattern::Pattern, cased: bool) -> Vec<Vec<String>> {
+    let mut pieces: Vec<String> = pattern
+        .pieces()
+        .iter()
+        .filter_map(|piece| match piece {
+            Piece::Literal(text) if cased => Some(text.clone()),
+            Piece::Literal(text) => Some(fold_str(text)),
+            _ => None,
+        })
+        .collect();
+    pieces.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    pieces.dedup();
+    pieces.truncate(MAX_NEEDLE_SETS);
+    pieces.into_iter().map(|p| vec![p]).collect()
+}
+
+/// Whether `text` holds a literal of every set.
+fn holds_needles(sets: &Needles, text: &str) -> bool {
+    sets.iter()
+        .all(|set| set.iter().any(|n| n.find(text.as_bytes()).is_some()))
 }
 
 /// The literal form of a text predicate, when it has one: whether it is
@@ -482,11 +515,29 @@ fn match_holds<'a>(
     let mut scalar_values: Option<Vec<&Value>> = None;
     let mut slot_holds = |slot: Slot| match slot {
         Slot::Literal(literal) => entry.literal_holds(event, atoms, hit_cache, literal),
-        Slot::Glob(vi, ai) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
-            Some(Predicate::Text { pattern, cased }) => entry
-                .chars(event, *cased)
-                .iter()
-                .any(|chars| pattern.matches_chars(chars, *cased)),
+        Slot::Glob(vi, ai, needle) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
+            Some(Predicate::Text { pattern, cased }) => {
+                match needle.and_then(|k| lm.needles.get(k as usize)) {
+                    None => entry
+                        .chars(event, *cased)
+                        .iter()
+                        .any(|chars| pattern.matches_chars(chars, *cased)),
+                    Some(sets) => {
+                        let texts: Vec<&str> = if *cased {
+                            entry.exact(event).iter().map(|t| t.as_ref()).collect()
+                        } else {
+                            entry.folded(event).iter().map(String::as_str).collect()
+                        };
+                        texts.iter().enumerate().any(|(k, text)| {
+                            holds_needles(sets, text)
+                                && entry
+                                    .chars(event, *cased)
+                                    .get(k)
+                                    .is_some_and(|chars| pattern.matches_chars(chars, *cased))
+                        })
+                    }
+                }
+            }
             _ => false,
         },
         Slot::Regex(vi, ai, needle) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
@@ -495,9 +546,7 @@ fn match_holds<'a>(
                 match needles {
                     None => entry.any_text(event, true, |t| re.is_match(t).unwrap_or(false)),
                     Some(sets) => entry.any_text_pair(event, |exact, folded| {
-                        sets.iter()
-                            .all(|set| set.iter().any(|n| n.find(folded.as_bytes()).is_some()))
-                            && re.is_match(exact).unwrap_or(false)
+                        holds_needles(sets, folded) && re.is_match(exact).unwrap_or(false)
                     }),
                 }
             }),
