@@ -57,21 +57,7 @@ pub fn required_literal_sets(hir: &Hir, max: usize) -> Vec<Vec<String>> {
     }
     match top.kind() {
         HirKind::Concat(items) if fixed(top).is_none() => {
-            let mut run = String::new();
-            for item in items {
-                match fixed(item) {
-                    Some(text) => run.push_str(&text),
-                    None => {
-                        if !run.is_empty() {
-                            sets.push(vec![std::mem::take(&mut run)]);
-                        }
-                        sets.extend(required(item));
-                    }
-                }
-            }
-            if !run.is_empty() {
-                sets.push(vec![run]);
-            }
+            sets.extend(concat_parts(items).into_iter().flatten());
         }
         _ => sets.extend(required(top)),
     }
@@ -101,25 +87,7 @@ fn required(hir: &Hir) -> Option<Vec<String>> {
     match hir.kind() {
         HirKind::Capture(c) => required(&c.sub),
         HirKind::Repetition(r) if r.min >= 1 => required(&r.sub),
-        HirKind::Concat(items) => {
-            let mut best = None;
-            let mut run = String::new();
-            for item in items {
-                match fixed(item) {
-                    Some(text) => run.push_str(&text),
-                    None => {
-                        if !run.is_empty() {
-                            best = better(best, Some(vec![std::mem::take(&mut run)]));
-                        }
-                        best = better(best, required(item));
-                    }
-                }
-            }
-            if !run.is_empty() {
-                best = better(best, Some(vec![run]));
-            }
-            best
-        }
+        HirKind::Concat(items) => concat_parts(items).into_iter().fold(None, better),
         HirKind::Alternation(items) => {
             let mut all = Vec::new();
             for item in items {
@@ -134,6 +102,28 @@ fn required(hir: &Hir) -> Option<Vec<String>> {
         }
         _ => None,
     }
+}
+
+/// What each part of a concatenation requires: consecutive fixed parts
+/// joined into one literal, the others' [`required`] sets.
+fn concat_parts(items: &[Hir]) -> Vec<Option<Vec<String>>> {
+    let mut parts = Vec::new();
+    let mut run = String::new();
+    for item in items {
+        match fixed(item) {
+            Some(text) => run.push_str(&text),
+            None => {
+                if !run.is_empty() {
+                    parts.push(Some(vec![std::mem::take(&mut run)]));
+                }
+                parts.push(required(item));
+            }
+        }
+    }
+    if !run.is_empty() {
+        parts.push(Some(vec![run]));
+    }
+    parts
 }
 
 /// The one string every match of `hir` is (lower-cased), when there is one.
