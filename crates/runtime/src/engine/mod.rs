@@ -405,7 +405,7 @@ impl Engine {
             member_buf: Vec::new(),
             raw_scope: RawScopeState::default(),
             scope_marks: vec![(0, false); self.scopes.len()],
-            indexed_event: false,
+            indexed_event: None,
 
             filter: None,
         })
@@ -440,9 +440,9 @@ pub struct Scanner<'e> {
     /// Per scope: (generation, whether the raw event may be in it).
     scope_marks: Vec<(u32, bool)>,
 
-    /// Whether `members` indexes the event of the last
-    /// [`Scanner::candidates`] call (stage 2 then reuses it).
-    indexed_event: bool,
+    /// The event `members` indexes (its address and length), when it is the
+    /// last [`Scanner::candidates`] call's: stage 2 then reuses the index.
+    indexed_event: Option<(usize, usize)>,
     /// The members stage 2 builds, for the profile last seen (its address
     /// and name).
     filter: Option<(usize, String, MemberFilter)>,
@@ -477,7 +477,7 @@ impl Scanner<'_> {
     pub fn candidates(&mut self, raw: &[u8]) -> &[u32] {
         let mut known = EventKnown::default();
         self.find_candidates(raw, &mut known);
-        self.indexed_event = known.indexed.is_some();
+        self.indexed_event = known.indexed.map(|_| (raw.as_ptr() as usize, raw.len()));
         &self.candidates
     }
 
@@ -611,7 +611,7 @@ impl Scanner<'_> {
     /// 1 had chosen them: what evaluating those rules on an event costs.
     pub fn evaluate_rules(&mut self, raw: &[u8], profile: &Profile, rules: &[u32]) -> Verdict {
         let n = self.engine.rules.len();
-        self.indexed_event = false;
+        self.indexed_event = None;
         self.candidates.clear();
         self.candidates
             .extend(rules.iter().copied().filter(|&r| (r as usize) < n));
@@ -632,9 +632,10 @@ impl Scanner<'_> {
             .candidates
             .iter()
             .any(|&r| engine.reads.whole_event[r as usize]);
-        if !self.indexed_event && !whole {
+        let this_event = (raw.as_ptr() as usize, raw.len());
+        if self.indexed_event != Some(this_event) && !whole {
             self.index_event(raw);
-            self.indexed_event = true;
+            self.indexed_event = Some(this_event);
         }
         let parsed = if candidates == 0 {
             validate_indexed(raw, &self.members).map(|()| Value::Null)

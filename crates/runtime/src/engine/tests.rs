@@ -137,6 +137,29 @@ fn events_without_candidates_are_still_validated() {
 }
 
 #[test]
+fn stage_two_reindexes_an_event_stage_one_did_not_see() {
+    let e = engine(
+        &["    s: {CommandLine|contains: 'whoami'}\n    condition: s"],
+        false,
+    );
+    let mut s = e.scanner().unwrap();
+    let p = Profile::sysmon();
+    let first =
+        br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"whoami"}"#;
+    let other = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Image":"x","CommandLine":"WHOAMI /all"}"#;
+    assert_eq!(s.candidates(first), [0]);
+    // Stage 2 on another line (the same candidates) builds its own index.
+    assert_eq!(s.stage2(other, &p).0, Verdict::Matched(vec![0]));
+    assert_eq!(
+        s.stage2(b"{\"a\": 1", &p).0,
+        Verdict::Rejected(crate::partial::invalid_json(
+            &serde_json::from_slice::<Value>(b"{\"a\": 1").unwrap_err()
+        ))
+    );
+    assert_eq!(s.evaluate_rules(other, &p, &[0]), Verdict::Matched(vec![0]));
+}
+
+#[test]
 fn events_outside_every_scope_skip_the_scan_unless_escapes_could_hide_their_source() {
     let mut e = engine(
         &["    s: {CommandLine|contains: 'whoami'}\n    condition: s"],
