@@ -241,11 +241,22 @@ pub(crate) fn parse_selected(
     index: &MemberIndex,
 ) -> Result<Value, Rejection> {
     if let (Some(top), Ok(text)) = (index.top_members(), simdutf8::basic::from_utf8(raw)) {
-        if let Some(map) = build_members(text, &filter, top) {
+        if let Some(map) = build_members(text, |name| filter.wants(name), top) {
             return Ok(Value::Object(map));
         }
     }
     parse_event(raw, Some(filter))
+}
+
+/// [`parse_event`] of the whole line, for a line `index` was built on: from
+/// each member's own bytes when its strict pass accepted the line.
+pub(crate) fn parse_whole(raw: &[u8], index: &MemberIndex) -> Result<Value, Rejection> {
+    if let (Some(top), Ok(text)) = (index.top_members(), simdutf8::basic::from_utf8(raw)) {
+        if let Some(map) = build_members(text, |_| true, top) {
+            return Ok(Value::Object(map));
+        }
+    }
+    parse_event(raw, None)
 }
 
 /// [`validate_event`] for a line `index` was built on: at once when its
@@ -262,7 +273,7 @@ pub(crate) fn validate_indexed(raw: &[u8], index: &MemberIndex) -> Result<(), Re
 /// gives the error).
 fn build_members(
     text: &str,
-    filter: &Selection<'_>,
+    wants: impl Fn(&str) -> bool,
     top: &[TopMember],
 ) -> Option<Map<String, Value>> {
     let slice = |(a, b): (u32, u32)| text.get(a as usize..b as usize);
@@ -275,7 +286,7 @@ fn build_members(
         } else {
             Cow::Borrowed(raw_name)
         };
-        if !filter.wants(&name) {
+        if !wants(&name) {
             continue;
         }
         let value = if member.plain_string {
@@ -466,6 +477,13 @@ pub(crate) mod tests {
         parse_selected(raw, f, &index)
     }
 
+    /// [`parse_whole`] likewise.
+    pub(crate) fn fast_whole(raw: &[u8]) -> Result<Value, Rejection> {
+        let mut index = MemberIndex::default();
+        index.build(raw);
+        parse_whole(raw, &index)
+    }
+
     /// [`validate_indexed`] likewise.
     pub(crate) fn fast_validate(raw: &[u8]) -> Result<(), Rejection> {
         let mut index = MemberIndex::default();
@@ -518,6 +536,7 @@ pub(crate) mod tests {
         let judged = br#"{"Command\\Line":"a","x":1,"CommandLine":"b","CommandLine":"c"}"#;
         let fast = fast_parse(judged, f).unwrap();
         assert_eq!(fast, parse_event(judged, Some(f)).unwrap());
+        assert_eq!(fast_whole(judged), parse_event(judged, None));
         assert_eq!(fast["CommandLine"], "c");
         assert_eq!(partial["CommandLine"], full["CommandLine"]);
         assert_eq!(partial["CommandLine"], "b");
@@ -546,6 +565,7 @@ pub(crate) mod tests {
             let full = parse_event(line, None).map(|_| ());
             let fast = fast_parse(line, f).map(|_| ());
             assert_eq!(fast, full, "{}", String::from_utf8_lossy(line));
+            assert_eq!(fast_whole(line), parse_event(line, None));
             assert_eq!(
                 fast_validate(line),
                 full,
@@ -632,6 +652,13 @@ mod properties {
             let fast = tests::fast_parse(&line, filter.select(&[])).map(|_| ());
             prop_assert_eq!(kind(fast), full, "{}", text);
             prop_assert_eq!(kind(tests::fast_validate(&line)), full, "{}", text);
+            // The whole line from its members' bytes: the same value or rejection.
+            let whole = tests::fast_whole(&line);
+            let reference = parse_event(&line, None);
+            match (&whole, &reference) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", text),
+                (a, b) => prop_assert_eq!(a.is_ok(), b.is_ok(), "{}", text),
+            }
         }
     }
 }

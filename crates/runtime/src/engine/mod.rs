@@ -26,7 +26,9 @@ use std::sync::OnceLock;
 use crate::accounting::Rejection;
 use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::MemberIndex;
-use crate::partial::{parse_event, parse_selected, validate_indexed, MemberFilter, ReadSet};
+use crate::partial::{
+    parse_event, parse_selected, parse_whole, validate_indexed, MemberFilter, ReadSet,
+};
 use crate::raw_scope::{RawChecks, RawScopeState};
 use crate::stage2::{lower_rules, rule_holds, FieldCache, HitCache, Lowered};
 use hypersigma_compiler::clauses::checked_clauses;
@@ -633,14 +635,14 @@ impl Scanner<'_> {
             .iter()
             .any(|&r| engine.reads.whole_event[r as usize]);
         let this_event = (raw.as_ptr() as usize, raw.len());
-        if self.indexed_event != Some(this_event) && !whole {
+        if self.indexed_event != Some(this_event) {
             self.index_event(raw);
             self.indexed_event = Some(this_event);
         }
         let parsed = if candidates == 0 {
             validate_indexed(raw, &self.members).map(|()| Value::Null)
         } else if whole {
-            parse_event(raw, None)
+            parse_whole(raw, &self.members)
         } else {
             self.refresh_filter(profile);
             match &self.filter {
@@ -663,7 +665,7 @@ impl Scanner<'_> {
                 if whole {
                     return (Verdict::Matched(rules), Some(event), candidates);
                 }
-                match parse_event(raw, None) {
+                match parse_whole(raw, &self.members) {
                     Ok(full) => (Verdict::Matched(rules), Some(full), candidates),
                     // An escape the validating pass accepts but a value
                     // cannot hold (a lone surrogate) in an unread member.
