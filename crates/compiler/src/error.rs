@@ -60,7 +60,7 @@ pub enum ErrorKind {
     /// `expand` met a placeholder that the placeholder file does not define.
     #[error("placeholder %{0}% has no value")]
     MissingPlaceholder(String),
-    /// The rule is larger than the engine accepts (see [`crate::parse::MAX_RULE_PREDICATES`]).
+    /// The rule is larger than the engine accepts (see `parse::MAX_RULE_PREDICATES`).
     #[error("rule too large: {count} values after expansion, the limit is {limit}")]
     TooLarge {
         /// Predicates in the rule.

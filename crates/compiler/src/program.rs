@@ -37,7 +37,7 @@ pub enum Op {
     Pop,
     /// Push whether at least `need` selections of list `list` hold.
     Quantified {
-        /// Index into [`Program::lists`].
+        /// Index into the program's `lists`.
         list: u16,
         /// How many must hold.
         need: u16,

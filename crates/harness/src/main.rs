@@ -2,7 +2,7 @@
 //!
 //! Subcommands live in their own modules: [`compile`] (compile rules and
 //! report), [`scan`] (match events), [`gen`] (generate a corpus) and
-//! [`bench`] (measure matching against the floor). The binary owns no
+//! [`mod@bench`] (measure matching against the floor). The binary owns no
 //! matching logic: it calls the compiler and runtime crates.
 
 mod bench;

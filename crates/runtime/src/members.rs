@@ -13,9 +13,9 @@
 //! JSON, [`MemberIndex::build`] returns `false` and the caller treats every
 //! hit as counting (stage 2 then rejects the line as before). It is also
 //! stage 2's validation: the build tries a strict pass first
-//! ([`crate::strict_json`]'s tokens, grammar and nesting checked as serde_json
+//! (`strict_json.rs`'s tokens, grammar and nesting checked as serde_json
 //! checks them), and a line that pass accepts is valid JSON whose top-level
-//! members ([`MemberIndex::top_members`]) stage 2 parses from their own
+//! members (`MemberIndex::top_members`) stage 2 parses from their own
 //! bytes. Lines the strict pass does not judge get the lenient pass (the
 //! same spans, no verdict) and serde_json in stage 2.
 
@@ -79,7 +79,7 @@ pub enum Place<'a> {
 impl MemberIndex {
     /// Lexes `raw`; false when it is not well-formed enough to index (too
     /// large for 32-bit offsets, unbalanced brackets, an unterminated string).
-    /// Whether the line is valid JSON as well: [`MemberIndex::top_members`].
+    /// Whether the line is valid JSON as well: `MemberIndex::top_members`.
     pub fn build(&mut self, raw: &[u8]) -> bool {
         self.top.clear();
         self.strict = false;

@@ -1,5 +1,5 @@
 //! The multi-threaded pipeline: a reader thread cuts inputs into chunks of
-//! raw events, workers match them (each with its own [`Scanner`]), and the
+//! raw events, workers match them (each with its own [`crate::engine::Scanner`]), and the
 //! caller's writer receives the results in input order, whatever the thread count.
 //!
 //! JSON-lines inputs travel as raw lines (parsed only in the workers); other

@@ -5,7 +5,7 @@
 //! `-r rules.hsr`).
 //!
 //! Format: the 8-byte magic `HSRULES\x03`, then a `postcard` encoding of
-//! [`RulesetFile`]. The Hyperscan database is checked by Hyperscan itself
+//! `RulesetFile`. The Hyperscan database is checked by Hyperscan itself
 //! (platform, version) when it is deserialised; condition programs are
 //! recompiled and verified on load, never trusted from the file. Stage-2
 //! lowering, automata and `re` expressions are built on first use.

@@ -9,7 +9,7 @@
 //! (which a raw-byte literal could miss) makes every rule a candidate.
 //!
 //! Stage 2 parses the members of the event the candidates can read
-//! ([`crate::partial`]; the whole line is still validated) and runs each candidate's verified
+//! (`partial.rs`; the whole line is still validated) and runs each candidate's verified
 //! condition [`Program`] over the reference selection semantics, within the
 //! rule's log-source scope. An [`Engine`] is immutable and shared by all
 //! threads; each thread owns a [`Scanner`] (Hyperscan scratch, marks, buffers).
@@ -625,7 +625,7 @@ impl Scanner<'_> {
     /// Stage 2 for the candidates of the last [`Scanner::candidates`] call on
     /// `raw`: the verdict, the whole parsed event when some rule matched, and
     /// the number of candidates. The line is always validated; only the
-    /// members the candidates can read are built (see [`crate::partial`]),
+    /// members the candidates can read are built (see `partial.rs`),
     /// none for an event without candidates.
     pub fn stage2(&mut self, raw: &[u8], profile: &Profile) -> (Verdict, Option<Value>, usize) {
         let engine = self.engine;
