@@ -96,6 +96,14 @@ impl MemberIndex {
         self.build_lenient(raw)
     }
 
+    /// An index of `raw` (tests).
+    #[cfg(test)]
+    pub(crate) fn built(raw: &[u8]) -> MemberIndex {
+        let mut index = MemberIndex::default();
+        index.build(raw);
+        index
+    }
+
     /// The top-level members of the last indexed line, when the strict pass
     /// accepted it: then it is one JSON object serde_json accepts (number
     /// ranges aside), valid UTF-8.
@@ -446,9 +454,7 @@ mod tests {
 
     /// Whether the strict pass accepts `raw`.
     fn strict(raw: &[u8]) -> bool {
-        let mut x = MemberIndex::default();
-        x.build(raw);
-        x.top_members().is_some()
+        MemberIndex::built(raw).top_members().is_some()
     }
 
     fn serde_accepts(raw: &[u8]) -> bool {

@@ -26,9 +26,7 @@ use std::sync::OnceLock;
 use crate::accounting::Rejection;
 use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::MemberIndex;
-use crate::partial::{
-    parse_event, parse_selected, parse_whole, validate_indexed, MemberFilter, ReadSet,
-};
+use crate::partial::{parse_indexed, validate_indexed, MemberFilter, ReadSet};
 use crate::raw_scope::{RawChecks, RawScopeState};
 use crate::stage2::{lower_rules, rule_holds, FieldCache, HitCache, Lowered};
 use hypersigma_compiler::clauses::checked_clauses;
@@ -642,15 +640,14 @@ impl Scanner<'_> {
         let parsed = if candidates == 0 {
             validate_indexed(raw, &self.members).map(|()| Value::Null)
         } else if whole {
-            parse_whole(raw, &self.members)
+            parse_indexed(raw, None, &self.members)
         } else {
             self.refresh_filter(profile);
-            match &self.filter {
-                Some((_, _, filter)) => {
-                    parse_selected(raw, filter.select(&self.candidates), &self.members)
-                }
-                None => parse_event(raw, None),
-            }
+            let selection = self
+                .filter
+                .as_ref()
+                .map(|(_, _, filter)| filter.select(&self.candidates));
+            parse_indexed(raw, selection, &self.members)
         };
         let event = match parsed {
             Ok(event) => event,
@@ -665,7 +662,7 @@ impl Scanner<'_> {
                 if whole {
                     return (Verdict::Matched(rules), Some(event), candidates);
                 }
-                match parse_whole(raw, &self.members) {
+                match parse_indexed(raw, None, &self.members) {
                     Ok(full) => (Verdict::Matched(rules), Some(full), candidates),
                     // An escape the validating pass accepts but a value
                     // cannot hold (a lone surrogate) in an unread member.
