@@ -79,8 +79,9 @@ struct LoweredMatch {
     target_id: u32,
     /// Slots per value written.
     values: Vec<Vec<Slot>>,
-    /// Per prefiltered `re`: sets of folded literals, each match holding
-    /// one literal of every set, as prepared searchers.
+    /// Per prefiltered `re` or glob: sets of literals (folded unless a
+    /// glob is `cased`), each match holding one literal of every set, as
+    /// prepared searchers.
     needles: Vec<Needles>,
     /// For a match that holds when any slot holds (no `all`, no `neq`): its
     /// atoms per case mode (ascending), and its other slots. One
@@ -112,11 +113,12 @@ impl AnyOf {
     }
 }
 
-/// A `re`'s required literal sets (rarest first), as prepared searchers.
+/// A `re`'s required literal sets (rarest first) or a glob's longest
+/// pieces, as prepared searchers.
 type Needles = Vec<Vec<memmem::Finder<'static>>>;
 
-/// Most literal sets a `re` is prefiltered with (each one a search of the
-/// folded text).
+/// Most literal sets a `re` or glob is prefiltered with (each one a search
+/// of the text).
 const MAX_NEEDLE_SETS: usize = 3;
 
 /// Every rule of an engine lowered, and their literals' atoms.
@@ -183,21 +185,13 @@ impl LoweredMatch {
                         None => match p {
                             Predicate::Text { pattern, cased } => {
                                 let sets = glob_literals(pattern, *cased);
-                                let needle = (!sets.is_empty()).then(|| {
-                                    needles.push(finders(&sets));
-                                    (needles.len() - 1) as u32
-                                });
-                                Slot::Glob(v, a, needle)
+                                Slot::Glob(v, a, add_needles(&mut needles, &sets))
                             }
                             Predicate::Regex(r) => {
                                 let sets = regex_literals::parse(r).map_or(Vec::new(), |hir| {
                                     regex_literals::required_literal_sets(&hir, MAX_NEEDLE_SETS)
                                 });
-                                let needle = (!sets.is_empty()).then(|| {
-                                    needles.push(finders(&sets));
-                                    (needles.len() - 1) as u32
-                                });
-                                Slot::Regex(v, a, needle)
+                                Slot::Regex(v, a, add_needles(&mut needles, &sets))
                             }
                             _ => Slot::Reference(v, a),
                         },
@@ -216,15 +210,22 @@ impl LoweredMatch {
     }
 }
 
-/// Prepared searchers for literal sets.
-fn finders(sets: &[Vec<String>]) -> Needles {
-    sets.iter()
-        .map(|set| {
-            set.iter()
-                .map(|n| memmem::Finder::new(n.as_bytes()).into_owned())
-                .collect()
-        })
-        .collect()
+/// Adds prepared searchers for `sets` to a match's needles: their index,
+/// `None` when there are no sets (nothing to prefilter with).
+fn add_needles(needles: &mut Vec<Needles>, sets: &[Vec<String>]) -> Option<u32> {
+    if sets.is_empty() {
+        return None;
+    }
+    needles.push(
+        sets.iter()
+            .map(|set| {
+                set.iter()
+                    .map(|n| memmem::Finder::new(n.as_bytes()).into_owned())
+                    .collect()
+            })
+            .collect(),
+    );
+    Some((needles.len() - 1) as u32)
 }
 
 /// The longest literal pieces of a wildcard pattern (folded unless `cased`),
@@ -348,12 +349,24 @@ impl<'a> FieldEntry<'a> {
             .get_or_init(|| self.exact(event).iter().map(|t| fold_str(t)).collect())
     }
 
-    /// Whether any text of the field satisfies `test`, in the case mode asked.
-    fn any_text(&self, event: &'a Value, cased: bool, mut test: impl FnMut(&str) -> bool) -> bool {
+    /// Whether any text of the field satisfies `test` (given its position
+    /// and the text), in the case mode asked.
+    fn any_text(
+        &self,
+        event: &'a Value,
+        cased: bool,
+        mut test: impl FnMut(usize, &str) -> bool,
+    ) -> bool {
         if cased {
-            self.exact(event).iter().any(|t| test(t))
+            self.exact(event)
+                .iter()
+                .enumerate()
+                .any(|(k, t)| test(k, t))
         } else {
-            self.folded(event).iter().any(|t| test(t))
+            self.folded(event)
+                .iter()
+                .enumerate()
+                .any(|(k, t)| test(k, t))
         }
     }
 
@@ -375,7 +388,7 @@ impl<'a> FieldEntry<'a> {
         };
         cell.get_or_init(|| {
             let mut out = Vec::new();
-            self.any_text(event, cased, |t| {
+            self.any_text(event, cased, |_, t| {
                 out.push(t.chars().collect());
                 false
             });
@@ -410,7 +423,7 @@ impl<'a> FieldEntry<'a> {
         match literal {
             Literal::Atom { cased, id } => is_hit(self.hits(event, atoms, cache, cased), id),
             Literal::Empty { cased, position } => {
-                self.any_text(event, cased, |text| position.test(text, ""))
+                self.any_text(event, cased, |_, text| position.test(text, ""))
             }
         }
     }
@@ -517,26 +530,14 @@ fn match_holds<'a>(
         Slot::Literal(literal) => entry.literal_holds(event, atoms, hit_cache, literal),
         Slot::Glob(vi, ai, needle) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
             Some(Predicate::Text { pattern, cased }) => {
-                match needle.and_then(|k| lm.needles.get(k as usize)) {
-                    None => entry
-                        .chars(event, *cased)
-                        .iter()
-                        .any(|chars| pattern.matches_chars(chars, *cased)),
-                    Some(sets) => {
-                        let texts: Vec<&str> = if *cased {
-                            entry.exact(event).iter().map(|t| t.as_ref()).collect()
-                        } else {
-                            entry.folded(event).iter().map(String::as_str).collect()
-                        };
-                        texts.iter().enumerate().any(|(k, text)| {
-                            holds_needles(sets, text)
-                                && entry
-                                    .chars(event, *cased)
-                                    .get(k)
-                                    .is_some_and(|chars| pattern.matches_chars(chars, *cased))
-                        })
-                    }
-                }
+                let sets = needle.and_then(|k| lm.needles.get(k as usize));
+                entry.any_text(event, *cased, |k, text| {
+                    sets.is_none_or(|sets| holds_needles(sets, text))
+                        && entry
+                            .chars(event, *cased)
+                            .get(k)
+                            .is_some_and(|chars| pattern.matches_chars(chars, *cased))
+                })
             }
             _ => false,
         },
@@ -544,7 +545,7 @@ fn match_holds<'a>(
             Some(Predicate::Regex(r)) => r.regex().is_some_and(|re| {
                 let needles = needle.and_then(|k| lm.needles.get(k as usize));
                 match needles {
-                    None => entry.any_text(event, true, |t| re.is_match(t).unwrap_or(false)),
+                    None => entry.any_text(event, true, |_, t| re.is_match(t).unwrap_or(false)),
                     Some(sets) => entry.any_text_pair(event, |exact, folded| {
                         holds_needles(sets, folded) && re.is_match(exact).unwrap_or(false)
                     }),
