@@ -46,21 +46,7 @@ pub fn required_literals(hir: &Hir) -> Option<Vec<String>> {
 /// each), rarest first, at most `max`: a stronger prefilter than one set
 /// when checking is cheap (stage 2), where a scan pattern costs (stage 1).
 pub fn required_literal_sets(hir: &Hir, max: usize) -> Vec<Vec<String>> {
-    let mut sets: Vec<Vec<String>> = Vec::new();
-    let mut top = hir;
-    loop {
-        match top.kind() {
-            HirKind::Capture(c) => top = &c.sub,
-            HirKind::Repetition(r) if r.min >= 1 => top = &r.sub,
-            _ => break,
-        }
-    }
-    match top.kind() {
-        HirKind::Concat(items) if fixed(top).is_none() => {
-            sets.extend(concat_parts(items).into_iter().flatten());
-        }
-        _ => sets.extend(required(top)),
-    }
+    let mut sets: Vec<Vec<String>> = top_parts(hir).into_iter().flatten().collect();
     sets.retain(|set| !set.is_empty() && set.iter().all(|s| !s.is_empty()));
     sets.sort_by(|a, b| cost(a).total_cmp(&cost(b)).then_with(|| a.cmp(b)));
     sets.dedup();
@@ -85,9 +71,8 @@ fn required(hir: &Hir) -> Option<Vec<String>> {
         return (!text.is_empty()).then(|| vec![text]);
     }
     match hir.kind() {
-        HirKind::Capture(c) => required(&c.sub),
-        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub),
-        HirKind::Concat(items) => concat_parts(items).into_iter().fold(None, better),
+        HirKind::Capture(_) | HirKind::Concat(_) => top_parts(hir).into_iter().fold(None, better),
+        HirKind::Repetition(r) if r.min >= 1 => top_parts(hir).into_iter().fold(None, better),
         HirKind::Alternation(items) => {
             let mut all = Vec::new();
             for item in items {
@@ -101,6 +86,18 @@ fn required(hir: &Hir) -> Option<Vec<String>> {
             Some(all)
         }
         _ => None,
+    }
+}
+
+/// What each part of `hir` requires, through groups and repetitions of at
+/// least one: a concatenation's parts ([`concat_parts`]), else `hir` whole.
+/// [`required`] takes the rarest, [`required_literal_sets`] all of them.
+fn top_parts(hir: &Hir) -> Vec<Option<Vec<String>>> {
+    match hir.kind() {
+        HirKind::Capture(c) => top_parts(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => top_parts(&r.sub),
+        HirKind::Concat(items) => concat_parts(items),
+        _ => vec![required(hir)],
     }
 }
 

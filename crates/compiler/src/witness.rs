@@ -179,16 +179,22 @@ pub fn field_members(field: &str, scope: &Scope, profiles: &[Profile]) -> BTreeS
 /// Whether `c` is the only character of its case-folding class (no other
 /// character folds to it, and it folds to itself).
 pub fn caseless_invariant(c: char) -> bool {
-    fold_class(c) == [c]
+    fold_char(c) == c && !fold_classes().contains_key(&c)
 }
 
 /// Every character that folds to what `c` folds to (`c` among them),
-/// ascending: what a caseless comparison takes for `c`. Computed once per
-/// process for all classes of more than one character.
+/// ascending: what a caseless comparison takes for `c`.
 pub fn fold_class(c: char) -> Vec<char> {
+    let f = fold_char(c);
+    fold_classes().get(&f).cloned().unwrap_or_else(|| vec![f])
+}
+
+/// The case-folding classes of more than one character, by the character
+/// their members fold to (computed once per process).
+fn fold_classes() -> &'static std::collections::HashMap<char, Vec<char>> {
     static CLASSES: std::sync::OnceLock<std::collections::HashMap<char, Vec<char>>> =
         std::sync::OnceLock::new();
-    let classes = CLASSES.get_or_init(|| {
+    CLASSES.get_or_init(|| {
         let mut classes: std::collections::HashMap<char, Vec<char>> = Default::default();
         for x in (0u32..=0x10FFFF).filter_map(char::from_u32) {
             let f = fold_char(x);
@@ -202,11 +208,7 @@ pub fn fold_class(c: char) -> Vec<char> {
             class.dedup();
         }
         classes
-    });
-    classes
-        .get(&fold_char(c))
-        .cloned()
-        .unwrap_or_else(|| vec![fold_char(c)])
+    })
 }
 
 /// Whether a literal is long or rare enough to be a witness: at least
