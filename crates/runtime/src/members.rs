@@ -41,7 +41,8 @@ pub struct MemberIndex {
     containers: Vec<(u32, u32)>,
     /// Open containers: the member name their scalars belong to.
     stack: Vec<Container>,
-    /// The top-level members, when the strict pass accepted the line.
+    /// The top-level members the strict pass listed (meaningful only when
+    /// it accepted the line: `strict`).
     top: Vec<TopMember>,
     strict: bool,
 }
@@ -81,19 +82,14 @@ impl MemberIndex {
     /// large for 32-bit offsets, unbalanced brackets, an unterminated string).
     /// Whether the line is valid JSON as well: `MemberIndex::top_members`.
     pub fn build(&mut self, raw: &[u8]) -> bool {
-        self.top.clear();
         self.strict = false;
         if raw.len() >= u32::MAX as usize {
             self.spans.clear();
             self.containers.clear();
             return false;
         }
-        if self.build_strict(raw).is_some() {
-            self.strict = true;
-            return true;
-        }
-        self.top.clear();
-        self.build_lenient(raw)
+        self.strict = self.build_strict(raw).is_some();
+        self.strict || self.build_lenient(raw)
     }
 
     /// An index of `raw` (tests).
@@ -117,6 +113,7 @@ impl MemberIndex {
         self.spans.clear();
         self.containers.clear();
         self.stack.clear();
+        self.top.clear();
         simdutf8::basic::from_utf8(raw).ok()?;
         let spaces = |mut i: usize| {
             while raw.get(i) == Some(&b' ') {

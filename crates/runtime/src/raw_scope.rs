@@ -482,6 +482,7 @@ fn string_value<'t>(token: &'t [u8], buf: &'t mut Vec<u8>) -> Option<&'t [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hypersigma_compiler::{parse_rule, CompileOptions};
 
     #[test]
     fn string_tokens_are_read_unescaped_and_others_are_not_strings() {
@@ -499,12 +500,6 @@ mod tests {
         assert_eq!(string_value(b"4688", &mut buf), None);
         assert_eq!(string_value(b"null", &mut buf), None);
     }
-}
-
-#[cfg(test)]
-mod name_tests {
-    use super::*;
-    use hypersigma_compiler::{parse_rule, CompileOptions};
 
     #[test]
     fn member_names_resolve_whatever_their_case_and_spaces() {
