@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use crate::engine::all_profiles;
+use crate::engine::{all_profiles, ScopeRouting};
 use crate::raw_scope::RawChecks;
 
 use hyperscan::prelude::*;
@@ -228,10 +228,12 @@ impl Engine {
         let correlations =
             crate::correlate::CorrelationSet::new(file.correlations.into_owned(), &file.rules)
                 .map_err(|e| engine_error(EngineError::Correlation(e)))?;
+        let routing = ScopeRouting::new(&file.rule_scope, &file.always, &file.groups);
         Ok(Engine {
             reads,
             correlations,
             programs,
+            routing,
             lowered: std::sync::OnceLock::new(),
             stats: EngineStats {
                 witnesses: file.witnesses,

@@ -91,6 +91,9 @@ pub struct Engine {
     pub(crate) rule_scope: Vec<u32>,
     /// Rules without witnesses.
     pub(crate) always: Vec<u32>,
+    /// The witness-free rules and witness groups by scope (derived from
+    /// `always`, `groups` and `rule_scope`; not serialised).
+    pub(crate) routing: ScopeRouting,
     /// Hyperscan pattern id → the witness groups it serves (none for the
     /// pass-through patterns).
     pub(crate) pattern_groups: Vec<Vec<u32>>,
@@ -331,6 +334,7 @@ impl Engine {
         };
         let reads = ReadSet::new(&rules);
         let raw = RawChecks::new(&rules, &scopes, &profiles, first_pass_through);
+        let routing = ScopeRouting::new(&rule_scope, &always, &groups);
         Ok(Engine {
             reads,
             correlations: CorrelationSet::default(),
@@ -340,6 +344,7 @@ impl Engine {
             scopes,
             rule_scope,
             always,
+            routing,
             pattern_groups,
             pattern_len,
             groups,
@@ -500,13 +505,17 @@ impl Scanner<'_> {
             self.generation = 1;
         }
         let generation = self.generation;
-        for &r in &engine.always {
-            if self.marks[r as usize] != generation {
-                self.marks[r as usize] = generation;
-                self.candidates.push(r);
+        // Scopes first: an event is of few of the rule set's log sources.
+        for (s, rules) in &engine.routing.always {
+            if self.scope_kept(raw, *s as usize, known) {
+                for &r in rules {
+                    if self.marks[r as usize] != generation {
+                        self.marks[r as usize] = generation;
+                        self.candidates.push(r);
+                    }
+                }
             }
         }
-        let indexed = &mut known.indexed;
         for k in 0..self.hits.len() {
             let (id, end) = self.hits[k];
             let mut place: Option<HitPlace> = None;
@@ -516,13 +525,18 @@ impl Scanner<'_> {
                 if self.group_marks[g as usize] == generation || group.rules.is_empty() {
                     continue;
                 }
+                if let Some(Some(s)) = engine.routing.group_scope.get(g as usize) {
+                    if !self.scope_kept(raw, *s as usize, known) {
+                        continue;
+                    }
+                }
                 let counts = match &group.members {
                     None => true,
                     Some(ids) => {
                         let here = match place {
                             Some(p) => p,
                             None => {
-                                let p = self.place_of_hit(raw, id, end, indexed);
+                                let p = self.place_of_hit(raw, id, end, &mut known.indexed);
                                 place = Some(p);
                                 p
                             }
@@ -739,5 +753,6 @@ mod scopes;
 
 pub(crate) use clauses::ClauseTable;
 use places::HitPlace;
+pub(crate) use scopes::ScopeRouting;
 #[cfg(test)]
 mod tests;

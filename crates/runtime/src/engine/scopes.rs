@@ -4,7 +4,48 @@
 //! be the event's (see [`crate::raw_scope`]). Only for events stage 1 does
 //! not pass to every rule, so escapes never hide a name or value here.
 
-use super::{EventKnown, Scanner};
+use super::{EventKnown, Scanner, WitnessGroup};
+
+/// The rules and witness groups of each scope, so that stage 1 asks whether
+/// the event may be of a scope before it collects the scope's rules: an
+/// event is of few of a large rule set's log sources, and most of its
+/// witness hits and every witness-free rule belong to others.
+#[derive(Debug, Default)]
+pub(crate) struct ScopeRouting {
+    /// Rules without witnesses, by scope: (scope, its rules ascending).
+    pub(crate) always: Vec<(u32, Vec<u32>)>,
+    /// Per witness group: the one scope all its rules share (`None` when
+    /// they have several, or the group has no rules).
+    pub(crate) group_scope: Vec<Option<u32>>,
+}
+
+impl ScopeRouting {
+    /// The routing of rules of scopes `rule_scope`, of which `always` have no
+    /// witnesses, with witness groups `groups`.
+    pub(crate) fn new(rule_scope: &[u32], always: &[u32], groups: &[WitnessGroup]) -> Self {
+        let scope_of = |r: u32| rule_scope.get(r as usize).copied();
+        let mut by_scope: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+        for &r in always {
+            if let Some(s) = scope_of(r) {
+                by_scope.entry(s).or_default().push(r);
+            }
+        }
+        let group_scope = groups
+            .iter()
+            .map(|g| {
+                let first = scope_of(*g.rules.first()?)?;
+                g.rules
+                    .iter()
+                    .all(|&r| scope_of(r) == Some(first))
+                    .then_some(first)
+            })
+            .collect();
+        ScopeRouting {
+            always: by_scope.into_iter().collect(),
+            group_scope,
+        }
+    }
+}
 
 impl Scanner<'_> {
     /// Reads the event's log-source values into `raw_scope` (indexing its
@@ -39,32 +80,40 @@ impl Scanner<'_> {
         })
     }
 
-    /// Drops the candidates whose log source the raw event cannot be of:
-    /// unmapped rules (unless unscoped), and scopes none of whose sources
-    /// the event's raw log-source values allow (see [`crate::raw_scope`]).
+    /// Whether the raw event may be of scope `s`: false for an unmapped
+    /// scope (unless unscoped), and for a scope none of whose sources the
+    /// event's raw log-source values allow (see [`crate::raw_scope`]).
+    /// Decided once per scope and event (`generation`).
+    pub(super) fn scope_kept(&mut self, raw: &[u8], s: usize, known: &mut EventKnown) -> bool {
+        let engine = self.engine;
+        let generation = self.generation;
+        match self.scope_marks.get(s) {
+            Some(&(g, keep)) if g == generation => return keep,
+            Some(_) => {}
+            None => return true,
+        }
+        let unscoped = engine.options.unscoped;
+        let keep = if engine.raw.scopes.unmapped(s) {
+            unscoped
+        } else {
+            !self.read_raw_scope(raw, known)
+                || self
+                    .raw_scope
+                    .scope_possible(&engine.raw.scopes, s, raw, unscoped)
+        };
+        self.scope_marks[s] = (generation, keep);
+        keep
+    }
+
+    /// Drops the candidates whose log source the raw event cannot be of
+    /// (see [`Scanner::scope_kept`]).
     pub(super) fn filter_scopes(&mut self, raw: &[u8], known: &mut EventKnown) {
         let engine = self.engine;
-        let unscoped = engine.options.unscoped;
-        let generation = self.generation;
         let mut k = 0;
         while k < self.candidates.len() {
             let r = self.candidates[k] as usize;
             let s = engine.rule_scope[r] as usize;
-            let keep = if self.scope_marks[s].0 == generation {
-                self.scope_marks[s].1
-            } else {
-                let keep = if engine.raw.scopes.unmapped(s) {
-                    unscoped
-                } else {
-                    !self.read_raw_scope(raw, known)
-                        || self
-                            .raw_scope
-                            .scope_possible(&engine.raw.scopes, s, raw, unscoped)
-                };
-                self.scope_marks[s] = (generation, keep);
-                keep
-            };
-            if keep {
+            if self.scope_kept(raw, s, known) {
                 k += 1;
             } else {
                 self.candidates.swap_remove(k);

@@ -260,6 +260,57 @@ fn the_raw_scope_filter_reads_channels_conditions_and_requirements() {
 }
 
 #[test]
+fn rules_and_witness_groups_are_routed_by_scope_before_they_are_collected() {
+    let rules: Vec<Rule> = [
+        (
+            "{product: windows, category: process_creation}",
+            "s: {CommandLine|contains: 'whoami'}\n    condition: s",
+        ),
+        (
+            "{product: windows, service: security}",
+            "s: {CommandLine|contains: 'whoami'}\n    condition: s",
+        ),
+        (
+            "{product: windows, service: security}",
+            "s: {CommandLine|contains: 'x'}\n    condition: not s",
+        ),
+        (
+            "{product: windows, category: process_creation}",
+            "s: {Image|endswith: '.exe'}\n    condition: not s",
+        ),
+        (
+            "{product: zeek, service: dns}",
+            "s: {query|contains: 'whoami'}\n    condition: s",
+        ),
+    ]
+    .iter()
+    .map(|(logsource, detection)| {
+        let text = format!("title: t\nlogsource: {logsource}\ndetection:\n    {detection}");
+        parse_rule(&text, &CompileOptions::default()).unwrap()
+    })
+    .collect();
+    let e = Engine::new(rules, EngineOptions::default()).unwrap();
+    // Witness-free rules by scope; one group per (literal, members): the
+    // two CommandLine rules share one across two scopes.
+    let always: Vec<Vec<u32>> = e.routing.always.iter().map(|(_, r)| r.clone()).collect();
+    assert_eq!(always, vec![vec![3], vec![2]]);
+    let scopes: Vec<Option<u32>> = e.routing.group_scope.clone();
+    assert_eq!(scopes.len(), e.groups.len());
+    assert!(scopes.contains(&None), "{scopes:?}");
+    assert!(scopes.contains(&Some(e.rule_scope[4])), "{scopes:?}");
+    let mut s = e.scanner().unwrap();
+    let sysmon = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"whoami","Image":"a.exe","query":"whoami"}"#;
+    assert_eq!(s.candidates(sysmon), &[0, 3]);
+    let security =
+        br#"{"Channel":"Security","EventID":4688,"CommandLine":"whoami","query":"whoami"}"#;
+    assert_eq!(s.candidates(security), &[0, 1, 2, 3]);
+    let dns = br#"{"Channel":"x","_path":"dns","query":"whoami","CommandLine":"whoami"}"#;
+    assert_eq!(s.candidates(dns), &[4]);
+    let p = Profile::sysmon();
+    assert_eq!(s.match_event(sysmon, &p), Verdict::Matched(vec![0]));
+}
+
+#[test]
 fn rules_requiring_event_ids_are_dropped_for_events_with_other_ids() {
     let text = "title: t\nlogsource: {product: windows, service: security}\ndetection:\n    s: {EventID: [4728, '4732']}\n    condition: s";
     let rule = parse_rule(text, &CompileOptions::default()).unwrap();
