@@ -55,7 +55,7 @@ pub fn required_literal_sets(hir: &Hir, max: usize) -> Vec<Vec<String>> {
 }
 
 fn cost(set: &[String]) -> f64 {
-    set.iter().map(|s| literal_cost(s.len())).sum()
+    set.iter().map(|s| literal_cost(s)).sum()
 }
 
 fn better(a: Option<Vec<String>>, b: Option<Vec<String>>) -> Option<Vec<String>> {

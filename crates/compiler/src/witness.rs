@@ -19,8 +19,10 @@
 //! nothing (always). A value list unions its alternatives; `all` and a map pick
 //! their cheapest member; a list of maps and `or` union; `1 of` unions; `all of`
 //! picks the cheapest. The cost of a set is `Σ 2^-min(len, 16)` over its
-//! witnesses (long, few literals first); [`Strategy::First`] takes the first
-//! usable member instead, for comparison.
+//! witnesses (long, few literals first), a literal inside a fragment nearly
+//! every Windows event holds (`.exe`, `C:\Windows\System32\`: see
+//! [`ubiquitous`]) costing 1 whatever its length; [`Strategy::First`] takes
+//! the first usable member instead, for comparison.
 
 use std::collections::BTreeSet;
 
@@ -64,15 +66,48 @@ pub enum Strategy {
     First,
 }
 
-/// The estimated chance that a literal of `len` bytes occurs by accident:
-/// `2^-min(len, 16)` (long literals first). A set's cost is the sum.
-pub(crate) fn literal_cost(len: usize) -> f64 {
-    2f64.powi(-(len.min(16) as i32))
+/// The estimated chance that a literal occurs by accident: `2^-min(len,
+/// 16)` for one of `len` bytes (long literals first), and 1 for one that
+/// lies inside a fragment nearly every Windows event holds ([`ubiquitous`]),
+/// however long. A set's cost is the sum.
+pub(crate) fn literal_cost(literal: &str) -> f64 {
+    if ubiquitous(literal) {
+        1.0
+    } else {
+        2f64.powi(-(literal.len().min(16) as i32))
+    }
+}
+
+/// Fragments nearly every Windows event holds (folded): the system's
+/// directories, the commonest extensions and account. Telemetry of process
+/// starts, image loads and file writes names them in almost every value, so
+/// a literal inside one (`.exe`, `\System32\`) makes its rule a candidate
+/// of almost every event whatever its length.
+const UBIQUITOUS: &[&str] = &[
+    r"c:\windows\system32\",
+    r"c:\windows\syswow64\",
+    r"c:\program files (x86)\",
+    r"c:\program files\",
+    r"c:\programdata\",
+    r"c:\users\",
+    r"\appdata\local\",
+    r"\appdata\roaming\",
+    ".exe",
+    ".dll",
+    r"nt authority\system",
+    "microsoft",
+];
+
+/// Whether a literal (as written, or JSON-escaped) lies inside one of the
+/// [`UBIQUITOUS`] fragments, whatever its case.
+pub fn ubiquitous(literal: &str) -> bool {
+    let text = literal.replace(r"\\", r"\").to_ascii_lowercase();
+    !text.is_empty() && UBIQUITOUS.iter().any(|f| f.contains(text.as_str()))
 }
 
 /// The cost of a set of witnesses (any of which may occur).
 pub(crate) fn set_cost<'a>(set: impl IntoIterator<Item = &'a Witness>) -> f64 {
-    set.into_iter().map(|w| literal_cost(w.json.len())).sum()
+    set.into_iter().map(|w| literal_cost(&w.json)).sum()
 }
 
 impl Witnesses {
@@ -488,6 +523,26 @@ mod tests {
                 })
                 .collect(),
         )
+    }
+
+    #[test]
+    fn literals_inside_ubiquitous_fragments_cost_as_much_as_no_witness_at_all() {
+        assert!(ubiquitous(".EXE") && ubiquitous(r"\Windows\") && ubiquitous(r"\\System32\\"));
+        assert!(!ubiquitous(r"\cmd.exe") && !ubiquitous("rar.exe") && !ubiquitous(""));
+        assert_eq!(literal_cost(r"\System32\"), 1.0);
+        assert!(literal_cost("rar.exe") < 0.01);
+        // The command line's literals are rarer than an image under \Windows\.
+        assert_eq!(
+            witnesses(
+                "    a: {Image|contains: '\\Windows\\', CommandLine|contains: '\\..\\'}\n    condition: a"
+            ),
+            set(&[("CommandLine", r"\\..\\")])
+        );
+        // With no alternative, a ubiquitous literal is still a witness.
+        assert_eq!(
+            witnesses("    s: {Image|endswith: '.exe'}\n    condition: s"),
+            set(&[("Image", ".exe")])
+        );
     }
 
     #[test]
