@@ -295,6 +295,24 @@ impl RawScopeState {
         }
     }
 
+    /// Writes into `out` the signature of the event read last: every value
+    /// read for every key (the raw tokens, length-prefixed, key by key) and
+    /// which fields hold a container. [`RawScopeState::scope_possible`]
+    /// reads nothing else, so events of one signature are possible in the
+    /// same scopes; distinct value lists give distinct signatures.
+    pub(crate) fn signature(&self, raw: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        for slot in &self.values {
+            for &(start, end) in slot {
+                let token = token(raw, start, end);
+                out.extend_from_slice(&(token.len() as u32).to_le_bytes());
+                out.extend_from_slice(token);
+            }
+            out.extend_from_slice(&u32::MAX.to_le_bytes());
+        }
+        out.extend(self.containers.iter().map(|&c| u8::from(c)));
+    }
+
     /// Whether the event read last may belong to scope `s` (unmapped
     /// scopes: `unmapped_possible`).
     pub(crate) fn scope_possible(
@@ -499,6 +517,39 @@ mod tests {
         assert_eq!(string_value(br#""\u0041""#, &mut buf), None);
         assert_eq!(string_value(b"4688", &mut buf), None);
         assert_eq!(string_value(b"null", &mut buf), None);
+    }
+
+    #[test]
+    fn signatures_hold_every_value_read_and_nothing_else() {
+        let text = "title: t\nlogsource: {product: windows, service: security}\ndetection:\n    s: {EventID: 4624}\n    condition: s";
+        let rule = parse_rule(text, &CompileOptions::default()).unwrap();
+        let scopes = RawScopes::new(std::slice::from_ref(&rule.scope), &[Profile::evtx()]);
+        let signature = |raw: &[u8]| {
+            let mut index = MemberIndex::default();
+            assert!(index.build(raw));
+            let mut state = RawScopeState::default();
+            state.read(&scopes, &index, raw);
+            let mut out = Vec::new();
+            state.signature(raw, &mut out);
+            out
+        };
+        let a = signature(br#"{"Channel":"Security","EventID":4624,"CommandLine":"a"}"#);
+        // Members that are no key leave it as it is.
+        assert_eq!(
+            a,
+            signature(br#"{"CommandLine":"b","EventID":4624,"Channel":"Security","x":1}"#)
+        );
+        // Any value read changes it, and values do not run into each other.
+        assert_ne!(
+            a,
+            signature(br#"{"Channel":"Security","EventID":4625,"CommandLine":"a"}"#)
+        );
+        assert_ne!(a, signature(br#"{"Channel":"security","EventID":4624}"#));
+        assert_ne!(a, signature(br#"{"EventID":4624}"#));
+        assert_ne!(
+            signature(br#"{"Channel":["ab","c"]}"#),
+            signature(br#"{"Channel":["a","bc"]}"#)
+        );
     }
 
     #[test]

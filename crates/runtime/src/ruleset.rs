@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use crate::engine::{all_profiles, ScopeRouting};
+use crate::engine::{all_profiles, ScopeRouting, Subsets};
 use crate::raw_scope::RawChecks;
 
 use hyperscan::prelude::*;
@@ -26,7 +26,7 @@ use crate::engine::{
 };
 
 /// The first bytes of a compiled ruleset file.
-pub const MAGIC: &[u8; 8] = b"HSRULES\x04";
+pub const MAGIC: &[u8; 8] = b"HSRULES\x05";
 
 /// Why a ruleset could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +68,9 @@ struct RulesetFile<'a> {
     always: Cow<'a, [u32]>,
     pattern_groups: Cow<'a, [Vec<u32>]>,
     pattern_len: Cow<'a, [usize]>,
+    /// Each witness pattern's literal and whether it is cased (for the
+    /// per-scope databases).
+    literals: Cow<'a, [(String, bool)]>,
     groups: Cow<'a, [WitnessGroup]>,
     member_ids: Vec<(Vec<u8>, u32)>,
     clauses: Cow<'a, ClauseTable>,
@@ -118,6 +121,7 @@ impl Engine {
             always: Cow::Borrowed(&self.always),
             pattern_groups: Cow::Borrowed(&self.pattern_groups),
             pattern_len: Cow::Borrowed(&self.pattern_len),
+            literals: Cow::Borrowed(&self.literals),
             groups: Cow::Borrowed(&self.groups),
             member_ids,
             clauses: Cow::Borrowed(&self.clauses),
@@ -187,6 +191,7 @@ impl Engine {
             && file.always.iter().all(|&r| (r as usize) < n)
             && file.pattern_groups.len() == file.pattern_len.len()
             && file.first_pass_through == file.pattern_len.len()
+            && file.literals.len() == file.pattern_len.len()
             && file
                 .pattern_groups
                 .iter()
@@ -229,6 +234,13 @@ impl Engine {
             crate::correlate::CorrelationSet::new(file.correlations.into_owned(), &file.rules)
                 .map_err(|e| engine_error(EngineError::Correlation(e)))?;
         let routing = ScopeRouting::new(&file.rule_scope, &file.always, &file.groups);
+        let subsets = Subsets::new(
+            &file.literals,
+            &file.groups,
+            &file.rule_scope,
+            &file.clauses,
+            file.scopes.len(),
+        );
         Ok(Engine {
             reads,
             correlations,
@@ -246,6 +258,8 @@ impl Engine {
             always: file.always.into_owned(),
             pattern_groups: file.pattern_groups.into_owned(),
             pattern_len: file.pattern_len.into_owned(),
+            literals: file.literals.into_owned(),
+            subsets,
             groups: file.groups.into_owned(),
             member_ids,
             clauses: file.clauses.into_owned(),

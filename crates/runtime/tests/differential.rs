@@ -65,8 +65,17 @@ impl Check {
         }
         let engines = vec![
             (
+                // Per-scope stage-1 databases from the second event of a
+                // set of scopes on: both databases serve every kind of event.
                 "prefilter",
-                Engine::new(rules.clone(), EngineOptions::default()).unwrap(),
+                Engine::new(
+                    rules.clone(),
+                    EngineOptions {
+                        subset_after: 2,
+                        ..Default::default()
+                    },
+                )
+                .unwrap(),
             ),
             (
                 "no-prefilter",

@@ -54,6 +54,17 @@ impl ClauseTable {
     pub(crate) fn len(&self) -> usize {
         self.clauses.len()
     }
+
+    /// Every witness group of rule `r`'s clauses.
+    pub(crate) fn groups_of_rule(&self, r: u32) -> impl Iterator<Item = u32> + '_ {
+        self.rules
+            .get(r as usize)
+            .into_iter()
+            .flatten()
+            .filter_map(|&c| self.clauses.get(c as usize))
+            .flatten()
+            .copied()
+    }
 }
 
 impl Scanner<'_> {

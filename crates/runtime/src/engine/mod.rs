@@ -6,7 +6,9 @@
 //! [`hypersigma_compiler::witness`]: a rule is a candidate when one of its
 //! witnesses occurs in the raw event, or always (rules without witnesses);
 //! an event holding a JSON `\u`/`\/` escape or a character that folds to ASCII
-//! (which a raw-byte literal could miss) makes every rule a candidate.
+//! (which a raw-byte literal could miss) makes every rule a candidate. An
+//! event whose log-source values stage 1 reads is scanned with a database of
+//! its possible scopes' literals only (`subsets.rs`).
 //!
 //! Stage 2 parses the members of the event the candidates can read
 //! (`partial.rs`; the whole line is still validated) and runs each candidate's verified
@@ -21,7 +23,7 @@ use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::program::Program;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::accounting::Rejection;
 use crate::correlate::{CorrelationError, CorrelationSet};
@@ -36,7 +38,7 @@ use hypersigma_compiler::witness::{
 use hypersigma_compiler::{source_for, EvalOptions, Profile, Rule, Scope};
 
 /// How the engine runs.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct EngineOptions {
     /// Skip stage 1: every rule is a candidate for every event (for testing and comparison).
     pub no_prefilter: bool,
@@ -44,6 +46,28 @@ pub struct EngineOptions {
     pub unscoped: bool,
     /// How witnesses are chosen.
     pub strategy: Strategy,
+    /// Scan an event whose possible log sources stage 1 reads with a
+    /// database of those sources' literals only, once a thread has seen
+    /// this many events of the same set of sources (see `subsets.rs`); 0:
+    /// always the whole database.
+    pub subset_after: u32,
+}
+
+/// Events of one set of log sources a thread sees before the set gets its
+/// own stage-1 database: a build costs up to half a second (all SigmaHQ
+/// process-creation literals), a scan with the whole database up to twice
+/// as long as with the set's own.
+pub const DEFAULT_SUBSET_AFTER: u32 = 256;
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            no_prefilter: false,
+            unscoped: false,
+            strategy: Strategy::default(),
+            subset_after: DEFAULT_SUBSET_AFTER,
+        }
+    }
 }
 
 /// Why an engine could not be built.
@@ -99,6 +123,11 @@ pub struct Engine {
     pub(crate) pattern_groups: Vec<Vec<u32>>,
     /// Byte length of each witness pattern's match.
     pub(crate) pattern_len: Vec<usize>,
+    /// Each witness pattern's literal (JSON form) and whether it is cased.
+    pub(crate) literals: Vec<(String, bool)>,
+    /// Stage-1 databases per set of scopes (derived from the literals,
+    /// groups, clauses and scopes; built on demand, not serialised).
+    pub(crate) subsets: Subsets,
     /// Rules sharing one witness literal and one set of members it must lie in.
     pub(crate) groups: Vec<WitnessGroup>,
     /// Normalised member name → id (the ids [`WitnessGroup::members`] lists).
@@ -286,6 +315,7 @@ impl Engine {
         let mut patterns: Vec<Pattern> = Vec::new();
         let mut non_ascii_patterns: Vec<Pattern> = Vec::new();
         let mut pattern_len = vec![0; literal_ids.len()];
+        let mut literals = vec![(String::new(), false); literal_ids.len()];
         let mut ordered: Vec<(&(String, bool), &usize)> = literal_ids.iter().collect();
         ordered.sort_by_key(|(_, id)| **id);
         let hs_err = |e: hyperscan::Error| EngineError::Hyperscan(e.to_string());
@@ -301,6 +331,7 @@ impl Engine {
                 Pattern::with_flags(literal_expression(json.as_bytes()), flags).map_err(hs_err)?;
             p.id = Some(*id);
             pattern_len[*id] = json.len();
+            literals[*id] = (json.clone(), *cased);
             if json.is_ascii() {
                 patterns.push(p);
             } else {
@@ -335,6 +366,7 @@ impl Engine {
         let reads = ReadSet::new(&rules);
         let raw = RawChecks::new(&rules, &scopes, &profiles, first_pass_through);
         let routing = ScopeRouting::new(&rule_scope, &always, &groups);
+        let subsets = Subsets::new(&literals, &groups, &rule_scope, &clauses, scopes.len());
         Ok(Engine {
             reads,
             correlations: CorrelationSet::default(),
@@ -347,6 +379,8 @@ impl Engine {
             routing,
             pattern_groups,
             pattern_len,
+            literals,
+            subsets,
             groups,
             member_ids,
             clauses,
@@ -411,6 +445,7 @@ impl Engine {
             raw_scope: RawScopeState::default(),
             scope_marks: vec![(0, false); self.scopes.len()],
             indexed_event: None,
+            subset_cache: SubsetCache::default(),
 
             filter: None,
         })
@@ -445,6 +480,8 @@ pub struct Scanner<'e> {
     /// Per scope: (generation, whether the raw event may be in it).
     scope_marks: Vec<(u32, bool)>,
 
+    /// Which stage-1 database serves which raw log-source values.
+    subset_cache: SubsetCache,
     /// The event `members` indexes (its address and length), when it is the
     /// last [`Scanner::candidates`] call's: stage 2 then reuses the index.
     indexed_event: Option<(usize, usize)>,
@@ -489,22 +526,28 @@ impl Scanner<'_> {
     fn find_candidates(&mut self, raw: &[u8], known: &mut EventKnown) {
         let engine = self.engine;
         self.candidates.clear();
-        if !engine.options.no_prefilter && self.outside_every_scope(raw, known) {
-            return;
-        }
-        let all = engine.options.no_prefilter || self.stage1(raw);
-        if all {
-            self.candidates.extend(0..engine.rules.len() as u32);
-            return;
-        }
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.marks.iter_mut().for_each(|m| *m = 0);
             self.group_marks.iter_mut().for_each(|m| *m = 0);
             self.group_checked.iter_mut().for_each(|m| *m = 0);
+            self.scope_marks.iter_mut().for_each(|m| *m = (0, false));
             self.generation = 1;
         }
         let generation = self.generation;
+        if !engine.options.no_prefilter && self.outside_every_scope(raw, known) {
+            return;
+        }
+        let subset = if known.read {
+            self.subset_for(raw, known)
+        } else {
+            None
+        };
+        let all = engine.options.no_prefilter || self.stage1(raw, subset.as_deref());
+        if all {
+            self.candidates.extend(0..engine.rules.len() as u32);
+            return;
+        }
         // Scopes first: an event is of few of the rule set's log sources.
         for (s, rules) in &engine.routing.always {
             if self.scope_kept(raw, *s as usize, known) {
@@ -561,9 +604,41 @@ impl Scanner<'_> {
         self.candidates.sort_unstable();
     }
 
-    /// Scans; true when the event must pass on to every rule.
-    fn stage1(&mut self, raw: &[u8]) -> bool {
+    /// The stage-1 database of the event whose log-source values the scope
+    /// gate read (see `subsets.rs`): `None` for the whole one.
+    fn subset_for(&mut self, raw: &[u8], known: &mut EventKnown) -> Option<Arc<Subset>> {
+        let engine = self.engine;
+        let after = engine.options.subset_after;
+        if after == 0 {
+            return None;
+        }
+        self.raw_scope
+            .signature(raw, &mut self.subset_cache.signature);
+        let k = match self.subset_cache.lookup() {
+            Some(k) => k,
+            None => {
+                let scopes: Vec<u32> = (0..engine.scopes.len())
+                    .filter(|&s| self.scope_kept(raw, s, known))
+                    .map(|s| s as u32)
+                    .collect();
+                self.subset_cache.insert(scopes)
+            }
+        };
+        let scratch = &mut self.scratch;
+        self.subset_cache.subset(k, &engine.subsets, after, |db| {
+            db.realloc_scratch(scratch).is_ok()
+        })
+    }
+
+    /// Scans with the whole database, or `subset`'s; true when the event
+    /// must pass on to every rule.
+    fn stage1(&mut self, raw: &[u8], subset: Option<&Subset>) -> bool {
         self.hits.clear();
+        let db = match subset {
+            Some(Subset::Empty) => return false,
+            Some(Subset::Db(db)) => db,
+            Some(Subset::Failed) | None => &self.engine.db,
+        };
         let hits = &mut self.hits;
         let first_pass_through = self.engine.first_pass_through;
         let mut pass = false;
@@ -576,7 +651,7 @@ impl Scanner<'_> {
             hits.push((id, to as usize));
             Matching::Continue
         };
-        let mut scanned = self.engine.db.scan(raw, &self.scratch, &mut on_match);
+        let mut scanned = db.scan(raw, &self.scratch, &mut on_match);
         if let (Ok(()), Some(db)) = (&scanned, &self.engine.non_ascii_db) {
             if !raw.is_ascii() {
                 scanned = db.scan(raw, &self.scratch, &mut on_match);
@@ -754,5 +829,8 @@ mod scopes;
 pub(crate) use clauses::ClauseTable;
 use places::HitPlace;
 pub(crate) use scopes::ScopeRouting;
+mod subsets;
+pub(crate) use subsets::Subsets;
+use subsets::{Subset, SubsetCache};
 #[cfg(test)]
 mod tests;

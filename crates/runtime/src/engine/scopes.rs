@@ -4,6 +4,8 @@
 //! be the event's (see [`crate::raw_scope`]). Only for events stage 1 does
 //! not pass to every rule, so escapes never hide a name or value here.
 
+use hypersigma_compiler::witness::folds_to_ascii;
+
 use super::{EventKnown, Scanner, WitnessGroup};
 
 /// The rules and witness groups of each scope, so that stage 1 asks whether
@@ -62,12 +64,13 @@ impl Scanner<'_> {
 
     /// Whether the raw event can belong to no rule's scope (see
     /// [`super::RawChecks::gate`]). Only for events stage 1 would not pass to
-    /// every rule (ASCII, no escape that can hide a name or value), so the
+    /// every rule (no escape or character folding to ASCII that can hide a
+    /// name or value), so the
     /// answer is the one [`Scanner::filter_scopes`] would give after a scan.
     /// Records what it learnt: the member index and the log-source values.
     pub(super) fn outside_every_scope(&mut self, raw: &[u8], known: &mut EventKnown) -> bool {
         let engine = self.engine;
-        if !engine.raw.gate || !raw.is_ascii() || has_hiding_escape(raw) {
+        if !engine.raw.gate || has_hiding_escape(raw) || has_ascii_folding(raw) {
             return false;
         }
         if !self.read_raw_scope(raw, known) {
@@ -145,6 +148,52 @@ impl Scanner<'_> {
             }
         }
     }
+}
+
+/// Whether raw bytes hold a character that folds to an ASCII one (the
+/// Kelvin sign, long s: [`folds_to_ascii`]), or are not UTF-8: stage 1
+/// then passes the event to every rule, and a name or value could read
+/// otherwise than its bytes. Other non-ASCII characters (`®`, `é`) fold to
+/// non-ASCII ones and compare as bytes, as the raw checks do.
+pub(super) fn has_ascii_folding(raw: &[u8]) -> bool {
+    if raw.is_ascii() {
+        return false;
+    }
+    let folds = folds_to_ascii();
+    let mut at = 0;
+    while let Some(i) = first_non_ascii(&raw[at..]) {
+        let start = at + i;
+        let width = match raw[start] {
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => return true,
+        };
+        let Some(c) = raw
+            .get(start..start + width)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .and_then(|s| s.chars().next())
+        else {
+            return true;
+        };
+        if folds.binary_search(&c).is_ok() {
+            return true;
+        }
+        at = start + width;
+    }
+    false
+}
+
+/// The position of the first non-ASCII byte (eight bytes at a time).
+fn first_non_ascii(bytes: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(Ok(word)) = bytes.get(i..i + 8).map(<[u8; 8]>::try_from) {
+        if u64::from_le_bytes(word) & 0x8080_8080_8080_8080 != 0 {
+            break;
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|b| !b.is_ascii()).map(|p| i + p)
 }
 
 /// Whether raw JSON text holds a `\u` or `\/` escape (an odd run of

@@ -1,7 +1,7 @@
 //! Unit tests of the engine: stage 1's candidates and scope filter, stage 2's
 //! verdicts and the validation of lines without candidates.
 
-use super::scopes::has_hiding_escape;
+use super::scopes::{has_ascii_folding, has_hiding_escape};
 use super::*;
 use hypersigma_compiler::{parse_rule, CompileOptions};
 
@@ -191,6 +191,105 @@ fn events_outside_every_scope_skip_the_scan_unless_escapes_could_hide_their_sour
     assert!(has_hiding_escape(br#"{"a":"\\\u0041"}"#));
     assert!(has_hiding_escape(br#"{"a":"a\/b"}"#));
     assert!(!has_hiding_escape(br#"{"a":"trailing\\"}"#));
+}
+
+#[test]
+fn characters_folding_to_ascii_are_told_from_other_non_ascii_ones() {
+    assert!(!has_ascii_folding(br#"{"a":"plain"}"#));
+    let registered = "{\"Product\":\"Microsoft® Windows®\",\"b\":\"résumé 😀\"}";
+    assert!(!has_ascii_folding(registered.as_bytes()));
+    assert!(has_ascii_folding("{\"a\":\"mimi\u{212A}atz\"}".as_bytes()));
+    assert!(has_ascii_folding("{\"a\":\"é and \u{17F}\"}".as_bytes()));
+    // Not UTF-8: nothing is concluded.
+    assert!(has_ascii_folding(b"{\"a\":\"\xff\"}"));
+    assert!(has_ascii_folding(b"{\"a\":\"\xc3"));
+}
+
+/// Rules of three log sources, with the scope gate on and subset databases
+/// built after `subset_after` events of a set of scopes.
+fn three_sources(subset_after: u32) -> Engine {
+    let rules: Vec<Rule> = [
+        (
+            "{product: windows, category: process_creation}",
+            "s: {CommandLine|contains: ['whoami', 'mimikatz', 'résumé']}\n    condition: s",
+        ),
+        (
+            "{product: windows, category: process_creation}",
+            "s: {Image|endswith: '\\rundll32.exe', CommandLine|contains: 'javascript:'}\n    condition: s",
+        ),
+        (
+            "{product: windows, category: registry_set}",
+            "s: {TargetObject|contains: '\\CurrentVersion\\Run'}\n    condition: s",
+        ),
+        (
+            "{product: windows, service: security}",
+            "s: {CommandLine|contains: 'whoami'}\n    condition: s",
+        ),
+        (
+            "{product: windows, service: security}",
+            "s: {CommandLine|contains: 'x'}\n    condition: not s",
+        ),
+    ]
+    .iter()
+    .map(|(logsource, detection)| {
+        let text = format!("title: t\nlogsource: {logsource}\ndetection:\n    {detection}");
+        parse_rule(&text, &CompileOptions::default()).unwrap()
+    })
+    .collect();
+    let options = EngineOptions {
+        subset_after,
+        ..Default::default()
+    };
+    let mut e = Engine::new(rules, options).unwrap();
+    e.raw.gate = true;
+    e
+}
+
+#[test]
+fn per_scope_databases_give_the_candidates_of_the_whole_one() {
+    let sysmon = r#""Channel":"Microsoft-Windows-Sysmon/Operational""#;
+    let events: Vec<String> = vec![
+        format!(r#"{{{sysmon},"EventID":1,"CommandLine":"cmd /c whoami","TargetObject":"\\CurrentVersion\\Run"}}"#),
+        format!(r#"{{{sysmon},"EventID":1,"Image":"C:\\w\\RUNDLL32.exe","CommandLine":"javascript:x"}}"#),
+        format!(r#"{{{sysmon},"EventID":1,"Image":"C:\\w\\rundll32.exe","CommandLine":"y"}}"#),
+        format!(r#"{{{sysmon},"EventID":1,"Product":"Microsoft® Windows®","CommandLine":"RÉSUMÉ résumé"}}"#),
+        format!("{{{sysmon},\"EventID\":1,\"CommandLine\":\"mimi\u{212A}atz\"}}"),
+        format!(r#"{{{sysmon},"EventID":1,"CommandLine":"\u0077hoami"}}"#),
+        format!(r#"{{{sysmon},"EventID":13,"TargetObject":"HKLM\\CurrentVersion\\Run\\x","CommandLine":"whoami"}}"#),
+        format!(r#"{{{sysmon},"EventID":13,"TargetObject":"HKLM\\x"}}"#),
+        r#"{"Channel":"Security","EventID":4688,"CommandLine":"whoami","TargetObject":"\\CurrentVersion\\Run"}"#.to_string(),
+        r#"{"Channel":"Security","EventID":4624,"CommandLine":"x"}"#.to_string(),
+        r#"{"EventID":1,"CommandLine":"whoami"}"#.to_string(),
+        r#"{"Channel":"Application","CommandLine":"whoami"}"#.to_string(),
+    ];
+    let whole = three_sources(0);
+    let mut reference = whole.scanner().unwrap();
+    for after in [1, 3] {
+        let e = three_sources(after);
+        let mut s = e.scanner().unwrap();
+        for round in 0..4 {
+            for event in &events {
+                assert_eq!(
+                    s.candidates(event.as_bytes()),
+                    reference.candidates(event.as_bytes()),
+                    "after {after}, round {round}: {event}"
+                );
+            }
+        }
+        // Process creation, registry and security events got their own.
+        let built = e.subsets.lock().len();
+        assert!(built >= 3, "{built}");
+    }
+    let e = three_sources(1);
+    let mut s = e.scanner().unwrap();
+    let p = Profile::sysmon();
+    for event in &events {
+        assert_eq!(
+            s.match_event(event.as_bytes(), &p),
+            reference.match_event(event.as_bytes(), &p),
+            "{event}"
+        );
+    }
 }
 
 /// An engine of one rule of `logsource`, with the scope gate on.

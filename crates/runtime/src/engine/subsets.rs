@@ -1,0 +1,250 @@
+//! Stage-1 databases per set of log sources.
+//!
+//! One database of every rule's witnesses makes every event pay for the
+//! whole rule set: with all SigmaHQ rules (20,000 literals) a registry event
+//! is scanned for the 7,700 process-creation literals too, and Hyperscan's
+//! cost grows with the literals it holds. An event the scope gate has read
+//! (ASCII, no escape that can hide a name or value, indexable: see
+//! `scopes.rs`) can only be of a few scopes, and only their rules' witnesses
+//! and clause literals can make or keep a candidate. [`Subsets`] builds, on
+//! demand and once per engine, a database of just those literals for each
+//! set of possible scopes that events show; the candidates are the same as
+//! with the whole database, since stage 1 drops the rules of the other
+//! scopes anyway.
+//!
+//! Per thread, [`SubsetCache`] maps an event's raw log-source values (its
+//! *signature*, see [`crate::raw_scope::RawScopeState::signature`]) to its
+//! set of possible scopes, and a set to its database once the set has been
+//! seen [`crate::EngineOptions::subset_after`] times: rare sets keep the
+//! whole database rather than pay for a build. A database is built by the
+//! first thread that asks for it; the others keep scanning with the whole
+//! database meanwhile.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use hyperscan::prelude::*;
+
+use super::{literal_expression, ClauseTable, WitnessGroup};
+
+/// A stage-1 database for one set of scopes.
+pub(crate) enum Subset {
+    /// None of the scopes' rules has a witness: nothing to scan.
+    Empty,
+    /// The scopes' witnesses and clause literals (ASCII ones).
+    Db(BlockDatabase),
+    /// Hyperscan refused it: the whole database is used.
+    Failed,
+}
+
+/// The per-scope literals of an engine, and the databases built from them.
+pub(crate) struct Subsets {
+    /// Per pattern id: the literal (JSON form) and whether it is cased;
+    /// `None` for non-ASCII literals (their own database is scanned whole,
+    /// only in non-ASCII events, which never take this path).
+    literals: Vec<Option<(String, bool)>>,
+    /// Per scope: the pattern ids its rules' witness groups and clauses need
+    /// (sorted).
+    scope_patterns: Vec<Vec<u32>>,
+    /// Databases by set of scopes (sorted ids); `None` while one thread
+    /// builds it.
+    built: Mutex<HashMap<Vec<u32>, Option<Arc<Subset>>>>,
+}
+
+/// Most distinct scope sets one engine builds databases for.
+const MAX_SUBSETS: usize = 64;
+
+impl Subsets {
+    /// The subsets of an engine whose pattern `id` is `literals[id]`, for
+    /// rules of scopes `rule_scope` (`scopes` in all).
+    pub(crate) fn new(
+        literals: &[(String, bool)],
+        groups: &[WitnessGroup],
+        rule_scope: &[u32],
+        clauses: &ClauseTable,
+        scopes: usize,
+    ) -> Subsets {
+        let mut per_scope: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); scopes];
+        let mut add = |rule: u32, pattern: u32| {
+            let scope = rule_scope.get(rule as usize).copied();
+            if let Some(set) = scope.and_then(|s| per_scope.get_mut(s as usize)) {
+                set.insert(pattern);
+            }
+        };
+        for group in groups {
+            for &r in &group.rules {
+                add(r, group.pattern);
+            }
+        }
+        for r in 0..rule_scope.len() as u32 {
+            for g in clauses.groups_of_rule(r) {
+                if let Some(group) = groups.get(g as usize) {
+                    add(r, group.pattern);
+                }
+            }
+        }
+        Subsets {
+            literals: literals
+                .iter()
+                .map(|(json, cased)| json.is_ascii().then(|| (json.clone(), *cased)))
+                .collect(),
+            scope_patterns: per_scope
+                .into_iter()
+                .map(|set| set.into_iter().collect())
+                .collect(),
+            built: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, HashMap<Vec<u32>, Option<Arc<Subset>>>> {
+        // A panic while building leaves nothing half-written in the map.
+        self.built.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The database of the scopes `scopes` (sorted ids), built here when no
+    /// thread has yet; `None` while another thread builds it, or when the
+    /// engine already holds [`MAX_SUBSETS`] of them.
+    pub(crate) fn get_or_build(&self, scopes: &[u32]) -> Option<Arc<Subset>> {
+        {
+            let mut built = self.lock();
+            match built.get(scopes) {
+                Some(done) => return done.clone(),
+                None if built.len() >= MAX_SUBSETS => return None,
+                None => {
+                    built.insert(scopes.to_vec(), None);
+                }
+            }
+        }
+        let t0 = std::time::Instant::now();
+        let subset = Arc::new(self.build(scopes));
+        let _ = t0;
+        self.lock().insert(scopes.to_vec(), Some(subset.clone()));
+        Some(subset)
+    }
+
+    /// Builds the database of `scopes`' literals.
+    fn build(&self, scopes: &[u32]) -> Subset {
+        let mut ids: BTreeSet<u32> = BTreeSet::new();
+        for &s in scopes {
+            if let Some(list) = self.scope_patterns.get(s as usize) {
+                ids.extend(list);
+            }
+        }
+        let mut patterns = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(Some((json, cased))) = self.literals.get(id as usize) else {
+                continue;
+            };
+            let flags = if *cased {
+                CompileFlags::empty()
+            } else {
+                CompileFlags::CASELESS
+            };
+            let Ok(mut p) = Pattern::with_flags(literal_expression(json.as_bytes()), flags) else {
+                return Subset::Failed;
+            };
+            p.id = Some(id as usize);
+            patterns.push(p);
+        }
+        if patterns.is_empty() {
+            return Subset::Empty;
+        }
+        match Patterns::from(patterns).build() {
+            Ok(db) => Subset::Db(db),
+            Err(_) => Subset::Failed,
+        }
+    }
+}
+
+/// Most signatures one thread remembers (then it starts over).
+const MAX_SIGNATURES: usize = 4096;
+
+/// One thread's view of the subsets: signatures to scope sets, and the
+/// databases it adopted (its scratch fits them).
+#[derive(Default)]
+pub(crate) struct SubsetCache {
+    /// The current event's signature.
+    pub(crate) signature: Vec<u8>,
+    by_signature: HashMap<Vec<u8>, usize, foldhash::fast::FixedState>,
+    sets: Vec<SetState>,
+}
+
+struct SetState {
+    scopes: Vec<u32>,
+    choice: Choice,
+}
+
+/// Which database a thread scans a set's events with.
+enum Choice {
+    /// The whole one, so far: `seen` events of the set.
+    Pending { seen: u32 },
+    /// Its own.
+    Adopted(Arc<Subset>),
+    /// The whole one for good (its own was refused or cannot fit).
+    Whole,
+}
+
+impl SubsetCache {
+    /// The set index of the current signature, if known.
+    pub(crate) fn lookup(&self) -> Option<usize> {
+        self.by_signature.get(&self.signature).copied()
+    }
+
+    /// Records the current signature's scope set (sorted ids); its index.
+    pub(crate) fn insert(&mut self, scopes: Vec<u32>) -> usize {
+        if self.by_signature.len() >= MAX_SIGNATURES {
+            self.by_signature.clear();
+        }
+        let k = match self.sets.iter().position(|s| s.scopes == scopes) {
+            Some(k) => k,
+            None => {
+                self.sets.push(SetState {
+                    scopes,
+                    choice: Choice::Pending { seen: 0 },
+                });
+                self.sets.len() - 1
+            }
+        };
+        self.by_signature.insert(self.signature.clone(), k);
+        k
+    }
+
+    /// The database of set `k` for one more event of it: its own once
+    /// adopted, `None` (the whole database) before. Asks the engine for it
+    /// when the set has been seen `after` times, then every 64 events while
+    /// another thread builds it; `adopt` fits the scratch to a new one
+    /// (false: keep the whole database).
+    pub(crate) fn subset(
+        &mut self,
+        k: usize,
+        subsets: &Subsets,
+        after: u32,
+        adopt: impl FnOnce(&BlockDatabase) -> bool,
+    ) -> Option<Arc<Subset>> {
+        let set = self.sets.get_mut(k)?;
+        let seen = match &mut set.choice {
+            Choice::Adopted(subset) => return Some(subset.clone()),
+            Choice::Whole => return None,
+            Choice::Pending { seen } => {
+                *seen = seen.saturating_add(1);
+                *seen
+            }
+        };
+        if seen < after || (seen - after) % 64 != 0 {
+            return None;
+        }
+        let subset = subsets.get_or_build(&set.scopes)?;
+        let usable = match subset.as_ref() {
+            Subset::Empty => true,
+            Subset::Db(db) => adopt(db),
+            Subset::Failed => false,
+        };
+        if usable {
+            set.choice = Choice::Adopted(subset.clone());
+            Some(subset)
+        } else {
+            set.choice = Choice::Whole;
+            None
+        }
+    }
+}
