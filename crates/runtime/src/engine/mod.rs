@@ -23,7 +23,7 @@ use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::program::Program;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use crate::accounting::Rejection;
 use crate::correlate::{CorrelationError, CorrelationSet};
@@ -604,62 +604,6 @@ impl Scanner<'_> {
         self.candidates.sort_unstable();
     }
 
-    /// The stage-1 database of the event whose log-source values the scope
-    /// gate read (see `subsets.rs`): `None` for the whole one.
-    fn subset_for(&mut self, raw: &[u8], known: &mut EventKnown) -> Option<Arc<Subset>> {
-        let engine = self.engine;
-        let after = engine.options.subset_after;
-        if after == 0 {
-            return None;
-        }
-        self.raw_scope
-            .signature(raw, &mut self.subset_cache.signature);
-        let k = match self.subset_cache.lookup() {
-            Some(k) => k,
-            None => {
-                let scopes: Vec<u32> = (0..engine.scopes.len())
-                    .filter(|&s| self.scope_kept(raw, s, known))
-                    .map(|s| s as u32)
-                    .collect();
-                self.subset_cache.insert(scopes)
-            }
-        };
-        let scratch = &mut self.scratch;
-        self.subset_cache.subset(k, &engine.subsets, after, |db| {
-            db.realloc_scratch(scratch).is_ok()
-        })
-    }
-
-    /// Scans with the whole database, or `subset`'s; true when the event
-    /// must pass on to every rule.
-    fn stage1(&mut self, raw: &[u8], subset: Option<&Subset>) -> bool {
-        self.hits.clear();
-        let db = match subset {
-            Some(Subset::Empty) => return false,
-            Some(Subset::Db(db)) => db,
-            Some(Subset::Failed) | None => &self.engine.db,
-        };
-        let hits = &mut self.hits;
-        let first_pass_through = self.engine.first_pass_through;
-        let mut pass = false;
-        let mut on_match = |id: u32, _, to: u64, _| {
-            let id = id as usize;
-            if id >= first_pass_through {
-                pass = true;
-                return Matching::Terminate;
-            }
-            hits.push((id, to as usize));
-            Matching::Continue
-        };
-        let mut scanned = db.scan(raw, &self.scratch, &mut on_match);
-        if let (Ok(()), Some(db)) = (&scanned, &self.engine.non_ascii_db) {
-            if !raw.is_ascii() {
-                scanned = db.scan(raw, &self.scratch, &mut on_match);
-            }
-        }
-        pass || scanned.is_err()
-    }
-
     /// [`Scanner::match_event`] for every line of a buffer of JSON lines
     /// (blank lines skipped): appends `(line offset in the buffer, verdict)`
     /// for each, in order.
@@ -830,7 +774,7 @@ pub(crate) use clauses::ClauseTable;
 use places::HitPlace;
 pub(crate) use scopes::ScopeRouting;
 mod subsets;
+use subsets::SubsetCache;
 pub(crate) use subsets::Subsets;
-use subsets::{Subset, SubsetCache};
 #[cfg(test)]
 mod tests;

@@ -19,13 +19,16 @@
 //! whole database rather than pay for a build. A database is built by the
 //! first thread that asks for it; the others keep scanning with the whole
 //! database meanwhile.
+//!
+//! The scan itself (`Scanner::stage1`) lives here too: the whole database
+//! or the event's own, and the pass-through patterns' verdict.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use hyperscan::prelude::*;
 
-use super::{literal_expression, ClauseTable, WitnessGroup};
+use super::{literal_expression, ClauseTable, EventKnown, Scanner, WitnessGroup};
 
 /// A stage-1 database for one set of scopes.
 pub(crate) enum Subset {
@@ -246,5 +249,63 @@ impl SubsetCache {
             set.choice = Choice::Whole;
             None
         }
+    }
+}
+
+impl Scanner<'_> {
+    /// The stage-1 database of the event whose log-source values the scope
+    /// gate read (see `subsets.rs`): `None` for the whole one.
+    pub(super) fn subset_for(&mut self, raw: &[u8], known: &mut EventKnown) -> Option<Arc<Subset>> {
+        let engine = self.engine;
+        let after = engine.options.subset_after;
+        if after == 0 {
+            return None;
+        }
+        self.raw_scope
+            .signature(raw, &mut self.subset_cache.signature);
+        let k = match self.subset_cache.lookup() {
+            Some(k) => k,
+            None => {
+                let scopes: Vec<u32> = (0..engine.scopes.len())
+                    .filter(|&s| self.scope_kept(raw, s, known))
+                    .map(|s| s as u32)
+                    .collect();
+                self.subset_cache.insert(scopes)
+            }
+        };
+        let scratch = &mut self.scratch;
+        self.subset_cache.subset(k, &engine.subsets, after, |db| {
+            db.realloc_scratch(scratch).is_ok()
+        })
+    }
+
+    /// Scans with the whole database, or `subset`'s; true when the event
+    /// must pass on to every rule.
+    pub(super) fn stage1(&mut self, raw: &[u8], subset: Option<&Subset>) -> bool {
+        self.hits.clear();
+        let db = match subset {
+            Some(Subset::Empty) => return false,
+            Some(Subset::Db(db)) => db,
+            Some(Subset::Failed) | None => &self.engine.db,
+        };
+        let hits = &mut self.hits;
+        let first_pass_through = self.engine.first_pass_through;
+        let mut pass = false;
+        let mut on_match = |id: u32, _, to: u64, _| {
+            let id = id as usize;
+            if id >= first_pass_through {
+                pass = true;
+                return Matching::Terminate;
+            }
+            hits.push((id, to as usize));
+            Matching::Continue
+        };
+        let mut scanned = db.scan(raw, &self.scratch, &mut on_match);
+        if let (Ok(()), Some(db)) = (&scanned, &self.engine.non_ascii_db) {
+            if !raw.is_ascii() {
+                scanned = db.scan(raw, &self.scratch, &mut on_match);
+            }
+        }
+        pass || scanned.is_err()
     }
 }
