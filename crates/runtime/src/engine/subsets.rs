@@ -52,6 +52,10 @@ pub(crate) struct Subsets {
     /// Databases by set of scopes (sorted ids); `None` while one thread
     /// builds it.
     built: Mutex<HashMap<Vec<u32>, Option<Arc<Subset>>>>,
+    /// Held while a database is built: one build at a time, since
+    /// Hyperscan's compiler takes tens of megabytes for thousands of
+    /// literals (peak memory stays that of one build).
+    building: Mutex<()>,
 }
 
 /// Most distinct scope sets one engine builds databases for.
@@ -96,6 +100,7 @@ impl Subsets {
                 .map(|set| set.into_iter().collect())
                 .collect(),
             built: Mutex::default(),
+            building: Mutex::default(),
         }
     }
 
@@ -105,9 +110,17 @@ impl Subsets {
     }
 
     /// The database of the scopes `scopes` (sorted ids), built here when no
-    /// thread has yet; `None` while another thread builds it, or when the
+    /// thread has yet; `None` while another thread builds one, or when the
     /// engine already holds [`MAX_SUBSETS`] of them.
     pub(crate) fn get_or_build(&self, scopes: &[u32]) -> Option<Arc<Subset>> {
+        if let Some(Some(done)) = self.lock().get(scopes) {
+            return Some(done.clone());
+        }
+        let _building = match self.building.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
         {
             let mut built = self.lock();
             match built.get(scopes) {
@@ -118,9 +131,7 @@ impl Subsets {
                 }
             }
         }
-        let t0 = std::time::Instant::now();
         let subset = Arc::new(self.build(scopes));
-        let _ = t0;
         self.lock().insert(scopes.to_vec(), Some(subset.clone()));
         Some(subset)
     }
@@ -152,9 +163,17 @@ impl Subsets {
         if patterns.is_empty() {
             return Subset::Empty;
         }
-        match Patterns::from(patterns).build() {
-            Ok(db) => Subset::Db(db),
-            Err(_) => Subset::Failed,
+        // On a thread of its own: the compiler's scratch memory then stays in
+        // the allocator arena short-lived threads share, not in each worker's.
+        let built = std::thread::scope(|s| {
+            s.spawn(|| -> Option<BlockDatabase> { Patterns::from(patterns).build().ok() })
+                .join()
+                .ok()
+                .flatten()
+        });
+        match built {
+            Some(db) => Subset::Db(db),
+            None => Subset::Failed,
         }
     }
 }
