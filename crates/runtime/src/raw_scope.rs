@@ -130,6 +130,19 @@ pub(crate) struct RawScopes {
     /// `names` and of `#text`.
     first_bytes: [u64; 4],
     lengths: u64,
+    /// Per key slot: what the source tests read of its values.
+    slot_use: Vec<SlotUse>,
+}
+
+/// What the source tests read of a key's values (for signatures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotUse {
+    /// The values themselves (channels, providers, event ids, conditions).
+    Compared,
+    /// Only whether one is a container or a non-null scalar.
+    Required,
+    /// Nothing (the rules' own `EventID` field).
+    Unread,
 }
 
 /// One event's log-source values, read from its member index.
@@ -225,6 +238,20 @@ impl RawScopes {
             out.event_id_field = Some(id);
         }
         out.fields = field_ids.len();
+        out.slot_use = vec![SlotUse::Compared; 3];
+        out.slot_use.extend((0..out.fields).map(|f| {
+            let compared = out
+                .sources
+                .iter()
+                .any(|t| t.conditions.iter().any(|(c, _)| *c == f));
+            if compared {
+                SlotUse::Compared
+            } else if out.sources.iter().any(|t| t.require.contains(&f)) {
+                SlotUse::Required
+            } else {
+                SlotUse::Unread
+            }
+        }));
         out.all_keys = [Key::Channel, Key::Provider, Key::EventId]
             .into_iter()
             .chain((0..out.fields).map(Key::Field))
@@ -295,22 +322,41 @@ impl RawScopeState {
         }
     }
 
-    /// Writes into `out` the signature of the event read last: every value
-    /// read for every key (the raw tokens, length-prefixed, key by key) and
-    /// which fields hold a container. [`RawScopeState::scope_possible`]
-    /// reads nothing else, so events of one signature are possible in the
-    /// same scopes; distinct value lists give distinct signatures.
-    pub(crate) fn signature(&self, raw: &[u8], out: &mut Vec<u8>) {
+    /// Writes into `out` the signature of the event read last: what
+    /// [`RawScopeState::scope_possible`] reads of it, key by key. Values
+    /// that are compared (channels, providers, event ids, conditions' fields)
+    /// go in whole (the raw tokens, length-prefixed); a field only required
+    /// gives one byte, whether it holds a container or a non-null scalar;
+    /// other keys nothing. Events of one signature are therefore possible in
+    /// the same scopes, and events differing only in, say, a required
+    /// field's value share one.
+    pub(crate) fn signature(&self, filter: &RawScopes, raw: &[u8], out: &mut Vec<u8>) {
         out.clear();
-        for slot in &self.values {
-            for &(start, end) in slot {
-                let token = token(raw, start, end);
-                out.extend_from_slice(&(token.len() as u32).to_le_bytes());
-                out.extend_from_slice(token);
+        for (k, slot) in self.values.iter().enumerate() {
+            match filter.slot_use.get(k).copied().unwrap_or(SlotUse::Compared) {
+                SlotUse::Compared => {
+                    for &(start, end) in slot {
+                        let token = token(raw, start, end);
+                        out.extend_from_slice(&(token.len() as u32).to_le_bytes());
+                        out.extend_from_slice(token);
+                    }
+                    out.extend_from_slice(&u32::MAX.to_le_bytes());
+                }
+                SlotUse::Required => {
+                    let container = k
+                        .checked_sub(3)
+                        .and_then(|f| self.containers.get(f))
+                        .copied()
+                        .unwrap_or(true);
+                    let present = container
+                        || slot
+                            .iter()
+                            .any(|&(start, end)| token(raw, start, end) != b"null");
+                    out.push(u8::from(present));
+                }
+                SlotUse::Unread => {}
             }
-            out.extend_from_slice(&u32::MAX.to_le_bytes());
         }
-        out.extend(self.containers.iter().map(|&c| u8::from(c)));
     }
 
     /// Whether the event read last may belong to scope `s` (unmapped
@@ -530,7 +576,7 @@ mod tests {
             let mut state = RawScopeState::default();
             state.read(&scopes, &index, raw);
             let mut out = Vec::new();
-            state.signature(raw, &mut out);
+            state.signature(&scopes, raw, &mut out);
             out
         };
         let a = signature(br#"{"Channel":"Security","EventID":4624,"CommandLine":"a"}"#);
@@ -549,6 +595,28 @@ mod tests {
         assert_ne!(
             signature(br#"{"Channel":["ab","c"]}"#),
             signature(br#"{"Channel":["a","bc"]}"#)
+        );
+        // A field a source only requires: whether it holds something, not what.
+        let text = "title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n    s: {a: b}\n    condition: s";
+        let rule = parse_rule(text, &CompileOptions::default()).unwrap();
+        let scopes = RawScopes::new(std::slice::from_ref(&rule.scope), &[Profile::ecs()]);
+        let signature = |raw: &[u8]| {
+            let mut index = MemberIndex::default();
+            assert!(index.build(raw));
+            let mut state = RawScopeState::default();
+            state.read(&scopes, &index, raw);
+            let mut out = Vec::new();
+            state.signature(&scopes, raw, &mut out);
+            out
+        };
+        let record = signature(br#"{"eventSource":"s3","eventName":"GetObject","awsRegion":"eu"}"#);
+        assert_eq!(
+            record,
+            signature(br#"{"eventSource":"iam","eventName":"CreateUser","awsRegion":{"r":1}}"#)
+        );
+        assert_ne!(
+            record,
+            signature(br#"{"eventSource":"s3","eventName":null,"awsRegion":"eu"}"#)
         );
     }
 

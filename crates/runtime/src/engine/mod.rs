@@ -535,14 +535,11 @@ impl Scanner<'_> {
             self.generation = 1;
         }
         let generation = self.generation;
+        self.subset_cache.current = None;
         if !engine.options.no_prefilter && self.outside_every_scope(raw, known) {
             return;
         }
-        let subset = if known.read {
-            self.subset_for(raw, known)
-        } else {
-            None
-        };
+        let subset = self.subset_for();
         let all = engine.options.no_prefilter || self.stage1(raw, subset.as_deref());
         if all {
             self.candidates.extend(0..engine.rules.len() as u32);

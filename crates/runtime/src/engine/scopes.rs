@@ -76,11 +76,8 @@ impl Scanner<'_> {
         if !self.read_raw_scope(raw, known) {
             return false;
         }
-        let unscoped = engine.options.unscoped;
-        !(0..engine.scopes.len()).any(|s| {
-            self.raw_scope
-                .scope_possible(&engine.raw.scopes, s, raw, unscoped)
-        })
+        let k = self.scope_set(raw, known);
+        self.subset_cache.is_empty(k)
     }
 
     /// Whether the raw event may be of scope `s`: false for an unmapped
@@ -96,7 +93,9 @@ impl Scanner<'_> {
             None => return true,
         }
         let unscoped = engine.options.unscoped;
-        let keep = if engine.raw.scopes.unmapped(s) {
+        let keep = if let Some(possible) = self.subset_cache.possible(s) {
+            possible
+        } else if engine.raw.scopes.unmapped(s) {
             unscoped
         } else {
             !self.read_raw_scope(raw, known)

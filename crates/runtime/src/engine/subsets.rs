@@ -14,7 +14,9 @@
 //!
 //! Per thread, [`SubsetCache`] maps an event's raw log-source values (its
 //! *signature*, see [`crate::raw_scope::RawScopeState::signature`]) to its
-//! set of possible scopes, and a set to its database once the set has been
+//! set of possible scopes (which the scope gate and the scope checks of the
+//! event then read instead of testing each scope's sources), and a set to
+//! its database once the set has been
 //! seen [`crate::EngineOptions::subset_after`] times: rare sets keep the
 //! whole database rather than pay for a build. A database is built by the
 //! first thread that asks for it; the others keep scanning with the whole
@@ -187,6 +189,8 @@ const MAX_SIGNATURES: usize = 4096;
 pub(crate) struct SubsetCache {
     /// The current event's signature.
     pub(crate) signature: Vec<u8>,
+    /// The current event's scope set, once known (reset per event).
+    pub(crate) current: Option<usize>,
     by_signature: HashMap<Vec<u8>, usize, foldhash::fast::FixedState>,
     sets: Vec<SetState>,
 }
@@ -210,6 +214,17 @@ impl SubsetCache {
     /// The set index of the current signature, if known.
     pub(crate) fn lookup(&self) -> Option<usize> {
         self.by_signature.get(&self.signature).copied()
+    }
+
+    /// Whether the current event can be of scope `s`, when its set is known.
+    pub(crate) fn possible(&self, s: usize) -> Option<bool> {
+        let set = self.sets.get(self.current?)?;
+        Some(set.scopes.binary_search(&(s as u32)).is_ok())
+    }
+
+    /// Whether set `k` holds no scope.
+    pub(crate) fn is_empty(&self, k: usize) -> bool {
+        self.sets.get(k).is_some_and(|s| s.scopes.is_empty())
     }
 
     /// Records the current signature's scope set (sorted ids); its index.
@@ -272,16 +287,13 @@ impl SubsetCache {
 }
 
 impl Scanner<'_> {
-    /// The stage-1 database of the event whose log-source values the scope
-    /// gate read (see `subsets.rs`): `None` for the whole one.
-    pub(super) fn subset_for(&mut self, raw: &[u8], known: &mut EventKnown) -> Option<Arc<Subset>> {
+    /// The set of scopes the event whose log-source values the scope gate
+    /// read can be of (by its signature; computed on a miss), remembered as
+    /// the current event's for [`Scanner::scope_kept`] and the database.
+    pub(super) fn scope_set(&mut self, raw: &[u8], known: &mut EventKnown) -> usize {
         let engine = self.engine;
-        let after = engine.options.subset_after;
-        if after == 0 {
-            return None;
-        }
         self.raw_scope
-            .signature(raw, &mut self.subset_cache.signature);
+            .signature(&engine.raw.scopes, raw, &mut self.subset_cache.signature);
         let k = match self.subset_cache.lookup() {
             Some(k) => k,
             None => {
@@ -292,6 +304,19 @@ impl Scanner<'_> {
                 self.subset_cache.insert(scopes)
             }
         };
+        self.subset_cache.current = Some(k);
+        k
+    }
+
+    /// The stage-1 database of the current event (its scope set known):
+    /// `None` for the whole one.
+    pub(super) fn subset_for(&mut self) -> Option<Arc<Subset>> {
+        let engine = self.engine;
+        let after = engine.options.subset_after;
+        let k = self.subset_cache.current?;
+        if after == 0 {
+            return None;
+        }
         let scratch = &mut self.scratch;
         self.subset_cache.subset(k, &engine.subsets, after, |db| {
             db.realloc_scratch(scratch).is_ok()
