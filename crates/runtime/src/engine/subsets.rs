@@ -38,8 +38,10 @@ pub(crate) enum Subset {
     Empty,
     /// The scopes' witnesses and clause literals (ASCII ones).
     Db(BlockDatabase),
-    /// Hyperscan refused it: the whole database is used.
-    Failed,
+    /// The whole database serves these scopes: theirs would hold nearly
+    /// all its literals (a rule set of one log source), or Hyperscan
+    /// refused it.
+    Whole,
 }
 
 /// The per-scope literals of an engine, and the databases built from them.
@@ -146,6 +148,10 @@ impl Subsets {
                 ids.extend(list);
             }
         }
+        let ascii = self.literals.iter().filter(|l| l.is_some()).count();
+        if !ids.is_empty() && ids.len() * 10 >= ascii * 9 {
+            return Subset::Whole;
+        }
         let mut patterns = Vec::with_capacity(ids.len());
         for id in ids {
             let Some(Some((json, cased))) = self.literals.get(id as usize) else {
@@ -157,7 +163,7 @@ impl Subsets {
                 CompileFlags::CASELESS
             };
             let Ok(mut p) = Pattern::with_flags(literal_expression(json.as_bytes()), flags) else {
-                return Subset::Failed;
+                return Subset::Whole;
             };
             p.id = Some(id as usize);
             patterns.push(p);
@@ -175,7 +181,7 @@ impl Subsets {
         });
         match built {
             Some(db) => Subset::Db(db),
-            None => Subset::Failed,
+            None => Subset::Whole,
         }
     }
 }
@@ -274,7 +280,7 @@ impl SubsetCache {
         let usable = match subset.as_ref() {
             Subset::Empty => true,
             Subset::Db(db) => adopt(db),
-            Subset::Failed => false,
+            Subset::Whole => false,
         };
         if usable {
             set.choice = Choice::Adopted(subset.clone());
@@ -330,7 +336,7 @@ impl Scanner<'_> {
         let db = match subset {
             Some(Subset::Empty) => return false,
             Some(Subset::Db(db)) => db,
-            Some(Subset::Failed) | None => &self.engine.db,
+            Some(Subset::Whole) | None => &self.engine.db,
         };
         let hits = &mut self.hits;
         let first_pass_through = self.engine.first_pass_through;

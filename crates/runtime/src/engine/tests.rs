@@ -292,6 +292,30 @@ fn per_scope_databases_give_the_candidates_of_the_whole_one() {
     }
 }
 
+#[test]
+fn a_set_of_scopes_holding_nearly_every_literal_keeps_the_whole_database() {
+    let mut e = engine(
+        &[
+            "    s: {CommandLine|contains: 'whoami'}\n    condition: s",
+            "    s: {CommandLine|contains: 'mimikatz'}\n    condition: s",
+        ],
+        false,
+    );
+    e.options.subset_after = 1;
+    e.raw.gate = true;
+    let mut s = e.scanner().unwrap();
+    let raw =
+        br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"whoami"}"#;
+    for _ in 0..3 {
+        assert_eq!(s.candidates(raw), &[0]);
+    }
+    let built = e.subsets.lock();
+    assert_eq!(built.len(), 1);
+    assert!(built
+        .values()
+        .all(|s| matches!(s.as_deref(), Some(subsets::Subset::Whole))));
+}
+
 /// An engine of one rule of `logsource`, with the scope gate on.
 fn gated(logsource: &str, unscoped: bool) -> Engine {
     let text =
