@@ -56,8 +56,9 @@ pub struct EngineOptions {
 /// Events of one set of log sources a thread sees before the set gets its
 /// own stage-1 database: a build costs up to a tenth of a second and some
 /// 20 MB of compiler memory (the 8,000 process-creation literals of all
-/// SigmaHQ), while the whole database scans a Sysmon process creation in
-/// 1.5 to 2 times the time its own takes, and other events in up to 5 times.
+/// SigmaHQ), while every scan with the whole database pays for all its
+/// literals (all SigmaHQ over the real logs: 13.3 → 8.5 s of CPU with the
+/// sets' own, `BENCHMARKS.md`).
 pub const DEFAULT_SUBSET_AFTER: u32 = 256;
 
 impl Default for EngineOptions {
