@@ -113,6 +113,11 @@ impl Subsets {
         self.built.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The database of the scopes `scopes` (sorted ids) if it is built.
+    pub(crate) fn get(&self, scopes: &[u32]) -> Option<Arc<Subset>> {
+        self.lock().get(scopes).cloned().flatten()
+    }
+
     /// The database of the scopes `scopes` (sorted ids), built here when no
     /// thread has yet; `None` while another thread builds one, or when the
     /// engine already holds [`MAX_SUBSETS`] of them.
@@ -253,10 +258,11 @@ impl SubsetCache {
     }
 
     /// The database of set `k` for one more event of it: its own once
-    /// adopted, `None` (the whole database) before. Asks the engine for it
-    /// when the set has been seen `after` times, then every 64 events while
-    /// another thread builds it; `adopt` fits the scratch to a new one
-    /// (false: keep the whole database).
+    /// adopted, `None` (the whole database) before. Takes it from the engine
+    /// on the set's first event if it is built already; asks the engine to
+    /// build it when the set has been seen `after` times, then every 64
+    /// events while another thread builds one; `adopt` fits the scratch to
+    /// a new one (false: keep the whole database).
     pub(crate) fn subset(
         &mut self,
         k: usize,
@@ -273,10 +279,14 @@ impl SubsetCache {
                 *seen
             }
         };
-        if seen < after || (seen - after) % 64 != 0 {
+        let subset = if seen >= after && (seen - after) % 64 == 0 {
+            subsets.get_or_build(&set.scopes)?
+        } else if seen == 1 {
+            // Another thread (or an earlier scanner) may have built it.
+            subsets.get(&set.scopes)?
+        } else {
             return None;
-        }
-        let subset = subsets.get_or_build(&set.scopes)?;
+        };
         let usable = match subset.as_ref() {
             Subset::Empty => true,
             Subset::Db(db) => adopt(db),
