@@ -565,20 +565,23 @@ mod tests {
         assert_eq!(string_value(b"null", &mut buf), None);
     }
 
+    /// The signature of one raw event under `scopes`.
+    fn signature_of(scopes: &RawScopes, raw: &[u8]) -> Vec<u8> {
+        let mut index = MemberIndex::default();
+        assert!(index.build(raw));
+        let mut state = RawScopeState::default();
+        state.read(scopes, &index, raw);
+        let mut out = Vec::new();
+        state.signature(scopes, raw, &mut out);
+        out
+    }
+
     #[test]
     fn signatures_hold_every_value_read_and_nothing_else() {
         let text = "title: t\nlogsource: {product: windows, service: security}\ndetection:\n    s: {EventID: 4624}\n    condition: s";
         let rule = parse_rule(text, &CompileOptions::default()).unwrap();
         let scopes = RawScopes::new(std::slice::from_ref(&rule.scope), &[Profile::evtx()]);
-        let signature = |raw: &[u8]| {
-            let mut index = MemberIndex::default();
-            assert!(index.build(raw));
-            let mut state = RawScopeState::default();
-            state.read(&scopes, &index, raw);
-            let mut out = Vec::new();
-            state.signature(&scopes, raw, &mut out);
-            out
-        };
+        let signature = |raw: &[u8]| signature_of(&scopes, raw);
         let a = signature(br#"{"Channel":"Security","EventID":4624,"CommandLine":"a"}"#);
         // Members that are no key leave it as it is.
         assert_eq!(
@@ -600,15 +603,7 @@ mod tests {
         let text = "title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n    s: {a: b}\n    condition: s";
         let rule = parse_rule(text, &CompileOptions::default()).unwrap();
         let scopes = RawScopes::new(std::slice::from_ref(&rule.scope), &[Profile::ecs()]);
-        let signature = |raw: &[u8]| {
-            let mut index = MemberIndex::default();
-            assert!(index.build(raw));
-            let mut state = RawScopeState::default();
-            state.read(&scopes, &index, raw);
-            let mut out = Vec::new();
-            state.signature(&scopes, raw, &mut out);
-            out
-        };
+        let signature = |raw: &[u8]| signature_of(&scopes, raw);
         let record = signature(br#"{"eventSource":"s3","eventName":"GetObject","awsRegion":"eu"}"#);
         assert_eq!(
             record,

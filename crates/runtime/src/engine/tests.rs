@@ -5,6 +5,12 @@ use super::scopes::{has_ascii_folding, has_hiding_escape};
 use super::*;
 use hypersigma_compiler::{parse_rule, CompileOptions};
 
+/// A rule of `logsource` with one detection (its lines indented by four).
+fn rule_of(logsource: &str, detection: &str) -> Rule {
+    let text = format!("title: t\nlogsource: {logsource}\ndetection:\n    {detection}");
+    parse_rule(&text, &CompileOptions::default()).unwrap()
+}
+
 fn engine(detections: &[&str], no_prefilter: bool) -> Engine {
     let rules = detections
         .iter()
@@ -231,10 +237,7 @@ fn three_sources(subset_after: u32) -> Engine {
         ),
     ]
     .iter()
-    .map(|(logsource, detection)| {
-        let text = format!("title: t\nlogsource: {logsource}\ndetection:\n    {detection}");
-        parse_rule(&text, &CompileOptions::default()).unwrap()
-    })
+    .map(|(logsource, detection)| rule_of(logsource, detection))
     .collect();
     let options = EngineOptions {
         subset_after,
@@ -407,10 +410,7 @@ fn rules_and_witness_groups_are_routed_by_scope_before_they_are_collected() {
         ),
     ]
     .iter()
-    .map(|(logsource, detection)| {
-        let text = format!("title: t\nlogsource: {logsource}\ndetection:\n    {detection}");
-        parse_rule(&text, &CompileOptions::default()).unwrap()
-    })
+    .map(|(logsource, detection)| rule_of(logsource, detection))
     .collect();
     let e = Engine::new(rules, EngineOptions::default()).unwrap();
     // Witness-free rules by scope; one group per (literal, members): the
