@@ -1,6 +1,7 @@
 //! Fuzz target: one raw event line against a fixed rule set covering every
-//! predicate kind. The fast engine (prefilter on and off) must give the
-//! reference evaluator's verdict for every rule, or reject what does not parse.
+//! predicate kind. The fast engine (prefilter on and off, and with the scope
+//! gate and per-scope databases forced on) must give the reference
+//! evaluator's verdict for every rule, or reject what does not parse.
 //! The one documented difference (README, "bad input"; `partial.rs`): a
 //! number beyond ±1.8e308 rejects a line only in a member a candidate reads,
 //! so lines a full parse refuses for that reason alone are skipped.
@@ -17,6 +18,8 @@ const RULES: &str = include_str!("../rules.yml");
 struct Fixture {
     rules: Vec<Rule>,
     fast: Engine,
+    /// With the scope gate on and per-scope databases from the first event.
+    gated: Engine,
     full: Engine,
 }
 
@@ -28,6 +31,15 @@ fn fixture() -> &'static Fixture {
             .map(|r| r.expect("fixture rules compile"))
             .collect();
         let fast = Engine::new(rules.clone(), EngineOptions::default()).expect("engine");
+        let gated = Engine::new(
+            rules.clone(),
+            EngineOptions {
+                scope_gate: Some(true),
+                subset_after: 1,
+                ..Default::default()
+            },
+        )
+        .expect("engine");
         let full = Engine::new(
             rules.clone(),
             EngineOptions {
@@ -36,7 +48,12 @@ fn fixture() -> &'static Fixture {
             },
         )
         .expect("engine");
-        Fixture { rules, fast, full }
+        Fixture {
+            rules,
+            fast,
+            gated,
+            full,
+        }
     })
 }
 
@@ -46,18 +63,27 @@ fuzz_target!(|data: &[u8]| {
         Err(e) if e.to_string().contains("number out of range") => return,
         parsed => parsed.ok().filter(|v| v.is_object()),
     };
-    let profile = parsed.as_ref().map_or_else(Profile::sysmon, Profile::detect);
+    let profile = parsed
+        .as_ref()
+        .map_or_else(Profile::sysmon, Profile::detect);
     let expected = parsed.as_ref().map(|event| {
         (0..f.rules.len() as u32)
             .filter(|&i| evaluate(&f.rules[i as usize], event, &profile))
             .collect::<Vec<u32>>()
     });
-    for engine in [&f.fast, &f.full] {
-        let Ok(mut scanner) = engine.scanner() else { return };
+    for engine in [&f.fast, &f.gated, &f.full] {
+        let Ok(mut scanner) = engine.scanner() else {
+            return;
+        };
         match (scanner.match_event(data, &profile), &expected) {
-            (Verdict::Matched(got), Some(want)) => assert_eq!(&got, want, "{}", String::from_utf8_lossy(data)),
+            (Verdict::Matched(got), Some(want)) => {
+                assert_eq!(&got, want, "{}", String::from_utf8_lossy(data))
+            }
             (Verdict::Rejected(_), None) => {}
-            (got, want) => panic!("engine {got:?} vs reference {want:?} on {}", String::from_utf8_lossy(data)),
+            (got, want) => panic!(
+                "engine {got:?} vs reference {want:?} on {}",
+                String::from_utf8_lossy(data)
+            ),
         }
     }
 });

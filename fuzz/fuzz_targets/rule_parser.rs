@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
     });
     let profile = Profile::sysmon();
     let (mut rules, mut correlations, mut filters) = (Vec::new(), Vec::new(), Vec::new());
-    for document in parse_documents(&text, None, &CompileOptions::default()).into_iter().flatten() {
+    for document in parse_documents(&text, None, &CompileOptions::default())
+        .into_iter()
+        .flatten()
+    {
         match document {
             Document::Rule(r) => rules.push(r),
             Document::Correlation(c) => correlations.push(c),
@@ -31,24 +34,43 @@ fuzz_target!(|data: &[u8]| {
     apply_filters(&mut rules, &filters);
     for rule in &rules {
         let _ = rule_witnesses(rule, Strategy::Rarest);
-        if let Ok(program) = Program::compile(&rule.detection.condition, rule.detection.selections.len()) {
+        if let Ok(program) =
+            Program::compile(&rule.detection.condition, rule.detection.selections.len())
+        {
             let _ = program.disassemble(&[]);
         }
         let _ = evaluate(rule, &event, &profile);
     }
     if let Ok(set) = CorrelationSet::new(correlations, &rules) {
-        let mut correlator = Correlator::new(&set, Limits { max_groups: 4, max_sightings: 8, arrival_time: true });
+        let mut correlator = Correlator::new(
+            &set,
+            Limits {
+                max_groups: 4,
+                max_sightings: 8,
+                arrival_time: true,
+            },
+        );
         let mut sightings = Vec::new();
         for k in 0..12u64 {
             let all: Vec<u32> = (0..rules.len() as u32).collect();
-            set.sightings(&event, &profile, || EventRef { path: "f".into(), position: Position::Line(k) }, &all, &mut sightings);
+            set.sightings(
+                &event,
+                &profile,
+                || EventRef {
+                    path: "f".into(),
+                    position: Position::Line(k),
+                },
+                &all,
+                &mut sightings,
+            );
             for s in sightings.drain(..) {
                 let _ = correlator.observe(s);
             }
         }
     }
     for rule in rules {
-        if let Ok(engine) = hypersigma_runtime::engine::Engine::new(vec![rule], Default::default()) {
+        if let Ok(engine) = hypersigma_runtime::engine::Engine::new(vec![rule], Default::default())
+        {
             if let Ok(mut scanner) = engine.scanner() {
                 let _ = scanner.match_event(event.to_string().as_bytes(), &profile);
             }

@@ -93,6 +93,15 @@ impl RawChecks {
             gate,
         }
     }
+
+    /// The same checks with the scope gate forced on or off (`None`: as
+    /// decided).
+    pub(crate) fn with_gate(mut self, gate: Option<bool>) -> RawChecks {
+        if let Some(gate) = gate {
+            self.gate = gate;
+        }
+        self
+    }
 }
 
 /// The raw test of one distinct source.

@@ -227,7 +227,8 @@ impl Engine {
             &file.scopes,
             &all_profiles(&[]),
             file.witnesses,
-        );
+        )
+        .with_gate(options.scope_gate);
         let member_ids: crate::engine::MemberIds = file.member_ids.into_iter().collect();
         let reads = crate::partial::ReadSet::new(&file.rules);
         let correlations =

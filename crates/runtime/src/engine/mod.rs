@@ -51,6 +51,11 @@ pub struct EngineOptions {
     /// this many events of the same set of sources (see `subsets.rs`); 0:
     /// always the whole database.
     pub subset_after: u32,
+    /// Whether stage 1 first reads each event's log-source values (the
+    /// scope gate, which the per-scope databases need): `None` decides by
+    /// the number of witnesses (see `raw_scope.rs`); `Some` forces it, for
+    /// testing the gated path with small rule sets.
+    pub scope_gate: Option<bool>,
 }
 
 /// Events of one set of log sources a thread sees before the set gets its
@@ -68,6 +73,7 @@ impl Default for EngineOptions {
             unscoped: false,
             strategy: Strategy::default(),
             subset_after: DEFAULT_SUBSET_AFTER,
+            scope_gate: None,
         }
     }
 }
@@ -366,7 +372,8 @@ impl Engine {
             Some(Patterns::from(non_ascii_patterns).build().map_err(hs_err)?)
         };
         let reads = ReadSet::new(&rules);
-        let raw = RawChecks::new(&rules, &scopes, &profiles, first_pass_through);
+        let raw = RawChecks::new(&rules, &scopes, &profiles, first_pass_through)
+            .with_gate(options.scope_gate);
         let routing = ScopeRouting::new(&rule_scope, &always, &groups);
         let subsets = Subsets::new(&literals, &groups, &rule_scope, &clauses, scopes.len());
         Ok(Engine {
