@@ -26,7 +26,7 @@ use crate::engine::{
 };
 
 /// The first bytes of a compiled ruleset file.
-pub const MAGIC: &[u8; 8] = b"HSRULES\x05";
+pub const MAGIC: &[u8; 8] = b"HSRULES\x06";
 
 /// Why a ruleset could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -67,9 +67,8 @@ struct RulesetFile<'a> {
     rule_scope: Cow<'a, [u32]>,
     always: Cow<'a, [u32]>,
     pattern_groups: Cow<'a, [Vec<u32>]>,
-    pattern_len: Cow<'a, [usize]>,
-    /// Each witness pattern's literal and whether it is cased (for the
-    /// per-scope databases).
+    /// Each witness pattern's literal and whether it is cased (the length
+    /// of its matches, and the per-scope databases).
     literals: Cow<'a, [(String, bool)]>,
     groups: Cow<'a, [WitnessGroup]>,
     member_ids: Vec<(Vec<u8>, u32)>,
@@ -120,7 +119,6 @@ impl Engine {
             rule_scope: Cow::Borrowed(&self.rule_scope),
             always: Cow::Borrowed(&self.always),
             pattern_groups: Cow::Borrowed(&self.pattern_groups),
-            pattern_len: Cow::Borrowed(&self.pattern_len),
             literals: Cow::Borrowed(&self.literals),
             groups: Cow::Borrowed(&self.groups),
             member_ids,
@@ -189,9 +187,8 @@ impl Engine {
                 .iter()
                 .all(|&s| (s as usize) < file.scopes.len())
             && file.always.iter().all(|&r| (r as usize) < n)
-            && file.pattern_groups.len() == file.pattern_len.len()
-            && file.first_pass_through == file.pattern_len.len()
-            && file.literals.len() == file.pattern_len.len()
+            && file.pattern_groups.len() == file.literals.len()
+            && file.first_pass_through == file.literals.len()
             && file
                 .pattern_groups
                 .iter()
@@ -258,7 +255,6 @@ impl Engine {
             rule_scope: file.rule_scope.into_owned(),
             always: file.always.into_owned(),
             pattern_groups: file.pattern_groups.into_owned(),
-            pattern_len: file.pattern_len.into_owned(),
             literals: file.literals.into_owned(),
             subsets,
             groups: file.groups.into_owned(),

@@ -129,12 +129,12 @@ pub struct Engine {
     /// Hyperscan pattern id → the witness groups it serves (none for the
     /// pass-through patterns).
     pub(crate) pattern_groups: Vec<Vec<u32>>,
-    /// Byte length of each witness pattern's match.
-    pub(crate) pattern_len: Vec<usize>,
-    /// Each witness pattern's literal (JSON form) and whether it is cased.
+    /// Each witness pattern's literal (JSON form, whose length is the
+    /// length of the pattern's match) and whether it is cased.
     pub(crate) literals: Vec<(String, bool)>,
     /// Stage-1 databases per set of scopes (derived from the literals,
-    /// groups, clauses and scopes; built on demand, not serialised).
+    /// groups, clauses and scopes; built on demand from `literals`, not
+    /// serialised).
     pub(crate) subsets: Subsets,
     /// Rules sharing one witness literal and one set of members it must lie in.
     pub(crate) groups: Vec<WitnessGroup>,
@@ -187,6 +187,24 @@ fn literal_expression(bytes: &[u8]) -> String {
         }
     }
     e
+}
+
+/// The stage-1 pattern of witness literal `id` (JSON form), caseless unless
+/// `cased`. Every occurrence is reported (no SINGLEMATCH): the first one may
+/// lie in a member the witness does not count in.
+pub(crate) fn witness_pattern(
+    json: &str,
+    cased: bool,
+    id: usize,
+) -> Result<Pattern, hyperscan::Error> {
+    let flags = if cased {
+        CompileFlags::empty()
+    } else {
+        CompileFlags::CASELESS
+    };
+    let mut p = Pattern::with_flags(literal_expression(json.as_bytes()), flags)?;
+    p.id = Some(id);
+    Ok(p)
 }
 
 /// Each rule's condition as a verified program.
@@ -322,31 +340,20 @@ impl Engine {
         let groups: Vec<WitnessGroup> = groups.into_iter().flatten().collect();
         let mut patterns: Vec<Pattern> = Vec::new();
         let mut non_ascii_patterns: Vec<Pattern> = Vec::new();
-        let mut pattern_len = vec![0; literal_ids.len()];
         let mut literals = vec![(String::new(), false); literal_ids.len()];
-        let mut ordered: Vec<(&(String, bool), &usize)> = literal_ids.iter().collect();
-        ordered.sort_by_key(|(_, id)| **id);
+        for (literal, id) in literal_ids {
+            literals[id] = literal;
+        }
         let hs_err = |e: hyperscan::Error| EngineError::Hyperscan(e.to_string());
-        for ((json, cased), id) in ordered {
-            // Every occurrence is reported (no SINGLEMATCH): the first one
-            // may lie in a member the witness does not count in.
-            let flags = if *cased {
-                CompileFlags::empty()
-            } else {
-                CompileFlags::CASELESS
-            };
-            let mut p =
-                Pattern::with_flags(literal_expression(json.as_bytes()), flags).map_err(hs_err)?;
-            p.id = Some(*id);
-            pattern_len[*id] = json.len();
-            literals[*id] = (json.clone(), *cased);
+        for (id, (json, cased)) in literals.iter().enumerate() {
+            let p = witness_pattern(json, *cased, id).map_err(hs_err)?;
             if json.is_ascii() {
                 patterns.push(p);
             } else {
                 non_ascii_patterns.push(p);
             }
         }
-        let first_pass_through = literal_ids.len();
+        let first_pass_through = literals.len();
         let stats = EngineStats {
             witnesses: first_pass_through,
             always: always.len(),
@@ -387,7 +394,6 @@ impl Engine {
             always,
             routing,
             pattern_groups,
-            pattern_len,
             literals,
             subsets,
             groups,

@@ -53,7 +53,11 @@ impl Scanner<'_> {
         if !*indexed.get_or_insert_with(|| self.index_event(raw)) {
             return HitPlace::Anywhere;
         }
-        let len = self.engine.pattern_len.get(id).copied().unwrap_or(0);
+        let len = self
+            .engine
+            .literals
+            .get(id)
+            .map_or(0, |(json, _)| json.len());
         self.hit_place(raw, end.saturating_sub(len), end)
     }
 

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use hyperscan::prelude::*;
 
-use super::{literal_expression, ClauseTable, EventKnown, Scanner, WitnessGroup};
+use super::{witness_pattern, ClauseTable, EventKnown, Scanner, WitnessGroup};
 
 /// A stage-1 database for one set of scopes.
 pub(crate) enum Subset {
@@ -46,13 +46,12 @@ pub(crate) enum Subset {
 
 /// The per-scope literals of an engine, and the databases built from them.
 pub(crate) struct Subsets {
-    /// Per pattern id: the literal (JSON form) and whether it is cased;
-    /// `None` for non-ASCII literals (their own database is scanned whole,
-    /// only in non-ASCII events, which never take this path).
-    literals: Vec<Option<(String, bool)>>,
-    /// Per scope: the pattern ids its rules' witness groups and clauses need
-    /// (sorted).
+    /// Per scope: the ids of the ASCII patterns its rules' witness groups
+    /// and clauses need (sorted). Non-ASCII literals have their own
+    /// database, scanned whole in non-ASCII events.
     scope_patterns: Vec<Vec<u32>>,
+    /// ASCII patterns in all (those of the whole database).
+    ascii_patterns: usize,
     /// Databases by set of scopes (sorted ids); `None` while one thread
     /// builds it.
     built: Mutex<HashMap<Vec<u32>, Option<Arc<Subset>>>>,
@@ -66,8 +65,9 @@ pub(crate) struct Subsets {
 const MAX_SUBSETS: usize = 64;
 
 impl Subsets {
-    /// The subsets of an engine whose pattern `id` is `literals[id]`, for
-    /// rules of scopes `rule_scope` (`scopes` in all).
+    /// The subsets of an engine whose pattern `id` is `literals[id]` (the
+    /// engine's literal table, which builds take again), for rules of
+    /// scopes `rule_scope` (`scopes` in all).
     pub(crate) fn new(
         literals: &[(String, bool)],
         groups: &[WitnessGroup],
@@ -76,7 +76,15 @@ impl Subsets {
         scopes: usize,
     ) -> Subsets {
         let mut per_scope: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); scopes];
+        let ascii = |pattern: u32| {
+            literals
+                .get(pattern as usize)
+                .is_some_and(|(json, _)| json.is_ascii())
+        };
         let mut add = |rule: u32, pattern: u32| {
+            if !ascii(pattern) {
+                return;
+            }
             let scope = rule_scope.get(rule as usize).copied();
             if let Some(set) = scope.and_then(|s| per_scope.get_mut(s as usize)) {
                 set.insert(pattern);
@@ -95,10 +103,7 @@ impl Subsets {
             }
         }
         Subsets {
-            literals: literals
-                .iter()
-                .map(|(json, cased)| json.is_ascii().then(|| (json.clone(), *cased)))
-                .collect(),
+            ascii_patterns: literals.iter().filter(|(json, _)| json.is_ascii()).count(),
             scope_patterns: per_scope
                 .into_iter()
                 .map(|set| set.into_iter().collect())
@@ -121,7 +126,11 @@ impl Subsets {
     /// The database of the scopes `scopes` (sorted ids), built here when no
     /// thread has yet; `None` while another thread builds one, or when the
     /// engine already holds [`MAX_SUBSETS`] of them.
-    pub(crate) fn get_or_build(&self, scopes: &[u32]) -> Option<Arc<Subset>> {
+    pub(crate) fn get_or_build(
+        &self,
+        literals: &[(String, bool)],
+        scopes: &[u32],
+    ) -> Option<Arc<Subset>> {
         if let Some(Some(done)) = self.lock().get(scopes) {
             return Some(done.clone());
         }
@@ -140,37 +149,30 @@ impl Subsets {
                 }
             }
         }
-        let subset = Arc::new(self.build(scopes));
+        let subset = Arc::new(self.build(literals, scopes));
         self.lock().insert(scopes.to_vec(), Some(subset.clone()));
         Some(subset)
     }
 
-    /// Builds the database of `scopes`' literals.
-    fn build(&self, scopes: &[u32]) -> Subset {
+    /// Builds the database of `scopes`' literals (`literals` by pattern id).
+    fn build(&self, literals: &[(String, bool)], scopes: &[u32]) -> Subset {
         let mut ids: BTreeSet<u32> = BTreeSet::new();
         for &s in scopes {
             if let Some(list) = self.scope_patterns.get(s as usize) {
                 ids.extend(list);
             }
         }
-        let ascii = self.literals.iter().filter(|l| l.is_some()).count();
-        if !ids.is_empty() && ids.len() * 10 >= ascii * 9 {
+        if !ids.is_empty() && ids.len() * 10 >= self.ascii_patterns * 9 {
             return Subset::Whole;
         }
         let mut patterns = Vec::with_capacity(ids.len());
         for id in ids {
-            let Some(Some((json, cased))) = self.literals.get(id as usize) else {
+            let Some((json, cased)) = literals.get(id as usize) else {
                 continue;
             };
-            let flags = if *cased {
-                CompileFlags::empty()
-            } else {
-                CompileFlags::CASELESS
-            };
-            let Ok(mut p) = Pattern::with_flags(literal_expression(json.as_bytes()), flags) else {
+            let Ok(p) = witness_pattern(json, *cased, id as usize) else {
                 return Subset::Whole;
             };
-            p.id = Some(id as usize);
             patterns.push(p);
         }
         if patterns.is_empty() {
@@ -267,6 +269,7 @@ impl SubsetCache {
         &mut self,
         k: usize,
         subsets: &Subsets,
+        literals: &[(String, bool)],
         after: u32,
         adopt: impl FnOnce(&BlockDatabase) -> bool,
     ) -> Option<Arc<Subset>> {
@@ -280,7 +283,7 @@ impl SubsetCache {
             }
         };
         let subset = if seen >= after && (seen - after) % 64 == 0 {
-            subsets.get_or_build(&set.scopes)?
+            subsets.get_or_build(literals, &set.scopes)?
         } else if seen == 1 {
             // Another thread (or an earlier scanner) may have built it.
             subsets.get(&set.scopes)?
@@ -334,9 +337,10 @@ impl Scanner<'_> {
             return None;
         }
         let scratch = &mut self.scratch;
-        self.subset_cache.subset(k, &engine.subsets, after, |db| {
-            db.realloc_scratch(scratch).is_ok()
-        })
+        self.subset_cache
+            .subset(k, &engine.subsets, &engine.literals, after, |db| {
+                db.realloc_scratch(scratch).is_ok()
+            })
     }
 
     /// Scans with the whole database, or `subset`'s; true when the event
