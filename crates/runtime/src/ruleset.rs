@@ -83,14 +83,16 @@ struct RulesetFile<'a> {
     correlations: Cow<'a, [Correlation]>,
 }
 
-/// Whether a file starts like a compiled ruleset.
+/// Whether a file starts like a compiled ruleset, of this format version or
+/// another (which loading then refuses by name, rather than the file being
+/// read as a rule).
 pub fn is_ruleset(path: &Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 8];
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut head))
         .is_ok()
-        && &head == MAGIC
+        && head[..7] == MAGIC[..7]
 }
 
 impl Engine {
@@ -176,9 +178,17 @@ impl Engine {
             path: String::new(),
             reason,
         };
-        let body = bytes
-            .strip_prefix(MAGIC.as_slice())
-            .ok_or_else(|| format("bad magic".into()))?;
+        let body = match bytes.split_at_checked(MAGIC.len()) {
+            Some((head, body)) if head == MAGIC.as_slice() => body,
+            Some((head, _)) if head[..7] == MAGIC[..7] => {
+                return Err(format(std::format!(
+                    "format version {}, this build reads version {}; compile the rules again",
+                    head[7],
+                    MAGIC[7]
+                )))
+            }
+            _ => return Err(format("bad magic".into())),
+        };
         let file: RulesetFile = postcard::from_bytes(body).map_err(|e| format(e.to_string()))?;
         let n = file.rules.len();
         let consistent = file.rule_scope.len() == n
@@ -332,5 +342,18 @@ mod tests {
         let last = flipped.len() - 100;
         flipped[last] ^= 0xff;
         let _ = Engine::from_ruleset_bytes(&flipped, EngineOptions::default());
+        // Another format version is a ruleset, refused by its version.
+        let mut older = bytes.clone();
+        older[7] = MAGIC[7] - 1;
+        let path = std::env::temp_dir().join(format!("hs-older-{}.hsr", std::process::id()));
+        std::fs::write(&path, &older).unwrap();
+        assert!(is_ruleset(&path));
+        std::fs::remove_file(&path).unwrap();
+        match Engine::from_ruleset_bytes(&older, EngineOptions::default()) {
+            Err(RulesetError::Format { reason, .. }) => {
+                assert!(reason.contains("format version"), "{reason}")
+            }
+            _ => panic!("a ruleset of another version loaded"),
+        }
     }
 }
