@@ -5,13 +5,17 @@
 //! event's raw bytes contain at least one of the rule's witnesses (JSON-escaped,
 //! ASCII-caseless unless `cased`), *or* the event is one that stage 1 must
 //! pass on whole (it holds a JSON `\u` or `\/` escape, or a non-ASCII character
-//! that folds to an ASCII one, such as the Kelvin sign). A rule with
+//! that folds to an ASCII one, such as the Kelvin sign), *or* the witness is
+//! [`number_like`] and the event holds a number token the reference writes
+//! otherwise (`1.5e3`, `0.10`, an integer past 18 digits). A rule with
 //! [`Witnesses::Always`] is a candidate for every event of its log source.
 //!
 //! Derivation over the IR: a text predicate contributes the longest literal run
-//! of its pattern (ASCII-only unless `cased`, no control characters, not purely
-//! numeric, at least [`MIN_WITNESS`] bytes unless made of characters telemetry
-//! rarely holds: see [`witness_worthy`]), or, caseless and without such a run,
+//! of its pattern (ASCII-only unless `cased`, no control characters, at
+//! least [`MIN_WITNESS`] bytes as JSON writes it unless made of characters
+//! telemetry rarely holds: see [`witness_worthy`]; a run of digits and
+//! number signs, [`number_like`], also counts in any event holding a number
+//! the reference writes otherwise), or, caseless and without such a run,
 //! the case class of one of its non-ASCII letters as cased literals (`А`, `а`
 //! for a lone Cyrillic `а`); a regular expression the rarest
 //! of its prefix, suffix and required inner literal sets; other predicates, `neq`, `not` and
@@ -247,14 +251,25 @@ fn fold_classes() -> &'static std::collections::HashMap<char, Vec<char>> {
 }
 
 /// Whether a literal is long or rare enough to be a witness: at least
-/// [`MIN_WITNESS`] bytes, or made only of characters telemetry rarely holds
-/// (non-ASCII ones, and the escape characters of cmd and PowerShell, `^` and
-/// `` ` ``); and not only digits and number signs (see the module
-/// documentation).
+/// [`MIN_WITNESS`] bytes as the scan looks for it (JSON-escaped: `"{` is
+/// the three bytes `\"{`), or made only of characters telemetry rarely
+/// holds (non-ASCII ones, and the escape characters of cmd and PowerShell,
+/// `^` and `` ` ``). A literal of digits and number signs is one too (see
+/// [`number_like`]).
 pub fn witness_worthy(lit: &str) -> bool {
     let rare = |c: char| !c.is_ascii() || c == '^' || c == '`';
-    let numeric = lit.chars().all(|c| "0123456789.+-eE".contains(c));
-    !lit.is_empty() && !numeric && (lit.len() >= MIN_WITNESS || lit.chars().all(rare))
+    let escaped_len = lit.len() + lit.chars().filter(|&c| c == '"' || c == '\\').count();
+    !lit.is_empty() && (escaped_len >= MIN_WITNESS || lit.chars().all(rare))
+}
+
+/// Whether a literal (JSON form) could lie in the text the reference gives a
+/// JSON number without lying in the number as the event writes it: only
+/// digits and number signs (`1.5e3` is read as `1500`, `0.10` as `0.1`,
+/// a 25-digit integer as a float). Such a witness counts as present in any
+/// event holding a number written otherwise than the reference writes it
+/// (the runtime checks each number token; see `engine/numbers.rs` there).
+pub fn number_like(json: &str) -> bool {
+    !json.is_empty() && json.chars().all(|c| "0123456789.+-eE".contains(c))
 }
 
 /// The witnesses of a rule.
@@ -557,7 +572,10 @@ mod tests {
             Witnesses::Always
         );
         assert!(witness_worthy("`") && witness_worthy("é") && !witness_worthy("ab"));
-        assert!(!witness_worthy("123456") && !witness_worthy(""));
+        // Escaped, a quote or a backslash is two bytes of the raw event.
+        assert!(witness_worthy("\"{") && witness_worthy("\\a") && !witness_worthy("\""));
+        assert!(witness_worthy("123456") && !witness_worthy(""));
+        assert!(number_like("123456") && number_like("1.5e-3") && !number_like("x123"));
         // A lone lookalike letter: every character of its case class, cased.
         let cyrillic_a = Witnesses::AnyOf(BTreeSet::from(["А", "а"].map(|c| Witness {
             json: c.to_string(),

@@ -17,7 +17,7 @@ use hypersigma_compiler::ir::{FieldMatch, Predicate, Quantity};
 use hypersigma_compiler::modifiers::{CompareOp, Position};
 use hypersigma_compiler::pattern::{Pattern, Piece};
 use hypersigma_compiler::program::Program;
-use hypersigma_compiler::witness::{rule_witnesses, Strategy, Witness, Witnesses};
+use hypersigma_compiler::witness::{number_like, rule_witnesses, Strategy, Witness, Witnesses};
 use hypersigma_compiler::{Condition, Rule, Scope};
 
 /// Options of `explain`.
@@ -494,5 +494,10 @@ fn condition_text(c: &Condition, names: &[String]) -> String {
 fn witness_text(w: &Witness) -> String {
     let field = w.field.as_deref().unwrap_or("any field");
     let cased = if w.cased { " (cased)" } else { "" };
-    format!("{field}: {}{cased}", w.json)
+    let number = if number_like(&w.json) {
+        " (also in any event holding a number written otherwise than the reference reads it)"
+    } else {
+        ""
+    };
+    format!("{field}: {}{cased}{number}", w.json)
 }

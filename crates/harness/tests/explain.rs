@@ -132,3 +132,25 @@ fn explain_shows_witnesses_avoiding_ubiquitous_fragments() {
     );
     assert!(!text.contains("clauses"), "{text}");
 }
+
+#[test]
+fn explain_marks_number_like_witnesses() {
+    // "Weak or Abused Passwords In CLI": `123456789` is one of its literals,
+    // so the rule has witnesses; that one also counts where a number token
+    // is read as another text (`1.23456789e8`).
+    let out = hypersigma(&args(&[
+        &["explain", "91edcfb1-2529-4ac2-9ecc-7617f895c7e4"],
+        &SIGMAHQ,
+    ]));
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("stage 1: a candidate when one of these 8 literals occurs"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  CommandLine: 123456789 (also in any event holding a number written otherwise than the reference reads it)\n"),
+        "{text}"
+    );
+    assert!(text.contains("  CommandLine: password123\n"), "{text}");
+}

@@ -372,6 +372,22 @@ impl MemberIndex {
         })
     }
 
+    /// Whether the last indexed event holds a number token that serde_json
+    /// reads into a value whose text differs from the token: a fraction or
+    /// an exponent (`1.5e3` is `1500.0`, `0.10` is `0.1`) or an integer past
+    /// 18 digits (it may not fit 64 bits and become a float). Integers of
+    /// up to 18 digits read back as written.
+    pub fn has_rewritten_number(&self, raw: &[u8]) -> bool {
+        self.spans.iter().any(|span| {
+            let token = raw
+                .get(span.start as usize..span.end as usize)
+                .unwrap_or_default();
+            let digits = token.strip_prefix(b"-").unwrap_or(token);
+            digits.first().is_some_and(u8::is_ascii_digit)
+                && (digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit))
+        })
+    }
+
     /// The names (as written) of the members holding an object or an array.
     pub fn container_names<'r>(&'r self, raw: &'r [u8]) -> impl Iterator<Item = &'r [u8]> + 'r {
         self.containers

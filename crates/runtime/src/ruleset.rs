@@ -26,7 +26,7 @@ use crate::engine::{
 };
 
 /// The first bytes of a compiled ruleset file.
-pub const MAGIC: &[u8; 8] = b"HSRULES\x06";
+pub const MAGIC: &[u8; 8] = b"HSRULES\x07";
 
 /// Why a ruleset could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -265,6 +265,7 @@ impl Engine {
             rule_scope: file.rule_scope.into_owned(),
             always: file.always.into_owned(),
             pattern_groups: file.pattern_groups.into_owned(),
+            number_patterns: crate::engine::number_patterns(&file.literals),
             literals: file.literals.into_owned(),
             subsets,
             groups: file.groups.into_owned(),

@@ -132,6 +132,9 @@ pub struct Engine {
     /// Each witness pattern's literal (JSON form, whose length is the
     /// length of the pattern's match) and whether it is cased.
     pub(crate) literals: Vec<(String, bool)>,
+    /// The patterns of number-like witnesses (derived from `literals`; see
+    /// `numbers.rs`).
+    pub(crate) number_patterns: Vec<usize>,
     /// Stage-1 databases per set of scopes (derived from the literals,
     /// groups, clauses and scopes; built on demand from `literals`, not
     /// serialised).
@@ -383,6 +386,7 @@ impl Engine {
             .with_gate(options.scope_gate);
         let routing = ScopeRouting::new(&rule_scope, &always, &groups);
         let subsets = Subsets::new(&literals, &groups, &rule_scope, &clauses, scopes.len());
+        let number_patterns = numbers::number_patterns(&literals);
         Ok(Engine {
             reads,
             correlations: CorrelationSet::default(),
@@ -395,6 +399,7 @@ impl Engine {
             routing,
             pattern_groups,
             literals,
+            number_patterns,
             subsets,
             groups,
             member_ids,
@@ -560,6 +565,7 @@ impl Scanner<'_> {
             self.candidates.extend(0..engine.rules.len() as u32);
             return;
         }
+        self.add_number_hits(raw, known);
         // Scopes first: an event is of few of the rule set's log sources.
         for (s, rules) in &engine.routing.always {
             if self.scope_kept(raw, *s as usize, known) {
@@ -779,6 +785,8 @@ impl Scanner<'_> {
 }
 
 mod clauses;
+mod numbers;
+pub(crate) use numbers::number_patterns;
 mod places;
 mod scopes;
 

@@ -50,7 +50,8 @@ impl Scanner<'_> {
         end: usize,
         indexed: &mut Option<bool>,
     ) -> HitPlace {
-        if !*indexed.get_or_insert_with(|| self.index_event(raw)) {
+        if end == super::numbers::ANYWHERE || !*indexed.get_or_insert_with(|| self.index_event(raw))
+        {
             return HitPlace::Anywhere;
         }
         let len = self

@@ -622,3 +622,52 @@ fn globs_run_only_where_their_literal_pieces_are_and_agree_with_the_reference() 
     let matched = agrees_on_command_lines(&detections, &commands);
     assert!(matched >= 8, "{matched}");
 }
+
+#[test]
+fn number_like_witnesses_count_wherever_a_number_is_rewritten() {
+    let detections = [
+        "    s: {CommandLine|contains: ['123456789', 'password123']}\n    condition: s",
+        "    s: {Count|contains: '4242'}\n    condition: s",
+        // A quote and a brace are three bytes as JSON writes them.
+        "    s: {CommandLine|contains: '\"{'}\n    condition: s",
+    ];
+    let e = engine(&detections, false);
+    assert_eq!(e.stats().always, 0);
+    let mut s = e.scanner().unwrap();
+    let p = Profile::sysmon();
+    let event = |cmd: &str, pid: &str| {
+        format!(
+            r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":{cmd},"Count":{pid}}}"#
+        )
+    };
+    let cases: [(String, &[u32]); 9] = [
+        // Written as text, or as an integer the reference reads back as written.
+        (event(r#""net user x 123456789""#, "7"), &[0]),
+        (event("123456789", "42420"), &[0, 1]),
+        (event(r#""x""#, "7"), &[]),
+        (event(r#""echo \"{0}\" -f""#, "7"), &[2]),
+        // Read as 123456789 and 4242.0 (written "4242.0"): the raw tokens
+        // lack the literals, so every number-like witness counts.
+        (event("1.23456789e8", "7"), &[0, 1]),
+        (event(r#""x""#, "4242.0"), &[0, 1]),
+        // Any rewritten number does, wherever it is; so does a long integer.
+        (event(r#""x""#, "7.5"), &[0, 1]),
+        (event(r#""x""#, "1234567890123456789012"), &[0, 1]),
+        (event(r#""x""#, "-12"), &[]),
+    ];
+    for (raw, candidates) in &cases {
+        assert_eq!(s.candidates(raw.as_bytes()), *candidates, "{raw}");
+        let value: Value = serde_json::from_str(raw).unwrap();
+        let expected: Vec<u32> = (0..detections.len() as u32)
+            .filter(|&r| hypersigma_compiler::evaluate(&e.rules()[r as usize], &value, &p))
+            .collect();
+        assert!(expected.iter().all(|r| candidates.contains(r)), "{raw}");
+        assert_eq!(
+            s.match_event(raw.as_bytes(), &p),
+            Verdict::Matched(expected)
+        );
+    }
+    // The reference matches the number read from an exponent.
+    let raw = event("1.23456789e8", "7");
+    assert_eq!(s.match_event(raw.as_bytes(), &p), Verdict::Matched(vec![0]));
+}
