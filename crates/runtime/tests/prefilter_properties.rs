@@ -5,7 +5,8 @@
 //! JSON writer may choose: `\uXXXX`, `\/`, `\\`, `\"`; placed in the member
 //! the rule reads, in another one, wrapped in `#text`, in an array, under a
 //! spaced name, in the evtx shape), with the engine's verdict required to
-//! equal the reference evaluator's.
+//! equal the reference evaluator's; and literals of digits against numbers
+//! written in every form JSON allows (fractions, exponents, past 64 bits).
 
 use hypersigma_compiler::{evaluate, parse_rule, CompileOptions, Profile, Rule};
 use hypersigma_runtime::engine::{Engine, EngineOptions, Verdict};
@@ -189,5 +190,68 @@ proptest! {
             (format!("{{{}}}", system.join(",")), Profile::sysmon())
         };
         agrees_with_reference(rule, &raw, &profile)?;
+    }
+}
+
+/// JSON numbers whose values hold `digits` in the ways a writer may put
+/// them: as an integer, negative, with a fraction, an exponent, past 64
+/// bits, or as a fraction's digits.
+fn number_forms(digits: &str) -> Vec<String> {
+    let trimmed = digits.trim_start_matches('0');
+    let d = if trimmed.is_empty() { "0" } else { trimmed };
+    let mut forms = vec![
+        d.to_string(),
+        format!("-{d}"),
+        format!("{d}.0"),
+        format!("{d}.50"),
+        format!("0.{digits}"),
+        format!("{d}e0"),
+        format!("9{d}{d}{d}{d}"),
+        format!("9{d}000000000000000000000"),
+    ];
+    if let (Some(head), Some(tail)) = (d.get(..1), d.get(1..)) {
+        if !tail.is_empty() {
+            forms.push(format!("{head}.{tail}e{}", tail.len()));
+            forms.push(format!("{head}.{tail}E+{}", tail.len()));
+            forms.push(format!("-{head}.{tail}e-{}", tail.len()));
+        }
+    }
+    forms
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    /// Number-like witnesses (digits and number signs): a literal taken from
+    /// the text the reference reads a number as is found whatever way the
+    /// event writes the number (so the raw token may lack it), in the
+    /// member the rule reads, in an array, or as a string elsewhere.
+    #[test]
+    fn number_like_witnesses_never_drop_a_match(
+        digits in "[0-9]{1,10}",
+        form in 0usize..11,
+        start in 0usize..12,
+        len in 3usize..10,
+        modifier in prop::sample::select(vec!["|contains", "|startswith", "|endswith", ""]),
+        shape in 0usize..4,
+    ) {
+        let forms = number_forms(&digits);
+        let number = &forms[form % forms.len()];
+        let value: serde_json::Value = serde_json::from_str(number).expect("a JSON number");
+        let text = value.to_string();
+        let start = start % text.len();
+        let literal = &text[start..(start + len).min(text.len())];
+        let rule = parse_rule(
+            &format!("title: p\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n    s:\n        'CommandLine{modifier}': '{literal}'\n    condition: s\n"),
+            &CompileOptions::default(),
+        ).unwrap();
+        let head = "\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"EventID\":1";
+        let raw = match shape {
+            0 => format!("{{{head},\"CommandLine\":{number}}}"),
+            1 => format!("{{{head},\"CommandLine\":[\"x\",{number}]}}"),
+            2 => format!("{{{head},\"CommandLine\":\"{text}\",\"Count\":{number}}}"),
+            _ => format!("{{{head},\"ParentCommandLine\":{number},\"CommandLine\":\"x\"}}"),
+        };
+        agrees_with_reference(rule, &raw, &Profile::sysmon())?;
     }
 }
