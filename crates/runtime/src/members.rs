@@ -336,6 +336,13 @@ impl MemberIndex {
         (end <= self.spans.get(k)?.end as usize).then_some(k)
     }
 
+    /// The byte range of scalar span `k` (strings with their quotes).
+    pub fn span_range(&self, k: usize) -> Option<(usize, usize)> {
+        self.spans
+            .get(k)
+            .map(|span| (span.start as usize, span.end as usize))
+    }
+
     /// The name (as written) of the member holding span `k`; `None` for a
     /// scalar without a member.
     pub fn span_name<'r>(&self, raw: &'r [u8], k: usize) -> Option<&'r [u8]> {

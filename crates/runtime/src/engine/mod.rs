@@ -8,7 +8,8 @@
 //! an event holding a JSON `\u`/`\/` escape or a character that folds to ASCII
 //! (which a raw-byte literal could miss) makes every rule a candidate. An
 //! event whose log-source values stage 1 reads is scanned with a database of
-//! its possible scopes' literals only (`subsets.rs`).
+//! its possible scopes' literals only (`subsets.rs`), and only over the
+//! values a witness can count in (`compact.rs`).
 //!
 //! Stage 2 parses the members of the event the candidates can read
 //! (`partial.rs`; the whole line is still validated) and runs each candidate's verified
@@ -135,6 +136,11 @@ pub struct Engine {
     /// The patterns of number-like witnesses (derived from `literals`; see
     /// `numbers.rs`).
     pub(crate) number_patterns: Vec<usize>,
+    /// Whether a witness counts anywhere (a keyword's: then stage 1 scans
+    /// every value of an event, `compact.rs`). Derived, not serialised.
+    pub(crate) keyword_witnesses: bool,
+    /// Whether the non-ASCII database holds a keyword's witness.
+    pub(crate) non_ascii_keywords: bool,
     /// Stage-1 databases per set of scopes (derived from the literals,
     /// groups, clauses and scopes; built on demand from `literals`, not
     /// serialised).
@@ -208,6 +214,17 @@ pub(crate) fn witness_pattern(
     let mut p = Pattern::with_flags(literal_expression(json.as_bytes()), flags)?;
     p.id = Some(id);
     Ok(p)
+}
+
+/// Whether a keyword's witness (a group counting anywhere) is non-ASCII,
+/// so in the database scanned only in non-ASCII events.
+pub(crate) fn keywords_outside_ascii(groups: &[WitnessGroup], literals: &[(String, bool)]) -> bool {
+    groups.iter().any(|g| {
+        g.members.is_none()
+            && literals
+                .get(g.pattern as usize)
+                .is_some_and(|(json, _)| !json.is_ascii())
+    })
 }
 
 /// Each rule's condition as a verified program.
@@ -387,6 +404,8 @@ impl Engine {
         let routing = ScopeRouting::new(&rule_scope, &always, &groups);
         let subsets = Subsets::new(&literals, &groups, &rule_scope, &clauses, scopes.len());
         let number_patterns = numbers::number_patterns(&literals);
+        let keyword_witnesses = groups.iter().any(|g| g.members.is_none());
+        let non_ascii_keywords = keywords_outside_ascii(&groups, &literals);
         Ok(Engine {
             reads,
             correlations: CorrelationSet::default(),
@@ -400,6 +419,8 @@ impl Engine {
             pattern_groups,
             literals,
             number_patterns,
+            keyword_witnesses,
+            non_ascii_keywords,
             subsets,
             groups,
             member_ids,
@@ -466,7 +487,7 @@ impl Engine {
             scope_marks: vec![(0, false); self.scopes.len()],
             indexed_event: None,
             subset_cache: SubsetCache::default(),
-
+            compact: CompactEvent::default(),
             filter: None,
         })
     }
@@ -508,6 +529,8 @@ pub struct Scanner<'e> {
     /// The members stage 2 builds, for the profile last seen (its address
     /// and name).
     filter: Option<(usize, String, MemberFilter)>,
+    /// The values stage 1 scanned, when not the whole line.
+    compact: CompactEvent,
 }
 
 /// What one event's stage 1 learnt of its member index and log-source
@@ -556,11 +579,12 @@ impl Scanner<'_> {
         }
         let generation = self.generation;
         self.subset_cache.current = None;
+        self.compact.active = false;
         if !engine.options.no_prefilter && self.outside_every_scope(raw, known) {
             return;
         }
         let subset = self.subset_for();
-        let all = engine.options.no_prefilter || self.stage1(raw, subset.as_deref());
+        let all = engine.options.no_prefilter || self.stage1(raw, subset.as_deref(), known);
         if all {
             self.candidates.extend(0..engine.rules.len() as u32);
             return;
@@ -785,6 +809,8 @@ impl Scanner<'_> {
 }
 
 mod clauses;
+mod compact;
+use compact::CompactEvent;
 mod numbers;
 pub(crate) use numbers::number_patterns;
 mod places;

@@ -1,7 +1,8 @@
 //! Where a stage-1 hit lies: field-scoped witnesses count only inside a
 //! value of a member their field is read from, so each hit is placed on the
 //! event's member index (built on first need, once per event), and each
-//! value's member is looked up once however many hits fall in it.
+//! value's member is looked up once however many hits fall in it; a hit of
+//! a scan over the event's values (`compact.rs`) carries its value's place.
 
 use hypersigma_compiler::witness::normalize_member_into;
 
@@ -50,8 +51,7 @@ impl Scanner<'_> {
         end: usize,
         indexed: &mut Option<bool>,
     ) -> HitPlace {
-        if end == super::numbers::ANYWHERE || !*indexed.get_or_insert_with(|| self.index_event(raw))
-        {
+        if end == super::numbers::ANYWHERE {
             return HitPlace::Anywhere;
         }
         let len = self
@@ -59,15 +59,22 @@ impl Scanner<'_> {
             .literals
             .get(id)
             .map_or(0, |(json, _)| json.len());
-        self.hit_place(raw, end.saturating_sub(len), end)
+        let start = end.saturating_sub(len);
+        if self.compact.active {
+            return self.compact.place(start, end);
+        }
+        if !*indexed.get_or_insert_with(|| self.index_event(raw)) {
+            return HitPlace::Anywhere;
+        }
+        match self.members.span_of(start, end) {
+            Some(k) => self.place_of_span(raw, k),
+            None => HitPlace::Nowhere,
+        }
     }
 
-    /// Classifies the hit `start..end` of the indexed event (once per
-    /// scalar span: an event's hits crowd into a few values).
-    fn hit_place(&mut self, raw: &[u8], start: usize, end: usize) -> HitPlace {
-        let Some(k) = self.members.span_of(start, end) else {
-            return HitPlace::Nowhere;
-        };
+    /// Where a hit in scalar span `k` of the indexed event lies (once per
+    /// span: an event's hits crowd into a few values).
+    pub(super) fn place_of_span(&mut self, raw: &[u8], k: usize) -> HitPlace {
         if let Some(Some(place)) = self.span_places.get(k) {
             return *place;
         }

@@ -36,8 +36,9 @@ use super::{witness_pattern, ClauseTable, EventKnown, Scanner, WitnessGroup};
 pub(crate) enum Subset {
     /// None of the scopes' rules has a witness: nothing to scan.
     Empty,
-    /// The scopes' witnesses and clause literals (ASCII ones).
-    Db(BlockDatabase),
+    /// The scopes' witnesses and clause literals (ASCII ones), and whether
+    /// one of them is a keyword's (counts in any value).
+    Db(BlockDatabase, bool),
     /// The whole database serves these scopes: theirs would hold nearly
     /// all its literals (a rule set of one log source), or Hyperscan
     /// refused it.
@@ -52,6 +53,8 @@ pub(crate) struct Subsets {
     scope_patterns: Vec<Vec<u32>>,
     /// ASCII patterns in all (those of the whole database).
     ascii_patterns: usize,
+    /// Per pattern: a keyword's witness (some group of it counts anywhere).
+    keyword_patterns: Vec<bool>,
     /// Databases by set of scopes (sorted ids); `None` while one thread
     /// builds it.
     built: Mutex<HashMap<Vec<u32>, Option<Arc<Subset>>>>,
@@ -102,8 +105,15 @@ impl Subsets {
                 }
             }
         }
+        let mut keyword_patterns = vec![false; literals.len()];
+        for group in groups.iter().filter(|g| g.members.is_none()) {
+            if let Some(k) = keyword_patterns.get_mut(group.pattern as usize) {
+                *k = true;
+            }
+        }
         Subsets {
             ascii_patterns: literals.iter().filter(|(json, _)| json.is_ascii()).count(),
+            keyword_patterns,
             scope_patterns: per_scope
                 .into_iter()
                 .map(|set| set.into_iter().collect())
@@ -165,6 +175,9 @@ impl Subsets {
         if !ids.is_empty() && ids.len() * 10 >= self.ascii_patterns * 9 {
             return Subset::Whole;
         }
+        let keywords = ids
+            .iter()
+            .any(|&id| self.keyword_patterns.get(id as usize) == Some(&true));
         let mut patterns = Vec::with_capacity(ids.len());
         for id in ids {
             let Some((json, cased)) = literals.get(id as usize) else {
@@ -187,7 +200,7 @@ impl Subsets {
                 .flatten()
         });
         match built {
-            Some(db) => Subset::Db(db),
+            Some(db) => Subset::Db(db, keywords),
             None => Subset::Whole,
         }
     }
@@ -292,7 +305,7 @@ impl SubsetCache {
         };
         let usable = match subset.as_ref() {
             Subset::Empty => true,
-            Subset::Db(db) => adopt(db),
+            Subset::Db(db, _) => adopt(db),
             Subset::Whole => false,
         };
         if usable {
@@ -345,12 +358,27 @@ impl Scanner<'_> {
 
     /// Scans with the whole database, or `subset`'s; true when the event
     /// must pass on to every rule.
-    pub(super) fn stage1(&mut self, raw: &[u8], subset: Option<&Subset>) -> bool {
+    pub(super) fn stage1(
+        &mut self,
+        raw: &[u8],
+        subset: Option<&Subset>,
+        known: &EventKnown,
+    ) -> bool {
         self.hits.clear();
-        let db = match subset {
+        self.compact.active = false;
+        let (db, keywords) = match subset {
             Some(Subset::Empty) => return false,
-            Some(Subset::Db(db)) => db,
-            Some(Subset::Whole) | None => &self.engine.db,
+            Some(Subset::Db(db, keywords)) => (db, *keywords),
+            Some(Subset::Whole) | None => (&self.engine.db, self.engine.keyword_witnesses),
+        };
+        // The event's values alone when the gate read it (`compact.rs`);
+        // all of them when a keyword's witness may be scanned for.
+        let keywords = keywords || (self.engine.non_ascii_keywords && !raw.is_ascii());
+        let compact = self.engine.raw.gate && self.compact_event(raw, known, keywords);
+        let text = if compact {
+            self.compact.bytes.as_slice()
+        } else {
+            raw
         };
         let hits = &mut self.hits;
         let first_pass_through = self.engine.first_pass_through;
@@ -364,10 +392,10 @@ impl Scanner<'_> {
             hits.push((id, to as usize));
             Matching::Continue
         };
-        let mut scanned = db.scan(raw, &self.scratch, &mut on_match);
+        let mut scanned = db.scan(text, &self.scratch, &mut on_match);
         if let (Ok(()), Some(db)) = (&scanned, &self.engine.non_ascii_db) {
-            if !raw.is_ascii() {
-                scanned = db.scan(raw, &self.scratch, &mut on_match);
+            if !text.is_ascii() {
+                scanned = db.scan(text, &self.scratch, &mut on_match);
             }
         }
         pass || scanned.is_err()

@@ -671,3 +671,60 @@ fn number_like_witnesses_count_wherever_a_number_is_rewritten() {
     let raw = event("1.23456789e8", "7");
     assert_eq!(s.match_event(raw.as_bytes(), &p), Verdict::Matched(vec![0]));
 }
+
+#[test]
+fn stage_one_over_an_events_values_gives_the_candidates_of_the_whole_line() {
+    let field_rules = [
+        "    s: {CommandLine|contains: ['whoami', 'résumé']}\n    condition: s",
+        "    s: {Image|endswith: '\\rundll32.exe', CommandLine|contains: 'javascript:'}\n    condition: s",
+        "    s: {ParentImage|endswith: '\\winword.exe'}\n    condition: s",
+    ];
+    let keyword_rule = "    keywords: ['mimikatz']\n    condition: keywords";
+    let sysmon = r#""Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1"#;
+    let events: Vec<String> = vec![
+        format!(r#"{{{sysmon},"CommandLine":"cmd /c whoami","Guid":"{{x}}"}}"#),
+        // In a member no witness counts in, or in a name: no candidate but
+        // the keyword's.
+        format!(r#"{{{sysmon},"Guid":"whoami mimikatz","CommandLine":"x"}}"#),
+        format!(r#"{{{sysmon},"whoami":"mimikatz","CommandLine":"x"}}"#),
+        format!(r#"{{{sysmon},"Image":"C:\\w\\RUNDLL32.exe","CommandLine":"javascript:x"}}"#),
+        format!(r#"{{{sysmon},"Image":"C:\\w\\rundll32.exe","CommandLine":["y","javascript:"]}}"#),
+        format!(r##"{{{sysmon},"ParentImage":{{"#text":"C:\\x\\WINWORD.EXE"}},"n":[1,2]}}"##),
+        format!(r#"{{{sysmon},"Command\\Line":"whoami","Product":"Microsoft® Windows®"}}"#),
+        format!(r#"{{{sysmon},"Product":"Microsoft® Windows®","CommandLine":"RÉSUMÉ"}}"#),
+        format!(r#"{{{sysmon},"Data":{{"CommandLine":"whoami"}},"Other":{{"x":"mimikatz"}}}}"#),
+        format!(r#"{{{sysmon},"CommandLine":"\u0077hoami"}}"#),
+        format!("{{{sysmon},\"CommandLine\":\"mimi\u{212A}atz whoami\"}}"),
+    ];
+    for with_keyword in [false, true] {
+        let mut detections: Vec<&str> = field_rules.to_vec();
+        if with_keyword {
+            detections.push(keyword_rule);
+        }
+        let whole = engine(&detections, false);
+        let mut values = engine(&detections, false);
+        values.raw.gate = true;
+        let (mut w, mut v) = (whole.scanner().unwrap(), values.scanner().unwrap());
+        let p = Profile::sysmon();
+        for round in 0..3 {
+            for event in &events {
+                let raw = event.as_bytes();
+                assert_eq!(
+                    v.candidates(raw),
+                    w.candidates(raw),
+                    "keyword {with_keyword}, round {round}: {event}"
+                );
+                assert_eq!(v.match_event(raw, &p), w.match_event(raw, &p), "{event}");
+            }
+        }
+        // The values alone were scanned for the plain events.
+        v.candidates(events[0].as_bytes());
+        assert!(v.compact.active);
+        assert!(!v.compact.bytes.windows(5).any(|b| b == b"Guid\""));
+        v.candidates(events[9].as_bytes());
+        assert!(
+            !v.compact.active,
+            "an escape that can hide a literal: the whole line"
+        );
+    }
+}

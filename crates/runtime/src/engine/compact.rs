@@ -1,0 +1,128 @@
+//! Stage 1 over the values that can hold a witness, not the whole line.
+//!
+//! A Sysmon process creation is ~1,400 bytes, of which the member names,
+//! the punctuation, the GUIDs and the times (~55 %) hold no value a
+//! field-scoped witness counts in, and Hyperscan's time grows with the bytes
+//! it reads. For an event the scope gate has read (indexed, no escape or
+//! character folding to ASCII that could hide a literal: `scopes.rs`), the
+//! scan reads a copy of the scalar values whose member some witness counts
+//! in (all values when the database holds a witness that counts anywhere,
+//! a keyword), each followed by a line feed, which no witness holds, so no
+//! match spans two values. A hit's place is its value's, known from the
+//! copy, not looked up again.
+//!
+//! Where each value's member counts is decided per *layout* (the member
+//! names of the scalars in order): events of one source repeat their
+//! layout, so the places of a few recent layouts are remembered.
+
+use super::places::HitPlace;
+use super::{EventKnown, Scanner};
+
+/// Layouts remembered per thread.
+const LAYOUTS: usize = 8;
+
+/// The copy of an event's values that stage 1 scanned.
+#[derive(Default)]
+pub(super) struct CompactEvent {
+    /// The values, each followed by `\n`.
+    pub(super) bytes: Vec<u8>,
+    /// Per value in `bytes`: its start, its end and its place.
+    values: Vec<(u32, u32, HitPlace)>,
+    /// Whether the last scan read `bytes` (else the raw line).
+    pub(super) active: bool,
+    /// The current event's layout: each scalar's member name, length-prefixed.
+    layout: Vec<u8>,
+    /// Recent layouts and the place of each of their scalars (most recent
+    /// last).
+    layouts: Vec<(Vec<u8>, Vec<HitPlace>)>,
+}
+
+impl CompactEvent {
+    /// The place of the hit `start..end` of the copy (`Nowhere` outside a
+    /// value, which cannot happen: no witness holds a line feed).
+    pub(super) fn place(&self, start: usize, end: usize) -> HitPlace {
+        let k = self
+            .values
+            .partition_point(|&(s, _, _)| s as usize <= start);
+        match k.checked_sub(1).and_then(|k| self.values.get(k)) {
+            Some(&(_, e, place)) if end <= e as usize => place,
+            _ => HitPlace::Nowhere,
+        }
+    }
+}
+
+impl Scanner<'_> {
+    /// Copies the values of the event the scope gate read that witnesses of
+    /// the database can count in (every value when `anywhere`: it holds
+    /// keyword witnesses). False when the line must be scanned whole (the
+    /// gate did not read it).
+    pub(super) fn compact_event(&mut self, raw: &[u8], known: &EventKnown, anywhere: bool) -> bool {
+        self.compact.active = false;
+        if !known.read || known.indexed != Some(true) {
+            return false;
+        }
+        self.span_places_of_layout(raw);
+        let compact = &mut self.compact;
+        compact.bytes.clear();
+        compact.values.clear();
+        for k in 0..self.members.len() {
+            let place = self.span_places.get(k).copied().flatten();
+            if !anywhere && matches!(place, Some(HitPlace::Nowhere)) {
+                continue;
+            }
+            let Some((start, end)) = self.members.span_range(k) else {
+                continue;
+            };
+            let Some(value) = raw.get(start..end) else {
+                continue;
+            };
+            let at = compact.bytes.len() as u32;
+            compact.bytes.extend_from_slice(value);
+            compact.values.push((
+                at,
+                compact.bytes.len() as u32,
+                place.unwrap_or(HitPlace::Nowhere),
+            ));
+            compact.bytes.push(b'\n');
+        }
+        compact.active = true;
+        true
+    }
+
+    /// Fills `span_places` for every scalar of the indexed event, from a
+    /// remembered layout when the event repeats one.
+    fn span_places_of_layout(&mut self, raw: &[u8]) {
+        let compact = &mut self.compact;
+        compact.layout.clear();
+        for k in 0..self.members.len() {
+            // A scalar without a member is told from one named "".
+            let name = self.members.span_name(raw, k);
+            let len = name.map_or(u32::MAX, |n| n.len() as u32);
+            compact.layout.extend_from_slice(&len.to_le_bytes());
+            compact.layout.extend_from_slice(name.unwrap_or_default());
+        }
+        if let Some(i) = compact
+            .layouts
+            .iter()
+            .rposition(|(layout, _)| *layout == compact.layout)
+        {
+            let places = &compact.layouts[i].1;
+            self.span_places.clear();
+            self.span_places.extend(places.iter().map(|&p| Some(p)));
+            return;
+        }
+        for k in 0..self.members.len() {
+            self.place_of_span(raw, k);
+        }
+        let places: Vec<HitPlace> = self
+            .span_places
+            .iter()
+            .map(|p| p.unwrap_or(HitPlace::Nowhere))
+            .collect();
+        let compact = &mut self.compact;
+        if compact.layouts.len() >= LAYOUTS {
+            compact.layouts.remove(0);
+        }
+        compact.layouts.push((compact.layout.clone(), places));
+    }
+}
