@@ -266,8 +266,6 @@ impl Engine {
             always: file.always.into_owned(),
             pattern_groups: file.pattern_groups.into_owned(),
             number_patterns: crate::engine::number_patterns(&file.literals),
-            keyword_witnesses: file.groups.iter().any(|g| g.members.is_none()),
-            non_ascii_keywords: crate::engine::keywords_outside_ascii(&file.groups, &file.literals),
             literals: file.literals.into_owned(),
             subsets,
             groups: file.groups.into_owned(),

@@ -57,7 +57,6 @@ impl Scanner<'_> {
     /// keyword witnesses). False when the line must be scanned whole (the
     /// gate did not read it).
     pub(super) fn compact_event(&mut self, raw: &[u8], known: &EventKnown, anywhere: bool) -> bool {
-        self.compact.active = false;
         if !known.read || known.indexed != Some(true) {
             return false;
         }

@@ -136,11 +136,6 @@ pub struct Engine {
     /// The patterns of number-like witnesses (derived from `literals`; see
     /// `numbers.rs`).
     pub(crate) number_patterns: Vec<usize>,
-    /// Whether a witness counts anywhere (a keyword's: then stage 1 scans
-    /// every value of an event, `compact.rs`). Derived, not serialised.
-    pub(crate) keyword_witnesses: bool,
-    /// Whether the non-ASCII database holds a keyword's witness.
-    pub(crate) non_ascii_keywords: bool,
     /// Stage-1 databases per set of scopes (derived from the literals,
     /// groups, clauses and scopes; built on demand from `literals`, not
     /// serialised).
@@ -214,17 +209,6 @@ pub(crate) fn witness_pattern(
     let mut p = Pattern::with_flags(literal_expression(json.as_bytes()), flags)?;
     p.id = Some(id);
     Ok(p)
-}
-
-/// Whether a keyword's witness (a group counting anywhere) is non-ASCII,
-/// so in the database scanned only in non-ASCII events.
-pub(crate) fn keywords_outside_ascii(groups: &[WitnessGroup], literals: &[(String, bool)]) -> bool {
-    groups.iter().any(|g| {
-        g.members.is_none()
-            && literals
-                .get(g.pattern as usize)
-                .is_some_and(|(json, _)| !json.is_ascii())
-    })
 }
 
 /// Each rule's condition as a verified program.
@@ -404,8 +388,6 @@ impl Engine {
         let routing = ScopeRouting::new(&rule_scope, &always, &groups);
         let subsets = Subsets::new(&literals, &groups, &rule_scope, &clauses, scopes.len());
         let number_patterns = numbers::number_patterns(&literals);
-        let keyword_witnesses = groups.iter().any(|g| g.members.is_none());
-        let non_ascii_keywords = keywords_outside_ascii(&groups, &literals);
         Ok(Engine {
             reads,
             correlations: CorrelationSet::default(),
@@ -419,8 +401,6 @@ impl Engine {
             pattern_groups,
             literals,
             number_patterns,
-            keyword_witnesses,
-            non_ascii_keywords,
             subsets,
             groups,
             member_ids,
@@ -529,7 +509,8 @@ pub struct Scanner<'e> {
     /// The members stage 2 builds, for the profile last seen (its address
     /// and name).
     filter: Option<(usize, String, MemberFilter)>,
-    /// The values stage 1 scanned, when not the whole line.
+    /// The values stage 1 scanned, when not the whole line (inactive from
+    /// the start of each event's stage 1 until `compact_event` fills it).
     compact: CompactEvent,
 }
 

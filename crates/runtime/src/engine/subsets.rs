@@ -55,6 +55,10 @@ pub(crate) struct Subsets {
     ascii_patterns: usize,
     /// Per pattern: a keyword's witness (some group of it counts anywhere).
     keyword_patterns: Vec<bool>,
+    /// Whether some keyword's witness is an ASCII literal (in the whole
+    /// database), a non-ASCII one (in the database of non-ASCII events).
+    ascii_keywords: bool,
+    non_ascii_keywords: bool,
     /// Databases by set of scopes (sorted ids); `None` while one thread
     /// builds it.
     built: Mutex<HashMap<Vec<u32>, Option<Arc<Subset>>>>,
@@ -106,14 +110,22 @@ impl Subsets {
             }
         }
         let mut keyword_patterns = vec![false; literals.len()];
+        let (mut ascii_keywords, mut non_ascii_keywords) = (false, false);
         for group in groups.iter().filter(|g| g.members.is_none()) {
             if let Some(k) = keyword_patterns.get_mut(group.pattern as usize) {
                 *k = true;
+            }
+            if ascii(group.pattern) {
+                ascii_keywords = true;
+            } else {
+                non_ascii_keywords = true;
             }
         }
         Subsets {
             ascii_patterns: literals.iter().filter(|(json, _)| json.is_ascii()).count(),
             keyword_patterns,
+            ascii_keywords,
+            non_ascii_keywords,
             scope_patterns: per_scope
                 .into_iter()
                 .map(|set| set.into_iter().collect())
@@ -121,6 +133,18 @@ impl Subsets {
             built: Mutex::default(),
             building: Mutex::default(),
         }
+    }
+
+    /// Whether a scan of `raw` with `subset` (`None`: the whole database)
+    /// may look for a keyword's witness: one of its ASCII literals, or a
+    /// non-ASCII one in a non-ASCII event.
+    pub(crate) fn scans_keywords(&self, subset: Option<&Subset>, raw: &[u8]) -> bool {
+        let ascii = match subset {
+            Some(Subset::Db(_, keywords)) => *keywords,
+            Some(Subset::Empty) => false,
+            Some(Subset::Whole) | None => self.ascii_keywords,
+        };
+        ascii || (self.non_ascii_keywords && !raw.is_ascii())
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, HashMap<Vec<u32>, Option<Arc<Subset>>>> {
@@ -365,15 +389,14 @@ impl Scanner<'_> {
         known: &EventKnown,
     ) -> bool {
         self.hits.clear();
-        self.compact.active = false;
-        let (db, keywords) = match subset {
+        let db = match subset {
             Some(Subset::Empty) => return false,
-            Some(Subset::Db(db, keywords)) => (db, *keywords),
-            Some(Subset::Whole) | None => (&self.engine.db, self.engine.keyword_witnesses),
+            Some(Subset::Db(db, _)) => db,
+            Some(Subset::Whole) | None => &self.engine.db,
         };
         // The event's values alone when the gate read it (`compact.rs`);
         // all of them when a keyword's witness may be scanned for.
-        let keywords = keywords || (self.engine.non_ascii_keywords && !raw.is_ascii());
+        let keywords = self.engine.subsets.scans_keywords(subset, raw);
         let compact = self.engine.raw.gate && self.compact_event(raw, known, keywords);
         let text = if compact {
             self.compact.bytes.as_slice()
