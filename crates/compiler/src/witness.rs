@@ -258,8 +258,7 @@ fn fold_classes() -> &'static std::collections::HashMap<char, Vec<char>> {
 /// [`number_like`]).
 pub fn witness_worthy(lit: &str) -> bool {
     let rare = |c: char| !c.is_ascii() || c == '^' || c == '`';
-    let escaped_len = lit.len() + lit.chars().filter(|&c| c == '"' || c == '\\').count();
-    !lit.is_empty() && (escaped_len >= MIN_WITNESS || lit.chars().all(rare))
+    !lit.is_empty() && (json_escape(lit).len() >= MIN_WITNESS || lit.chars().all(rare))
 }
 
 /// Whether a literal (JSON form) could lie in the text the reference gives a
