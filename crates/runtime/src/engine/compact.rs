@@ -32,8 +32,8 @@ pub(super) struct CompactEvent {
     pub(super) active: bool,
     /// The current event's layout: each scalar's member name, length-prefixed.
     layout: Vec<u8>,
-    /// Recent layouts and the place of each of their scalars (most recent
-    /// last).
+    /// The last layouts first seen and the place of each of their scalars
+    /// (oldest first: a new layout drops the oldest).
     layouts: Vec<(Vec<u8>, Vec<HitPlace>)>,
 }
 
