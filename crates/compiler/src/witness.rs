@@ -7,7 +7,7 @@
 //! pass on whole (it holds a JSON `\u` or `\/` escape, or a non-ASCII character
 //! that folds to an ASCII one, such as the Kelvin sign), *or* the witness is
 //! [`number_like`] and the event holds a number token the reference writes
-//! otherwise (`1.5e3`, `0.10`, an integer past 18 digits). A rule with
+//! otherwise (`1.5e3`, `0.10`, `-0`, an integer past 18 digits). A rule with
 //! [`Witnesses::Always`] is a candidate for every event of its log source.
 //!
 //! Derivation over the IR: a text predicate contributes the longest literal run

@@ -381,9 +381,9 @@ impl MemberIndex {
 
     /// Whether the last indexed event holds a number token that serde_json
     /// reads into a value whose text differs from the token: a fraction or
-    /// an exponent (`1.5e3` is `1500.0`, `0.10` is `0.1`) or an integer past
-    /// 18 digits (it may not fit 64 bits and become a float). Integers of
-    /// up to 18 digits read back as written.
+    /// an exponent (`1.5e3` is `1500.0`, `0.10` is `0.1`), an integer past
+    /// 18 digits (it may not fit 64 bits and become a float), or `-0` (the
+    /// float `-0.0`). Other integers of up to 18 digits read back as written.
     pub fn has_rewritten_number(&self, raw: &[u8]) -> bool {
         self.spans.iter().any(|span| {
             let token = raw
@@ -391,7 +391,7 @@ impl MemberIndex {
                 .unwrap_or_default();
             let digits = token.strip_prefix(b"-").unwrap_or(token);
             digits.first().is_some_and(u8::is_ascii_digit)
-                && (digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit))
+                && (token == b"-0" || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit))
         })
     }
 

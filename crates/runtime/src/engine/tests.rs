@@ -640,7 +640,7 @@ fn number_like_witnesses_count_wherever_a_number_is_rewritten() {
             r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":{cmd},"Count":{pid}}}"#
         )
     };
-    let cases: [(String, &[u32]); 9] = [
+    let cases: [(String, &[u32]); 10] = [
         // Written as text, or as an integer the reference reads back as written.
         (event(r#""net user x 123456789""#, "7"), &[0]),
         (event("123456789", "42420"), &[0, 1]),
@@ -654,6 +654,8 @@ fn number_like_witnesses_count_wherever_a_number_is_rewritten() {
         (event(r#""x""#, "7.5"), &[0, 1]),
         (event(r#""x""#, "1234567890123456789012"), &[0, 1]),
         (event(r#""x""#, "-12"), &[]),
+        // `-0` reads as the float -0.0.
+        (event(r#""x""#, "-0"), &[0, 1]),
     ];
     for (raw, candidates) in &cases {
         assert_eq!(s.candidates(raw.as_bytes()), *candidates, "{raw}");
