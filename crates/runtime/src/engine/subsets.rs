@@ -389,11 +389,16 @@ impl Scanner<'_> {
         known: &EventKnown,
     ) -> bool {
         self.hits.clear();
+        // An empty set of ASCII literals still leaves the non-ASCII ones,
+        // which no per-scope database holds.
         let db = match subset {
-            Some(Subset::Empty) => return false,
-            Some(Subset::Db(db, _)) => db,
-            Some(Subset::Whole) | None => &self.engine.db,
+            Some(Subset::Empty) => None,
+            Some(Subset::Db(db, _)) => Some(db),
+            Some(Subset::Whole) | None => Some(&self.engine.db),
         };
+        if db.is_none() && (self.engine.non_ascii_db.is_none() || raw.is_ascii()) {
+            return false;
+        }
         // The event's values alone when the gate read it (`compact.rs`);
         // all of them when a keyword's witness may be scanned for.
         let keywords = self.engine.subsets.scans_keywords(subset, raw);
@@ -415,7 +420,7 @@ impl Scanner<'_> {
             hits.push((id, to as usize));
             Matching::Continue
         };
-        let mut scanned = db.scan(text, &self.scratch, &mut on_match);
+        let mut scanned = db.map_or(Ok(()), |db| db.scan(text, &self.scratch, &mut on_match));
         if let (Ok(()), Some(db)) = (&scanned, &self.engine.non_ascii_db) {
             if !text.is_ascii() {
                 scanned = db.scan(text, &self.scratch, &mut on_match);

@@ -730,3 +730,42 @@ fn stage_one_over_an_events_values_gives_the_candidates_of_the_whole_line() {
         );
     }
 }
+
+#[test]
+fn a_scope_set_without_ascii_literals_still_scans_for_non_ascii_ones() {
+    // The set's per-scope database is empty (its rule's one witness is
+    // non-ASCII), and the non-ASCII database must still be scanned.
+    for value in ["ß", "é", "whoami"] {
+        let rule = rule_of(
+            "{product: windows, category: process_creation}",
+            &format!("s: {{CommandLine|contains: '{value}'}}\n    condition: s"),
+        );
+        let options = EngineOptions {
+            scope_gate: Some(true),
+            subset_after: 1,
+            ..Default::default()
+        };
+        let e = Engine::new(vec![rule], options).unwrap();
+        let mut s = e.scanner().unwrap();
+        let p = Profile::sysmon();
+        let sysmon = r#""Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1"#;
+        for round in 0..3 {
+            for event in [
+                format!(r##"{{{sysmon},"CommandLine":{{"#text":"aaaaa{value}"}}}}"##),
+                format!(r#"{{{sysmon},"CommandLine":"aaaaa{value}"}}"#),
+            ] {
+                assert_eq!(s.candidates(event.as_bytes()), &[0], "{round}: {event}");
+                assert_eq!(
+                    s.match_event(event.as_bytes(), &p),
+                    Verdict::Matched(vec![0]),
+                    "{round}: {event}"
+                );
+            }
+            let other = format!(r#"{{{sysmon},"CommandLine":"aaaaa"}}"#);
+            assert_eq!(
+                s.match_event(other.as_bytes(), &p),
+                Verdict::Matched(vec![])
+            );
+        }
+    }
+}
