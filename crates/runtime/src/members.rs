@@ -45,6 +45,18 @@ pub struct MemberIndex {
     /// it accepted the line: `strict`).
     top: Vec<TopMember>,
     strict: bool,
+    /// What the strict pass saw (meaningful only when it accepted the line).
+    seen: Seen,
+}
+
+/// What a line the strict pass accepted holds that may make its text read
+/// otherwise than its bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// A `\/` escape (the strict pass refuses `\u` ones).
+    pub slash_escape: bool,
+    /// A byte outside ASCII (in a string: the line is valid UTF-8).
+    pub non_ascii: bool,
 }
 
 /// What the strict pass expects next.
@@ -107,6 +119,12 @@ impl MemberIndex {
         self.strict.then_some(self.top.as_slice())
     }
 
+    /// What the last indexed line holds besides plain ASCII text, when the
+    /// strict pass accepted it (no `\u` escape then).
+    pub fn seen(&self) -> Option<Seen> {
+        self.strict.then_some(self.seen)
+    }
+
     /// The strict pass: `None` as soon as the line is not one JSON object
     /// this pass judges (see [`crate::strict_json`]).
     fn build_strict(&mut self, raw: &[u8]) -> Option<()> {
@@ -114,7 +132,13 @@ impl MemberIndex {
         self.containers.clear();
         self.stack.clear();
         self.top.clear();
-        simdutf8::basic::from_utf8(raw).ok()?;
+        self.seen = Seen {
+            slash_escape: false,
+            non_ascii: !raw.is_ascii(),
+        };
+        if self.seen.non_ascii {
+            simdutf8::basic::from_utf8(raw).ok()?;
+        }
         let spaces = |mut i: usize| {
             while raw.get(i) == Some(&b' ') {
                 i += 1;
@@ -140,10 +164,11 @@ impl MemberIndex {
                 (Expect::KeyOrClose, b'}') | (Expect::ValueOrClose, b']') => true,
                 (Expect::CommaOrClose, b'}' | b']') => true,
                 (Expect::KeyOrClose | Expect::Key, b'"') => {
-                    let (end, escaped) = string_end(raw, i)?;
+                    let (end, escapes) = string_end(raw, i)?;
+                    self.seen.slash_escape |= escapes.slash;
                     let body = (i as u32 + 1, end as u32 - 1);
                     if self.stack.len() == 1 {
-                        (name, name_escaped) = (body, escaped);
+                        (name, name_escaped) = (body, escapes.any);
                     }
                     self.stack.last_mut()?.key = body;
                     i = end;
@@ -170,7 +195,11 @@ impl MemberIndex {
                         value_start = i as u32;
                     }
                     let scalar = match b {
-                        b'"' => Some(string_end(raw, i)?),
+                        b'"' => {
+                            let (end, escapes) = string_end(raw, i)?;
+                            self.seen.slash_escape |= escapes.slash;
+                            Some((end, escapes.any))
+                        }
                         b't' | b'f' | b'n' => Some((word_end(raw, i)?, true)),
                         b'-' | b'0'..=b'9' => Some((number_end(raw, i)?, true)),
                         b'{' | b'[' => None,
@@ -632,6 +661,20 @@ mod properties {
                 let spans: Vec<(u32, u32, (u32, u32))> =
                     x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
                 prop_assert_eq!(Some((spans, x.containers.clone())), lenient_spans(&line), "{}", text);
+                // What the pass saw: a `\/` escape (backslashes lie only
+                // in strings, in pairs), a byte outside ASCII.
+                let mut slash = false;
+                let mut k = 0;
+                while k < line.len() {
+                    if line[k] == b'\\' {
+                        slash |= line.get(k + 1) == Some(&b'/');
+                        k += 2;
+                    } else {
+                        k += 1;
+                    }
+                }
+                let seen = Seen { slash_escape: slash, non_ascii: !line.is_ascii() };
+                prop_assert_eq!(x.seen(), Some(seen), "{}", text);
                 // The top-level members are the object's, in order.
                 let parsed: serde_json::Map<String, serde_json::Value> =
                     serde_json::from_slice(&line).unwrap_or_default();

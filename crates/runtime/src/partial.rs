@@ -33,7 +33,7 @@ use hypersigma_compiler::{Profile, Scope};
 
 use crate::accounting::{RejectKind, Rejection};
 use crate::members::MemberIndex;
-use crate::strict_json::TopMember;
+use crate::strict_json::{unescape_str, TopMember};
 
 /// The Sigma field names stage 2 can look up, per rule, and which rules read
 /// every value.
@@ -271,18 +271,22 @@ fn build_members(
     for member in top {
         let raw_name = slice(member.name)?;
         let name: Cow<'_, str> = if member.name_escaped {
-            let quoted = slice((member.name.0 - 1, member.name.1 + 1))?;
-            Cow::Owned(serde_json::from_str::<String>(quoted).ok()?)
+            Cow::Owned(unescape_str(raw_name)?)
         } else {
             Cow::Borrowed(raw_name)
         };
         if !wants(&name) {
             continue;
         }
+        let token = slice(member.value)?;
         let value = if member.plain_string {
             Value::String(slice((member.value.0 + 1, member.value.1 - 1))?.to_string())
+        } else if let Some(body) = token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            // The strict pass accepted the string: its escapes are all of
+            // one character.
+            Value::String(unescape_str(body)?)
         } else {
-            serde_json::from_str::<Value>(slice(member.value)?).ok()?
+            serde_json::from_str::<Value>(token).ok()?
         };
         // Duplicate names: the last one wins, in the first one's place, as
         // in a full parse.

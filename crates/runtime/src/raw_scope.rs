@@ -32,6 +32,7 @@ use hypersigma_compiler::witness::{field_members, normalize_member, normalize_me
 use hypersigma_compiler::{Profile, Rule, Scope, Source};
 
 use crate::members::MemberIndex;
+use crate::strict_json::unescape_into;
 
 /// What one key stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -522,33 +523,15 @@ fn token(raw: &[u8], start: u32, end: u32) -> &[u8] {
 }
 
 /// The text of a string token (unescaped into `buf` when it has escapes);
-/// `None` for other tokens.
+/// `None` for other tokens and for `\u` escapes (the caller never reads
+/// such events).
 fn string_value<'t>(token: &'t [u8], buf: &'t mut Vec<u8>) -> Option<&'t [u8]> {
     let body = token.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
     if !body.contains(&b'\\') {
         return Some(body);
     }
     buf.clear();
-    let mut bytes = body.iter();
-    while let Some(&b) = bytes.next() {
-        if b != b'\\' {
-            buf.push(b);
-            continue;
-        }
-        let unescaped = match bytes.next()? {
-            b'n' => b'\n',
-            b't' => b'\t',
-            b'r' => b'\r',
-            b'b' => 0x08,
-            b'f' => 0x0c,
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            // `\u`: the caller never reads such events; not a value here.
-            _ => return None,
-        };
-        buf.push(unescaped);
-    }
+    unescape_into(body, buf)?;
     Some(buf)
 }
 

@@ -29,30 +29,70 @@ pub(crate) struct TopMember {
     pub(crate) plain_string: bool,
 }
 
+/// The escapes a string holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Escapes {
+    /// Any escape: its text is not its bytes.
+    pub(crate) any: bool,
+    /// A `\/` escape (a literal `/` could hide behind it).
+    pub(crate) slash: bool,
+}
+
 /// The end of a string whose opening quote is at `open` (the index after
-/// its closing quote), and whether it holds an escape; `None` for an
+/// its closing quote), and the escapes it holds; `None` for an
 /// unterminated string, a control character or an escape this check does
 /// not judge (`\u`) or that is invalid.
-pub(crate) fn string_end(raw: &[u8], open: usize) -> Option<(usize, bool)> {
+pub(crate) fn string_end(raw: &[u8], open: usize) -> Option<(usize, Escapes)> {
     let mut k = open + 1;
-    let mut escaped = false;
+    let mut escapes = Escapes::default();
     loop {
         k = next_special(raw, k);
         match *raw.get(k)? {
-            b'"' => return Some((k + 1, escaped)),
+            b'"' => return Some((k + 1, escapes)),
             b'\\' => {
-                if !matches!(
-                    raw.get(k + 1)?,
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't'
-                ) {
-                    return None;
+                match raw.get(k + 1)? {
+                    b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                    b'/' => escapes.slash = true,
+                    _ => return None,
                 }
-                escaped = true;
+                escapes.any = true;
                 k += 2;
             }
             _ => return None,
         }
     }
+}
+
+/// Appends the text of a JSON string body (inside the quotes) to `out`,
+/// decoding its one-character escapes (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`,
+/// `\r`, `\t`); `None` for a `\u` escape (which callers leave to
+/// serde_json) or an invalid one.
+pub(crate) fn unescape_into(body: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let mut rest = body;
+    while let Some(i) = memchr::memchr(b'\\', rest) {
+        out.extend_from_slice(&rest[..i]);
+        out.push(match rest.get(i + 1)? {
+            b'n' => b'\n',
+            b't' => b'\t',
+            b'r' => b'\r',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            _ => return None,
+        });
+        rest = rest.get(i + 2..)?;
+    }
+    out.extend_from_slice(rest);
+    Some(())
+}
+
+/// The text of a JSON string body as [`unescape_into`] decodes it.
+pub(crate) fn unescape_str(body: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(body.len());
+    unescape_into(body.as_bytes(), &mut out)?;
+    String::from_utf8(out).ok()
 }
 
 /// The end of a number starting at `at`:

@@ -70,10 +70,18 @@ impl Scanner<'_> {
     /// Records what it learnt: the member index and the log-source values.
     pub(super) fn outside_every_scope(&mut self, raw: &[u8], known: &mut EventKnown) -> bool {
         let engine = self.engine;
-        if !engine.raw.gate || has_hiding_escape(raw) || has_ascii_folding(raw) {
+        if !engine.raw.gate {
             return false;
         }
-        if !self.read_raw_scope(raw, known) {
+        if !*known.indexed.get_or_insert_with(|| self.index_event(raw)) {
+            return false;
+        }
+        // The strict pass saw every escape and non-ASCII byte on its way.
+        let hiding = match self.members.seen() {
+            Some(seen) => seen.slash_escape || (seen.non_ascii && has_ascii_folding(raw)),
+            None => has_hiding_escape(raw) || has_ascii_folding(raw),
+        };
+        if hiding || !self.read_raw_scope(raw, known) {
             return false;
         }
         let k = self.scope_set(raw, known);
