@@ -356,14 +356,46 @@ pub struct SigmaRegex {
     /// compiled ruleset is loaded; `None` only if it no longer compiles.
     #[serde(skip)]
     pub compiled: std::sync::OnceLock<Option<fancy_regex::Regex>>,
+    /// The same expression for texts of ASCII characters (built on first
+    /// use; see [`SigmaRegex::is_match`]).
+    #[serde(skip)]
+    pub ascii: std::sync::OnceLock<Option<regex_automata::meta::Regex>>,
 }
 
 impl SigmaRegex {
+    /// A `re` value with its flags, compiled on first use.
+    pub fn new(source: String, flags: crate::modifiers::RegexFlags) -> SigmaRegex {
+        SigmaRegex {
+            source,
+            flags,
+            compiled: std::sync::OnceLock::new(),
+            ascii: std::sync::OnceLock::new(),
+        }
+    }
+
     /// The compiled expression.
     pub fn regex(&self) -> Option<&fancy_regex::Regex> {
         self.compiled
             .get_or_init(|| crate::values::build_regex(&self.source, self.flags).ok())
             .as_ref()
+    }
+
+    /// Whether the expression matches somewhere in `text`: the verdict of
+    /// [`SigmaRegex::regex`] (a search past the backtracking limit does not
+    /// match), reached on a text of ASCII characters through the expression
+    /// restricted to ASCII characters, which runs in `regex-automata`'s
+    /// automata (see [`crate::values::build_ascii_regex`]).
+    pub fn is_match(&self, text: &str) -> bool {
+        if text.is_ascii() {
+            let ascii = self
+                .ascii
+                .get_or_init(|| crate::values::build_ascii_regex(&self.source, self.flags));
+            if let Some(re) = ascii {
+                return re.is_match(text.as_bytes());
+            }
+        }
+        self.regex()
+            .is_some_and(|re| re.is_match(text).unwrap_or(false))
     }
 }
 

@@ -412,18 +412,13 @@ pub(crate) fn compile_regex(
     flags: crate::modifiers::RegexFlags,
 ) -> Result<SigmaRegex, ErrorKind> {
     let regex = build_regex(source, flags)?;
-    Ok(SigmaRegex {
-        source: source.to_string(),
-        flags,
-        compiled: std::sync::OnceLock::from(Some(regex)),
-    })
+    let compiled = SigmaRegex::new(source.to_string(), flags);
+    let _ = compiled.compiled.set(Some(regex));
+    Ok(compiled)
 }
 
-/// The `fancy-regex` form of a `re` value (flags as an inline group).
-pub(crate) fn build_regex(
-    source: &str,
-    flags: crate::modifiers::RegexFlags,
-) -> Result<fancy_regex::Regex, ErrorKind> {
+/// A `re` value's flags as an inline group (empty without flags).
+fn inline_flags(flags: crate::modifiers::RegexFlags) -> String {
     let mut prefix = String::new();
     if flags.ignore_case || flags.multi_line || flags.dot_all {
         prefix.push_str("(?");
@@ -438,7 +433,15 @@ pub(crate) fn build_regex(
         }
         prefix.push(')');
     }
-    fancy_regex::RegexBuilder::new(&format!("{prefix}{source}"))
+    prefix
+}
+
+/// The `fancy-regex` form of a `re` value (flags as an inline group).
+pub(crate) fn build_regex(
+    source: &str,
+    flags: crate::modifiers::RegexFlags,
+) -> Result<fancy_regex::Regex, ErrorKind> {
+    fancy_regex::RegexBuilder::new(&format!("{}{source}", inline_flags(flags)))
         .backtrack_limit(1_000_000)
         .delegate_size_limit(10 << 20)
         .build()
@@ -446,6 +449,73 @@ pub(crate) fn build_regex(
             pattern: source.to_string(),
             reason: e.to_string(),
         })
+}
+
+/// The form of a `re` value for texts of ASCII characters: the expression
+/// as `regex-syntax` reads it (Unicode classes and case folding, the flags),
+/// each class and literal cut to its ASCII characters and each Unicode word
+/// boundary made an ASCII one. On a text of ASCII characters nothing else
+/// can match, and ASCII characters are words for the same ones, so the
+/// verdict is the expression's; the automata then need no Unicode tables
+/// (a Unicode `\w{1,64}` otherwise goes to a backtracker). `None` for an
+/// expression `regex-syntax` does not take (lookaround, backreferences):
+/// those keep `fancy-regex`.
+pub(crate) fn build_ascii_regex(
+    source: &str,
+    flags: crate::modifiers::RegexFlags,
+) -> Option<regex_automata::meta::Regex> {
+    let hir = regex_syntax::Parser::new()
+        .parse(&format!("{}{source}", inline_flags(flags)))
+        .ok()?;
+    regex_automata::meta::Builder::new()
+        .configure(regex_automata::meta::Config::new().nfa_size_limit(Some(10 << 20)))
+        .build_from_hir(&ascii_hir(&hir))
+        .ok()
+}
+
+/// `hir` restricted to ASCII characters (see [`build_ascii_regex`]).
+fn ascii_hir(hir: &regex_syntax::hir::Hir) -> regex_syntax::hir::Hir {
+    use regex_syntax::hir::{
+        Capture, Class, ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange, Hir, HirKind,
+        Look, Repetition,
+    };
+    match hir.kind() {
+        HirKind::Empty => Hir::empty(),
+        HirKind::Literal(literal) if literal.0.is_ascii() => Hir::literal(literal.0.clone()),
+        HirKind::Literal(_) => Hir::fail(),
+        HirKind::Class(Class::Unicode(class)) => {
+            let mut ascii = ClassUnicode::new([ClassUnicodeRange::new('\0', '\x7f')]);
+            ascii.intersect(class);
+            Hir::class(Class::Unicode(ascii))
+        }
+        HirKind::Class(Class::Bytes(class)) => {
+            let mut ascii = ClassBytes::new([ClassBytesRange::new(0, 0x7f)]);
+            ascii.intersect(class);
+            Hir::class(Class::Bytes(ascii))
+        }
+        HirKind::Look(look) => Hir::look(match *look {
+            Look::WordUnicode => Look::WordAscii,
+            Look::WordUnicodeNegate => Look::WordAsciiNegate,
+            Look::WordStartUnicode => Look::WordStartAscii,
+            Look::WordEndUnicode => Look::WordEndAscii,
+            Look::WordStartHalfUnicode => Look::WordStartHalfAscii,
+            Look::WordEndHalfUnicode => Look::WordEndHalfAscii,
+            other => other,
+        }),
+        HirKind::Repetition(rep) => Hir::repetition(Repetition {
+            min: rep.min,
+            max: rep.max,
+            greedy: rep.greedy,
+            sub: Box::new(ascii_hir(&rep.sub)),
+        }),
+        HirKind::Capture(capture) => Hir::capture(Capture {
+            index: capture.index,
+            name: capture.name.clone(),
+            sub: Box::new(ascii_hir(&capture.sub)),
+        }),
+        HirKind::Concat(parts) => Hir::concat(parts.iter().map(ascii_hir).collect()),
+        HirKind::Alternation(parts) => Hir::alternation(parts.iter().map(ascii_hir).collect()),
+    }
 }
 
 /// Parses `a.b.c.d/n`, `v6/n` or a bare address (a host network).

@@ -542,15 +542,15 @@ fn match_holds<'a>(
             _ => false,
         },
         Slot::Regex(vi, ai, needle) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
-            Some(Predicate::Regex(r)) => r.regex().is_some_and(|re| {
+            Some(Predicate::Regex(r)) => {
                 let needles = needle.and_then(|k| lm.needles.get(k as usize));
                 match needles {
-                    None => entry.any_text(event, true, |_, t| re.is_match(t).unwrap_or(false)),
+                    None => entry.any_text(event, true, |_, t| r.is_match(t)),
                     Some(sets) => entry.any_text_pair(event, |exact, folded| {
-                        holds_needles(sets, folded) && re.is_match(exact).unwrap_or(false)
+                        holds_needles(sets, folded) && r.is_match(exact)
                     }),
                 }
-            }),
+            }
             _ => false,
         },
         Slot::Reference(vi, ai) => {
