@@ -305,20 +305,52 @@ impl RawScopes {
     }
 }
 
+impl RawScopes {
+    /// Writes into `out`, for each scalar of the event `index` was built on,
+    /// the slots of the keys it can be read as: `(scalar, slot)` pairs, in
+    /// scalar order. They follow from the scalars' member names alone, so
+    /// events of one layout of names share them ([`RawScopeState::read`]).
+    pub(crate) fn scalar_slots(
+        &self,
+        index: &MemberIndex,
+        raw: &[u8],
+        buf: &mut Vec<u8>,
+        out: &mut Vec<(u32, u32)>,
+    ) {
+        out.clear();
+        for k in 0..index.len() {
+            let Some(name) = index.span_name(raw, k) else {
+                continue;
+            };
+            for key in self.keys_of(name, buf) {
+                out.push((k as u32, key.slot() as u32));
+            }
+        }
+    }
+}
+
 impl RawScopeState {
-    /// Reads the log-source values of the event `index` was built on.
-    pub(crate) fn read(&mut self, filter: &RawScopes, index: &MemberIndex, raw: &[u8]) {
+    /// Reads the log-source values of the event `index` was built on, its
+    /// scalars' key slots given ([`RawScopes::scalar_slots`] of its layout).
+    pub(crate) fn read(
+        &mut self,
+        filter: &RawScopes,
+        index: &MemberIndex,
+        raw: &[u8],
+        scalar_slots: &[(u32, u32)],
+    ) {
         self.values.resize_with(3 + filter.fields, Vec::new);
         self.values.iter_mut().for_each(Vec::clear);
         self.sources.clear();
         self.sources.resize(filter.sources.len(), 0);
         self.containers.clear();
         self.containers.resize(filter.fields, false);
-        for (name, start, end) in index.named_scalars(raw) {
-            for key in filter.keys_of(name, &mut self.name_buf) {
-                if let Some(slot) = self.values.get_mut(key.slot()) {
-                    slot.push((start, end));
-                }
+        for &(k, slot) in scalar_slots {
+            if let (Some((start, end)), Some(values)) = (
+                index.span_range(k as usize),
+                self.values.get_mut(slot as usize),
+            ) {
+                values.push((start as u32, end as u32));
             }
         }
         for name in index.container_names(raw) {
@@ -562,7 +594,9 @@ mod tests {
         let mut index = MemberIndex::default();
         assert!(index.build(raw));
         let mut state = RawScopeState::default();
-        state.read(scopes, &index, raw);
+        let mut slots = Vec::new();
+        scopes.scalar_slots(&index, raw, &mut Vec::new(), &mut slots);
+        state.read(scopes, &index, raw, &slots);
         let mut out = Vec::new();
         state.signature(scopes, raw, &mut out);
         out

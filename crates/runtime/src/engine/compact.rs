@@ -13,7 +13,9 @@
 //!
 //! Where each value's member counts is decided per *layout* (the member
 //! names of the scalars in order): events of one source repeat their
-//! layout, so the places of a few recent layouts are remembered.
+//! layout, so the places of a few recent layouts are remembered, and with
+//! them the log-source keys each scalar can be read as (the scope gate's
+//! [`crate::raw_scope::RawScopes::scalar_slots`]).
 
 use super::places::HitPlace;
 use super::{EventKnown, Scanner};
@@ -32,9 +34,21 @@ pub(super) struct CompactEvent {
     pub(super) active: bool,
     /// The current event's layout: each scalar's member name, length-prefixed.
     layout: Vec<u8>,
-    /// The last layouts first seen and the place of each of their scalars
-    /// (oldest first: a new layout drops the oldest).
-    layouts: Vec<(Vec<u8>, Vec<HitPlace>)>,
+    /// The last layouts first seen (oldest first: a new layout drops the
+    /// oldest).
+    layouts: Vec<Layout>,
+    /// The current event's entry in `layouts`, once looked up.
+    pub(super) current: Option<usize>,
+    name_buf: Vec<u8>,
+}
+
+/// What is known of one layout of member names.
+struct Layout {
+    names: Vec<u8>,
+    /// The place of each scalar (empty until stage 1 asks).
+    places: Vec<HitPlace>,
+    /// The log-source key slots of its scalars (until the gate asks: `None`).
+    scope_slots: Option<Vec<(u32, u32)>>,
 }
 
 impl CompactEvent {
@@ -88,10 +102,12 @@ impl Scanner<'_> {
         true
     }
 
-    /// Fills `span_places` for every scalar of the indexed event, from a
-    /// remembered layout when the event repeats one.
-    fn span_places_of_layout(&mut self, raw: &[u8]) {
+    /// The indexed event's entry in the remembered layouts (added when new).
+    fn layout_of(&mut self, raw: &[u8]) -> usize {
         let compact = &mut self.compact;
+        if let Some(i) = compact.current {
+            return i;
+        }
         compact.layout.clear();
         for k in 0..self.members.len() {
             // A scalar without a member is told from one named "".
@@ -100,14 +116,53 @@ impl Scanner<'_> {
             compact.layout.extend_from_slice(&len.to_le_bytes());
             compact.layout.extend_from_slice(name.unwrap_or_default());
         }
-        if let Some(i) = compact
+        let i = match compact
             .layouts
             .iter()
-            .rposition(|(layout, _)| *layout == compact.layout)
+            .rposition(|l| l.names == compact.layout)
         {
-            let places = &compact.layouts[i].1;
+            Some(i) => i,
+            None => {
+                if compact.layouts.len() >= LAYOUTS {
+                    compact.layouts.remove(0);
+                }
+                compact.layouts.push(Layout {
+                    names: compact.layout.clone(),
+                    places: Vec::new(),
+                    scope_slots: None,
+                });
+                compact.layouts.len() - 1
+            }
+        };
+        compact.current = Some(i);
+        i
+    }
+
+    /// Reads the indexed event's log-source values into `raw_scope`, with
+    /// its layout's key slots.
+    pub(super) fn read_scope_values(&mut self, raw: &[u8]) {
+        let i = self.layout_of(raw);
+        let scopes = &self.engine.raw.scopes;
+        let compact = &mut self.compact;
+        let Some(layout) = compact.layouts.get_mut(i) else {
+            return;
+        };
+        let slots = layout.scope_slots.get_or_insert_with(|| {
+            let mut slots = Vec::new();
+            scopes.scalar_slots(&self.members, raw, &mut compact.name_buf, &mut slots);
+            slots
+        });
+        self.raw_scope.read(scopes, &self.members, raw, slots);
+    }
+
+    /// Fills `span_places` for every scalar of the indexed event, from its
+    /// layout's when known.
+    fn span_places_of_layout(&mut self, raw: &[u8]) {
+        let i = self.layout_of(raw);
+        if let Some(layout) = self.compact.layouts.get(i).filter(|l| !l.places.is_empty()) {
             self.span_places.clear();
-            self.span_places.extend(places.iter().map(|&p| Some(p)));
+            self.span_places
+                .extend(layout.places.iter().map(|&p| Some(p)));
             return;
         }
         for k in 0..self.members.len() {
@@ -118,10 +173,8 @@ impl Scanner<'_> {
             .iter()
             .map(|p| p.unwrap_or(HitPlace::Nowhere))
             .collect();
-        let compact = &mut self.compact;
-        if compact.layouts.len() >= LAYOUTS {
-            compact.layouts.remove(0);
+        if let Some(layout) = self.compact.layouts.get_mut(i) {
+            layout.places = places;
         }
-        compact.layouts.push((compact.layout.clone(), places));
     }
 }

@@ -37,6 +37,7 @@ impl Scanner<'_> {
     /// indexed.
     pub(super) fn index_event(&mut self, raw: &[u8]) -> bool {
         let ok = self.members.build(raw);
+        self.compact.current = None;
         self.span_places.clear();
         self.span_places.resize(self.members.len(), None);
         ok

@@ -55,8 +55,7 @@ impl Scanner<'_> {
     fn read_raw_scope(&mut self, raw: &[u8], known: &mut EventKnown) -> bool {
         let indexed = *known.indexed.get_or_insert_with(|| self.index_event(raw));
         if indexed && !known.read {
-            self.raw_scope
-                .read(&self.engine.raw.scopes, &self.members, raw);
+            self.read_scope_values(raw);
             known.read = true;
         }
         indexed
