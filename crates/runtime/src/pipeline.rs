@@ -18,7 +18,7 @@ use crate::accounting::RejectCounts;
 use crate::correlate::{EventRef, Sighting};
 use crate::engine::{Engine, EngineError, Verdict};
 use crate::input::Position;
-use crate::read_chunks::{located, read_inputs, Chunk};
+use crate::read_chunks::{located, read_inputs, Chunk, ChunkEvents};
 
 pub use crate::read_chunks::{ReadOptions, CHUNK_EVENTS};
 
@@ -84,6 +84,8 @@ where
     let threads = threads.max(1);
     let (chunk_tx, chunk_rx) = bounded::<Chunk>(threads * 4);
     let (out_tx, out_rx) = bounded::<(u64, Output)>(threads * 4);
+    // Emptied event buffers, back to the reader.
+    let (recycle_tx, recycle_rx) = bounded::<ChunkEvents>(threads + 2);
     let mut scanners = Vec::with_capacity(threads);
     for _ in 0..threads {
         scanners.push(engine.scanner()?);
@@ -93,13 +95,20 @@ where
         std::thread::Builder::new()
             .name("hypersigma-reader".into())
             .spawn_scoped(scope, move || {
-                read_inputs(inputs, forced, read, &|c| reader_tx.send(c).is_ok())
+                read_inputs(
+                    inputs,
+                    forced,
+                    read,
+                    &|c| reader_tx.send(c).is_ok(),
+                    &|| recycle_rx.try_recv().ok(),
+                )
             })
             .ok();
         drop(chunk_tx);
         for (w, mut scanner) in scanners.into_iter().enumerate() {
             let rx = chunk_rx.clone();
             let tx = out_tx.clone();
+            let recycle = recycle_tx.clone();
             let format = &format;
             std::thread::Builder::new()
                 .name(format!("hypersigma-worker-{w}"))
@@ -121,7 +130,7 @@ where
                         }
                         let profile = chunk.profile.as_deref().unwrap_or(&fallback);
                         out.profile = Some(profile.name.clone());
-                        for (position, raw) in &chunk.events {
+                        for (position, raw) in chunk.events.iter() {
                             out.events += 1;
                             out.bytes += raw.len() as u64 + 1;
                             let (verdict, event, candidates) =
@@ -134,7 +143,7 @@ where
                                     correlations.sightings(
                                         &event,
                                         profile,
-                                        || EventRef::new(&chunk.path, *position),
+                                        || EventRef::new(&chunk.path, position),
                                         &rules,
                                         &mut out.sightings,
                                     );
@@ -145,7 +154,7 @@ where
                                     out.detections += rules.len() as u64;
                                     let d = Detection {
                                         path: &chunk.path,
-                                        position: *position,
+                                        position,
                                         event: &event,
                                         profile,
                                         rules: &rules,
@@ -158,13 +167,17 @@ where
                                     out.stderr.extend_from_slice(
                                         format!(
                                             "{}: {reason}\n",
-                                            located(&chunk.path, Some(*position))
+                                            located(&chunk.path, Some(position))
                                         )
                                         .as_bytes(),
                                     );
                                 }
                                 _ => {}
                             }
+                        }
+                        if let Some(events) = chunk.events.recycled() {
+                            // The reader may have enough already: then it is dropped.
+                            let _ = recycle.try_send(events);
                         }
                         if tx.send((chunk.seq, out)).is_err() {
                             return;

@@ -17,8 +17,13 @@ use serde_json::Value;
 use crate::accounting::RejectKind;
 use crate::input::{self, OpenError, Position};
 
-/// Events per chunk.
+/// Most events per chunk.
 pub const CHUNK_EVENTS: usize = 2048;
+
+/// Bytes of events after which a chunk is sent (it ends with the line that
+/// crosses this), so the memory chunks in flight hold does not grow with
+/// the size of events.
+pub const CHUNK_BYTES: usize = 1 << 20;
 
 /// How inputs are read.
 #[derive(Debug, Clone, Copy)]
@@ -49,8 +54,53 @@ pub(crate) struct Chunk {
     pub(crate) seq: u64,
     pub(crate) path: Arc<PathBuf>,
     pub(crate) profile: Option<Arc<Profile>>,
-    pub(crate) events: Vec<(Position, Vec<u8>)>,
+    pub(crate) events: ChunkEvents,
     pub(crate) errors: Vec<ChunkError>,
+}
+
+/// Largest event buffer handed back for reuse: a chunk that held a very
+/// long line gives its memory back instead.
+const MAX_RECYCLED_BYTES: usize = 16 << 20;
+
+/// A chunk's raw events: one buffer, each event a range of it, so reading
+/// allocates nothing per event, and emptied buffers go back to the reader
+/// ([`ChunkEvents::recycled`]) instead of fresh memory for every chunk.
+#[derive(Default)]
+pub(crate) struct ChunkEvents {
+    bytes: Vec<u8>,
+    spans: Vec<(Position, usize, usize)>,
+}
+
+impl ChunkEvents {
+    /// The events in input order, with their positions.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Position, &[u8])> + '_ {
+        self.spans.iter().map(|&(position, start, end)| {
+            (position, self.bytes.get(start..end).unwrap_or_default())
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Emptied for another chunk; `None` when its buffer grew past
+    /// [`MAX_RECYCLED_BYTES`].
+    pub(crate) fn recycled(mut self) -> Option<ChunkEvents> {
+        if self.bytes.capacity() > MAX_RECYCLED_BYTES {
+            return None;
+        }
+        self.bytes.clear();
+        self.spans.clear();
+        Some(self)
+    }
+
+    /// The last event (the one being added).
+    fn last(&self) -> &[u8] {
+        self.spans
+            .last()
+            .and_then(|&(_, start, end)| self.bytes.get(start..end))
+            .unwrap_or_default()
+    }
 }
 
 pub(crate) fn located(path: &Path, position: Option<Position>) -> String {
@@ -61,12 +111,14 @@ pub(crate) fn located(path: &Path, position: Option<Position>) -> String {
     }
 }
 
-/// Reads every input into chunks, sending them to `send`.
+/// Reads every input into chunks, sending them to `send`; each chunk's
+/// event buffer comes from `recycled` when it has one.
 pub(crate) fn read_inputs(
     inputs: &[PathBuf],
     forced: Option<&Profile>,
     options: ReadOptions,
     send: &dyn Fn(Chunk) -> bool,
+    recycled: &dyn Fn() -> Option<ChunkEvents>,
 ) {
     let mut seq = 0u64;
     for path in inputs {
@@ -76,7 +128,7 @@ pub(crate) fn read_inputs(
             seq,
             path: path.clone(),
             profile: profile.clone(),
-            events: Vec::new(),
+            events: recycled().unwrap_or_default(),
             errors: Vec::new(),
         };
         let flush = |chunk: &mut Chunk, seq: &mut u64, profile: &Option<Arc<Profile>>| -> bool {
@@ -86,27 +138,28 @@ pub(crate) fn read_inputs(
                     seq: *seq + 1,
                     path: path.clone(),
                     profile: profile.clone(),
-                    events: Vec::new(),
+                    events: recycled().unwrap_or_default(),
                     errors: Vec::new(),
                 },
             );
             *seq += 1;
             send(full)
         };
+        // Records the event at `start..end` of the chunk's buffer.
         let push = |chunk: &mut Chunk,
                     seq: &mut u64,
                     profile: &mut Option<Arc<Profile>>,
                     position: Position,
-                    raw: Vec<u8>|
+                    (start, end): (usize, usize)|
          -> bool {
+            chunk.events.spans.push((position, start, end));
             if profile.is_none() {
-                if let Ok(v) = serde_json::from_slice::<Value>(&raw) {
+                if let Ok(v) = serde_json::from_slice::<Value>(chunk.events.last()) {
                     *profile = Some(Arc::new(Profile::detect(&v)));
                     chunk.profile = profile.clone();
                 }
             }
-            chunk.events.push((position, raw));
-            if chunk.events.len() >= CHUNK_EVENTS {
+            if chunk.events.len() >= CHUNK_EVENTS || chunk.events.bytes.len() >= CHUNK_BYTES {
                 return flush(chunk, seq, profile);
             }
             true
@@ -117,15 +170,18 @@ pub(crate) fn read_inputs(
                 message: e.to_string(),
             }),
             Ok(RawInput::Lines(reader)) => {
-                for (n, line) in LineReader::new(reader, options.max_line_bytes).enumerate() {
+                let mut lines = LineReader::new(reader, options.max_line_bytes);
+                let mut n = 0u64;
+                while let Some(line) = lines.next_into(&mut chunk.events.bytes) {
+                    n += 1;
                     match line {
-                        Ok(RawLine::Line(raw)) => {
+                        Ok(RawLine::Line(start, end)) => {
                             if !push(
                                 &mut chunk,
                                 &mut seq,
                                 &mut profile,
-                                Position::Line(n as u64 + 1),
-                                raw,
+                                Position::Line(n),
+                                (start, end),
                             ) {
                                 return;
                             }
@@ -135,7 +191,7 @@ pub(crate) fn read_inputs(
                             kind: Some(RejectKind::LineTooLong),
                             message: format!(
                                 "{}: line of {bytes} bytes, longer than the maximum of {} (skipped)",
-                                located(&path, Some(Position::Line(n as u64 + 1))),
+                                located(&path, Some(Position::Line(n))),
                                 options.max_line_bytes
                             ),
                         }),
@@ -144,7 +200,7 @@ pub(crate) fn read_inputs(
                                 kind: None,
                                 message: format!(
                                     "{}: read error, the rest of the input is lost: {e}",
-                                    located(&path, Some(Position::Line(n as u64 + 1)))
+                                    located(&path, Some(Position::Line(n)))
                                 ),
                             });
                             break;
@@ -156,8 +212,19 @@ pub(crate) fn read_inputs(
                 for item in events {
                     match item {
                         Ok(event) => {
-                            let raw = serde_json::to_vec(&event.value).unwrap_or_default();
-                            if !push(&mut chunk, &mut seq, &mut profile, event.position, raw) {
+                            let bytes = &mut chunk.events.bytes;
+                            let start = bytes.len();
+                            if serde_json::to_writer(&mut *bytes, &event.value).is_err() {
+                                bytes.truncate(start);
+                            }
+                            let end = bytes.len();
+                            if !push(
+                                &mut chunk,
+                                &mut seq,
+                                &mut profile,
+                                event.position,
+                                (start, end),
+                            ) {
                                 return;
                             }
                         }
@@ -206,13 +273,15 @@ fn open_raw(path: &Path) -> Result<RawInput, OpenError> {
     input::open(path).map(RawInput::Events)
 }
 
-/// One line of a JSON-lines input.
+/// One line of a JSON-lines input, appended to a buffer.
 enum RawLine {
-    /// The line without its line end and trailing whitespace.
-    Line(Vec<u8>),
-    /// Only whitespace.
+    /// The line without its line end and trailing whitespace: its range in
+    /// the buffer.
+    Line(usize, usize),
+    /// Only whitespace (nothing left in the buffer).
     Blank,
-    /// Longer than the maximum: skipped, this many bytes.
+    /// Longer than the maximum: skipped, this many bytes (nothing left in
+    /// the buffer).
     TooLong(u64),
 }
 
@@ -231,20 +300,21 @@ impl LineReader {
             first: true,
         }
     }
-}
 
-impl Iterator for LineReader {
-    type Item = std::io::Result<RawLine>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let mut line = Vec::new();
+    /// Appends the next line to `out`; `None` at the end of the input. A
+    /// read error leaves `out` as it was.
+    fn next_into(&mut self, out: &mut Vec<u8>) -> Option<std::io::Result<RawLine>> {
+        let start = out.len();
         let mut total: u64 = 0;
         let mut too_long = false;
         loop {
             let buf = match self.reader.fill_buf() {
                 Ok(b) => b,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Some(Err(e)),
+                Err(e) => {
+                    out.truncate(start);
+                    return Some(Err(e));
+                }
             };
             if buf.is_empty() {
                 if total == 0 {
@@ -259,11 +329,11 @@ impl Iterator for LineReader {
             let n = part.len();
             total += n as u64;
             if !too_long {
-                if line.len() + n > self.max.saturating_add(1) {
+                if out.len() - start + n > self.max.saturating_add(1) {
                     too_long = true;
-                    line = Vec::new();
+                    out.truncate(start);
                 } else {
-                    line.extend_from_slice(part);
+                    out.extend_from_slice(part);
                 }
             }
             self.reader.consume(n);
@@ -271,19 +341,21 @@ impl Iterator for LineReader {
                 break;
             }
         }
-        if std::mem::take(&mut self.first) && line.starts_with(BOM) {
-            line.drain(..BOM.len());
+        if std::mem::take(&mut self.first) && out[start..].starts_with(BOM) {
+            out.drain(start..start + BOM.len());
         }
         if too_long {
             return Some(Ok(RawLine::TooLong(total)));
         }
-        while line.last().is_some_and(|b| b.is_ascii_whitespace()) {
-            line.pop();
+        let mut end = out.len();
+        while end > start && out[end - 1].is_ascii_whitespace() {
+            end -= 1;
         }
-        Some(Ok(if line.is_empty() {
+        out.truncate(end);
+        Some(Ok(if end == start {
             RawLine::Blank
         } else {
-            RawLine::Line(line)
+            RawLine::Line(start, end)
         }))
     }
 }
@@ -293,14 +365,23 @@ mod tests {
     use super::*;
 
     fn lines(input: &[u8], max: usize) -> Vec<String> {
-        LineReader::new(Box::new(std::io::Cursor::new(input.to_vec())), max)
-            .map(|l| match l {
-                Ok(RawLine::Line(b)) => String::from_utf8_lossy(&b).into_owned(),
+        let mut reader = LineReader::new(Box::new(std::io::Cursor::new(input.to_vec())), max);
+        // One buffer for all lines, as in a chunk: each line lies after the last.
+        let mut buffer = b"previous".to_vec();
+        let mut out = Vec::new();
+        while let Some(line) = reader.next_into(&mut buffer) {
+            out.push(match line {
+                Ok(RawLine::Line(start, end)) => {
+                    assert_eq!(end, buffer.len());
+                    String::from_utf8_lossy(&buffer[start..end]).into_owned()
+                }
                 Ok(RawLine::Blank) => "<blank>".into(),
                 Ok(RawLine::TooLong(n)) => format!("<too long {n}>"),
                 Err(e) => format!("<error {e}>"),
-            })
-            .collect()
+            });
+        }
+        assert!(buffer.starts_with(b"previous"));
+        out
     }
 
     #[test]
@@ -314,5 +395,67 @@ mod tests {
         );
         // Exactly the maximum is accepted (the line end does not count).
         assert_eq!(lines(b"12345\n123456\n", 5), vec!["12345", "<too long 7>"]);
+    }
+
+    #[test]
+    fn chunks_hold_every_line_in_order_within_their_limits() {
+        // Lines from 10 bytes to 6 kB, blank and too long ones among them.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let mut text = String::new();
+        let mut expected = Vec::new();
+        for n in 1..=6000u64 {
+            match n % 1000 {
+                7 => text.push_str("   \n"),
+                9 => text.push_str(&format!("{{\"long\":\"{}\"}}\n", "x".repeat(9000))),
+                _ => {
+                    let line = format!(
+                        "{{\"n\":{n},\"pad\":\"{}\"}}",
+                        "p".repeat((n as usize * 37) % 6000)
+                    );
+                    text.push_str(&line);
+                    text.push_str(if n % 2 == 0 { "\r\n" } else { "\n" });
+                    expected.push((Position::Line(n), line.into_bytes()));
+                }
+            }
+        }
+        std::fs::write(&path, text).unwrap();
+        let chunks = std::cell::RefCell::new(Vec::new());
+        // Used buffers come back, as the workers hand them back.
+        let spare = std::cell::RefCell::new(Vec::new());
+        read_inputs(
+            std::slice::from_ref(&path),
+            None,
+            ReadOptions {
+                max_line_bytes: 8000,
+            },
+            &|chunk: Chunk| {
+                chunks.borrow_mut().push((
+                    chunk.seq,
+                    chunk
+                        .events
+                        .iter()
+                        .map(|(p, e)| (p, e.to_vec()))
+                        .collect::<Vec<_>>(),
+                    chunk.errors.len(),
+                    chunk.events.bytes.len(),
+                ));
+                spare.borrow_mut().extend(chunk.events.recycled());
+                true
+            },
+            &|| spare.borrow_mut().pop(),
+        );
+        let chunks = chunks.into_inner();
+        let mut got = Vec::new();
+        for (k, (seq, events, _, bytes)) in chunks.iter().enumerate() {
+            assert_eq!(*seq, k as u64);
+            assert!(events.len() <= CHUNK_EVENTS);
+            assert!(*bytes < CHUNK_BYTES + 8000, "{bytes}");
+            got.extend(events.iter().cloned());
+        }
+        assert!(chunks.len() > 10, "{}", chunks.len());
+        assert_eq!(chunks.iter().map(|c| c.2).sum::<usize>(), 6);
+        assert_eq!(got.len(), expected.len());
+        assert!(got == expected);
     }
 }
