@@ -72,6 +72,15 @@ pub(crate) struct ChunkEvents {
 }
 
 impl ChunkEvents {
+    /// An empty buffer with room for a chunk (which ends with the line that
+    /// crosses [`CHUNK_BYTES`]): one allocation, no growth while filling.
+    fn fresh() -> ChunkEvents {
+        ChunkEvents {
+            bytes: Vec::with_capacity(2 * CHUNK_BYTES),
+            spans: Vec::with_capacity(CHUNK_EVENTS),
+        }
+    }
+
     /// The events in input order, with their positions.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Position, &[u8])> + '_ {
         self.spans.iter().map(|&(position, start, end)| {
@@ -128,7 +137,7 @@ pub(crate) fn read_inputs(
             seq,
             path: path.clone(),
             profile: profile.clone(),
-            events: recycled().unwrap_or_default(),
+            events: recycled().unwrap_or_else(ChunkEvents::fresh),
             errors: Vec::new(),
         };
         let flush = |chunk: &mut Chunk, seq: &mut u64, profile: &Option<Arc<Profile>>| -> bool {
@@ -138,7 +147,7 @@ pub(crate) fn read_inputs(
                     seq: *seq + 1,
                     path: path.clone(),
                     profile: profile.clone(),
-                    events: recycled().unwrap_or_default(),
+                    events: recycled().unwrap_or_else(ChunkEvents::fresh),
                     errors: Vec::new(),
                 },
             );
