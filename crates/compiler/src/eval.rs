@@ -391,9 +391,23 @@ pub fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
+/// A scalar's number as [`Number::parse`] reads its text; for an integer
+/// token the same value and integer without writing and parsing the text
+/// (whose `text` is then left empty: callers compare values only).
 fn scalar_number(v: &Value) -> Option<Number> {
     match v {
-        Value::Number(n) => Number::parse(&n.to_string()),
+        Value::Number(n) => match n
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+        {
+            Some(i) => Some(Number {
+                value: i as f64,
+                integer: Some(i),
+                text: String::new(),
+            }),
+            None => Number::parse(&n.to_string()),
+        },
         Value::String(s) => Number::parse(s),
         _ => None,
     }

@@ -267,7 +267,9 @@ fn build_members(
     top: &[TopMember],
 ) -> Option<Map<String, Value>> {
     let slice = |(a, b): (u32, u32)| text.get(a as usize..b as usize);
-    let mut out = Map::new();
+    // Room for every member at once: growing rehashes, and the map lives
+    // for one event only.
+    let mut out = Map::with_capacity(top.len());
     for member in top {
         let raw_name = slice(member.name)?;
         let name: Cow<'_, str> = if member.name_escaped {
