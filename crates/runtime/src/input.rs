@@ -13,6 +13,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use serde::de;
 use serde_json::Value;
 
 use crate::accounting::RejectKind;
@@ -267,33 +268,64 @@ fn object_or_reject(value: Value, line: u64) -> Item {
     }
 }
 
-/// The elements of a top-level JSON array, each with the line where it starts.
+/// The elements of a top-level JSON array, each with the line where it
+/// starts. The array is checked whole first (one error for a malformed
+/// array, at its line); then each element is found (skipped without being
+/// built) and read on its own, so a bad element is rejected alone.
 fn json_array(text: &[u8]) -> Vec<Item> {
-    let elements: Vec<&serde_json::value::RawValue> = match serde_json::from_slice(text) {
-        Ok(v) => v,
-        Err(e) => {
-            return vec![Err(Rejected {
-                position: Some(Position::Line(e.line() as u64)),
-                reason: format!("invalid JSON array: {e}"),
-                kind: RejectKind::InvalidJson,
-            })]
-        }
+    let whole_error = |line: u64, reason: String| {
+        vec![Err(Rejected {
+            position: Some(Position::Line(line)),
+            reason: format!("invalid JSON array: {reason}"),
+            kind: RejectKind::InvalidJson,
+        })]
     };
-    elements
-        .into_iter()
-        .map(|raw| {
-            let offset = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-            let line = line_of(text, offset);
-            match serde_json::from_str::<Value>(raw.get()) {
+    if let Err(e) = std::str::from_utf8(text) {
+        return whole_error(line_of(text, e.valid_up_to()), e.to_string());
+    }
+    if let Err(e) = serde_json::from_slice::<Vec<de::IgnoredAny>>(text) {
+        return whole_error(e.line() as u64, e.to_string());
+    }
+    let skip_space = |mut at: usize| {
+        while text.get(at).is_some_and(u8::is_ascii_whitespace) {
+            at += 1;
+        }
+        at
+    };
+    // Past the opening bracket (the check above found one).
+    let mut at = skip_space(0) + 1;
+    let mut out = Vec::new();
+    loop {
+        at = skip_space(at);
+        match text.get(at) {
+            None | Some(b']') => break,
+            Some(b',') => {
+                at += 1;
+                continue;
+            }
+            Some(_) => {}
+        }
+        let rest = text.get(at..).unwrap_or_default();
+        let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<de::IgnoredAny>();
+        let end = match stream.next() {
+            Some(Ok(_)) => at + stream.byte_offset(),
+            // Not after the check above; stop rather than loop.
+            _ => break,
+        };
+        let line = line_of(text, at);
+        out.push(
+            match serde_json::from_slice::<Value>(text.get(at..end).unwrap_or_default()) {
                 Ok(v) => object_or_reject(v, line),
                 Err(e) => Err(Rejected {
                     position: Some(Position::Line(line)),
                     reason: format!("invalid JSON: {e}"),
                     kind: RejectKind::InvalidJson,
                 }),
-            }
-        })
-        .collect()
+            },
+        );
+        at = end;
+    }
+    out
 }
 
 /// Concatenated JSON values (pretty-printed or not). After a syntax error,
@@ -388,6 +420,39 @@ mod tests {
             lines_of(&items),
             vec![Ok(2), Ok(3), Err(Some(Position::Line(4)))]
         );
+    }
+
+    #[test]
+    fn json_array_elements_are_judged_alone() {
+        // A bad element (a lone surrogate) is rejected alone; brackets and
+        // commas inside strings and nested values do not cut elements.
+        let items = read(
+            b"[{\"a\": \"],[\"}, {\"b\": [1, {\"c\": \",\"}]},\n\"\\ud800\", {\"x\": \"\\ud800\"}, 5, {}]",
+        );
+        assert_eq!(
+            lines_of(&items),
+            vec![
+                Ok(1),
+                Ok(1),
+                Err(Some(Position::Line(2))),
+                Err(Some(Position::Line(2))),
+                Err(Some(Position::Line(2))),
+                Ok(2)
+            ]
+        );
+        // serde_json's private raw-value key is an ordinary member name.
+        let raw_key = read(b"[{\"$serde_json::private::RawValue\": 1}]");
+        assert_eq!(lines_of(&raw_key), vec![Ok(1)]);
+        // A malformed array, or one that is not UTF-8: one error, at its line.
+        assert_eq!(
+            lines_of(&read(b"[\n{\"a\": 1},\n{\"a\": }\n]")),
+            vec![Err(Some(Position::Line(3)))]
+        );
+        assert_eq!(
+            lines_of(&read(b"[\n{\"a\": \"caf\xc3\x28\"}]")),
+            vec![Err(Some(Position::Line(2)))]
+        );
+        assert!(read(b"[]").is_empty());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::scopes::{has_ascii_folding, has_hiding_escape};
 use super::*;
-use hypersigma_compiler::{parse_rule, CompileOptions};
+use hypersigma_compiler::{evaluate, parse_rule, CompileOptions};
 
 /// A rule of `logsource` with one detection (its lines indented by four).
 fn rule_of(logsource: &str, detection: &str) -> Rule {
@@ -767,5 +767,34 @@ fn a_scope_set_without_ascii_literals_still_scans_for_non_ascii_ones() {
                 Verdict::Matched(vec![])
             );
         }
+    }
+}
+
+#[test]
+fn serde_jsons_private_raw_value_key_is_an_ordinary_member() {
+    // With serde_json's `raw_value` feature, a full parse read this object
+    // as the number it holds, while the member index read an object; the
+    // feature is off, and every path reads a member (found by fuzzing).
+    let e = engine(
+        &["    s: {CommandLine|contains: 'whoami'}\n    condition: s"],
+        false,
+    );
+    let mut s = e.scanner().unwrap();
+    let p = Profile::sysmon();
+    for raw in [
+        &br#"{"$serde_json::private::RawValue":999999999999999}"#[..],
+        br#"{"$serde_json::private::RawValue":"x","CommandLine":"whoami"}"#,
+        // A \u escape: the serde_json path.
+        br#"{"$serde_json::private::RawValue":1,"CommandLine":"\u0077hoami"}"#,
+    ] {
+        let event: Value = serde_json::from_slice(raw).unwrap();
+        assert!(event.is_object());
+        let expected = evaluate(&e.rules()[0], &event, &p);
+        assert_eq!(
+            s.match_event(raw, &p),
+            Verdict::Matched(if expected { vec![0] } else { vec![] }),
+            "{}",
+            String::from_utf8_lossy(raw)
+        );
     }
 }
