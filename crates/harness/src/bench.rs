@@ -90,12 +90,28 @@ fn load_corpus(inputs: &[PathBuf]) -> Result<Corpus> {
     Ok(Corpus { bytes, lines })
 }
 
-/// Splits the bytes into lines (the floor: what every engine must do).
+/// The read-and-split floor: what the pipeline's reader does with every
+/// line before any matching (find its end with the vectorised search it
+/// uses, `memchr`, and copy it into a chunk buffer, reused once a chunk's
+/// worth is held). Counts the non-empty lines. (Until 2026-11-29 the floor
+/// split the bytes with a byte-by-byte search and copied nothing; its
+/// speed moved by half between builds with no change to it.)
 pub fn split_floor(bytes: &[u8]) -> usize {
-    bytes
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .count()
+    let mut chunk: Vec<u8> = Vec::with_capacity(2 << 20);
+    let mut lines = 0;
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
+        if let Some(line) = bytes.get(start..end).filter(|l| !l.is_empty()) {
+            if chunk.len() >= 1 << 20 {
+                chunk.clear();
+            }
+            chunk.extend_from_slice(line);
+            lines += 1;
+        }
+        start = end + 1;
+    }
+    std::hint::black_box(&chunk);
+    lines
 }
 
 /// What one thread measured.
