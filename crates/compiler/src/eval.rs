@@ -290,11 +290,9 @@ fn field_match_holds(fm: &FieldMatch, view: &EventView<'_>) -> bool {
         Some(_) => scalars(&found_refs, &mut scalar_values),
         None => all_scalars(view.event, &mut scalar_values),
     }
-    let values: Vec<Scalar<'_>> = scalar_values.into_iter().map(Scalar::new).collect();
+    let values = Scalars::new(&scalar_values);
     let value_holds = |alternatives: &Vec<Predicate>| {
-        let hit = alternatives
-            .iter()
-            .any(|p| predicate_holds(p, present, &values, view));
+        let hit = alternatives.iter().any(|p| values.holds(p, present, view));
         if fm.modifiers.neq {
             present && !hit
         } else {
@@ -349,8 +347,23 @@ pub fn predicate_holds_on(
     scalars: &[&Value],
     view: &EventView<'_>,
 ) -> bool {
-    let values: Vec<Scalar<'_>> = scalars.iter().map(|v| Scalar::new(v)).collect();
-    predicate_holds(p, present, &values, view)
+    Scalars::new(scalars).holds(p, present, view)
+}
+
+/// A field's scalars prepared once for many predicates (each one's text
+/// split into characters on first use), as [`predicate_holds_on`] takes them.
+pub struct Scalars<'a>(Vec<Scalar<'a>>);
+
+impl<'a> Scalars<'a> {
+    /// The scalars of a field.
+    pub fn new(scalars: &[&'a Value]) -> Self {
+        Scalars(scalars.iter().map(|v| Scalar::new(v)).collect())
+    }
+
+    /// Whether `p` holds for the field ([`predicate_holds_on`]).
+    pub fn holds(&self, p: &Predicate, present: bool, view: &EventView<'_>) -> bool {
+        predicate_holds(p, present, &self.0, view)
+    }
 }
 
 fn predicate_holds(

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use hypersigma_compiler::eval::{all_scalars, predicate_holds_on, scalar_text, scalars, EventView};
+use hypersigma_compiler::eval::{all_scalars, scalar_text, scalars, EventView, Scalars};
 use hypersigma_compiler::ir::{FieldMatch, Predicate, Rule};
 use hypersigma_compiler::pattern::{fold_str, Piece, Shape};
 use hypersigma_compiler::program::Program;
@@ -525,7 +525,8 @@ fn match_holds<'a>(
     let entry = &cache.entries[at];
     let present = entry.present;
     let view = EventView::new(event, cache.profile, source);
-    let mut scalar_values: Option<Vec<&Value>> = None;
+    // Prepared once for all the match's other predicates.
+    let mut scalar_values: Option<Scalars<'_>> = None;
     let mut slot_holds = |slot: Slot| match slot {
         Slot::Literal(literal) => entry.literal_holds(event, atoms, hit_cache, literal),
         Slot::Glob(vi, ai, needle) => match fm.values.get(vi).and_then(|alts| alts.get(ai)) {
@@ -554,11 +555,11 @@ fn match_holds<'a>(
             _ => false,
         },
         Slot::Reference(vi, ai) => {
-            let values = scalar_values.get_or_insert_with(|| entry.scalars(event));
+            let values = scalar_values.get_or_insert_with(|| Scalars::new(&entry.scalars(event)));
             fm.values
                 .get(vi)
                 .and_then(|alts| alts.get(ai))
-                .is_some_and(|p| predicate_holds_on(p, present, values, &view))
+                .is_some_and(|p| values.holds(p, present, &view))
         }
     };
     if let Some(any_of) = &lm.any_of {
