@@ -83,7 +83,8 @@ pub(crate) fn literal_cost(literal: &str) -> f64 {
 }
 
 /// Fragments nearly every Windows event holds (folded): the system's
-/// directories, the commonest extensions and account. Telemetry of process
+/// directories, the commonest extensions and account, and the company and
+/// product names nearly every Windows binary carries (`Company`, `Product`). Telemetry of process
 /// starts, image loads and file writes names them in almost every value, so
 /// a literal inside one (`.exe`, `\System32\`) makes its rule a candidate
 /// of almost every event whatever its length.
@@ -99,7 +100,8 @@ const UBIQUITOUS: &[&str] = &[
     ".exe",
     ".dll",
     r"nt authority\system",
-    "microsoft",
+    "microsoft corporation",
+    "microsoft® windows® operating system",
 ];
 
 /// Whether a literal (as written, or JSON-escaped) lies inside one of the
@@ -556,6 +558,16 @@ mod tests {
         assert_eq!(
             witnesses("    s: {Image|endswith: '.exe'}\n    condition: s"),
             set(&[("Image", ".exe")])
+        );
+        // The company and product of nearly every Windows binary are whole
+        // ubiquitous values: the image names are the rarer witnesses.
+        assert!(ubiquitous("Microsoft Corporation") && ubiquitous("MICROSOFT® Windows®"));
+        assert!(!ubiquitous("Microsoft Corporation2"));
+        assert_eq!(
+            witnesses(
+                "    img:\n        - Image|endswith: ['\\csi.exe', '\\rcsi.exe']\n        - OriginalFileName: 'csi.exe'\n    cli: {Company: 'Microsoft Corporation'}\n    condition: all of *"
+            ),
+            set(&[("Image", r"\\csi.exe"), ("Image", r"\\rcsi.exe"), ("OriginalFileName", "csi.exe")])
         );
     }
 
