@@ -245,12 +245,36 @@ fn lines(reader: Box<dyn BufRead + Send>) -> impl Iterator<Item = Item> + Send {
     })
 }
 
-/// 1-based line of a byte offset.
-fn line_of(text: &[u8], offset: usize) -> u64 {
-    1 + text[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count() as u64
+/// 1-based lines of byte offsets of one text, asked in increasing order:
+/// each byte is counted once, however many events the text holds.
+struct LineCounter<'t> {
+    text: &'t [u8],
+    /// Bytes counted so far, and the line at that offset.
+    counted: usize,
+    line: u64,
+}
+
+impl<'t> LineCounter<'t> {
+    fn new(text: &'t [u8]) -> Self {
+        LineCounter {
+            text,
+            counted: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of byte `offset` (counted afresh from the start if it lies
+    /// before an offset asked already).
+    fn line_of(&mut self, offset: usize) -> u64 {
+        let offset = offset.min(self.text.len());
+        if offset < self.counted {
+            (self.counted, self.line) = (0, 1);
+        }
+        let newlines = memchr::memchr_iter(b'\n', &self.text[self.counted..offset]).count();
+        self.line += newlines as u64;
+        self.counted = offset;
+        self.line
+    }
 }
 
 fn object_or_reject(value: Value, line: u64) -> Item {
@@ -280,8 +304,9 @@ fn json_array(text: &[u8]) -> Vec<Item> {
             kind: RejectKind::InvalidJson,
         })]
     };
+    let mut lines = LineCounter::new(text);
     if let Err(e) = std::str::from_utf8(text) {
-        return whole_error(line_of(text, e.valid_up_to()), e.to_string());
+        return whole_error(lines.line_of(e.valid_up_to()), e.to_string());
     }
     if let Err(e) = serde_json::from_slice::<Vec<de::IgnoredAny>>(text) {
         return whole_error(e.line() as u64, e.to_string());
@@ -312,7 +337,7 @@ fn json_array(text: &[u8]) -> Vec<Item> {
             // Not after the check above; stop rather than loop.
             _ => break,
         };
-        let line = line_of(text, at);
+        let line = lines.line_of(at);
         out.push(
             match serde_json::from_slice::<Value>(text.get(at..end).unwrap_or_default()) {
                 Ok(v) => object_or_reject(v, line),
@@ -331,6 +356,7 @@ fn json_array(text: &[u8]) -> Vec<Item> {
 /// Concatenated JSON values (pretty-printed or not). After a syntax error,
 /// reading resumes at the next line that starts with `{`.
 fn concatenated(text: &[u8]) -> Vec<Item> {
+    let mut lines = LineCounter::new(text);
     let mut items = Vec::new();
     let mut start = 0usize;
     while start < text.len() {
@@ -345,11 +371,11 @@ fn concatenated(text: &[u8]) -> Vec<Item> {
                     .unwrap_or(text.len() - before);
             match stream.next() {
                 None => break,
-                Some(Ok(v)) => items.push(object_or_reject(v, line_of(text, value_start))),
+                Some(Ok(v)) => items.push(object_or_reject(v, lines.line_of(value_start))),
                 Some(Err(e)) => {
                     let at = start + stream.byte_offset().max(value_start - start);
                     items.push(Err(Rejected {
-                        position: Some(Position::Line(line_of(text, value_start))),
+                        position: Some(Position::Line(lines.line_of(value_start))),
                         reason: format!("invalid JSON: {e}"),
                         kind: RejectKind::InvalidJson,
                     }));
@@ -453,6 +479,15 @@ mod tests {
             vec![Err(Some(Position::Line(2)))]
         );
         assert!(read(b"[]").is_empty());
+    }
+
+    #[test]
+    fn line_counter_gives_the_lines_of_offsets_in_any_order() {
+        let text = b"a\nbb\n\nc"; // lines 1 "a", 2 "bb", 3 "", 4 "c"
+        let mut lines = LineCounter::new(text);
+        let asked = [0, 1, 2, 2, 5, 6, 7, 99, 3, 0];
+        let got: Vec<u64> = asked.iter().map(|&at| lines.line_of(at)).collect();
+        assert_eq!(got, [1, 1, 2, 2, 3, 4, 4, 4, 2, 1]);
     }
 
     #[test]
