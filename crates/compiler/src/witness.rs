@@ -84,10 +84,11 @@ pub(crate) fn literal_cost(literal: &str) -> f64 {
 
 /// Fragments nearly every Windows event holds (folded): the system's
 /// directories, the commonest extensions and account, and the company and
-/// product names nearly every Windows binary carries (`Company`, `Product`). Telemetry of process
-/// starts, image loads and file writes names them in almost every value, so
-/// a literal inside one (`.exe`, `\System32\`) makes its rule a candidate
-/// of almost every event whatever its length.
+/// product names nearly every Windows binary carries (`Company`,
+/// `Product`). Telemetry of process starts, image loads and file writes
+/// names them in almost every value, so a literal inside one (`.exe`,
+/// `\System32\`) makes its rule a candidate of almost every event whatever
+/// its length.
 const UBIQUITOUS: &[&str] = &[
     r"c:\windows\system32\",
     r"c:\windows\syswow64\",

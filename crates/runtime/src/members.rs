@@ -395,19 +395,6 @@ impl MemberIndex {
 }
 
 impl MemberIndex {
-    /// Every scalar of the last indexed event held by a member: the member
-    /// name as written, and the byte range of the raw token (strings with
-    /// their quotes).
-    pub fn named_scalars<'r>(
-        &'r self,
-        raw: &'r [u8],
-    ) -> impl Iterator<Item = (&'r [u8], u32, u32)> + 'r {
-        self.spans.iter().filter_map(move |span| {
-            let name = raw.get(span.key.0 as usize..span.key.1 as usize)?;
-            Some((name, span.start, span.end))
-        })
-    }
-
     /// Whether the last indexed event holds a number token that serde_json
     /// reads into a value whose text differs from the token: a fraction or
     /// an exponent (`1.5e3` is `1500.0`, `0.10` is `0.1`), an integer past
@@ -482,9 +469,11 @@ mod tests {
         // Every named scalar, and the members holding containers.
         assert!(x.build(raw.as_bytes()));
         let bytes = raw.as_bytes();
-        let named: Vec<(&[u8], &[u8])> = x
-            .named_scalars(bytes)
-            .map(|(name, start, end)| (name, &bytes[start as usize..end as usize]))
+        let named: Vec<(&[u8], &[u8])> = (0..x.len())
+            .filter_map(|k| {
+                let (start, end) = x.span_range(k)?;
+                Some((x.span_name(bytes, k)?, &bytes[start..end]))
+            })
             .collect();
         assert_eq!(named.len(), 6);
         assert_eq!(named[0], (&b"A"[..], &b"\"alpha\""[..]));

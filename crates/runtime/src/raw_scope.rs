@@ -303,21 +303,18 @@ impl RawScopes {
     pub(crate) fn can_refuse(&self) -> bool {
         self.sources.iter().any(|t| !t.any_windows)
     }
-}
 
-impl RawScopes {
-    /// Writes into `out`, for each scalar of the event `index` was built on,
-    /// the slots of the keys it can be read as: `(scalar, slot)` pairs, in
-    /// scalar order. They follow from the scalars' member names alone, so
-    /// events of one layout of names share them ([`RawScopeState::read`]).
+    /// For each scalar of the event `index` was built on, the slots of the
+    /// keys it can be read as: `(scalar, slot)` pairs, in scalar order. They
+    /// follow from the scalars' member names alone, so events of one layout
+    /// of names share them ([`RawScopeState::read`]).
     pub(crate) fn scalar_slots(
         &self,
         index: &MemberIndex,
         raw: &[u8],
         buf: &mut Vec<u8>,
-        out: &mut Vec<(u32, u32)>,
-    ) {
-        out.clear();
+    ) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
         for k in 0..index.len() {
             let Some(name) = index.span_name(raw, k) else {
                 continue;
@@ -326,6 +323,7 @@ impl RawScopes {
                 out.push((k as u32, key.slot() as u32));
             }
         }
+        out
     }
 }
 
@@ -594,8 +592,7 @@ mod tests {
         let mut index = MemberIndex::default();
         assert!(index.build(raw));
         let mut state = RawScopeState::default();
-        let mut slots = Vec::new();
-        scopes.scalar_slots(&index, raw, &mut Vec::new(), &mut slots);
+        let slots = scopes.scalar_slots(&index, raw, &mut Vec::new());
         state.read(scopes, &index, raw, &slots);
         let mut out = Vec::new();
         state.signature(scopes, raw, &mut out);

@@ -45,8 +45,8 @@ pub(super) struct CompactEvent {
 /// What is known of one layout of member names.
 struct Layout {
     names: Vec<u8>,
-    /// The place of each scalar (empty until stage 1 asks).
-    places: Vec<HitPlace>,
+    /// The place of each scalar (until stage 1 asks: `None`).
+    places: Option<Vec<HitPlace>>,
     /// The log-source key slots of its scalars (until the gate asks: `None`).
     scope_slots: Option<Vec<(u32, u32)>>,
 }
@@ -128,7 +128,7 @@ impl Scanner<'_> {
                 }
                 compact.layouts.push(Layout {
                     names: compact.layout.clone(),
-                    places: Vec::new(),
+                    places: None,
                     scope_slots: None,
                 });
                 compact.layouts.len() - 1
@@ -147,11 +147,9 @@ impl Scanner<'_> {
         let Some(layout) = compact.layouts.get_mut(i) else {
             return;
         };
-        let slots = layout.scope_slots.get_or_insert_with(|| {
-            let mut slots = Vec::new();
-            scopes.scalar_slots(&self.members, raw, &mut compact.name_buf, &mut slots);
-            slots
-        });
+        let slots = layout
+            .scope_slots
+            .get_or_insert_with(|| scopes.scalar_slots(&self.members, raw, &mut compact.name_buf));
         self.raw_scope.read(scopes, &self.members, raw, slots);
     }
 
@@ -159,10 +157,9 @@ impl Scanner<'_> {
     /// layout's when known.
     fn span_places_of_layout(&mut self, raw: &[u8]) {
         let i = self.layout_of(raw);
-        if let Some(layout) = self.compact.layouts.get(i).filter(|l| !l.places.is_empty()) {
+        if let Some(places) = self.compact.layouts.get(i).and_then(|l| l.places.as_ref()) {
             self.span_places.clear();
-            self.span_places
-                .extend(layout.places.iter().map(|&p| Some(p)));
+            self.span_places.extend(places.iter().map(|&p| Some(p)));
             return;
         }
         for k in 0..self.members.len() {
@@ -174,7 +171,7 @@ impl Scanner<'_> {
             .map(|p| p.unwrap_or(HitPlace::Nowhere))
             .collect();
         if let Some(layout) = self.compact.layouts.get_mut(i) {
-            layout.places = places;
+            layout.places = Some(places);
         }
     }
 }

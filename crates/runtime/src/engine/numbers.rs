@@ -3,8 +3,9 @@
 //! The reference reads a JSON number into a value and matches its text, which
 //! is the token as written only for integers: `1.23456789e8` reads as
 //! `123456789`, `0.10` as `0.1`, `-0` as `-0.0`, and an integer too long for
-//! 64 bits becomes a float. A [`number_like`] witness can so hold in the reference's text of a
-//! number whose raw token lacks it. Such witnesses are kept (a rule like
+//! 64 bits becomes a float. A [`number_like`] witness can so hold in the
+//! reference's text of a number whose raw token lacks it. Such witnesses are
+//! kept (a rule like
 //! "weak passwords in the command line" has no other), and an event holding
 //! a number token the reference rewrites (found on the member index, which
 //! lists every scalar token) counts each of them as occurring anywhere, so

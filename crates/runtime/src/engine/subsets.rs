@@ -34,7 +34,8 @@ use super::{witness_pattern, ClauseTable, EventKnown, Scanner, WitnessGroup};
 
 /// A stage-1 database for one set of scopes.
 pub(crate) enum Subset {
-    /// None of the scopes' rules has a witness: nothing to scan.
+    /// None of the scopes' rules has an ASCII witness or clause literal:
+    /// only the non-ASCII database is scanned (in non-ASCII events).
     Empty,
     /// The scopes' witnesses and clause literals (ASCII ones), and whether
     /// one of them is a keyword's (counts in any value).
@@ -135,16 +136,17 @@ impl Subsets {
         }
     }
 
-    /// Whether a scan of `raw` with `subset` (`None`: the whole database)
-    /// may look for a keyword's witness: one of its ASCII literals, or a
-    /// non-ASCII one in a non-ASCII event.
-    pub(crate) fn scans_keywords(&self, subset: Option<&Subset>, raw: &[u8]) -> bool {
-        let ascii = match subset {
+    /// Whether a scan with `subset` (`None`: the whole database) of an
+    /// event (`ascii`: of ASCII bytes only) may look for a keyword's
+    /// witness: one of its ASCII literals, or a non-ASCII one in a
+    /// non-ASCII event.
+    pub(crate) fn scans_keywords(&self, subset: Option<&Subset>, ascii: bool) -> bool {
+        let ascii_keywords = match subset {
             Some(Subset::Db(_, keywords)) => *keywords,
             Some(Subset::Empty) => false,
             Some(Subset::Whole) | None => self.ascii_keywords,
         };
-        ascii || (self.non_ascii_keywords && !raw.is_ascii())
+        ascii_keywords || (self.non_ascii_keywords && !ascii)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, HashMap<Vec<u32>, Option<Arc<Subset>>>> {
@@ -396,12 +398,13 @@ impl Scanner<'_> {
             Some(Subset::Db(db, _)) => Some(db),
             Some(Subset::Whole) | None => Some(&self.engine.db),
         };
-        if db.is_none() && (self.engine.non_ascii_db.is_none() || raw.is_ascii()) {
+        let ascii = raw.is_ascii();
+        if db.is_none() && (self.engine.non_ascii_db.is_none() || ascii) {
             return false;
         }
         // The event's values alone when the gate read it (`compact.rs`);
         // all of them when a keyword's witness may be scanned for.
-        let keywords = self.engine.subsets.scans_keywords(subset, raw);
+        let keywords = self.engine.subsets.scans_keywords(subset, ascii);
         let compact = self.engine.raw.gate && self.compact_event(raw, known, keywords);
         let text = if compact {
             self.compact.bytes.as_slice()
@@ -422,7 +425,8 @@ impl Scanner<'_> {
         };
         let mut scanned = db.map_or(Ok(()), |db| db.scan(text, &self.scratch, &mut on_match));
         if let (Ok(()), Some(db)) = (&scanned, &self.engine.non_ascii_db) {
-            if !text.is_ascii() {
+            // The copy of an ASCII line is ASCII.
+            if !ascii && !text.is_ascii() {
                 scanned = db.scan(text, &self.scratch, &mut on_match);
             }
         }
