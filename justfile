@@ -37,9 +37,9 @@ ci:
 
 # The benchmark of BENCHMARKS.md on the seed rule; compare with the stored result.
 bench:
-    cargo build --release
-    target/release/hypersigma gen -q --events 100000 --seed 1 --attacks -o /tmp/bench100k.jsonl
-    target/release/hypersigma bench -r ../shared/sigma/rules/windows/process_creation/proc_creation_win_hktl_impacket_lateral_movement.yml /tmp/bench100k.jsonl --threads 1,2 --repeat 3 --baseline benches/results/2026-11-28-seed-rule.json
+    cargo build --profile dist
+    target/dist/hypersigma gen -q --events 100000 --seed 1 --attacks -o /tmp/bench100k.jsonl
+    target/dist/hypersigma bench -r ../shared/sigma/rules/windows/process_creation/proc_creation_win_hktl_impacket_lateral_movement.yml /tmp/bench100k.jsonl --threads 1,2 --repeat 3 --baseline benches/results/2026-11-28-seed-rule.json
 
 # Criterion benchmarks of each stage on fixed inputs.
 criterion:
