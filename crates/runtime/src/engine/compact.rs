@@ -23,13 +23,17 @@ use super::{EventKnown, Scanner};
 /// Layouts remembered per thread.
 const LAYOUTS: usize = 8;
 
+/// The highest repeat counter of a layout's scalar (where it starts).
+pub(super) const REPEATS_MAX: u8 = 15;
+
 /// The copy of an event's values that stage 1 scanned.
 #[derive(Default)]
 pub(super) struct CompactEvent {
     /// The values, each followed by `\n`.
     pub(super) bytes: Vec<u8>,
-    /// Per value in `bytes`: its start, its end and its place.
-    values: Vec<(u32, u32, HitPlace)>,
+    /// Per value in `bytes`: its start, its end, its place and its scalar's
+    /// index in the layout.
+    values: Vec<(u32, u32, HitPlace, u32)>,
     /// Whether the last scan read `bytes` (else the raw line).
     pub(super) active: bool,
     /// The current event's layout: each scalar's member name, length-prefixed.
@@ -45,6 +49,12 @@ pub(super) struct CompactEvent {
 /// What is known of one layout of member names.
 struct Layout {
     names: Vec<u8>,
+    /// Per scalar: how likely its value is to repeat an earlier one, from 0
+    /// (its values have not been repeating: not looked up) to
+    /// [`REPEATS_MAX`] (see `value_hits.rs`).
+    repeats: Vec<u8>,
+    /// Events of this layout whose values were looked up.
+    looked_up: u32,
     /// The place of each scalar (until stage 1 asks: `None`).
     places: Option<Vec<HitPlace>>,
     /// The log-source key slots of its scalars (until the gate asks: `None`).
@@ -52,14 +62,36 @@ struct Layout {
 }
 
 impl CompactEvent {
+    /// Each value's range in `bytes` and its scalar's index in the layout,
+    /// in order.
+    pub(super) fn value_ranges(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        self.values
+            .iter()
+            .map(|&(start, end, _, slot)| (start as usize, end as usize, slot as usize))
+    }
+
+    /// The copy's bytes, with the current layout's repeat counters (one per
+    /// scalar) and its count of looked-up events when its layout is known.
+    pub(super) fn bytes_and_repeats(&mut self) -> (&[u8], Option<(&mut [u8], &mut u32)>) {
+        let layout = self.current.and_then(|i| self.layouts.get_mut(i));
+        let repeats = layout.map(|layout| {
+            if layout.repeats.is_empty() {
+                let scalars = layout.places.as_ref().map_or(0, Vec::len);
+                layout.repeats = vec![REPEATS_MAX; scalars];
+            }
+            (layout.repeats.as_mut_slice(), &mut layout.looked_up)
+        });
+        (&self.bytes, repeats)
+    }
+
     /// The place of the hit `start..end` of the copy (`Nowhere` outside a
     /// value, which cannot happen: no witness holds a line feed).
     pub(super) fn place(&self, start: usize, end: usize) -> HitPlace {
         let k = self
             .values
-            .partition_point(|&(s, _, _)| s as usize <= start);
+            .partition_point(|&(s, _, _, _)| s as usize <= start);
         match k.checked_sub(1).and_then(|k| self.values.get(k)) {
-            Some(&(_, e, place)) if end <= e as usize => place,
+            Some(&(_, e, place, _)) if end <= e as usize => place,
             _ => HitPlace::Nowhere,
         }
     }
@@ -95,6 +127,7 @@ impl Scanner<'_> {
                 at,
                 compact.bytes.len() as u32,
                 place.unwrap_or(HitPlace::Nowhere),
+                k as u32,
             ));
             compact.bytes.push(b'\n');
         }
@@ -130,6 +163,8 @@ impl Scanner<'_> {
                     names: compact.layout.clone(),
                     places: None,
                     scope_slots: None,
+                    repeats: Vec::new(),
+                    looked_up: 0,
                 });
                 compact.layouts.len() - 1
             }

@@ -469,6 +469,7 @@ impl Engine {
             subset_cache: SubsetCache::default(),
             compact: CompactEvent::default(),
             filter: None,
+            value_hits: ValueHits::default(),
         })
     }
 }
@@ -512,6 +513,8 @@ pub struct Scanner<'e> {
     /// The values stage 1 scanned, when not the whole line (inactive from
     /// the start of each event's stage 1 until `compact_event` fills it).
     compact: CompactEvent,
+    /// The stage-1 hits of recently scanned values (`value_hits.rs`).
+    value_hits: ValueHits,
 }
 
 /// What one event's stage 1 learnt of its member index and log-source
@@ -790,7 +793,7 @@ impl Scanner<'_> {
 }
 
 mod clauses;
-mod compact;
+pub(super) mod compact;
 use compact::CompactEvent;
 mod numbers;
 pub(crate) use numbers::number_patterns;
@@ -802,6 +805,8 @@ use places::HitPlace;
 pub(crate) use scopes::ScopeRouting;
 mod subsets;
 use subsets::SubsetCache;
+mod value_hits;
 pub(crate) use subsets::Subsets;
+use value_hits::ValueHits;
 #[cfg(test)]
 mod tests;

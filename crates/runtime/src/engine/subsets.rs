@@ -406,6 +406,11 @@ impl Scanner<'_> {
         // all of them when a keyword's witness may be scanned for.
         let keywords = self.engine.subsets.scans_keywords(subset, ascii);
         let compact = self.engine.raw.gate && self.compact_event(raw, known, keywords);
+        if let (true, Some(db)) = (compact, db) {
+            if self.value_hits.worth_looking_up(db) {
+                return self.scan_values_remembered(db);
+            }
+        }
         let text = if compact {
             self.compact.bytes.as_slice()
         } else {

@@ -1,0 +1,446 @@
+//! Stage 1 scans only the values it has not seen: the hits of each value
+//! scanned are remembered.
+//!
+//! Telemetry repeats its values: the same images, parents, companies,
+//! products, users and directories, and many command lines (in generated
+//! process creations 84 % of the scanned bytes repeat an earlier value of
+//! the same member). Hyperscan's time grows with the bytes it reads, so for
+//! an event whose values stage 1 scans as a copy (`compact.rs`), each value
+//! is first looked up here by its bytes and the database it would be
+//! scanned with; the values not found are copied into one text (each
+//! followed by a line feed, as in the copy) and scanned, with the database
+//! of non-ASCII literals too where that text is not ASCII (those literals
+//! match nowhere else), and their hits are remembered. A value's hits
+//! depend on its bytes and the database only (no witness holds a line feed,
+//! so no match spans two values), and hit offsets are kept relative to the
+//! value, so the hits handed on are the ones a scan of the whole copy
+//! reports, in the copy's offsets; the places, clauses and candidates
+//! downstream are unchanged.
+//!
+//! Looking up costs a hash and, for values whose memory has gone cold, a
+//! few cache misses, so it is only done where it pays:
+//! - a value is remembered the second time it is scanned (times, GUIDs and
+//!   record ids never repeat);
+//! - per layout scalar, a counter (`compact.rs`) stops the lookups of a
+//!   scalar whose values keep being new (one event of the layout in
+//!   [`PROBE_EVERY`] still looks them up);
+//! - per database, the events are looked up only while at least a quarter
+//!   of them need no scan at all (where the savings are): over real logs of
+//!   many kinds (script blocks, messages) most do not, and their events are
+//!   scanned whole as before (one in [`PROBE_EVERY_DB`] still looked up).
+//!
+//! Bounded: the cache starts over when full, and long values are scanned
+//! each time. Databases are told apart by address: the whole database lives
+//! as long as the engine, and a scanner holds every subset database it
+//! adopted for as long as it lives (`subsets.rs`), so an address is never
+//! reused while this cache (the scanner's) remembers it.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hyperscan::prelude::*;
+
+use super::compact::REPEATS_MAX;
+use super::Scanner;
+
+/// Values remembered at most per scanner (then the cache starts over).
+const MAX_VALUES: usize = 16384;
+/// Longer values are scanned each time.
+const MAX_VALUE_BYTES: usize = 4096;
+/// Looked-up events per database after which the number of them whose
+/// values were all remembered decides whether its events keep being looked
+/// up.
+const WINDOW_EVENTS: u32 = 512;
+/// Fewer events without a scan per window than this: looking values up
+/// costs more than it saves for the database.
+const WORTH_SHARE: u32 = WINDOW_EVENTS / 4;
+/// While a database's events are not looked up, one in this many still is,
+/// to notice when its values start to repeat.
+const PROBE_EVERY_DB: u32 = 64;
+/// Slots of the table of values seen once (a power of two).
+const SEEN_SLOTS: usize = 1 << 12;
+
+/// One event of a layout in this many looks up even the values of scalars
+/// whose values have not been repeating, to notice when they start to.
+const PROBE_EVERY: u32 = 16;
+
+/// The remembered hits of recently scanned values.
+#[derive(Default)]
+pub(super) struct ValueHits {
+    map: HashMap<u64, Remembered, foldhash::fast::FixedState>,
+    /// The keys of values scanned once, one per slot (the newest wins): a
+    /// value is remembered the second time it is scanned, so values that
+    /// never repeat (times, GUIDs, record ids: in the copy when the
+    /// database holds keywords) cost no copy and do not push others out.
+    seen_once: Vec<u64>,
+    /// The values not found, each followed by `\n` (scratch).
+    text: Vec<u8>,
+    /// Per value not found: its start in `text`, its start in the copy,
+    /// its length, and the hash it is remembered under (`None`: too long).
+    pending: Vec<(u32, u32, u32, Option<u64>)>,
+    /// Hits of the scan of `text`: (index in `pending`, pattern id, end
+    /// offset in its value).
+    found: Vec<(u32, u32, u32)>,
+    /// The event's values: range in the copy, scalar index (scratch).
+    ranges: Vec<(usize, usize, usize)>,
+    /// Per database (its address): whether looking values up pays.
+    worth: Vec<Worth>,
+}
+
+/// Whether looking values up pays for one database's events.
+struct Worth {
+    db: usize,
+    on: bool,
+    /// Events seen; events looked up in the current window, and those of
+    /// them that needed no scan.
+    events: u32,
+    looked_up: u32,
+    unscanned: u32,
+}
+
+struct Remembered {
+    /// The database the value was scanned with (its address: databases
+    /// live as long as the engine or the scanner's adopted subsets).
+    db: usize,
+    bytes: Box<[u8]>,
+    /// (pattern id, end offset in the value).
+    hits: Box<[(u32, u32)]>,
+}
+
+impl ValueHits {
+    fn key(&self, db: usize, value: &[u8]) -> u64 {
+        self.map.hasher().hash_one((db, value))
+    }
+
+    fn get(&self, key: u64, db: usize, value: &[u8]) -> Option<&[(u32, u32)]> {
+        let r = self.map.get(&key)?;
+        (r.db == db && *r.bytes == *value).then_some(&*r.hits)
+    }
+
+    /// Whether this event of database `db` is to be looked up.
+    pub(super) fn worth_looking_up(&mut self, db: &BlockDatabase) -> bool {
+        let db = db as *const BlockDatabase as usize;
+        let at = match self.worth.iter().position(|w| w.db == db) {
+            Some(at) => at,
+            None => {
+                self.worth.push(Worth {
+                    db,
+                    on: true,
+                    events: 0,
+                    looked_up: 0,
+                    unscanned: 0,
+                });
+                self.worth.len() - 1
+            }
+        };
+        self.worth.get_mut(at).is_some_and(|w| {
+            w.events = w.events.wrapping_add(1);
+            w.on || w.events % PROBE_EVERY_DB == 0
+        })
+    }
+
+    /// Records whether a looked-up event of `db` needed a scan; at the end
+    /// of a window, decides whether the database's events keep being
+    /// looked up.
+    fn looked_up(&mut self, db: usize, scanned: bool) {
+        let Some(w) = self.worth.iter_mut().find(|w| w.db == db) else {
+            return;
+        };
+        w.looked_up += 1;
+        w.unscanned += u32::from(!scanned);
+        if w.looked_up >= WINDOW_EVENTS {
+            w.on = w.unscanned >= WORTH_SHARE;
+            w.looked_up = 0;
+            w.unscanned = 0;
+        }
+    }
+
+    /// Whether the value of `key` was scanned before (it is then worth
+    /// remembering); notes it as scanned.
+    fn seen_before(&mut self, key: u64) -> bool {
+        if self.seen_once.len() != SEEN_SLOTS {
+            self.seen_once = vec![0; SEEN_SLOTS];
+        }
+        let slot = (key as usize) & (SEEN_SLOTS - 1);
+        match self.seen_once.get_mut(slot) {
+            Some(k) if *k == key => true,
+            Some(k) => {
+                *k = key;
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn remember(&mut self, key: u64, db: usize, bytes: Box<[u8]>, hits: &[(u32, u32)]) {
+        if !self.map.contains_key(&key) && self.map.len() >= MAX_VALUES {
+            self.map.clear();
+        }
+        self.map.insert(
+            key,
+            Remembered {
+                db,
+                bytes,
+                hits: hits.into(),
+            },
+        );
+    }
+}
+
+impl Scanner<'_> {
+    /// Stage 1 of the copy of an event's values with `db` (and, in its
+    /// non-ASCII values, the engine's database of non-ASCII literals, which
+    /// cannot match elsewhere), scanning only the values not remembered:
+    /// the hits go to `self.hits` as scans of the whole copy report them.
+    /// True when a pass-through pattern matched (the event goes to every
+    /// rule) or a scan failed.
+    pub(super) fn scan_values_remembered(&mut self, db: &BlockDatabase) -> bool {
+        let db_key = db as *const BlockDatabase as usize;
+        let non_ascii_db = self.engine.non_ascii_db.as_ref();
+        let first_pass_through = self.engine.first_pass_through;
+        let cache = &mut self.value_hits;
+        cache.text.clear();
+        cache.pending.clear();
+        cache.found.clear();
+        let mut ranges = std::mem::take(&mut cache.ranges);
+        ranges.clear();
+        ranges.extend(self.compact.value_ranges());
+        let (bytes, counters) = self.compact.bytes_and_repeats();
+        let (repeats, looked_up): (&mut [u8], u32) = match counters {
+            Some((repeats, looked_up)) => {
+                *looked_up = looked_up.wrapping_add(1);
+                (repeats, *looked_up)
+            }
+            None => (&mut [], 0),
+        };
+        let probe = looked_up % PROBE_EVERY == 0;
+        for &(start, end, slot) in ranges.iter() {
+            let Some(value) = bytes.get(start..end) else {
+                continue;
+            };
+            let counter = repeats.get_mut(slot);
+            let repeating = counter.as_ref().is_none_or(|c| **c > 0);
+            let key = ((repeating || probe) && !value.is_empty() && value.len() <= MAX_VALUE_BYTES)
+                .then(|| cache.key(db_key, value));
+            if let Some(key) = key {
+                let hits = cache.get(key, db_key, value);
+                if let Some(c) = counter {
+                    *c = match hits {
+                        Some(_) => REPEATS_MAX,
+                        None => c.saturating_sub(1),
+                    };
+                }
+                if let Some(hits) = hits {
+                    self.hits.extend(
+                        hits.iter()
+                            .map(|&(id, end)| (id as usize, start + end as usize)),
+                    );
+                    continue;
+                }
+            }
+            cache.pending.push((
+                cache.text.len() as u32,
+                start as u32,
+                value.len() as u32,
+                key,
+            ));
+            cache.text.extend_from_slice(value);
+            cache.text.push(b'\n');
+        }
+        cache.ranges = ranges;
+        let scan = !cache.pending.is_empty();
+        cache.looked_up(db_key, scan);
+        if !scan {
+            return false;
+        }
+        let (pending, found) = (&cache.pending, &mut cache.found);
+        let mut pass = false;
+        let mut on_match = |id: u32, _, to: u64, _| {
+            if id as usize >= first_pass_through {
+                pass = true;
+                return Matching::Terminate;
+            }
+            // The value the match ends in (no witness holds a line feed).
+            let to = to as u32;
+            let k = pending.partition_point(|&(at, _, _, _)| at < to);
+            if let Some(&(at, _, _, _)) = k.checked_sub(1).and_then(|k| pending.get(k)) {
+                found.push(((k - 1) as u32, id, to - at));
+            }
+            Matching::Continue
+        };
+        let mut scanned = db.scan(&cache.text, &self.scratch, &mut on_match);
+        if let (Ok(()), Some(non_ascii)) = (&scanned, non_ascii_db) {
+            if !cache.text.is_ascii() {
+                scanned = non_ascii.scan(&cache.text, &self.scratch, &mut on_match);
+            }
+        }
+        for &(k, id, end) in &cache.found {
+            if let Some(&(_, start, _, _)) = cache.pending.get(k as usize) {
+                self.hits.push((id as usize, (start + end) as usize));
+            }
+        }
+        if pass || scanned.is_err() {
+            return true;
+        }
+        // Every hit of a value, in order of the scan (grouped per value).
+        cache.found.sort_unstable_by_key(|&(k, _, _)| k);
+        let mut hits: Vec<(u32, u32)> = Vec::new();
+        let mut next = 0;
+        for k in 0..cache.pending.len() {
+            let (at, _, len, key) = cache.pending[k];
+            hits.clear();
+            while let Some(&(v, id, end)) = cache.found.get(next) {
+                if v as usize != k {
+                    break;
+                }
+                hits.push((id, end));
+                next += 1;
+            }
+            let Some(key) = key else { continue };
+            if !cache.seen_before(key) {
+                continue;
+            }
+            let value = cache.text.get(at as usize..(at + len) as usize);
+            if let Some(value) = value {
+                let value: Box<[u8]> = value.into();
+                cache.remember(key, db_key, value, &hits);
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Engine, EngineOptions};
+    use hypersigma_compiler::{parse_rule, CompileOptions};
+
+    fn engine(detections: &[&str], gate: bool) -> Engine {
+        let rules = detections
+            .iter()
+            .map(|d| {
+                let text = format!("title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n{d}");
+                parse_rule(&text, &CompileOptions::default()).unwrap()
+            })
+            .collect();
+        let mut e = Engine::new(rules, EngineOptions::default()).unwrap();
+        e.raw.gate = gate;
+        e
+    }
+
+    const RULES: [&str; 4] = [
+        "    s: {CommandLine|contains: ['whoami', 'résumé', 'mimi']}\n    condition: s",
+        "    s: {Image|endswith: '\\rundll32.exe', CommandLine|contains: 'javascript:'}\n    condition: s",
+        "    s: {ParentImage|endswith: '\\winword.exe'}\n    condition: s",
+        "    s: {CommandLine|contains: 'mimikatz'}\n    condition: s",
+    ];
+    const KEYWORDS: &str = "    keywords: ['mimikatz']\n    condition: keywords";
+
+    fn event(n: usize, image: &str, command: &str) -> String {
+        format!(
+            r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"UtcTime":"2026-11-29 06:{:02}:{:02}.{n:03}","Image":"{image}","CommandLine":"{command}","ParentImage":"C:\\x\\WINWORD.EXE"}}"#,
+            n / 60 % 60,
+            n % 60
+        )
+    }
+
+    #[test]
+    fn remembered_values_give_the_candidates_of_a_scan_of_every_value() {
+        let commands = [
+            "cmd /c whoami",
+            "mimikatz whoami mimikatz",
+            "RÉSUMÉ résumé",
+            "Microsoft® javascript:x",
+            "nothing here",
+            "whoamI",
+        ];
+        let images = [
+            "C:\\\\w\\\\rundll32.exe",
+            "C:\\\\w\\\\RUNDLL32.EXE",
+            "C:\\\\w\\\\x.exe",
+        ];
+        for with_keywords in [false, true] {
+            let mut detections = RULES.to_vec();
+            if with_keywords {
+                detections.push(KEYWORDS);
+            }
+            let whole = engine(&detections, false);
+            let values = engine(&detections, true);
+            let mut w = whole.scanner().unwrap();
+            let mut warm = values.scanner().unwrap();
+            for n in 0..3 * commands.len() * images.len() {
+                let raw = event(
+                    n,
+                    images[n % images.len()],
+                    commands[n / images.len() % commands.len()],
+                );
+                let expected = w.candidates(raw.as_bytes()).to_vec();
+                assert_eq!(warm.candidates(raw.as_bytes()), expected, "{raw}");
+                assert!(warm.compact.active, "{raw}");
+                // A scanner that has seen nothing scans every value.
+                let mut cold = values.scanner().unwrap();
+                assert_eq!(cold.candidates(raw.as_bytes()), expected, "{raw}");
+            }
+            // The field values were all remembered: only the time (read
+            // when a keyword's witness counts anywhere) was scanned.
+            let raw = event(7, images[0], commands[1]);
+            warm.candidates(raw.as_bytes());
+            let expected: &[u8] = if with_keywords {
+                b"\"2026-11-29 06:00:07.007\"\n"
+            } else {
+                b""
+            };
+            assert_eq!(warm.value_hits.text, expected, "keywords {with_keywords}");
+        }
+    }
+
+    #[test]
+    fn a_database_whose_values_do_not_repeat_is_scanned_whole_and_stays_exact() {
+        let whole = engine(&RULES, false);
+        let values = engine(&RULES, true);
+        let (mut w, mut v) = (whole.scanner().unwrap(), values.scanner().unwrap());
+        for n in 0..3 * WINDOW_EVENTS as usize {
+            let command = format!("cmd /c whoami {n}");
+            let raw = event(n, "C:\\\\w\\\\rundll32.exe", &command);
+            assert_eq!(
+                v.candidates(raw.as_bytes()),
+                w.candidates(raw.as_bytes()),
+                "{raw}"
+            );
+        }
+        assert!(v.value_hits.worth.iter().all(|w| !w.on));
+        // Values that start to repeat are looked up again.
+        for n in 0..3 * (WINDOW_EVENTS * PROBE_EVERY_DB) as usize {
+            let raw = event(n, "C:\\\\w\\\\rundll32.exe", "mimikatz");
+            assert_eq!(
+                v.candidates(raw.as_bytes()),
+                w.candidates(raw.as_bytes()),
+                "{raw}"
+            );
+        }
+        assert!(v.value_hits.worth.iter().any(|w| w.on));
+    }
+
+    #[test]
+    fn remembered_values_answer_for_their_bytes_and_database_only() {
+        let mut cache = ValueHits::default();
+        let k = cache.key(1, b"C:\\\\x.exe");
+        cache.remember(k, 1, b"C:\\\\x.exe"[..].into(), &[(3, 5)]);
+        assert_eq!(cache.get(k, 1, b"C:\\\\x.exe"), Some(&[(3, 5)][..]));
+        assert_eq!(cache.get(k, 2, b"C:\\\\x.exe"), None);
+        let other = cache.key(1, b"C:\\\\y.exe");
+        assert_eq!(cache.get(other, 1, b"C:\\\\y.exe"), None);
+        // The same key with other bytes (a hash collision) is not an answer.
+        assert_eq!(cache.get(k, 1, b"C:\\\\y.exe"), None);
+        // A value is worth remembering the second time it is scanned.
+        assert!(!cache.seen_before(k));
+        assert!(cache.seen_before(k));
+        for i in 0..MAX_VALUES + 5 {
+            let v = i.to_string();
+            let key = cache.key(1, v.as_bytes());
+            cache.remember(key, 1, v.as_bytes().into(), &[]);
+        }
+        assert!(cache.map.len() <= MAX_VALUES);
+    }
+}
