@@ -11,7 +11,7 @@ fn rule_of(logsource: &str, detection: &str) -> Rule {
     parse_rule(&text, &CompileOptions::default()).unwrap()
 }
 
-fn engine(detections: &[&str], no_prefilter: bool) -> Engine {
+pub(super) fn engine(detections: &[&str], no_prefilter: bool) -> Engine {
     let rules = detections
         .iter()
         .map(|d| {

@@ -313,18 +313,12 @@ impl Scanner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Engine, EngineOptions};
-    use hypersigma_compiler::{parse_rule, CompileOptions};
+    use crate::engine::Engine;
 
+    /// An engine of `detections` (process creation), the scope gate on when
+    /// `gate` (then stage 1 scans copies of the values).
     fn engine(detections: &[&str], gate: bool) -> Engine {
-        let rules = detections
-            .iter()
-            .map(|d| {
-                let text = format!("title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n{d}");
-                parse_rule(&text, &CompileOptions::default()).unwrap()
-            })
-            .collect();
-        let mut e = Engine::new(rules, EngineOptions::default()).unwrap();
+        let mut e = crate::engine::tests::engine(detections, false);
         e.raw.gate = gate;
         e
     }
