@@ -45,6 +45,9 @@ use super::Scanner;
 
 /// Values remembered at most per scanner (then the cache starts over).
 const MAX_VALUES: usize = 16384;
+/// Bytes of values remembered at most per scanner (likewise), so the
+/// cache's memory stays small whatever the values' length.
+const MAX_REMEMBERED_BYTES: usize = 8 << 20;
 /// Longer values are scanned each time.
 const MAX_VALUE_BYTES: usize = 4096;
 /// Looked-up events per database after which the number of them whose
@@ -68,6 +71,8 @@ const PROBE_EVERY: u32 = 16;
 #[derive(Default)]
 pub(super) struct ValueHits {
     map: HashMap<u64, Remembered, foldhash::fast::FixedState>,
+    /// The bytes of the values in `map`.
+    remembered_bytes: usize,
     /// The keys of values scanned once, one per slot (the newest wins): a
     /// value is remembered the second time it is scanned, so values that
     /// never repeat (times, GUIDs, record ids: in the copy when the
@@ -173,10 +178,14 @@ impl ValueHits {
     }
 
     fn remember(&mut self, key: u64, db: usize, bytes: Box<[u8]>, hits: &[(u32, u32)]) {
-        if !self.map.contains_key(&key) && self.map.len() >= MAX_VALUES {
+        let full = self.map.len() >= MAX_VALUES
+            || self.remembered_bytes + bytes.len() > MAX_REMEMBERED_BYTES;
+        if full && !self.map.contains_key(&key) {
             self.map.clear();
+            self.remembered_bytes = 0;
         }
-        self.map.insert(
+        self.remembered_bytes += bytes.len();
+        let old = self.map.insert(
             key,
             Remembered {
                 db,
@@ -184,6 +193,9 @@ impl ValueHits {
                 hits: hits.into(),
             },
         );
+        if let Some(old) = old {
+            self.remembered_bytes = self.remembered_bytes.saturating_sub(old.bytes.len());
+        }
     }
 }
 
@@ -436,5 +448,16 @@ mod tests {
             cache.remember(key, 1, v.as_bytes().into(), &[]);
         }
         assert!(cache.map.len() <= MAX_VALUES);
+        // Long values: the bytes are bounded too.
+        let long = vec![b'x'; MAX_VALUE_BYTES];
+        for i in 0..2 * MAX_REMEMBERED_BYTES / MAX_VALUE_BYTES {
+            let mut value = long.clone();
+            value[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            let key = cache.key(1, &value);
+            cache.remember(key, 1, value.into(), &[]);
+            assert!(cache.remembered_bytes <= MAX_REMEMBERED_BYTES);
+        }
+        let held: usize = cache.map.values().map(|r| r.bytes.len()).sum();
+        assert_eq!(held, cache.remembered_bytes);
     }
 }
