@@ -46,6 +46,10 @@ pub(super) struct CompactEvent {
     name_buf: Vec<u8>,
 }
 
+/// A layout's repeat counters (one per scalar) and its count of looked-up
+/// events.
+pub(super) type RepeatCounters<'c> = (&'c mut [u8], &'c mut u32);
+
 /// What is known of one layout of member names.
 struct Layout {
     names: Vec<u8>,
@@ -62,17 +66,17 @@ struct Layout {
 }
 
 impl CompactEvent {
-    /// Each value's range in `bytes` and its scalar's index in the layout,
-    /// in order.
-    pub(super) fn value_ranges(&self) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
-        self.values
-            .iter()
-            .map(|&(start, end, _, slot)| (start as usize, end as usize, slot as usize))
-    }
-
-    /// The copy's bytes, with the current layout's repeat counters (one per
-    /// scalar) and its count of looked-up events when its layout is known.
-    pub(super) fn bytes_and_repeats(&mut self) -> (&[u8], Option<(&mut [u8], &mut u32)>) {
+    /// The copy's bytes; each value's range in them and its scalar's index
+    /// in the layout, in order; and the current layout's repeat counters
+    /// (one per scalar) with its count of looked-up events, when its layout
+    /// is known.
+    pub(super) fn values_and_repeats(
+        &mut self,
+    ) -> (
+        &[u8],
+        impl Iterator<Item = (usize, usize, usize)> + '_,
+        Option<RepeatCounters<'_>>,
+    ) {
         let layout = self.current.and_then(|i| self.layouts.get_mut(i));
         let repeats = layout.map(|layout| {
             if layout.repeats.is_empty() {
@@ -81,7 +85,11 @@ impl CompactEvent {
             }
             (layout.repeats.as_mut_slice(), &mut layout.looked_up)
         });
-        (&self.bytes, repeats)
+        let ranges = self
+            .values
+            .iter()
+            .map(|&(start, end, _, slot)| (start as usize, end as usize, slot as usize));
+        (&self.bytes, ranges, repeats)
     }
 
     /// The place of the hit `start..end` of the copy (`Nowhere` outside a

@@ -407,8 +407,8 @@ impl Scanner<'_> {
         let keywords = self.engine.subsets.scans_keywords(subset, ascii);
         let compact = self.engine.raw.gate && self.compact_event(raw, known, keywords);
         if let (true, Some(db)) = (compact, db) {
-            if self.value_hits.worth_looking_up(db) {
-                return self.scan_values_remembered(db);
+            if let Some(worth) = self.value_hits.worth_looking_up(db) {
+                return self.scan_values_remembered(db, worth);
             }
         }
         let text = if compact {

@@ -83,11 +83,9 @@ pub(super) struct ValueHits {
     /// Per value not found: its start in `text`, its start in the copy,
     /// its length, and the hash it is remembered under (`None`: too long).
     pending: Vec<(u32, u32, u32, Option<u64>)>,
-    /// Hits of the scan of `text`: (index in `pending`, pattern id, end
-    /// offset in its value).
-    found: Vec<(u32, u32, u32)>,
-    /// The event's values: range in the copy, scalar index (scratch).
-    ranges: Vec<(usize, usize, usize)>,
+    /// Hits of the scan of `text`: index in `pending`, then (pattern id,
+    /// end offset in its value).
+    found: Vec<(u32, (u32, u32))>,
     /// Per database (its address): whether looking values up pays.
     worth: Vec<Worth>,
 }
@@ -122,8 +120,10 @@ impl ValueHits {
         (r.db == db && *r.bytes == *value).then_some(&*r.hits)
     }
 
-    /// Whether this event of database `db` is to be looked up.
-    pub(super) fn worth_looking_up(&mut self, db: &BlockDatabase) -> bool {
+    /// Whether this event of database `db` is to be looked up: then the
+    /// database's entry in `worth`, for [`Scanner::scan_values_remembered`]
+    /// to report to.
+    pub(super) fn worth_looking_up(&mut self, db: &BlockDatabase) -> Option<usize> {
         let db = db as *const BlockDatabase as usize;
         let at = match self.worth.iter().position(|w| w.db == db) {
             Some(at) => at,
@@ -138,17 +138,16 @@ impl ValueHits {
                 self.worth.len() - 1
             }
         };
-        self.worth.get_mut(at).is_some_and(|w| {
-            w.events = w.events.wrapping_add(1);
-            w.on || w.events % PROBE_EVERY_DB == 0
-        })
+        let w = self.worth.get_mut(at)?;
+        w.events = w.events.wrapping_add(1);
+        (w.on || w.events % PROBE_EVERY_DB == 0).then_some(at)
     }
 
-    /// Records whether a looked-up event of `db` needed a scan; at the end
-    /// of a window, decides whether the database's events keep being
-    /// looked up.
-    fn looked_up(&mut self, db: usize, scanned: bool) {
-        let Some(w) = self.worth.iter_mut().find(|w| w.db == db) else {
+    /// Records whether a looked-up event of the database of entry `worth`
+    /// needed a scan; at the end of a window, decides whether the
+    /// database's events keep being looked up.
+    fn looked_up(&mut self, worth: usize, scanned: bool) {
+        let Some(w) = self.worth.get_mut(worth) else {
             return;
         };
         w.looked_up += 1;
@@ -177,7 +176,7 @@ impl ValueHits {
         }
     }
 
-    fn remember(&mut self, key: u64, db: usize, bytes: Box<[u8]>, hits: &[(u32, u32)]) {
+    fn remember(&mut self, key: u64, db: usize, bytes: Box<[u8]>, hits: Box<[(u32, u32)]>) {
         let full = self.map.len() >= MAX_VALUES
             || self.remembered_bytes + bytes.len() > MAX_REMEMBERED_BYTES;
         if full && !self.map.contains_key(&key) {
@@ -185,14 +184,7 @@ impl ValueHits {
             self.remembered_bytes = 0;
         }
         self.remembered_bytes += bytes.len();
-        let old = self.map.insert(
-            key,
-            Remembered {
-                db,
-                bytes,
-                hits: hits.into(),
-            },
-        );
+        let old = self.map.insert(key, Remembered { db, bytes, hits });
         if let Some(old) = old {
             self.remembered_bytes = self.remembered_bytes.saturating_sub(old.bytes.len());
         }
@@ -205,8 +197,9 @@ impl Scanner<'_> {
     /// cannot match elsewhere), scanning only the values not remembered:
     /// the hits go to `self.hits` as scans of the whole copy report them.
     /// True when a pass-through pattern matched (the event goes to every
-    /// rule) or a scan failed.
-    pub(super) fn scan_values_remembered(&mut self, db: &BlockDatabase) -> bool {
+    /// rule) or a scan failed. `worth`: the database's entry, from
+    /// [`ValueHits::worth_looking_up`].
+    pub(super) fn scan_values_remembered(&mut self, db: &BlockDatabase, worth: usize) -> bool {
         let db_key = db as *const BlockDatabase as usize;
         let non_ascii_db = self.engine.non_ascii_db.as_ref();
         let first_pass_through = self.engine.first_pass_through;
@@ -214,10 +207,7 @@ impl Scanner<'_> {
         cache.text.clear();
         cache.pending.clear();
         cache.found.clear();
-        let mut ranges = std::mem::take(&mut cache.ranges);
-        ranges.clear();
-        ranges.extend(self.compact.value_ranges());
-        let (bytes, counters) = self.compact.bytes_and_repeats();
+        let (bytes, ranges, counters) = self.compact.values_and_repeats();
         let (repeats, looked_up): (&mut [u8], u32) = match counters {
             Some((repeats, looked_up)) => {
                 *looked_up = looked_up.wrapping_add(1);
@@ -226,7 +216,7 @@ impl Scanner<'_> {
             None => (&mut [], 0),
         };
         let probe = looked_up % PROBE_EVERY == 0;
-        for &(start, end, slot) in ranges.iter() {
+        for (start, end, slot) in ranges {
             let Some(value) = bytes.get(start..end) else {
                 continue;
             };
@@ -259,9 +249,8 @@ impl Scanner<'_> {
             cache.text.extend_from_slice(value);
             cache.text.push(b'\n');
         }
-        cache.ranges = ranges;
         let scan = !cache.pending.is_empty();
-        cache.looked_up(db_key, scan);
+        cache.looked_up(worth, scan);
         if !scan {
             return false;
         }
@@ -276,7 +265,7 @@ impl Scanner<'_> {
             let to = to as u32;
             let k = pending.partition_point(|&(at, _, _, _)| at < to);
             if let Some(&(at, _, _, _)) = k.checked_sub(1).and_then(|k| pending.get(k)) {
-                found.push(((k - 1) as u32, id, to - at));
+                found.push(((k - 1) as u32, (id, to - at)));
             }
             Matching::Continue
         };
@@ -286,7 +275,7 @@ impl Scanner<'_> {
                 scanned = non_ascii.scan(&cache.text, &self.scratch, &mut on_match);
             }
         }
-        for &(k, id, end) in &cache.found {
+        for &(k, (id, end)) in &cache.found {
             if let Some(&(_, start, _, _)) = cache.pending.get(k as usize) {
                 self.hits.push((id as usize, (start + end) as usize));
             }
@@ -294,29 +283,28 @@ impl Scanner<'_> {
         if pass || scanned.is_err() {
             return true;
         }
-        // Every hit of a value, in order of the scan (grouped per value).
-        cache.found.sort_unstable_by_key(|&(k, _, _)| k);
-        let mut hits: Vec<(u32, u32)> = Vec::new();
+        // Each value's hits, together.
+        cache.found.sort_unstable_by_key(|&(k, _)| k);
         let mut next = 0;
         for k in 0..cache.pending.len() {
             let (at, _, len, key) = cache.pending[k];
-            hits.clear();
-            while let Some(&(v, id, end)) = cache.found.get(next) {
-                if v as usize != k {
-                    break;
-                }
-                hits.push((id, end));
+            let first = next;
+            while cache.found.get(next).is_some_and(|&(v, _)| v as usize == k) {
                 next += 1;
             }
             let Some(key) = key else { continue };
             if !cache.seen_before(key) {
                 continue;
             }
-            let value = cache.text.get(at as usize..(at + len) as usize);
-            if let Some(value) = value {
-                let value: Box<[u8]> = value.into();
-                cache.remember(key, db_key, value, &hits);
-            }
+            let (Some(value), Some(hits)) = (
+                cache.text.get(at as usize..(at + len) as usize),
+                cache.found.get(first..next),
+            ) else {
+                continue;
+            };
+            let value: Box<[u8]> = value.into();
+            let hits: Box<[(u32, u32)]> = hits.iter().map(|&(_, hit)| hit).collect();
+            cache.remember(key, db_key, value, hits);
         }
         false
     }
@@ -432,7 +420,7 @@ mod tests {
     fn remembered_values_answer_for_their_bytes_and_database_only() {
         let mut cache = ValueHits::default();
         let k = cache.key(1, b"C:\\\\x.exe");
-        cache.remember(k, 1, b"C:\\\\x.exe"[..].into(), &[(3, 5)]);
+        cache.remember(k, 1, b"C:\\\\x.exe"[..].into(), Box::new([(3, 5)]));
         assert_eq!(cache.get(k, 1, b"C:\\\\x.exe"), Some(&[(3, 5)][..]));
         assert_eq!(cache.get(k, 2, b"C:\\\\x.exe"), None);
         let other = cache.key(1, b"C:\\\\y.exe");
@@ -445,7 +433,7 @@ mod tests {
         for i in 0..MAX_VALUES + 5 {
             let v = i.to_string();
             let key = cache.key(1, v.as_bytes());
-            cache.remember(key, 1, v.as_bytes().into(), &[]);
+            cache.remember(key, 1, v.as_bytes().into(), Box::new([]));
         }
         assert!(cache.map.len() <= MAX_VALUES);
         // Long values: the bytes are bounded too.
@@ -454,7 +442,7 @@ mod tests {
             let mut value = long.clone();
             value[..8].copy_from_slice(&(i as u64).to_le_bytes());
             let key = cache.key(1, &value);
-            cache.remember(key, 1, value.into(), &[]);
+            cache.remember(key, 1, value.into(), Box::new([]));
             assert!(cache.remembered_bytes <= MAX_REMEMBERED_BYTES);
         }
         let held: usize = cache.map.values().map(|r| r.bytes.len()).sum();
