@@ -29,6 +29,14 @@ pub(super) fn engine(detections: &[&str], no_prefilter: bool) -> Engine {
     .unwrap()
 }
 
+/// The rule of [`whoami_engine`].
+const WHOAMI: &str = "    s: {CommandLine|contains: 'whoami'}\n    condition: s";
+
+/// An engine of one rule: `CommandLine|contains: 'whoami'`.
+fn whoami_engine() -> Engine {
+    engine(&[WHOAMI], false)
+}
+
 #[test]
 fn stage_one_selects_and_stage_two_decides() {
     let e = engine(
@@ -108,10 +116,7 @@ fn stage_one_drops_rules_whose_event_ids_the_raw_event_cannot_have() {
 
 #[test]
 fn events_without_candidates_are_still_validated() {
-    let e = engine(
-        &["    s: {CommandLine|contains: 'whoami'}\n    condition: s"],
-        false,
-    );
+    let e = whoami_engine();
     let mut s = e.scanner().unwrap();
     let p = Profile::sysmon();
     let reject =
@@ -124,10 +129,7 @@ fn events_without_candidates_are_still_validated() {
         Verdict::Matched(vec![])
     );
     // The same lines without the prefilter give the same verdicts.
-    let e2 = engine(
-        &["    s: {CommandLine|contains: 'whoami'}\n    condition: s"],
-        true,
-    );
+    let e2 = engine(&[WHOAMI], true);
     let mut s2 = e2.scanner().unwrap();
     for line in [
         &b"{\"a\": 1"[..],
@@ -144,10 +146,7 @@ fn events_without_candidates_are_still_validated() {
 
 #[test]
 fn stage_two_reindexes_an_event_stage_one_did_not_see() {
-    let e = engine(
-        &["    s: {CommandLine|contains: 'whoami'}\n    condition: s"],
-        false,
-    );
+    let e = whoami_engine();
     let mut s = e.scanner().unwrap();
     let p = Profile::sysmon();
     let first =
@@ -167,10 +166,7 @@ fn stage_two_reindexes_an_event_stage_one_did_not_see() {
 
 #[test]
 fn events_outside_every_scope_skip_the_scan_unless_escapes_could_hide_their_source() {
-    let mut e = engine(
-        &["    s: {CommandLine|contains: 'whoami'}\n    condition: s"],
-        false,
-    );
+    let mut e = whoami_engine();
     // One witness: scanning is cheaper than the gate, which is off.
     assert!(!e.raw.gate);
     e.raw.gate = true;
@@ -775,10 +771,7 @@ fn serde_jsons_private_raw_value_key_is_an_ordinary_member() {
     // With serde_json's `raw_value` feature, a full parse read this object
     // as the number it holds, while the member index read an object; the
     // feature is off, and every path reads a member (found by fuzzing).
-    let e = engine(
-        &["    s: {CommandLine|contains: 'whoami'}\n    condition: s"],
-        false,
-    );
+    let e = whoami_engine();
     let mut s = e.scanner().unwrap();
     let p = Profile::sysmon();
     for raw in [
