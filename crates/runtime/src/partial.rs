@@ -92,17 +92,25 @@ impl ReadSet {
 /// Which top-level members to build for a set of candidate rules.
 pub(crate) type Wanted = u128;
 
+/// The bit of a member name's id: ids past 127 share the last bit.
+fn bit_of(id: u32) -> Wanted {
+    1 << id.min(127)
+}
+
 /// The top-level member names a profile's lookups can reach, numbered, and
 /// per rule the set of them it can read ([`Wanted`] bits; names past the
 /// 127th share the last bit).
 #[derive(Debug, Clone)]
 pub(crate) struct MemberFilter {
-    /// Name → bit.
-    names: HashMap<String, Wanted, foldhash::fast::FixedState>,
+    /// Name → id (its bit: [`bit_of`]).
+    names: HashMap<Vec<u8>, u32, foldhash::fast::FixedState>,
     /// Bits every event needs: the channel, provider and event id.
     base: Wanted,
     /// Per rule: the bits it reads.
     rules: Vec<Wanted>,
+    /// Per rule: the ids of the names it reads, the channel, provider and
+    /// event id members' included (ascending).
+    rule_ids: Vec<Box<[u32]>>,
     /// Per rule: it looks a field up at the top level, so members whose
     /// names hold a space can match it (`"Command Line"` for `CommandLine`).
     spaced: Vec<bool>,
@@ -124,55 +132,85 @@ impl MemberFilter {
     /// the members holding the channel, provider and event id.
     pub(crate) fn new(profile: &Profile, reads: &ReadSet) -> MemberFilter {
         let mut everything = false;
-        let mut ids: BTreeMap<String, Wanted> = BTreeMap::new();
-        let mut bit = |name: &str| -> Wanted {
-            let next = ids.len().min(127);
-            *ids.entry(name.to_string()).or_insert(1 << next)
+        // Exact ids in order of first use; bit `min(id, 127)`.
+        let mut ids: BTreeMap<String, u32> = BTreeMap::new();
+        let mut id_of = |name: &str| -> u32 {
+            let next = ids.len() as u32;
+            *ids.entry(name.to_string()).or_insert(next)
         };
-        let mut first = |path: &[String], everything: &mut bool| -> Wanted {
+        let mut first = |path: &[String], everything: &mut bool| -> Option<u32> {
             match path.first() {
-                Some(seg) if seg != "*" => bit(seg),
+                Some(seg) if seg != "*" => Some(id_of(seg)),
                 _ => {
                     *everything = true;
-                    0
+                    None
                 }
             }
         };
-        let mut base = 0;
+        let mut base_ids = Vec::new();
         for paths in [&profile.channel, &profile.provider, &profile.event_id] {
             for p in paths {
-                base |= first(p, &mut everything);
+                base_ids.extend(first(p, &mut everything));
             }
         }
         let top_level = profile.roots.iter().any(|r| r.is_empty());
         for root in profile.roots.iter().filter(|r| !r.is_empty()) {
-            base |= first(root, &mut everything);
+            base_ids.extend(first(root, &mut everything));
         }
-        let mut rules = Vec::with_capacity(reads.fields.len());
+        let mut rule_ids = Vec::with_capacity(reads.fields.len());
         let mut spaced = Vec::with_capacity(reads.fields.len());
         for fields in &reads.fields {
-            let mut wanted = 0;
+            let mut own = base_ids.clone();
             for field in fields {
                 for p in profile.fields.get(field).into_iter().flatten() {
-                    wanted |= first(p, &mut everything);
+                    own.extend(first(p, &mut everything));
                 }
                 if top_level {
-                    wanted |= first(std::slice::from_ref(field), &mut everything);
+                    own.extend(first(std::slice::from_ref(field), &mut everything));
                     if let Some((head, _)) = field.split_once('.') {
-                        wanted |= first(&[head.to_string()], &mut everything);
+                        own.extend(first(&[head.to_string()], &mut everything));
                     }
                 }
             }
-            rules.push(wanted);
+            own.sort_unstable();
+            own.dedup();
+            rule_ids.push(own.into_boxed_slice());
             spaced.push(top_level && !fields.is_empty());
         }
+        let bits = |ids: &[u32]| ids.iter().fold(0, |w, &id| w | bit_of(id));
         MemberFilter {
-            names: ids.into_iter().collect(),
-            base,
-            rules,
+            base: bits(&base_ids),
+            rules: rule_ids.iter().map(|ids| bits(ids)).collect(),
+            rule_ids,
+            names: ids
+                .into_iter()
+                .map(|(n, id)| (n.into_bytes(), id))
+                .collect(),
             spaced,
             everything,
         }
+    }
+
+    /// Whether a lookup can reach every member (nothing is left out).
+    pub(crate) fn reads_everything(&self) -> bool {
+        self.everything
+    }
+
+    /// The id of a member name, when some rule reads a member of that name
+    /// (one whose name holds a space may be read all the same).
+    pub(crate) fn name_id(&self, name: &[u8]) -> Option<u32> {
+        self.names.get(name).copied()
+    }
+
+    /// The members rule `rule` reads alone, exactly (not sharing bits): the
+    /// ids of their names (ascending, with the channel, provider and event
+    /// id members), and whether members with a space in their name are read
+    /// too. What [`MemberFilter::select`] gives for the rule alone holds
+    /// these (and may hold more: ids past 127 share a bit).
+    pub(crate) fn rule_reads(&self, rule: u32) -> Option<(&[u32], bool)> {
+        let ids = self.rule_ids.get(rule as usize)?;
+        let spaced = self.spaced.get(rule as usize).copied()?;
+        Some((ids, spaced))
     }
 
     /// The members the given rules read.
@@ -198,8 +236,8 @@ impl Selection<'_> {
         }
         self.filter
             .names
-            .get(name)
-            .is_some_and(|bit| bit & self.wanted != 0)
+            .get(name.as_bytes())
+            .is_some_and(|&id| bit_of(id) & self.wanted != 0)
     }
 }
 

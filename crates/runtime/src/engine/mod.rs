@@ -11,10 +11,12 @@
 //! its possible scopes' literals only (`subsets.rs`), and only over the
 //! values a witness can count in (`compact.rs`).
 //!
-//! Stage 2 parses the members of the event the candidates can read
-//! (`partial.rs`; the whole line is still validated) and runs each candidate's verified
-//! condition [`Program`] over the reference selection semantics, within the
-//! rule's log-source scope. An [`Engine`] is immutable and shared by all
+//! Stage 2 (`evaluate.rs`) parses the members of the event the candidates
+//! can read (`partial.rs`; the whole line is still validated) and runs each
+//! candidate's verified condition [`Program`] over the reference selection
+//! semantics, within the rule's log-source scope, unless the verdict for the
+//! same candidates and the same bytes of the members they read is
+//! remembered (`verdict_memo.rs`). An [`Engine`] is immutable and shared by all
 //! threads; each thread owns a [`Scanner`] (Hyperscan scratch, marks, buffers).
 
 use hyperscan::prelude::*;
@@ -29,14 +31,14 @@ use std::sync::OnceLock;
 use crate::accounting::Rejection;
 use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::MemberIndex;
-use crate::partial::{parse_indexed, validate_indexed, MemberFilter, ReadSet};
+use crate::partial::{MemberFilter, ReadSet};
 use crate::raw_scope::{RawChecks, RawScopeState};
-use crate::stage2::{lower_rules, rule_holds, FieldCache, HitCache, Lowered};
+use crate::stage2::{HitCache, Lowered};
 use hypersigma_compiler::clauses::checked_clauses;
 use hypersigma_compiler::witness::{
     field_members, folds_to_ascii, rule_witnesses, Strategy, Witness, Witnesses,
 };
-use hypersigma_compiler::{source_for, EvalOptions, Profile, Rule, Scope};
+use hypersigma_compiler::{Profile, Rule, Scope};
 
 /// How the engine runs.
 #[derive(Debug, Clone, Copy)]
@@ -470,6 +472,7 @@ impl Engine {
             compact: CompactEvent::default(),
             filter: None,
             value_hits: ValueHits::default(),
+            verdict_memo: VerdictMemo::default(),
         })
     }
 }
@@ -515,6 +518,8 @@ pub struct Scanner<'e> {
     compact: CompactEvent,
     /// The stage-1 hits of recently scanned values (`value_hits.rs`).
     value_hits: ValueHits,
+    /// Stage 2's remembered verdicts (`verdict_memo.rs`).
+    verdict_memo: VerdictMemo,
 }
 
 /// What one event's stage 1 learnt of its member index and log-source
@@ -678,118 +683,6 @@ impl Scanner<'_> {
         self.candidates.dedup();
         self.stage2(raw, profile).0
     }
-
-    /// Stage 2 for the candidates of the last [`Scanner::candidates`] call on
-    /// `raw`: the verdict, the whole parsed event when some rule matched, and
-    /// the number of candidates. The line is always validated; only the
-    /// members the candidates can read are built (see `partial.rs`),
-    /// none for an event without candidates.
-    pub fn stage2(&mut self, raw: &[u8], profile: &Profile) -> (Verdict, Option<Value>, usize) {
-        let engine = self.engine;
-        let candidates = self.candidates.len();
-        let whole = self
-            .candidates
-            .iter()
-            .any(|&r| engine.reads.whole_event[r as usize]);
-        let this_event = (raw.as_ptr() as usize, raw.len());
-        if self.indexed_event != Some(this_event) {
-            self.index_event(raw);
-            self.indexed_event = Some(this_event);
-        }
-        let parsed = if candidates == 0 {
-            validate_indexed(raw, &self.members).map(|()| Value::Null)
-        } else if whole {
-            parse_indexed(raw, None, &self.members)
-        } else {
-            self.refresh_filter(profile);
-            let selection = self
-                .filter
-                .as_ref()
-                .map(|(_, _, filter)| filter.select(&self.candidates));
-            parse_indexed(raw, selection, &self.members)
-        };
-        let event = match parsed {
-            Ok(event) => event,
-            Err(reason) => return (Verdict::Rejected(reason), None, candidates),
-        };
-        if candidates == 0 {
-            return (Verdict::Matched(Vec::new()), None, 0);
-        }
-        let verdict = self.evaluate_candidates(&event, profile);
-        match verdict {
-            Verdict::Matched(rules) if !rules.is_empty() => {
-                if whole {
-                    return (Verdict::Matched(rules), Some(event), candidates);
-                }
-                match parse_indexed(raw, None, &self.members) {
-                    Ok(full) => (Verdict::Matched(rules), Some(full), candidates),
-                    // An escape the validating pass accepts but a value
-                    // cannot hold (a lone surrogate) in an unread member.
-                    Err(reason) => (Verdict::Rejected(reason), None, candidates),
-                }
-            }
-            verdict => (verdict, None, candidates),
-        }
-    }
-
-    /// Builds the member filter for `profile` unless it is the last one's.
-    fn refresh_filter(&mut self, profile: &Profile) {
-        let address = profile as *const Profile as usize;
-        let current =
-            matches!(&self.filter, Some((a, name, _)) if *a == address && *name == profile.name);
-        if !current {
-            let filter = MemberFilter::new(profile, &self.engine.reads);
-            self.filter = Some((address, profile.name.clone(), filter));
-        }
-    }
-
-    /// Stage 2 alone: evaluates the candidates of the last [`Scanner::candidates`] call.
-    pub fn evaluate_candidates(&mut self, event: &Value, profile: &Profile) -> Verdict {
-        let options = EvalOptions {
-            unscoped: self.engine.options.unscoped,
-        };
-        let engine = self.engine;
-        self.scope_state.iter_mut().for_each(|s| *s = SCOPE_UNKNOWN);
-        let mut matched = Vec::new();
-        let lowered = engine.lowered.get_or_init(|| lower_rules(&engine.rules));
-        let mut cache = FieldCache::new(event, profile, &lowered.atoms, &self.hit_cache);
-        for &r in &self.candidates {
-            let i = r as usize;
-            let scope_id = engine.rule_scope[i] as usize;
-            let scope = &engine.scopes[scope_id];
-            if self.scope_state[scope_id] == SCOPE_UNKNOWN {
-                self.scope_state[scope_id] = match source_for(scope, event, profile, options) {
-                    None => SCOPE_OUT,
-                    Some(None) => SCOPE_UNSCOPED,
-                    Some(Some(source)) => match scope {
-                        Scope::Sources(list) => {
-                            2 + list
-                                .iter()
-                                .position(|s| std::ptr::eq(s, source))
-                                .unwrap_or(0) as u32
-                        }
-                        Scope::Unmapped => SCOPE_UNSCOPED,
-                    },
-                };
-            }
-            let source = match (self.scope_state[scope_id], scope) {
-                (SCOPE_OUT, _) => continue,
-                (SCOPE_UNSCOPED, _) | (_, Scope::Unmapped) => None,
-                (k, Scope::Sources(list)) => list.get((k - 2) as usize),
-            };
-            let rule = &engine.rules[i];
-            if rule_holds(
-                rule,
-                &lowered.rules[i],
-                &engine.programs[i],
-                &mut cache,
-                source,
-            ) {
-                matched.push(r);
-            }
-        }
-        Verdict::Matched(matched)
-    }
 }
 
 mod clauses;
@@ -805,8 +698,11 @@ use places::HitPlace;
 pub(crate) use scopes::ScopeRouting;
 mod subsets;
 use subsets::SubsetCache;
+mod evaluate;
 mod value_hits;
+mod verdict_memo;
 pub(crate) use subsets::Subsets;
 use value_hits::ValueHits;
+use verdict_memo::VerdictMemo;
 #[cfg(test)]
 mod tests;

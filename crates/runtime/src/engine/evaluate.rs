@@ -1,0 +1,155 @@
+//! Stage 2 of the engine: the partial parse of a candidate event, then its
+//! remembered verdict (`verdict_memo.rs`) or the evaluation of each
+//! candidate within its rule's log-source scope.
+
+use serde_json::Value;
+
+use hypersigma_compiler::{source_for, EvalOptions, Profile, Scope};
+
+use super::{Scanner, Verdict, SCOPE_OUT, SCOPE_UNKNOWN, SCOPE_UNSCOPED};
+use crate::partial::{parse_indexed, validate_indexed, MemberFilter};
+use crate::stage2::{lower_rules, rule_holds, FieldCache};
+
+impl Scanner<'_> {
+    /// Stage 2 for the candidates of the last [`Scanner::candidates`] call on
+    /// `raw`: the verdict, the whole parsed event when some rule matched, and
+    /// the number of candidates. The line is always validated; only the
+    /// members the candidates can read are built (see `partial.rs`),
+    /// none for an event without candidates.
+    pub fn stage2(&mut self, raw: &[u8], profile: &Profile) -> (Verdict, Option<Value>, usize) {
+        let engine = self.engine;
+        let candidates = self.candidates.len();
+        let whole = self
+            .candidates
+            .iter()
+            .any(|&r| engine.reads.whole_event[r as usize]);
+        let this_event = (raw.as_ptr() as usize, raw.len());
+        if self.indexed_event != Some(this_event) {
+            self.index_event(raw);
+            self.indexed_event = Some(this_event);
+        }
+        let mut memo_key = None;
+        let parsed = if candidates == 0 {
+            validate_indexed(raw, &self.members).map(|()| Value::Null)
+        } else if whole {
+            parse_indexed(raw, None, &self.members)
+        } else {
+            self.refresh_filter(profile);
+            let filter = self.filter.as_ref().map(|(_, _, filter)| filter);
+            if let (Some(filter), Some(top)) = (filter, self.members.top_members()) {
+                memo_key = self.verdict_memo.key_of(raw, top, filter, &self.candidates);
+            }
+            if let Some(hash) = memo_key {
+                if let Some(matched) = self.verdict_memo.get(hash) {
+                    let matched = matched.to_vec();
+                    return self.remembered_verdict(raw, matched, candidates);
+                }
+            }
+            let selection = filter.map(|filter| filter.select(&self.candidates));
+            parse_indexed(raw, selection, &self.members)
+        };
+        let event = match parsed {
+            Ok(event) => event,
+            Err(reason) => return (Verdict::Rejected(reason), None, candidates),
+        };
+        if candidates == 0 {
+            return (Verdict::Matched(Vec::new()), None, 0);
+        }
+        let verdict = self.evaluate_candidates(&event, profile);
+        if let (Some(hash), Verdict::Matched(rules)) = (memo_key, &verdict) {
+            self.verdict_memo.remember(hash, rules);
+        }
+        match verdict {
+            Verdict::Matched(rules) if !rules.is_empty() => {
+                if whole {
+                    return (Verdict::Matched(rules), Some(event), candidates);
+                }
+                match parse_indexed(raw, None, &self.members) {
+                    Ok(full) => (Verdict::Matched(rules), Some(full), candidates),
+                    // An escape the validating pass accepts but a value
+                    // cannot hold (a lone surrogate) in an unread member.
+                    Err(reason) => (Verdict::Rejected(reason), None, candidates),
+                }
+            }
+            verdict => (verdict, None, candidates),
+        }
+    }
+
+    /// Builds the member filter for `profile` unless it is the last one's.
+    fn refresh_filter(&mut self, profile: &Profile) {
+        let address = profile as *const Profile as usize;
+        let current =
+            matches!(&self.filter, Some((a, name, _)) if *a == address && *name == profile.name);
+        if !current {
+            let filter = MemberFilter::new(profile, &self.engine.reads);
+            self.filter = Some((address, profile.name.clone(), filter));
+            // The remembered verdicts were decided under another profile.
+            self.verdict_memo.clear();
+        }
+    }
+
+    /// Stage 2 alone: evaluates the candidates of the last [`Scanner::candidates`] call.
+    pub fn evaluate_candidates(&mut self, event: &Value, profile: &Profile) -> Verdict {
+        let options = EvalOptions {
+            unscoped: self.engine.options.unscoped,
+        };
+        let engine = self.engine;
+        self.scope_state.iter_mut().for_each(|s| *s = SCOPE_UNKNOWN);
+        let mut matched = Vec::new();
+        let lowered = engine.lowered.get_or_init(|| lower_rules(&engine.rules));
+        let mut cache = FieldCache::new(event, profile, &lowered.atoms, &self.hit_cache);
+        for &r in &self.candidates {
+            let i = r as usize;
+            let scope_id = engine.rule_scope[i] as usize;
+            let scope = &engine.scopes[scope_id];
+            if self.scope_state[scope_id] == SCOPE_UNKNOWN {
+                self.scope_state[scope_id] = match source_for(scope, event, profile, options) {
+                    None => SCOPE_OUT,
+                    Some(None) => SCOPE_UNSCOPED,
+                    Some(Some(source)) => match scope {
+                        Scope::Sources(list) => {
+                            2 + list
+                                .iter()
+                                .position(|s| std::ptr::eq(s, source))
+                                .unwrap_or(0) as u32
+                        }
+                        Scope::Unmapped => SCOPE_UNSCOPED,
+                    },
+                };
+            }
+            let source = match (self.scope_state[scope_id], scope) {
+                (SCOPE_OUT, _) => continue,
+                (SCOPE_UNSCOPED, _) | (_, Scope::Unmapped) => None,
+                (k, Scope::Sources(list)) => list.get((k - 2) as usize),
+            };
+            let rule = &engine.rules[i];
+            if rule_holds(
+                rule,
+                &lowered.rules[i],
+                &engine.programs[i],
+                &mut cache,
+                source,
+            ) {
+                matched.push(r);
+            }
+        }
+        Verdict::Matched(matched)
+    }
+
+    /// The outcome of an event whose verdict was remembered: no match, or
+    /// the matched rules with the whole event parsed for output.
+    fn remembered_verdict(
+        &mut self,
+        raw: &[u8],
+        matched: Vec<u32>,
+        candidates: usize,
+    ) -> (Verdict, Option<Value>, usize) {
+        if matched.is_empty() {
+            return (Verdict::Matched(matched), None, candidates);
+        }
+        match parse_indexed(raw, None, &self.members) {
+            Ok(full) => (Verdict::Matched(matched), Some(full), candidates),
+            Err(reason) => (Verdict::Rejected(reason), None, candidates),
+        }
+    }
+}
