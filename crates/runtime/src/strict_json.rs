@@ -160,7 +160,9 @@ fn next_special(raw: &[u8], mut from: usize) -> usize {
         let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
         let special = zero(quote) | zero(backslash) | (v.wrapping_sub(ONES * 0x20) & !v & HIGHS);
         if special != 0 {
-            break;
+            // A borrow can mark bytes above a special one, never below:
+            // the lowest mark is the first special byte.
+            return from + (special.trailing_zeros() / 8) as usize;
         }
         from += 8;
     }
@@ -171,4 +173,38 @@ fn next_special(raw: &[u8], mut from: usize) -> usize {
         from += 1;
     }
     raw.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_special;
+
+    #[test]
+    fn the_first_special_byte_is_found_wherever_it_lies_in_a_word() {
+        // Bytes next to the special ones in value (a space is 0x20, `!`
+        // 0x21, `#` 0x23, `]` 0x5d) and non-ASCII ones.
+        let fillers = [b'a', b' ', b'!', b'#', b']', 0xc3, 0xff, 0x7f];
+        let specials = [b'"', b'\\', 0x00, 0x01, 0x1f];
+        for len in 0..24 {
+            for at in 0..len {
+                for &special in &specials {
+                    for &filler in &fillers {
+                        let mut raw = vec![filler; len];
+                        raw[at] = special;
+                        // A second special byte after the first changes nothing.
+                        if at + 1 < len {
+                            raw[at + 1] = specials[(at + 1) % specials.len()];
+                        }
+                        for from in 0..=at {
+                            let naive = (from..len)
+                                .find(|&i| matches!(raw[i], b'"' | b'\\' | 0..=0x1f))
+                                .unwrap_or(len);
+                            assert_eq!(next_special(&raw, from), naive, "{raw:?} from {from}");
+                        }
+                    }
+                }
+            }
+            assert_eq!(next_special(&vec![b'a'; len], 0), len);
+        }
+    }
 }
