@@ -56,6 +56,10 @@ const WORTH_SHARE: u32 = 16;
 const PROBE_EVERY: u32 = 32;
 /// Slots of the table of keys seen once (a power of two).
 const SEEN_SLOTS: usize = 1 << 12;
+/// Layouts of member names remembered (events of a few kinds alternate).
+const LAYOUTS: usize = 4;
+/// The id of a name no rule reads by name.
+const NO_ID: u32 = u32::MAX;
 
 /// The remembered stage-2 verdicts of one scanner.
 pub(super) struct VerdictMemo {
@@ -69,6 +73,8 @@ pub(super) struct VerdictMemo {
     /// The ids of the member names the current candidates read, as a bit
     /// set (scratch).
     read_ids: Vec<u64>,
+    /// Recent layouts (newest last).
+    layouts: Vec<Layout>,
     /// Whether events are looked up; events since the start; looked-up
     /// events of the current window and those answered.
     on: bool,
@@ -77,6 +83,54 @@ pub(super) struct VerdictMemo {
     answered: u32,
     /// Events answered since the start.
     answered_total: u64,
+}
+
+/// The top-level member names of an event, in order, with their ids in
+/// the member filter: events of one kind share them, so the names are
+/// compared instead of looked up.
+#[derive(Default)]
+struct Layout {
+    /// The names, one after the other.
+    names: Vec<u8>,
+    /// Per member: where its name ends in `names`, its id ([`NO_ID`]: none)
+    /// and whether the name holds a space.
+    members: Vec<(u32, u32, bool)>,
+}
+
+impl Layout {
+    /// Whether `top` (of `raw`) has these names.
+    fn is_of(&self, raw: &[u8], top: &[TopMember]) -> bool {
+        if self.members.len() != top.len() {
+            return false;
+        }
+        let mut start = 0;
+        for (member, &(end, _, _)) in top.iter().zip(&self.members) {
+            let name = raw.get(member.name.0 as usize..member.name.1 as usize);
+            if member.name_escaped || name != self.names.get(start..end as usize) {
+                return false;
+            }
+            start = end as usize;
+        }
+        true
+    }
+
+    /// The layout of `top`; `None` for an escaped name.
+    fn of(&mut self, raw: &[u8], top: &[TopMember], filter: &MemberFilter) -> Option<()> {
+        self.names.clear();
+        self.members.clear();
+        for member in top {
+            if member.name_escaped {
+                return None;
+            }
+            // Not escaped: the name is its bytes.
+            let name = raw.get(member.name.0 as usize..member.name.1 as usize)?;
+            self.names.extend_from_slice(name);
+            let id = filter.name_id(name).unwrap_or(NO_ID);
+            self.members
+                .push((self.names.len() as u32, id, name.contains(&b' ')));
+        }
+        Some(())
+    }
 }
 
 struct Remembered {
@@ -93,6 +147,7 @@ impl Default for VerdictMemo {
             seen_once: Vec::new(),
             key: Vec::new(),
             read_ids: Vec::new(),
+            layouts: Vec::new(),
             on: true,
             events: 0,
             looked_up: 0,
@@ -114,6 +169,8 @@ impl VerdictMemo {
         self.map.clear();
         self.key_bytes = 0;
         self.seen_once.iter_mut().for_each(|k| *k = 0);
+        // Their ids were the old filter's.
+        self.layouts.clear();
     }
 
     /// Builds the key of an event (`raw`, whose strict pass listed `top`)
@@ -145,27 +202,38 @@ impl VerdictMemo {
                 }
             }
         }
+        let layout = match self.layouts.iter().position(|l| l.is_of(raw, top)) {
+            Some(at) => at,
+            None => {
+                let mut layout = if self.layouts.len() < LAYOUTS {
+                    Layout::default()
+                } else {
+                    self.layouts.remove(0)
+                };
+                let built = layout.of(raw, top, filter);
+                self.layouts.push(layout);
+                built?;
+                self.layouts.len() - 1
+            }
+        };
+        let layout = self.layouts.get(layout)?;
         let key = &mut self.key;
         key.clear();
         key.extend_from_slice(&(candidates.len() as u32).to_le_bytes());
         for &r in candidates {
             key.extend_from_slice(&r.to_le_bytes());
         }
-        for member in top {
-            if member.name_escaped {
-                return None;
-            }
-            let name = raw.get(member.name.0 as usize..member.name.1 as usize)?;
-            // Not escaped: the name is its bytes.
-            let read = (spaced && name.contains(&b' '))
-                || filter.name_id(name).is_some_and(|id| {
-                    self.read_ids
+        for (member, &(_, id, has_space)) in top.iter().zip(&layout.members) {
+            let read = (spaced && has_space)
+                || (id != NO_ID
+                    && self
+                        .read_ids
                         .get(id as usize / 64)
-                        .is_some_and(|w| w & (1 << (id % 64)) != 0)
-                });
+                        .is_some_and(|w| w & (1 << (id % 64)) != 0));
             if !read {
                 continue;
             }
+            let name = raw.get(member.name.0 as usize..member.name.1 as usize)?;
             let value = raw.get(member.value.0 as usize..member.value.1 as usize)?;
             push_counted(key, name);
             push_counted(key, value);
@@ -354,6 +422,12 @@ mod tests {
         let first = r#"{"EventID":1,"CommandLine":"whoami","CommandLine":"x"}"#;
         let last = r#"{"EventID":1,"CommandLine":"x","CommandLine":"whoami"}"#;
         assert_ne!(key(first, &[0]), key(last, &[0]));
+        // Names are compared with the remembered layouts', not only counted.
+        let renamed = r#"{"EventID":1,"CommandLinX":"whoami","CommandLine":"x"}"#;
+        let k = key(renamed, &[0]).unwrap();
+        assert!(!k.windows(6).any(|w| w == b"whoami"));
+        let k = key(first, &[0]).unwrap();
+        assert!(k.windows(6).any(|w| w == b"whoami"));
         // An escaped member name is not looked up.
         let escaped = r#"{"EventID":1,"Command\nLine":"whoami"}"#;
         assert_eq!(key(escaped, &[0]), None);
