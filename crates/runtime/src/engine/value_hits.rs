@@ -25,12 +25,9 @@
 //!   scalar whose values keep being new (one event of the layout in
 //!   [`PROBE_EVERY`] still looks them up);
 //! - per database, the events are looked up only while at least a quarter
-//!   of them need no scan at all, or at least three quarters of their
-//!   values' bytes are found remembered (the scan then reads a quarter of
-//!   them: a database holding keywords scans every event's times and
-//!   GUIDs, but little else); otherwise (values that do not repeat) the
-//!   events are scanned whole as before (one in [`PROBE_EVERY_DB`] still
-//!   looked up).
+//!   of them need no scan at all (where the savings are): over real logs of
+//!   many kinds (script blocks, messages) most do not, and their events are
+//!   scanned whole as before (one in [`PROBE_EVERY_DB`] still looked up).
 //!
 //! Bounded: the cache starts over when full, and long values are scanned
 //! each time. Databases are told apart by address: the whole database lives
@@ -60,10 +57,6 @@ const WINDOW_EVENTS: u32 = 512;
 /// Fewer events without a scan per window than this: looking values up
 /// costs more than it saves for the database.
 const WORTH_SHARE: u32 = WINDOW_EVENTS / 4;
-/// Or at least this share of the looked-up values' bytes found remembered
-/// (the scan then reads that much less).
-const FOUND_SHARE_NUMERATOR: u64 = 3;
-const FOUND_SHARE_DENOMINATOR: u64 = 4;
 /// While a database's events are not looked up, one in this many still is,
 /// to notice when its values start to repeat.
 const PROBE_EVERY_DB: u32 = 64;
@@ -106,10 +99,6 @@ struct Worth {
     events: u32,
     looked_up: u32,
     unscanned: u32,
-    /// Bytes of the looked-up events' values in the current window, and
-    /// those found remembered.
-    bytes: u64,
-    found_bytes: u64,
 }
 
 struct Remembered {
@@ -145,8 +134,6 @@ impl ValueHits {
                     events: 0,
                     looked_up: 0,
                     unscanned: 0,
-                    bytes: 0,
-                    found_bytes: 0,
                 });
                 self.worth.len() - 1
             }
@@ -159,21 +146,16 @@ impl ValueHits {
     /// Records whether a looked-up event of the database of entry `worth`
     /// needed a scan; at the end of a window, decides whether the
     /// database's events keep being looked up.
-    fn looked_up(&mut self, worth: usize, scanned: bool, bytes: usize, found_bytes: usize) {
+    fn looked_up(&mut self, worth: usize, scanned: bool) {
         let Some(w) = self.worth.get_mut(worth) else {
             return;
         };
         w.looked_up += 1;
         w.unscanned += u32::from(!scanned);
-        w.bytes += bytes as u64;
-        w.found_bytes += found_bytes as u64;
         if w.looked_up >= WINDOW_EVENTS {
-            w.on = w.unscanned >= WORTH_SHARE
-                || w.found_bytes * FOUND_SHARE_DENOMINATOR >= w.bytes * FOUND_SHARE_NUMERATOR;
+            w.on = w.unscanned >= WORTH_SHARE;
             w.looked_up = 0;
             w.unscanned = 0;
-            w.bytes = 0;
-            w.found_bytes = 0;
         }
     }
 
@@ -268,8 +250,7 @@ impl Scanner<'_> {
             cache.text.push(b'\n');
         }
         let scan = !cache.pending.is_empty();
-        let found_bytes = bytes.len().saturating_sub(cache.text.len());
-        cache.looked_up(worth, scan, bytes.len(), found_bytes);
+        cache.looked_up(worth, scan);
         if !scan {
             return false;
         }
