@@ -143,6 +143,49 @@ fn rule_selection_by_level_tag_id_and_status() {
 }
 
 #[test]
+fn repeated_contents_are_answered_from_remembered_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let stats = dir.path().join("stats.json");
+    // Five process creations alike but for their times and process ids.
+    let mut input = String::new();
+    for n in 1..=5 {
+        input.push_str(&format!(
+            r#"{{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","UtcTime":"2026-11-29 08:00:0{n}.000","ProcessId":{n},"Image":"C:\\Windows\\System32\\rundll32.exe","CommandLine":"C:\\Windows\\System32\\rundll32.exe","ParentImage":"C:\\Windows\\explorer.exe"}}"#
+        ));
+        input.push('\n');
+    }
+    let out = run_with_stdin(
+        &[
+            "scan",
+            "-q",
+            "-o",
+            "jsonl",
+            "--threads",
+            "1",
+            "--stats",
+            stats.to_str().unwrap(),
+            "-r",
+            RULES,
+        ],
+        input.as_bytes(),
+    );
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(s["events_reaching_stage_2"], 5);
+    // Seen once, remembered the second time, answered for the other three.
+    assert_eq!(s["stage_2_verdicts_remembered"], 3);
+    // Answered events are reported like evaluated ones.
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(s["detections"], 5);
+    for (n, line) in lines.iter().enumerate() {
+        assert_eq!(line["event"]["ProcessId"], n as u64 + 1, "{line}");
+    }
+}
+
+#[test]
 fn exit_codes_and_stats() {
     let dir = tempfile::tempdir().unwrap();
     let stats = dir.path().join("stats.json");

@@ -59,6 +59,8 @@ pub struct Output {
     pub bytes: u64,
     /// Candidate rules after stage 1, summed over the events.
     pub candidate_rules: u64,
+    /// Stage-2 events whose verdict was remembered (not evaluated again).
+    pub remembered: u64,
     /// The field profile the chunk's events were read with.
     pub profile: Option<String>,
     /// Matches of rules that correlations read, in input order (for the
@@ -130,6 +132,7 @@ where
                         }
                         let profile = chunk.profile.as_deref().unwrap_or(&fallback);
                         out.profile = Some(profile.name.clone());
+                        let remembered_before = scanner.remembered_verdicts();
                         for (position, raw) in chunk.events.iter() {
                             out.events += 1;
                             out.bytes += raw.len() as u64 + 1;
@@ -175,6 +178,7 @@ where
                                 _ => {}
                             }
                         }
+                        out.remembered = scanner.remembered_verdicts() - remembered_before;
                         if let Some(events) = chunk.events.recycled() {
                             // The reader may have enough already: then it is dropped.
                             let _ = recycle.try_send(events);

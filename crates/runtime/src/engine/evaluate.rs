@@ -136,6 +136,12 @@ impl Scanner<'_> {
         Verdict::Matched(matched)
     }
 
+    /// Stage-2 events this scanner answered from remembered verdicts
+    /// (`verdict_memo.rs`) instead of evaluating them.
+    pub fn remembered_verdicts(&self) -> u64 {
+        self.verdict_memo.answered()
+    }
+
     /// The outcome of an event whose verdict was remembered: no match, or
     /// the matched rules with the whole event parsed for output.
     fn remembered_verdict(

@@ -164,6 +164,11 @@ fn push_counted(key: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 impl VerdictMemo {
+    /// Events answered since the start.
+    pub(super) fn answered(&self) -> u64 {
+        self.answered_total
+    }
+
     /// Forgets every verdict (the profile changed).
     pub(super) fn clear(&mut self) {
         self.map.clear();
