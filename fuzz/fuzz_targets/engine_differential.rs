@@ -76,7 +76,8 @@ fuzz_target!(|data: &[u8]| {
             return;
         };
         // Three times with one scanner: the third reads the values stage 1
-        // remembered (from their second scan) instead of scanning them.
+        // remembered (from their second scan) instead of scanning them, and
+        // the verdict stage 2 remembered instead of evaluating it.
         for _ in 0..3 {
             match (scanner.match_event(data, &profile), &expected) {
                 (Verdict::Matched(got), Some(want)) => {

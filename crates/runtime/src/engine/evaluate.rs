@@ -42,7 +42,7 @@ impl Scanner<'_> {
             if let Some(hash) = memo_key {
                 if let Some(matched) = self.verdict_memo.get(hash) {
                     let matched = matched.to_vec();
-                    return self.remembered_verdict(raw, matched, candidates);
+                    return self.with_whole_event(raw, matched, candidates);
                 }
             }
             let selection = filter.map(|filter| filter.select(&self.candidates));
@@ -60,17 +60,10 @@ impl Scanner<'_> {
             self.verdict_memo.remember(hash, rules);
         }
         match verdict {
-            Verdict::Matched(rules) if !rules.is_empty() => {
-                if whole {
-                    return (Verdict::Matched(rules), Some(event), candidates);
-                }
-                match parse_indexed(raw, None, &self.members) {
-                    Ok(full) => (Verdict::Matched(rules), Some(full), candidates),
-                    // An escape the validating pass accepts but a value
-                    // cannot hold (a lone surrogate) in an unread member.
-                    Err(reason) => (Verdict::Rejected(reason), None, candidates),
-                }
+            Verdict::Matched(rules) if whole && !rules.is_empty() => {
+                (Verdict::Matched(rules), Some(event), candidates)
             }
+            Verdict::Matched(rules) => self.with_whole_event(raw, rules, candidates),
             verdict => (verdict, None, candidates),
         }
     }
@@ -142,9 +135,9 @@ impl Scanner<'_> {
         self.verdict_memo.answered()
     }
 
-    /// The outcome of an event whose verdict was remembered: no match, or
-    /// the matched rules with the whole event parsed for output.
-    fn remembered_verdict(
+    /// The outcome of an event whose candidates `matched`: no match, or the
+    /// matched rules with the whole event parsed for output.
+    fn with_whole_event(
         &mut self,
         raw: &[u8],
         matched: Vec<u32>,
@@ -155,6 +148,8 @@ impl Scanner<'_> {
         }
         match parse_indexed(raw, None, &self.members) {
             Ok(full) => (Verdict::Matched(matched), Some(full), candidates),
+            // An escape the validating pass accepts but a value cannot hold
+            // (a lone surrogate) in an unread member.
             Err(reason) => (Verdict::Rejected(reason), None, candidates),
         }
     }

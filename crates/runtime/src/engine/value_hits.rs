@@ -41,6 +41,7 @@ use std::hash::BuildHasher;
 use hyperscan::prelude::*;
 
 use super::compact::REPEATS_MAX;
+use super::seen_once::SeenOnce;
 use super::Scanner;
 
 /// Values remembered at most per scanner (then the cache starts over).
@@ -60,9 +61,6 @@ const WORTH_SHARE: u32 = WINDOW_EVENTS / 4;
 /// While a database's events are not looked up, one in this many still is,
 /// to notice when its values start to repeat.
 const PROBE_EVERY_DB: u32 = 64;
-/// Slots of the table of values seen once (a power of two).
-const SEEN_SLOTS: usize = 1 << 12;
-
 /// One event of a layout in this many looks up even the values of scalars
 /// whose values have not been repeating, to notice when they start to.
 const PROBE_EVERY: u32 = 16;
@@ -77,7 +75,7 @@ pub(super) struct ValueHits {
     /// value is remembered the second time it is scanned, so values that
     /// never repeat (times, GUIDs, record ids: in the copy when the
     /// database holds keywords) cost no copy and do not push others out.
-    seen_once: Vec<u64>,
+    seen_once: SeenOnce,
     /// The values not found, each followed by `\n` (scratch).
     text: Vec<u8>,
     /// Per value not found: its start in `text`, its start in the copy,
@@ -156,23 +154,6 @@ impl ValueHits {
             w.on = w.unscanned >= WORTH_SHARE;
             w.looked_up = 0;
             w.unscanned = 0;
-        }
-    }
-
-    /// Whether the value of `key` was scanned before (it is then worth
-    /// remembering); notes it as scanned.
-    fn seen_before(&mut self, key: u64) -> bool {
-        if self.seen_once.len() != SEEN_SLOTS {
-            self.seen_once = vec![0; SEEN_SLOTS];
-        }
-        let slot = (key as usize) & (SEEN_SLOTS - 1);
-        match self.seen_once.get_mut(slot) {
-            Some(k) if *k == key => true,
-            Some(k) => {
-                *k = key;
-                false
-            }
-            None => false,
         }
     }
 
@@ -293,7 +274,7 @@ impl Scanner<'_> {
                 next += 1;
             }
             let Some(key) = key else { continue };
-            if !cache.seen_before(key) {
+            if !cache.seen_once.seen_before(key) {
                 continue;
             }
             let (Some(value), Some(hits)) = (
@@ -428,8 +409,8 @@ mod tests {
         // The same key with other bytes (a hash collision) is not an answer.
         assert_eq!(cache.get(k, 1, b"C:\\\\y.exe"), None);
         // A value is worth remembering the second time it is scanned.
-        assert!(!cache.seen_before(k));
-        assert!(cache.seen_before(k));
+        assert!(!cache.seen_once.seen_before(k));
+        assert!(cache.seen_once.seen_before(k));
         for i in 0..MAX_VALUES + 5 {
             let v = i.to_string();
             let key = cache.key(1, v.as_bytes());

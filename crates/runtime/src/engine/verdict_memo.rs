@@ -38,6 +38,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
+use super::seen_once::SeenOnce;
 use crate::partial::MemberFilter;
 use crate::strict_json::TopMember;
 
@@ -54,8 +55,6 @@ const WINDOW_EVENTS: u32 = 256;
 const WORTH_SHARE: u32 = 16;
 /// While events are not looked up, one in this many still is.
 const PROBE_EVERY: u32 = 32;
-/// Slots of the table of keys seen once (a power of two).
-const SEEN_SLOTS: usize = 1 << 12;
 /// Layouts of member names remembered (events of a few kinds alternate).
 const LAYOUTS: usize = 4;
 /// The id of a name no rule reads by name.
@@ -66,8 +65,8 @@ pub(super) struct VerdictMemo {
     map: HashMap<u64, Remembered, foldhash::fast::FixedState>,
     /// The bytes of the keys in `map`.
     key_bytes: usize,
-    /// Hashes of keys seen once, one per slot (the newest wins).
-    seen_once: Vec<u64>,
+    /// Keys seen once (a verdict is remembered from the second sight).
+    seen_once: SeenOnce,
     /// The current event's key (scratch).
     key: Vec<u8>,
     /// The ids of the member names the current candidates read, as a bit
@@ -144,7 +143,7 @@ impl Default for VerdictMemo {
         VerdictMemo {
             map: HashMap::default(),
             key_bytes: 0,
-            seen_once: Vec::new(),
+            seen_once: SeenOnce::default(),
             key: Vec::new(),
             read_ids: Vec::new(),
             layouts: Vec::new(),
@@ -173,7 +172,7 @@ impl VerdictMemo {
     pub(super) fn clear(&mut self) {
         self.map.clear();
         self.key_bytes = 0;
-        self.seen_once.iter_mut().for_each(|k| *k = 0);
+        self.seen_once.clear();
         // Their ids were the old filter's.
         self.layouts.clear();
     }
@@ -252,7 +251,12 @@ impl VerdictMemo {
     /// The remembered verdict of the key [`VerdictMemo::key_of`] just built
     /// under `hash`.
     pub(super) fn get(&mut self, hash: u64) -> Option<&[u32]> {
-        let found = self.map.get(&hash).is_some_and(|r| *r.key == *self.key);
+        let answer = self
+            .map
+            .get(&hash)
+            .filter(|r| *r.key == *self.key)
+            .map(|r| &*r.matched);
+        let found = answer.is_some();
         self.looked_up += 1;
         self.answered += u32::from(found);
         self.answered_total += u64::from(found);
@@ -261,25 +265,13 @@ impl VerdictMemo {
             self.looked_up = 0;
             self.answered = 0;
         }
-        if found {
-            self.map.get(&hash).map(|r| &*r.matched)
-        } else {
-            None
-        }
+        answer
     }
 
     /// Remembers the verdict of the key just built under `hash`, from the
     /// second time the key is seen.
     pub(super) fn remember(&mut self, hash: u64, matched: &[u32]) {
-        if self.seen_once.len() != SEEN_SLOTS {
-            self.seen_once = vec![0; SEEN_SLOTS];
-        }
-        let slot = (hash as usize) & (SEEN_SLOTS - 1);
-        let Some(seen) = self.seen_once.get_mut(slot) else {
-            return;
-        };
-        if *seen != hash {
-            *seen = hash;
+        if !self.seen_once.seen_before(hash) {
             return;
         }
         let full =
