@@ -699,7 +699,7 @@ pub(crate) use scopes::ScopeRouting;
 mod subsets;
 use subsets::SubsetCache;
 mod evaluate;
-mod seen_once;
+pub(crate) mod seen_once;
 mod value_hits;
 mod verdict_memo;
 pub(crate) use subsets::Subsets;

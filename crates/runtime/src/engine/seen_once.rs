@@ -1,5 +1,5 @@
 //! Which keys were seen once: the per-scanner caches (`value_hits.rs`,
-//! `verdict_memo.rs`) remember an entry the second time its key is seen,
+//! `verdict_memo.rs`, stage 2's hit cache) remember an entry the second time its key is seen,
 //! so keys that never repeat (times, GUIDs, process ids) cost no copy and
 //! push nothing out.
 
@@ -9,14 +9,14 @@ const SLOTS: usize = 1 << 12;
 /// Hashes of keys seen once, one per slot (the newest wins); allocated on
 /// first use.
 #[derive(Default)]
-pub(super) struct SeenOnce {
+pub(crate) struct SeenOnce {
     slots: Vec<u64>,
 }
 
 impl SeenOnce {
     /// Whether `key` was seen before (since its slot last held another);
     /// notes it as seen.
-    pub(super) fn seen_before(&mut self, key: u64) -> bool {
+    pub(crate) fn seen_before(&mut self, key: u64) -> bool {
         if self.slots.len() != SLOTS {
             self.slots = vec![0; SLOTS];
         }
@@ -31,7 +31,7 @@ impl SeenOnce {
     }
 
     /// Forgets every key.
-    pub(super) fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.slots.iter_mut().for_each(|k| *k = 0);
     }
 }

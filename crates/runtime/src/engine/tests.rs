@@ -589,6 +589,41 @@ fn regexes_run_only_where_a_required_literal_is_and_agree_with_the_reference() {
 }
 
 #[test]
+fn literals_of_new_texts_decided_one_by_one_agree_with_the_full_pass() {
+    // A text seen once has the atoms its candidates ask for decided on
+    // their own, up to a budget; past it (a list of 100 literals), and for
+    // a text seen again, one automaton pass decides them all.
+    let many: Vec<String> = (0..100).map(|i| format!("'tool{i:03}.exe'")).collect();
+    let long_list = format!(
+        "    s: {{CommandLine|contains: [{}]}}\n    condition: s",
+        many.join(", ")
+    );
+    let detections = [
+        "    s: {CommandLine|contains: 'whoami'}\n    condition: s",
+        "    s: {CommandLine|startswith: 'cmd'}\n    condition: s",
+        "    s: {CommandLine|endswith: '/all'}\n    condition: s",
+        "    s: {CommandLine: 'cmd /c whoami /all'}\n    condition: s",
+        "    s: {CommandLine|contains|cased: 'WhoAmI'}\n    condition: s",
+        "    s: {CommandLine|contains|all: ['who', 'ami', ' /']}\n    condition: s",
+        "    s: {CommandLine|contains: 'σ'}\n    condition: s",
+        long_list.as_str(),
+    ];
+    let once = [
+        "cmd /c whoami /all",
+        "CMD /C WhoAmI /ALL",
+        "x whoami",
+        "run tool099.exe now",
+        "run TOOL000.EXE",
+        "ΣΑΣ whoami",
+        "nothing here",
+    ];
+    // First sight, second sight (the full pass), then the hit cache.
+    let commands: Vec<&str> = once.iter().chain(&once).chain(&once).copied().collect();
+    let matched = agrees_on_command_lines(&detections, &commands);
+    assert!(matched >= 3 * 12, "{matched}");
+}
+
+#[test]
 fn globs_run_only_where_their_literal_pieces_are_and_agree_with_the_reference() {
     let detections = [
         "    s: {CommandLine|contains: ' -e* JAB'}\n    condition: s",

@@ -10,12 +10,20 @@
 //! the field's texts marks every atom that holds, whatever rule it belongs
 //! to. The automaton of a field is built on first use, so a field no event
 //! reaches costs nothing.
+//!
+//! That pass costs the same whatever few atoms an event's candidates ask
+//! for: over a long command line, thousands of short literals match dozens
+//! of times. A text seen for the first time is therefore decided atom by
+//! atom, only for the atoms asked (up to a budget, [`AtomTable::holds`]);
+//! a text seen again gets the full pass, whose list the [`HitCache`] keeps.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
+
+use crate::engine::seen_once::SeenOnce;
 use hypersigma_compiler::pattern::fold_str;
 
 /// Where a literal must lie in a text.
@@ -66,6 +74,9 @@ struct ModeAtoms {
     /// Atom id → (position, non-empty text).
     atoms: Vec<(Position, String)>,
     automaton: OnceLock<Option<Automaton>>,
+    /// Per atom, a prepared search for a substring atom (built on the
+    /// first atom decided on its own).
+    finders: OnceLock<Vec<Option<memchr::memmem::Finder<'static>>>>,
 }
 
 /// One automaton over a mode's distinct texts.
@@ -169,12 +180,44 @@ impl AtomTable {
     }
 }
 
+impl AtomTable {
+    /// Whether atom `id` of `target` in `mode` holds in `text` (already in
+    /// the mode: folded for folded atoms), decided on its own.
+    pub(crate) fn holds(&self, target: u32, mode: usize, id: u32, text: &str) -> bool {
+        let Some(atoms) = self.targets.get(target as usize).and_then(|t| t.get(mode)) else {
+            return false;
+        };
+        match atoms.atoms.get(id as usize) {
+            Some((Position::Contains, _)) => atoms
+                .finders()
+                .get(id as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|f| f.find(text.as_bytes()).is_some()),
+            Some((position, literal)) => position.test(text, literal),
+            None => false,
+        }
+    }
+}
+
 /// Whether atom `id` is in a list from [`AtomTable::hits`].
-pub(crate) fn is_hit(hits: &[u32], id: u32) -> bool {
+#[cfg(test)]
+fn is_hit(hits: &[u32], id: u32) -> bool {
     hits.binary_search(&id).is_ok()
 }
 
 impl ModeAtoms {
+    fn finders(&self) -> &[Option<memchr::memmem::Finder<'static>>] {
+        self.finders.get_or_init(|| {
+            self.atoms
+                .iter()
+                .map(|(position, text)| {
+                    (*position == Position::Contains)
+                        .then(|| memchr::memmem::Finder::new(text.as_bytes()).into_owned())
+                })
+                .collect()
+        })
+    }
+
     fn automaton(&self) -> Option<&Automaton> {
         self.automaton
             .get_or_init(|| {
@@ -216,6 +259,8 @@ const HIT_CACHE_TEXT_MAX: usize = 2048;
 #[derive(Default)]
 pub(crate) struct HitCache {
     map: HashMap<u64, CachedHits, foldhash::fast::FixedState>,
+    /// Texts seen once, by the hash of their key.
+    seen_once: SeenOnce,
     scratch: Vec<u32>,
 }
 
@@ -236,6 +281,43 @@ fn in_mode(text: &str, mode: usize) -> Cow<'_, str> {
 }
 
 impl HitCache {
+    /// The atoms of `target` in `mode` that hold in at least one of `texts`,
+    /// as [`HitCache::hits`] gives them, unless `texts` is a single text
+    /// seen for the first time (noted as seen): `None`, and the caller
+    /// decides the atoms it needs on their own.
+    pub(crate) fn hits_unless_new(
+        &mut self,
+        table: &AtomTable,
+        target: u32,
+        mode: usize,
+        texts: &[Cow<'_, str>],
+    ) -> Option<Arc<[u32]>> {
+        if let [text] = texts {
+            if text.len() <= HIT_CACHE_TEXT_MAX {
+                let key = self.key(target, mode, text);
+                if let Some(hits) = self.cached(key, target, mode, text) {
+                    return Some(hits);
+                }
+                if !self.seen_once.seen_before(key) {
+                    return None;
+                }
+            }
+        }
+        Some(self.hits(table, target, mode, texts))
+    }
+
+    fn key(&self, target: u32, mode: usize, text: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.map.hasher().hash_one((target, mode, text))
+    }
+
+    fn cached(&self, key: u64, target: u32, mode: usize, text: &str) -> Option<Arc<[u32]>> {
+        self.map
+            .get(&key)
+            .filter(|c| c.target == target && c.mode == mode && *c.text == *text)
+            .map(|c| Arc::clone(&c.hits))
+    }
+
     /// The atoms of `target` in `mode` that hold in at least one of `texts`
     /// (exact texts, folded here for folded atoms): from the cache for a
     /// single text it holds, else decided by the [`AtomTable`] (and kept).
@@ -259,14 +341,9 @@ impl HitCache {
                 return Arc::from(self.scratch.as_slice());
             }
         };
-        let key = {
-            use std::hash::BuildHasher;
-            self.map.hasher().hash_one((target, mode, text))
-        };
-        if let Some(c) = self.map.get(&key) {
-            if c.target == target && c.mode == mode && *c.text == *text {
-                return Arc::clone(&c.hits);
-            }
+        let key = self.key(target, mode, text);
+        if let Some(hits) = self.cached(key, target, mode, text) {
+            return hits;
         }
         let matched = in_mode(text, mode);
         table.hits(
@@ -346,6 +423,72 @@ mod tests {
         assert_eq!(held(&table, cmd, 1, &["whoami"], &[cased]), [false]);
         // Unknown targets and modes hold nothing.
         assert_eq!(held(&table, 7, 0, &["cmd"], &[0]), [false]);
+    }
+
+    #[test]
+    fn an_atom_decided_on_its_own_agrees_with_the_full_pass() {
+        let mut b = AtomTableBuilder::default();
+        let cmd = b.target(Some("CommandLine"));
+        let mut ids = Vec::new();
+        for cased in [false, true] {
+            for position in [
+                Position::Contains,
+                Position::Prefix,
+                Position::Suffix,
+                Position::Exact,
+            ] {
+                for text in ["cmd", "whoami", "c", "/c w", "cmd /c whoami", "σ"] {
+                    ids.push((b.atom(cmd, cased, position, text), mode(cased)));
+                }
+            }
+        }
+        let table = b.finish();
+        let texts = [
+            "cmd /c whoami",
+            "whoami cmd",
+            "x",
+            "ccc",
+            "σς",
+            "CMD /C WHOAMI",
+        ];
+        let mut hits = Vec::new();
+        for text in texts {
+            for m in 0..MODES {
+                let in_mode = in_mode(text, m);
+                table.hits(cmd, m, std::iter::once(in_mode.as_ref()), &mut hits);
+                for &(id, _) in ids.iter().filter(|(_, im)| *im == m) {
+                    assert_eq!(
+                        table.holds(cmd, m, id, &in_mode),
+                        is_hit(&hits, id),
+                        "{text:?} {id} {m}"
+                    );
+                }
+            }
+        }
+        // Unknown targets, modes and atoms hold nothing.
+        assert!(!table.holds(cmd + 1, 0, 0, "cmd"));
+        assert!(!table.holds(cmd, 0, 10_000, "cmd"));
+    }
+
+    #[test]
+    fn a_text_seen_once_is_left_to_the_caller_and_decided_when_seen_again() {
+        let mut b = AtomTableBuilder::default();
+        let t = b.target(Some("CommandLine"));
+        let id = b.atom(t, false, Position::Contains, "who");
+        let table = b.finish();
+        let mut cache = HitCache::default();
+        let text = [Cow::Borrowed("WHOAMI")];
+        assert!(cache.hits_unless_new(&table, t, 0, &text).is_none());
+        // Another mode or target is another key.
+        assert!(cache.hits_unless_new(&table, t, 1, &text).is_none());
+        let again = cache.hits_unless_new(&table, t, 0, &text).unwrap();
+        assert_eq!(*again, [id]);
+        assert_eq!(*cache.hits_unless_new(&table, t, 0, &text).unwrap(), [id]);
+        // Several texts, or a text too long to keep, are decided at once.
+        let two = [Cow::Borrowed("x"), Cow::Borrowed("who")];
+        assert_eq!(*cache.hits_unless_new(&table, t, 0, &two).unwrap(), [id]);
+        let long = [Cow::Owned(format!("who{}", "x".repeat(HIT_CACHE_TEXT_MAX)))];
+        assert_eq!(*cache.hits_unless_new(&table, t, 0, &long).unwrap(), [id]);
     }
 
     #[test]

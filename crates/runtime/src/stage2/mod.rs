@@ -15,7 +15,7 @@
 mod atoms;
 
 use std::borrow::Cow;
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -28,7 +28,7 @@ use hypersigma_compiler::regex_literals;
 use hypersigma_compiler::{Profile, Source};
 use memchr::memmem;
 
-use atoms::{intersects, is_hit, mode, AtomTableBuilder, Position, MODES};
+use atoms::{intersects, mode, AtomTableBuilder, Position, MODES};
 pub(crate) use atoms::{AtomTable, HitCache};
 
 /// The lowered form of one rule's selections.
@@ -284,9 +284,18 @@ struct FieldEntry<'a> {
     /// The same as characters, for wildcard patterns (computed on first use).
     exact_chars: OnceCell<Vec<Vec<char>>>,
     folded_chars: OnceCell<Vec<Vec<char>>>,
-    /// Per case mode, the field's atoms that hold (sorted ids, on first use).
+    /// Per case mode, the field's atoms that hold (sorted ids, once the
+    /// full pass ran or the hit cache knew the text).
     atom_hits: [OnceCell<Arc<[u32]>>; MODES],
+    /// Per case mode, atoms still to be decided one by one before the full
+    /// pass runs; `None` until the hit cache was asked about the text.
+    direct_left: [Cell<Option<u32>>; MODES],
 }
+
+/// Atoms of one field decided one by one, per event and case mode, for a
+/// text seen for the first time: past this many, one automaton pass over
+/// the text (which decides all of them) is cheaper.
+const DIRECT_ATOMS: u32 = 64;
 
 /// The text of each scalar of `values` (arrays opened; null, objects
 /// skipped), borrowed from the event where it holds a string.
@@ -396,20 +405,57 @@ impl<'a> FieldEntry<'a> {
         })
     }
 
-    /// The field's atoms in a case mode that hold in at least one text.
-    fn hits(
+    /// Whether any of the atoms `ids` (ascending) of the field in a case
+    /// mode holds in at least one text: from the field's list of atoms that
+    /// hold when it is known (or the hit cache knows it), one by one for a
+    /// text seen for the first time (within [`DIRECT_ATOMS`]), else from
+    /// the list, computed now.
+    fn any_atom_holds(
         &self,
         event: &'a Value,
         atoms: &AtomTable,
         cache: &RefCell<HitCache>,
         cased: bool,
-    ) -> &[u32] {
-        self.atom_hits[mode(cased)].get_or_init(|| {
-            let texts = self.exact(event);
-            cache
-                .borrow_mut()
-                .hits(atoms, self.target_id, mode(cased), texts)
-        })
+        ids: &[u32],
+    ) -> bool {
+        let m = mode(cased);
+        if let Some(hits) = self.atom_hits[m].get() {
+            return intersects(hits, ids);
+        }
+        let left = match self.direct_left[m].get() {
+            Some(left) => left,
+            None => {
+                let known =
+                    cache
+                        .borrow_mut()
+                        .hits_unless_new(atoms, self.target_id, m, self.exact(event));
+                if let Some(hits) = known {
+                    return intersects(self.atom_hits[m].get_or_init(|| hits), ids);
+                }
+                DIRECT_ATOMS
+            }
+        };
+        match u32::try_from(ids.len())
+            .ok()
+            .and_then(|n| left.checked_sub(n))
+        {
+            Some(rest) => {
+                self.direct_left[m].set(Some(rest));
+                ids.iter().any(|&id| {
+                    self.any_text(event, cased, |_, text| {
+                        atoms.holds(self.target_id, m, id, text)
+                    })
+                })
+            }
+            None => {
+                let hits = self.atom_hits[m].get_or_init(|| {
+                    cache
+                        .borrow_mut()
+                        .hits(atoms, self.target_id, m, self.exact(event))
+                });
+                intersects(hits, ids)
+            }
+        }
     }
 
     /// Whether a literal holds for at least one scalar of the field.
@@ -421,7 +467,7 @@ impl<'a> FieldEntry<'a> {
         literal: Literal,
     ) -> bool {
         match literal {
-            Literal::Atom { cased, id } => is_hit(self.hits(event, atoms, cache, cased), id),
+            Literal::Atom { cased, id } => self.any_atom_holds(event, atoms, cache, cased, &[id]),
             Literal::Empty { cased, position } => {
                 self.any_text(event, cased, |_, text| position.test(text, ""))
             }
@@ -484,6 +530,7 @@ impl<'a> FieldCache<'a> {
             exact_chars: OnceCell::new(),
             folded_chars: OnceCell::new(),
             atom_hits: Default::default(),
+            direct_left: Default::default(),
         });
         self.entries.len() - 1
     }
@@ -565,10 +612,7 @@ fn match_holds<'a>(
     if let Some(any_of) = &lm.any_of {
         let by_atoms = (0..MODES).any(|m| {
             !any_of.atoms[m].is_empty()
-                && intersects(
-                    entry.hits(event, atoms, hit_cache, m == mode(true)),
-                    &any_of.atoms[m],
-                )
+                && entry.any_atom_holds(event, atoms, hit_cache, m == mode(true), &any_of.atoms[m])
         });
         return by_atoms || any_of.others.iter().any(|&slot| slot_holds(slot));
     }
