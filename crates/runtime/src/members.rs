@@ -19,10 +19,17 @@
 //! bytes. Lines the strict pass does not judge get the lenient pass (the
 //! same spans, no verdict) and serde_json in stage 2.
 
-use crate::strict_json::{number_end, string_end, word_end, TopMember, MAX_DEPTH};
+use crate::strict_json::{number_end, string_end, word_end, Escapes, TopMember, MAX_DEPTH};
 
 /// No member (a scalar at the top level, or inside a top-level array).
 const NO_KEY: (u32, u32) = (u32::MAX, u32::MAX);
+
+/// What a number or a word is to [`TopMember::plain_string`]: not a string
+/// whose text is its bytes.
+const NOT_PLAIN: Escapes = Escapes {
+    any: true,
+    slash: false,
+};
 
 /// One scalar token: its byte range and the byte range of its member name
 /// (inside the quotes, still JSON-escaped).
@@ -139,6 +146,76 @@ impl MemberIndex {
         if self.seen.non_ascii {
             simdutf8::basic::from_utf8(raw).ok()?;
         }
+        if self.build_flat(raw).is_some() {
+            return Some(());
+        }
+        self.spans.clear();
+        self.top.clear();
+        self.seen.slash_escape = false;
+        self.build_nested(raw)
+    }
+
+    /// The strict pass for the common shape of an event: one object whose
+    /// members are all scalars (strings, numbers, `true`, `false`, `null`).
+    /// The same tokens, spans and top-level members as
+    /// [`MemberIndex::build_nested`], without its bookkeeping of open
+    /// containers and what may come next. `None` for any other shape
+    /// (nested values, an empty object) and for any line it would refuse:
+    /// the general pass then starts over and decides.
+    fn build_flat(&mut self, raw: &[u8]) -> Option<()> {
+        let spaces = |mut i: usize| {
+            while raw.get(i) == Some(&b' ') {
+                i += 1;
+            }
+            i
+        };
+        let mut i = spaces(0);
+        if raw.get(i) != Some(&b'{') {
+            return None;
+        }
+        i = spaces(i + 1);
+        loop {
+            if raw.get(i) != Some(&b'"') {
+                return None;
+            }
+            let (name_end, name_escapes) = string_end(raw, i)?;
+            let name = (i as u32 + 1, name_end as u32 - 1);
+            let mut at = spaces(name_end);
+            if raw.get(at) != Some(&b':') {
+                return None;
+            }
+            at = spaces(at + 1);
+            let (end, escapes) = match *raw.get(at)? {
+                b'"' => string_end(raw, at)?,
+                b't' | b'f' | b'n' => (word_end(raw, at)?, NOT_PLAIN),
+                b'-' | b'0'..=b'9' => (number_end(raw, at)?, NOT_PLAIN),
+                _ => return None,
+            };
+            self.seen.slash_escape |= name_escapes.slash | escapes.slash;
+            let value = (at as u32, end as u32);
+            self.spans.push(Span {
+                start: value.0,
+                end: value.1,
+                key: name,
+            });
+            self.top.push(TopMember {
+                name,
+                name_escaped: name_escapes.any,
+                value,
+                plain_string: !escapes.any,
+            });
+            i = spaces(end);
+            match raw.get(i)? {
+                b',' => i = spaces(i + 1),
+                b'}' => return (spaces(i + 1) == raw.len()).then_some(()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The strict pass for any shape: nested objects and arrays, with the
+    /// names holding containers.
+    fn build_nested(&mut self, raw: &[u8]) -> Option<()> {
         let spaces = |mut i: usize| {
             while raw.get(i) == Some(&b' ') {
                 i += 1;
@@ -614,8 +691,68 @@ mod properties {
         })
     }
 
+    /// The spans, top-level members and `\/` flag of one strict path
+    /// (`flat` or the general one) alone, when it accepts the line.
+    type StrictView = (Vec<(u32, u32, (u32, u32))>, Vec<TopMember>, bool);
+
+    fn strict_path(raw: &[u8], flat: bool) -> Option<StrictView> {
+        let mut x = MemberIndex::default();
+        if flat {
+            x.build_flat(raw)?;
+        } else {
+            x.build_nested(raw)?;
+        }
+        let spans = x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
+        Some((spans, x.top.clone(), x.seen.slash_escape))
+    }
+
+    #[test]
+    fn flat_events_take_the_flat_path() {
+        let line = br#"{"EventID":1, "Image":"C:\\x\/y.exe","N":-1.5e3,"T":true,"U":null}"#;
+        let flat = strict_path(line, true);
+        assert!(flat.is_some());
+        assert_eq!(flat, strict_path(line, false));
+        for other in [
+            &br#"{"A":{"B":1}}"#[..],
+            br#"{"A":[1]}"#,
+            br#"{}"#,
+            br#"{"A":1,}"#,
+            br#"{"A":01}"#,
+            br#"{"A":1} x"#,
+        ] {
+            assert_eq!(
+                strict_path(other, true),
+                None,
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Whatever the flat path accepts, the general pass accepts with
+        /// the same spans, members and escapes seen.
+        #[test]
+        fn the_flat_path_agrees_with_the_general_pass(
+            members in proptest::collection::vec(("[a-z\"\\\\]{1,4}", token()), 1..6),
+            sep in "(, ?| ?, |,,| |)",
+            colon in "( ?: ?|:|::)",
+            edit in proptest::option::of((any::<u8>(), 0usize..120, any::<bool>())),
+        ) {
+            let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\"{colon}{v}")).collect();
+            let mut line = format!("{{{}}}", body.join(&sep)).into_bytes();
+            if let Some((byte, at, insert)) = edit {
+                if at < line.len() {
+                    if insert { line.insert(at, byte) } else { line[at] = byte }
+                }
+            }
+            if let Some(flat) = strict_path(&line, true) {
+                let text = String::from_utf8_lossy(&line).into_owned();
+                prop_assert_eq!(Some(flat), strict_path(&line, false), "{}", text);
+            }
+        }
 
         /// A strict yes is always serde_json's yes, with the lenient pass's
         /// spans; on the lines it judges (spaces only, no `\u`, UTF-8), a
