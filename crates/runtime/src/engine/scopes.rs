@@ -77,7 +77,7 @@ impl Scanner<'_> {
         }
         // The strict pass saw every escape and non-ASCII byte on its way.
         let hiding = match self.members.seen() {
-            Some(seen) => seen.slash_escape || (seen.non_ascii && has_ascii_folding(raw)),
+            Some(seen) => seen.slash_escape || (seen.non_ascii && utf8_has_ascii_folding(raw)),
             None => has_hiding_escape(raw) || has_ascii_folding(raw),
         };
         if hiding || !self.read_raw_scope(raw, known) {
@@ -188,6 +188,41 @@ pub(super) fn has_ascii_folding(raw: &[u8]) -> bool {
         at = start + width;
     }
     false
+}
+
+/// [`has_ascii_folding`] for bytes known to be UTF-8 (a line the strict
+/// lexing pass accepted): the first bytes of the characters that fold to
+/// ASCII are searched for with `memchr` (two or three distinct ones), and
+/// only the characters starting there are decoded.
+pub(super) fn utf8_has_ascii_folding(text: &[u8]) -> bool {
+    static LEADS: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+        let mut leads: Vec<u8> = folds_to_ascii()
+            .iter()
+            .map(|c| c.encode_utf8(&mut [0u8; 4]).as_bytes()[0])
+            .collect();
+        leads.sort_unstable();
+        leads.dedup();
+        leads
+    });
+    let folds = folds_to_ascii();
+    let folds_at = |at: usize| {
+        let width = match text.get(at) {
+            Some(0xC2..=0xDF) => 2,
+            Some(0xE0..=0xEF) => 3,
+            _ => 4,
+        };
+        text.get(at..at + width)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .and_then(|s| s.chars().next())
+            .is_some_and(|c| folds.binary_search(&c).is_ok())
+    };
+    match LEADS.as_slice() {
+        [] => false,
+        [a] => memchr::memchr_iter(*a, text).any(folds_at),
+        [a, b] => memchr::memchr2_iter(*a, *b, text).any(folds_at),
+        [a, b, c] => memchr::memchr3_iter(*a, *b, *c, text).any(folds_at),
+        _ => has_ascii_folding(text),
+    }
 }
 
 /// The position of the first non-ASCII byte (eight bytes at a time).

@@ -1,7 +1,7 @@
 //! Unit tests of the engine: stage 1's candidates and scope filter, stage 2's
 //! verdicts and the validation of lines without candidates.
 
-use super::scopes::{has_ascii_folding, has_hiding_escape};
+use super::scopes::{has_ascii_folding, has_hiding_escape, utf8_has_ascii_folding};
 use super::*;
 use hypersigma_compiler::{evaluate, parse_rule, CompileOptions};
 
@@ -205,6 +205,25 @@ fn characters_folding_to_ascii_are_told_from_other_non_ascii_ones() {
     // Not UTF-8: nothing is concluded.
     assert!(has_ascii_folding(b"{\"a\":\"\xff\"}"));
     assert!(has_ascii_folding(b"{\"a\":\"\xc3"));
+    // On UTF-8 text, the search by first bytes answers the same, also next
+    // to characters sharing those first bytes (ő, Ş: 0xC5; €, –: 0xE2).
+    let pieces = [
+        "a", "®", "ő", "Ş", "€", "–", "😀", "\u{17F}", "\u{212A}", "K", "s",
+    ];
+    for a in pieces {
+        for b in pieces {
+            for c in pieces {
+                let text = format!("{a}{b}x{c}");
+                assert_eq!(
+                    utf8_has_ascii_folding(text.as_bytes()),
+                    has_ascii_folding(text.as_bytes()),
+                    "{text}"
+                );
+            }
+        }
+    }
+    assert!(utf8_has_ascii_folding("\u{212A}".as_bytes()));
+    assert!(!utf8_has_ascii_folding(registered.as_bytes()));
 }
 
 /// Rules of three log sources, with the scope gate on and subset databases
