@@ -88,11 +88,29 @@ pub(crate) fn unescape_into(body: &[u8], out: &mut Vec<u8>) -> Option<()> {
     Some(())
 }
 
-/// The text of a JSON string body as [`unescape_into`] decodes it.
+/// The text of a JSON string body as [`unescape_into`] decodes it, built
+/// from the body's own text between escapes (each escape is ASCII, so the
+/// pieces are whole characters and need no second UTF-8 check).
 pub(crate) fn unescape_str(body: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(body.len());
-    unescape_into(body.as_bytes(), &mut out)?;
-    String::from_utf8(out).ok()
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(i) = memchr::memchr(b'\\', rest.as_bytes()) {
+        out.push_str(rest.get(..i)?);
+        out.push(match rest.as_bytes().get(i + 1)? {
+            b'n' => '\n',
+            b't' => '\t',
+            b'r' => '\r',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            _ => return None,
+        });
+        rest = rest.get(i + 2..)?;
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// The end of a number starting at `at`:
@@ -178,6 +196,33 @@ fn next_special(raw: &[u8], mut from: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::next_special;
+
+    #[test]
+    fn strings_decode_as_serde_json_decodes_them() {
+        let bodies = [
+            r#"plain"#,
+            r#"C:\\Windows\\System32\\cmd.exe"#,
+            r#"\"quoted\" \/ \b\f\n\r\t é\\"#,
+            r#"\\"#,
+            r#"ends with é"#,
+            r#""#,
+        ];
+        for body in bodies {
+            let expected: String = serde_json::from_str(&format!("\"{body}\"")).unwrap();
+            assert_eq!(
+                super::unescape_str(body).as_deref(),
+                Some(expected.as_str()),
+                "{body}"
+            );
+            let mut bytes = Vec::new();
+            super::unescape_into(body.as_bytes(), &mut bytes).unwrap();
+            assert_eq!(bytes, expected.as_bytes());
+        }
+        // Escapes this decoding leaves to serde_json, and broken ones.
+        for body in [r#"\u0041"#, r#"\x"#, r#"ends\"#] {
+            assert_eq!(super::unescape_str(body), None, "{body}");
+        }
+    }
 
     #[test]
     fn the_first_special_byte_is_found_wherever_it_lies_in_a_word() {
