@@ -272,14 +272,22 @@ pub(crate) fn parse_event(raw: &[u8], filter: Option<Selection<'_>>) -> Result<V
 
 /// [`parse_event`] for a line `index` was built on: when its strict pass
 /// accepted the line, the members `filter` wants (all without one) are
-/// parsed from their own bytes and the others not walked again.
+/// parsed from their own bytes and the others not walked again. `wanted`,
+/// when it has one flag per top-level member, says which ones the filter's
+/// rules read (the verdict memo's key knows them), instead of looking each
+/// name up.
 pub(crate) fn parse_indexed(
     raw: &[u8],
     filter: Option<Selection<'_>>,
+    wanted: Option<&[bool]>,
     index: &MemberIndex,
 ) -> Result<Value, Rejection> {
     if let (Some(top), Ok(text)) = (index.top_members(), simdutf8::basic::from_utf8(raw)) {
-        let wants = |name: &str| filter.as_ref().is_none_or(|f| f.wants(name));
+        let wanted = wanted.filter(|w| w.len() == top.len());
+        let wants = |k: usize, name: &str| match wanted {
+            Some(flags) => flags.get(k).copied().unwrap_or(true),
+            None => filter.as_ref().is_none_or(|f| f.wants(name)),
+        };
         if let Some(map) = build_members(text, wants, top) {
             return Ok(Value::Object(map));
         }
@@ -301,21 +309,21 @@ pub(crate) fn validate_indexed(raw: &[u8], index: &MemberIndex) -> Result<(), Re
 /// gives the error).
 fn build_members(
     text: &str,
-    wants: impl Fn(&str) -> bool,
+    wants: impl Fn(usize, &str) -> bool,
     top: &[TopMember],
 ) -> Option<Map<String, Value>> {
     let slice = |(a, b): (u32, u32)| text.get(a as usize..b as usize);
     // Room for every member at once: growing rehashes, and the map lives
     // for one event only.
     let mut out = Map::with_capacity(top.len());
-    for member in top {
+    for (k, member) in top.iter().enumerate() {
         let raw_name = slice(member.name)?;
         let name: Cow<'_, str> = if member.name_escaped {
             Cow::Owned(unescape_str(raw_name)?)
         } else {
             Cow::Borrowed(raw_name)
         };
-        if !wants(&name) {
+        if !wants(k, &name) {
             continue;
         }
         let token = slice(member.value)?;
@@ -507,12 +515,12 @@ pub(crate) mod tests {
     /// [`parse_indexed`] with a selection on a line indexed first, as
     /// stage 2 sees it.
     pub(crate) fn fast_parse(raw: &[u8], f: Selection<'_>) -> Result<Value, Rejection> {
-        parse_indexed(raw, Some(f), &MemberIndex::built(raw))
+        parse_indexed(raw, Some(f), None, &MemberIndex::built(raw))
     }
 
     /// [`parse_indexed`] of the whole line likewise.
     pub(crate) fn fast_whole(raw: &[u8]) -> Result<Value, Rejection> {
-        parse_indexed(raw, None, &MemberIndex::built(raw))
+        parse_indexed(raw, None, None, &MemberIndex::built(raw))
     }
 
     /// [`validate_indexed`] likewise.
@@ -526,6 +534,31 @@ pub(crate) mod tests {
         );
         let rule = parse_rule(&text, &CompileOptions::default()).unwrap();
         ReadSet::new(&[rule])
+    }
+
+    #[test]
+    fn members_flagged_by_position_are_the_ones_built() {
+        let raw = br#"{"a":1,"b":"x\\y","a":3,"c":[1]}"#;
+        let index = MemberIndex::built(raw);
+        let built = |flags: &[bool]| parse_indexed(raw, None, Some(flags), &index).unwrap();
+        assert_eq!(
+            built(&[false, true, false, true]),
+            serde_json::json!({"b": "x\\y", "c": [1]})
+        );
+        // Duplicate names: the flagged one, in the first one's place when both are.
+        assert_eq!(
+            built(&[false, false, true, false]),
+            serde_json::json!({"a": 3})
+        );
+        assert_eq!(
+            built(&[true, false, true, false]),
+            serde_json::json!({"a": 3})
+        );
+        // Flags that do not fit the line are ignored (the whole line, no filter).
+        assert_eq!(
+            built(&[true]),
+            serde_json::from_slice::<Value>(raw).unwrap()
+        );
     }
 
     #[test]

@@ -32,7 +32,7 @@ impl Scanner<'_> {
         let parsed = if candidates == 0 {
             validate_indexed(raw, &self.members).map(|()| Value::Null)
         } else if whole {
-            parse_indexed(raw, None, &self.members)
+            parse_indexed(raw, None, None, &self.members)
         } else {
             self.refresh_filter(profile);
             let filter = self.filter.as_ref().map(|(_, _, filter)| filter);
@@ -46,7 +46,9 @@ impl Scanner<'_> {
                 }
             }
             let selection = filter.map(|filter| filter.select(&self.candidates));
-            parse_indexed(raw, selection, &self.members)
+            // With a key, the members it holds are those the candidates read.
+            let wanted = memo_key.map(|_| self.verdict_memo.read_members());
+            parse_indexed(raw, selection, wanted, &self.members)
         };
         let event = match parsed {
             Ok(event) => event,
@@ -146,7 +148,7 @@ impl Scanner<'_> {
         if matched.is_empty() {
             return (Verdict::Matched(matched), None, candidates);
         }
-        match parse_indexed(raw, None, &self.members) {
+        match parse_indexed(raw, None, None, &self.members) {
             Ok(full) => (Verdict::Matched(matched), Some(full), candidates),
             // An escape the validating pass accepts but a value cannot hold
             // (a lone surrogate) in an unread member.

@@ -72,6 +72,9 @@ pub(super) struct VerdictMemo {
     /// The ids of the member names the current candidates read, as a bit
     /// set (scratch).
     read_ids: Vec<u64>,
+    /// Per top-level member of the current event: whether its key holds it
+    /// (whether a candidate can read it); complete when `key_of` gave a key.
+    read_members: Vec<bool>,
     /// Recent layouts (newest last).
     layouts: Vec<Layout>,
     /// Whether events are looked up; events since the start; looked-up
@@ -146,6 +149,7 @@ impl Default for VerdictMemo {
             seen_once: SeenOnce::default(),
             key: Vec::new(),
             read_ids: Vec::new(),
+            read_members: Vec::new(),
             layouts: Vec::new(),
             on: true,
             events: 0,
@@ -223,6 +227,7 @@ impl VerdictMemo {
         let layout = self.layouts.get(layout)?;
         let key = &mut self.key;
         key.clear();
+        self.read_members.clear();
         key.extend_from_slice(&(candidates.len() as u32).to_le_bytes());
         for &r in candidates {
             key.extend_from_slice(&r.to_le_bytes());
@@ -234,6 +239,7 @@ impl VerdictMemo {
                         .read_ids
                         .get(id as usize / 64)
                         .is_some_and(|w| w & (1 << (id % 64)) != 0));
+            self.read_members.push(read);
             if !read {
                 continue;
             }
@@ -246,6 +252,13 @@ impl VerdictMemo {
             }
         }
         Some(self.map.hasher().hash_one(&self.key[..]))
+    }
+
+    /// Per top-level member of the event [`VerdictMemo::key_of`] just gave a
+    /// key for: whether a candidate can read it (the members the key holds,
+    /// which are all its verdict depends on).
+    pub(super) fn read_members(&self) -> &[bool] {
+        &self.read_members
     }
 
     /// The remembered verdict of the key [`VerdictMemo::key_of`] just built
