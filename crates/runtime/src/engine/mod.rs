@@ -706,4 +706,6 @@ pub(crate) use subsets::Subsets;
 use value_hits::ValueHits;
 use verdict_memo::VerdictMemo;
 #[cfg(test)]
+mod stage2_tests;
+#[cfg(test)]
 mod tests;

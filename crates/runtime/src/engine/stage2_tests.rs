@@ -1,0 +1,129 @@
+//! Unit tests of stage 2's text predicates through the engine: literals
+//! (one by one, by the automaton pass, from the hit cache), regexes and
+//! globs behind their literal prefilters, all against the reference
+//! evaluator.
+
+use super::tests::engine;
+use super::*;
+
+/// Matches each command line (in a Sysmon process event) against the
+/// detections, with and without the prefilter, requiring the reference's
+/// verdicts; returns how many (event, rule) pairs matched per run.
+fn agrees_on_command_lines(detections: &[&str], commands: &[&str]) -> usize {
+    let p = Profile::sysmon();
+    let mut matched = 0;
+    for no_prefilter in [false, true] {
+        let e = engine(detections, no_prefilter);
+        let mut s = e.scanner().unwrap();
+        matched = 0;
+        for cmd in commands {
+            let raw = serde_json::json!({
+                "Channel": "Microsoft-Windows-Sysmon/Operational",
+                "EventID": 1,
+                "CommandLine": cmd,
+            })
+            .to_string();
+            let event: Value = serde_json::from_str(&raw).unwrap();
+            let expected: Vec<u32> = (0..detections.len() as u32)
+                .filter(|&r| hypersigma_compiler::evaluate(&e.rules()[r as usize], &event, &p))
+                .collect();
+            matched += expected.len();
+            assert_eq!(
+                s.match_event(raw.as_bytes(), &p),
+                Verdict::Matched(expected),
+                "{cmd:?} (no prefilter: {no_prefilter})"
+            );
+        }
+    }
+    matched
+}
+
+#[test]
+fn regexes_run_only_where_a_required_literal_is_and_agree_with_the_reference() {
+    let detections = [
+        "    s: {CommandLine|re: '\\w+`(?:\\w+|-|.)`[\\w+|\\s]'}\n    condition: s",
+        "    s: {CommandLine|re: '(?i)\\$\\{`?e`?n`?v`?:`?p`?a`?t`?h`?\\}'}\n    condition: s",
+        "    s: {CommandLine|re|i: 'x+(?:Invoke|IEX)\\s'}\n    condition: s",
+        "    s: {CommandLine|re: 'K[A-Z]{2}[0-9]'}\n    condition: s",
+    ];
+    let commands = [
+        "IN`V`o`Ke-eXp`ResSIOn x",
+        "plain command line",
+        "echo ${E`Nv:pATh}",
+        "echo ${env:path}",
+        "xxINVOKE x",
+        "xiex\\tx",
+        "KAB1",
+        "\u{212A}AB1",
+        "kab1",
+    ];
+    // Each expression matches somewhere, the Kelvin sign included.
+    let matched = agrees_on_command_lines(&detections, &commands);
+    assert!(matched >= 5, "{matched}");
+}
+
+#[test]
+fn literals_of_new_texts_decided_one_by_one_agree_with_the_full_pass() {
+    // A text seen once has the atoms its candidates ask for decided on
+    // their own, up to a budget; past it (a list of 100 literals), and for
+    // a text seen again, one automaton pass decides them all.
+    let many: Vec<String> = (0..100).map(|i| format!("'tool{i:03}.exe'")).collect();
+    let long_list = format!(
+        "    s: {{CommandLine|contains: [{}]}}\n    condition: s",
+        many.join(", ")
+    );
+    let detections = [
+        "    s: {CommandLine|contains: 'whoami'}\n    condition: s",
+        "    s: {CommandLine|startswith: 'cmd'}\n    condition: s",
+        "    s: {CommandLine|endswith: '/all'}\n    condition: s",
+        "    s: {CommandLine: 'cmd /c whoami /all'}\n    condition: s",
+        "    s: {CommandLine|contains|cased: 'WhoAmI'}\n    condition: s",
+        "    s: {CommandLine|contains|all: ['who', 'ami', ' /']}\n    condition: s",
+        "    s: {CommandLine|contains: 'σ'}\n    condition: s",
+        long_list.as_str(),
+    ];
+    let once = [
+        "cmd /c whoami /all",
+        "CMD /C WhoAmI /ALL",
+        "x whoami",
+        "run tool099.exe now",
+        "run TOOL000.EXE",
+        "ΣΑΣ whoami",
+        "nothing here",
+    ];
+    // First sight, second sight (the full pass), then the hit cache.
+    let commands: Vec<&str> = once.iter().chain(&once).chain(&once).copied().collect();
+    let matched = agrees_on_command_lines(&detections, &commands);
+    assert!(matched >= 3 * 12, "{matched}");
+}
+
+#[test]
+fn globs_run_only_where_their_literal_pieces_are_and_agree_with_the_reference() {
+    let detections = [
+        "    s: {CommandLine|contains: ' -e* JAB'}\n    condition: s",
+        "    s: {CommandLine|contains|cased: 'Ab?cD*eF'}\n    condition: s",
+        "    s: {CommandLine|windash|contains: ' -decode '}\n    condition: s",
+        "    s: {CommandLine: ['*ſtart?x*', 'a*b*c']}\n    condition: s",
+        "    s: {CommandLine|re: '\"(?:\\{\\d\\})+\"\\s*-f'}\n    condition: s",
+    ];
+    let commands = [
+        "powershell -enc JABz",
+        "powershell -EncodedCommand jab",
+        "powershell -enc xJAB",
+        "AbxcDyyeF",
+        "abxcdyyef",
+        "AbcDeF",
+        "certutil /decode a b",
+        "certutil \u{2013}decode a b",
+        "go START1X now",
+        "go \u{17F}tart1x now",
+        "go start1 x",
+        "axbxc",
+        "cba",
+        "\"{0}{1}\" -f 'a','b'",
+        "\"{0}\" x -f",
+    ];
+    // Each pattern matches somewhere, the long s included.
+    let matched = agrees_on_command_lines(&detections, &commands);
+    assert!(matched >= 8, "{matched}");
+}

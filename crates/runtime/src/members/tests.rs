@@ -1,0 +1,315 @@
+//! Unit and property tests of the member index: places, the strict pass
+//! against serde_json, the flat path against the general one.
+
+use super::*;
+
+fn place_of<'r>(index: &mut MemberIndex, raw: &'r str, needle: &str) -> Place<'r> {
+    assert!(index.build(raw.as_bytes()), "{raw}");
+    let start = raw.find(needle).expect("needle");
+    let (bytes, end) = (raw.as_bytes(), start + needle.len());
+    let place = index.place(bytes, start, end);
+    // The span lookup agrees: the same span's member, none outside.
+    let span = index.span_of(start, end);
+    match place {
+        Place::Outside => assert_eq!(span, None),
+        Place::Unnamed => assert_eq!(span.map(|k| index.span_name(bytes, k)), Some(None)),
+        Place::Member(name) => {
+            assert_eq!(span.and_then(|k| index.span_name(bytes, k)), Some(name))
+        }
+    }
+    place
+}
+
+#[test]
+fn scalars_know_their_member() {
+    let mut x = MemberIndex::default();
+    let raw =
+        r#"{"A": "alpha", "B": {"C": ["gamma", 7, {"D": true}], "E": "x\"eps\\"}, "F": null}"#;
+    assert_eq!(place_of(&mut x, raw, "alpha"), Place::Member(b"A"));
+    assert_eq!(place_of(&mut x, raw, "gamma"), Place::Member(b"C"));
+    assert_eq!(place_of(&mut x, raw, "7"), Place::Member(b"C"));
+    assert_eq!(place_of(&mut x, raw, "true"), Place::Member(b"D"));
+    assert_eq!(place_of(&mut x, raw, "eps"), Place::Member(b"E"));
+    assert_eq!(place_of(&mut x, raw, "null"), Place::Member(b"F"));
+    // A member name is not a value; a literal running past a value is outside.
+    assert_eq!(place_of(&mut x, raw, "\"B\""), Place::Outside);
+    assert_eq!(place_of(&mut x, raw, "alpha\", \"B"), Place::Outside);
+    assert_eq!(place_of(&mut x, r#"["top"]"#, "top"), Place::Unnamed);
+    // Every named scalar, and the members holding containers.
+    assert!(x.build(raw.as_bytes()));
+    let bytes = raw.as_bytes();
+    let named: Vec<(&[u8], &[u8])> = (0..x.len())
+        .filter_map(|k| {
+            let (start, end) = x.span_range(k)?;
+            Some((x.span_name(bytes, k)?, &bytes[start..end]))
+        })
+        .collect();
+    assert_eq!(named.len(), 6);
+    assert_eq!(named[0], (&b"A"[..], &b"\"alpha\""[..]));
+    assert_eq!(named[5], (&b"F"[..], &b"null"[..]));
+    let containers: Vec<&[u8]> = x.container_names(raw.as_bytes()).collect();
+    assert_eq!(containers, [&b"B"[..], b"C"]);
+}
+
+#[test]
+fn malformed_input_is_refused() {
+    let mut x = MemberIndex::default();
+    for bad in [r#"{"a": "b"#, r#"{"a": [1}"#, r#"{"a": 1]"#, r#"{"a": 1"#] {
+        assert!(!x.build(bad.as_bytes()), "{bad}");
+    }
+}
+
+/// Whether the strict pass accepts `raw`.
+fn strict(raw: &[u8]) -> bool {
+    MemberIndex::built(raw).top_members().is_some()
+}
+
+fn serde_accepts(raw: &[u8]) -> bool {
+    raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok()
+}
+
+#[test]
+fn the_strict_pass_lists_top_level_members() {
+    let raw =
+        br#" {"A": "x", "B\"c": [1, -0.5e+3, {"d": null}], "E": "a\\b", "F": true, "G": {}} "#;
+    let mut x = MemberIndex::default();
+    assert!(x.build(raw));
+    let text = |(a, b): (u32, u32)| &raw[a as usize..b as usize];
+    let seen: Vec<(&[u8], bool, &[u8], bool)> = x
+        .top_members()
+        .expect("strict")
+        .iter()
+        .map(|m| (text(m.name), m.name_escaped, text(m.value), m.plain_string))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (&b"A"[..], false, &b"\"x\""[..], true),
+            (b"B\\\"c", true, b"[1, -0.5e+3, {\"d\": null}]", false),
+            (b"E", false, b"\"a\\\\b\"", false),
+            (b"F", false, b"true", false),
+            (b"G", false, b"{}", false),
+        ]
+    );
+    assert!(strict(b"{}") && strict(b"{\"a\":{}}") && strict(b"{\"a\":[[],[1]]}"));
+}
+
+#[test]
+fn the_strict_pass_refuses_what_serde_rejects_and_what_it_does_not_judge() {
+    let deep = format!("{{\"x\":{}1{}}}", "[".repeat(120), "]".repeat(120));
+    for bad in [
+        &b""[..],
+        b"[1]",
+        b"\"s\"",
+        b"{",
+        b"{\"a\"}",
+        b"{\"a\":}",
+        b"{\"a\":1,}",
+        b"{,}",
+        b"{\"a\":[1,]}",
+        b"{\"a\":[,1]}",
+        b"{\"a\":01}",
+        b"{\"a\":-}",
+        b"{\"a\":1.}",
+        b"{\"a\":.5}",
+        b"{\"a\":+1}",
+        b"{\"a\":1e}",
+        b"{\"a\":1e+}",
+        b"{\"a\":tru}",
+        b"{\"a\":truex}",
+        b"{\"a\":nul}",
+        b"{\"a\":\"x\\q\"}",
+        b"{\"a\":\"x}",
+        b"{\"a\":1} x",
+        b"{\"a\":1}{}",
+        b"{1:2}",
+        b"{\"a\":[1 2]}",
+        b"{\"a\":{\"b\" 1}}",
+        b"{\"a\":[1}",
+        b"{\"a\":{]}",
+        b"{\"a\":\"caf\xc3\x28\"}",
+        // Valid, but left to serde_json.
+        b"{\"a\":\t1}",
+        b"{\"a\":\"\\u0041\"}",
+        deep.as_bytes(),
+    ] {
+        assert!(!strict(bad), "{}", String::from_utf8_lossy(bad));
+    }
+}
+
+#[test]
+fn the_strict_pass_never_accepts_what_serde_rejects() {
+    // Every prefix and every one-byte deletion of a valid line.
+    let line: &[u8] =
+        br#"{"a": "x\"y", "b": [1, 20, -3.5e-7, true, false, null, {"c": {}}], "d": 0}"#;
+    assert!(strict(line));
+    for k in 0..line.len() {
+        assert!(!strict(&line[..k]), "{:?}", &line[..k]);
+        let mut cut = line.to_vec();
+        cut.remove(k);
+        if strict(&cut) {
+            assert!(serde_accepts(&cut), "{}", String::from_utf8_lossy(&cut));
+        }
+    }
+}
+
+mod properties {
+    use super::super::*;
+    use proptest::prelude::*;
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "-?[0-9]{1,4}(\\.[0-9]{0,3})?([eE][+-]?[0-9]{0,2})?",
+            "0[0-9]{1,3}",
+            "\"([a-zA-Z0-9 :,.{}\\[\\]é]|\\\\[\"\\\\/bfnrtqx])*\"",
+            "(true|false|null|tru|nul|fals)",
+            "\\[ ?(1|\"a\"|\\{\\}) ?(, ?(2|\\[\\]|\"b\"|\\{\"k\":\\[3\\]\\}))? ?,? ?\\]",
+            "\\{ ?(\"k\" ?: ?(1|\"v\"|\\[\\]|\\{\\}))? ?,? ?\\}",
+        ]
+    }
+
+    /// Scalar spans (start, end, member name range) and container names.
+    type Spans = (Vec<(u32, u32, (u32, u32))>, Vec<(u32, u32)>);
+
+    /// The lenient pass's spans, to compare the strict pass's with.
+    fn lenient_spans(raw: &[u8]) -> Option<Spans> {
+        let mut x = MemberIndex::default();
+        x.build_lenient(raw).then(|| {
+            let spans = x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
+            (spans, x.containers.clone())
+        })
+    }
+
+    /// The spans, top-level members and `\/` flag of one strict path
+    /// (`flat` or the general one) alone, when it accepts the line.
+    type StrictView = (Vec<(u32, u32, (u32, u32))>, Vec<TopMember>, bool);
+
+    fn strict_path(raw: &[u8], flat: bool) -> Option<StrictView> {
+        let mut x = MemberIndex::default();
+        if flat {
+            x.build_flat(raw)?;
+        } else {
+            x.build_nested(raw)?;
+        }
+        let spans = x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
+        Some((spans, x.top.clone(), x.seen.slash_escape))
+    }
+
+    #[test]
+    fn flat_events_take_the_flat_path() {
+        let line = br#"{"EventID":1, "Image":"C:\\x\/y.exe","N":-1.5e3,"T":true,"U":null}"#;
+        let flat = strict_path(line, true);
+        assert!(flat.is_some());
+        assert_eq!(flat, strict_path(line, false));
+        for other in [
+            &br#"{"A":{"B":1}}"#[..],
+            br#"{"A":[1]}"#,
+            br#"{}"#,
+            br#"{"A":1,}"#,
+            br#"{"A":01}"#,
+            br#"{"A":1} x"#,
+        ] {
+            assert_eq!(
+                strict_path(other, true),
+                None,
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Whatever the flat path accepts, the general pass accepts with
+        /// the same spans, members and escapes seen.
+        #[test]
+        fn the_flat_path_agrees_with_the_general_pass(
+            members in proptest::collection::vec(("[a-z\"\\\\]{1,4}", token()), 1..6),
+            sep in "(, ?| ?, |,,| |)",
+            colon in "( ?: ?|:|::)",
+            edit in proptest::option::of((any::<u8>(), 0usize..120, any::<bool>())),
+        ) {
+            let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\"{colon}{v}")).collect();
+            let mut line = format!("{{{}}}", body.join(&sep)).into_bytes();
+            if let Some((byte, at, insert)) = edit {
+                if at < line.len() {
+                    if insert { line.insert(at, byte) } else { line[at] = byte }
+                }
+            }
+            if let Some(flat) = strict_path(&line, true) {
+                let text = String::from_utf8_lossy(&line).into_owned();
+                prop_assert_eq!(Some(flat), strict_path(&line, false), "{}", text);
+            }
+        }
+
+        /// A strict yes is always serde_json's yes, with the lenient pass's
+        /// spans; on the lines it judges (spaces only, no `\u`, UTF-8), a
+        /// no is serde_json's no.
+        #[test]
+        fn strict_pass_agrees_with_serde(
+            members in proptest::collection::vec(("[a-z\"\\\\]{1,4}", token()), 0..5),
+            sep in "(, ?|,,| |)",
+            edit in proptest::option::of((any::<u8>(), 0usize..120, any::<bool>())),
+        ) {
+            let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
+            let mut line = format!("{{{}}}", body.join(&sep)).into_bytes();
+            if let Some((byte, at, insert)) = edit {
+                if at < line.len() {
+                    if insert { line.insert(at, byte) } else { line[at] = byte }
+                }
+            }
+            let serde = serde_json::from_slice::<serde::de::IgnoredAny>(&line).is_ok()
+                && line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            let judged = !line.iter().any(|&b| b < 0x20)
+                && memchr::memmem::find(&line, b"\\u").is_none()
+                && std::str::from_utf8(&line).is_ok();
+            let mut x = MemberIndex::default();
+            x.build(&line);
+            let mine = x.top_members().is_some();
+            let text = String::from_utf8_lossy(&line).into_owned();
+            prop_assert!(!mine || serde, "accepted what serde rejects: {}", text);
+            if judged {
+                prop_assert_eq!(mine, serde, "{}", text);
+            }
+            if mine {
+                let spans: Vec<(u32, u32, (u32, u32))> =
+                    x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
+                prop_assert_eq!(Some((spans, x.containers.clone())), lenient_spans(&line), "{}", text);
+                // What the pass saw: a `\/` escape (backslashes lie only
+                // in strings, in pairs), a byte outside ASCII.
+                let mut slash = false;
+                let mut k = 0;
+                while k < line.len() {
+                    if line[k] == b'\\' {
+                        slash |= line.get(k + 1) == Some(&b'/');
+                        k += 2;
+                    } else {
+                        k += 1;
+                    }
+                }
+                let seen = Seen { slash_escape: slash, non_ascii: !line.is_ascii() };
+                prop_assert_eq!(x.seen(), Some(seen), "{}", text);
+                // The top-level members are the object's, in order.
+                let parsed: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_slice(&line).unwrap_or_default();
+                let top = x.top_members().unwrap_or_default();
+                let names: Vec<String> = top
+                    .iter()
+                    .filter_map(|m| {
+                        let quoted = line.get(m.name.0 as usize - 1..m.name.1 as usize + 1)?;
+                        serde_json::from_slice(quoted).ok()
+                    })
+                    .collect();
+                prop_assert_eq!(names.len(), top.len());
+                prop_assert!(parsed.keys().all(|k| names.contains(k)), "{}", text);
+                for m in top {
+                    let value = &line[m.value.0 as usize..m.value.1 as usize];
+                    let ok = serde_json::from_slice::<serde::de::IgnoredAny>(value).is_ok();
+                    prop_assert!(ok, "value {:?} of {}", String::from_utf8_lossy(value), text);
+                }
+            }
+        }
+    }
+}
