@@ -24,6 +24,15 @@ use crate::strict_json::{number_end, string_end, word_end, Escapes, TopMember, M
 /// No member (a scalar at the top level, or inside a top-level array).
 const NO_KEY: (u32, u32) = (u32::MAX, u32::MAX);
 
+/// The index of the first byte from `i` that is not a space (the only
+/// whitespace the strict pass accepts between tokens).
+fn skip_spaces(raw: &[u8], mut i: usize) -> usize {
+    while raw.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    i
+}
+
 /// What a number or a word is to [`TopMember::plain_string`]: not a string
 /// whose text is its bytes.
 const NOT_PLAIN: Escapes = Escapes {
@@ -163,12 +172,7 @@ impl MemberIndex {
     /// (nested values, an empty object) and for any line it would refuse:
     /// the general pass then starts over and decides.
     fn build_flat(&mut self, raw: &[u8]) -> Option<()> {
-        let spaces = |mut i: usize| {
-            while raw.get(i) == Some(&b' ') {
-                i += 1;
-            }
-            i
-        };
+        let spaces = |i: usize| skip_spaces(raw, i);
         let mut i = spaces(0);
         if raw.get(i) != Some(&b'{') {
             return None;
@@ -216,12 +220,7 @@ impl MemberIndex {
     /// The strict pass for any shape: nested objects and arrays, with the
     /// names holding containers.
     fn build_nested(&mut self, raw: &[u8]) -> Option<()> {
-        let spaces = |mut i: usize| {
-            while raw.get(i) == Some(&b' ') {
-                i += 1;
-            }
-            i
-        };
+        let spaces = |i: usize| skip_spaces(raw, i);
         let mut i = spaces(0);
         if raw.get(i) != Some(&b'{') {
             return None;
