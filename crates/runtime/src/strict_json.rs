@@ -12,6 +12,8 @@
 //! how a rejection reads; it only skips serde_json's walk of the members no
 //! candidate reads.
 
+use std::ops::Range;
+
 /// Deepest nesting the check follows (serde_json's limit is 128).
 pub(crate) const MAX_DEPTH: usize = 100;
 
@@ -63,15 +65,16 @@ pub(crate) fn string_end(raw: &[u8], open: usize) -> Option<(usize, Escapes)> {
     }
 }
 
-/// Appends the text of a JSON string body (inside the quotes) to `out`,
-/// decoding its one-character escapes (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`,
-/// `\r`, `\t`); `None` for a `\u` escape (which callers leave to
+/// Walks a JSON string body (inside the quotes): each run of text between
+/// escapes, by its range, with the byte the one-character escape after it
+/// stands for (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`; `None` after
+/// the last run); `None` for a `\u` escape (which callers leave to
 /// serde_json) or an invalid one.
-pub(crate) fn unescape_into(body: &[u8], out: &mut Vec<u8>) -> Option<()> {
-    let mut rest = body;
-    while let Some(i) = memchr::memchr(b'\\', rest) {
-        out.extend_from_slice(&rest[..i]);
-        out.push(match rest.get(i + 1)? {
+fn decode_runs(body: &[u8], mut each: impl FnMut(Range<usize>, Option<u8>)) -> Option<()> {
+    let mut at = 0;
+    while let Some(i) = memchr::memchr(b'\\', body.get(at..)?) {
+        let escape = at + i;
+        let byte = match body.get(escape + 1)? {
             b'n' => b'\n',
             b't' => b'\t',
             b'r' => b'\r',
@@ -81,35 +84,31 @@ pub(crate) fn unescape_into(body: &[u8], out: &mut Vec<u8>) -> Option<()> {
             b'\\' => b'\\',
             b'/' => b'/',
             _ => return None,
-        });
-        rest = rest.get(i + 2..)?;
+        };
+        each(at..escape, Some(byte));
+        at = escape + 2;
     }
-    out.extend_from_slice(rest);
+    each(at..body.len(), None);
     Some(())
 }
 
-/// The text of a JSON string body as [`unescape_into`] decodes it, built
-/// from the body's own text between escapes (each escape is ASCII, so the
-/// pieces are whole characters and need no second UTF-8 check).
+/// Appends the text of a JSON string body to `out` ([`decode_runs`]).
+pub(crate) fn unescape_into(body: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    decode_runs(body, |run, escaped| {
+        out.extend_from_slice(body.get(run).unwrap_or_default());
+        out.extend(escaped);
+    })
+}
+
+/// The text of a JSON string body ([`decode_runs`]), built from the body's
+/// own text between escapes (each escape is ASCII, so the runs are whole
+/// characters and need no second UTF-8 check).
 pub(crate) fn unescape_str(body: &str) -> Option<String> {
     let mut out = String::with_capacity(body.len());
-    let mut rest = body;
-    while let Some(i) = memchr::memchr(b'\\', rest.as_bytes()) {
-        out.push_str(rest.get(..i)?);
-        out.push(match rest.as_bytes().get(i + 1)? {
-            b'n' => '\n',
-            b't' => '\t',
-            b'r' => '\r',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            _ => return None,
-        });
-        rest = rest.get(i + 2..)?;
-    }
-    out.push_str(rest);
+    decode_runs(body.as_bytes(), |run, escaped| {
+        out.push_str(body.get(run).unwrap_or_default());
+        out.extend(escaped.map(char::from));
+    })?;
     Some(out)
 }
 
