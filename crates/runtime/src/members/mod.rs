@@ -40,6 +40,18 @@ const NOT_PLAIN: Escapes = Escapes {
     slash: false,
 };
 
+/// The end of the scalar token (string, number, `true`, `false`, `null`)
+/// at `at`, with a string's escapes ([`NOT_PLAIN`] for the others); `None`
+/// for anything else or a malformed token.
+fn scalar_end(raw: &[u8], at: usize) -> Option<(usize, Escapes)> {
+    match *raw.get(at)? {
+        b'"' => string_end(raw, at),
+        b't' | b'f' | b'n' => Some((word_end(raw, at)?, NOT_PLAIN)),
+        b'-' | b'0'..=b'9' => Some((number_end(raw, at)?, NOT_PLAIN)),
+        _ => None,
+    }
+}
+
 /// One scalar token: its byte range and the byte range of its member name
 /// (inside the quotes, still JSON-escaped).
 #[derive(Debug, Clone, Copy)]
@@ -189,12 +201,7 @@ impl MemberIndex {
                 return None;
             }
             at = spaces(at + 1);
-            let (end, escapes) = match *raw.get(at)? {
-                b'"' => string_end(raw, at)?,
-                b't' | b'f' | b'n' => (word_end(raw, at)?, NOT_PLAIN),
-                b'-' | b'0'..=b'9' => (number_end(raw, at)?, NOT_PLAIN),
-                _ => return None,
-            };
+            let (end, escapes) = scalar_end(raw, at)?;
             self.seen.slash_escape |= name_escapes.slash | escapes.slash;
             let value = (at as u32, end as u32);
             self.spans.push(Span {
@@ -271,25 +278,19 @@ impl MemberIndex {
                         value_start = i as u32;
                     }
                     let scalar = match b {
-                        b'"' => {
-                            let (end, escapes) = string_end(raw, i)?;
-                            self.seen.slash_escape |= escapes.slash;
-                            Some((end, escapes.any))
-                        }
-                        b't' | b'f' | b'n' => Some((word_end(raw, i)?, true)),
-                        b'-' | b'0'..=b'9' => Some((number_end(raw, i)?, true)),
                         b'{' | b'[' => None,
-                        _ => return None,
+                        _ => Some(scalar_end(raw, i)?),
                     };
                     match scalar {
-                        Some((end, not_plain)) => {
+                        Some((end, escapes)) => {
+                            self.seen.slash_escape |= escapes.slash;
                             self.push_scalar(i as u32, end as u32);
                             if top_level {
                                 self.top.push(TopMember {
                                     name,
                                     name_escaped,
                                     value: (value_start, end as u32),
-                                    plain_string: !not_plain,
+                                    plain_string: !escapes.any,
                                 });
                             }
                             i = end;
