@@ -162,38 +162,13 @@ impl Scanner<'_> {
 /// otherwise than its bytes. Other non-ASCII characters (`®`, `é`) fold to
 /// non-ASCII ones and compare as bytes, as the raw checks do.
 pub(super) fn has_ascii_folding(raw: &[u8]) -> bool {
-    if raw.is_ascii() {
-        return false;
-    }
-    let folds = folds_to_ascii();
-    let mut at = 0;
-    while let Some(i) = first_non_ascii(&raw[at..]) {
-        let start = at + i;
-        let width = match raw[start] {
-            0xC2..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            0xF0..=0xF4 => 4,
-            _ => return true,
-        };
-        let Some(c) = raw
-            .get(start..start + width)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .and_then(|s| s.chars().next())
-        else {
-            return true;
-        };
-        if folds.binary_search(&c).is_ok() {
-            return true;
-        }
-        at = start + width;
-    }
-    false
+    !raw.is_ascii() && (simdutf8::basic::from_utf8(raw).is_err() || utf8_has_ascii_folding(raw))
 }
 
-/// [`has_ascii_folding`] for bytes known to be UTF-8 (a line the strict
-/// lexing pass accepted): the first bytes of the characters that fold to
-/// ASCII are searched for with `memchr` (two or three distinct ones), and
-/// only the characters starting there are decoded.
+/// Whether UTF-8 text (a line the strict lexing pass accepted) holds a
+/// character that folds to ASCII: the first bytes of those characters are
+/// searched for with `memchr` (two or three distinct ones), and only the
+/// characters starting there are decoded.
 pub(super) fn utf8_has_ascii_folding(text: &[u8]) -> bool {
     static LEADS: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
         let mut leads: Vec<u8> = folds_to_ascii()
@@ -221,20 +196,9 @@ pub(super) fn utf8_has_ascii_folding(text: &[u8]) -> bool {
         [a] => memchr::memchr_iter(*a, text).any(folds_at),
         [a, b] => memchr::memchr2_iter(*a, *b, text).any(folds_at),
         [a, b, c] => memchr::memchr3_iter(*a, *b, *c, text).any(folds_at),
-        _ => has_ascii_folding(text),
+        _ => std::str::from_utf8(text)
+            .map_or(true, |t| t.chars().any(|c| folds.binary_search(&c).is_ok())),
     }
-}
-
-/// The position of the first non-ASCII byte (eight bytes at a time).
-fn first_non_ascii(bytes: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(Ok(word)) = bytes.get(i..i + 8).map(<[u8; 8]>::try_from) {
-        if u64::from_le_bytes(word) & 0x8080_8080_8080_8080 != 0 {
-            break;
-        }
-        i += 8;
-    }
-    bytes[i..].iter().position(|b| !b.is_ascii()).map(|p| i + p)
 }
 
 /// Whether raw JSON text holds a `\u` or `\/` escape (an odd run of
