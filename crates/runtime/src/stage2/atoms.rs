@@ -301,6 +301,7 @@ impl HitCache {
                 if !self.seen_once.seen_before(key) {
                     return None;
                 }
+                return Some(self.decide_and_keep(table, key, target, mode, text));
             }
         }
         Some(self.hits(table, target, mode, texts))
@@ -342,9 +343,22 @@ impl HitCache {
             }
         };
         let key = self.key(target, mode, text);
-        if let Some(hits) = self.cached(key, target, mode, text) {
-            return hits;
+        match self.cached(key, target, mode, text) {
+            Some(hits) => hits,
+            None => self.decide_and_keep(table, key, target, mode, text),
         }
+    }
+
+    /// Decides the atoms of a single text the cache does not hold (under
+    /// `key`) and keeps them.
+    fn decide_and_keep(
+        &mut self,
+        table: &AtomTable,
+        key: u64,
+        target: u32,
+        mode: usize,
+        text: &str,
+    ) -> Arc<[u32]> {
         let matched = in_mode(text, mode);
         table.hits(
             target,
