@@ -43,6 +43,9 @@ const NOT_PLAIN: Escapes = Escapes {
 /// The end of the scalar token (string, number, `true`, `false`, `null`)
 /// at `at`, with a string's escapes ([`NOT_PLAIN`] for the others); `None`
 /// for anything else or a malformed token.
+// Inlined into both passes: a call per value costs the hot path ~0.7 %
+// of its instructions (callgrind, 100,000 generated events).
+#[inline(always)]
 fn scalar_end(raw: &[u8], at: usize) -> Option<(usize, Escapes)> {
     match *raw.get(at)? {
         b'"' => string_end(raw, at),
