@@ -167,6 +167,11 @@ pub(crate) struct RawScopeState {
     sources: Vec<u8>,
     name_buf: Vec<u8>,
     text_buf: Vec<u8>,
+    /// Per token of the event-id field's slot: its value when it is a
+    /// number token (read on the first rule's ask, then kept for the event:
+    /// `event_id_numbers_read`).
+    event_id_numbers: Vec<Option<f64>>,
+    event_id_numbers_read: bool,
 }
 
 impl RawScopes {
@@ -343,6 +348,7 @@ impl RawScopeState {
         self.sources.resize(filter.sources.len(), 0);
         self.containers.clear();
         self.containers.resize(filter.fields, false);
+        self.event_id_numbers_read = false;
         for &(k, slot) in scalar_slots {
             if let (Some((start, end)), Some(values)) = (
                 index.span_range(k as usize),
@@ -432,14 +438,32 @@ impl RawScopeState {
         let Some(field) = filter.event_id_field else {
             return true;
         };
-        for &(start, end) in slot(&self.values, Key::Field(field)) {
+        let tokens = slot(&self.values, Key::Field(field));
+        if !self.event_id_numbers_read {
+            // Each rule with event ids asks: the numbers are read once.
+            self.event_id_numbers.clear();
+            self.event_id_numbers
+                .extend(tokens.iter().map(|&(start, end)| {
+                    let token = token(raw, start, end);
+                    if token.first() == Some(&b'"') {
+                        return None;
+                    }
+                    std::str::from_utf8(token)
+                        .ok()
+                        .and_then(|t| t.parse::<f64>().ok())
+                }));
+            self.event_id_numbers_read = true;
+        }
+        for (k, &(start, end)) in tokens.iter().enumerate() {
             let token = token(raw, start, end);
             let hit = match string_value(token, &mut self.text_buf) {
                 Some(text) => values.iter().any(|v| v.text.as_bytes() == text),
                 None if token.first() == Some(&b'"') => true,
-                None => std::str::from_utf8(token)
-                    .ok()
-                    .and_then(|t| t.parse::<f64>().ok())
+                None => self
+                    .event_id_numbers
+                    .get(k)
+                    .copied()
+                    .flatten()
                     .is_some_and(|x| values.iter().any(|v| v.value == x)),
             };
             if hit {

@@ -116,6 +116,38 @@ fn stage_one_drops_rules_whose_event_ids_the_raw_event_cannot_have() {
 }
 
 #[test]
+fn event_ids_are_read_once_per_event_for_every_rule_that_asks() {
+    let security = "{product: windows, service: security}";
+    let rules = vec![
+        rule_of(
+            security,
+            "s: {EventID: 4624}\n    f: {TargetUserName: 'x'}\n    condition: s and not f",
+        ),
+        rule_of(
+            security,
+            "s: {EventID: [4625, 4634]}\n    f: {TargetUserName: 'x'}\n    condition: s and not f",
+        ),
+        rule_of(
+            security,
+            "s: {EventID: 4634}\n    f: {TargetUserName: 'y'}\n    condition: s and not f",
+        ),
+    ];
+    let e = Engine::new(rules, EngineOptions::default()).unwrap();
+    let mut s = e.scanner().unwrap();
+    let event =
+        |id: &str| format!(r#"{{"Channel":"Security","EventID":{id},"TargetUserName":"a"}}"#);
+    // Each event's ids, not the last one's, whatever order the rules ask in.
+    for _ in 0..2 {
+        assert_eq!(s.candidates(event("4624").as_bytes()), &[0]);
+        assert_eq!(s.candidates(event("4634").as_bytes()), &[1, 2]);
+        assert_eq!(s.candidates(event("4625").as_bytes()), &[1]);
+        assert_eq!(s.candidates(event("\"4634\"").as_bytes()), &[1, 2]);
+        assert_eq!(s.candidates(event("4").as_bytes()), &[] as &[u32]);
+        assert_eq!(s.candidates(event("4634.0").as_bytes()), &[1, 2]);
+    }
+}
+
+#[test]
 fn events_without_candidates_are_still_validated() {
     let e = whoami_engine();
     let mut s = e.scanner().unwrap();
