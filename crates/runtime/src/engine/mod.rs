@@ -580,13 +580,12 @@ impl Scanner<'_> {
         }
         self.add_number_hits(raw, known);
         // Scopes first: an event is of few of the rule set's log sources.
-        for (s, rules) in &engine.routing.always {
-            if self.scope_kept(raw, *s as usize, known) {
-                for &r in rules {
-                    if self.marks[r as usize] != generation {
-                        self.marks[r as usize] = generation;
-                        self.candidates.push(r);
-                    }
+        if let Some(rules) = self.subset_cache.current_always(&engine.routing.always) {
+            add_candidates(&mut self.candidates, &mut self.marks, generation, rules);
+        } else {
+            for (s, rules) in &engine.routing.always {
+                if self.scope_kept(raw, *s as usize, known) {
+                    add_candidates(&mut self.candidates, &mut self.marks, generation, rules);
                 }
             }
         }
@@ -620,12 +619,12 @@ impl Scanner<'_> {
                 };
                 if counts {
                     self.group_marks[g as usize] = generation;
-                    for &r in &group.rules {
-                        if self.marks[r as usize] != generation {
-                            self.marks[r as usize] = generation;
-                            self.candidates.push(r);
-                        }
-                    }
+                    add_candidates(
+                        &mut self.candidates,
+                        &mut self.marks,
+                        generation,
+                        &group.rules,
+                    );
                 }
             }
         }
@@ -682,6 +681,19 @@ impl Scanner<'_> {
         self.candidates.sort_unstable();
         self.candidates.dedup();
         self.stage2(raw, profile).0
+    }
+}
+
+/// Appends the `rules` not yet marked with `generation` to `candidates`,
+/// marking them.
+fn add_candidates(candidates: &mut Vec<u32>, marks: &mut [u32], generation: u32, rules: &[u32]) {
+    for &r in rules {
+        if let Some(mark) = marks.get_mut(r as usize) {
+            if *mark != generation {
+                *mark = generation;
+                candidates.push(r);
+            }
+        }
     }
 }
 

@@ -250,6 +250,8 @@ pub(crate) struct SubsetCache {
 struct SetState {
     scopes: Vec<u32>,
     choice: Choice,
+    /// The rules without witnesses of its scopes (once asked).
+    always: Option<Vec<u32>>,
 }
 
 /// Which database a thread scans a set's events with.
@@ -274,6 +276,22 @@ impl SubsetCache {
         Some(set.scopes.binary_search(&(s as u32)).is_ok())
     }
 
+    /// The rules without witnesses that the current event's scopes hold
+    /// (of `always`, the rules of each scope), when its set is known:
+    /// collected once per set instead of asking each scope per event.
+    pub(crate) fn current_always(&mut self, always: &[(u32, Vec<u32>)]) -> Option<&[u32]> {
+        let set = self.sets.get_mut(self.current?)?;
+        let scopes = &set.scopes;
+        let rules = set.always.get_or_insert_with(|| {
+            always
+                .iter()
+                .filter(|(s, _)| scopes.binary_search(s).is_ok())
+                .flat_map(|(_, rules)| rules.iter().copied())
+                .collect()
+        });
+        Some(rules)
+    }
+
     /// Whether set `k` holds no scope.
     pub(crate) fn is_empty(&self, k: usize) -> bool {
         self.sets.get(k).is_some_and(|s| s.scopes.is_empty())
@@ -290,6 +308,7 @@ impl SubsetCache {
                 self.sets.push(SetState {
                     scopes,
                     choice: Choice::Pending { seen: 0 },
+                    always: None,
                 });
                 self.sets.len() - 1
             }

@@ -148,6 +148,38 @@ fn event_ids_are_read_once_per_event_for_every_rule_that_asks() {
 }
 
 #[test]
+fn rules_without_witnesses_are_candidates_of_their_scopes_only() {
+    let of = |category: &str| format!("{{product: windows, category: {category}}}");
+    let not_x = "s: {CommandLine|contains: 'x'}\n    condition: not s";
+    let rules = vec![
+        rule_of(&of("process_creation"), not_x),
+        rule_of(&of("network_connection"), not_x),
+        rule_of(&of("process_creation"), not_x),
+        rule_of("{product: windows, service: security}", not_x),
+    ];
+    let e = Engine::new(rules, EngineOptions::default()).unwrap();
+    let mut s = e.scanner().unwrap();
+    let sysmon = |id: u32| {
+        format!(
+            r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":{id},"CommandLine":"a"}}"#
+        )
+    };
+    let security = br#"{"Channel":"Security","EventID":4688,"CommandLine":"a"}"#;
+    // Each event's scopes; their sets are remembered from the first events.
+    for _ in 0..3 {
+        assert_eq!(s.candidates(sysmon(1).as_bytes()), &[0, 2]);
+        assert_eq!(s.candidates(sysmon(3).as_bytes()), &[1]);
+        assert_eq!(s.candidates(sysmon(11).as_bytes()), &[] as &[u32]);
+        assert_eq!(s.candidates(security), &[0, 2, 3]);
+    }
+    // A line whose escapes may hide a name goes to every rule.
+    let escaped =
+        br#"{"Channel":"Microsoft-Windows-Sysmon\/Operational","EventID":3,"CommandLine":"a"}"#;
+    assert_eq!(s.candidates(escaped), &[0, 1, 2, 3]);
+    assert_eq!(s.candidates(sysmon(3).as_bytes()), &[1]);
+}
+
+#[test]
 fn events_without_candidates_are_still_validated() {
     let e = whoami_engine();
     let mut s = e.scanner().unwrap();
