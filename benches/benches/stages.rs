@@ -1,11 +1,13 @@
-//! One benchmark per stage on fixed inputs: stage-1 scan, JSON parse, field
-//! lookup, program VM, and the whole engine on one event.
+//! One benchmark per stage on fixed inputs: the strict lexing pass, stage-1
+//! scan, JSON parse, field lookup, program VM, and the whole engine on one
+//! event.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use hypersigma_benches::{rules, sample_events};
 use hypersigma_compiler::program::Program;
 use hypersigma_compiler::Profile;
 use hypersigma_runtime::engine::{Engine, EngineOptions};
+use hypersigma_runtime::members::MemberIndex;
 
 fn stages(c: &mut Criterion) {
     let events = sample_events();
@@ -17,6 +19,14 @@ fn stages(c: &mut Criterion) {
         .filter_map(|e| serde_json::from_slice(e).ok())
         .collect();
 
+    c.bench_function("member_index", |b| {
+        let mut index = MemberIndex::default();
+        b.iter(|| {
+            for e in &events {
+                black_box(index.build(e));
+            }
+        })
+    });
     c.bench_function("stage1_scan", |b| {
         let mut scanner = engine.scanner().expect("scanner");
         b.iter(|| {

@@ -48,5 +48,6 @@ mod raw_scope;
 pub mod read_chunks;
 pub mod reader;
 pub mod ruleset;
+mod special_bytes;
 mod stage2;
 mod strict_json;

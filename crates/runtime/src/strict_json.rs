@@ -14,6 +14,8 @@
 
 use std::ops::Range;
 
+use crate::special_bytes::SpecialBytes;
+
 /// Deepest nesting the check follows (serde_json's limit is 128).
 pub(crate) const MAX_DEPTH: usize = 100;
 
@@ -43,12 +45,18 @@ pub(crate) struct Escapes {
 /// The end of a string whose opening quote is at `open` (the index after
 /// its closing quote), and the escapes it holds; `None` for an
 /// unterminated string, a control character or an escape this check does
-/// not judge (`\u`) or that is invalid.
-pub(crate) fn string_end(raw: &[u8], open: usize) -> Option<(usize, Escapes)> {
+/// not judge (`\u`) or that is invalid. `specials` marks the line's quotes,
+/// backslashes and control bytes.
+#[inline(always)]
+pub(crate) fn string_end(
+    raw: &[u8],
+    open: usize,
+    specials: &SpecialBytes,
+) -> Option<(usize, Escapes)> {
     let mut k = open + 1;
     let mut escapes = Escapes::default();
     loop {
-        k = next_special(raw, k);
+        k = specials.next(k);
         match *raw.get(k)? {
             b'"' => return Some((k + 1, escapes)),
             b'\\' => {
@@ -160,42 +168,8 @@ pub(crate) fn word_end(raw: &[u8], at: usize) -> Option<usize> {
     (raw.get(at..end)? == word).then_some(end)
 }
 
-/// The index of the first byte from `from` that a string cannot hold
-/// plainly (a quote, a backslash, a control character), or `raw.len()`.
-/// Eight bytes at a time: most strings of an event are short.
-fn next_special(raw: &[u8], mut from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    while let Some(chunk) = raw.get(from..from + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let v = u64::from_le_bytes(word);
-        let quote = v ^ (ONES * u64::from(b'"'));
-        let backslash = v ^ (ONES * u64::from(b'\\'));
-        // A byte is zero in `x` iff (x - 1) borrows into its high bit while
-        // its own high bit is clear; below 0x20 likewise for `v - 0x20`.
-        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-        let special = zero(quote) | zero(backslash) | (v.wrapping_sub(ONES * 0x20) & !v & HIGHS);
-        if special != 0 {
-            // A borrow can mark bytes above a special one, never below:
-            // the lowest mark is the first special byte.
-            return from + (special.trailing_zeros() / 8) as usize;
-        }
-        from += 8;
-    }
-    while let Some(&b) = raw.get(from) {
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            return from;
-        }
-        from += 1;
-    }
-    raw.len()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::next_special;
-
     #[test]
     fn strings_decode_as_serde_json_decodes_them() {
         let bodies = [
@@ -220,35 +194,6 @@ mod tests {
         // Escapes this decoding leaves to serde_json, and broken ones.
         for body in [r#"\u0041"#, r#"\x"#, r#"ends\"#] {
             assert_eq!(super::unescape_str(body), None, "{body}");
-        }
-    }
-
-    #[test]
-    fn the_first_special_byte_is_found_wherever_it_lies_in_a_word() {
-        // Bytes next to the special ones in value (a space is 0x20, `!`
-        // 0x21, `#` 0x23, `]` 0x5d) and non-ASCII ones.
-        let fillers = [b'a', b' ', b'!', b'#', b']', 0xc3, 0xff, 0x7f];
-        let specials = [b'"', b'\\', 0x00, 0x01, 0x1f];
-        for len in 0..24 {
-            for at in 0..len {
-                for &special in &specials {
-                    for &filler in &fillers {
-                        let mut raw = vec![filler; len];
-                        raw[at] = special;
-                        // A second special byte after the first changes nothing.
-                        if at + 1 < len {
-                            raw[at + 1] = specials[(at + 1) % specials.len()];
-                        }
-                        for from in 0..=at {
-                            let naive = (from..len)
-                                .find(|&i| matches!(raw[i], b'"' | b'\\' | 0..=0x1f))
-                                .unwrap_or(len);
-                            assert_eq!(next_special(&raw, from), naive, "{raw:?} from {from}");
-                        }
-                    }
-                }
-            }
-            assert_eq!(next_special(&vec![b'a'; len], 0), len);
         }
     }
 }

@@ -19,6 +19,7 @@
 //! bytes. Lines the strict pass does not judge get the lenient pass (the
 //! same spans, no verdict) and serde_json in stage 2.
 
+use crate::special_bytes::SpecialBytes;
 use crate::strict_json::{number_end, string_end, word_end, Escapes, TopMember, MAX_DEPTH};
 
 /// No member (a scalar at the top level, or inside a top-level array).
@@ -46,9 +47,9 @@ const NOT_PLAIN: Escapes = Escapes {
 // Inlined into both passes: a call per value costs the hot path ~0.7 %
 // of its instructions (callgrind, 100,000 generated events).
 #[inline(always)]
-fn scalar_end(raw: &[u8], at: usize) -> Option<(usize, Escapes)> {
+fn scalar_end(raw: &[u8], at: usize, specials: &SpecialBytes) -> Option<(usize, Escapes)> {
     match *raw.get(at)? {
-        b'"' => string_end(raw, at),
+        b'"' => string_end(raw, at, specials),
         b't' | b'f' | b'n' => Some((word_end(raw, at)?, NOT_PLAIN)),
         b'-' | b'0'..=b'9' => Some((number_end(raw, at)?, NOT_PLAIN)),
         _ => None,
@@ -78,6 +79,8 @@ pub struct MemberIndex {
     strict: bool,
     /// What the strict pass saw (meaningful only when it accepted the line).
     seen: Seen,
+    /// The line's quotes, backslashes and control bytes, for the strict pass.
+    specials: SpecialBytes,
 }
 
 /// What a line the strict pass accepted holds that may make its text read
@@ -163,20 +166,31 @@ impl MemberIndex {
         self.containers.clear();
         self.stack.clear();
         self.top.clear();
+        // Taken for the passes, which push spans while reading it.
+        let mut specials = std::mem::take(&mut self.specials);
+        let accepted = self.build_marked(raw, &mut specials);
+        self.specials = specials;
+        accepted
+    }
+
+    /// [`MemberIndex::build_strict`] with the line's special bytes marked
+    /// in `specials`.
+    fn build_marked(&mut self, raw: &[u8], specials: &mut SpecialBytes) -> Option<()> {
+        let ascii = specials.mark(raw);
         self.seen = Seen {
             slash_escape: false,
-            non_ascii: !raw.is_ascii(),
+            non_ascii: !ascii,
         };
         if self.seen.non_ascii {
             simdutf8::basic::from_utf8(raw).ok()?;
         }
-        if self.build_flat(raw).is_some() {
+        if self.build_flat(raw, specials).is_some() {
             return Some(());
         }
         self.spans.clear();
         self.top.clear();
         self.seen.slash_escape = false;
-        self.build_nested(raw)
+        self.build_nested(raw, specials)
     }
 
     /// The strict pass for the common shape of an event: one object whose
@@ -186,7 +200,7 @@ impl MemberIndex {
     /// containers and what may come next. `None` for any other shape
     /// (nested values, an empty object) and for any line it would refuse:
     /// the general pass then starts over and decides.
-    fn build_flat(&mut self, raw: &[u8]) -> Option<()> {
+    fn build_flat(&mut self, raw: &[u8], specials: &SpecialBytes) -> Option<()> {
         let spaces = |i: usize| skip_spaces(raw, i);
         let mut i = spaces(0);
         if raw.get(i) != Some(&b'{') {
@@ -197,14 +211,14 @@ impl MemberIndex {
             if raw.get(i) != Some(&b'"') {
                 return None;
             }
-            let (name_end, name_escapes) = string_end(raw, i)?;
+            let (name_end, name_escapes) = string_end(raw, i, specials)?;
             let name = (i as u32 + 1, name_end as u32 - 1);
             let mut at = spaces(name_end);
             if raw.get(at) != Some(&b':') {
                 return None;
             }
             at = spaces(at + 1);
-            let (end, escapes) = scalar_end(raw, at)?;
+            let (end, escapes) = scalar_end(raw, at, specials)?;
             self.seen.slash_escape |= name_escapes.slash | escapes.slash;
             let value = (at as u32, end as u32);
             self.spans.push(Span {
@@ -229,7 +243,7 @@ impl MemberIndex {
 
     /// The strict pass for any shape: nested objects and arrays, with the
     /// names holding containers.
-    fn build_nested(&mut self, raw: &[u8]) -> Option<()> {
+    fn build_nested(&mut self, raw: &[u8], specials: &SpecialBytes) -> Option<()> {
         let spaces = |i: usize| skip_spaces(raw, i);
         let mut i = spaces(0);
         if raw.get(i) != Some(&b'{') {
@@ -250,7 +264,7 @@ impl MemberIndex {
                 (Expect::KeyOrClose, b'}') | (Expect::ValueOrClose, b']') => true,
                 (Expect::CommaOrClose, b'}' | b']') => true,
                 (Expect::KeyOrClose | Expect::Key, b'"') => {
-                    let (end, escapes) = string_end(raw, i)?;
+                    let (end, escapes) = string_end(raw, i, specials)?;
                     self.seen.slash_escape |= escapes.slash;
                     let body = (i as u32 + 1, end as u32 - 1);
                     if self.stack.len() == 1 {
@@ -282,7 +296,7 @@ impl MemberIndex {
                     }
                     let scalar = match b {
                         b'{' | b'[' => None,
-                        _ => Some(scalar_end(raw, i)?),
+                        _ => Some(scalar_end(raw, i, specials)?),
                     };
                     match scalar {
                         Some((end, escapes)) => {

@@ -187,10 +187,12 @@ mod properties {
 
     fn strict_path(raw: &[u8], flat: bool) -> Option<StrictView> {
         let mut x = MemberIndex::default();
+        let mut specials = SpecialBytes::default();
+        specials.mark(raw);
         if flat {
-            x.build_flat(raw)?;
+            x.build_flat(raw, &specials)?;
         } else {
-            x.build_nested(raw)?;
+            x.build_nested(raw, &specials)?;
         }
         let spans = x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
         Some((spans, x.top.clone(), x.seen.slash_escape))
