@@ -196,6 +196,11 @@ impl MemberFilter {
         self.everything
     }
 
+    /// How many member names have ids (ids are below it).
+    pub(crate) fn names(&self) -> usize {
+        self.names.len()
+    }
+
     /// The id of a member name, when some rule reads a member of that name
     /// (one whose name holds a space may be read all the same).
     pub(crate) fn name_id(&self, name: &[u8]) -> Option<u32> {

@@ -91,14 +91,22 @@ impl Scanner<'_> {
     /// scope (unless unscoped), and for a scope none of whose sources the
     /// event's raw log-source values allow (see [`crate::raw_scope`]).
     /// Decided once per scope and event (`generation`).
+    // The answer is usually known already (asked once per hit group and
+    // candidate): that check is inlined, the first ask per event is not.
+    #[inline(always)]
     pub(super) fn scope_kept(&mut self, raw: &[u8], s: usize, known: &mut EventKnown) -> bool {
+        match self.scope_marks.get(s) {
+            Some(&(g, keep)) if g == self.generation => keep,
+            Some(_) => self.decide_scope(raw, s, known),
+            None => true,
+        }
+    }
+
+    /// [`Scanner::scope_kept`] asked the first time in the event.
+    #[inline(never)]
+    fn decide_scope(&mut self, raw: &[u8], s: usize, known: &mut EventKnown) -> bool {
         let engine = self.engine;
         let generation = self.generation;
-        match self.scope_marks.get(s) {
-            Some(&(g, keep)) if g == generation => return keep,
-            Some(_) => {}
-            None => return true,
-        }
         let unscoped = engine.options.unscoped;
         let keep = if let Some(possible) = self.subset_cache.possible(s) {
             possible

@@ -196,16 +196,13 @@ impl VerdictMemo {
             return None;
         }
         self.read_ids.clear();
+        self.read_ids.resize(filter.names().div_ceil(64), 0);
         let mut spaced = false;
         for &r in candidates {
             let (ids, rule_spaced) = filter.rule_reads(r)?;
             spaced |= rule_spaced;
             for &id in ids {
-                let word = id as usize / 64;
-                if self.read_ids.len() <= word {
-                    self.read_ids.resize(word + 1, 0);
-                }
-                if let Some(w) = self.read_ids.get_mut(word) {
+                if let Some(w) = self.read_ids.get_mut(id as usize / 64) {
                     *w |= 1 << (id % 64);
                 }
             }
