@@ -226,11 +226,10 @@ impl<'a> EventView<'a> {
                 return values;
             }
         }
+        let mut found = Vec::new();
         self.profile
-            .lookup(self.event, name)
-            .into_iter()
-            .map(Cow::Borrowed)
-            .collect()
+            .lookup_each(self.event, name, |v| found.push(Cow::Borrowed(v)));
+        found
     }
 }
 

@@ -315,23 +315,40 @@ impl Profile {
     /// The values of a Sigma field in an event: its explicit paths first, then
     /// each root in order (see the module documentation).
     pub fn lookup<'a>(&self, event: &'a Value, field: &str) -> Vec<&'a Value> {
+        let mut found = Vec::new();
+        self.lookup_each(event, field, |v| found.push(v));
+        found
+    }
+
+    /// [`Profile::lookup`], handing each value to `each` in order (no
+    /// list built: stage 2 looks fields up once per event and field).
+    pub fn lookup_each<'a>(&self, event: &'a Value, field: &str, mut each: impl FnMut(&'a Value)) {
         if let Some(ps) = self.fields.get(field) {
             for p in ps {
                 if let Some(v) = resolve(event, p) {
-                    return vec![unwrap_text(v)];
+                    each(unwrap_text(v));
+                    return;
                 }
             }
         }
         for root in &self.roots {
-            let mut found = Vec::new();
-            for base in resolve_roots(event, root) {
-                found.extend(find_field(base, field));
+            let mut found = 0;
+            let mut counted = |v: &'a Value| {
+                found += 1;
+                each(unwrap_text(v));
+            };
+            if root.is_empty() {
+                // The event itself: no list of bases.
+                find_field_each(event, field, &mut counted);
+            } else {
+                for base in resolve_roots(event, root) {
+                    find_field_each(base, field, &mut counted);
+                }
             }
-            if !found.is_empty() {
-                return found.into_iter().map(unwrap_text).collect();
+            if found > 0 {
+                return;
             }
         }
-        Vec::new()
     }
 
     /// The event's channel.
@@ -407,8 +424,15 @@ fn unwrap_text(v: &Value) -> &Value {
 /// nested objects (arrays searched element by element), else a member whose
 /// name equals the field once spaces are removed.
 pub fn find_field<'a>(base: &'a Value, field: &str) -> Vec<&'a Value> {
+    let mut found = Vec::new();
+    find_field_each(base, field, |v| found.push(v));
+    found
+}
+
+/// [`find_field`], handing each value to `each` in order.
+fn find_field_each<'a>(base: &'a Value, field: &str, mut each: impl FnMut(&'a Value)) {
     if let Some(v) = base.get(field) {
-        return vec![v];
+        return each(v);
     }
     if field.contains('.') {
         let mut current = vec![base];
@@ -420,7 +444,7 @@ pub fn find_field<'a>(base: &'a Value, field: &str) -> Vec<&'a Value> {
             current = next;
         }
         if !current.is_empty() {
-            return current;
+            return current.into_iter().for_each(each);
         }
     }
     if let Some(obj) = base.as_object() {
@@ -428,10 +452,9 @@ pub fn find_field<'a>(base: &'a Value, field: &str) -> Vec<&'a Value> {
             .iter()
             .find(|(k, _)| k.contains(' ') && k.chars().filter(|c| *c != ' ').eq(field.chars()))
         {
-            return vec![v];
+            each(v);
         }
     }
-    Vec::new()
 }
 
 fn collect_member<'a>(v: &'a Value, name: &str, out: &mut Vec<&'a Value>) {
