@@ -111,6 +111,9 @@ pub(crate) struct MemberFilter {
     /// Per rule: the ids of the names it reads, the channel, provider and
     /// event id members' included (ascending).
     rule_ids: Vec<Box<[u32]>>,
+    /// The same as bit sets over the ids, [`MemberFilter::id_words`] words
+    /// per rule one after the other.
+    rule_id_bits: Vec<u64>,
     /// Per rule: it looks a field up at the top level, so members whose
     /// names hold a space can match it (`"Command Line"` for `CommandLine`).
     spaced: Vec<bool>,
@@ -178,7 +181,17 @@ impl MemberFilter {
             spaced.push(top_level && !fields.is_empty());
         }
         let bits = |ids: &[u32]| ids.iter().fold(0, |w, &id| w | bit_of(id));
+        let words = ids.len().div_ceil(64);
+        let mut rule_id_bits = vec![0u64; words * rule_ids.len()];
+        for (r, own) in rule_ids.iter().enumerate() {
+            for &id in own.iter() {
+                if let Some(w) = rule_id_bits.get_mut(r * words + id as usize / 64) {
+                    *w |= 1 << (id % 64);
+                }
+            }
+        }
         MemberFilter {
+            rule_id_bits,
             base: bits(&base_ids),
             rules: rule_ids.iter().map(|ids| bits(ids)).collect(),
             rule_ids,
@@ -196,9 +209,17 @@ impl MemberFilter {
         self.everything
     }
 
-    /// How many member names have ids (ids are below it).
-    pub(crate) fn names(&self) -> usize {
-        self.names.len()
+    /// The words of a bit set over the member name ids.
+    pub(crate) fn id_words(&self) -> usize {
+        self.names.len().div_ceil(64)
+    }
+
+    /// [`MemberFilter::rule_reads`]'s ids as a bit set
+    /// ([`MemberFilter::id_words`] words).
+    pub(crate) fn rule_id_bits(&self, rule: u32) -> Option<&[u64]> {
+        let words = self.id_words();
+        let start = rule as usize * words;
+        self.rule_id_bits.get(start..start + words)
     }
 
     /// The id of a member name, when some rule reads a member of that name
@@ -534,11 +555,21 @@ pub(crate) mod tests {
     }
 
     fn reads(detection: &str) -> ReadSet {
-        let text = format!(
-            "title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n{detection}"
-        );
-        let rule = parse_rule(&text, &CompileOptions::default()).unwrap();
-        ReadSet::new(&[rule])
+        reads_of(&[detection])
+    }
+
+    /// The reads of process-creation rules with these detections.
+    fn reads_of(detections: &[&str]) -> ReadSet {
+        let rules: Vec<_> = detections
+            .iter()
+            .map(|detection| {
+                let text = format!(
+                    "title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n{detection}"
+                );
+                parse_rule(&text, &CompileOptions::default()).unwrap()
+            })
+            .collect();
+        ReadSet::new(&rules)
     }
 
     #[test]
@@ -589,6 +620,29 @@ pub(crate) mod tests {
         );
         assert_eq!(r.whole_event, [false]);
         assert_eq!(reads("    k: [evil]\n    condition: k").whole_event, [true]);
+    }
+
+    #[test]
+    fn each_rules_id_bits_are_its_ids() {
+        // Enough fields for ids past one word.
+        let fields: Vec<String> = (0..150).map(|k| format!("F{k}: x")).collect();
+        let wide = format!("    s: {{{}}}\n    condition: s", fields.join(", "));
+        let r = reads_of(&[
+            "    s: {CommandLine|contains: x}\n    condition: s",
+            &wide,
+            "    s: {F149: y, Image: z}\n    condition: s",
+        ]);
+        let f = MemberFilter::new(&Profile::sysmon(), &r);
+        assert!(f.id_words() >= 3);
+        for rule in 0..3 {
+            let (ids, _) = f.rule_reads(rule).unwrap();
+            let bits = f.rule_id_bits(rule).unwrap();
+            let from_bits: Vec<u32> = (0..64 * bits.len() as u32)
+                .filter(|&id| bits[id as usize / 64] & (1 << (id % 64)) != 0)
+                .collect();
+            assert_eq!(from_bits, ids, "rule {rule}");
+        }
+        assert_eq!(f.rule_id_bits(3), None);
     }
 
     #[test]

@@ -196,15 +196,13 @@ impl VerdictMemo {
             return None;
         }
         self.read_ids.clear();
-        self.read_ids.resize(filter.names().div_ceil(64), 0);
+        self.read_ids.resize(filter.id_words(), 0);
         let mut spaced = false;
         for &r in candidates {
-            let (ids, rule_spaced) = filter.rule_reads(r)?;
+            let (_, rule_spaced) = filter.rule_reads(r)?;
             spaced |= rule_spaced;
-            for &id in ids {
-                if let Some(w) = self.read_ids.get_mut(id as usize / 64) {
-                    *w |= 1 << (id % 64);
-                }
+            for (w, &bits) in self.read_ids.iter_mut().zip(filter.rule_id_bits(r)?) {
+                *w |= bits;
             }
         }
         let layout = match self.layouts.iter().position(|l| l.is_of(raw, top)) {
