@@ -55,8 +55,9 @@ const WINDOW_EVENTS: u32 = 256;
 const WORTH_SHARE: u32 = 16;
 /// While events are not looked up, one in this many still is.
 const PROBE_EVERY: u32 = 32;
-/// Layouts of member names remembered (events of a few kinds alternate).
-const LAYOUTS: usize = 4;
+/// Layouts of member names remembered (events of several kinds alternate:
+/// see `compact.rs`'s `LAYOUTS`).
+const LAYOUTS: usize = 16;
 /// The id of a name no rule reads by name.
 const NO_ID: u32 = u32::MAX;
 
