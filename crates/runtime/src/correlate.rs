@@ -440,7 +440,7 @@ impl<'s> Correlator<'s> {
         };
         self.watermark = Some(self.watermark.map_or(time, |w| w.max(time)));
         self.observed += 1;
-        if self.observed % 4096 == 0 {
+        if self.observed.is_multiple_of(4096) {
             self.expire();
         }
         let set = self.set;

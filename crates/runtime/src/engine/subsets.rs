@@ -340,7 +340,7 @@ impl SubsetCache {
                 *seen
             }
         };
-        let subset = if seen >= after && (seen - after) % 64 == 0 {
+        let subset = if seen >= after && (seen - after).is_multiple_of(64) {
             subsets.get_or_build(literals, &set.scopes)?
         } else if seen == 1 {
             // Another thread (or an earlier scanner) may have built it.

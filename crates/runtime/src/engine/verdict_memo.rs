@@ -193,7 +193,7 @@ impl VerdictMemo {
         candidates: &[u32],
     ) -> Option<u64> {
         self.events = self.events.wrapping_add(1);
-        if (!self.on && self.events % PROBE_EVERY != 0) || filter.reads_everything() {
+        if (!self.on && !self.events.is_multiple_of(PROBE_EVERY)) || filter.reads_everything() {
             return None;
         }
         self.read_ids.clear();
