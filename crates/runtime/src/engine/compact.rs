@@ -47,6 +47,8 @@ pub(super) struct CompactEvent {
     layouts: Vec<Layout>,
     /// The current event's entry in `layouts`, once looked up.
     pub(super) current: Option<usize>,
+    /// The serial number the next new layout gets.
+    next_serial: u64,
     name_buf: Vec<u8>,
 }
 
@@ -57,6 +59,10 @@ pub(super) type RepeatCounters<'c> = (&'c mut [u8], &'c mut u32);
 /// What is known of one layout of member names.
 struct Layout {
     names: Vec<u8>,
+    /// Told to no other layout of this scanner (numbers are not reused when
+    /// a layout is dropped), so that others can key what they derive from
+    /// the names by it.
+    serial: u64,
     /// Per scalar: how likely its value is to repeat an earlier one, from 0
     /// (its values have not been repeating: not looked up) to
     /// [`REPEATS_MAX`] (see `value_hits.rs`).
@@ -94,6 +100,14 @@ impl CompactEvent {
             .iter()
             .map(|&(start, end, _, slot)| (start as usize, end as usize, slot as usize));
         (&self.bytes, ranges, repeats)
+    }
+
+    /// The serial number of the current event's layout, once looked up:
+    /// events with the same number have the same member names.
+    pub(super) fn current_serial(&self) -> Option<u64> {
+        self.current
+            .and_then(|i| self.layouts.get(i))
+            .map(|l| l.serial)
     }
 
     /// The place of the hit `start..end` of the copy (`Nowhere` outside a
@@ -171,8 +185,10 @@ impl Scanner<'_> {
                 if compact.layouts.len() >= LAYOUTS {
                     compact.layouts.remove(0);
                 }
+                compact.next_serial += 1;
                 compact.layouts.push(Layout {
                     names: compact.layout.clone(),
+                    serial: compact.next_serial,
                     places: None,
                     scope_slots: None,
                     repeats: Vec::new(),

@@ -37,7 +37,14 @@ impl Scanner<'_> {
             self.refresh_filter(profile);
             let filter = self.filter.as_ref().map(|(_, _, filter)| filter);
             if let (Some(filter), Some(top)) = (filter, self.members.top_members()) {
-                memo_key = self.verdict_memo.key_of(raw, top, filter, &self.candidates);
+                let serial = self
+                    .members
+                    .is_flat()
+                    .then(|| self.compact.current_serial())
+                    .flatten();
+                memo_key = self
+                    .verdict_memo
+                    .key_of(raw, top, filter, &self.candidates, serial);
             }
             if let Some(hash) = memo_key {
                 if let Some(matched) = self.verdict_memo.get(hash) {

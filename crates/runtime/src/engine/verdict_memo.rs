@@ -93,6 +93,9 @@ pub(super) struct VerdictMemo {
 /// compared instead of looked up.
 #[derive(Default)]
 struct Layout {
+    /// The stage-1 layout (`compact.rs`) of the flat events it was built
+    /// from: a flat event of that layout has these names.
+    serial: Option<u64>,
     /// The names, one after the other.
     names: Vec<u8>,
     /// Per member: where its name ends in `names`, its id ([`NO_ID`]: none)
@@ -184,13 +187,16 @@ impl VerdictMemo {
 
     /// Builds the key of an event (`raw`, whose strict pass listed `top`)
     /// with these candidates; its hash, or `None` when the event is not
-    /// looked up.
+    /// looked up. `serial`: the event's stage-1 layout when the event is
+    /// flat (its top-level names are then that layout's), whose names need
+    /// not be compared again.
     pub(super) fn key_of(
         &mut self,
         raw: &[u8],
         top: &[TopMember],
         filter: &MemberFilter,
         candidates: &[u32],
+        serial: Option<u64>,
     ) -> Option<u64> {
         self.events = self.events.wrapping_add(1);
         if (!self.on && !self.events.is_multiple_of(PROBE_EVERY)) || filter.reads_everything() {
@@ -206,7 +212,11 @@ impl VerdictMemo {
                 *w |= bits;
             }
         }
-        let layout = match self.layouts.iter().position(|l| l.is_of(raw, top)) {
+        let known = match serial {
+            Some(serial) => self.layouts.iter().position(|l| l.serial == Some(serial)),
+            None => self.layouts.iter().position(|l| l.is_of(raw, top)),
+        };
+        let layout = match known {
             Some(at) => at,
             None => {
                 let mut layout = if self.layouts.len() < LAYOUTS {
@@ -215,6 +225,8 @@ impl VerdictMemo {
                     self.layouts.remove(0)
                 };
                 let built = layout.of(raw, top, filter);
+                // A layout with an escaped name is not one to find again.
+                layout.serial = serial.filter(|_| built.is_some());
                 self.layouts.push(layout);
                 built?;
                 self.layouts.len() - 1
@@ -397,6 +409,47 @@ mod tests {
     }
 
     #[test]
+    fn layouts_known_from_stage_one_give_the_verdicts_of_a_fresh_scanner() {
+        use hypersigma_compiler::{parse_rule, CompileOptions};
+        let rules = RULES
+            .iter()
+            .map(|d| {
+                let text = format!("title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n{d}");
+                parse_rule(&text, &CompileOptions::default()).unwrap()
+            })
+            .collect();
+        let options = crate::engine::EngineOptions {
+            scope_gate: Some(true),
+            ..Default::default()
+        };
+        let e = Engine::new(rules, options).unwrap();
+        let p = Profile::sysmon();
+        let mut warm = e.scanner().unwrap();
+        for n in 0..120 {
+            let raw = match n % 3 {
+                0 => nth_event(n),
+                // Another layout: the same members in another order.
+                1 => nth_event(n).replacen("\"Channel\"", "\"RuleName\":\"-\",\"Channel\"", 1),
+                // Not flat: a container whose scalars' names are a flat
+                // layout's, read through the memo's own comparison.
+                _ => nth_event(n).replacen(
+                    "\"EventID\":1,",
+                    "\"Extra\":{\"EventID\":1},\"EventID\":1,",
+                    1,
+                ),
+            };
+            assert_eq!(
+                warm.match_event_full(raw.as_bytes(), &p),
+                fresh(&e, &raw, &p),
+                "{raw}"
+            );
+        }
+        assert!(warm.verdict_memo.answered_total > 0);
+        assert!(warm.verdict_memo.layouts.iter().any(|l| l.serial.is_some()));
+        assert!(warm.verdict_memo.layouts.iter().any(|l| l.serial.is_none()));
+    }
+
+    #[test]
     fn the_key_holds_the_candidates_and_the_members_they_read_only() {
         let e = engine(&RULES, false);
         let p = Profile::sysmon();
@@ -405,7 +458,7 @@ mod tests {
         let mut key = |raw: &str, candidates: &[u32]| {
             let index = MemberIndex::built(raw.as_bytes());
             let top = index.top_members().unwrap();
-            memo.key_of(raw.as_bytes(), top, &filter, candidates)
+            memo.key_of(raw.as_bytes(), top, &filter, candidates, None)
                 .map(|_| memo.key.clone())
         };
         let a = nth_event(0);

@@ -153,6 +153,13 @@ impl MemberIndex {
         self.strict.then_some(self.top.as_slice())
     }
 
+    /// Whether the strict pass accepted the last indexed line and it is one
+    /// object of scalar members: then its scalars' member names are its
+    /// top-level members' names, in order.
+    pub(crate) fn is_flat(&self) -> bool {
+        self.strict && self.containers.is_empty()
+    }
+
     /// What the last indexed line holds besides plain ASCII text, when the
     /// strict pass accepted it (no `\u` escape then).
     pub fn seen(&self) -> Option<Seen> {
