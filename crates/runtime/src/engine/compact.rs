@@ -40,7 +40,8 @@ pub(super) struct CompactEvent {
     values: Vec<(u32, u32, HitPlace, u32)>,
     /// Whether the last scan read `bytes` (else the raw line).
     pub(super) active: bool,
-    /// The current event's layout: each scalar's member name, length-prefixed.
+    /// The current event's layout: each scalar's member name, length-prefixed
+    /// ([`crate::members::MemberIndex::encode_names`]).
     layout: Vec<u8>,
     /// The last layouts first seen (oldest first: a new layout drops the
     /// oldest).
@@ -167,14 +168,7 @@ impl Scanner<'_> {
         if let Some(i) = compact.current {
             return i;
         }
-        compact.layout.clear();
-        for k in 0..self.members.len() {
-            // A scalar without a member is told from one named "".
-            let name = self.members.span_name(raw, k);
-            let len = name.map_or(u32::MAX, |n| n.len() as u32);
-            compact.layout.extend_from_slice(&len.to_le_bytes());
-            compact.layout.extend_from_slice(name.unwrap_or_default());
-        }
+        self.members.encode_names(raw, &mut compact.layout);
         let i = match compact
             .layouts
             .iter()

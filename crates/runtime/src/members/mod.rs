@@ -449,6 +449,46 @@ impl MemberIndex {
         self.spans.push(Span { start, end, key });
     }
 
+    /// Writes the member name of each scalar of the last indexed event, in
+    /// order, to `out` (emptied first): its length as four bytes,
+    /// little-endian (`u32::MAX` for a scalar without a member, told from
+    /// one named ""), then its bytes. A name of up to 16 bytes is copied as
+    /// one 16-byte block whose bytes past the name the next entry
+    /// overwrites, not by a call per name (this runs once per event).
+    pub(crate) fn encode_names(&self, raw: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        // Room for every entry and a block past the last (scalars of an
+        // array share their member's name: the names can take more than
+        // the line).
+        let names: usize = self
+            .spans
+            .iter()
+            .map(|s| (s.key.1 as usize).saturating_sub(s.key.0 as usize))
+            .sum();
+        out.resize(names + 4 * self.spans.len() + 16, 0);
+        let mut at = 0;
+        for span in &self.spans {
+            let (start, end) = (span.key.0 as usize, span.key.1 as usize);
+            let name = (span.key != NO_KEY).then(|| raw.get(start..end)).flatten();
+            let len = name.map_or(u32::MAX, |n| n.len() as u32);
+            if let Some(slot) = out.get_mut(at..at + 4) {
+                slot.copy_from_slice(&len.to_le_bytes());
+            }
+            at += 4;
+            let Some(name) = name else { continue };
+            match (raw.get(start..start + 16), out.get_mut(at..at + 16)) {
+                (Some(block), Some(slot)) if name.len() <= 16 => slot.copy_from_slice(block),
+                _ => {
+                    if let Some(slot) = out.get_mut(at..at + name.len()) {
+                        slot.copy_from_slice(name);
+                    }
+                }
+            }
+            at += name.len();
+        }
+        out.truncate(at);
+    }
+
     /// Scalar spans of the last indexed event.
     pub fn len(&self) -> usize {
         self.spans.len()

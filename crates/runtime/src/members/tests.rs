@@ -246,6 +246,29 @@ mod properties {
             }
         }
 
+        /// The names' encoding (16-byte blocks for short names) is each
+        /// scalar's name, length first, whatever the lengths and wherever
+        /// the names end in the line.
+        #[test]
+        fn names_encode_as_they_read(
+            members in proptest::collection::vec(("[a-z\"\\\\]{0,24}", token()), 0..6),
+            tail in "[ ]{0,20}",
+        ) {
+            let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+            let line = format!("{{{}}}{tail}", body.join(","));
+            let mut x = MemberIndex::default();
+            x.build(line.as_bytes());
+            let mut plain = Vec::new();
+            for k in 0..x.len() {
+                let name = x.span_name(line.as_bytes(), k);
+                plain.extend_from_slice(&name.map_or(u32::MAX, |n| n.len() as u32).to_le_bytes());
+                plain.extend_from_slice(name.unwrap_or_default());
+            }
+            let mut encoded = vec![7u8; 3];
+            x.encode_names(line.as_bytes(), &mut encoded);
+            prop_assert_eq!(encoded, plain, "{}", line);
+        }
+
         /// A strict yes is always serde_json's yes, with the lenient pass's
         /// spans; on the lines it judges (spaces only, no `\u`, UTF-8), a
         /// no is serde_json's no.
