@@ -13,6 +13,17 @@ fn rule_of(logsource: &str, detection: &str) -> Rule {
 }
 
 pub(super) fn engine(detections: &[&str], no_prefilter: bool) -> Engine {
+    engine_with(
+        detections,
+        EngineOptions {
+            no_prefilter,
+            ..Default::default()
+        },
+    )
+}
+
+/// An engine of process-creation rules with these detections.
+pub(super) fn engine_with(detections: &[&str], options: EngineOptions) -> Engine {
     let rules = detections
         .iter()
         .map(|d| {
@@ -20,14 +31,7 @@ pub(super) fn engine(detections: &[&str], no_prefilter: bool) -> Engine {
             parse_rule(&text, &CompileOptions::default()).unwrap()
         })
         .collect();
-    Engine::new(
-        rules,
-        EngineOptions {
-            no_prefilter,
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    Engine::new(rules, options).unwrap()
 }
 
 /// The rule of [`whoami_engine`].

@@ -410,19 +410,11 @@ mod tests {
 
     #[test]
     fn layouts_known_from_stage_one_give_the_verdicts_of_a_fresh_scanner() {
-        use hypersigma_compiler::{parse_rule, CompileOptions};
-        let rules = RULES
-            .iter()
-            .map(|d| {
-                let text = format!("title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n{d}");
-                parse_rule(&text, &CompileOptions::default()).unwrap()
-            })
-            .collect();
         let options = crate::engine::EngineOptions {
             scope_gate: Some(true),
             ..Default::default()
         };
-        let e = Engine::new(rules, options).unwrap();
+        let e = crate::engine::tests::engine_with(&RULES, options);
         let p = Profile::sysmon();
         let mut warm = e.scanner().unwrap();
         for n in 0..120 {
