@@ -109,10 +109,8 @@ pub(crate) struct MemberFilter {
     /// Per rule: the bits it reads.
     rules: Vec<Wanted>,
     /// Per rule: the ids of the names it reads, the channel, provider and
-    /// event id members' included (ascending).
-    rule_ids: Vec<Box<[u32]>>,
-    /// The same as bit sets over the ids, [`MemberFilter::id_words`] words
-    /// per rule one after the other.
+    /// event id members' included, as a bit set over the ids
+    /// ([`MemberFilter::id_words`] words per rule, one rule after another).
     rule_id_bits: Vec<u64>,
     /// Per rule: it looks a field up at the top level, so members whose
     /// names hold a space can match it (`"Command Line"` for `CommandLine`).
@@ -194,7 +192,6 @@ impl MemberFilter {
             rule_id_bits,
             base: bits(&base_ids),
             rules: rule_ids.iter().map(|ids| bits(ids)).collect(),
-            rule_ids,
             names: ids
                 .into_iter()
                 .map(|(n, id)| (n.into_bytes(), id))
@@ -214,14 +211,6 @@ impl MemberFilter {
         self.names.len().div_ceil(64)
     }
 
-    /// [`MemberFilter::rule_reads`]'s ids as a bit set
-    /// ([`MemberFilter::id_words`] words).
-    pub(crate) fn rule_id_bits(&self, rule: u32) -> Option<&[u64]> {
-        let words = self.id_words();
-        let start = rule as usize * words;
-        self.rule_id_bits.get(start..start + words)
-    }
-
     /// The id of a member name, when some rule reads a member of that name
     /// (one whose name holds a space may be read all the same).
     pub(crate) fn name_id(&self, name: &[u8]) -> Option<u32> {
@@ -229,12 +218,15 @@ impl MemberFilter {
     }
 
     /// The members rule `rule` reads alone, exactly (not sharing bits): the
-    /// ids of their names (ascending, with the channel, provider and event
-    /// id members), and whether members with a space in their name are read
-    /// too. What [`MemberFilter::select`] gives for the rule alone holds
-    /// these (and may hold more: ids past 127 share a bit).
-    pub(crate) fn rule_reads(&self, rule: u32) -> Option<(&[u32], bool)> {
-        let ids = self.rule_ids.get(rule as usize)?;
+    /// ids of their names (with the channel, provider and event id
+    /// members) as a bit set of [`MemberFilter::id_words`] words, and
+    /// whether members with a space in their name are read too. What
+    /// [`MemberFilter::select`] gives for the rule alone holds these (and
+    /// may hold more: ids past 127 share a bit).
+    pub(crate) fn rule_reads(&self, rule: u32) -> Option<(&[u64], bool)> {
+        let words = self.id_words();
+        let start = rule as usize * words;
+        let ids = self.rule_id_bits.get(start..start + words)?;
         let spaced = self.spaced.get(rule as usize).copied()?;
         Some((ids, spaced))
     }
@@ -623,26 +615,50 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn each_rules_id_bits_are_its_ids() {
+    fn each_rule_reads_the_ids_of_its_names() {
         // Enough fields for ids past one word.
-        let fields: Vec<String> = (0..150).map(|k| format!("F{k}: x")).collect();
+        let names: Vec<String> = (0..150).map(|k| format!("F{k}")).collect();
+        let fields: Vec<String> = names.iter().map(|n| format!("{n}: x")).collect();
         let wide = format!("    s: {{{}}}\n    condition: s", fields.join(", "));
         let r = reads_of(&[
             "    s: {CommandLine|contains: x}\n    condition: s",
             &wide,
             "    s: {F149: y, Image: z}\n    condition: s",
         ]);
-        let f = MemberFilter::new(&Profile::sysmon(), &r);
+        let p = Profile::sysmon();
+        let f = MemberFilter::new(&p, &r);
         assert!(f.id_words() >= 3);
-        for rule in 0..3 {
-            let (ids, _) = f.rule_reads(rule).unwrap();
-            let bits = f.rule_id_bits(rule).unwrap();
+        // Every rule reads the channel, provider and event id members.
+        let base: Vec<&str> = [&p.channel, &p.provider, &p.event_id]
+            .into_iter()
+            .flatten()
+            .filter_map(|path| path.first().map(String::as_str))
+            .collect();
+        let own: [Vec<&str>; 3] = [
+            vec!["CommandLine"],
+            names.iter().map(String::as_str).collect(),
+            vec!["F149", "Image"],
+        ];
+        for (rule, own) in own.iter().enumerate() {
+            let (bits, spaced) = f.rule_reads(rule as u32).unwrap();
+            assert!(spaced);
             let from_bits: Vec<u32> = (0..64 * bits.len() as u32)
                 .filter(|&id| bits[id as usize / 64] & (1 << (id % 64)) != 0)
                 .collect();
-            assert_eq!(from_bits, ids, "rule {rule}");
+            // Its fields, and those its log sources read (4688's renames of
+            // them among others), each by its name at the top level.
+            assert!(own.iter().all(|field| r.fields[rule].contains(*field)));
+            let mut expected: Vec<u32> = base
+                .iter()
+                .copied()
+                .chain(r.fields[rule].iter().map(String::as_str))
+                .map(|name| f.name_id(name.as_bytes()).unwrap())
+                .collect();
+            expected.sort_unstable();
+            expected.dedup();
+            assert_eq!(from_bits, expected, "rule {rule}");
         }
-        assert_eq!(f.rule_id_bits(3), None);
+        assert_eq!(f.rule_reads(3), None);
     }
 
     #[test]

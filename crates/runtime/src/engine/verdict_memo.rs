@@ -206,9 +206,9 @@ impl VerdictMemo {
         self.read_ids.resize(filter.id_words(), 0);
         let mut spaced = false;
         for &r in candidates {
-            let (_, rule_spaced) = filter.rule_reads(r)?;
+            let (ids, rule_spaced) = filter.rule_reads(r)?;
             spaced |= rule_spaced;
-            for (w, &bits) in self.read_ids.iter_mut().zip(filter.rule_id_bits(r)?) {
+            for (w, &bits) in self.read_ids.iter_mut().zip(ids) {
                 *w |= bits;
             }
         }
