@@ -221,6 +221,21 @@ mod properties {
         }
     }
 
+    /// `line` with one byte inserted or overwritten at `at` (`true`:
+    /// inserted), when `at` lies inside it.
+    fn edited(mut line: Vec<u8>, edit: Option<(u8, usize, bool)>) -> Vec<u8> {
+        if let Some((byte, at, insert)) = edit {
+            if at < line.len() {
+                if insert {
+                    line.insert(at, byte)
+                } else {
+                    line[at] = byte
+                }
+            }
+        }
+        line
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4096))]
 
@@ -234,12 +249,7 @@ mod properties {
             edit in proptest::option::of((any::<u8>(), 0usize..120, any::<bool>())),
         ) {
             let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\"{colon}{v}")).collect();
-            let mut line = format!("{{{}}}", body.join(&sep)).into_bytes();
-            if let Some((byte, at, insert)) = edit {
-                if at < line.len() {
-                    if insert { line.insert(at, byte) } else { line[at] = byte }
-                }
-            }
+            let line = edited(format!("{{{}}}", body.join(&sep)).into_bytes(), edit);
             if let Some(flat) = strict_path(&line, true) {
                 let text = String::from_utf8_lossy(&line).into_owned();
                 prop_assert_eq!(Some(flat), strict_path(&line, false), "{}", text);
@@ -279,12 +289,7 @@ mod properties {
             edit in proptest::option::of((any::<u8>(), 0usize..120, any::<bool>())),
         ) {
             let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
-            let mut line = format!("{{{}}}", body.join(&sep)).into_bytes();
-            if let Some((byte, at, insert)) = edit {
-                if at < line.len() {
-                    if insert { line.insert(at, byte) } else { line[at] = byte }
-                }
-            }
+            let line = edited(format!("{{{}}}", body.join(&sep)).into_bytes(), edit);
             let serde = serde_json::from_slice::<serde::de::IgnoredAny>(&line).is_ok()
                 && line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
             let judged = !line.iter().any(|&b| b < 0x20)
