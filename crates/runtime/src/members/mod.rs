@@ -233,11 +233,6 @@ impl MemberIndex {
             let (end, escapes) = scalar_end(raw, at, specials)?;
             self.seen.slash_escape |= name_escapes.slash | escapes.slash;
             let value = (at as u32, end as u32);
-            self.spans.push(Span {
-                start: value.0,
-                end: value.1,
-                key: name,
-            });
             self.top.push(TopMember {
                 name,
                 name_escaped: name_escapes.any,
@@ -252,7 +247,19 @@ impl MemberIndex {
             };
             match raw.get(next)? {
                 b',' => i = next + 1,
-                b'}' => return (spaces(next + 1) == raw.len()).then_some(()),
+                b'}' => {
+                    if spaces(next + 1) != raw.len() {
+                        return None;
+                    }
+                    // The scalars are the top-level members' values: one
+                    // copy in a tight loop, not a second push per member.
+                    self.spans.extend(self.top.iter().map(|m| Span {
+                        start: m.value.0,
+                        end: m.value.1,
+                        key: m.name,
+                    }));
+                    return Some(());
+                }
                 _ => return None,
             }
         }
