@@ -7,7 +7,7 @@ use serde_json::Value;
 use hypersigma_compiler::{source_for, EvalOptions, Profile, Scope};
 
 use super::{Scanner, Verdict, SCOPE_OUT, SCOPE_UNKNOWN, SCOPE_UNSCOPED};
-use crate::partial::{parse_indexed, validate_indexed, MemberFilter};
+use crate::partial::{parse_indexed, parse_indexed_whole, validate_indexed, MemberFilter};
 use crate::stage2::{lower_rules, rule_holds, FieldCache};
 
 impl Scanner<'_> {
@@ -30,9 +30,9 @@ impl Scanner<'_> {
         }
         let mut memo_key = None;
         let parsed = if candidates == 0 {
-            validate_indexed(raw, &self.members).map(|()| Value::Null)
+            validate_indexed(raw, &self.members).map(|()| (Value::Null, false))
         } else if whole {
-            parse_indexed(raw, None, None, &self.members)
+            parse_indexed_whole(raw, None, None, &self.members)
         } else {
             self.refresh_filter(profile);
             let filter = self.filter.as_ref().map(|(_, _, filter)| filter);
@@ -55,10 +55,13 @@ impl Scanner<'_> {
             let selection = filter.map(|filter| filter.select(&self.candidates));
             // With a key, the members it holds are those the candidates read.
             let wanted = memo_key.map(|_| self.verdict_memo.read_members());
-            parse_indexed(raw, selection, wanted, &self.members)
+            parse_indexed_whole(raw, selection, wanted, &self.members)
         };
-        let event = match parsed {
-            Ok(event) => event,
+        // `complete`: every member was parsed (an event of one top-level
+        // member, or candidates reading them all), so a match needs no
+        // second parse for output.
+        let (event, complete) = match parsed {
+            Ok(parsed) => parsed,
             Err(reason) => return (Verdict::Rejected(reason), None, candidates),
         };
         if candidates == 0 {
@@ -69,7 +72,7 @@ impl Scanner<'_> {
             self.verdict_memo.remember(hash, rules);
         }
         match verdict {
-            Verdict::Matched(rules) if whole && !rules.is_empty() => {
+            Verdict::Matched(rules) if complete && !rules.is_empty() => {
                 (Verdict::Matched(rules), Some(event), candidates)
             }
             Verdict::Matched(rules) => self.with_whole_event(raw, rules, candidates),

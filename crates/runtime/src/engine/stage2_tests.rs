@@ -1,7 +1,7 @@
-//! Unit tests of stage 2's text predicates through the engine: literals
-//! (one by one, by the automaton pass, from the hit cache), regexes and
-//! globs behind their literal prefilters, all against the reference
-//! evaluator.
+//! Unit tests of stage 2 through the engine: its text predicates (literals
+//! one by one, by the automaton pass, from the hit cache; regexes and globs
+//! behind their literal prefilters), all against the reference evaluator,
+//! and the whole event it hands on with a match.
 
 use super::tests::engine;
 use super::*;
@@ -126,4 +126,34 @@ fn globs_run_only_where_their_literal_pieces_are_and_agree_with_the_reference() 
     // Each pattern matches somewhere, the long s included.
     let matched = agrees_on_command_lines(&detections, &commands);
     assert!(matched >= 8, "{matched}");
+}
+
+#[test]
+fn a_matched_event_comes_back_whole_however_much_stage_2_parsed() {
+    let e = engine(
+        &["    s: {Image|endswith: '\\cmd.exe'}\n    condition: s"],
+        false,
+    );
+    let mut s = e.scanner().unwrap();
+    // The rule reads one member of the flat line (stage 2 parses a few,
+    // then the whole line for output); the nested line has one top-level
+    // member, which stage 2 parses whole and hands on as it is.
+    let lines = [
+        (
+            Profile::sysmon(),
+            r#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Image":"C:\\x\\cmd.exe","Other":{"a":[1,"b"]},"Last":null}"#,
+        ),
+        (
+            Profile::evtx(),
+            r#"{"Event":{"System":{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational"},"EventData":{"Image":"C:\\x\\cmd.exe","User":"u"}}}"#,
+        ),
+    ];
+    for (profile, raw) in &lines {
+        let full: Value = serde_json::from_str(raw).unwrap();
+        for _ in 0..3 {
+            let (verdict, event, _) = s.match_event_full(raw.as_bytes(), profile);
+            assert_eq!(verdict, Verdict::Matched(vec![0]), "{raw}");
+            assert_eq!(event.as_ref(), Some(&full), "{raw}");
+        }
+    }
 }

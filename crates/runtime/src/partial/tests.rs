@@ -1,0 +1,239 @@
+//! Unit tests of the partial parse: which members are built, the strict
+//! and serde paths agreeing, each rule's member ids.
+
+use super::*;
+use hypersigma_compiler::{parse_rule, CompileOptions};
+
+/// [`parse_indexed`] with a selection on a line indexed first, as
+/// stage 2 sees it.
+pub(crate) fn fast_parse(raw: &[u8], f: Selection<'_>) -> Result<Value, Rejection> {
+    parse_indexed(raw, Some(f), None, &MemberIndex::built(raw))
+}
+
+/// [`parse_indexed`] of the whole line likewise.
+pub(crate) fn fast_whole(raw: &[u8]) -> Result<Value, Rejection> {
+    parse_indexed(raw, None, None, &MemberIndex::built(raw))
+}
+
+/// [`validate_indexed`] likewise.
+pub(crate) fn fast_validate(raw: &[u8]) -> Result<(), Rejection> {
+    validate_indexed(raw, &MemberIndex::built(raw))
+}
+
+fn reads(detection: &str) -> ReadSet {
+    reads_of(&[detection])
+}
+
+/// The reads of process-creation rules with these detections.
+fn reads_of(detections: &[&str]) -> ReadSet {
+    let rules: Vec<_> = detections
+        .iter()
+        .map(|detection| {
+            let text = format!(
+                "title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n{detection}"
+            );
+            parse_rule(&text, &CompileOptions::default()).unwrap()
+        })
+        .collect();
+    ReadSet::new(&rules)
+}
+
+#[test]
+fn members_flagged_by_position_are_the_ones_built() {
+    let raw = br#"{"a":1,"b":"x\\y","a":3,"c":[1]}"#;
+    let index = MemberIndex::built(raw);
+    let built = |flags: &[bool]| parse_indexed(raw, None, Some(flags), &index).unwrap();
+    assert_eq!(
+        built(&[false, true, false, true]),
+        serde_json::json!({"b": "x\\y", "c": [1]})
+    );
+    // Duplicate names: the flagged one, in the first one's place when both are.
+    assert_eq!(
+        built(&[false, false, true, false]),
+        serde_json::json!({"a": 3})
+    );
+    assert_eq!(
+        built(&[true, false, true, false]),
+        serde_json::json!({"a": 3})
+    );
+    // Flags that do not fit the line are ignored (the whole line, no filter).
+    assert_eq!(
+        built(&[true]),
+        serde_json::from_slice::<Value>(raw).unwrap()
+    );
+}
+
+#[test]
+fn a_parse_of_every_member_is_told_whole() {
+    let raw = br#"{"a":1,"b":"x\\y","a":3,"c":[1]}"#;
+    let index = MemberIndex::built(raw);
+    let parse = |flags: Option<&[bool]>| parse_indexed_whole(raw, None, flags, &index).unwrap();
+    let full = serde_json::from_slice::<Value>(raw).unwrap();
+    assert_eq!(parse(None), (full.clone(), true));
+    assert_eq!(parse(Some(&[true; 4])), (full, true));
+    assert!(!parse(Some(&[true, false, true, true])).1);
+    // A member left out is left out even when its name comes again.
+    assert!(!parse(Some(&[false, true, true, true])).1);
+    // A line the strict pass does not judge (a `\u` escape): whole
+    // only when parsed without a filter.
+    let escaped = br#"{"CommandLine":"\u0041","Other":2}"#;
+    let index = MemberIndex::built(escaped);
+    assert!(index.top_members().is_none());
+    let r = reads("    s: {CommandLine|contains: x}\n    condition: s");
+    let f = MemberFilter::new(&Profile::sysmon(), &r);
+    let (partial, whole) =
+        parse_indexed_whole(escaped, Some(f.select(&[0])), None, &index).unwrap();
+    assert!(!whole && partial.get("Other").is_none());
+    assert!(parse_indexed_whole(escaped, None, None, &index).unwrap().1);
+}
+
+#[test]
+fn only_members_a_lookup_can_reach_are_built() {
+    let r =
+        reads("    s: {CommandLine|contains: x, Image|fieldref: ParentImage}\n    condition: s");
+    let f = MemberFilter::new(&Profile::sysmon(), &r);
+    let f = f.select(&[0]);
+    let raw = br#"{"EventID":1,"Channel":"c","CommandLine":"a","ParentImage":"p","Hashes":"h","Command Line":"s","Other":{"deep":[1,2]}}"#;
+    let v = parse_event(raw, Some(f)).unwrap();
+    assert_eq!(fast_parse(raw, f).unwrap(), v);
+    let kept: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        kept,
+        [
+            "EventID",
+            "Channel",
+            "CommandLine",
+            "ParentImage",
+            "Command Line"
+        ]
+    );
+    assert_eq!(r.whole_event, [false]);
+    assert_eq!(reads("    k: [evil]\n    condition: k").whole_event, [true]);
+}
+
+#[test]
+fn each_rule_reads_the_ids_of_its_names() {
+    // Enough fields for ids past one word.
+    let names: Vec<String> = (0..150).map(|k| format!("F{k}")).collect();
+    let fields: Vec<String> = names.iter().map(|n| format!("{n}: x")).collect();
+    let wide = format!("    s: {{{}}}\n    condition: s", fields.join(", "));
+    let r = reads_of(&[
+        "    s: {CommandLine|contains: x}\n    condition: s",
+        &wide,
+        "    s: {F149: y, Image: z}\n    condition: s",
+    ]);
+    let p = Profile::sysmon();
+    let f = MemberFilter::new(&p, &r);
+    assert!(f.id_words() >= 3);
+    // Every rule reads the channel, provider and event id members.
+    let base: Vec<&str> = [&p.channel, &p.provider, &p.event_id]
+        .into_iter()
+        .flatten()
+        .filter_map(|path| path.first().map(String::as_str))
+        .collect();
+    let own: [Vec<&str>; 3] = [
+        vec!["CommandLine"],
+        names.iter().map(String::as_str).collect(),
+        vec!["F149", "Image"],
+    ];
+    for (rule, own) in own.iter().enumerate() {
+        let (bits, spaced) = f.rule_reads(rule as u32).unwrap();
+        assert!(spaced);
+        let from_bits: Vec<u32> = (0..64 * bits.len() as u32)
+            .filter(|&id| bits[id as usize / 64] & (1 << (id % 64)) != 0)
+            .collect();
+        // Its fields, and those its log sources read (4688's renames of
+        // them among others), each by its name at the top level.
+        assert!(own.iter().all(|field| r.fields[rule].contains(*field)));
+        let mut expected: Vec<u32> = base
+            .iter()
+            .copied()
+            .chain(r.fields[rule].iter().map(String::as_str))
+            .map(|name| f.name_id(name.as_bytes()).unwrap())
+            .collect();
+        expected.sort_unstable();
+        expected.dedup();
+        assert_eq!(from_bits, expected, "rule {rule}");
+    }
+    assert_eq!(f.rule_reads(3), None);
+}
+
+#[test]
+fn escaped_and_duplicate_names_read_as_in_a_full_parse() {
+    let r = reads("    s: {CommandLine|contains: x}\n    condition: s");
+    let f = MemberFilter::new(&Profile::sysmon(), &r);
+    let f = f.select(&[0]);
+    let raw = br#"{"Command\u004cine":"a","x":1,"CommandLine":"b"}"#;
+    let partial = parse_event(raw, Some(f)).unwrap();
+    let full = parse_event(raw, None).unwrap();
+    // The fast path, with an escaped name it judges.
+    let judged = br#"{"Command\\Line":"a","x":1,"CommandLine":"b","CommandLine":"c"}"#;
+    let fast = fast_parse(judged, f).unwrap();
+    assert_eq!(fast, parse_event(judged, Some(f)).unwrap());
+    assert_eq!(fast_whole(judged), parse_event(judged, None));
+    assert_eq!(fast["CommandLine"], "c");
+    assert_eq!(partial["CommandLine"], full["CommandLine"]);
+    assert_eq!(partial["CommandLine"], "b");
+}
+
+#[test]
+fn rejections_match_a_full_parse() {
+    let f = MemberFilter::new(&Profile::sysmon(), &ReadSet::default());
+    let f = f.select(&[]);
+    let deep = format!("{{\"x\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+    for line in [
+        &b"{\"a\": 1"[..],
+        b"[1, 2]",
+        b"\"text\"",
+        b"{\"a\": 1} trailing",
+        b"{bad",
+        b"{\"a\": [1,}",
+        b"",
+        b"nul",
+        // What a skipping parser would let through in an unread member.
+        b"{\"x\": \"caf\xc3\x28\"}",
+        b"{\"x\": \"\\ud800\"}",
+        deep.as_bytes(),
+    ] {
+        let partial = parse_event(line, Some(f)).map(|_| ());
+        let full = parse_event(line, None).map(|_| ());
+        let fast = fast_parse(line, f).map(|_| ());
+        assert_eq!(fast, full, "{}", String::from_utf8_lossy(line));
+        assert_eq!(fast_whole(line), parse_event(line, None));
+        assert_eq!(
+            fast_validate(line),
+            full,
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+        assert_eq!(partial, full, "{}", String::from_utf8_lossy(line));
+        assert_eq!(
+            validate_event(line),
+            full,
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+    assert!(parse_event(b" {\"a\": {\"b\": 1}} ", Some(f)).is_ok());
+}
+
+#[test]
+fn a_number_beyond_float_range_rejects_only_where_it_is_read() {
+    let r = reads("    s: {CommandLine|contains: x}\n    condition: s");
+    let f = MemberFilter::new(&Profile::sysmon(), &r);
+    let unread = br#"{"CommandLine": "x", "Size": 1e400}"#;
+    assert!(parse_event(unread, None).is_err());
+    assert!(validate_event(unread).is_ok());
+    assert!(parse_event(unread, Some(f.select(&[0]))).is_ok());
+    let read = br#"{"CommandLine": 1e400}"#;
+    assert!(parse_event(read, Some(f.select(&[0]))).is_err());
+    assert!(fast_parse(unread, f.select(&[0])).is_ok());
+    assert!(fast_validate(unread).is_ok());
+    assert_eq!(
+        fast_parse(read, f.select(&[0])),
+        parse_event(read, Some(f.select(&[0])))
+    );
+    // Lines that skipping cannot judge take the strict path.
+    assert!(validate_event(b"{\"x\": \"\\ud800\"}").is_err());
+    assert!(validate_event(b"{\"x\": \"caf\xc3\x28\"}").is_err());
+}
