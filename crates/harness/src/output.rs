@@ -189,6 +189,31 @@ impl CorrelationRecord<'_> {
     }
 }
 
+/// A detection's JSON-lines object, member by member in output order.
+#[derive(serde::Serialize)]
+struct RecordJson<'a> {
+    rule: RuleJson<'a>,
+    source: EventRef,
+    timestamp: Option<&'a Value>,
+    computer: Option<&'a Value>,
+    profile: &'a str,
+    logsource: &'a Option<String>,
+    selections: &'a [String],
+    event: &'a Value,
+}
+
+/// The rule's part of [`RecordJson`].
+#[derive(serde::Serialize)]
+struct RuleJson<'a> {
+    id: &'a Option<String>,
+    title: &'a str,
+    level: Option<&'static str>,
+    status: Option<&'static str>,
+    tags: &'a [String],
+    author: &'a Option<String>,
+    references: &'a [String],
+}
+
 /// One detection, formatted.
 pub struct Record<'a> {
     /// The rule that matched.
@@ -204,7 +229,7 @@ impl Record<'_> {
     pub fn write(&self, format: Format, colour: bool, out: &mut Vec<u8>) {
         match format {
             Format::Jsonl => {
-                if serde_json::to_writer(&mut *out, &self.json()).is_ok() {
+                if serde_json::to_writer(&mut *out, &self.borrowed()).is_ok() {
                     out.push(b'\n');
                 }
             }
@@ -231,25 +256,30 @@ impl Record<'_> {
         EventRef::new(self.detection.path, self.detection.position)
     }
 
-    /// The JSON-lines object.
-    pub fn json(&self) -> Value {
+    /// The JSON-lines object as references to the rule, the evaluation and
+    /// the event: written straight out, not copied into a `Value` first
+    /// (the event alone is most of a detection's bytes).
+    fn borrowed(&self) -> RecordJson<'_> {
         let m = &self.rule.meta;
         let d = self.detection;
-        json!({
-            "rule": {
-                "id": m.id, "title": m.title,
-                "level": m.level.map(|l| l.as_str()),
-                "status": m.status.map(|s| s.as_str()),
-                "tags": m.tags, "author": m.author, "references": m.references,
+        RecordJson {
+            rule: RuleJson {
+                id: &m.id,
+                title: &m.title,
+                level: m.level.map(|l| l.as_str()),
+                status: m.status.map(|s| s.as_str()),
+                tags: &m.tags,
+                author: &m.author,
+                references: &m.references,
             },
-            "source": self.source(),
-            "timestamp": d.profile.timestamp(d.event),
-            "computer": d.profile.computer(d.event),
-            "profile": d.profile.name,
-            "logsource": self.result.source,
-            "selections": self.result.selections,
-            "event": d.event,
-        })
+            source: self.source(),
+            timestamp: d.profile.timestamp(d.event),
+            computer: d.profile.computer(d.event),
+            profile: &d.profile.name,
+            logsource: &self.result.source,
+            selections: &self.result.selections,
+            event: d.event,
+        }
     }
 
     fn csv_fields(&self) -> [String; 11] {
@@ -390,6 +420,53 @@ fn level_colour(level: Option<Level>) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_jsonl_record_is_written_member_by_member_in_order() {
+        let text = "title: T\nid: 10c14723-61c7-4c75-92ca-9af245723ad2\nstatus: test\nlevel: high\n\
+                    tags: [attack.t1]\nauthor: A\nlogsource: {product: windows, category: process_creation}\n\
+                    detection:\n    s: {Image|endswith: x}\n    condition: s";
+        let rule = hypersigma_compiler::parse_rule(text, &Default::default()).unwrap();
+        let event: Value = serde_json::from_str(
+            r#"{"UtcTime":"2024-01-02 03:04:05.678","Computer":"ws1","Image":"x","N":[1,{"b":null}]}"#,
+        )
+        .unwrap();
+        let profile = Profile::sysmon();
+        let detection = Detection {
+            path: std::path::Path::new("in.jsonl"),
+            position: hypersigma_runtime::input::Position::Line(7),
+            event: &event,
+            profile: &profile,
+            rules: &[0],
+        };
+        let result = Evaluation {
+            matched: true,
+            selections: vec!["s".into()],
+            source: Some("Sysmon Event ID 1".into()),
+        };
+        let mut out = Vec::new();
+        Record {
+            rule: &rule,
+            detection: &detection,
+            result: &result,
+        }
+        .write(Format::Jsonl, false, &mut out);
+        let expected = json!({
+            "rule": {
+                "id": "10c14723-61c7-4c75-92ca-9af245723ad2", "title": "T",
+                "level": "high", "status": "test", "tags": ["attack.t1"],
+                "author": "A", "references": [],
+            },
+            "source": {"path": "in.jsonl", "line": 7},
+            "timestamp": profile.timestamp(&event),
+            "computer": "ws1",
+            "profile": "sysmon",
+            "logsource": "Sysmon Event ID 1",
+            "selections": ["s"],
+            "event": event,
+        });
+        assert_eq!(String::from_utf8(out).unwrap(), format!("{expected}\n"));
+    }
 
     #[test]
     fn csv_quotes_as_rfc_4180() {
