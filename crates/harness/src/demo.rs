@@ -12,9 +12,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use hypersigma_compiler::correlation::Correlation;
-use hypersigma_compiler::{
-    evaluate_detailed, parse_documents, CompileOptions, Document, EvalOptions, Profile, Rule,
-};
+use hypersigma_compiler::{parse_documents, CompileOptions, Document, Profile, Rule};
 use hypersigma_runtime::correlate::{Correlator, EventRef, Limits};
 use hypersigma_runtime::engine::{Engine, EngineOptions, Verdict};
 use hypersigma_runtime::input::Position;
@@ -207,21 +205,24 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     if args.show > 0 && !found.is_empty() {
         let mut shown = Format::Table.header(false);
+        let scanner = engine.scanner()?;
         for (line, rules) in found.iter().take(args.show) {
             let (s, e) = lines[*line];
             let Ok(event) = serde_json::from_slice(&corpus[s..e]) else {
                 continue;
             };
+            let explain = |r: u32| scanner.explain(r, &event, &profile);
             let d = Detection {
                 path: &path,
                 position: Position::Line(*line as u64 + 1),
                 event: &event,
                 profile: &profile,
                 rules,
+                explain: &explain,
             };
             for &r in rules {
                 let rule = &engine.rules()[r as usize];
-                let result = evaluate_detailed(rule, &event, &profile, EvalOptions::default());
+                let result = explain(r);
                 Record {
                     rule,
                     detection: &d,

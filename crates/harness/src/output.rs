@@ -438,6 +438,7 @@ mod tests {
             event: &event,
             profile: &profile,
             rules: &[0],
+            explain: &|_| unreachable!("the record is given its evaluation"),
         };
         let result = Evaluation {
             matched: true,

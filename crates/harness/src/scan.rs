@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::ir::{Level, Status};
-use hypersigma_compiler::{evaluate_detailed, EvalOptions, Profile, Rule};
+use hypersigma_compiler::{Profile, Rule};
 use hypersigma_runtime::correlate::{resolvable, Correlator, Limits};
 use hypersigma_runtime::engine::{Engine, EngineOptions};
 use hypersigma_runtime::input;
@@ -111,11 +111,6 @@ impl RuleArgs {
             quiet,
         )?;
         Ok((forced, engine))
-    }
-
-    /// Whether unmapped rules run against every event.
-    pub fn unscoped(&self) -> bool {
-        self.unscoped
     }
 }
 
@@ -303,9 +298,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
         args.inputs.clone()
     };
     let files = input::expand_inputs(&inputs)?;
-    let options = EvalOptions {
-        unscoped: args.rules.unscoped(),
-    };
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
@@ -352,7 +344,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     if let Some(count) = per_rule.get(r as usize) {
                         count.fetch_add(1, Ordering::Relaxed);
                     }
-                    let result = evaluate_detailed(rule, d.event, d.profile, options);
+                    let result = (d.explain)(r);
                     Record {
                         rule,
                         detection: d,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crossbeam_channel::bounded;
-use hypersigma_compiler::Profile;
+use hypersigma_compiler::{Evaluation, Profile};
 use serde_json::Value;
 
 use crate::accounting::RejectCounts;
@@ -34,6 +34,9 @@ pub struct Detection<'a> {
     pub profile: &'a Profile,
     /// The matching rules (indices into [`Engine::rules`]).
     pub rules: &'a [u32],
+    /// What the reference's `evaluate_detailed` says of one of `rules` on
+    /// the event (its log source and the selections that hold), for output.
+    pub explain: &'a dyn Fn(u32) -> Evaluation,
 }
 
 /// What the writer receives for each chunk, in input order.
@@ -155,12 +158,14 @@ where
                                         continue;
                                     }
                                     out.detections += rules.len() as u64;
+                                    let explain = |r: u32| scanner.explain(r, &event, profile);
                                     let d = Detection {
                                         path: &chunk.path,
                                         position,
                                         event: &event,
                                         profile,
                                         rules: &rules,
+                                        explain: &explain,
                                     };
                                     format(&d, &mut out.stdout);
                                 }

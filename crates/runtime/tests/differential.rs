@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hypersigma_compiler::{
-    evaluate, in_scope, load_paths, CompileOptions, EvalOptions, Profile, Rule,
+    evaluate, evaluate_detailed, in_scope, load_paths, CompileOptions, EvalOptions, Profile, Rule,
 };
 use hypersigma_runtime::engine::{Engine, EngineOptions, Verdict};
 use hypersigma_runtime::input;
@@ -171,6 +171,25 @@ impl Check {
                     ));
                     continue;
                 };
+                // What a detection's output reports of each match (its log
+                // source, the selections that hold) is the reference's.
+                for &r in &got {
+                    let reference = evaluate_detailed(
+                        &rules[r as usize],
+                        &event.value,
+                        profile,
+                        EvalOptions::default(),
+                    );
+                    let explained = scanner.explain(r, &event.value, profile);
+                    if explained != reference {
+                        failures.push(format!(
+                            "{name}: {} {:?}: {} explained as {explained:?}, the reference {reference:?}",
+                            path.display(),
+                            event.position,
+                            rules[r as usize].key()
+                        ));
+                    }
+                }
                 if got != expected {
                     let missing: Vec<&str> = expected
                         .iter()

@@ -4,11 +4,11 @@
 
 use serde_json::Value;
 
-use hypersigma_compiler::{source_for, EvalOptions, Profile, Scope};
+use hypersigma_compiler::{source_for, EvalOptions, Evaluation, Profile, Scope};
 
 use super::{Scanner, Verdict, SCOPE_OUT, SCOPE_UNKNOWN, SCOPE_UNSCOPED};
 use crate::partial::{parse_indexed, parse_indexed_whole, validate_indexed, MemberFilter};
-use crate::stage2::{lower_rules, rule_holds, FieldCache};
+use crate::stage2::{lower_rules, rule_holds, selection_holds, FieldCache};
 
 impl Scanner<'_> {
     /// Stage 2 for the candidates of the last [`Scanner::candidates`] call on
@@ -139,6 +139,52 @@ impl Scanner<'_> {
             }
         }
         Verdict::Matched(matched)
+    }
+
+    /// What the reference's `evaluate_detailed` says of rule `rule` on
+    /// `event` (the log source it is taken as, the selections that hold,
+    /// the verdict), decided by stage 2's lowered selections and this
+    /// scanner's caches, which have just seen the event's texts when it
+    /// matched: what a detection's output reports, without the reference
+    /// evaluator's per-character matching. An index past the rules gives
+    /// no match.
+    pub fn explain(&self, rule: u32, event: &Value, profile: &Profile) -> Evaluation {
+        let engine = self.engine;
+        let i = rule as usize;
+        let no_match = Evaluation {
+            matched: false,
+            selections: Vec::new(),
+            source: None,
+        };
+        let (Some(rule), Some(program)) = (engine.rules.get(i), engine.programs.get(i)) else {
+            return no_match;
+        };
+        let options = EvalOptions {
+            unscoped: engine.options.unscoped,
+        };
+        let Some(source) = source_for(&rule.scope, event, profile, options) else {
+            return no_match;
+        };
+        let lowered = engine.lowered.get_or_init(|| lower_rules(&engine.rules));
+        let Some(lowered_rule) = lowered.rules.get(i) else {
+            return no_match;
+        };
+        let mut cache = FieldCache::new(event, profile, &lowered.atoms, &self.hit_cache);
+        let holds: Vec<bool> = (0..rule.detection.selections.len())
+            .map(|k| selection_holds(rule, lowered_rule, k, &mut cache, source))
+            .collect();
+        Evaluation {
+            matched: program.run(&mut |k| holds.get(k).copied().unwrap_or(false)),
+            selections: rule
+                .detection
+                .selections
+                .iter()
+                .zip(&holds)
+                .filter(|(_, &h)| h)
+                .map(|(s, _)| s.name.clone())
+                .collect(),
+            source: source.map(|s| s.label.clone()),
+        }
     }
 
     /// Stage-2 events this scanner answered from remembered verdicts

@@ -5,6 +5,7 @@
 
 use super::tests::engine;
 use super::*;
+use hypersigma_compiler::{evaluate_detailed, EvalOptions};
 
 /// Matches each command line (in a Sysmon process event) against the
 /// detections, with and without the prefilter, requiring the reference's
@@ -156,4 +157,37 @@ fn a_matched_event_comes_back_whole_however_much_stage_2_parsed() {
             assert_eq!(event.as_ref(), Some(&full), "{raw}");
         }
     }
+}
+
+#[test]
+fn a_match_is_explained_as_the_reference_explains_it() {
+    let detections = [
+        "    s: {Image|endswith: '\\cmd.exe'}\n    f: {User|contains: 'SYSTEM'}\n    condition: s and not f",
+        "    a: {CommandLine|contains|all: [' /c ', 'echo']}\n    b: {CommandLine|re: 'e.ho'}\n    condition: 1 of them",
+        "    k: [whoami]\n    condition: k",
+    ];
+    let e = engine(&detections, false);
+    let s = e.scanner().unwrap();
+    let p = Profile::sysmon();
+    let events = [
+        r#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Image":"C:\\x\\cmd.exe","CommandLine":"cmd /c echo whoami","User":"NT AUTHORITY\\SYSTEM"}"#,
+        r#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Image":"C:\\x\\CMD.EXE","CommandLine":"x /c echo","User":"bob"}"#,
+        // Outside the rules' log source: no source, no selection.
+        r#"{"EventID":3,"Channel":"Microsoft-Windows-Sysmon/Operational","Image":"C:\\x\\cmd.exe"}"#,
+    ];
+    for raw in events {
+        let event: Value = serde_json::from_str(raw).unwrap();
+        for (r, rule) in e.rules().iter().enumerate() {
+            let reference = evaluate_detailed(rule, &event, &p, EvalOptions::default());
+            assert_eq!(
+                s.explain(r as u32, &event, &p),
+                reference,
+                "rule {r} on {raw}"
+            );
+        }
+    }
+    let event: Value = serde_json::from_str(events[0]).unwrap();
+    let explained = s.explain(0, &event, &p);
+    assert_eq!((explained.matched, explained.selections.len()), (false, 2));
+    assert!(!s.explain(99, &event, &p).matched);
 }

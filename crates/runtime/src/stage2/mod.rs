@@ -544,18 +544,28 @@ pub(crate) fn rule_holds<'a>(
     cache: &mut FieldCache<'a>,
     source: Option<&'a Source>,
 ) -> bool {
-    program.run(&mut |i| {
-        let (Some(groups), Some(selection)) =
-            (lowered.selections.get(i), rule.detection.selections.get(i))
-        else {
-            return false;
-        };
-        groups.iter().zip(&selection.groups).any(|(group, fms)| {
-            group
-                .iter()
-                .zip(fms)
-                .all(|(lm, fm)| match_holds(lm, fm, cache, source))
-        })
+    program.run(&mut |i| selection_holds(rule, lowered, i, cache, source))
+}
+
+/// Whether selection `i` of a rule holds: one of its groups has every
+/// field match holding.
+pub(crate) fn selection_holds<'a>(
+    rule: &Rule,
+    lowered: &'a LoweredRule,
+    i: usize,
+    cache: &mut FieldCache<'a>,
+    source: Option<&'a Source>,
+) -> bool {
+    let (Some(groups), Some(selection)) =
+        (lowered.selections.get(i), rule.detection.selections.get(i))
+    else {
+        return false;
+    };
+    groups.iter().zip(&selection.groups).any(|(group, fms)| {
+        group
+            .iter()
+            .zip(fms)
+            .all(|(lm, fm)| match_holds(lm, fm, cache, source))
     })
 }
 
