@@ -9,7 +9,9 @@
 
 use std::sync::OnceLock;
 
-use hypersigma_compiler::{evaluate, parse_rules, CompileOptions, Profile, Rule};
+use hypersigma_compiler::{
+    evaluate, evaluate_detailed, parse_rules, CompileOptions, EvalOptions, Profile, Rule,
+};
 use hypersigma_runtime::engine::{Engine, EngineOptions, Verdict};
 use libfuzzer_sys::fuzz_target;
 
@@ -81,7 +83,19 @@ fuzz_target!(|data: &[u8]| {
         for _ in 0..3 {
             match (scanner.match_event(data, &profile), &expected) {
                 (Verdict::Matched(got), Some(want)) => {
-                    assert_eq!(&got, want, "{}", String::from_utf8_lossy(data))
+                    assert_eq!(&got, want, "{}", String::from_utf8_lossy(data));
+                    // What the output reports of each match is the reference's.
+                    if let Some(event) = &parsed {
+                        for &r in &got {
+                            let reference = evaluate_detailed(
+                                &f.rules[r as usize],
+                                event,
+                                &profile,
+                                EvalOptions::default(),
+                            );
+                            assert_eq!(scanner.explain(r, event, &profile), reference);
+                        }
+                    }
                 }
                 (Verdict::Rejected(_), None) => {}
                 (got, want) => panic!(
