@@ -1,7 +1,9 @@
 //! `hypersigma bench`: replay an input in memory and measure matching.
 //!
 //! The input is read once (any format the runtime reads) and kept in memory as
-//! JSON lines, so disk speed does not count. For each thread count it reports
+//! JSON lines, so disk speed does not count; each input's events are matched
+//! under its own field profile (`--profile`, else the one its first event
+//! shows), as `scan` reads them. For each thread count it reports
 //! events/s, MB/s, ns/event and detections, beside the read-and-split floor
 //! (splitting the same bytes into lines, no matching) and the parse floor
 //! (splitting and parsing JSON) measured in the same run, with the ratio of the
@@ -46,7 +48,8 @@ pub struct Args {
     /// Thread counts to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1")]
     threads: Vec<usize>,
-    /// Field profile (default: detected from the first event).
+    /// Field profile (default: each input's, detected from its first event,
+    /// as `scan` reads them).
     #[arg(long)]
     profile: Option<String>,
     /// Also measure what each rule costs in the engine (how often stage 1
@@ -68,26 +71,55 @@ pub struct Args {
 /// The input, in memory, as JSON lines.
 struct Corpus {
     bytes: Vec<u8>,
-    /// Start and end of each line.
-    lines: Vec<(usize, usize)>,
+    /// Start and end of each line, and its input's profile (an index into
+    /// `profiles`).
+    lines: Vec<(usize, usize, usize)>,
+    /// The inputs' field profiles: each input's is `--profile`, else the
+    /// one its first event shows (as `scan` reads them).
+    profiles: Vec<Profile>,
 }
 
-fn load_corpus(inputs: &[PathBuf]) -> Result<Corpus> {
+impl Corpus {
+    /// Line `k`'s bytes and profile.
+    fn line(&self, &(start, end, profile): &(usize, usize, usize)) -> (&[u8], &Profile) {
+        (&self.bytes[start..end], &self.profiles[profile])
+    }
+}
+
+fn load_corpus(inputs: &[PathBuf], forced: Option<&Profile>) -> Result<Corpus> {
     let mut bytes = Vec::new();
     let mut lines = Vec::new();
+    let mut profiles: Vec<Profile> = Vec::new();
     for path in input::expand_inputs(inputs)? {
+        let mut profile = None;
         for item in input::open(&path)? {
             let Ok(event) = item else { continue };
+            let at = *profile.get_or_insert_with(|| {
+                let found = forced
+                    .cloned()
+                    .unwrap_or_else(|| Profile::detect(&event.value));
+                match profiles.iter().position(|p| p.name == found.name) {
+                    Some(at) => at,
+                    None => {
+                        profiles.push(found);
+                        profiles.len() - 1
+                    }
+                }
+            });
             let start = bytes.len();
             serde_json::to_writer(&mut bytes, &event.value)?;
-            lines.push((start, bytes.len()));
+            lines.push((start, bytes.len(), at));
             bytes.push(b'\n');
         }
     }
     if lines.is_empty() {
         bail!("no events in the inputs");
     }
-    Ok(Corpus { bytes, lines })
+    Ok(Corpus {
+        bytes,
+        lines,
+        profiles,
+    })
 }
 
 /// The read-and-split floor: what the pipeline's reader does with every
@@ -127,18 +159,13 @@ struct Measured {
 
 /// Matches every event of `lines` with the engine, timing stage 1 (Hyperscan
 /// over the raw bytes) and stage 2 (parse and evaluate the candidates) apart.
-fn match_lines(
-    corpus: &Corpus,
-    lines: &[(usize, usize)],
-    engine: &Engine,
-    profile: &Profile,
-) -> Measured {
+fn match_lines(corpus: &Corpus, lines: &[(usize, usize, usize)], engine: &Engine) -> Measured {
     let mut m = Measured::default();
     let Ok(mut scanner) = engine.scanner() else {
         return m;
     };
-    for &(s, e) in lines {
-        let raw = &corpus.bytes[s..e];
+    for line in lines {
+        let (raw, profile) = corpus.line(line);
         let t0 = Instant::now();
         let candidates = scanner.candidates(raw).len();
         let t1 = Instant::now();
@@ -166,9 +193,7 @@ fn peak_rss_bytes() -> Option<u64> {
 /// Runs `bench`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let forced = crate::scan::profile_option(args.profile.as_deref())?;
-    let corpus = load_corpus(&args.inputs)?;
-    let first: Value = serde_json::from_slice(&corpus.bytes[corpus.lines[0].0..corpus.lines[0].1])?;
-    let profile = forced.clone().unwrap_or_else(|| Profile::detect(&first));
+    let corpus = load_corpus(&args.inputs, forced.as_ref())?;
     let build_engine = || {
         crate::scan::engine_for(
             &args.rules,
@@ -218,9 +243,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let events = corpus.lines.len() as u64;
     let mb = corpus.bytes.len() as f64 / 1e6;
     let repeat = args.repeat.max(1);
+    let profiles: Vec<&str> = corpus.profiles.iter().map(|p| p.name.as_str()).collect();
     eprintln!(
-        "bench: {} rules, {events} events, {mb:.1} MB in memory, {repeat} replays",
-        set_rules.len()
+        "bench: {} rules, {events} events ({}), {mb:.1} MB in memory, {repeat} replays",
+        set_rules.len(),
+        profiles.join(", ")
     );
 
     let t = Instant::now();
@@ -232,7 +259,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     assert_eq!(split as u64, events * u64::from(repeat));
     let t = Instant::now();
     for _ in 0..repeat {
-        for &(s, e) in &corpus.lines {
+        for &(s, e, _) in &corpus.lines {
             std::hint::black_box(serde_json::from_slice::<Value>(&corpus.bytes[s..e]).ok());
         }
     }
@@ -241,7 +268,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // One untimed replay on one thread first: what the engine builds on
     // first use (lowered rules, automata, regexes, per-scope databases) is
     // then built, and every measured replay finds it.
-    std::hint::black_box(match_lines(&corpus, &corpus.lines, &engine, &profile));
+    std::hint::black_box(match_lines(&corpus, &corpus.lines, &engine));
 
     let mut runs = Vec::new();
     for &threads in &args.threads {
@@ -254,7 +281,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 let handles: Vec<_> = corpus
                     .lines
                     .chunks(chunk)
-                    .map(|part| scope.spawn(|| match_lines(&corpus, part, &engine, &profile)))
+                    .map(|part| scope.spawn(|| match_lines(&corpus, part, &engine)))
                     .collect();
                 handles
                     .into_iter()
@@ -288,7 +315,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     let mut per_rule = Vec::new();
     if args.per_rule {
-        per_rule = rule_costs(&corpus, &engine, set_rules, &profile)?;
+        per_rule = rule_costs(&corpus, &engine, set_rules)?;
     }
 
     let report = json!({
@@ -300,6 +327,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "build_seconds": build_secs,
         "stage1_witnesses": engine.stats().witnesses,
         "always_candidate_rules": engine.stats().always,
+        "profiles": profiles,
         "split_floor": {"seconds": split_secs, "events_per_sec": events as f64 / split_secs, "mb_per_sec": mb / split_secs},
         "parse_floor": {"seconds": parse_secs, "events_per_sec": events as f64 / parse_secs, "mb_per_sec": mb / parse_secs},
         "runs": runs,
@@ -329,16 +357,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
 /// candidate for, and the time stage 2 takes to evaluate it alone on each
 /// (its members parsed, its condition run), spread over all events. The
 /// shared stage-1 scan is not split between rules. Most expensive first.
-fn rule_costs(
-    corpus: &Corpus,
-    engine: &Engine,
-    rules: &[Rule],
-    profile: &Profile,
-) -> Result<Vec<Value>> {
+fn rule_costs(corpus: &Corpus, engine: &Engine, rules: &[Rule]) -> Result<Vec<Value>> {
     let mut scanner = engine.scanner()?;
     let mut candidate_events: Vec<Vec<usize>> = vec![Vec::new(); rules.len()];
-    for (k, &(s, e)) in corpus.lines.iter().enumerate() {
-        for &r in scanner.candidates(&corpus.bytes[s..e]) {
+    for (k, line) in corpus.lines.iter().enumerate() {
+        for &r in scanner.candidates(corpus.line(line).0) {
             if let Some(events) = candidate_events.get_mut(r as usize) {
                 events.push(k);
             }
@@ -351,8 +374,8 @@ fn rule_costs(
         let mut matches = 0u64;
         let t = Instant::now();
         for &k in candidates {
-            let (s, e) = corpus.lines[k];
-            let verdict = scanner.evaluate_rules(&corpus.bytes[s..e], profile, &[i as u32]);
+            let (raw, profile) = corpus.line(&corpus.lines[k]);
+            let verdict = scanner.evaluate_rules(raw, profile, &[i as u32]);
             if matches!(verdict, Verdict::Matched(m) if !m.is_empty()) {
                 matches += 1;
             }

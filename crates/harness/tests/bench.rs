@@ -117,3 +117,63 @@ fn report_and_baseline() {
     let out = against_baseline(&r, 1.0, events.to_str().unwrap(), dir.path());
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn each_input_is_matched_under_its_own_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    // The same events written as Sysmon lines and as `evtx_dump` records.
+    for (name, profile) in [("flat.jsonl", "sysmon"), ("nested.jsonl", "evtx")] {
+        let gen = hypersigma(&[
+            "gen",
+            "-q",
+            "--events",
+            "2000",
+            "--seed",
+            "3",
+            "--attacks",
+            "--profile",
+            profile,
+            "-o",
+            &path(name),
+        ]);
+        assert!(
+            gen.status.success(),
+            "{}",
+            String::from_utf8_lossy(&gen.stderr)
+        );
+    }
+    let report = |inputs: &[&str]| {
+        let json = path("report.json");
+        let mut args = vec![
+            "bench",
+            "-r",
+            "corpus/rules",
+            "--repeat",
+            "1",
+            "--json",
+            &json,
+        ];
+        args.extend(inputs);
+        let out = hypersigma(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        (
+            r["runs"][0]["detections"].as_u64().unwrap(),
+            r["profiles"].clone(),
+        )
+    };
+    let (flat, flat_profiles) = report(&[&path("flat.jsonl")]);
+    let (nested, _) = report(&[&path("nested.jsonl")]);
+    assert!(flat > 0);
+    assert_eq!(flat, nested, "the same events, read in either shape");
+    assert_eq!(flat_profiles, serde_json::json!(["sysmon"]));
+    let (both, profiles) = report(&[&path("flat.jsonl"), &path("nested.jsonl")]);
+    assert_eq!(both, flat + nested);
+    assert_eq!(profiles, serde_json::json!(["sysmon", "evtx"]));
+}
