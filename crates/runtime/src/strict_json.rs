@@ -3,11 +3,11 @@
 //! of serde_json for stage 2's validation and partial parse).
 //!
 //! A line the strict pass accepts is one serde_json accepts as one object
-//! (skipping parse: number ranges unchecked, as in
-//! [`crate::partial::validate_event`]). It refuses well-formed lines it
-//! does not judge: a byte below 0x20 anywhere (so whitespace between tokens
-//! is spaces only), a `\u` escape (surrogates), invalid UTF-8, nesting deeper
-//! than [`MAX_DEPTH`]. Those go to serde_json, which gives the verdict and
+//! (number ranges unchecked, as in [`crate::partial::validate_event`];
+//! `\u` escapes as a parse into strings reads them: four hex digits,
+//! surrogates paired). It refuses well-formed lines it does not judge: a
+//! byte below 0x20 anywhere (so whitespace between tokens is spaces only),
+//! invalid UTF-8, nesting deeper than [`MAX_DEPTH`]. Those go to serde_json, which gives the verdict and
 //! the error message, so the fast path never changes what is accepted or
 //! how a rejection reads; it only skips serde_json's walk of the members no
 //! candidate reads.
@@ -38,15 +38,17 @@ pub(crate) struct TopMember {
 pub(crate) struct Escapes {
     /// Any escape: its text is not its bytes.
     pub(crate) any: bool,
-    /// A `\/` escape (a literal `/` could hide behind it).
-    pub(crate) slash: bool,
+    /// A `\/` or `\u` escape: a literal could hide behind it (`\/` for
+    /// `/`, `\u0063` for `c`).
+    pub(crate) hiding: bool,
 }
 
 /// The end of a string whose opening quote is at `open` (the index after
 /// its closing quote), and the escapes it holds; `None` for an
-/// unterminated string, a control character or an escape this check does
-/// not judge (`\u`) or that is invalid. `specials` marks the line's quotes,
-/// backslashes and control bytes.
+/// unterminated string, a control character or an invalid escape (a `\u`
+/// one as serde_json reads it into a string: four hex digits, a leading
+/// surrogate followed by a trailing one, no lone surrogate). `specials`
+/// marks the line's quotes, backslashes and control bytes.
 #[inline(always)]
 pub(crate) fn string_end(
     raw: &[u8],
@@ -60,16 +62,44 @@ pub(crate) fn string_end(
         match *raw.get(k)? {
             b'"' => return Some((k + 1, escapes)),
             b'\\' => {
+                escapes.any = true;
                 match raw.get(k + 1)? {
-                    b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => {}
-                    b'/' => escapes.slash = true,
+                    b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => k += 2,
+                    b'/' => {
+                        escapes.hiding = true;
+                        k += 2;
+                    }
+                    b'u' => {
+                        escapes.hiding = true;
+                        k = unicode_escape_end(raw, k)?;
+                    }
                     _ => return None,
                 }
-                escapes.any = true;
-                k += 2;
             }
             _ => return None,
         }
+    }
+}
+
+/// The end of the `\u` escape at `at` (with its trailing surrogate when it
+/// is a leading one), as serde_json accepts it in a string; `None` where
+/// serde_json refuses it.
+#[cold]
+fn unicode_escape_end(raw: &[u8], at: usize) -> Option<usize> {
+    let unit = |at: usize| -> Option<u16> {
+        if raw.get(at..at + 2)? != b"\\u" {
+            return None;
+        }
+        let hex = std::str::from_utf8(raw.get(at + 2..at + 6)?).ok()?;
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u16::from_str_radix(hex, 16).ok()
+    };
+    match unit(at)? {
+        0xDC00..=0xDFFF => None,
+        0xD800..=0xDBFF => matches!(unit(at + 6)?, 0xDC00..=0xDFFF).then_some(at + 12),
+        _ => Some(at + 6),
     }
 }
 

@@ -77,7 +77,7 @@ impl Scanner<'_> {
         }
         // The strict pass saw every escape and non-ASCII byte on its way.
         let hiding = match self.members.seen() {
-            Some(seen) => seen.slash_escape || (seen.non_ascii && utf8_has_ascii_folding(raw)),
+            Some(seen) => seen.hiding_escape || (seen.non_ascii && utf8_has_ascii_folding(raw)),
             None => has_hiding_escape(raw) || has_ascii_folding(raw),
         };
         if hiding || !self.read_raw_scope(raw, known) {

@@ -53,7 +53,7 @@ fn after_byte(raw: &[u8], i: usize, byte: u8) -> Option<usize> {
 /// whose text is its bytes.
 const NOT_PLAIN: Escapes = Escapes {
     any: true,
-    slash: false,
+    hiding: false,
 };
 
 /// The end of the scalar token (string, number, `true`, `false`, `null`)
@@ -102,8 +102,9 @@ pub struct MemberIndex {
 /// otherwise than its bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Seen {
-    /// A `\/` escape (the strict pass refuses `\u` ones).
-    pub slash_escape: bool,
+    /// A `\/` or `\u` escape: a name or value may read otherwise than its
+    /// bytes.
+    pub hiding_escape: bool,
     /// A byte outside ASCII (in a string: the line is valid UTF-8).
     pub non_ascii: bool,
 }
@@ -176,7 +177,7 @@ impl MemberIndex {
     }
 
     /// What the last indexed line holds besides plain ASCII text, when the
-    /// strict pass accepted it (no `\u` escape then).
+    /// strict pass accepted it.
     pub fn seen(&self) -> Option<Seen> {
         self.strict.then_some(self.seen)
     }
@@ -200,7 +201,7 @@ impl MemberIndex {
     fn build_marked(&mut self, raw: &[u8], specials: &mut SpecialBytes) -> Option<()> {
         let ascii = specials.mark(raw);
         self.seen = Seen {
-            slash_escape: false,
+            hiding_escape: false,
             non_ascii: !ascii,
         };
         if self.seen.non_ascii {
@@ -211,7 +212,7 @@ impl MemberIndex {
         }
         self.spans.clear();
         self.top.clear();
-        self.seen.slash_escape = false;
+        self.seen.hiding_escape = false;
         self.build_nested(raw, specials)
     }
 
@@ -231,7 +232,7 @@ impl MemberIndex {
             let name = (open as u32 + 1, name_end as u32 - 1);
             let at = spaces(after_byte(raw, name_end, b':')?);
             let (end, escapes) = scalar_end(raw, at, specials)?;
-            self.seen.slash_escape |= name_escapes.slash | escapes.slash;
+            self.seen.hiding_escape |= name_escapes.hiding | escapes.hiding;
             let value = (at as u32, end as u32);
             self.top.push(TopMember {
                 name,
@@ -289,7 +290,7 @@ impl MemberIndex {
                 (Expect::CommaOrClose, b'}' | b']') => true,
                 (Expect::KeyOrClose | Expect::Key, b'"') => {
                     let (end, escapes) = string_end(raw, i, specials)?;
-                    self.seen.slash_escape |= escapes.slash;
+                    self.seen.hiding_escape |= escapes.hiding;
                     let body = (i as u32 + 1, end as u32 - 1);
                     if self.stack.len() == 1 {
                         (name, name_escaped) = (body, escapes.any);
@@ -324,7 +325,7 @@ impl MemberIndex {
                     };
                     match scalar {
                         Some((end, escapes)) => {
-                            self.seen.slash_escape |= escapes.slash;
+                            self.seen.hiding_escape |= escapes.hiding;
                             self.push_scalar(i as u32, end as u32);
                             if top_level {
                                 self.top.push(TopMember {

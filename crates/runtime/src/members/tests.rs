@@ -66,7 +66,38 @@ fn strict(raw: &[u8]) -> bool {
 
 fn serde_accepts(raw: &[u8]) -> bool {
     raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
-        && serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_ok()
+        && serde_json::from_slice::<serde_json::Value>(raw).is_ok()
+}
+
+#[test]
+fn unicode_escapes_are_judged_and_seen() {
+    for raw in [
+        &br#"{"a":"\u0041\u00e9\u20ac\ud83d\ude00\uDBFF\uDFFF","b":1}"#[..],
+        br#"{"\u0043ommandLine":["x\u0000y",{"c":"\uffff"}]}"#,
+    ] {
+        let index = MemberIndex::built(raw);
+        assert!(
+            index.top_members().is_some(),
+            "{}",
+            String::from_utf8_lossy(raw)
+        );
+        assert!(serde_accepts(raw));
+        // A literal may hide behind a `\u` escape.
+        assert!(index.seen().unwrap().hiding_escape);
+    }
+    // A `\/` hides one too; other escapes do not.
+    assert!(
+        MemberIndex::built(br#"{"a":"x\/y"}"#)
+            .seen()
+            .unwrap()
+            .hiding_escape
+    );
+    assert!(
+        !MemberIndex::built(br#"{"a":"x\ny\\"}"#)
+            .seen()
+            .unwrap()
+            .hiding_escape
+    );
 }
 
 #[test]
@@ -129,9 +160,18 @@ fn the_strict_pass_refuses_what_serde_rejects_and_what_it_does_not_judge() {
         b"{\"a\":[1}",
         b"{\"a\":{]}",
         b"{\"a\":\"caf\xc3\x28\"}",
+        // `\u` escapes as serde_json reads them into strings: four hex
+        // digits, surrogates paired.
+        b"{\"a\":\"\\u004\"}",
+        b"{\"a\":\"\\u00g1\"}",
+        b"{\"a\":\"\\udc00\"}",
+        b"{\"a\":\"\\ud800\"}",
+        b"{\"a\":\"\\ud800x\"}",
+        b"{\"a\":\"\\ud800\\n\"}",
+        b"{\"a\":\"\\ud800\\u0041\"}",
+        b"{\"a\":\"\\ud800\\ud800\"}",
         // Valid, but left to serde_json.
         b"{\"a\":\t1}",
-        b"{\"a\":\"\\u0041\"}",
         deep.as_bytes(),
     ] {
         assert!(!strict(bad), "{}", String::from_utf8_lossy(bad));
@@ -162,7 +202,7 @@ mod properties {
         prop_oneof![
             "-?[0-9]{1,4}(\\.[0-9]{0,3})?([eE][+-]?[0-9]{0,2})?",
             "0[0-9]{1,3}",
-            "\"([a-zA-Z0-9 :,.{}\\[\\]é]|\\\\[\"\\\\/bfnrtqx])*\"",
+            "\"([a-zA-Z0-9 :,.{}\\[\\]é]|\\\\[\"\\\\/bfnrtqx]|\\\\u[0-9a-fA-F]{3,4}|\\\\u[dD][89abAB][0-9a-f]{2}|\\\\u[dD][c-fC-F][0-9a-f]{2})*\"",
             "(true|false|null|tru|nul|fals)",
             "\\[ ?(1|\"a\"|\\{\\}) ?(, ?(2|\\[\\]|\"b\"|\\{\"k\":\\[3\\]\\}))? ?,? ?\\]",
             "\\{ ?(\"k\" ?: ?(1|\"v\"|\\[\\]|\\{\\}))? ?,? ?\\}",
@@ -195,7 +235,7 @@ mod properties {
             x.build_nested(raw, &specials)?;
         }
         let spans = x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
-        Some((spans, x.top.clone(), x.seen.slash_escape))
+        Some((spans, x.top.clone(), x.seen.hiding_escape))
     }
 
     #[test]
@@ -290,11 +330,10 @@ mod properties {
         ) {
             let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
             let line = edited(format!("{{{}}}", body.join(&sep)).into_bytes(), edit);
-            let serde = serde_json::from_slice::<serde::de::IgnoredAny>(&line).is_ok()
+            // A full parse: strings read as strings (surrogates paired).
+            let serde = serde_json::from_slice::<serde_json::Value>(&line).is_ok()
                 && line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-            let judged = !line.iter().any(|&b| b < 0x20)
-                && memchr::memmem::find(&line, b"\\u").is_none()
-                && std::str::from_utf8(&line).is_ok();
+            let judged = !line.iter().any(|&b| b < 0x20) && std::str::from_utf8(&line).is_ok();
             let mut x = MemberIndex::default();
             x.build(&line);
             let mine = x.top_members().is_some();
@@ -307,19 +346,19 @@ mod properties {
                 let spans: Vec<(u32, u32, (u32, u32))> =
                     x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
                 prop_assert_eq!(Some((spans, x.containers.clone())), lenient_spans(&line), "{}", text);
-                // What the pass saw: a `\/` escape (backslashes lie only
-                // in strings, in pairs), a byte outside ASCII.
-                let mut slash = false;
+                // What the pass saw: a `\/` or `\u` escape (backslashes
+                // lie only in strings, in pairs), a byte outside ASCII.
+                let mut hiding = false;
                 let mut k = 0;
                 while k < line.len() {
                     if line[k] == b'\\' {
-                        slash |= line.get(k + 1) == Some(&b'/');
+                        hiding |= matches!(line.get(k + 1), Some(b'/' | b'u'));
                         k += 2;
                     } else {
                         k += 1;
                     }
                 }
-                let seen = Seen { slash_escape: slash, non_ascii: !line.is_ascii() };
+                let seen = Seen { hiding_escape: hiding, non_ascii: !line.is_ascii() };
                 prop_assert_eq!(x.seen(), Some(seen), "{}", text);
                 // The top-level members are the object's, in order.
                 let parsed: serde_json::Map<String, serde_json::Value> =
