@@ -38,6 +38,36 @@ pub struct Evaluation {
     pub source: Option<String>,
 }
 
+impl Evaluation {
+    /// The evaluation of an event outside the rule's scope: no match, no
+    /// selection, no source.
+    pub fn out_of_scope() -> Evaluation {
+        Evaluation {
+            matched: false,
+            selections: Vec::new(),
+            source: None,
+        }
+    }
+
+    /// The evaluation of `rule` on an event taken as `source`, from whether
+    /// each of its selections holds (`holds`, in the rule's order) and the
+    /// verdict of its condition on them.
+    pub fn of(rule: &Rule, holds: &[bool], matched: bool, source: Option<&Source>) -> Evaluation {
+        Evaluation {
+            matched,
+            selections: rule
+                .detection
+                .selections
+                .iter()
+                .zip(holds)
+                .filter(|(_, &h)| h)
+                .map(|(s, _)| s.name.clone())
+                .collect(),
+            source: source.map(|s| s.label.clone()),
+        }
+    }
+}
+
 /// How to evaluate.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EvalOptions {
@@ -155,13 +185,8 @@ pub fn evaluate_detailed(
     profile: &Profile,
     options: EvalOptions,
 ) -> Evaluation {
-    let no_match = Evaluation {
-        matched: false,
-        selections: Vec::new(),
-        source: None,
-    };
     let Some(source) = scope_source(rule, event, profile, options) else {
-        return no_match;
+        return Evaluation::out_of_scope();
     };
     let view = EventView {
         event,
@@ -174,18 +199,8 @@ pub fn evaluate_detailed(
         .iter()
         .map(|s| selection_holds(s, &view))
         .collect();
-    Evaluation {
-        matched: condition_holds(&rule.detection.condition, &results),
-        selections: rule
-            .detection
-            .selections
-            .iter()
-            .zip(&results)
-            .filter(|(_, r)| **r)
-            .map(|(s, _)| s.name.clone())
-            .collect(),
-        source: source.map(|s| s.label.clone()),
-    }
+    let matched = condition_holds(&rule.detection.condition, &results);
+    Evaluation::of(rule, &results, matched, source)
 }
 
 /// A selection: one of its groups has every field match holding.

@@ -80,7 +80,7 @@ struct Corpus {
 }
 
 impl Corpus {
-    /// Line `k`'s bytes and profile.
+    /// A line's bytes and its input's profile.
     fn line(&self, &(start, end, profile): &(usize, usize, usize)) -> (&[u8], &Profile) {
         (&self.bytes[start..end], &self.profiles[profile])
     }

@@ -7,10 +7,10 @@
 //! `\u` escapes as a parse into strings reads them: four hex digits,
 //! surrogates paired). It refuses well-formed lines it does not judge: a
 //! byte below 0x20 anywhere (so whitespace between tokens is spaces only),
-//! invalid UTF-8, nesting deeper than [`MAX_DEPTH`]. Those go to serde_json, which gives the verdict and
-//! the error message, so the fast path never changes what is accepted or
-//! how a rejection reads; it only skips serde_json's walk of the members no
-//! candidate reads.
+//! invalid UTF-8, nesting deeper than [`MAX_DEPTH`]. Those go to
+//! serde_json, which gives the verdict and the error message, so the fast
+//! path never changes what is accepted or how a rejection reads; it only
+//! skips serde_json's walk of the members no candidate reads.
 
 use std::ops::Range;
 

@@ -8,7 +8,7 @@ use hypersigma_compiler::{source_for, EvalOptions, Evaluation, Profile, Scope};
 
 use super::{Scanner, Verdict, SCOPE_OUT, SCOPE_UNKNOWN, SCOPE_UNSCOPED};
 use crate::partial::{parse_indexed, parse_indexed_whole, validate_indexed, MemberFilter};
-use crate::stage2::{lower_rules, rule_holds, selection_holds, FieldCache};
+use crate::stage2::{rule_holds, selection_holds, FieldCache};
 
 impl Scanner<'_> {
     /// Stage 2 for the candidates of the last [`Scanner::candidates`] call on
@@ -101,7 +101,7 @@ impl Scanner<'_> {
         let engine = self.engine;
         self.scope_state.iter_mut().for_each(|s| *s = SCOPE_UNKNOWN);
         let mut matched = Vec::new();
-        let lowered = engine.lowered.get_or_init(|| lower_rules(&engine.rules));
+        let lowered = engine.lowered();
         let mut cache = FieldCache::new(event, profile, &lowered.atoms, &self.hit_cache);
         for &r in &self.candidates {
             let i = r as usize;
@@ -151,40 +151,25 @@ impl Scanner<'_> {
     pub fn explain(&self, rule: u32, event: &Value, profile: &Profile) -> Evaluation {
         let engine = self.engine;
         let i = rule as usize;
-        let no_match = Evaluation {
-            matched: false,
-            selections: Vec::new(),
-            source: None,
-        };
         let (Some(rule), Some(program)) = (engine.rules.get(i), engine.programs.get(i)) else {
-            return no_match;
+            return Evaluation::out_of_scope();
         };
         let options = EvalOptions {
             unscoped: engine.options.unscoped,
         };
         let Some(source) = source_for(&rule.scope, event, profile, options) else {
-            return no_match;
+            return Evaluation::out_of_scope();
         };
-        let lowered = engine.lowered.get_or_init(|| lower_rules(&engine.rules));
+        let lowered = engine.lowered();
         let Some(lowered_rule) = lowered.rules.get(i) else {
-            return no_match;
+            return Evaluation::out_of_scope();
         };
         let mut cache = FieldCache::new(event, profile, &lowered.atoms, &self.hit_cache);
         let holds: Vec<bool> = (0..rule.detection.selections.len())
             .map(|k| selection_holds(rule, lowered_rule, k, &mut cache, source))
             .collect();
-        Evaluation {
-            matched: program.run(&mut |k| holds.get(k).copied().unwrap_or(false)),
-            selections: rule
-                .detection
-                .selections
-                .iter()
-                .zip(&holds)
-                .filter(|(_, &h)| h)
-                .map(|(s, _)| s.name.clone())
-                .collect(),
-            source: source.map(|s| s.label.clone()),
-        }
+        let matched = program.run(&mut |k| holds.get(k).copied().unwrap_or(false));
+        Evaluation::of(rule, &holds, matched, source)
     }
 
     /// Stage-2 events this scanner answered from remembered verdicts

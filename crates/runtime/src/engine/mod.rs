@@ -33,7 +33,7 @@ use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::MemberIndex;
 use crate::partial::{MemberFilter, ReadSet};
 use crate::raw_scope::{RawChecks, RawScopeState};
-use crate::stage2::{HitCache, Lowered};
+use crate::stage2::{lower_rules, HitCache, Lowered};
 use hypersigma_compiler::clauses::checked_clauses;
 use hypersigma_compiler::witness::{
     field_members, folds_to_ascii, rule_witnesses, Strategy, Witness, Witnesses,
@@ -436,6 +436,11 @@ impl Engine {
     /// Stage-1 statistics.
     pub fn stats(&self) -> &EngineStats {
         &self.stats
+    }
+
+    /// Every rule's selections lowered for stage 2 (built on first use).
+    pub(crate) fn lowered(&self) -> &Lowered {
+        self.lowered.get_or_init(|| lower_rules(&self.rules))
     }
 
     /// Size of the stage-1 Hyperscan database in bytes.
