@@ -7,12 +7,13 @@
 //! so lines a full parse refuses for that reason alone are skipped.
 #![no_main]
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use hypersigma_compiler::{
     evaluate, evaluate_detailed, parse_rules, CompileOptions, EvalOptions, Profile, Rule,
 };
-use hypersigma_runtime::engine::{Engine, EngineOptions, Verdict};
+use hypersigma_runtime::engine::{Engine, EngineOptions, Scanner, Verdict};
 use libfuzzer_sys::fuzz_target;
 
 const RULES: &str = include_str!("../rules.yml");
@@ -57,6 +58,14 @@ fn fixture() -> &'static Fixture {
             full,
         }
     })
+}
+
+thread_local! {
+    /// One scanner per engine kept across inputs: its caches and remembered
+    /// verdicts, filled by earlier inputs, answer later ones (a remembered
+    /// verdict must hold for every event with the same key, whatever the
+    /// values its candidates cannot read).
+    static WARM: RefCell<Vec<Scanner<'static>>> = const { RefCell::new(Vec::new()) };
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -105,4 +114,27 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
+    WARM.with(|warm| {
+        let mut warm = warm.borrow_mut();
+        if warm.is_empty() {
+            for engine in [&f.fast, &f.gated, &f.full] {
+                match engine.scanner() {
+                    Ok(scanner) => warm.push(scanner),
+                    Err(_) => return,
+                }
+            }
+        }
+        for scanner in warm.iter_mut() {
+            match (scanner.match_event(data, &profile), &expected) {
+                (Verdict::Matched(got), Some(want)) => {
+                    assert_eq!(&got, want, "warm: {}", String::from_utf8_lossy(data))
+                }
+                (Verdict::Rejected(_), None) => {}
+                (got, want) => panic!(
+                    "warm engine {got:?} vs reference {want:?} on {}",
+                    String::from_utf8_lossy(data)
+                ),
+            }
+        }
+    });
 });

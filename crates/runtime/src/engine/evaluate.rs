@@ -29,6 +29,8 @@ impl Scanner<'_> {
             self.indexed_event = Some(this_event);
         }
         let mut memo_key = None;
+        // A nested event's key holds no flags of top-level members.
+        let mut nested_key = false;
         let parsed = if candidates == 0 {
             validate_indexed(raw, &self.members).map(|()| (Value::Null, false))
         } else if whole {
@@ -45,6 +47,20 @@ impl Scanner<'_> {
                 memo_key = self
                     .verdict_memo
                     .key_of(raw, top, filter, &self.candidates, serial);
+                // A candidate reads an object whole (an `evtx_dump`
+                // record's `Event`): key the line, unread values cut out.
+                let hiding = self.members.seen().is_none_or(|s| s.hiding_escape);
+                if let Some(tree) = self.members.nested_tree() {
+                    if memo_key.is_none() && self.verdict_memo.object_read() && !hiding {
+                        memo_key = self.verdict_memo.nested_key_of(
+                            raw,
+                            &tree,
+                            filter.leaves(),
+                            &self.candidates,
+                        );
+                        nested_key = memo_key.is_some();
+                    }
+                }
             }
             if let Some(hash) = memo_key {
                 if let Some(matched) = self.verdict_memo.get(hash) {
@@ -54,7 +70,9 @@ impl Scanner<'_> {
             }
             let selection = filter.map(|filter| filter.select(&self.candidates));
             // With a key, the members it holds are those the candidates read.
-            let wanted = memo_key.map(|_| self.verdict_memo.read_members());
+            let wanted = memo_key
+                .filter(|_| !nested_key)
+                .map(|_| self.verdict_memo.read_members());
             parse_indexed_whole(raw, selection, wanted, &self.members)
         };
         // `complete`: every member was parsed (an event of one top-level

@@ -17,6 +17,15 @@
 //! order, duplicate names included). The bytes are compared, not only
 //! hashed, so a remembered verdict is exactly the one evaluation would give.
 //!
+//! A nested event (an `evtx_dump` record: one `Event` member holding
+//! everything) has no top-level member left out, so its key is its whole
+//! line with the values no candidate can read cut out
+//! ([`VerdictMemo::nested_key_of`]): lookups walk objects by name, so a
+//! value is read only under a name that is one of the candidates' leaves
+//! ([`LeafNames`]: field names, last names of paths), or inside a member of
+//! such a name. The record id, times and GUIDs drop out; names, brackets
+//! and the values read stay, byte for byte.
+//!
 //! A remembered empty verdict skips the partial parse and the evaluation; a
 //! remembered match still parses the whole line for output, as evaluation
 //! does. Events with an escaped member name, and profiles under which a
@@ -25,11 +34,11 @@
 //!
 //! Remembering costs (the key: a copy and a hash of the members read), so:
 //! - a verdict is remembered the second time its key is seen;
-//! - while fewer than one looked-up event in [`WORTH_SHARE`] per window of
-//!   [`WINDOW_EVENTS`] is answered (shapes whose one top-level member holds
-//!   the whole event, candidates reading a member that never repeats),
-//!   events are not looked up (one in [`PROBE_EVERY`] still is, to notice
-//!   a change).
+//! - when fewer than one looked-up event in [`WORTH_SHARE`] of a window of
+//!   [`WINDOW_EVENTS`] was answered (candidates reading a member that never
+//!   repeats), the next [`OFF_EVENTS`] events are not looked up, then a new
+//!   window decides (nested events have their own switch, with longer
+//!   windows and a lower share: their evaluation costs far more).
 //!
 //! Bounded: the memo starts over past [`MAX_VERDICTS`] verdicts or
 //! [`MAX_KEY_BYTES`] bytes of keys; keys past [`MAX_KEY_LEN`] bytes are not
@@ -39,7 +48,8 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use super::seen_once::SeenOnce;
-use crate::partial::MemberFilter;
+use crate::members::NestedTree;
+use crate::partial::{LeafNames, MemberFilter};
 use crate::strict_json::TopMember;
 
 /// Verdicts remembered at most per scanner (then the memo starts over).
@@ -53,8 +63,13 @@ const MAX_KEY_LEN: usize = 16384;
 const WINDOW_EVENTS: u32 = 256;
 /// At least one looked-up event in this many must be answered per window.
 const WORTH_SHARE: u32 = 16;
-/// While events are not looked up, one in this many still is.
-const PROBE_EVERY: u32 = 32;
+/// The same for nested events, whose evaluation (a parse of the whole
+/// event, dozens of candidates) costs far more than their key, over longer
+/// windows (what repeats comes in bursts).
+const WINDOW_EVENTS_NESTED: u32 = 1024;
+const WORTH_SHARE_NESTED: u32 = 32;
+/// Events not looked up after a window that did not pay.
+const OFF_EVENTS: u32 = 8192;
 /// Layouts of member names remembered (events of several kinds alternate:
 /// see `compact.rs`'s `LAYOUTS`).
 const LAYOUTS: usize = 16;
@@ -76,14 +91,18 @@ pub(super) struct VerdictMemo {
     /// Per top-level member of the current event: whether its key holds it
     /// (whether a candidate can read it); complete when `key_of` gave a key.
     read_members: Vec<bool>,
+    /// The last `key_of` gave no key because a candidate reads a top-level
+    /// member holding an object (see [`VerdictMemo::nested_key_of`]).
+    object_read: bool,
     /// Recent layouts (newest last).
     layouts: Vec<Layout>,
-    /// Whether events are looked up; events since the start; looked-up
-    /// events of the current window and those answered.
-    on: bool,
-    events: u32,
-    looked_up: u32,
-    answered: u32,
+    /// Whether flat events (keyed by their top-level members) are looked up.
+    flat: Switch,
+    /// Whether nested events (keyed by their line, unread values cut out)
+    /// are looked up.
+    nested: Switch,
+    /// The switch of the key just built.
+    current: Kind,
     /// Events answered since the start.
     answered_total: u64,
 }
@@ -139,6 +158,60 @@ impl Layout {
     }
 }
 
+/// The two kinds of keys.
+#[derive(Clone, Copy)]
+enum Kind {
+    Flat,
+    Nested,
+}
+
+/// Whether events of one kind are looked up: on while at least one
+/// looked-up event in `worth_share` per window of [`WINDOW_EVENTS`] is
+/// answered; once off, for [`OFF_EVENTS`] events, then on again for a
+/// window (what repeats changes along a log).
+struct Switch {
+    on: bool,
+    window: u32,
+    worth_share: u32,
+    /// While off: events left before the next window.
+    off_left: u32,
+    /// Looked-up events of the current window and those answered.
+    looked_up: u32,
+    answered: u32,
+}
+
+impl Switch {
+    fn new(window: u32, worth_share: u32) -> Switch {
+        Switch {
+            on: true,
+            window,
+            worth_share,
+            off_left: 0,
+            looked_up: 0,
+            answered: 0,
+        }
+    }
+
+    fn looks_up(&mut self) -> bool {
+        if !self.on {
+            self.off_left = self.off_left.saturating_sub(1);
+            self.on = self.off_left == 0;
+        }
+        self.on
+    }
+
+    fn count(&mut self, answered: bool) {
+        self.looked_up += 1;
+        self.answered += u32::from(answered);
+        if self.looked_up >= self.window {
+            self.on = self.answered * self.worth_share >= self.window;
+            self.off_left = OFF_EVENTS;
+            self.looked_up = 0;
+            self.answered = 0;
+        }
+    }
+}
+
 struct Remembered {
     key: Box<[u8]>,
     /// The candidates that matched (ascending).
@@ -154,11 +227,11 @@ impl Default for VerdictMemo {
             key: Vec::new(),
             read_ids: Vec::new(),
             read_members: Vec::new(),
+            object_read: false,
             layouts: Vec::new(),
-            on: true,
-            events: 0,
-            looked_up: 0,
-            answered: 0,
+            flat: Switch::new(WINDOW_EVENTS, WORTH_SHARE),
+            nested: Switch::new(WINDOW_EVENTS_NESTED, WORTH_SHARE_NESTED),
+            current: Kind::Flat,
             answered_total: 0,
         }
     }
@@ -198,8 +271,8 @@ impl VerdictMemo {
         candidates: &[u32],
         serial: Option<u64>,
     ) -> Option<u64> {
-        self.events = self.events.wrapping_add(1);
-        if (!self.on && !self.events.is_multiple_of(PROBE_EVERY)) || filter.reads_everything() {
+        self.object_read = false;
+        if !self.looks_up(Kind::Flat) || filter.reads_everything() {
             return None;
         }
         self.read_ids.clear();
@@ -253,11 +326,103 @@ impl VerdictMemo {
             }
             let name = raw.get(member.name.0 as usize..member.name.1 as usize)?;
             let value = raw.get(member.value.0 as usize..member.value.1 as usize)?;
+            if value.first() == Some(&b'{') {
+                // An object read whole (an `evtx_dump` record's `Event`):
+                // its record id and times would be in the key.
+                self.object_read = true;
+                return None;
+            }
             push_counted(key, name);
             push_counted(key, value);
             if key.len() > MAX_KEY_LEN {
                 return None;
             }
+        }
+        Some(self.map.hasher().hash_one(&self.key[..]))
+    }
+
+    /// Counts an event of `kind` asking for a key; whether it is looked up.
+    fn looks_up(&mut self, kind: Kind) -> bool {
+        self.current = kind;
+        match kind {
+            Kind::Flat => self.flat.looks_up(),
+            Kind::Nested => self.nested.looks_up(),
+        }
+    }
+
+    /// Whether the last [`VerdictMemo::key_of`] gave no key because a
+    /// candidate reads a top-level member holding an object: the event's
+    /// [`VerdictMemo::nested_key_of`] is then the one to try.
+    pub(super) fn object_read(&self) -> bool {
+        self.object_read
+    }
+
+    /// [`VerdictMemo::key_of`] for a nested event (`raw`, whose strict
+    /// pass gave `tree` and saw no escape that could hide a name): the key
+    /// is the candidate list and the line with the value of each scalar no
+    /// candidate can read cut out, a zero byte (which a line the strict
+    /// pass accepts never holds) in its place. A scalar can be read when
+    /// its member's name is one of the candidates' leaves
+    /// ([`LeafNames`]), or when a member holding it at any depth has such
+    /// a name; the rest of the line (every name, bracket and comma, every
+    /// other value) stays, so two events with one key differ only in
+    /// values no lookup of the candidates reaches, and have one verdict.
+    pub(super) fn nested_key_of(
+        &mut self,
+        raw: &[u8],
+        tree: &NestedTree<'_>,
+        leaves: &LeafNames,
+        candidates: &[u32],
+    ) -> Option<u64> {
+        if !self.looks_up(Kind::Nested) {
+            return None;
+        }
+        let bits = &mut self.read_ids;
+        bits.clear();
+        bits.resize(leaves.words(), 0);
+        for &r in candidates {
+            for (w, &b) in bits.iter_mut().zip(leaves.rule_bits(r)?) {
+                *w |= b;
+            }
+        }
+        let read = |name: Option<(u32, u32)>| {
+            name.and_then(|(a, b)| raw.get(a as usize..b as usize))
+                .is_some_and(|name| leaves.reads(bits, name))
+        };
+        // Containers open before those they hold: one pass decides which
+        // are read whole.
+        let held = &mut self.read_members;
+        held.clear();
+        for open in tree.opens {
+            let by_parent = held.get(open.parent as usize).copied().unwrap_or(false);
+            held.push(by_parent || read(open.holder));
+        }
+        let key = &mut self.key;
+        key.clear();
+        key.extend_from_slice(&(candidates.len() as u32).to_le_bytes());
+        for &r in candidates {
+            key.extend_from_slice(&r.to_le_bytes());
+        }
+        let mut from = 0usize;
+        for ((start, end), name, open) in tree.scalars() {
+            if held.get(open as usize).copied().unwrap_or(true) || read(name) {
+                continue;
+            }
+            key.extend_from_slice(raw.get(from..start as usize)?);
+            key.push(0);
+            from = end as usize;
+        }
+        key.extend_from_slice(raw.get(from..)?);
+        if std::env::var_os("HS_DEBUG_KEY").is_some() {
+            eprintln!(
+                "KEY {}",
+                String::from_utf8_lossy(&key[4 + 4 * candidates.len()..]).replace('\0', "~")
+            );
+        }
+        // `read_members` held the containers: no flags for a nested key.
+        self.read_members.clear();
+        if self.key.len() > MAX_KEY_LEN {
+            return None;
         }
         Some(self.map.hasher().hash_one(&self.key[..]))
     }
@@ -272,20 +437,18 @@ impl VerdictMemo {
     /// The remembered verdict of the key [`VerdictMemo::key_of`] just built
     /// under `hash`.
     pub(super) fn get(&mut self, hash: u64) -> Option<&[u32]> {
+        let switch = match self.current {
+            Kind::Flat => &mut self.flat,
+            Kind::Nested => &mut self.nested,
+        };
         let answer = self
             .map
             .get(&hash)
             .filter(|r| *r.key == *self.key)
             .map(|r| &*r.matched);
         let found = answer.is_some();
-        self.looked_up += 1;
-        self.answered += u32::from(found);
+        switch.count(found);
         self.answered_total += u64::from(found);
-        if self.looked_up >= WINDOW_EVENTS {
-            self.on = self.answered * WORTH_SHARE >= WINDOW_EVENTS;
-            self.looked_up = 0;
-            self.answered = 0;
-        }
         answer
     }
 
@@ -539,9 +702,9 @@ mod tests {
                 "{raw}"
             );
         }
-        assert!(!warm.verdict_memo.on);
+        assert!(!warm.verdict_memo.flat.on);
         assert_eq!(warm.verdict_memo.answered_total, 0);
-        for n in 0..2 * (WINDOW_EVENTS * PROBE_EVERY) as usize {
+        for n in 0..(OFF_EVENTS + 2 * WINDOW_EVENTS) as usize {
             let raw = nth_event(n);
             let expected = if n % 97 == 0 {
                 Some(fresh(&e, &raw, &p))
@@ -553,8 +716,118 @@ mod tests {
                 assert_eq!(got, expected, "{raw}");
             }
         }
-        assert!(warm.verdict_memo.on);
+        assert!(warm.verdict_memo.flat.on);
         assert!(warm.verdict_memo.answered_total > 0);
+    }
+
+    /// An `evtx_dump` record of a process creation: the record id, times,
+    /// GUIDs and process ids change with `n` (no rule reads them); the
+    /// event id is written plainly or as `#text`, the hashes as one string
+    /// or as a list, and one in seven records carries a `\u` escape.
+    fn nested_event(n: usize, image: &str, command: &str, parent: &str, user: &str) -> String {
+        let event_id = if n.is_multiple_of(3) {
+            r##"{"#attributes":{"Qualifiers":0},"#text":1}"##
+        } else {
+            "1"
+        };
+        let hashes = match n / 4 % 3 {
+            0 => r#""MD5=AB12,SHA1=77""#,
+            1 => r#"["SHA1=77","MD5=AB12"]"#,
+            _ => r#"["SHA1=77","MD5=CD34"]"#,
+        };
+        let note = if n.is_multiple_of(7) { "\\u0041" } else { "A" };
+        format!(
+            r##"{{"Event":{{"#attributes":{{"xmlns":"x"}},"System":{{"Provider":{{"#attributes":{{"Name":"Microsoft-Windows-Sysmon","Guid":"{{{n:08x}}}"}}}},"EventID":{event_id},"EventRecordID":{n},"TimeCreated":{{"#attributes":{{"SystemTime":"2026-11-29T06:{:02}:{:02}.{n:03}Z"}}}},"Execution":{{"#attributes":{{"ProcessID":{n},"ThreadID":{}}}}},"Channel":"Microsoft-Windows-Sysmon/Operational"}},"EventData":{{"UtcTime":"{n}","ProcessGuid":"{{{n:08x}-0000}}","ProcessId":{n},"Image":"{image}","CommandLine":"{command}","ParentImage":"{parent}","User":"{user}","Hashes":{hashes},"Note":"{note}"}}}}}}"##,
+            n / 60 % 60,
+            n % 60,
+            n * 7
+        )
+    }
+
+    #[test]
+    fn remembered_verdicts_of_nested_events_are_those_of_a_fresh_scanner() {
+        let mut rules = RULES.to_vec();
+        // Reads a member that holds a list in some records.
+        rules.push("    s: {Hashes|contains: 'MD5=AB'}\n    condition: s");
+        let e = engine(&rules, false);
+        let p = Profile::evtx();
+        let mut warm = e.scanner().unwrap();
+        let per_round = 60;
+        let mut matched = 0;
+        for n in 0..4 * per_round {
+            let k = n % per_round;
+            let raw = nested_event(
+                n,
+                IMAGES[k % 2],
+                COMMANDS[k / 2 % COMMANDS.len()],
+                PARENTS[k / 10 % 2],
+                USERS[k / 30 % 2],
+            );
+            assert!(
+                MemberIndex::built(raw.as_bytes()).nested_tree().is_some(),
+                "{raw}"
+            );
+            let expected = fresh(&e, &raw, &p);
+            if matches!(&expected.0, crate::engine::Verdict::Matched(r) if !r.is_empty()) {
+                matched += 1;
+            }
+            assert_eq!(warm.match_event_full(raw.as_bytes(), &p), expected, "{raw}");
+        }
+        assert!(matched > 0);
+        // The same contents each round (the event id's and hashes' forms
+        // follow `n`, so they come back every twelfth round at the latest):
+        // many records are answered.
+        assert!(
+            warm.verdict_memo.answered_total > per_round as u64,
+            "{}",
+            warm.verdict_memo.answered_total
+        );
+    }
+
+    #[test]
+    fn a_nested_key_cuts_out_exactly_the_values_no_candidate_reads() {
+        let e = engine(&RULES, false);
+        let p = Profile::evtx();
+        let filter = MemberFilter::new(&p, &e.reads);
+        let raw = nested_event(1, IMAGES[0], COMMANDS[0], PARENTS[0], USERS[0]);
+        let index = MemberIndex::built(raw.as_bytes());
+        let tree = index.nested_tree().unwrap();
+        let mut memo = VerdictMemo::default();
+        // Rule 0 reads the command line only (and the log-source members).
+        memo.nested_key_of(raw.as_bytes(), &tree, filter.leaves(), &[0])
+            .unwrap();
+        let kept = String::from_utf8_lossy(&memo.key[8..]).replace('\0', "~");
+        assert_eq!(
+            kept,
+            r##"{"Event":{"#attributes":{"xmlns":~},"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon","Guid":~}},"EventID":1,"EventRecordID":~,"TimeCreated":{"#attributes":{"SystemTime":~}},"Execution":{"#attributes":{"ProcessID":~,"ThreadID":~}},"Channel":"Microsoft-Windows-Sysmon/Operational"},"EventData":{"UtcTime":~,"ProcessGuid":~,"ProcessId":~,"Image":~,"CommandLine":"cmd /c whoami","ParentImage":~,"User":~,"Hashes":~,"Note":~}}}"##
+        );
+        // Rule 2 reads the parent image and the user.
+        memo.nested_key_of(raw.as_bytes(), &tree, filter.leaves(), &[2])
+            .unwrap();
+        let kept = String::from_utf8_lossy(&memo.key[8..]).replace('\0', "~");
+        assert!(
+            kept.contains(r#""ParentImage":"C:\\o\\WINWORD.EXE","User":"NT AUTHORITY\\SYSTEM""#),
+            "{kept}"
+        );
+        assert!(kept.contains(r#""CommandLine":~"#), "{kept}");
+        // Under a member that is read, every value stays.
+        let listed = nested_event(4, IMAGES[0], COMMANDS[0], PARENTS[0], USERS[0]);
+        let rule = "    s: {Hashes|contains: 'MD5=AB'}\n    condition: s";
+        let e = engine(&[rule], false);
+        let filter = MemberFilter::new(&p, &e.reads);
+        let index = MemberIndex::built(listed.as_bytes());
+        memo.nested_key_of(
+            listed.as_bytes(),
+            &index.nested_tree().unwrap(),
+            filter.leaves(),
+            &[0],
+        )
+        .unwrap();
+        let kept = String::from_utf8_lossy(&memo.key[8..]).replace('\0', "~");
+        assert!(
+            kept.contains(r#""Hashes":["SHA1=77","MD5=AB12"]"#),
+            "{kept}"
+        );
     }
 
     #[test]

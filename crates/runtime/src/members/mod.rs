@@ -88,6 +88,14 @@ pub struct MemberIndex {
     containers: Vec<(u32, u32)>,
     /// Open containers: the member name their scalars belong to.
     stack: Vec<Container>,
+    /// The strict nested pass's containers in the order they open (the
+    /// top-level object first): the name of the member holding each (for
+    /// one inside an array, the array's) and the index of the one it is
+    /// in ([`NO_PARENT`] for the top level).
+    opens: Vec<Open>,
+    /// Per scalar of a line the strict nested pass accepted: the index in
+    /// `opens` of the container holding it.
+    span_opens: Vec<u32>,
     /// The top-level members the strict pass listed (meaningful only when
     /// it accepted the line: `strict`).
     top: Vec<TopMember>,
@@ -126,6 +134,45 @@ enum Expect {
 struct Container {
     array: bool,
     key: (u32, u32),
+    /// Its index in [`MemberIndex::opens`] (strict nested pass only).
+    open: u32,
+}
+
+/// The parent of the top-level object in [`MemberIndex::opens`].
+pub(crate) const NO_PARENT: u32 = u32::MAX;
+
+/// A container of a line, as the strict nested pass lists them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Open {
+    /// The name (byte range inside the quotes, as written) of the member
+    /// holding the container, or of the member holding the array it is
+    /// in; `None` for the top-level object.
+    pub(crate) holder: Option<(u32, u32)>,
+    /// The index of the container it is in ([`NO_PARENT`]: none).
+    pub(crate) parent: u32,
+}
+
+/// The structure of a nested line the strict pass accepted
+/// ([`MemberIndex::nested_tree`]).
+pub(crate) struct NestedTree<'i> {
+    /// Its containers in the order they open, the top-level object first.
+    pub(crate) opens: &'i [Open],
+    spans: &'i [Span],
+    span_opens: &'i [u32],
+}
+
+impl NestedTree<'_> {
+    /// Its scalars in line order: byte range, the name of the member
+    /// holding each (`None` for none) and the index in `opens` of the
+    /// container holding it.
+    pub(crate) fn scalars(
+        &self,
+    ) -> impl Iterator<Item = ((u32, u32), Option<(u32, u32)>, u32)> + '_ {
+        self.spans.iter().zip(self.span_opens).map(|(s, &open)| {
+            let key = (s.key != NO_KEY).then_some(s.key);
+            ((s.start, s.end), key, open)
+        })
+    }
 }
 
 /// Where a literal found in the raw bytes lies.
@@ -176,6 +223,17 @@ impl MemberIndex {
         self.strict && self.containers.is_empty()
     }
 
+    /// The containers and scalars of the last indexed line, when the strict
+    /// pass accepted it and it is not flat (see [`MemberIndex::is_flat`]).
+    pub(crate) fn nested_tree(&self) -> Option<NestedTree<'_>> {
+        (self.strict && !self.containers.is_empty() && self.span_opens.len() == self.spans.len())
+            .then_some(NestedTree {
+                opens: &self.opens,
+                spans: &self.spans,
+                span_opens: &self.span_opens,
+            })
+    }
+
     /// What the last indexed line holds besides plain ASCII text, when the
     /// strict pass accepted it.
     pub fn seen(&self) -> Option<Seen> {
@@ -189,6 +247,8 @@ impl MemberIndex {
         self.containers.clear();
         self.stack.clear();
         self.top.clear();
+        self.opens.clear();
+        self.span_opens.clear();
         // Taken for the passes, which push spans while reading it.
         let mut specials = std::mem::take(&mut self.specials);
         let accepted = self.build_marked(raw, &mut specials);
@@ -274,9 +334,16 @@ impl MemberIndex {
         if raw.get(i) != Some(&b'{') {
             return None;
         }
+        self.opens.clear();
+        self.span_opens.clear();
+        self.opens.push(Open {
+            holder: None,
+            parent: NO_PARENT,
+        });
         self.stack.push(Container {
             array: false,
             key: NO_KEY,
+            open: 0,
         });
         i += 1;
         let mut expect = Expect::KeyOrClose;
@@ -327,6 +394,7 @@ impl MemberIndex {
                         Some((end, escapes)) => {
                             self.seen.hiding_escape |= escapes.hiding;
                             self.push_scalar(i as u32, end as u32);
+                            self.span_opens.push(self.stack.last()?.open);
                             if top_level {
                                 self.top.push(TopMember {
                                     name,
@@ -344,12 +412,14 @@ impl MemberIndex {
                             }
                             self.note_container();
                             let array = b == b'[';
-                            let key = if array {
-                                self.stack.last().map_or(NO_KEY, |c| c.key)
-                            } else {
-                                NO_KEY
-                            };
-                            self.stack.push(Container { array, key });
+                            let parent = *self.stack.last()?;
+                            let key = if array { parent.key } else { NO_KEY };
+                            let open = self.opens.len() as u32;
+                            self.opens.push(Open {
+                                holder: (parent.key != NO_KEY).then_some(parent.key),
+                                parent: parent.open,
+                            });
+                            self.stack.push(Container { array, key, open });
                             i += 1;
                             expect = if array {
                                 Expect::ValueOrClose
@@ -418,13 +488,18 @@ impl MemberIndex {
                     self.stack.push(Container {
                         array: false,
                         key: NO_KEY,
+                        open: NO_PARENT,
                     });
                     i += 1;
                 }
                 b'[' => {
                     self.note_container();
                     let key = self.stack.last().map_or(NO_KEY, |c| c.key);
-                    self.stack.push(Container { array: true, key });
+                    self.stack.push(Container {
+                        array: true,
+                        key,
+                        open: NO_PARENT,
+                    });
                     i += 1;
                 }
                 b'}' | b']' => {

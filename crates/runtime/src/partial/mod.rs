@@ -35,6 +35,8 @@ use crate::accounting::{RejectKind, Rejection};
 use crate::members::MemberIndex;
 use crate::strict_json::{unescape_str, TopMember};
 
+pub(crate) use leaves::LeafNames;
+
 /// The Sigma field names stage 2 can look up, per rule, and which rules read
 /// every value.
 #[derive(Debug, Clone, Default)]
@@ -118,6 +120,9 @@ pub(crate) struct MemberFilter {
     /// A root walks every member (`*`) or is the event itself: nothing can be
     /// left out.
     everything: bool,
+    /// The names, at any depth, whose values the lookups can read (the
+    /// key of a nested event's remembered verdict).
+    leaves: LeafNames,
 }
 
 /// The members one event's candidates read.
@@ -189,6 +194,7 @@ impl MemberFilter {
             }
         }
         MemberFilter {
+            leaves: LeafNames::new(profile, reads),
             rule_id_bits,
             base: bits(&base_ids),
             rules: rule_ids.iter().map(|ids| bits(ids)).collect(),
@@ -199,6 +205,11 @@ impl MemberFilter {
             spaced,
             everything,
         }
+    }
+
+    /// The names whose values the lookups can read, at any depth.
+    pub(crate) fn leaves(&self) -> &LeafNames {
+        &self.leaves
     }
 
     /// Whether a lookup can reach every member (nothing is left out).
@@ -543,6 +554,7 @@ impl<'de> Visitor<'de> for KeyVisitor {
     }
 }
 
+mod leaves;
 #[cfg(test)]
 pub(crate) mod tests;
 

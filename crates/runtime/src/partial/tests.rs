@@ -20,7 +20,7 @@ pub(crate) fn fast_validate(raw: &[u8]) -> Result<(), Rejection> {
     validate_indexed(raw, &MemberIndex::built(raw))
 }
 
-fn reads(detection: &str) -> ReadSet {
+pub(crate) fn reads(detection: &str) -> ReadSet {
     reads_of(&[detection])
 }
 

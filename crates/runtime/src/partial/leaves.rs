@@ -1,0 +1,163 @@
+//! The member names, at any depth, whose values stage 2's lookups can read:
+//! what a nested event's remembered verdict (`engine/verdict_memo.rs`)
+//! must be keyed on.
+//!
+//! Every lookup of the reference (`Profile::lookup_each`, the log-source
+//! renames and checks) walks an event by member names: an explicit path
+//! (`Event.System.EventID`) steps through objects by name and reads the
+//! value of its last name; a root (`Event.EventData`, `Event.UserData.*`)
+//! steps through objects by name (or through every member that is an
+//! object, for `*`) and then reads, inside the objects reached, the member
+//! named as the field, else the last name of a dotted field through
+//! objects and arrays, else a member whose name holds a space and equals
+//! the field once the spaces are removed. So the value of a member can be
+//! read only when its name is one of the **leaves** listed here (a field
+//! name, the last part of a dotted field, the last name of an explicit
+//! path, of the channel, provider and event id paths), or when it is held
+//! (at any depth) by a member whose value is read, or when its name holds
+//! a space (or an escape, which the list, made of names as written, cannot
+//! tell). Everything else a lookup depends on is the line's structure: the
+//! names themselves and which values are objects.
+
+use std::collections::HashMap;
+
+use hypersigma_compiler::Profile;
+
+use super::ReadSet;
+
+/// The leaf names of a profile's lookups, numbered, with per rule the set
+/// of them its fields and log sources reach.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LeafNames {
+    /// Name (as written, no escapes) → id.
+    names: HashMap<Vec<u8>, u32, foldhash::fast::FixedState>,
+    /// Words of a bit set over the ids.
+    words: usize,
+    /// Per rule, `words` words: the ids it reads, the channel, provider and
+    /// event id leaves included.
+    rule_bits: Vec<u64>,
+}
+
+impl LeafNames {
+    /// The leaves each rule's fields reach under `profile`.
+    pub(crate) fn new(profile: &Profile, reads: &ReadSet) -> LeafNames {
+        let mut ids: HashMap<Vec<u8>, u32, foldhash::fast::FixedState> = HashMap::default();
+        let mut id_of = |name: &str| -> u32 {
+            let next = ids.len() as u32;
+            *ids.entry(name.as_bytes().to_vec()).or_insert(next)
+        };
+        let last = |path: &[String]| path.last().cloned();
+        let base: Vec<u32> = [&profile.channel, &profile.provider, &profile.event_id]
+            .into_iter()
+            .flatten()
+            .filter_map(|p| last(p))
+            .map(|name| id_of(&name))
+            .collect();
+        let mut per_rule: Vec<Vec<u32>> = Vec::with_capacity(reads.fields.len());
+        for fields in &reads.fields {
+            let mut own = base.clone();
+            for field in fields {
+                own.push(id_of(field));
+                if let Some((_, tail)) = field.rsplit_once('.') {
+                    own.push(id_of(tail));
+                }
+                for p in profile.fields.get(field).into_iter().flatten() {
+                    if let Some(name) = last(p) {
+                        own.push(id_of(&name));
+                    }
+                }
+            }
+            per_rule.push(own);
+        }
+        let words = ids.len().div_ceil(64);
+        let mut rule_bits = vec![0u64; words * per_rule.len()];
+        for (r, own) in per_rule.iter().enumerate() {
+            for &id in own {
+                if let Some(w) = rule_bits.get_mut(r * words + id as usize / 64) {
+                    *w |= 1 << (id % 64);
+                }
+            }
+        }
+        LeafNames {
+            names: ids,
+            words,
+            rule_bits,
+        }
+    }
+
+    /// The words of a bit set over the leaf ids.
+    pub(crate) fn words(&self) -> usize {
+        self.words
+    }
+
+    /// The leaves rule `rule` reads, as a bit set of [`LeafNames::words`]
+    /// words.
+    pub(crate) fn rule_bits(&self, rule: u32) -> Option<&[u64]> {
+        let start = rule as usize * self.words;
+        self.rule_bits.get(start..start + self.words)
+    }
+
+    /// Whether a member of this name (as written) may have its value read
+    /// by a rule whose leaves are `bits`: its name is one of them, or holds
+    /// a space or an escape.
+    pub(crate) fn reads(&self, bits: &[u64], name: &[u8]) -> bool {
+        if name.iter().any(|&b| b == b' ' || b == b'\\') {
+            return true;
+        }
+        self.names.get(name).is_some_and(|&id| {
+            bits.get(id as usize / 64)
+                .is_some_and(|w| w & (1 << (id % 64)) != 0)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::partial::tests::reads;
+
+    fn leaves(profile: &Profile, detection: &str) -> (LeafNames, Vec<u64>) {
+        let names = LeafNames::new(profile, &reads(detection));
+        let bits = names.rule_bits(0).expect("rule 0").to_vec();
+        (names, bits)
+    }
+
+    #[test]
+    fn fields_dotted_tails_explicit_paths_and_log_source_leaves_are_read() {
+        let (names, bits) = leaves(
+            &Profile::evtx(),
+            "    s: {CommandLine|contains: 'x', a.b.Tail: 'y', Provider_Name: 'z'}\n    condition: s",
+        );
+        for read in [
+            &b"CommandLine"[..],
+            b"a.b.Tail",
+            b"Tail",
+            // Provider_Name's explicit path ends in `Name`.
+            b"Name",
+            b"Channel",
+            b"EventID",
+            b"Image Path",
+            b"Odd\\\"Name",
+        ] {
+            assert!(
+                names.reads(&bits, read),
+                "{}",
+                String::from_utf8_lossy(read)
+            );
+        }
+        for unread in [
+            &b"ProcessGuid"[..],
+            b"UtcTime",
+            b"Event",
+            b"EventData",
+            b"System",
+            b"b",
+        ] {
+            assert!(
+                !names.reads(&bits, unread),
+                "{}",
+                String::from_utf8_lossy(unread)
+            );
+        }
+    }
+}
