@@ -49,9 +49,9 @@ impl Scanner<'_> {
                     .key_of(raw, top, filter, &self.candidates, serial);
                 // A candidate reads an object whole (an `evtx_dump`
                 // record's `Event`): key the line, unread values cut out.
-                let hiding = self.members.seen().is_none_or(|s| s.hiding_escape);
-                if let Some(tree) = self.members.nested_tree() {
-                    if memo_key.is_none() && self.verdict_memo.object_read() && !hiding {
+                if memo_key.is_none() && self.verdict_memo.object_read() {
+                    let hiding = self.members.seen().is_none_or(|s| s.hiding_escape);
+                    if let Some(tree) = self.members.nested_tree().filter(|_| !hiding) {
                         memo_key = self.verdict_memo.nested_key_of(
                             raw,
                             &tree,
