@@ -23,7 +23,7 @@ use std::collections::HashMap;
 
 use hypersigma_compiler::Profile;
 
-use super::ReadSet;
+use super::{id_bit_sets, ReadSet};
 
 /// The leaf names of a profile's lookups, numbered, with per rule the set
 /// of them its fields and log sources reach.
@@ -69,19 +69,10 @@ impl LeafNames {
             }
             per_rule.push(own);
         }
-        let words = ids.len().div_ceil(64);
-        let mut rule_bits = vec![0u64; words * per_rule.len()];
-        for (r, own) in per_rule.iter().enumerate() {
-            for &id in own {
-                if let Some(w) = rule_bits.get_mut(r * words + id as usize / 64) {
-                    *w |= 1 << (id % 64);
-                }
-            }
-        }
         LeafNames {
+            words: ids.len().div_ceil(64),
+            rule_bits: id_bit_sets(&per_rule, ids.len()),
             names: ids,
-            words,
-            rule_bits,
         }
     }
 

@@ -99,6 +99,21 @@ fn bit_of(id: u32) -> Wanted {
     1 << id.min(127)
 }
 
+/// Per rule, the bit set of its ids (`ids` of `count` numbered names), one
+/// rule's `count.div_ceil(64)` words after another.
+pub(crate) fn id_bit_sets<I: AsRef<[u32]>>(per_rule: &[I], count: usize) -> Vec<u64> {
+    let words = count.div_ceil(64);
+    let mut bits = vec![0u64; words * per_rule.len()];
+    for (r, ids) in per_rule.iter().enumerate() {
+        for &id in ids.as_ref() {
+            if let Some(w) = bits.get_mut(r * words + id as usize / 64) {
+                *w |= 1 << (id % 64);
+            }
+        }
+    }
+    bits
+}
+
 /// The top-level member names a profile's lookups can reach, numbered, and
 /// per rule the set of them it can read ([`Wanted`] bits; names past the
 /// 127th share the last bit).
@@ -184,15 +199,7 @@ impl MemberFilter {
             spaced.push(top_level && !fields.is_empty());
         }
         let bits = |ids: &[u32]| ids.iter().fold(0, |w, &id| w | bit_of(id));
-        let words = ids.len().div_ceil(64);
-        let mut rule_id_bits = vec![0u64; words * rule_ids.len()];
-        for (r, own) in rule_ids.iter().enumerate() {
-            for &id in own.iter() {
-                if let Some(w) = rule_id_bits.get_mut(r * words + id as usize / 64) {
-                    *w |= 1 << (id % 64);
-                }
-            }
-        }
+        let rule_id_bits = id_bit_sets(&rule_ids, ids.len());
         MemberFilter {
             leaves: LeafNames::new(profile, reads),
             rule_id_bits,
