@@ -39,6 +39,7 @@ fn fixture() -> &'static Fixture {
             EngineOptions {
                 scope_gate: Some(true),
                 subset_after: 1,
+                subset_bytes_per_literal: 0,
                 ..Default::default()
             },
         )

@@ -72,6 +72,7 @@ impl Check {
                     rules.clone(),
                     EngineOptions {
                         subset_after: 2,
+                        subset_bytes_per_literal: 0,
                         ..Default::default()
                     },
                 )

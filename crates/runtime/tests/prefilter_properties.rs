@@ -72,6 +72,7 @@ fn agrees_with_reference(rule: Rule, raw: &str, profile: &Profile) -> Result<(),
     let gated = EngineOptions {
         scope_gate: Some(true),
         subset_after: 1,
+        subset_bytes_per_literal: 0,
         ..EngineOptions::default()
     };
     for options in [EngineOptions::default(), gated] {

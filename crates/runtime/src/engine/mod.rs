@@ -51,9 +51,17 @@ pub struct EngineOptions {
     pub strategy: Strategy,
     /// Scan an event whose possible log sources stage 1 reads with a
     /// database of those sources' literals only, once a thread has seen
-    /// this many events of the same set of sources (see `subsets.rs`); 0:
-    /// always the whole database.
+    /// this many events of the same set of sources (see `subsets.rs`) and
+    /// scanned `subset_bytes_per_literal` bytes of them with the whole
+    /// database per literal of the set's; 0: always the whole database.
     pub subset_after: u32,
+    /// Bytes of a set of sources' events scanned with the whole database,
+    /// per literal of the set's own, before the latter is built: a build
+    /// costs in proportion to its literals, and pays back in proportion to
+    /// the bytes it then scans instead of the whole database, so a short
+    /// run keeps the whole database (see [`DEFAULT_SUBSET_BYTES_PER_LITERAL`]);
+    /// 0: after `subset_after` events whatever the size.
+    pub subset_bytes_per_literal: u32,
     /// Whether stage 1 first reads each event's log-source values (the
     /// scope gate, which the per-scope databases need): `None` decides by
     /// the number of witnesses (see `raw_scope.rs`); `Some` forces it, for
@@ -61,13 +69,21 @@ pub struct EngineOptions {
     pub scope_gate: Option<bool>,
 }
 
-/// Events of one set of log sources a thread sees before the set gets its
-/// own stage-1 database: a build costs up to a tenth of a second and some
-/// 20 MB of compiler memory (the 8,000 process-creation literals of all
-/// SigmaHQ), while every scan with the whole database pays for all its
-/// literals (all SigmaHQ over the real logs: 13.3 → 8.5 s of CPU with the
-/// sets' own, `BENCHMARKS.md`).
+/// Events of one set of log sources a thread sees at least before the set
+/// gets its own stage-1 database.
 pub const DEFAULT_SUBSET_AFTER: u32 = 256;
+
+/// Bytes of one set of log sources' events a thread scans with the whole
+/// stage-1 database, per literal of the set's own, before building the
+/// latter (rent paid until it equals the price of buying): a build costs
+/// some 400 k instructions per literal (a tenth to a quarter of a second
+/// and 20 MB of compiler memory for the 5,000 process-creation literals of
+/// all SigmaHQ), and a byte scanned with the whole database of all SigmaHQ
+/// some 18 (OTRF lines, scanned raw), more than with a set's own. Building
+/// at 256 events of a set instead spent 1.7 G instructions in compiles over
+/// 30,000 real EVTX lines, more than their whole scan without them
+/// (`BENCHMARKS.md`, fast path v17).
+pub const DEFAULT_SUBSET_BYTES_PER_LITERAL: u32 = 24 * 1024;
 
 impl Default for EngineOptions {
     fn default() -> Self {
@@ -76,6 +92,7 @@ impl Default for EngineOptions {
             unscoped: false,
             strategy: Strategy::default(),
             subset_after: DEFAULT_SUBSET_AFTER,
+            subset_bytes_per_literal: DEFAULT_SUBSET_BYTES_PER_LITERAL,
             scope_gate: None,
         }
     }

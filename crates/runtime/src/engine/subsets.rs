@@ -16,9 +16,11 @@
 //! *signature*, see [`crate::raw_scope::RawScopeState::signature`]) to its
 //! set of possible scopes (which the scope gate and the scope checks of the
 //! event then read instead of testing each scope's sources), and a set to
-//! its database once the set has been
-//! seen [`crate::EngineOptions::subset_after`] times: rare sets keep the
-//! whole database rather than pay for a build. A database is built by the
+//! its database once the set has been seen
+//! [`crate::EngineOptions::subset_after`] times, and
+//! [`crate::EngineOptions::subset_bytes_per_literal`] times per literal of the
+//! database: a build costs in proportion to its literals, and pays only
+//! over many events, so rare sets and short runs keep the whole database. A database is built by the
 //! first thread that asks for it; the others keep scanning with the whole
 //! database meanwhile.
 //!
@@ -154,6 +156,20 @@ impl Subsets {
         self.built.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The number of literals the database of the scopes `scopes` would
+    /// hold.
+    pub(crate) fn literals_of(&self, scopes: &[u32]) -> usize {
+        let mut ids: Vec<u32> = scopes
+            .iter()
+            .filter_map(|&s| self.scope_patterns.get(s as usize))
+            .flatten()
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+
     /// The database of the scopes `scopes` (sorted ids) if it is built.
     pub(crate) fn get(&self, scopes: &[u32]) -> Option<Arc<Subset>> {
         self.lock().get(scopes).cloned().flatten()
@@ -250,6 +266,11 @@ pub(crate) struct SubsetCache {
 struct SetState {
     scopes: Vec<u32>,
     choice: Choice,
+    /// Bytes of its events scanned with the whole database so far.
+    scanned: u64,
+    /// The bytes after which its database is built (decided once the set
+    /// reaches the engine's `subset_after` events).
+    due: Option<u64>,
     /// The rules without witnesses of its scopes (once asked).
     always: Option<Vec<u32>>,
 }
@@ -265,6 +286,13 @@ enum Choice {
 }
 
 impl SubsetCache {
+    /// Counts `bytes` of the current event scanned with the whole database.
+    pub(crate) fn charge(&mut self, bytes: usize) {
+        if let Some(set) = self.current.and_then(|k| self.sets.get_mut(k)) {
+            set.scanned = set.scanned.saturating_add(bytes as u64);
+        }
+    }
+
     /// The set index of the current signature, if known.
     pub(crate) fn lookup(&self) -> Option<usize> {
         self.by_signature.get(&self.signature).copied()
@@ -308,6 +336,8 @@ impl SubsetCache {
                 self.sets.push(SetState {
                     scopes,
                     choice: Choice::Pending { seen: 0 },
+                    scanned: 0,
+                    due: None,
                     always: None,
                 });
                 self.sets.len() - 1
@@ -319,16 +349,17 @@ impl SubsetCache {
 
     /// The database of set `k` for one more event of it: its own once
     /// adopted, `None` (the whole database) before. Takes it from the engine
-    /// on the set's first event if it is built already; asks the engine to
-    /// build it when the set has been seen `after` times, then every 64
-    /// events while another thread builds one; `adopt` fits the scratch to
-    /// a new one (false: keep the whole database).
+    /// on the set's first event and every 64th if it is built already; asks the engine to
+    /// build it once the set has been seen `after` times and `per_literal`
+    /// bytes per literal of its database were scanned with the whole one
+    /// (then on every 64th event, while another thread builds it); `adopt`
+    /// fits the scratch to a new one (false: keep the whole database).
     pub(crate) fn subset(
         &mut self,
         k: usize,
         subsets: &Subsets,
         literals: &[(String, bool)],
-        after: u32,
+        (after, per_literal): (u32, u32),
         adopt: impl FnOnce(&BlockDatabase) -> bool,
     ) -> Option<Arc<Subset>> {
         let set = self.sets.get_mut(k)?;
@@ -340,9 +371,20 @@ impl SubsetCache {
                 *seen
             }
         };
-        let subset = if seen >= after && (seen - after).is_multiple_of(64) {
+        let due = match set.due {
+            Some(due) => Some(due),
+            None if seen >= after => {
+                let size = subsets.literals_of(&set.scopes) as u64;
+                set.due = Some(u64::from(per_literal).saturating_mul(size));
+                set.due
+            }
+            None => None,
+        };
+        let subset = if due.is_some_and(|due| set.scanned >= due) && seen.is_multiple_of(64)
+            || due == Some(0) && seen == after
+        {
             subsets.get_or_build(literals, &set.scopes)?
-        } else if seen == 1 {
+        } else if seen == 1 || seen.is_multiple_of(64) {
             // Another thread (or an earlier scanner) may have built it.
             subsets.get(&set.scopes)?
         } else {
@@ -395,8 +437,9 @@ impl Scanner<'_> {
             return None;
         }
         let scratch = &mut self.scratch;
+        let when = (after, engine.options.subset_bytes_per_literal);
         self.subset_cache
-            .subset(k, &engine.subsets, &engine.literals, after, |db| {
+            .subset(k, &engine.subsets, &engine.literals, when, |db| {
                 db.realloc_scratch(scratch).is_ok()
             })
     }
@@ -425,9 +468,15 @@ impl Scanner<'_> {
         // all of them when a keyword's witness may be scanned for.
         let keywords = self.engine.subsets.scans_keywords(subset, ascii);
         let compact = self.engine.raw.gate && self.compact_event(raw, known, keywords);
+        // What the set's own database would scan instead (see `charge`).
+        let whole = matches!(subset, Some(Subset::Whole) | None);
         if let (true, Some(db)) = (compact, db) {
             if let Some(worth) = self.value_hits.worth_looking_up(db) {
-                return self.scan_values_remembered(db, worth);
+                let pass = self.scan_values_remembered(db, worth);
+                if whole {
+                    self.subset_cache.charge(self.value_hits.scanned_bytes());
+                }
+                return pass;
             }
         }
         let text = if compact {
@@ -435,6 +484,9 @@ impl Scanner<'_> {
         } else {
             raw
         };
+        if whole {
+            self.subset_cache.charge(text.len());
+        }
         let hits = &mut self.hits;
         let first_pass_through = self.engine.first_pass_through;
         let mut pass = false;

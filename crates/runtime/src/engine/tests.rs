@@ -297,6 +297,12 @@ fn characters_folding_to_ascii_are_told_from_other_non_ascii_ones() {
 /// Rules of three log sources, with the scope gate on and subset databases
 /// built after `subset_after` events of a set of scopes.
 fn three_sources(subset_after: u32) -> Engine {
+    three_sources_paid(subset_after, 0)
+}
+
+/// [`three_sources`], a set's database built only once `bytes_per_literal`
+/// bytes of its events per literal were scanned with the whole one.
+fn three_sources_paid(subset_after: u32, bytes_per_literal: u32) -> Engine {
     let rules: Vec<Rule> = [
         (
             "{product: windows, category: process_creation}",
@@ -324,6 +330,7 @@ fn three_sources(subset_after: u32) -> Engine {
     .collect();
     let options = EngineOptions {
         subset_after,
+        subset_bytes_per_literal: bytes_per_literal,
         ..Default::default()
     };
     let mut e = Engine::new(rules, options).unwrap();
@@ -379,6 +386,34 @@ fn per_scope_databases_give_the_candidates_of_the_whole_one() {
 }
 
 #[test]
+fn a_set_gets_its_database_once_its_scans_would_have_paid_for_it() {
+    let event = |n: usize| {
+        format!(
+            r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"cmd /c whoami {n}","Image":"C:\w\x{n}.exe"}}"#
+        )
+    };
+    let built = |e: &Engine| e.subsets.lock().values().filter(|s| s.is_some()).count();
+    // A few hundred bytes per literal: built within a few hundred events.
+    let cheap = three_sources_paid(1, 300);
+    let mut s = cheap.scanner().unwrap();
+    for n in 0..10 {
+        s.candidates(event(n).as_bytes());
+    }
+    assert_eq!(built(&cheap), 0, "built before its scans paid");
+    for n in 10..1000 {
+        s.candidates(event(n).as_bytes());
+    }
+    assert_eq!(built(&cheap), 1);
+    // Never paid for: the whole database throughout.
+    let dear = three_sources_paid(1, u32::MAX);
+    let mut s = dear.scanner().unwrap();
+    for n in 0..1000 {
+        s.candidates(event(n).as_bytes());
+    }
+    assert_eq!(built(&dear), 0);
+}
+
+#[test]
 fn a_set_of_scopes_holding_nearly_every_literal_keeps_the_whole_database() {
     let mut e = engine(
         &[
@@ -388,6 +423,7 @@ fn a_set_of_scopes_holding_nearly_every_literal_keeps_the_whole_database() {
         false,
     );
     e.options.subset_after = 1;
+    e.options.subset_bytes_per_literal = 0;
     e.raw.gate = true;
     let mut s = e.scanner().unwrap();
     let raw =
@@ -739,6 +775,7 @@ fn a_scope_set_without_ascii_literals_still_scans_for_non_ascii_ones() {
         let options = EngineOptions {
             scope_gate: Some(true),
             subset_after: 1,
+            subset_bytes_per_literal: 0,
             ..Default::default()
         };
         let e = Engine::new(vec![rule], options).unwrap();

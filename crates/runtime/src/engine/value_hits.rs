@@ -114,6 +114,12 @@ struct Remembered {
 }
 
 impl ValueHits {
+    /// The bytes the last [`Scanner::scan_values_remembered`] scanned (its
+    /// values not found remembered, each with its line feed).
+    pub(super) fn scanned_bytes(&self) -> usize {
+        self.text.len()
+    }
+
     fn key(&self, db: usize, value: &[u8]) -> u64 {
         self.map.hasher().hash_one((db, value))
     }
