@@ -509,3 +509,7 @@ impl Scanner<'_> {
         pass || scanned.is_err()
     }
 }
+
+#[cfg(test)]
+#[path = "subsets_tests.rs"]
+mod tests;

@@ -1,0 +1,379 @@
+//! Tests of the verdict memo: remembered verdicts against fresh scanners
+//! (flat and nested events), keys, the switch, the bounds.
+
+use super::*;
+use crate::engine::tests::engine;
+use crate::engine::Engine;
+use crate::members::MemberIndex;
+use crate::partial::MemberFilter;
+use hypersigma_compiler::Profile;
+
+const RULES: [&str; 4] = [
+    "    s: {CommandLine|contains: 'whoami'}\n    condition: s",
+    "    s: {Image|endswith: '\\rundll32.exe', CommandLine|contains: 'javascript:'}\n    condition: s",
+    "    s: {ParentImage|endswith: '\\winword.exe'}\n    f: {User|contains: 'SYSTEM'}\n    condition: s and not f",
+    // No witness: every process creation is a candidate.
+    "    s: {CommandLine|contains: 'x'}\n    condition: not s",
+];
+
+/// A process creation whose time, GUID and process id change with `n`
+/// (no rule reads them).
+fn event(n: usize, image: &str, command: &str, parent: &str, user: &str) -> String {
+    format!(
+        r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"UtcTime":"2026-11-29 06:{:02}:{:02}.{n:03}","ProcessGuid":"{{{n:08x}-0000}}","ProcessId":{n},"Image":"{image}","CommandLine":"{command}","ParentImage":"{parent}","User":"{user}"}}"#,
+        n / 60 % 60,
+        n % 60
+    )
+}
+
+const COMMANDS: [&str; 5] = [
+    "cmd /c whoami",
+    "rundll32 javascript:x",
+    "notepad",
+    "WHOAMI /all",
+    "résumé",
+];
+const IMAGES: [&str; 2] = ["C:\\\\w\\\\rundll32.exe", "C:\\\\w\\\\cmd.exe"];
+const PARENTS: [&str; 2] = ["C:\\\\o\\\\WINWORD.EXE", "C:\\\\w\\\\explorer.exe"];
+const USERS: [&str; 2] = ["NT AUTHORITY\\\\SYSTEM", "CONTOSO\\\\eve"];
+
+fn nth_event(n: usize) -> String {
+    event(
+        n,
+        IMAGES[n % 2],
+        COMMANDS[n / 2 % COMMANDS.len()],
+        PARENTS[n / 10 % 2],
+        USERS[n / 20 % 2],
+    )
+}
+
+/// What a scanner that has seen nothing gives for `raw`.
+fn fresh(
+    e: &Engine,
+    raw: &str,
+    profile: &Profile,
+) -> (crate::engine::Verdict, Option<serde_json::Value>, usize) {
+    e.scanner()
+        .unwrap()
+        .match_event_full(raw.as_bytes(), profile)
+}
+
+#[test]
+fn remembered_verdicts_are_those_of_a_fresh_scanner() {
+    let e = engine(&RULES, false);
+    let p = Profile::sysmon();
+    let mut warm = e.scanner().unwrap();
+    let per_round = 40;
+    let mut matched = 0;
+    let mut answered_before_last_round = 0;
+    for n in 0..3 * per_round {
+        if n == 2 * per_round {
+            answered_before_last_round = warm.verdict_memo.answered_total;
+        }
+        // The same contents each round, with other times and ids.
+        let raw = event(
+            n,
+            IMAGES[n % 2],
+            COMMANDS[n / 2 % COMMANDS.len()],
+            PARENTS[n / 10 % 2],
+            USERS[n % per_round / 20],
+        );
+        let expected = fresh(&e, &raw, &p);
+        if matches!(&expected.0, crate::engine::Verdict::Matched(r) if !r.is_empty()) {
+            matched += 1;
+            assert!(expected.1.is_some());
+        }
+        assert_eq!(warm.match_event_full(raw.as_bytes(), &p), expected, "{raw}");
+    }
+    assert!(matched > 0);
+    // Seen once, remembered the second time: every event of the third
+    // round is answered.
+    assert_eq!(
+        warm.verdict_memo.answered_total - answered_before_last_round,
+        per_round as u64
+    );
+    assert!(warm.verdict_memo.map.len() <= per_round);
+}
+
+#[test]
+fn layouts_known_from_stage_one_give_the_verdicts_of_a_fresh_scanner() {
+    let options = crate::engine::EngineOptions {
+        scope_gate: Some(true),
+        ..Default::default()
+    };
+    let e = crate::engine::tests::engine_with(&RULES, options);
+    let p = Profile::sysmon();
+    let mut warm = e.scanner().unwrap();
+    for n in 0..120 {
+        let raw = match n % 3 {
+            0 => nth_event(n),
+            // Another layout: the same members in another order.
+            1 => nth_event(n).replacen("\"Channel\"", "\"RuleName\":\"-\",\"Channel\"", 1),
+            // Not flat: a container whose scalars' names are a flat
+            // layout's, read through the memo's own comparison.
+            _ => nth_event(n).replacen(
+                "\"EventID\":1,",
+                "\"Extra\":{\"EventID\":1},\"EventID\":1,",
+                1,
+            ),
+        };
+        assert_eq!(
+            warm.match_event_full(raw.as_bytes(), &p),
+            fresh(&e, &raw, &p),
+            "{raw}"
+        );
+    }
+    assert!(warm.verdict_memo.answered_total > 0);
+    assert!(warm.verdict_memo.layouts.iter().any(|l| l.serial.is_some()));
+    assert!(warm.verdict_memo.layouts.iter().any(|l| l.serial.is_none()));
+}
+
+#[test]
+fn the_key_holds_the_candidates_and_the_members_they_read_only() {
+    let e = engine(&RULES, false);
+    let p = Profile::sysmon();
+    let filter = MemberFilter::new(&p, &e.reads);
+    let mut memo = VerdictMemo::default();
+    let mut key = |raw: &str, candidates: &[u32]| {
+        let index = MemberIndex::built(raw.as_bytes());
+        let top = index.top_members().unwrap();
+        memo.key_of(raw.as_bytes(), top, &filter, candidates, None)
+            .map(|_| memo.key.clone())
+    };
+    let a = nth_event(0);
+    let b = nth_event(COMMANDS.len() * 2 * 2 * 2 * 2);
+    assert_ne!(a, b);
+    assert_eq!(key(&a, &[0, 3]), key(&b, &[0, 3]));
+    assert_ne!(key(&a, &[0, 3]), key(&a, &[0, 1, 3]));
+    // Another command line, user or parent is another key when read.
+    let other_command = event(0, IMAGES[0], "cmd /c whoami ", PARENTS[0], USERS[0]);
+    assert_ne!(key(&a, &[0]), key(&other_command, &[0]));
+    let other_user = event(0, IMAGES[0], COMMANDS[0], PARENTS[0], USERS[1]);
+    assert_eq!(key(&a, &[0]), key(&other_user, &[0]));
+    assert_ne!(key(&a, &[2]), key(&other_user, &[2]));
+    // The key names what it holds: the command line, not the user.
+    let k = key(&a, &[0]).unwrap();
+    let holds = |s: &[u8]| k.windows(s.len()).any(|w| w == s);
+    assert!(holds(b"CommandLine") && holds(b"cmd /c whoami") && holds(b"EventID"));
+    assert!(!holds(b"User") && !holds(b"UtcTime") && !holds(b"ProcessGuid"));
+    // Duplicate names stay in line order: the last one is read.
+    let first = r#"{"EventID":1,"CommandLine":"whoami","CommandLine":"x"}"#;
+    let last = r#"{"EventID":1,"CommandLine":"x","CommandLine":"whoami"}"#;
+    assert_ne!(key(first, &[0]), key(last, &[0]));
+    // Names are compared with the remembered layouts', not only counted.
+    let renamed = r#"{"EventID":1,"CommandLinX":"whoami","CommandLine":"x"}"#;
+    let k = key(renamed, &[0]).unwrap();
+    assert!(!k.windows(6).any(|w| w == b"whoami"));
+    let k = key(first, &[0]).unwrap();
+    assert!(k.windows(6).any(|w| w == b"whoami"));
+    // An escaped member name is not looked up.
+    let escaped = r#"{"EventID":1,"Command\nLine":"whoami"}"#;
+    assert_eq!(key(escaped, &[0]), None);
+}
+
+#[test]
+fn duplicate_and_spaced_names_get_the_verdicts_of_a_fresh_scanner() {
+    let e = engine(&RULES, false);
+    let p = Profile::sysmon();
+    let mut warm = e.scanner().unwrap();
+    let lines = [
+        r#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"whoami","CommandLine":"x"}"#,
+        r#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"x","CommandLine":"whoami"}"#,
+        r#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Command Line":"whoami"}"#,
+        r#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Command Line":"notepad"}"#,
+        r#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"who\"ami"}"#,
+    ];
+    for _ in 0..4 {
+        for raw in lines {
+            assert_eq!(
+                warm.match_event_full(raw.as_bytes(), &p),
+                fresh(&e, raw, &p),
+                "{raw}"
+            );
+        }
+    }
+    assert!(warm.verdict_memo.answered_total > 0);
+}
+
+#[test]
+fn verdicts_are_forgotten_when_the_profile_changes() {
+    let e = engine(&RULES, false);
+    let profiles = [Profile::sysmon(), Profile::ecs()];
+    let mut warm = e.scanner().unwrap();
+    for n in 0..120 {
+        let p = &profiles[n / 7 % 2];
+        let raw = nth_event(n % 30);
+        assert_eq!(
+            warm.match_event_full(raw.as_bytes(), p),
+            fresh(&e, &raw, p),
+            "{raw} {}",
+            p.name
+        );
+    }
+}
+
+#[test]
+fn contents_that_do_not_repeat_stop_the_lookups_until_they_repeat_again() {
+    let e = engine(&RULES, false);
+    let p = Profile::sysmon();
+    let mut warm = e.scanner().unwrap();
+    for n in 0..3 * WINDOW_EVENTS as usize {
+        let command = format!("cmd /c whoami {n}");
+        let raw = event(n, IMAGES[0], &command, PARENTS[0], USERS[0]);
+        assert_eq!(
+            warm.match_event_full(raw.as_bytes(), &p),
+            fresh(&e, &raw, &p),
+            "{raw}"
+        );
+    }
+    assert!(!warm.verdict_memo.flat.on);
+    assert_eq!(warm.verdict_memo.answered_total, 0);
+    for n in 0..(OFF_EVENTS + 2 * WINDOW_EVENTS) as usize {
+        let raw = nth_event(n);
+        let expected = if n % 97 == 0 {
+            Some(fresh(&e, &raw, &p))
+        } else {
+            None
+        };
+        let got = warm.match_event_full(raw.as_bytes(), &p);
+        if let Some(expected) = expected {
+            assert_eq!(got, expected, "{raw}");
+        }
+    }
+    assert!(warm.verdict_memo.flat.on);
+    assert!(warm.verdict_memo.answered_total > 0);
+}
+
+/// An `evtx_dump` record of a process creation: the record id, times,
+/// GUIDs and process ids change with `n` (no rule reads them); the
+/// event id is written plainly or as `#text`, the hashes as one string
+/// or as a list, and one in seven records carries a `\u` escape.
+fn nested_event(n: usize, image: &str, command: &str, parent: &str, user: &str) -> String {
+    let event_id = if n.is_multiple_of(3) {
+        r##"{"#attributes":{"Qualifiers":0},"#text":1}"##
+    } else {
+        "1"
+    };
+    let hashes = match n / 4 % 3 {
+        0 => r#""MD5=AB12,SHA1=77""#,
+        1 => r#"["SHA1=77","MD5=AB12"]"#,
+        _ => r#"["SHA1=77","MD5=CD34"]"#,
+    };
+    let note = if n.is_multiple_of(7) { "\\u0041" } else { "A" };
+    format!(
+        r##"{{"Event":{{"#attributes":{{"xmlns":"x"}},"System":{{"Provider":{{"#attributes":{{"Name":"Microsoft-Windows-Sysmon","Guid":"{{{n:08x}}}"}}}},"EventID":{event_id},"EventRecordID":{n},"TimeCreated":{{"#attributes":{{"SystemTime":"2026-11-29T06:{:02}:{:02}.{n:03}Z"}}}},"Execution":{{"#attributes":{{"ProcessID":{n},"ThreadID":{}}}}},"Channel":"Microsoft-Windows-Sysmon/Operational"}},"EventData":{{"UtcTime":"{n}","ProcessGuid":"{{{n:08x}-0000}}","ProcessId":{n},"Image":"{image}","CommandLine":"{command}","ParentImage":"{parent}","User":"{user}","Hashes":{hashes},"Note":"{note}"}}}}}}"##,
+        n / 60 % 60,
+        n % 60,
+        n * 7
+    )
+}
+
+#[test]
+fn remembered_verdicts_of_nested_events_are_those_of_a_fresh_scanner() {
+    let mut rules = RULES.to_vec();
+    // Reads a member that holds a list in some records.
+    rules.push("    s: {Hashes|contains: 'MD5=AB'}\n    condition: s");
+    let e = engine(&rules, false);
+    let p = Profile::evtx();
+    let mut warm = e.scanner().unwrap();
+    let per_round = 60;
+    let mut matched = 0;
+    for n in 0..4 * per_round {
+        let k = n % per_round;
+        let raw = nested_event(
+            n,
+            IMAGES[k % 2],
+            COMMANDS[k / 2 % COMMANDS.len()],
+            PARENTS[k / 10 % 2],
+            USERS[k / 30 % 2],
+        );
+        assert!(
+            MemberIndex::built(raw.as_bytes()).nested_tree().is_some(),
+            "{raw}"
+        );
+        let expected = fresh(&e, &raw, &p);
+        if matches!(&expected.0, crate::engine::Verdict::Matched(r) if !r.is_empty()) {
+            matched += 1;
+        }
+        assert_eq!(warm.match_event_full(raw.as_bytes(), &p), expected, "{raw}");
+    }
+    assert!(matched > 0);
+    // The same contents each round (the event id's and hashes' forms
+    // follow `n`, so they come back every twelfth round at the latest):
+    // many records are answered.
+    assert!(
+        warm.verdict_memo.answered_total > per_round as u64,
+        "{}",
+        warm.verdict_memo.answered_total
+    );
+}
+
+#[test]
+fn a_nested_key_cuts_out_exactly_the_values_no_candidate_reads() {
+    let e = engine(&RULES, false);
+    let p = Profile::evtx();
+    let filter = MemberFilter::new(&p, &e.reads);
+    let raw = nested_event(1, IMAGES[0], COMMANDS[0], PARENTS[0], USERS[0]);
+    let index = MemberIndex::built(raw.as_bytes());
+    let tree = index.nested_tree().unwrap();
+    let mut memo = VerdictMemo::default();
+    // Rule 0 reads the command line only (and the log-source members).
+    memo.nested_key_of(raw.as_bytes(), &tree, filter.leaves(), &[0])
+        .unwrap();
+    let kept = String::from_utf8_lossy(&memo.key[8..]).replace('\0', "~");
+    assert_eq!(
+        kept,
+        r##"{"Event":{"#attributes":{"xmlns":~},"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon","Guid":~}},"EventID":1,"EventRecordID":~,"TimeCreated":{"#attributes":{"SystemTime":~}},"Execution":{"#attributes":{"ProcessID":~,"ThreadID":~}},"Channel":"Microsoft-Windows-Sysmon/Operational"},"EventData":{"UtcTime":~,"ProcessGuid":~,"ProcessId":~,"Image":~,"CommandLine":"cmd /c whoami","ParentImage":~,"User":~,"Hashes":~,"Note":~}}}"##
+    );
+    // Rule 2 reads the parent image and the user.
+    memo.nested_key_of(raw.as_bytes(), &tree, filter.leaves(), &[2])
+        .unwrap();
+    let kept = String::from_utf8_lossy(&memo.key[8..]).replace('\0', "~");
+    assert!(
+        kept.contains(r#""ParentImage":"C:\\o\\WINWORD.EXE","User":"NT AUTHORITY\\SYSTEM""#),
+        "{kept}"
+    );
+    assert!(kept.contains(r#""CommandLine":~"#), "{kept}");
+    // Under a member that is read, every value stays.
+    let listed = nested_event(4, IMAGES[0], COMMANDS[0], PARENTS[0], USERS[0]);
+    let rule = "    s: {Hashes|contains: 'MD5=AB'}\n    condition: s";
+    let e = engine(&[rule], false);
+    let filter = MemberFilter::new(&p, &e.reads);
+    let index = MemberIndex::built(listed.as_bytes());
+    memo.nested_key_of(
+        listed.as_bytes(),
+        &index.nested_tree().unwrap(),
+        filter.leaves(),
+        &[0],
+    )
+    .unwrap();
+    let kept = String::from_utf8_lossy(&memo.key[8..]).replace('\0', "~");
+    assert!(
+        kept.contains(r#""Hashes":["SHA1=77","MD5=AB12"]"#),
+        "{kept}"
+    );
+}
+
+#[test]
+fn the_memo_stays_bounded() {
+    fn put(memo: &mut VerdictMemo, key: Vec<u8>) {
+        memo.key = key;
+        let hash = memo.map.hasher().hash_one(&memo.key[..]);
+        memo.remember(hash, &[]);
+        memo.remember(hash, &[1]);
+    }
+    let mut memo = VerdictMemo::default();
+    for i in 0..MAX_VERDICTS + 5 {
+        put(&mut memo, i.to_le_bytes().to_vec());
+    }
+    assert!(memo.map.len() <= MAX_VERDICTS);
+    for i in 0..3 * MAX_KEY_BYTES / MAX_KEY_LEN {
+        let mut key = vec![b'x'; MAX_KEY_LEN];
+        key[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        put(&mut memo, key);
+        assert!(memo.key_bytes <= MAX_KEY_BYTES);
+    }
+    let held: usize = memo.map.values().map(|r| r.key.len()).sum();
+    assert_eq!(held, memo.key_bytes);
+    assert!(memo.map.values().all(|r| *r.matched == [1]));
+}
