@@ -75,15 +75,17 @@ pub const DEFAULT_SUBSET_AFTER: u32 = 256;
 
 /// Bytes of one set of log sources' events a thread scans with the whole
 /// stage-1 database, per literal of the set's own, before building the
-/// latter (rent paid until it equals the price of buying): a build costs
-/// some 400 k instructions per literal (a tenth to a quarter of a second
-/// and 20 MB of compiler memory for the 5,000 process-creation literals of
-/// all SigmaHQ), and a byte scanned with the whole database of all SigmaHQ
-/// some 18 (OTRF lines, scanned raw), more than with a set's own. Building
-/// at 256 events of a set instead spent 1.7 G instructions in compiles over
-/// 30,000 real EVTX lines, more than their whole scan without them
+/// latter (rent, then buy): a build costs some 400 k instructions per
+/// literal (a tenth to a quarter of a second and 20 MB of compiler memory
+/// for the 5,000 process-creation literals of all SigmaHQ), and a byte
+/// scanned with the whole database of all SigmaHQ some 18 (OTRF lines,
+/// scanned raw), a dozen more than with a set's own. Building at 256 events
+/// of a set instead spent 1.7 G instructions in compiles over 30,000 real
+/// EVTX lines, more than their whole scan without them. Of 6, 8, 12 and 24
+/// KiB, 8 gave the fewest instructions over 30,000 OTRF lines (where builds
+/// pay back soonest) and left 30,000 EVTX or generated lines unbuilt
 /// (`BENCHMARKS.md`, fast path v17).
-pub const DEFAULT_SUBSET_BYTES_PER_LITERAL: u32 = 24 * 1024;
+pub const DEFAULT_SUBSET_BYTES_PER_LITERAL: u32 = 8 * 1024;
 
 impl Default for EngineOptions {
     fn default() -> Self {
