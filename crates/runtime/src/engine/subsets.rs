@@ -17,12 +17,13 @@
 //! set of possible scopes (which the scope gate and the scope checks of the
 //! event then read instead of testing each scope's sources), and a set to
 //! its database once the set has been seen
-//! [`crate::EngineOptions::subset_after`] times, and
-//! [`crate::EngineOptions::subset_bytes_per_literal`] times per literal of the
-//! database: a build costs in proportion to its literals, and pays only
-//! over many events, so rare sets and short runs keep the whole database. A database is built by the
-//! first thread that asks for it; the others keep scanning with the whole
-//! database meanwhile.
+//! [`crate::EngineOptions::subset_after`] times and the bytes of its events
+//! scanned with the whole database reach
+//! [`crate::EngineOptions::subset_bytes_per_literal`] per literal of its
+//! own: a build costs in proportion to its literals and pays back in
+//! proportion to the bytes it then scans, so rare sets and short runs keep
+//! the whole database. A database is built by the first thread that asks
+//! for it; the others keep scanning with the whole database meanwhile.
 //!
 //! The scan itself (`Scanner::stage1`) lives here too: the whole database
 //! or the event's own, and the pass-through patterns' verdict.
@@ -348,12 +349,13 @@ impl SubsetCache {
     }
 
     /// The database of set `k` for one more event of it: its own once
-    /// adopted, `None` (the whole database) before. Takes it from the engine
-    /// on the set's first event and every 64th if it is built already; asks the engine to
-    /// build it once the set has been seen `after` times and `per_literal`
-    /// bytes per literal of its database were scanned with the whole one
-    /// (then on every 64th event, while another thread builds it); `adopt`
-    /// fits the scratch to a new one (false: keep the whole database).
+    /// adopted, `None` (the whole database) before. Takes it from the
+    /// engine on the set's first event and every 64th if it is built
+    /// already; asks the engine to build it once the set has been seen
+    /// `after` times and `per_literal` bytes per literal of its database
+    /// were scanned with the whole one (then on every 64th event, while
+    /// another thread builds it); `adopt` fits the scratch to a new one
+    /// (false: keep the whole database).
     pub(crate) fn subset(
         &mut self,
         k: usize,
