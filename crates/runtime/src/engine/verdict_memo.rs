@@ -413,12 +413,6 @@ impl VerdictMemo {
             from = end as usize;
         }
         key.extend_from_slice(raw.get(from..)?);
-        if std::env::var_os("HS_DEBUG_KEY").is_some() {
-            eprintln!(
-                "KEY {}",
-                String::from_utf8_lossy(&key[4 + 4 * candidates.len()..]).replace('\0', "~")
-            );
-        }
         // `read_members` held the containers: no flags for a nested key.
         self.read_members.clear();
         if self.key.len() > MAX_KEY_LEN {
