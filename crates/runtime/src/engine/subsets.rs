@@ -382,16 +382,17 @@ impl SubsetCache {
             }
             None => None,
         };
-        let subset = if due.is_some_and(|due| set.scanned >= due) && seen.is_multiple_of(64)
-            || due == Some(0) && seen == after
-        {
-            subsets.get_or_build(literals, &set.scopes)?
-        } else if seen == 1 || seen.is_multiple_of(64) {
-            // Another thread (or an earlier scanner) may have built it.
-            subsets.get(&set.scopes)?
-        } else {
-            return None;
-        };
+        // `due` is known from the `after`th event on: asked then, and every
+        // 64th event after while another thread builds it.
+        let subset =
+            if due.is_some_and(|due| set.scanned >= due) && (seen - after).is_multiple_of(64) {
+                subsets.get_or_build(literals, &set.scopes)?
+            } else if seen == 1 || seen.is_multiple_of(64) {
+                // Another thread (or an earlier scanner) may have built it.
+                subsets.get(&set.scopes)?
+            } else {
+                return None;
+            };
         let usable = match subset.as_ref() {
             Subset::Empty => true,
             Subset::Db(db, _) => adopt(db),

@@ -49,7 +49,7 @@ use std::hash::BuildHasher;
 
 use super::seen_once::SeenOnce;
 use crate::members::NestedTree;
-use crate::partial::{LeafNames, MemberFilter};
+use crate::partial::{has_id, LeafNames, MemberFilter};
 use crate::strict_json::TopMember;
 
 /// Verdicts remembered at most per scanner (then the memo starts over).
@@ -91,6 +91,9 @@ pub(super) struct VerdictMemo {
     /// Per top-level member of the current event: whether its key holds it
     /// (whether a candidate can read it); complete when `key_of` gave a key.
     read_members: Vec<bool>,
+    /// Per container of the current nested event: whether a candidate can
+    /// read it whole (scratch).
+    held_opens: Vec<bool>,
     /// The last `key_of` gave no key because a candidate reads a top-level
     /// member holding an object (see [`VerdictMemo::nested_key_of`]).
     object_read: bool,
@@ -227,6 +230,7 @@ impl Default for VerdictMemo {
             key: Vec::new(),
             read_ids: Vec::new(),
             read_members: Vec::new(),
+            held_opens: Vec::new(),
             object_read: false,
             layouts: Vec::new(),
             flat: Switch::new(WINDOW_EVENTS, WORTH_SHARE),
@@ -234,6 +238,16 @@ impl Default for VerdictMemo {
             current: Kind::Flat,
             answered_total: 0,
         }
+    }
+}
+
+/// Starts a key (emptied first) with the candidate list: its length, then
+/// each rule.
+fn start_key(key: &mut Vec<u8>, candidates: &[u32]) {
+    key.clear();
+    key.extend_from_slice(&(candidates.len() as u32).to_le_bytes());
+    for &r in candidates {
+        key.extend_from_slice(&r.to_le_bytes());
     }
 }
 
@@ -307,19 +321,10 @@ impl VerdictMemo {
         };
         let layout = self.layouts.get(layout)?;
         let key = &mut self.key;
-        key.clear();
         self.read_members.clear();
-        key.extend_from_slice(&(candidates.len() as u32).to_le_bytes());
-        for &r in candidates {
-            key.extend_from_slice(&r.to_le_bytes());
-        }
+        start_key(key, candidates);
         for (member, &(_, id, has_space)) in top.iter().zip(&layout.members) {
-            let read = (spaced && has_space)
-                || (id != NO_ID
-                    && self
-                        .read_ids
-                        .get(id as usize / 64)
-                        .is_some_and(|w| w & (1 << (id % 64)) != 0));
+            let read = (spaced && has_space) || (id != NO_ID && has_id(&self.read_ids, id));
             self.read_members.push(read);
             if !read {
                 continue;
@@ -391,18 +396,14 @@ impl VerdictMemo {
         };
         // Containers open before those they hold: one pass decides which
         // are read whole.
-        let held = &mut self.read_members;
+        let held = &mut self.held_opens;
         held.clear();
         for open in tree.opens {
             let by_parent = held.get(open.parent as usize).copied().unwrap_or(false);
             held.push(by_parent || read(open.holder));
         }
         let key = &mut self.key;
-        key.clear();
-        key.extend_from_slice(&(candidates.len() as u32).to_le_bytes());
-        for &r in candidates {
-            key.extend_from_slice(&r.to_le_bytes());
-        }
+        start_key(key, candidates);
         let mut from = 0usize;
         for ((start, end), name, open) in tree.scalars() {
             if held.get(open as usize).copied().unwrap_or(true) || read(name) {
@@ -413,7 +414,7 @@ impl VerdictMemo {
             from = end as usize;
         }
         key.extend_from_slice(raw.get(from..)?);
-        // `read_members` held the containers: no flags for a nested key.
+        // No flags of top-level members for a nested key.
         self.read_members.clear();
         if self.key.len() > MAX_KEY_LEN {
             return None;

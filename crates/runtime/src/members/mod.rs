@@ -334,8 +334,7 @@ impl MemberIndex {
         if raw.get(i) != Some(&b'{') {
             return None;
         }
-        self.opens.clear();
-        self.span_opens.clear();
+        // `build_strict` emptied `opens` and `span_opens`.
         self.opens.push(Open {
             holder: None,
             parent: NO_PARENT,

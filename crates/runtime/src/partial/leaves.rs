@@ -23,7 +23,7 @@ use std::collections::HashMap;
 
 use hypersigma_compiler::Profile;
 
-use super::{id_bit_sets, ReadSet};
+use super::{has_id, id_bit_sets, ReadSet};
 
 /// The leaf names of a profile's lookups, numbered, with per rule the set
 /// of them its fields and log sources reach.
@@ -95,10 +95,7 @@ impl LeafNames {
         if name.iter().any(|&b| b == b' ' || b == b'\\') {
             return true;
         }
-        self.names.get(name).is_some_and(|&id| {
-            bits.get(id as usize / 64)
-                .is_some_and(|w| w & (1 << (id % 64)) != 0)
-        })
+        self.names.get(name).is_some_and(|&id| has_id(bits, id))
     }
 }
 
@@ -119,35 +116,29 @@ mod tests {
             &Profile::evtx(),
             "    s: {CommandLine|contains: 'x', a.b.Tail: 'y', Provider_Name: 'z'}\n    condition: s",
         );
-        for read in [
-            &b"CommandLine"[..],
-            b"a.b.Tail",
-            b"Tail",
+        let expected = [
+            (&b"CommandLine"[..], true),
+            (b"a.b.Tail", true),
+            (b"Tail", true),
             // Provider_Name's explicit path ends in `Name`.
-            b"Name",
-            b"Channel",
-            b"EventID",
-            b"Image Path",
-            b"Odd\\\"Name",
-        ] {
-            assert!(
-                names.reads(&bits, read),
+            (b"Name", true),
+            (b"Channel", true),
+            (b"EventID", true),
+            (b"Image Path", true),
+            (b"Odd\\\"Name", true),
+            (b"ProcessGuid", false),
+            (b"UtcTime", false),
+            (b"Event", false),
+            (b"EventData", false),
+            (b"System", false),
+            (b"b", false),
+        ];
+        for (name, read) in expected {
+            assert_eq!(
+                names.reads(&bits, name),
+                read,
                 "{}",
-                String::from_utf8_lossy(read)
-            );
-        }
-        for unread in [
-            &b"ProcessGuid"[..],
-            b"UtcTime",
-            b"Event",
-            b"EventData",
-            b"System",
-            b"b",
-        ] {
-            assert!(
-                !names.reads(&bits, unread),
-                "{}",
-                String::from_utf8_lossy(unread)
+                String::from_utf8_lossy(name)
             );
         }
     }

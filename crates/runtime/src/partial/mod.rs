@@ -99,6 +99,12 @@ fn bit_of(id: u32) -> Wanted {
     1 << id.min(127)
 }
 
+/// Whether id `id` is in the bit set `bits`.
+pub(crate) fn has_id(bits: &[u64], id: u32) -> bool {
+    bits.get(id as usize / 64)
+        .is_some_and(|w| w & (1 << (id % 64)) != 0)
+}
+
 /// Per rule, the bit set of its ids (`ids` of `count` numbered names), one
 /// rule's `count.div_ceil(64)` words after another.
 pub(crate) fn id_bit_sets<I: AsRef<[u32]>>(per_rule: &[I], count: usize) -> Vec<u64> {
