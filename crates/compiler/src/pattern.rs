@@ -216,6 +216,22 @@ impl Pattern {
     /// How the pattern matches, for engines that match it their own way: the
     /// literal is folded with [`fold_char`] unless `cased`.
     pub fn shape(&self, cased: bool) -> Shape {
+        // The common shapes read off the pieces, without building (and
+        // keeping) the matcher's tokens: an engine lowering thousands of
+        // literals needs their text only.
+        let fold = |s: &str| if cased { s.to_string() } else { fold_str(s) };
+        match self.pieces.as_slice() {
+            [Piece::Literal(s)] => return Shape::Exact(fold(s)),
+            [Piece::AnyRun, Piece::Literal(s), Piece::AnyRun] => return Shape::Contains(fold(s)),
+            [Piece::Literal(s), Piece::AnyRun] => return Shape::Prefix(fold(s)),
+            [Piece::AnyRun, Piece::Literal(s)] => return Shape::Suffix(fold(s)),
+            _ => {}
+        }
+        self.compiled_shape(cased)
+    }
+
+    /// [`Pattern::shape`] from the matcher's tokens.
+    fn compiled_shape(&self, cased: bool) -> Shape {
         let text = |l: &[char]| l.iter().collect::<String>();
         match self.compiled(cased) {
             Compiled::Exact(l) => Shape::Exact(text(l)),
@@ -479,6 +495,24 @@ mod tests {
                     pattern.matches_chars(&chars, true),
                     glob(&tokens, &chars),
                     "{p} on {t}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn shapes_read_off_the_pieces_are_the_tokens_shapes() {
+        let patterns = [
+            "abc", "abc*", "*abc", "*abc*", "*", "", "**", "a*c", "*a?c*", r"a\*b*", r"*a\?*",
+            "ΣΊΣΥΦΟΣ*", "*STRASSE", "*ſK*", "ÄÖÜ", "*Mixed\\Case.EXE",
+        ];
+        for p in patterns {
+            let pattern = Pattern::parse(p);
+            for cased in [false, true] {
+                assert_eq!(
+                    pattern.shape(cased),
+                    Pattern::parse(p).compiled_shape(cased),
+                    "{p} cased {cased}"
                 );
             }
         }
