@@ -503,8 +503,22 @@ mod tests {
     #[test]
     fn shapes_read_off_the_pieces_are_the_tokens_shapes() {
         let patterns = [
-            "abc", "abc*", "*abc", "*abc*", "*", "", "**", "a*c", "*a?c*", r"a\*b*", r"*a\?*",
-            "ΣΊΣΥΦΟΣ*", "*STRASSE", "*ſK*", "ÄÖÜ", "*Mixed\\Case.EXE",
+            "abc",
+            "abc*",
+            "*abc",
+            "*abc*",
+            "*",
+            "",
+            "**",
+            "a*c",
+            "*a?c*",
+            r"a\*b*",
+            r"*a\?*",
+            "ΣΊΣΥΦΟΣ*",
+            "*STRASSE",
+            "*ſK*",
+            "ÄÖÜ",
+            "*Mixed\\Case.EXE",
         ];
         for p in patterns {
             let pattern = Pattern::parse(p);

@@ -216,6 +216,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 path: &path,
                 position: Position::Line(*line as u64 + 1),
                 event: &event,
+                line: &corpus[s..e],
                 profile: &profile,
                 rules,
                 explain: &explain,
@@ -227,6 +228,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     rule,
                     detection: &d,
                     result: &result,
+                    event_json: None,
                 }
                 .write(Format::Table, false, &mut shown);
             }

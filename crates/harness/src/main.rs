@@ -9,6 +9,7 @@ mod bench;
 mod check;
 mod compile;
 mod demo;
+mod event_json;
 mod explain;
 mod filter;
 mod gen;

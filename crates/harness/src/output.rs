@@ -199,7 +199,9 @@ struct RecordJson<'a> {
     profile: &'a str,
     logsource: &'a Option<String>,
     selections: &'a [String],
-    event: &'a Value,
+    /// Last: `None` when the event's text is put in its place
+    /// ([`Record::event_json`]).
+    event: Option<&'a Value>,
 }
 
 /// The rule's part of [`RecordJson`].
@@ -222,6 +224,10 @@ pub struct Record<'a> {
     pub detection: &'a Detection<'a>,
     /// The rule's evaluation on the event (selections, log source).
     pub result: &'a Evaluation,
+    /// The event's JSON text, when the caller made it once for all the
+    /// detections of the event ([`crate::event_json::event_json`]); else
+    /// each JSON line writes the event out again.
+    pub event_json: Option<&'a [u8]>,
 }
 
 impl Record<'_> {
@@ -229,8 +235,27 @@ impl Record<'_> {
     pub fn write(&self, format: Format, colour: bool, out: &mut Vec<u8>) {
         match format {
             Format::Jsonl => {
-                if serde_json::to_writer(&mut *out, &self.borrowed()).is_ok() {
-                    out.push(b'\n');
+                let start = out.len();
+                let mut record = self.borrowed();
+                let Some(text) = self.event_json else {
+                    if serde_json::to_writer(&mut *out, &record).is_ok() {
+                        out.push(b'\n');
+                    }
+                    return;
+                };
+                // The event is the last member: written as `null}`, then
+                // its text put in place of the `null`.
+                record.event = None;
+                if serde_json::to_writer(&mut *out, &record).is_ok() && out.ends_with(b"null}") {
+                    out.truncate(out.len() - b"null}".len());
+                    out.extend_from_slice(text);
+                    out.extend_from_slice(b"}\n");
+                } else {
+                    out.truncate(start);
+                    record.event = Some(self.detection.event);
+                    if serde_json::to_writer(&mut *out, &record).is_ok() {
+                        out.push(b'\n');
+                    }
                 }
             }
             Format::Csv => out.extend(csv_line(&self.csv_fields())),
@@ -278,7 +303,7 @@ impl Record<'_> {
             profile: &d.profile.name,
             logsource: &self.result.source,
             selections: &self.result.selections,
-            event: d.event,
+            event: Some(d.event),
         }
     }
 
@@ -427,46 +452,55 @@ mod tests {
                     tags: [attack.t1]\nauthor: A\nlogsource: {product: windows, category: process_creation}\n\
                     detection:\n    s: {Image|endswith: x}\n    condition: s";
         let rule = hypersigma_compiler::parse_rule(text, &Default::default()).unwrap();
-        let event: Value = serde_json::from_str(
+        // A line as serde_json writes it, and one with spaces.
+        for line in [
             r#"{"UtcTime":"2024-01-02 03:04:05.678","Computer":"ws1","Image":"x","N":[1,{"b":null}]}"#,
-        )
-        .unwrap();
-        let profile = Profile::sysmon();
-        let detection = Detection {
-            path: std::path::Path::new("in.jsonl"),
-            position: hypersigma_runtime::input::Position::Line(7),
-            event: &event,
-            profile: &profile,
-            rules: &[0],
-            explain: &|_| unreachable!("the record is given its evaluation"),
-        };
-        let result = Evaluation {
-            matched: true,
-            selections: vec!["s".into()],
-            source: Some("Sysmon Event ID 1".into()),
-        };
-        let mut out = Vec::new();
-        Record {
-            rule: &rule,
-            detection: &detection,
-            result: &result,
+            r#"{"UtcTime": "2024-01-02 03:04:05.678", "Computer": "ws1", "Image": "x\/y"}"#,
+        ] {
+            let event: Value = serde_json::from_str(line).unwrap();
+            let profile = Profile::sysmon();
+            let detection = Detection {
+                path: std::path::Path::new("in.jsonl"),
+                position: hypersigma_runtime::input::Position::Line(7),
+                event: &event,
+                line: line.as_bytes(),
+                profile: &profile,
+                rules: &[0],
+                explain: &|_| unreachable!("the record is given its evaluation"),
+            };
+            let result = Evaluation {
+                matched: true,
+                selections: vec!["s".into()],
+                source: Some("Sysmon Event ID 1".into()),
+            };
+            let expected = json!({
+                "rule": {
+                    "id": "10c14723-61c7-4c75-92ca-9af245723ad2", "title": "T",
+                    "level": "high", "status": "test", "tags": ["attack.t1"],
+                    "author": "A", "references": [],
+                },
+                "source": {"path": "in.jsonl", "line": 7},
+                "timestamp": profile.timestamp(&event),
+                "computer": "ws1",
+                "profile": "sysmon",
+                "logsource": "Sysmon Event ID 1",
+                "selections": ["s"],
+                "event": event,
+            });
+            // The event written by the record, or its text made once.
+            let text = crate::event_json::event_json(line.as_bytes(), &event);
+            for event_json in [None, Some(&*text)] {
+                let mut out = Vec::new();
+                Record {
+                    rule: &rule,
+                    detection: &detection,
+                    result: &result,
+                    event_json,
+                }
+                .write(Format::Jsonl, false, &mut out);
+                assert_eq!(String::from_utf8(out).unwrap(), format!("{expected}\n"));
+            }
         }
-        .write(Format::Jsonl, false, &mut out);
-        let expected = json!({
-            "rule": {
-                "id": "10c14723-61c7-4c75-92ca-9af245723ad2", "title": "T",
-                "level": "high", "status": "test", "tags": ["attack.t1"],
-                "author": "A", "references": [],
-            },
-            "source": {"path": "in.jsonl", "line": 7},
-            "timestamp": profile.timestamp(&event),
-            "computer": "ws1",
-            "profile": "sysmon",
-            "logsource": "Sysmon Event ID 1",
-            "selections": ["s"],
-            "event": event,
-        });
-        assert_eq!(String::from_utf8(out).unwrap(), format!("{expected}\n"));
     }
 
     #[test]

@@ -23,6 +23,7 @@ use hypersigma_runtime::input;
 use hypersigma_runtime::pipeline::{self, Output, ReadOptions};
 use hypersigma_runtime::ruleset::is_ruleset;
 
+use crate::event_json::event_json;
 use crate::output::{CorrelationRecord, Format, Record};
 
 /// Options of `scan`.
@@ -339,6 +340,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             },
             threads,
             |d, buf| {
+                // The event's text, made once for all the rules it matched.
+                let text = (format == Format::Jsonl).then(|| event_json(d.line, d.event));
                 for &r in d.rules {
                     let rule = &rules[r as usize];
                     if let Some(count) = per_rule.get(r as usize) {
@@ -349,6 +352,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         rule,
                         detection: d,
                         result: &result,
+                        event_json: text.as_deref(),
                     }
                     .write(format, colour, buf);
                 }

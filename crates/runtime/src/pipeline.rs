@@ -30,6 +30,8 @@ pub struct Detection<'a> {
     pub position: Position,
     /// The event.
     pub event: &'a Value,
+    /// Its line as read (the JSON text `event` was parsed from).
+    pub line: &'a [u8],
     /// The profile it was read with.
     pub profile: &'a Profile,
     /// The matching rules (indices into [`Engine::rules`]).
@@ -163,6 +165,7 @@ where
                                         path: &chunk.path,
                                         position,
                                         event: &event,
+                                        line: raw,
                                         profile,
                                         rules: &rules,
                                         explain: &explain,
