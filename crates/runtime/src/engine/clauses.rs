@@ -76,6 +76,10 @@ impl Scanner<'_> {
         if table.clauses.is_empty() {
             return;
         }
+        let has_clauses = |r: &u32| table.rules.get(*r as usize).is_some_and(|c| !c.is_empty());
+        if !self.candidates.iter().any(has_clauses) {
+            return;
+        }
         // The hits by pattern, so a group finds its own by binary search.
         self.hits.sort_unstable();
         let mut kept = 0;

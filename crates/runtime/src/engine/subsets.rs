@@ -463,7 +463,11 @@ impl Scanner<'_> {
             Some(Subset::Db(db, _)) => Some(db),
             Some(Subset::Whole) | None => Some(&self.engine.db),
         };
-        let ascii = raw.is_ascii();
+        // The strict pass saw whether the line is ASCII when it indexed it.
+        let ascii = match (known.indexed, self.members.seen()) {
+            (Some(true), Some(seen)) => !seen.non_ascii,
+            _ => raw.is_ascii(),
+        };
         if db.is_none() && (self.engine.non_ascii_db.is_none() || ascii) {
             return false;
         }
