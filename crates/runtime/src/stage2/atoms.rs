@@ -21,7 +21,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::engine::seen_once::SeenOnce;
 use hypersigma_compiler::pattern::fold_str;
@@ -235,8 +235,14 @@ impl ModeAtoms {
                     });
                     atoms[p].push(id as u32);
                 }
+                // A contiguous NFA, not the DFA the crate picks for small
+                // sets: the DFA's build never paid back (callgrind, all
+                // SigmaHQ: 74 M instructions to build 79 DFAs over 30,000
+                // real EVTX lines; the next 30,000 lines and 30,000 OTRF
+                // lines took no more with NFAs only, 3.7 % fewer in all).
                 let ac = AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
                     .build(&texts)
                     .ok()?;
                 Some(Automaton { ac, atoms })
