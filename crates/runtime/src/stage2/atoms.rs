@@ -235,14 +235,16 @@ impl ModeAtoms {
                     });
                     atoms[p].push(id as u32);
                 }
-                // A contiguous NFA, not the DFA the crate picks for small
-                // sets: the DFA's build never paid back (callgrind, all
-                // SigmaHQ: 74 M instructions to build 79 DFAs over 30,000
-                // real EVTX lines; the next 30,000 lines and 30,000 OTRF
-                // lines took no more with NFAs only, 3.7 % fewer in all).
+                // The crate's first form, a noncontiguous NFA, not the DFA
+                // or contiguous NFA it builds from it by default: those
+                // builds never paid back (callgrind, all SigmaHQ, 30,000
+                // real EVTX lines: 3,662.2 M instructions with the
+                // default, 3,495.7 M without; the next 30,000 lines took
+                // 2,218 M and 2,193 M, 30,000 OTRF lines 3,997.0 M and
+                // 3,814.8 M): new texts are few, and short.
                 let ac = AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::ContiguousNFA))
+                    .kind(Some(AhoCorasickKind::NoncontiguousNFA))
                     .build(&texts)
                     .ok()?;
                 Some(Automaton { ac, atoms })
