@@ -448,10 +448,14 @@ fn find_field_each<'a>(base: &'a Value, field: &str, mut each: impl FnMut(&'a Va
         }
     }
     if let Some(obj) = base.as_object() {
-        if let Some((_, v)) = obj
-            .iter()
-            .find(|(k, _)| k.contains(' ') && k.chars().filter(|c| *c != ' ').eq(field.chars()))
-        {
+        // A name that reads as the field once its spaces go is longer than
+        // the field: shorter names (most of an event's) are not searched.
+        let spaced = |k: &str| {
+            k.len() > field.len()
+                && k.contains(' ')
+                && k.chars().filter(|c| *c != ' ').eq(field.chars())
+        };
+        if let Some((_, v)) = obj.iter().find(|(k, _)| spaced(k)) {
             each(v);
         }
     }
