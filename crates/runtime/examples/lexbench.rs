@@ -1,27 +1,61 @@
-use hypersigma_runtime::members::MemberIndex;
+//! Time of the member index's lexing pass per line of a JSON-lines file:
+//! `cargo run --release --example lexbench -p hypersigma-runtime -- FILE [ROUNDS]`.
+//!
+//! The criterion benchmark `member_index` lexes a 17-line sample; this one
+//! lexes a real or generated corpus (BENCHMARKS.md, "fast path v14" and
+//! "v18"), the best of ROUNDS passes (default 7), and prints nanoseconds per
+//! line with a checksum of what was indexed (two builds of the lexer that
+//! index alike print the same checksum).
+
+use std::process::ExitCode;
 use std::time::Instant;
-fn main() {
-    let path = std::env::args().nth(1).unwrap();
-    let text = std::fs::read(&path).unwrap();
+
+use hypersigma_runtime::members::MemberIndex;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(path) = args.next() else {
+        eprintln!("usage: lexbench FILE [ROUNDS]");
+        return ExitCode::from(2);
+    };
+    let rounds = match args.next().map(|n| n.parse::<u32>()) {
+        None => 7,
+        Some(Ok(n)) if n > 0 => n,
+        Some(_) => {
+            eprintln!("lexbench: ROUNDS must be a positive number");
+            return ExitCode::from(2);
+        }
+    };
+    let text = match std::fs::read(&path) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("lexbench: {path}: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let lines: Vec<&[u8]> = text
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .collect();
+    if lines.is_empty() {
+        eprintln!("lexbench: {path}: no lines");
+        return ExitCode::from(2);
+    }
     let mut index = MemberIndex::default();
     let mut best = f64::MAX;
-    let mut ok = 0usize;
-    for _ in 0..std::env::args().nth(2).map_or(7, |n| n.parse().unwrap()) {
-        let t = Instant::now();
-        ok = 0;
-        for l in &lines {
-            ok += index.build(l) as usize + index.len();
+    let mut checksum = 0usize;
+    for _ in 0..rounds {
+        let start = Instant::now();
+        checksum = 0;
+        for line in &lines {
+            checksum += usize::from(index.build(line)) + index.len();
         }
-        best = best.min(t.elapsed().as_secs_f64());
+        best = best.min(start.elapsed().as_secs_f64());
     }
     println!(
-        "{} lines, {:.1} ns/line, check {}",
+        "{} lines, {:.1} ns/line (best of {rounds}), checksum {checksum}",
         lines.len(),
-        best * 1e9 / lines.len() as f64,
-        ok
+        best * 1e9 / lines.len() as f64
     );
+    ExitCode::SUCCESS
 }
