@@ -447,10 +447,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(first) = strict_failure {
         anyhow::bail!("--strict: stopped at the first bad input: {first}");
     }
-    if args.fail_on_detection && summary.totals.detections > 0 {
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
+    let code = if args.fail_on_detection && summary.totals.detections > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
+    // The process ends with the run: its memory goes back with it, and
+    // freeing the engine's allocations one by one (the rules, their lowered
+    // literals and automata) took 62 M instructions with all SigmaHQ,
+    // 1.8 % of a 30,000-line scan.
+    std::mem::forget(engine);
+    Ok(code)
 }
 
 /// A progress bar on stderr when it is a terminal and the run is not quiet:
