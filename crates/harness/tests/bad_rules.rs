@@ -204,3 +204,62 @@ fn closed_stdout_ends_quietly_and_a_full_disk_is_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_reader_going_away_mid_run_ends_the_run() {
+    // Enough detections for the workers to fill the bounded channels
+    // before the writer finds stdout closed: the run must end all the same
+    // (it waited for room that never came, before the channels were
+    // dropped with the writer's loop).
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("every_process.yml");
+    std::fs::write(
+        &rules,
+        rule(
+            "every_process",
+            "    sel: {Image|contains: '.exe'}\n    condition: sel",
+        ),
+    )
+    .unwrap();
+    let events = dir.path().join("events.jsonl");
+    let out = hypersigma(&[
+        "gen",
+        "-q",
+        "--events",
+        "30000",
+        "--seed",
+        "3",
+        "-o",
+        events.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for threads in ["1", "2"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hypersigma"))
+            .current_dir(root())
+            .args(["scan", "-q", "-o", "jsonl", "--threads", threads, "-r"])
+            .arg(&rules)
+            .arg(&events)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 64];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("scan with {threads} threads did not end after its reader went away");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        assert_eq!(status.code(), Some(0), "{threads} threads");
+    }
+}

@@ -97,7 +97,11 @@ where
     for _ in 0..threads {
         scanners.push(engine.scanner()?);
     }
-    std::thread::scope(|scope| {
+    let format = &format;
+    // The channels move into the scope: when the writer stops early (its
+    // reader went away), returning drops them, so the workers' and the
+    // reader's sends fail and they end instead of waiting for room.
+    std::thread::scope(move |scope| {
         let reader_tx = chunk_tx.clone();
         std::thread::Builder::new()
             .name("hypersigma-reader".into())
@@ -116,7 +120,6 @@ where
             let rx = chunk_rx.clone();
             let tx = out_tx.clone();
             let recycle = recycle_tx.clone();
-            let format = &format;
             std::thread::Builder::new()
                 .name(format!("hypersigma-worker-{w}"))
                 .spawn_scoped(scope, move || {
