@@ -229,6 +229,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     detection: &d,
                     result: &result,
                     event_json: None,
+                    rule_json: None,
                 }
                 .write(Format::Table, false, &mut shown);
             }

@@ -4,6 +4,7 @@
 //! coloured by level (for terminals).
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 
 use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::ir::{Level, Predicate};
@@ -192,7 +193,10 @@ impl CorrelationRecord<'_> {
 /// A detection's JSON-lines object, member by member in output order.
 #[derive(serde::Serialize)]
 struct RecordJson<'a> {
-    rule: RuleJson<'a>,
+    /// First: `None` when the rule's text is put in its place
+    /// ([`Record::rule_json`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<RuleJson<'a>>,
     source: EventRef,
     timestamp: Option<&'a Value>,
     computer: Option<&'a Value>,
@@ -228,6 +232,50 @@ pub struct Record<'a> {
     /// detections of the event ([`crate::event_json::event_json`]); else
     /// each JSON line writes the event out again.
     pub event_json: Option<&'a [u8]>,
+    /// The rule's JSON text, made once per rule ([`RuleTexts`]); else each
+    /// JSON line writes the rule out again.
+    pub rule_json: Option<&'a [u8]>,
+}
+
+/// The JSON text of each rule's part of a JSON-lines detection (its id,
+/// title, level, status, tags, author, references), made on the rule's
+/// first detection: the same for every detection of the rule, and a third
+/// of the bytes of a detection without its event. Shared by the threads.
+pub struct RuleTexts {
+    texts: Vec<OnceLock<Vec<u8>>>,
+}
+
+impl RuleTexts {
+    /// Room for `rules` rules (by index).
+    pub fn new(rules: usize) -> RuleTexts {
+        RuleTexts {
+            texts: (0..rules).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// The text of rule `index` (`rule`); `None` for an index past the
+    /// rules it has room for.
+    pub fn get(&self, index: u32, rule: &Rule) -> Option<&[u8]> {
+        let text = self
+            .texts
+            .get(index as usize)?
+            .get_or_init(|| serde_json::to_vec(&rule_json(rule)).unwrap_or_default());
+        (!text.is_empty()).then_some(text.as_slice())
+    }
+}
+
+/// The rule's part of a JSON-lines detection.
+fn rule_json(rule: &Rule) -> RuleJson<'_> {
+    let m = &rule.meta;
+    RuleJson {
+        id: &m.id,
+        title: &m.title,
+        level: m.level.map(|l| l.as_str()),
+        status: m.status.map(|s| s.as_str()),
+        tags: &m.tags,
+        author: &m.author,
+        references: &m.references,
+    }
 }
 
 impl Record<'_> {
@@ -236,24 +284,9 @@ impl Record<'_> {
         match format {
             Format::Jsonl => {
                 let start = out.len();
-                let mut record = self.borrowed();
-                let Some(text) = self.event_json else {
-                    if serde_json::to_writer(&mut *out, &record).is_ok() {
-                        out.push(b'\n');
-                    }
-                    return;
-                };
-                // The event is the last member: written as `null}`, then
-                // its text put in place of the `null`.
-                record.event = None;
-                if serde_json::to_writer(&mut *out, &record).is_ok() && out.ends_with(b"null}") {
-                    out.truncate(out.len() - b"null}".len());
-                    out.extend_from_slice(text);
-                    out.extend_from_slice(b"}\n");
-                } else {
+                if !self.write_with_texts(out) {
                     out.truncate(start);
-                    record.event = Some(self.detection.event);
-                    if serde_json::to_writer(&mut *out, &record).is_ok() {
+                    if serde_json::to_writer(&mut *out, &self.borrowed()).is_ok() {
                         out.push(b'\n');
                     }
                 }
@@ -285,18 +318,9 @@ impl Record<'_> {
     /// the event: written straight out, not copied into a `Value` first
     /// (the event alone is most of a detection's bytes).
     fn borrowed(&self) -> RecordJson<'_> {
-        let m = &self.rule.meta;
         let d = self.detection;
         RecordJson {
-            rule: RuleJson {
-                id: &m.id,
-                title: &m.title,
-                level: m.level.map(|l| l.as_str()),
-                status: m.status.map(|s| s.as_str()),
-                tags: &m.tags,
-                author: &m.author,
-                references: &m.references,
-            },
+            rule: Some(rule_json(self.rule)),
             source: self.source(),
             timestamp: d.profile.timestamp(d.event),
             computer: d.profile.computer(d.event),
@@ -305,6 +329,49 @@ impl Record<'_> {
             selections: &self.result.selections,
             event: Some(d.event),
         }
+    }
+
+    /// The JSON line with the texts made beforehand put in: the rule's as
+    /// the first member (the record written without it, `{"source":…`,
+    /// after `{"rule":TEXT,`), the event's as the last (written as
+    /// `null}`, the text in place of the `null`). False when there is no
+    /// text to put in, or the record did not write as expected (the caller
+    /// then writes it whole).
+    fn write_with_texts(&self, out: &mut Vec<u8>) -> bool {
+        if self.rule_json.is_none() && self.event_json.is_none() {
+            return false;
+        }
+        let mut record = self.borrowed();
+        if let Some(rule) = self.rule_json {
+            record.rule = None;
+            out.extend_from_slice(b"{\"rule\":");
+            out.extend_from_slice(rule);
+            out.push(b',');
+        }
+        if self.event_json.is_some() {
+            record.event = None;
+        }
+        let at = out.len();
+        if serde_json::to_writer(&mut *out, &record).is_err() {
+            return false;
+        }
+        if self.rule_json.is_some() {
+            // The record's own opening brace goes: the rule's opened it.
+            if out.get(at) != Some(&b'{') {
+                return false;
+            }
+            out.remove(at);
+        }
+        if let Some(event) = self.event_json {
+            if !out.ends_with(b"null}") {
+                return false;
+            }
+            out.truncate(out.len() - b"null}".len());
+            out.extend_from_slice(event);
+            out.push(b'}');
+        }
+        out.push(b'\n');
+        true
     }
 
     fn csv_fields(&self) -> [String; 11] {
@@ -488,18 +555,28 @@ mod tests {
                 "event": event,
             });
             // The event written by the record, or its text made once.
+            // The event and the rule written by the record, or their texts
+            // made once.
             let text = crate::event_json::event_json(line.as_bytes(), &event);
+            let rule_texts = RuleTexts::new(1);
             for event_json in [None, Some(&*text)] {
-                let mut out = Vec::new();
-                Record {
-                    rule: &rule,
-                    detection: &detection,
-                    result: &result,
-                    event_json,
+                for rule_json in [None, rule_texts.get(0, &rule)] {
+                    let mut out = b"before\n".to_vec();
+                    Record {
+                        rule: &rule,
+                        detection: &detection,
+                        result: &result,
+                        event_json,
+                        rule_json,
+                    }
+                    .write(Format::Jsonl, false, &mut out);
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        format!("before\n{expected}\n")
+                    );
                 }
-                .write(Format::Jsonl, false, &mut out);
-                assert_eq!(String::from_utf8(out).unwrap(), format!("{expected}\n"));
             }
+            assert_eq!(rule_texts.get(1, &rule), None);
         }
     }
 

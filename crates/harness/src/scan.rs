@@ -24,7 +24,7 @@ use hypersigma_runtime::pipeline::{self, Output, ReadOptions};
 use hypersigma_runtime::ruleset::is_ruleset;
 
 use crate::event_json::event_json;
-use crate::output::{CorrelationRecord, Format, Record};
+use crate::output::{CorrelationRecord, Format, Record, RuleTexts};
 
 /// Options of `scan`.
 #[derive(clap::Args)]
@@ -313,6 +313,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut write_error: Option<io::Error> = None;
     let rules = engine.rules();
     let per_rule: Vec<AtomicU64> = rules.iter().map(|_| AtomicU64::new(0)).collect();
+    let rule_texts = RuleTexts::new(rules.len());
     let mut by_profile: Vec<(String, u64)> = Vec::new();
     let mut strict_failure: Option<String> = None;
     let progress = progress_bar(&files, args.quiet);
@@ -353,6 +354,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
                         detection: d,
                         result: &result,
                         event_json: text.as_deref(),
+                        rule_json: (format == Format::Jsonl)
+                            .then(|| rule_texts.get(r, rule))
+                            .flatten(),
                     }
                     .write(format, colour, buf);
                 }
