@@ -139,6 +139,21 @@ fn bad_rules_are_rejected_one_by_one() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("rule rejected"));
 }
 
+/// Runs `hypersigma` with `args`, reads the first 64 bytes of its output
+/// and closes it (`| head -c 64`); the child is left running.
+fn read_then_close(args: &[String]) -> std::process::Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hypersigma"))
+        .current_dir(root())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    child
+}
+
 /// Scan the sample events with the project rules, detections as JSON lines.
 const SCAN_SAMPLE: [&str; 7] = [
     "scan",
@@ -153,16 +168,8 @@ const SCAN_SAMPLE: [&str; 7] = [
 #[test]
 fn closed_stdout_ends_quietly_and_a_full_disk_is_an_error() {
     // `| head -1`: the reader goes away after one line.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hypersigma"))
-        .current_dir(root())
-        .args(["gen", "-q", "--events", "200000", "--seed", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = [0u8; 64];
-    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let gen = ["gen", "-q", "--events", "200000", "--seed", "1"].map(String::from);
+    let out = read_then_close(&gen).wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -238,17 +245,12 @@ fn a_reader_going_away_mid_run_ends_the_run() {
         String::from_utf8_lossy(&out.stderr)
     );
     for threads in ["1", "2"] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hypersigma"))
-            .current_dir(root())
-            .args(["scan", "-q", "-o", "jsonl", "--threads", threads, "-r"])
-            .arg(&rules)
-            .arg(&events)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut first = [0u8; 64];
-        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        let scan = ["scan", "-q", "-o", "jsonl", "--threads", threads, "-r"]
+            .map(String::from)
+            .into_iter()
+            .chain([rules.display().to_string(), events.display().to_string()])
+            .collect::<Vec<_>>();
+        let mut child = read_then_close(&scan);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
