@@ -157,18 +157,21 @@ impl Subsets {
         self.built.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The number of literals the database of the scopes `scopes` would
-    /// hold.
-    pub(crate) fn literals_of(&self, scopes: &[u32]) -> usize {
-        let mut ids: Vec<u32> = scopes
+    /// The pattern ids of the scopes `scopes`' literals (what their
+    /// database holds).
+    fn pattern_ids(&self, scopes: &[u32]) -> BTreeSet<u32> {
+        scopes
             .iter()
             .filter_map(|&s| self.scope_patterns.get(s as usize))
             .flatten()
             .copied()
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.len()
+            .collect()
+    }
+
+    /// The number of literals the database of the scopes `scopes` would
+    /// hold.
+    pub(crate) fn literals_of(&self, scopes: &[u32]) -> usize {
+        self.pattern_ids(scopes).len()
     }
 
     /// The database of the scopes `scopes` (sorted ids) if it is built.
@@ -209,12 +212,7 @@ impl Subsets {
 
     /// Builds the database of `scopes`' literals (`literals` by pattern id).
     fn build(&self, literals: &[(String, bool)], scopes: &[u32]) -> Subset {
-        let mut ids: BTreeSet<u32> = BTreeSet::new();
-        for &s in scopes {
-            if let Some(list) = self.scope_patterns.get(s as usize) {
-                ids.extend(list);
-            }
-        }
+        let ids = self.pattern_ids(scopes);
         if !ids.is_empty() && ids.len() * 10 >= self.ascii_patterns * 9 {
             return Subset::Whole;
         }
