@@ -405,6 +405,20 @@ impl RawScopeState {
         }
     }
 
+    /// Appends to `out` the tokens of the event read last that
+    /// [`RawScopeState::event_id_possible`] reads (the event-id field's,
+    /// length-prefixed, then an end mark).
+    pub(crate) fn event_id_key(&self, filter: &RawScopes, raw: &[u8], out: &mut Vec<u8>) {
+        if let Some(field) = filter.event_id_field {
+            for &(start, end) in slot(&self.values, Key::Field(field)) {
+                let token = token(raw, start, end);
+                out.extend_from_slice(&(token.len() as u32).to_le_bytes());
+                out.extend_from_slice(token);
+            }
+        }
+        out.extend_from_slice(&u32::MAX.to_le_bytes());
+    }
+
     /// Whether the event read last may belong to scope `s` (unmapped
     /// scopes: `unmapped_possible`).
     pub(crate) fn scope_possible(

@@ -40,6 +40,9 @@ pub(super) struct CompactEvent {
     values: Vec<(u32, u32, HitPlace, u32)>,
     /// Whether the last scan read `bytes` (else the raw line).
     pub(super) active: bool,
+    /// Whether `bytes` holds the current event's copy, and whether of every
+    /// value (reset per event).
+    pub(super) made: Option<bool>,
     /// The current event's layout: each scalar's member name, length-prefixed
     /// ([`crate::members::MemberIndex::encode_names`]).
     layout: Vec<u8>,
@@ -133,6 +136,10 @@ impl Scanner<'_> {
         if !known.read || known.indexed != Some(true) {
             return false;
         }
+        if self.compact.made == Some(anywhere) {
+            self.compact.active = true;
+            return true;
+        }
         self.span_places_of_layout(raw);
         let compact = &mut self.compact;
         compact.bytes.clear();
@@ -159,6 +166,7 @@ impl Scanner<'_> {
             compact.bytes.push(b'\n');
         }
         compact.active = true;
+        compact.made = Some(anywhere);
         true
     }
 

@@ -497,6 +497,7 @@ impl Engine {
             filter: None,
             value_hits: ValueHits::default(),
             verdict_memo: VerdictMemo::default(),
+            candidate_memo: CandidateMemo::default(),
         })
     }
 }
@@ -544,6 +545,8 @@ pub struct Scanner<'e> {
     value_hits: ValueHits,
     /// Stage 2's remembered verdicts (`verdict_memo.rs`).
     verdict_memo: VerdictMemo,
+    /// Stage 1's remembered candidate lists (`candidate_memo.rs`).
+    candidate_memo: CandidateMemo,
 }
 
 /// What one event's stage 1 learnt of its member index and log-source
@@ -590,18 +593,40 @@ impl Scanner<'_> {
             self.scope_marks.iter_mut().for_each(|m| *m = (0, false));
             self.generation = 1;
         }
-        let generation = self.generation;
         self.subset_cache.current = None;
         self.compact.active = false;
+        self.compact.made = None;
         if !engine.options.no_prefilter && self.outside_every_scope(raw, known) {
             return;
         }
         let subset = self.subset_for();
+        let memo_key = if engine.options.no_prefilter {
+            None
+        } else {
+            self.candidate_key(raw, subset.as_deref(), known)
+        };
+        if let Some(hash) = memo_key {
+            if let Some(candidates) = self.candidate_memo.get(hash) {
+                self.candidates.extend_from_slice(candidates);
+                return;
+            }
+        }
         let all = engine.options.no_prefilter || self.stage1(raw, subset.as_deref(), known);
         if all {
             self.candidates.extend(0..engine.rules.len() as u32);
-            return;
+        } else {
+            self.stage1_candidates(raw, known);
         }
+        if let Some(hash) = memo_key {
+            self.candidate_memo.remember(hash, &self.candidates);
+        }
+    }
+
+    /// The candidates from stage 1's hits (the scan done, not passed to
+    /// every rule).
+    fn stage1_candidates(&mut self, raw: &[u8], known: &mut EventKnown) {
+        let engine = self.engine;
+        let generation = self.generation;
         self.add_number_hits(raw, known);
         // Scopes first: an event is of few of the rule set's log sources.
         if let Some(rules) = self.subset_cache.current_always(&engine.routing.always) {
@@ -721,6 +746,8 @@ fn add_candidates(candidates: &mut Vec<u32>, marks: &mut [u32], generation: u32,
     }
 }
 
+mod candidate_memo;
+use candidate_memo::CandidateMemo;
 mod clauses;
 pub(super) mod compact;
 use compact::CompactEvent;

@@ -172,7 +172,7 @@ enum Kind {
 /// looked-up event in `worth_share` per window of [`WINDOW_EVENTS`] is
 /// answered; once off, for [`OFF_EVENTS`] events, then on again for a
 /// window (what repeats changes along a log).
-struct Switch {
+pub(super) struct Switch {
     on: bool,
     window: u32,
     worth_share: u32,
@@ -184,7 +184,7 @@ struct Switch {
 }
 
 impl Switch {
-    fn new(window: u32, worth_share: u32) -> Switch {
+    pub(super) fn new(window: u32, worth_share: u32) -> Switch {
         Switch {
             on: true,
             window,
@@ -195,7 +195,7 @@ impl Switch {
         }
     }
 
-    fn looks_up(&mut self) -> bool {
+    pub(super) fn looks_up(&mut self) -> bool {
         if !self.on {
             self.off_left = self.off_left.saturating_sub(1);
             self.on = self.off_left == 0;
@@ -203,7 +203,7 @@ impl Switch {
         self.on
     }
 
-    fn count(&mut self, answered: bool) {
+    pub(super) fn count(&mut self, answered: bool) {
         self.looked_up += 1;
         self.answered += u32::from(answered);
         if self.looked_up >= self.window {

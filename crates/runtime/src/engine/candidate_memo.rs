@@ -1,0 +1,165 @@
+//! Stage 1 decides an event once per distinct content it reads: candidate
+//! lists are remembered by the bytes they depend on.
+//!
+//! For an event the scope gate read (indexed by the strict pass, no escape
+//! or character folding to ASCII that could hide a literal: `scopes.rs`),
+//! stage 1's candidates depend only on:
+//! - the event's scope set (which scopes it can be of, from its log-source
+//!   values: the gate's signature, mapped to a set per scanner), which
+//!   decides the database, the witness-free rules and every scope check;
+//! - the copy of its values that the scan reads (`compact.rs`) and the
+//!   layout of member names they come from, which places each hit;
+//! - whether the copy holds every value (a keyword's witness may be
+//!   scanned for) and whether the line is ASCII (the second database);
+//! - whether it holds a number the reference rewrites (`numbers.rs`);
+//! - the tokens of its event-id field (`filter_event_ids`).
+//!
+//! So the candidate list is remembered under those, the bytes compared and
+//! not only hashed: a remembered list is exactly the one stage 1 would give
+//! (whichever database it was found with: each holds the literals of every
+//! rule the event's scopes hold, see `subsets.rs`). Telemetry repeats what
+//! witnesses are read from (images, command lines, parents, users) while
+//! times, GUIDs and process ids change in values the copy leaves out.
+//!
+//! Remembering costs (the key: a copy and a hash of the values scanned), so
+//! a list is remembered the second time its key is seen, and lookups stop
+//! for a while when too few are answered (the verdict memo's [`Switch`]).
+//! Bounded: the memo starts over past [`MAX_LISTS`] lists or
+//! [`MAX_KEY_BYTES`] bytes of keys; keys past [`MAX_KEY_LEN`] bytes are not
+//! built.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use super::seen_once::SeenOnce;
+use super::subsets::Subset;
+use super::verdict_memo::Switch;
+use super::{EventKnown, Scanner};
+
+/// Candidate lists remembered at most per scanner (then the memo starts
+/// over).
+const MAX_LISTS: usize = 1 << 15;
+/// Bytes of keys remembered at most per scanner (likewise).
+const MAX_KEY_BYTES: usize = 8 << 20;
+/// Events whose scanned values are longer are scanned each time.
+const MAX_KEY_LEN: usize = 16384;
+/// Looked-up events per window, and the share of them (one in this many)
+/// that must be answered for lookups to go on (see [`Switch`]).
+const WINDOW_EVENTS: u32 = 256;
+const WORTH_SHARE: u32 = 16;
+
+/// The remembered candidate lists of one scanner.
+pub(super) struct CandidateMemo {
+    map: HashMap<u64, Remembered, foldhash::fast::FixedState>,
+    key_bytes: usize,
+    seen_once: SeenOnce,
+    /// The current event's key (scratch).
+    pub(super) key: Vec<u8>,
+    switch: Switch,
+    /// Events answered since the start.
+    pub(super) answered_total: u64,
+}
+
+struct Remembered {
+    key: Box<[u8]>,
+    candidates: Box<[u32]>,
+}
+
+impl Default for CandidateMemo {
+    fn default() -> Self {
+        CandidateMemo {
+            map: HashMap::default(),
+            key_bytes: 0,
+            seen_once: SeenOnce::default(),
+            key: Vec::new(),
+            switch: Switch::new(WINDOW_EVENTS, WORTH_SHARE),
+            answered_total: 0,
+        }
+    }
+}
+
+impl CandidateMemo {
+    /// Whether this event is looked up (the switch is on).
+    pub(super) fn looks_up(&mut self) -> bool {
+        self.switch.looks_up()
+    }
+
+    /// The hash of the key built in [`CandidateMemo::key`]; `None` when it
+    /// is too long to remember.
+    pub(super) fn hash(&self) -> Option<u64> {
+        (self.key.len() <= MAX_KEY_LEN).then(|| self.map.hasher().hash_one(&self.key[..]))
+    }
+
+    /// The remembered candidates of the key just built under `hash`.
+    pub(super) fn get(&mut self, hash: u64) -> Option<&[u32]> {
+        let answer = self
+            .map
+            .get(&hash)
+            .filter(|r| *r.key == *self.key)
+            .map(|r| &*r.candidates);
+        self.switch.count(answer.is_some());
+        self.answered_total += u64::from(answer.is_some());
+        answer
+    }
+
+    /// Remembers the candidates of the key just built under `hash`, from
+    /// the second time the key is seen.
+    pub(super) fn remember(&mut self, hash: u64, candidates: &[u32]) {
+        if !self.seen_once.seen_before(hash) {
+            return;
+        }
+        if self.map.len() >= MAX_LISTS || self.key_bytes + self.key.len() > MAX_KEY_BYTES {
+            self.map.clear();
+            self.key_bytes = 0;
+        }
+        self.key_bytes += self.key.len();
+        let entry = Remembered {
+            key: self.key.as_slice().into(),
+            candidates: candidates.into(),
+        };
+        if let Some(old) = self.map.insert(hash, entry) {
+            self.key_bytes = self.key_bytes.saturating_sub(old.key.len());
+        }
+    }
+}
+
+impl Scanner<'_> {
+    /// Builds the current event's key in the memo, making the copy of its
+    /// values that the scan reads (`compact.rs`); its hash, or `None` when
+    /// the event is not looked up (the gate did not read it, its scope set
+    /// is unknown, the switch is off, the key is too long).
+    pub(super) fn candidate_key(
+        &mut self,
+        raw: &[u8],
+        subset: Option<&Subset>,
+        known: &EventKnown,
+    ) -> Option<u64> {
+        let engine = self.engine;
+        let set = self.subset_cache.current?;
+        if !engine.raw.gate || !known.read || known.indexed != Some(true) {
+            return None;
+        }
+        let ascii = !self.members.seen()?.non_ascii;
+        if !self.candidate_memo.looks_up() {
+            return None;
+        }
+        let keywords = engine.subsets.scans_keywords(subset, ascii);
+        if !self.compact_event(raw, known, keywords) {
+            return None;
+        }
+        let serial = self.compact.current_serial()?;
+        let numbers = !engine.number_patterns.is_empty() && self.members.has_rewritten_number(raw);
+        let key = &mut self.candidate_memo.key;
+        key.clear();
+        key.extend_from_slice(&serial.to_le_bytes());
+        key.extend_from_slice(&(set as u64).to_le_bytes());
+        key.push(u8::from(keywords) | (u8::from(ascii) << 1) | (u8::from(numbers) << 2));
+        self.raw_scope.event_id_key(&engine.raw.scopes, raw, key);
+        key.extend_from_slice(&self.compact.bytes);
+        self.candidate_memo.hash()
+    }
+}
+
+#[cfg(test)]
+#[path = "candidate_memo_tests.rs"]
+mod tests;

@@ -1,0 +1,174 @@
+//! Tests of the candidate memo: remembered lists against fresh scanners,
+//! what the key holds, the switch.
+
+use super::super::tests::rule_of;
+use super::super::{Engine, EngineOptions};
+
+/// An engine of `rules` (log source, detection) with the scope gate on.
+fn gated_engine(rules: &[(&str, &str)]) -> Engine {
+    let rules = rules.iter().map(|(l, d)| rule_of(l, d)).collect();
+    let options = EngineOptions {
+        scope_gate: Some(true),
+        ..Default::default()
+    };
+    Engine::new(rules, options).unwrap()
+}
+
+const PROCESS: &str = "{product: windows, category: process_creation}";
+const SYSMON: &str = "{product: windows, service: sysmon}";
+
+fn rules() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (PROCESS, "s: {CommandLine|contains: 'whoami'}\n    condition: s"),
+        (PROCESS, "s: {Image|endswith: '\\\\rundll32.exe', CommandLine|contains: 'javascript:'}\n    condition: s"),
+        (PROCESS, "s: {ParentImage|endswith: '\\\\winword.exe'}\n    f: {User|contains: 'SYSTEM'}\n    condition: s and not f"),
+        // No witness: every process creation is a candidate.
+        (PROCESS, "s: {CommandLine|contains: 'x'}\n    condition: not s"),
+        // A number-like witness: a candidate wherever a number is rewritten.
+        (PROCESS, "s: {CommandLine|contains: '123456'}\n    condition: s"),
+        // Event ids only: dropped for events with other ids.
+        (SYSMON, "s: {EventID: 7}\n    condition: s"),
+    ]
+}
+
+/// A keyword: the scan reads every value, times and GUIDs included.
+const KEYWORD: (&str, &str) = (SYSMON, "keywords: ['mimikatz']\n    condition: keywords");
+
+/// A Sysmon event whose time, GUID and process id change with `n` (no
+/// witness counts in them).
+fn event(
+    n: usize,
+    id: &str,
+    process_id: &str,
+    image: &str,
+    command: &str,
+    parent: &str,
+    user: &str,
+) -> String {
+    format!(
+        r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":{id},"UtcTime":"2026-11-29 06:{:02}:{:02}.{n:03}","ProcessGuid":"{{{n:08x}-0000}}","ProcessId":{process_id},"Image":"{image}","CommandLine":"{command}","ParentImage":"{parent}","User":"{user}"}}"#,
+        n / 60 % 60,
+        n % 60
+    )
+}
+
+const COMMANDS: [&str; 6] = [
+    "cmd /c whoami",
+    "rundll32 javascript:x",
+    "notepad",
+    "WHOAMI /all",
+    "mimikatz 123456",
+    "résumé",
+];
+const IMAGES: [&str; 2] = ["C:\\\\w\\\\rundll32.exe", "C:\\\\w\\\\cmd.exe"];
+const PARENTS: [&str; 2] = ["C:\\\\o\\\\WINWORD.EXE", "C:\\\\w\\\\explorer.exe"];
+const USERS: [&str; 2] = ["NT AUTHORITY\\\\SYSTEM", "CONTOSO\\\\eve"];
+const IDS: [&str; 4] = ["1", "7", "\"1\"", "8"];
+const PROCESS_IDS: [&str; 3] = ["4242", "1.23456e5", "-0"];
+
+/// The candidates of a warm scanner against a fresh one's over three
+/// rounds of the same contents (other times, GUIDs and process ids); the
+/// events the memo answered.
+fn warm_against_fresh(engine: &Engine) -> u64 {
+    let mut warm = engine.scanner().unwrap();
+    let mut n = 0;
+    for round in 0..3 {
+        for id in IDS {
+            for process_id in PROCESS_IDS {
+                for (k, command) in COMMANDS.iter().enumerate() {
+                    n += 1;
+                    let raw = event(
+                        n,
+                        id,
+                        process_id,
+                        IMAGES[k % 2],
+                        command,
+                        PARENTS[(k / 2) % 2],
+                        USERS[round % 2],
+                    );
+                    let fresh = engine
+                        .scanner()
+                        .unwrap()
+                        .candidates(raw.as_bytes())
+                        .to_vec();
+                    assert_eq!(
+                        warm.candidates(raw.as_bytes()),
+                        fresh,
+                        "round {round}: {raw}"
+                    );
+                }
+            }
+        }
+    }
+    warm.candidate_memo.answered_total
+}
+
+#[test]
+fn remembered_candidates_are_those_of_a_fresh_scanner() {
+    // Each content is seen three times (the user alternates by round):
+    // remembered from the second sight, answered from the third.
+    let answered = warm_against_fresh(&gated_engine(&rules()));
+    assert!(answered >= 36, "{answered}");
+    // With a keyword every value is scanned, and the keys do not repeat.
+    let mut with_keyword = rules();
+    with_keyword.push(KEYWORD);
+    assert_eq!(warm_against_fresh(&gated_engine(&with_keyword)), 0);
+}
+
+#[test]
+fn the_key_holds_the_event_ids_and_whether_a_number_is_rewritten() {
+    let engine = gated_engine(&rules());
+    let of = |n: usize, id: &str, process_id: &str| {
+        event(
+            n,
+            id,
+            process_id,
+            IMAGES[1],
+            COMMANDS[2],
+            PARENTS[1],
+            USERS[1],
+        )
+    };
+    // Remembered under one event id and a plain process id, then a variant
+    // that differs in what stage 1 reads beyond the scanned values.
+    for (id, variant) in [("7", of(11, "8", "4")), ("1", of(12, "1", "1e3"))] {
+        let mut warm = engine.scanner().unwrap();
+        for n in 0..3 {
+            warm.candidates(of(n, id, "4").as_bytes());
+        }
+        let answered = warm.candidate_memo.answered_total;
+        assert_eq!(answered, 1);
+        // Another time and process id: the same key, answered.
+        let same = warm.candidates(of(10, id, "5").as_bytes()).to_vec();
+        assert_eq!(warm.candidate_memo.answered_total, answered + 1);
+        assert_eq!(
+            same,
+            engine
+                .scanner()
+                .unwrap()
+                .candidates(of(10, id, "5").as_bytes())
+        );
+        let fresh = engine
+            .scanner()
+            .unwrap()
+            .candidates(variant.as_bytes())
+            .to_vec();
+        assert_ne!(fresh, same, "{variant}");
+        assert_eq!(warm.candidates(variant.as_bytes()), fresh, "{variant}");
+    }
+}
+
+#[test]
+fn lookups_stop_while_keys_do_not_repeat() {
+    let engine = gated_engine(&rules());
+    let mut warm = engine.scanner().unwrap();
+    for n in 0..1000 {
+        let command = format!("notepad {n}");
+        warm.candidates(event(n, "1", "4", IMAGES[1], &command, PARENTS[1], USERS[1]).as_bytes());
+    }
+    assert_eq!(warm.candidate_memo.answered_total, 0);
+    assert!(
+        !warm.candidate_memo.looks_up(),
+        "switched off after a window"
+    );
+}
