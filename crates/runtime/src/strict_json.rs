@@ -41,6 +41,18 @@ pub(crate) struct Escapes {
     /// A `\/` or `\u` escape: a literal could hide behind it (`\/` for
     /// `/`, `\u0063` for `c`).
     pub(crate) hiding: bool,
+    /// Not a string but a number token the reference reads as another text
+    /// ([`is_rewritten_number`]).
+    pub(crate) rewritten_number: bool,
+}
+
+/// Whether a number token reads as another text than its bytes: `-0`, a
+/// fraction or an exponent, an integer past 18 digits (see
+/// `engine/numbers.rs`). False for any other token.
+pub(crate) fn is_rewritten_number(token: &[u8]) -> bool {
+    let digits = token.strip_prefix(b"-").unwrap_or(token);
+    digits.first().is_some_and(u8::is_ascii_digit)
+        && (token == b"-0" || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit))
 }
 
 /// The end of a string whose opening quote is at `open` (the index after

@@ -20,7 +20,9 @@
 //! same spans, no verdict) and serde_json in stage 2.
 
 use crate::special_bytes::SpecialBytes;
-use crate::strict_json::{number_end, string_end, word_end, Escapes, TopMember, MAX_DEPTH};
+use crate::strict_json::{
+    is_rewritten_number, number_end, string_end, word_end, Escapes, TopMember, MAX_DEPTH,
+};
 
 /// No member (a scalar at the top level, or inside a top-level array).
 const NO_KEY: (u32, u32) = (u32::MAX, u32::MAX);
@@ -54,6 +56,7 @@ fn after_byte(raw: &[u8], i: usize, byte: u8) -> Option<usize> {
 const NOT_PLAIN: Escapes = Escapes {
     any: true,
     hiding: false,
+    rewritten_number: false,
 };
 
 /// The end of the scalar token (string, number, `true`, `false`, `null`)
@@ -66,7 +69,17 @@ fn scalar_end(raw: &[u8], at: usize, specials: &SpecialBytes) -> Option<(usize, 
     match *raw.get(at)? {
         b'"' => string_end(raw, at, specials),
         b't' | b'f' | b'n' => Some((word_end(raw, at)?, NOT_PLAIN)),
-        b'-' | b'0'..=b'9' => Some((number_end(raw, at)?, NOT_PLAIN)),
+        b'-' | b'0'..=b'9' => {
+            let end = number_end(raw, at)?;
+            let rewritten_number = is_rewritten_number(raw.get(at..end)?);
+            Some((
+                end,
+                Escapes {
+                    rewritten_number,
+                    ..NOT_PLAIN
+                },
+            ))
+        }
         _ => None,
     }
 }
@@ -115,6 +128,9 @@ pub struct Seen {
     pub hiding_escape: bool,
     /// A byte outside ASCII (in a string: the line is valid UTF-8).
     pub non_ascii: bool,
+    /// A number token the reference reads as another text (`-0`, `1.5`,
+    /// `1e3`, an integer past 18 digits: `engine/numbers.rs`).
+    pub rewritten_number: bool,
 }
 
 /// What the strict pass expects next.
@@ -263,6 +279,7 @@ impl MemberIndex {
         self.seen = Seen {
             hiding_escape: false,
             non_ascii: !ascii,
+            rewritten_number: false,
         };
         if self.seen.non_ascii {
             simdutf8::basic::from_utf8(raw).ok()?;
@@ -273,6 +290,7 @@ impl MemberIndex {
         self.spans.clear();
         self.top.clear();
         self.seen.hiding_escape = false;
+        self.seen.rewritten_number = false;
         self.build_nested(raw, specials)
     }
 
@@ -293,6 +311,7 @@ impl MemberIndex {
             let at = spaces(after_byte(raw, name_end, b':')?);
             let (end, escapes) = scalar_end(raw, at, specials)?;
             self.seen.hiding_escape |= name_escapes.hiding | escapes.hiding;
+            self.seen.rewritten_number |= escapes.rewritten_number;
             let value = (at as u32, end as u32);
             self.top.push(TopMember {
                 name,
@@ -357,6 +376,7 @@ impl MemberIndex {
                 (Expect::KeyOrClose | Expect::Key, b'"') => {
                     let (end, escapes) = string_end(raw, i, specials)?;
                     self.seen.hiding_escape |= escapes.hiding;
+                    self.seen.rewritten_number |= escapes.rewritten_number;
                     let body = (i as u32 + 1, end as u32 - 1);
                     if self.stack.len() == 1 {
                         (name, name_escaped) = (body, escapes.any);
@@ -392,6 +412,8 @@ impl MemberIndex {
                     match scalar {
                         Some((end, escapes)) => {
                             self.seen.hiding_escape |= escapes.hiding;
+                            self.seen.rewritten_number |= escapes.rewritten_number;
+                            self.seen.rewritten_number |= escapes.rewritten_number;
                             self.push_scalar(i as u32, end as u32);
                             self.span_opens.push(self.stack.last()?.open);
                             if top_level {
@@ -633,14 +655,17 @@ impl MemberIndex {
     /// an exponent (`1.5e3` is `1500.0`, `0.10` is `0.1`), an integer past
     /// 18 digits (it may not fit 64 bits and become a float), or `-0` (the
     /// float `-0.0`). Other integers of up to 18 digits read back as written.
+    /// The strict pass noted it on its way (`Seen::rewritten_number`);
+    /// other lines' spans are looked at.
     pub fn has_rewritten_number(&self, raw: &[u8]) -> bool {
+        if self.strict {
+            return self.seen.rewritten_number;
+        }
         self.spans.iter().any(|span| {
-            let token = raw
-                .get(span.start as usize..span.end as usize)
-                .unwrap_or_default();
-            let digits = token.strip_prefix(b"-").unwrap_or(token);
-            digits.first().is_some_and(u8::is_ascii_digit)
-                && (token == b"-0" || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit))
+            is_rewritten_number(
+                raw.get(span.start as usize..span.end as usize)
+                    .unwrap_or_default(),
+            )
         })
     }
 

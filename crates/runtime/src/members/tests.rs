@@ -127,6 +127,34 @@ fn the_strict_pass_lists_top_level_members() {
 }
 
 #[test]
+fn numbers_read_as_other_texts_are_noted_on_the_way() {
+    let cases: [(&str, bool); 12] = [
+        (r#"{"a":1,"b":"1.5","c":-12}"#, false),
+        (r#"{"a":1.5}"#, true),
+        (r#"{"a":"x","b":-0}"#, true),
+        (r#"{"a":0}"#, false),
+        (r#"{"a":1e3}"#, true),
+        (r#"{"a":123456789012345678}"#, false),
+        (r#"{"a":1234567890123456789}"#, true),
+        (r#"{"a":{"b":[1,-1,"2.5"]}}"#, false),
+        (r#"{"a":{"b":[1,2E-3]}}"#, true),
+        (r#"{"a": [0.10] , "b":true}"#, true),
+        // The lenient pass (a tab the strict pass leaves to serde_json).
+        ("{\"a\":\t1.5}", true),
+        ("{\"a\":\t15}", false),
+    ];
+    let mut x = MemberIndex::default();
+    for (line, rewritten) in cases {
+        assert!(x.build(line.as_bytes()), "{line}");
+        assert_eq!(x.has_rewritten_number(line.as_bytes()), rewritten, "{line}");
+        if let Some(seen) = x.seen() {
+            assert_eq!(seen.rewritten_number, rewritten, "{line}");
+        }
+    }
+    assert!(x.seen().is_none(), "the last lines took the lenient pass");
+}
+
+#[test]
 fn the_strict_pass_refuses_what_serde_rejects_and_what_it_does_not_judge() {
     let deep = format!("{{\"x\":{}1{}}}", "[".repeat(120), "]".repeat(120));
     for bad in [
@@ -358,7 +386,12 @@ mod properties {
                         k += 1;
                     }
                 }
-                let seen = Seen { hiding_escape: hiding, non_ascii: !line.is_ascii() };
+                // And a number token read as another text, told by the
+                // spans' tokens.
+                let rewritten_number = x.spans.iter().any(|s| {
+                    crate::strict_json::is_rewritten_number(&line[s.start as usize..s.end as usize])
+                });
+                let seen = Seen { hiding_escape: hiding, non_ascii: !line.is_ascii(), rewritten_number };
                 prop_assert_eq!(x.seen(), Some(seen), "{}", text);
                 // The top-level members are the object's, in order.
                 let parsed: serde_json::Map<String, serde_json::Value> =
