@@ -185,6 +185,44 @@ fn repeated_contents_are_answered_from_remembered_verdicts() {
     }
 }
 
+/// A large rule set (the scope gate on) over generated events, whose
+/// processes repeat their images and command lines: stage 1's candidate
+/// lists are remembered too, and the detections are those of a scan
+/// without the prefilter.
+#[test]
+fn repeated_contents_are_answered_from_remembered_candidate_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    let out = hypersigma(&[
+        "gen",
+        "-q",
+        "--events",
+        "5000",
+        "--seed",
+        "9",
+        "-o",
+        events.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let rules = "../shared/sigma/rules/windows/process_creation";
+    let scan = |extra: &[&str]| {
+        let stats = dir.path().join("stats.json");
+        let mut args = vec!["scan", "-q", "-o", "jsonl", "--threads", "1", "-r", rules];
+        args.extend_from_slice(&["--stats", stats.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        args.push(events.to_str().unwrap());
+        let out = hypersigma(&args);
+        assert_eq!(out.status.code(), Some(0));
+        let s: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+        (s, out.stdout)
+    };
+    let (s, detections) = scan(&[]);
+    let remembered = s["stage_1_candidates_remembered"].as_u64().unwrap();
+    assert!(remembered > 500, "{s}");
+    let (_, unfiltered) = scan(&["--no-prefilter"]);
+    assert_eq!(detections, unfiltered);
+}
+
 #[test]
 fn exit_codes_and_stats() {
     let dir = tempfile::tempdir().unwrap();

@@ -66,6 +66,9 @@ pub struct Output {
     pub candidate_rules: u64,
     /// Stage-2 events whose verdict was remembered (not evaluated again).
     pub remembered: u64,
+    /// Events whose candidate rules were remembered (stage 1 not run
+    /// again).
+    pub remembered_candidates: u64,
     /// The field profile the chunk's events were read with.
     pub profile: Option<String>,
     /// Matches of rules that correlations read, in input order (for the
@@ -141,6 +144,7 @@ where
                         let profile = chunk.profile.as_deref().unwrap_or(&fallback);
                         out.profile = Some(profile.name.clone());
                         let remembered_before = scanner.remembered_verdicts();
+                        let candidates_before = scanner.remembered_candidates();
                         for (position, raw) in chunk.events.iter() {
                             out.events += 1;
                             out.bytes += raw.len() as u64 + 1;
@@ -190,6 +194,8 @@ where
                             }
                         }
                         out.remembered = scanner.remembered_verdicts() - remembered_before;
+                        out.remembered_candidates =
+                            scanner.remembered_candidates() - candidates_before;
                         if let Some(events) = chunk.events.recycled() {
                             // The reader may have enough already: then it is dropped.
                             let _ = recycle.try_send(events);

@@ -196,6 +196,12 @@ impl Scanner<'_> {
         self.verdict_memo.answered()
     }
 
+    /// Events whose candidate rules this scanner took from remembered
+    /// lists (`candidate_memo.rs`) instead of running stage 1's scan.
+    pub fn remembered_candidates(&self) -> u64 {
+        self.candidate_memo.answered_total
+    }
+
     /// The outcome of an event whose candidates `matched`: no match, or the
     /// matched rules with the whole event parsed for output.
     fn with_whole_event(
