@@ -255,7 +255,6 @@ impl Engine {
             programs,
             routing,
             lowered: std::sync::OnceLock::new(),
-            anywhere_db: std::sync::OnceLock::new(),
             stats: EngineStats {
                 witnesses: file.witnesses,
                 always: file.always.len(),

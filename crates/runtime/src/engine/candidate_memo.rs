@@ -7,17 +7,10 @@
 //! - the event's scope set (which scopes it can be of, from its log-source
 //!   values: the gate's signature, mapped to a set per scanner), which
 //!   decides the database, the witness-free rules and every scope check;
-//! - the values of the copy the scan reads (`compact.rs`) that lie in a
-//!   member some field-scoped witness counts in, and the layout of member
-//!   names they come from, which places each hit;
-//! - when the copy holds every value (a keyword's witness may be scanned
-//!   for), which of the literals counting anywhere the other values hold:
-//!   a hit elsewhere counts for no other witness, so the times, GUIDs and
-//!   process ids a keyword scan reads need not repeat, only what they hold
-//!   of those literals (searched for with a database of their own,
-//!   [`Engine::anywhere_db`]);
-//! - whether the copy holds every value and whether the line is ASCII (the
-//!   second database);
+//! - the copy of its values that the scan reads (`compact.rs`) and the
+//!   layout of member names they come from, which places each hit;
+//! - whether the copy holds every value (a keyword's witness may be
+//!   scanned for) and whether the line is ASCII (the second database);
 //! - whether it holds a number the reference rewrites (`numbers.rs`);
 //! - the tokens of its event-id field (`filter_event_ids`).
 //!
@@ -26,9 +19,13 @@
 //! (whichever database it was found with: each holds the literals of every
 //! rule the event's scopes hold, see `subsets.rs`). Telemetry repeats what
 //! witnesses are read from (images, command lines, parents, users) while
-//! times, GUIDs and process ids change in values no field-scoped witness
-//! counts in. Without the scope gate (rule sets of fewer than 1,000
-//! witnesses, whose scan costs little) nothing is remembered.
+//! times, GUIDs and process ids change in values the copy leaves out.
+//! When a keyword's witness may be scanned for, the copy holds every value,
+//! times and GUIDs included, and keys do not repeat: the switch below then
+//! stops the lookups (keying those values instead by the keywords' literals
+//! they hold was measured and not kept: BENCHMARKS.md, "fast path v19").
+//! Without the scope gate (rule sets of fewer than 1,000 witnesses, whose
+//! scan costs little) nothing is remembered.
 //!
 //! Remembering costs (the key: a copy and a hash of the values scanned), so
 //! a list is remembered the second time its key is seen, and lookups stop
@@ -43,8 +40,7 @@ use std::hash::BuildHasher;
 use super::seen_once::SeenOnce;
 use super::subsets::Subset;
 use super::verdict_memo::Switch;
-use super::{witness_pattern, Engine, EventKnown, Scanner};
-use hyperscan::prelude::*;
+use super::{EventKnown, Scanner};
 
 /// Candidate lists remembered at most per scanner (then the memo starts
 /// over).
@@ -65,14 +61,6 @@ pub(super) struct CandidateMemo {
     seen_once: SeenOnce,
     /// The current event's key (scratch).
     pub(super) key: Vec<u8>,
-    /// The current event's values no field-scoped witness counts in, each
-    /// followed by a line feed (scratch).
-    elsewhere: Vec<u8>,
-    /// The literals counting anywhere found in them (scratch).
-    found: Vec<u32>,
-    /// Whether the scanner's scratch fits the database of those literals
-    /// (once asked).
-    scratch_fits: Option<bool>,
     switch: Switch,
     /// Events answered since the start.
     pub(super) answered_total: u64,
@@ -90,9 +78,6 @@ impl Default for CandidateMemo {
             key_bytes: 0,
             seen_once: SeenOnce::default(),
             key: Vec::new(),
-            elsewhere: Vec::new(),
-            found: Vec::new(),
-            scratch_fits: None,
             switch: Switch::new(WINDOW_EVENTS, WORTH_SHARE),
             answered_total: 0,
         }
@@ -170,75 +155,15 @@ impl Scanner<'_> {
         }
         let serial = self.compact.current_serial()?;
         let numbers = !engine.number_patterns.is_empty() && self.members.has_rewritten_number(raw);
-        let memo = &mut self.candidate_memo;
-        memo.key.clear();
-        memo.key.extend_from_slice(&serial.to_le_bytes());
-        memo.key.extend_from_slice(&(set as u64).to_le_bytes());
-        memo.key
-            .push(u8::from(keywords) | (u8::from(ascii) << 1) | (u8::from(numbers) << 2));
-        self.raw_scope
-            .event_id_key(&engine.raw.scopes, raw, &mut memo.key);
-        memo.elsewhere.clear();
-        if keywords {
-            self.compact.key_into(&mut memo.key, &mut memo.elsewhere);
-        } else {
-            // Every value of the copy lies where a field-scoped witness
-            // counts: the copy as it is.
-            memo.key.extend_from_slice(&self.compact.bytes);
-        }
-        if !memo.elsewhere.is_empty() {
-            // Values no field-scoped witness counts in (a keyword's witness
-            // may be scanned for): the literals counting anywhere they hold.
-            let db = engine
-                .anywhere_db
-                .get_or_init(|| anywhere_database(engine))
-                .as_ref()?;
-            if memo.scratch_fits.is_none() {
-                memo.scratch_fits = Some(db.realloc_scratch(&mut self.scratch).is_ok());
-            }
-            if memo.scratch_fits != Some(true) {
-                return None;
-            }
-            let found = &mut memo.found;
-            found.clear();
-            db.scan(&memo.elsewhere[..], &self.scratch, |id: u32, _, _, _| {
-                found.push(id);
-                Matching::Continue
-            })
-            .ok()?;
-            found.sort_unstable();
-            found.dedup();
-            for id in found.iter() {
-                memo.key.extend_from_slice(&id.to_le_bytes());
-            }
-        }
+        let key = &mut self.candidate_memo.key;
+        key.clear();
+        key.extend_from_slice(&serial.to_le_bytes());
+        key.extend_from_slice(&(set as u64).to_le_bytes());
+        key.push(u8::from(keywords) | (u8::from(ascii) << 1) | (u8::from(numbers) << 2));
+        self.raw_scope.event_id_key(&engine.raw.scopes, raw, key);
+        key.extend_from_slice(&self.compact.bytes);
         self.candidate_memo.hash()
     }
-}
-
-/// The database of the literals of the witness groups that count anywhere
-/// ([`Engine::anywhere_db`]: those with non-ASCII bytes too, which the
-/// stage-1 scan finds with its second database); `None` when there are none or one
-/// does not build (then no key is built for an event with values no
-/// field-scoped witness counts in).
-fn anywhere_database(engine: &Engine) -> Option<BlockDatabase> {
-    let mut ids: Vec<usize> = engine
-        .groups
-        .iter()
-        .filter(|g| g.members.is_none())
-        .map(|g| g.pattern as usize)
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut patterns = Vec::new();
-    for id in ids {
-        let (json, cased) = engine.literals.get(id)?;
-        patterns.push(witness_pattern(json, *cased, id).ok()?);
-    }
-    if patterns.is_empty() {
-        return None;
-    }
-    Patterns::from(patterns).build().ok()
 }
 
 #[cfg(test)]

@@ -127,30 +127,6 @@ impl CompactEvent {
     }
 }
 
-impl CompactEvent {
-    /// Appends the copy to a candidate key (`candidate_memo.rs`): the
-    /// values that lie in a member some field-scoped witness counts in (or
-    /// anywhere), each followed by a line feed; for each other value a mark
-    /// (a byte no JSON token holds) and a line feed, the value itself going
-    /// to `elsewhere`, each followed by a line feed.
-    pub(super) fn key_into(&self, key: &mut Vec<u8>, elsewhere: &mut Vec<u8>) {
-        for &(start, end, place, _) in &self.values {
-            let value = self
-                .bytes
-                .get(start as usize..end as usize)
-                .unwrap_or_default();
-            if matches!(place, HitPlace::Nowhere) {
-                elsewhere.extend_from_slice(value);
-                elsewhere.push(b'\n');
-                key.push(1);
-            } else {
-                key.extend_from_slice(value);
-            }
-            key.push(b'\n');
-        }
-    }
-}
-
 impl Scanner<'_> {
     /// Copies the values of the event the scope gate read that witnesses of
     /// the database can count in (every value when `anywhere`: it holds

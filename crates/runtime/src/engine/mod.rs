@@ -169,12 +169,6 @@ pub struct Engine {
     pub(crate) clauses: ClauseTable,
     /// Pattern ids from this one on make every rule a candidate.
     pub(crate) first_pass_through: usize,
-    /// The literals of the witness groups that count anywhere, in a
-    /// database of their own (built on first use; `None` when there are
-    /// none or it cannot be built): what stage 1's candidate keys search
-    /// the values no field-scoped witness counts in for
-    /// (`candidate_memo.rs`).
-    pub(crate) anywhere_db: OnceLock<Option<BlockDatabase>>,
     /// Stage 1's checks of the raw event's log-source values: scopes, the
     /// event ids detections require, the scope gate.
     pub(crate) raw: RawChecks,
@@ -421,7 +415,6 @@ impl Engine {
             rules,
             programs,
             lowered: OnceLock::new(),
-            anywhere_db: OnceLock::new(),
             scopes,
             rule_scope,
             always,
