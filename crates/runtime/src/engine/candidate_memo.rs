@@ -29,17 +29,13 @@
 //!
 //! Remembering costs (the key: a copy and a hash of the values scanned), so
 //! a list is remembered the second time its key is seen, and lookups stop
-//! for a while when too few are answered (the verdict memo's [`Switch`]).
+//! for a while when too few are answered (`remembered.rs`: [`Switch`]).
 //! Bounded: the memo starts over past [`MAX_LISTS`] lists or
 //! [`MAX_KEY_BYTES`] bytes of keys; keys past [`MAX_KEY_LEN`] bytes are not
 //! built.
 
-use std::collections::HashMap;
-use std::hash::BuildHasher;
-
-use super::seen_once::SeenOnce;
+use super::remembered::{RememberedLists, Switch};
 use super::subsets::Subset;
-use super::verdict_memo::Switch;
 use super::{EventKnown, Scanner};
 
 /// Candidate lists remembered at most per scanner (then the memo starts
@@ -56,9 +52,7 @@ const WORTH_SHARE: u32 = 16;
 
 /// The remembered candidate lists of one scanner.
 pub(super) struct CandidateMemo {
-    map: HashMap<u64, Remembered, foldhash::fast::FixedState>,
-    key_bytes: usize,
-    seen_once: SeenOnce,
+    lists: RememberedLists,
     /// The current event's key (scratch).
     pub(super) key: Vec<u8>,
     switch: Switch,
@@ -66,17 +60,10 @@ pub(super) struct CandidateMemo {
     pub(super) answered_total: u64,
 }
 
-struct Remembered {
-    key: Box<[u8]>,
-    candidates: Box<[u32]>,
-}
-
 impl Default for CandidateMemo {
     fn default() -> Self {
         CandidateMemo {
-            map: HashMap::default(),
-            key_bytes: 0,
-            seen_once: SeenOnce::default(),
+            lists: RememberedLists::new(MAX_LISTS, MAX_KEY_BYTES),
             key: Vec::new(),
             switch: Switch::new(WINDOW_EVENTS, WORTH_SHARE),
             answered_total: 0,
@@ -93,16 +80,12 @@ impl CandidateMemo {
     /// The hash of the key built in [`CandidateMemo::key`]; `None` when it
     /// is too long to remember.
     pub(super) fn hash(&self) -> Option<u64> {
-        (self.key.len() <= MAX_KEY_LEN).then(|| self.map.hasher().hash_one(&self.key[..]))
+        (self.key.len() <= MAX_KEY_LEN).then(|| self.lists.hash(&self.key))
     }
 
     /// The remembered candidates of the key just built under `hash`.
     pub(super) fn get(&mut self, hash: u64) -> Option<&[u32]> {
-        let answer = self
-            .map
-            .get(&hash)
-            .filter(|r| *r.key == *self.key)
-            .map(|r| &*r.candidates);
+        let answer = self.lists.get(hash, &self.key);
         self.switch.count(answer.is_some());
         self.answered_total += u64::from(answer.is_some());
         answer
@@ -111,21 +94,7 @@ impl CandidateMemo {
     /// Remembers the candidates of the key just built under `hash`, from
     /// the second time the key is seen.
     pub(super) fn remember(&mut self, hash: u64, candidates: &[u32]) {
-        if !self.seen_once.seen_before(hash) {
-            return;
-        }
-        if self.map.len() >= MAX_LISTS || self.key_bytes + self.key.len() > MAX_KEY_BYTES {
-            self.map.clear();
-            self.key_bytes = 0;
-        }
-        self.key_bytes += self.key.len();
-        let entry = Remembered {
-            key: self.key.as_slice().into(),
-            candidates: candidates.into(),
-        };
-        if let Some(old) = self.map.insert(hash, entry) {
-            self.key_bytes = self.key_bytes.saturating_sub(old.key.len());
-        }
+        self.lists.remember(hash, &self.key, candidates);
     }
 }
 

@@ -9,14 +9,17 @@
 //! (which a raw-byte literal could miss) makes every rule a candidate. An
 //! event whose log-source values stage 1 reads is scanned with a database of
 //! its possible scopes' literals only (`subsets.rs`), and only over the
-//! values a witness can count in (`compact.rs`).
+//! values a witness can count in (`compact.rs`), unless the candidates for
+//! the same scope set, layout and scanned bytes are remembered
+//! (`candidate_memo.rs`).
 //!
 //! Stage 2 (`evaluate.rs`) parses the members of the event the candidates
 //! can read (`partial.rs`; the whole line is still validated) and runs each
 //! candidate's verified condition [`Program`] over the reference selection
 //! semantics, within the rule's log-source scope, unless the verdict for the
 //! same candidates and the same bytes of the members they read is
-//! remembered (`verdict_memo.rs`). An [`Engine`] is immutable and shared by all
+//! remembered (`verdict_memo.rs`; what both memos share in `remembered.rs`).
+//! An [`Engine`] is immutable and shared by all
 //! threads; each thread owns a [`Scanner`] (Hyperscan scratch, marks, buffers).
 
 use hyperscan::prelude::*;
@@ -747,6 +750,7 @@ fn add_candidates(candidates: &mut Vec<u32>, marks: &mut [u32], generation: u32,
 }
 
 mod candidate_memo;
+mod remembered;
 use candidate_memo::CandidateMemo;
 mod clauses;
 pub(super) mod compact;

@@ -36,7 +36,7 @@
 //! - a verdict is remembered the second time its key is seen;
 //! - when fewer than one looked-up event in [`WORTH_SHARE`] of a window of
 //!   [`WINDOW_EVENTS`] was answered (candidates reading a member that never
-//!   repeats), the next [`OFF_EVENTS`] events are not looked up, then a new
+//!   repeats), the next `OFF_EVENTS` (`remembered.rs`) events are not looked up, then a new
 //!   window decides (nested events have their own switch, with longer
 //!   windows and a lower share: their evaluation costs far more).
 //!
@@ -44,10 +44,7 @@
 //! [`MAX_KEY_BYTES`] bytes of keys; keys past [`MAX_KEY_LEN`] bytes are not
 //! built.
 
-use std::collections::HashMap;
-use std::hash::BuildHasher;
-
-use super::seen_once::SeenOnce;
+use super::remembered::{RememberedLists, Switch};
 use crate::members::NestedTree;
 use crate::partial::{has_id, LeafNames, MemberFilter};
 use crate::strict_json::TopMember;
@@ -68,8 +65,6 @@ const WORTH_SHARE: u32 = 16;
 /// windows (what repeats comes in bursts).
 const WINDOW_EVENTS_NESTED: u32 = 1024;
 const WORTH_SHARE_NESTED: u32 = 32;
-/// Events not looked up after a window that did not pay.
-const OFF_EVENTS: u32 = 8192;
 /// Layouts of member names remembered (events of several kinds alternate:
 /// see `compact.rs`'s `LAYOUTS`).
 const LAYOUTS: usize = 16;
@@ -78,11 +73,9 @@ const NO_ID: u32 = u32::MAX;
 
 /// The remembered stage-2 verdicts of one scanner.
 pub(super) struct VerdictMemo {
-    map: HashMap<u64, Remembered, foldhash::fast::FixedState>,
-    /// The bytes of the keys in `map`.
-    key_bytes: usize,
-    /// Keys seen once (a verdict is remembered from the second sight).
-    seen_once: SeenOnce,
+    /// The verdicts (the candidates that matched, ascending) under their
+    /// keys.
+    lists: RememberedLists,
     /// The current event's key (scratch).
     key: Vec<u8>,
     /// The ids of the member names the current candidates read, as a bit
@@ -168,65 +161,10 @@ enum Kind {
     Nested,
 }
 
-/// Whether events of one kind are looked up: on while at least one
-/// looked-up event in `worth_share` per window of [`WINDOW_EVENTS`] is
-/// answered; once off, for [`OFF_EVENTS`] events, then on again for a
-/// window (what repeats changes along a log).
-pub(super) struct Switch {
-    on: bool,
-    window: u32,
-    worth_share: u32,
-    /// While off: events left before the next window.
-    off_left: u32,
-    /// Looked-up events of the current window and those answered.
-    looked_up: u32,
-    answered: u32,
-}
-
-impl Switch {
-    pub(super) fn new(window: u32, worth_share: u32) -> Switch {
-        Switch {
-            on: true,
-            window,
-            worth_share,
-            off_left: 0,
-            looked_up: 0,
-            answered: 0,
-        }
-    }
-
-    pub(super) fn looks_up(&mut self) -> bool {
-        if !self.on {
-            self.off_left = self.off_left.saturating_sub(1);
-            self.on = self.off_left == 0;
-        }
-        self.on
-    }
-
-    pub(super) fn count(&mut self, answered: bool) {
-        self.looked_up += 1;
-        self.answered += u32::from(answered);
-        if self.looked_up >= self.window {
-            self.on = self.answered * self.worth_share >= self.window;
-            self.off_left = OFF_EVENTS;
-            self.looked_up = 0;
-            self.answered = 0;
-        }
-    }
-}
-
-struct Remembered {
-    key: Box<[u8]>,
-    /// The candidates that matched (ascending).
-    matched: Box<[u32]>,
-}
-
 impl Default for VerdictMemo {
     fn default() -> Self {
         VerdictMemo {
-            map: HashMap::default(),
-            key_bytes: 0,
-            seen_once: SeenOnce::default(),
+            lists: RememberedLists::new(MAX_VERDICTS, MAX_KEY_BYTES),
             key: Vec::new(),
             read_ids: Vec::new(),
             read_members: Vec::new(),
@@ -265,9 +203,7 @@ impl VerdictMemo {
 
     /// Forgets every verdict (the profile changed).
     pub(super) fn clear(&mut self) {
-        self.map.clear();
-        self.key_bytes = 0;
-        self.seen_once.clear();
+        self.lists.clear();
         // Their ids were the old filter's.
         self.layouts.clear();
     }
@@ -343,7 +279,7 @@ impl VerdictMemo {
                 return None;
             }
         }
-        Some(self.map.hasher().hash_one(&self.key[..]))
+        Some(self.lists.hash(&self.key))
     }
 
     /// Counts an event of `kind` asking for a key; whether it is looked up.
@@ -419,7 +355,7 @@ impl VerdictMemo {
         if self.key.len() > MAX_KEY_LEN {
             return None;
         }
-        Some(self.map.hasher().hash_one(&self.key[..]))
+        Some(self.lists.hash(&self.key))
     }
 
     /// Per top-level member of the event [`VerdictMemo::key_of`] just gave a
@@ -436,11 +372,7 @@ impl VerdictMemo {
             Kind::Flat => &mut self.flat,
             Kind::Nested => &mut self.nested,
         };
-        let answer = self
-            .map
-            .get(&hash)
-            .filter(|r| *r.key == *self.key)
-            .map(|r| &*r.matched);
+        let answer = self.lists.get(hash, &self.key);
         let found = answer.is_some();
         switch.count(found);
         self.answered_total += u64::from(found);
@@ -450,23 +382,7 @@ impl VerdictMemo {
     /// Remembers the verdict of the key just built under `hash`, from the
     /// second time the key is seen.
     pub(super) fn remember(&mut self, hash: u64, matched: &[u32]) {
-        if !self.seen_once.seen_before(hash) {
-            return;
-        }
-        let full =
-            self.map.len() >= MAX_VERDICTS || self.key_bytes + self.key.len() > MAX_KEY_BYTES;
-        if full {
-            self.map.clear();
-            self.key_bytes = 0;
-        }
-        self.key_bytes += self.key.len();
-        let entry = Remembered {
-            key: self.key.as_slice().into(),
-            matched: matched.into(),
-        };
-        if let Some(old) = self.map.insert(hash, entry) {
-            self.key_bytes = self.key_bytes.saturating_sub(old.key.len());
-        }
+        self.lists.remember(hash, &self.key, matched);
     }
 }
 

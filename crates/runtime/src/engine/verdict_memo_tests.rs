@@ -92,7 +92,7 @@ fn remembered_verdicts_are_those_of_a_fresh_scanner() {
         warm.verdict_memo.answered_total - answered_before_last_round,
         per_round as u64
     );
-    assert!(warm.verdict_memo.map.len() <= per_round);
+    assert!(warm.verdict_memo.lists.held().0 <= per_round);
 }
 
 #[test]
@@ -228,7 +228,7 @@ fn contents_that_do_not_repeat_stop_the_lookups_until_they_repeat_again() {
     }
     assert!(!warm.verdict_memo.flat.on);
     assert_eq!(warm.verdict_memo.answered_total, 0);
-    for n in 0..(OFF_EVENTS + 2 * WINDOW_EVENTS) as usize {
+    for n in 0..(super::super::remembered::OFF_EVENTS + 2 * WINDOW_EVENTS) as usize {
         let raw = nth_event(n);
         let expected = if n % 97 == 0 {
             Some(fresh(&e, &raw, &p))
@@ -358,7 +358,7 @@ fn a_nested_key_cuts_out_exactly_the_values_no_candidate_reads() {
 fn the_memo_stays_bounded() {
     fn put(memo: &mut VerdictMemo, key: Vec<u8>) {
         memo.key = key;
-        let hash = memo.map.hasher().hash_one(&memo.key[..]);
+        let hash = memo.lists.hash(&memo.key);
         memo.remember(hash, &[]);
         memo.remember(hash, &[1]);
     }
@@ -366,14 +366,14 @@ fn the_memo_stays_bounded() {
     for i in 0..MAX_VERDICTS + 5 {
         put(&mut memo, i.to_le_bytes().to_vec());
     }
-    assert!(memo.map.len() <= MAX_VERDICTS);
+    assert!(memo.lists.held().0 <= MAX_VERDICTS);
     for i in 0..3 * MAX_KEY_BYTES / MAX_KEY_LEN {
         let mut key = vec![b'x'; MAX_KEY_LEN];
         key[..8].copy_from_slice(&(i as u64).to_le_bytes());
         put(&mut memo, key);
-        assert!(memo.key_bytes <= MAX_KEY_BYTES);
+        assert!(memo.lists.held().1 <= MAX_KEY_BYTES);
     }
-    let held: usize = memo.map.values().map(|r| r.key.len()).sum();
-    assert_eq!(held, memo.key_bytes);
-    assert!(memo.map.values().all(|r| *r.matched == [1]));
+    let (_, key_bytes, held) = memo.lists.held();
+    assert_eq!(held, key_bytes);
+    assert!(memo.lists.all_are(&[1]));
 }
