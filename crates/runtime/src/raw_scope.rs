@@ -380,14 +380,7 @@ impl RawScopeState {
         out.clear();
         for (k, slot) in self.values.iter().enumerate() {
             match filter.slot_use.get(k).copied().unwrap_or(SlotUse::Compared) {
-                SlotUse::Compared => {
-                    for &(start, end) in slot {
-                        let token = token(raw, start, end);
-                        out.extend_from_slice(&(token.len() as u32).to_le_bytes());
-                        out.extend_from_slice(token);
-                    }
-                    out.extend_from_slice(&u32::MAX.to_le_bytes());
-                }
+                SlotUse::Compared => push_tokens(raw, slot, out),
                 SlotUse::Required => {
                     let container = k
                         .checked_sub(3)
@@ -409,14 +402,11 @@ impl RawScopeState {
     /// [`RawScopeState::event_id_possible`] reads (the event-id field's,
     /// length-prefixed, then an end mark).
     pub(crate) fn event_id_key(&self, filter: &RawScopes, raw: &[u8], out: &mut Vec<u8>) {
-        if let Some(field) = filter.event_id_field {
-            for &(start, end) in slot(&self.values, Key::Field(field)) {
-                let token = token(raw, start, end);
-                out.extend_from_slice(&(token.len() as u32).to_le_bytes());
-                out.extend_from_slice(token);
-            }
-        }
-        out.extend_from_slice(&u32::MAX.to_le_bytes());
+        let tokens = match filter.event_id_field {
+            Some(field) => slot(&self.values, Key::Field(field)),
+            None => &[],
+        };
+        push_tokens(raw, tokens, out);
     }
 
     /// Whether the event read last may belong to scope `s` (unmapped
@@ -583,6 +573,17 @@ impl RawScopeState {
 /// The tokens read for a key.
 fn slot(values: &[Vec<(u32, u32)>], key: Key) -> &[(u32, u32)] {
     values.get(key.slot()).map_or(&[], Vec::as_slice)
+}
+
+/// Appends `tokens` of `raw` to `out`, each length-prefixed (four bytes,
+/// little-endian), then an end mark (`u32::MAX`).
+fn push_tokens(raw: &[u8], tokens: &[(u32, u32)], out: &mut Vec<u8>) {
+    for &(start, end) in tokens {
+        let token = token(raw, start, end);
+        out.extend_from_slice(&(token.len() as u32).to_le_bytes());
+        out.extend_from_slice(token);
+    }
+    out.extend_from_slice(&u32::MAX.to_le_bytes());
 }
 
 /// The bytes of a token read from `raw`.

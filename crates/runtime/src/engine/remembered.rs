@@ -100,7 +100,7 @@ impl RememberedLists {
 /// once off, for [`OFF_EVENTS`] events, then on again for a window (what
 /// repeats changes along a log).
 pub(super) struct Switch {
-    pub(super) on: bool,
+    on: bool,
     window: u32,
     worth_share: u32,
     /// While off: events left before the next window.
@@ -128,6 +128,12 @@ impl Switch {
             self.off_left = self.off_left.saturating_sub(1);
             self.on = self.off_left == 0;
         }
+        self.on
+    }
+
+    /// Whether events are looked up now (without counting one).
+    #[cfg(test)]
+    pub(super) fn is_on(&self) -> bool {
         self.on
     }
 

@@ -36,9 +36,10 @@
 //! - a verdict is remembered the second time its key is seen;
 //! - when fewer than one looked-up event in [`WORTH_SHARE`] of a window of
 //!   [`WINDOW_EVENTS`] was answered (candidates reading a member that never
-//!   repeats), the next `OFF_EVENTS` (`remembered.rs`) events are not looked up, then a new
-//!   window decides (nested events have their own switch, with longer
-//!   windows and a lower share: their evaluation costs far more).
+//!   repeats), the next `OFF_EVENTS` (`remembered.rs`) events are not
+//!   looked up, then a new window decides (nested events have their own
+//!   switch, with longer windows and a lower share: their evaluation costs
+//!   far more).
 //!
 //! Bounded: the memo starts over past [`MAX_VERDICTS`] verdicts or
 //! [`MAX_KEY_BYTES`] bytes of keys; keys past [`MAX_KEY_LEN`] bytes are not

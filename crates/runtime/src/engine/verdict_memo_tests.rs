@@ -226,7 +226,7 @@ fn contents_that_do_not_repeat_stop_the_lookups_until_they_repeat_again() {
             "{raw}"
         );
     }
-    assert!(!warm.verdict_memo.flat.on);
+    assert!(!warm.verdict_memo.flat.is_on());
     assert_eq!(warm.verdict_memo.answered_total, 0);
     for n in 0..(super::super::remembered::OFF_EVENTS + 2 * WINDOW_EVENTS) as usize {
         let raw = nth_event(n);
@@ -240,7 +240,7 @@ fn contents_that_do_not_repeat_stop_the_lookups_until_they_repeat_again() {
             assert_eq!(got, expected, "{raw}");
         }
     }
-    assert!(warm.verdict_memo.flat.on);
+    assert!(warm.verdict_memo.flat.is_on());
     assert!(warm.verdict_memo.answered_total > 0);
 }
 

@@ -376,7 +376,6 @@ impl MemberIndex {
                 (Expect::KeyOrClose | Expect::Key, b'"') => {
                     let (end, escapes) = string_end(raw, i, specials)?;
                     self.seen.hiding_escape |= escapes.hiding;
-                    self.seen.rewritten_number |= escapes.rewritten_number;
                     let body = (i as u32 + 1, end as u32 - 1);
                     if self.stack.len() == 1 {
                         (name, name_escaped) = (body, escapes.any);
@@ -412,7 +411,6 @@ impl MemberIndex {
                     match scalar {
                         Some((end, escapes)) => {
                             self.seen.hiding_escape |= escapes.hiding;
-                            self.seen.rewritten_number |= escapes.rewritten_number;
                             self.seen.rewritten_number |= escapes.rewritten_number;
                             self.push_scalar(i as u32, end as u32);
                             self.span_opens.push(self.stack.last()?.open);
