@@ -213,18 +213,7 @@ fn truncated_gzip_and_evtx_and_unreadable_inputs() {
 fn one_percent_corrupted_lines_lose_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let clean = dir.path().join("clean.jsonl");
-    let out = hypersigma(&[
-        "gen",
-        "-q",
-        "--events",
-        "20000",
-        "--seed",
-        "4",
-        "--attacks",
-        "-o",
-        clean.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0));
+    common::generate_attacks(&clean, 20000, 4);
     let text = std::fs::read(&clean).unwrap();
     let mut corrupted = Vec::new();
     let mut bad_lines = std::collections::BTreeSet::new();

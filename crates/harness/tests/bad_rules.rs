@@ -229,21 +229,7 @@ fn a_reader_going_away_mid_run_ends_the_run() {
     )
     .unwrap();
     let events = dir.path().join("events.jsonl");
-    let out = hypersigma(&[
-        "gen",
-        "-q",
-        "--events",
-        "30000",
-        "--seed",
-        "3",
-        "-o",
-        events.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::generate(&events, 30000, 3);
     for threads in ["1", "2"] {
         let scan = ["scan", "-q", "-o", "jsonl", "--threads", threads, "-r"]
             .map(String::from)

@@ -37,18 +37,7 @@ fn report_and_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.jsonl");
     let report = dir.path().join("report.json");
-    let gen = hypersigma(&[
-        "gen",
-        "-q",
-        "--events",
-        "3000",
-        "--seed",
-        "2",
-        "--attacks",
-        "-o",
-        events.to_str().unwrap(),
-    ]);
-    assert!(gen.status.success());
+    common::generate_attacks(&events, 3000, 2);
     let out = hypersigma(&[
         "bench",
         "-r",

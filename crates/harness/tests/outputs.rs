@@ -193,17 +193,7 @@ fn repeated_contents_are_answered_from_remembered_verdicts() {
 fn repeated_contents_are_answered_from_remembered_candidate_lists() {
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.jsonl");
-    let out = hypersigma(&[
-        "gen",
-        "-q",
-        "--events",
-        "5000",
-        "--seed",
-        "9",
-        "-o",
-        events.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0));
+    common::generate(&events, 5000, 9);
     let rules = "../shared/sigma/rules/windows/process_creation";
     let scan = |extra: &[&str]| {
         let stats = dir.path().join("stats.json");

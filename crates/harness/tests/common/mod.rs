@@ -33,18 +33,23 @@ pub fn hypersigma_ok(args: &[&str]) -> Output {
 /// into `path`.
 #[allow(dead_code)]
 pub fn generate_attacks(path: &std::path::Path, events: u64, seed: u64) {
+    generate_with(path, events, seed, &["--attacks"]);
+}
+
+/// Generates `events` events (seed `seed`) into `path`.
+#[allow(dead_code)]
+pub fn generate(path: &std::path::Path, events: u64, seed: u64) {
+    generate_with(path, events, seed, &[]);
+}
+
+/// `hypersigma gen` of `events` events (seed `seed`, options `extra`) into
+/// `path`, asserting that it succeeded.
+fn generate_with(path: &std::path::Path, events: u64, seed: u64, extra: &[&str]) {
     let (events, seed) = (events.to_string(), seed.to_string());
-    hypersigma_ok(&[
-        "gen",
-        "-q",
-        "--events",
-        &events,
-        "--seed",
-        &seed,
-        "--attacks",
-        "-o",
-        path.to_str().expect("a UTF-8 path"),
-    ]);
+    let mut args = vec!["gen", "-q", "--events", &events, "--seed", &seed];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["-o", path.to_str().expect("a UTF-8 path")]);
+    hypersigma_ok(&args);
 }
 
 /// `-r` for every SigmaHQ rule directory of `../shared/sigma`.
