@@ -139,16 +139,22 @@ fn bad_rules_are_rejected_one_by_one() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("rule rejected"));
 }
 
-/// Runs `hypersigma` with `args`, reads the first 64 bytes of its output
-/// and closes it (`| head -c 64`); the child is left running.
-fn read_then_close(args: &[String]) -> std::process::Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hypersigma"))
+/// Starts `hypersigma` with `args` from the project root, its stdout and
+/// stderr piped.
+fn spawn_piped<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_hypersigma"))
         .current_dir(root())
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs `hypersigma` with `args`, reads the first 64 bytes of its output
+/// and closes it (`| head -c 64`); the child is left running.
+fn read_then_close(args: &[String]) -> std::process::Child {
+    let mut child = spawn_piped(args);
     let mut first = [0u8; 64];
     child.stdout.take().unwrap().read_exact(&mut first).unwrap();
     child
@@ -177,13 +183,7 @@ fn closed_stdout_ends_quietly_and_a_full_disk_is_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hypersigma"))
-        .current_dir(root())
-        .args(SCAN_SAMPLE)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(&SCAN_SAMPLE);
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
