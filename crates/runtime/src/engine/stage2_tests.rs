@@ -99,6 +99,54 @@ fn literals_of_new_texts_decided_one_by_one_agree_with_the_full_pass() {
 }
 
 #[test]
+fn substrings_of_a_match_searched_together_on_new_texts_agree_with_the_reference() {
+    // A match listing several substrings (with other atoms: prefixes,
+    // suffixes, values) decides them in one search over a text seen for
+    // the first time; in the case mode of each, whatever their count (a
+    // searcher holds a few dozen at most: past that, one by one).
+    let sixty: Vec<String> = (0..60).map(|i| format!("'-opt{i:02}='")).collect();
+    let mixed = "    s:\n        CommandLine|contains: [' -nop ', 'iex(', '.downloadstring(', 'σκ', ' /c ']\n        CommandLine|startswith: 'cmd'\n    condition: s";
+    let any_of = "    s:\n        CommandLine|contains: [' -nop ', 'iex(', 'σκ', 'mimi', 'zz']\n        CommandLine|endswith: ['.ps1', '.vbs']\n        CommandLine: 'exact value'\n    condition: not s";
+    let cased =
+        "    s: {CommandLine|contains|cased: ['AbC', 'xYz', 'Q1', 'q2', 'ÉÈ']}\n    condition: s";
+    let both = "    s:\n        - CommandLine|contains|cased: ['AbC', 'xYz', 'Q1', 'q2']\n        - CommandLine|contains: ['abc', 'xyz', 'q1', 'Q2']\n    condition: s";
+    let long_list = format!(
+        "    s: {{CommandLine|contains: [{}]}}\n    condition: s",
+        sixty.join(", ")
+    );
+    let detections = [mixed, any_of, cased, both, long_list.as_str()];
+    let commands = [
+        "cmd /c echo",
+        "powershell -NoP x",
+        "powershell -nop iex(new-object net.webclient).DownloadString('x')",
+        "zz",
+        "z",
+        "a.ps1",
+        "run.vbs now",
+        "exact value",
+        "EXACT VALUE",
+        "ΣΚ",
+        "ςκ mimi",
+        "AbC",
+        "abc",
+        "ab",
+        "..xYz",
+        "Q1",
+        "ÉÈ",
+        "éè",
+        "tool -opt59=1",
+        "tool -OPT00=1 and a much longer command line past the searcher's minimum length",
+        "tool -opt60=1",
+        "",
+    ];
+    // Every command line is new to the first scanner; the second time the
+    // hit cache has them.
+    let twice: Vec<&str> = commands.iter().chain(&commands).copied().collect();
+    let matched = agrees_on_command_lines(&detections, &twice);
+    assert!(matched >= 2 * 20, "{matched}");
+}
+
+#[test]
 fn globs_run_only_where_their_literal_pieces_are_and_agree_with_the_reference() {
     let detections = [
         "    s: {CommandLine|contains: ' -e* JAB'}\n    condition: s",

@@ -14,8 +14,10 @@
 //! That pass costs the same whatever few atoms an event's candidates ask
 //! for: over a long command line, thousands of short literals match dozens
 //! of times. A text seen for the first time is therefore decided atom by
-//! atom, only for the atoms asked (up to a budget, [`AtomTable::holds`]);
-//! a text seen again gets the full pass, whose list the [`HitCache`] keeps.
+//! atom, only for the atoms asked (up to a budget, [`AtomTable::holds`];
+//! a match listing several substrings searches for them together, see
+//! `FirstSight` in the parent module); a text seen again gets the full
+//! pass, whose list the [`HitCache`] keeps.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -126,6 +128,14 @@ impl AtomTableBuilder {
         ids.insert(text.into(), id);
         atoms.push((position, text.to_string()));
         id
+    }
+
+    /// The position and text of atom `id` of `target` in `mode`.
+    pub(crate) fn literal(&self, target: u32, mode: usize, id: u32) -> Option<(Position, &str)> {
+        let atoms = &self.table.targets.get(target as usize)?.get(mode)?.atoms;
+        atoms
+            .get(id as usize)
+            .map(|(position, text)| (*position, text.as_str()))
     }
 
     pub(crate) fn finish(self) -> AtomTable {

@@ -16,7 +16,7 @@ mod atoms;
 
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell, RefCell};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
@@ -92,11 +92,14 @@ struct LoweredMatch {
 
 struct AnyOf {
     atoms: [Vec<u32>; MODES],
+    /// Per case mode, the same atoms as decided on a text seen for the
+    /// first time.
+    first_sight: [FirstSight; MODES],
     others: Vec<Slot>,
 }
 
 impl AnyOf {
-    fn new(values: &[Vec<Slot>]) -> AnyOf {
+    fn new(values: &[Vec<Slot>], target: u32, table: &AtomTableBuilder) -> AnyOf {
         let mut atoms: [Vec<u32>; MODES] = Default::default();
         let mut others = Vec::new();
         for &slot in values.iter().flatten() {
@@ -109,7 +112,85 @@ impl AnyOf {
             list.sort_unstable();
             list.dedup();
         }
-        AnyOf { atoms, others }
+        let first_sight = std::array::from_fn(|m| FirstSight::new(&atoms[m], target, m, table));
+        AnyOf {
+            atoms,
+            first_sight,
+            others,
+        }
+    }
+}
+
+/// Fewest substring atoms a match searches for in one pass over a text
+/// seen for the first time (fewer: one search each).
+const ONE_PASS_MIN: usize = 4;
+
+/// What one pass of a match's searcher costs against the budget of atoms
+/// decided on their own ([`DIRECT_ATOMS`]), in searches of one atom.
+const ONE_PASS_COST: usize = 2;
+
+/// How a match's atoms of one case mode are decided on a text seen for the
+/// first time: the substrings together, in one search for any of them (a
+/// command-line match lists dozens: one search each cost more than the
+/// rest of the rule), the other atoms one by one.
+#[derive(Default)]
+struct FirstSight {
+    /// The atoms decided one by one (ascending).
+    alone: Vec<u32>,
+    /// The substring atoms' texts (in the mode: folded unless `cased`),
+    /// when there are at least [`ONE_PASS_MIN`].
+    together: Vec<String>,
+    /// Their searcher, built on the first pass (`None` when it cannot
+    /// be: each atom is then decided on its own).
+    searcher: OnceLock<Option<Searcher>>,
+}
+
+/// A search for any of several literals at once (SIMD, Teddy). Built for
+/// up to a few dozen literals only: an automaton for more (whose byte
+/// prefilters the spaces and punctuation of command lines defeat) costs
+/// more to build than a short log repays.
+type Searcher = aho_corasick::packed::Searcher;
+
+fn searcher(texts: &[String]) -> Option<Searcher> {
+    aho_corasick::packed::Config::new()
+        .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+        .builder()
+        .extend(texts)
+        .build()
+}
+
+impl FirstSight {
+    fn new(ids: &[u32], target: u32, mode: usize, table: &AtomTableBuilder) -> FirstSight {
+        let substring = |id: u32| match table.literal(target, mode, id) {
+            Some((Position::Contains, text)) => Some(text.to_string()),
+            _ => None,
+        };
+        let together: Vec<String> = ids.iter().filter_map(|&id| substring(id)).collect();
+        if together.len() < ONE_PASS_MIN {
+            return FirstSight {
+                alone: ids.to_vec(),
+                ..FirstSight::default()
+            };
+        }
+        FirstSight {
+            alone: ids
+                .iter()
+                .copied()
+                .filter(|&id| substring(id).is_none())
+                .collect(),
+            together,
+            searcher: OnceLock::new(),
+        }
+    }
+
+    /// The searcher of the substrings, when they are searched together.
+    fn searcher(&self) -> Option<&Searcher> {
+        if self.together.is_empty() {
+            return None;
+        }
+        self.searcher
+            .get_or_init(|| searcher(&self.together))
+            .as_ref()
     }
 }
 
@@ -199,7 +280,8 @@ impl LoweredMatch {
                     .collect()
             })
             .collect();
-        let any_of = (!fm.modifiers.all && !fm.modifiers.neq).then(|| AnyOf::new(&values));
+        let any_of =
+            (!fm.modifiers.all && !fm.modifiers.neq).then(|| AnyOf::new(&values, target_id, atoms));
         LoweredMatch {
             target,
             target_id,
@@ -417,6 +499,7 @@ impl<'a> FieldEntry<'a> {
         cache: &RefCell<HitCache>,
         cased: bool,
         ids: &[u32],
+        first_sight: Option<&FirstSight>,
     ) -> bool {
         let m = mode(cased);
         if let Some(hits) = self.atom_hits[m].get() {
@@ -435,16 +518,21 @@ impl<'a> FieldEntry<'a> {
                 DIRECT_ATOMS
             }
         };
-        match u32::try_from(ids.len())
-            .ok()
-            .and_then(|n| left.checked_sub(n))
-        {
+        // The substrings searched together, when the match has enough.
+        let searcher = first_sight.and_then(|f| f.searcher().map(|s| (&f.alone, s)));
+        let (alone, cost) = match searcher {
+            Some((alone, _)) => (alone.as_slice(), alone.len() + ONE_PASS_COST),
+            None => (ids, ids.len()),
+        };
+        match u32::try_from(cost).ok().and_then(|n| left.checked_sub(n)) {
             Some(rest) => {
                 self.direct_left[m].set(Some(rest));
-                ids.iter().any(|&id| {
+                alone.iter().any(|&id| {
                     self.any_text(event, cased, |_, text| {
                         atoms.holds(self.target_id, m, id, text)
                     })
+                }) || searcher.is_some_and(|(_, searcher)| {
+                    self.any_text(event, cased, |_, text| searcher.find(text).is_some())
                 })
             }
             None => {
@@ -467,7 +555,9 @@ impl<'a> FieldEntry<'a> {
         literal: Literal,
     ) -> bool {
         match literal {
-            Literal::Atom { cased, id } => self.any_atom_holds(event, atoms, cache, cased, &[id]),
+            Literal::Atom { cased, id } => {
+                self.any_atom_holds(event, atoms, cache, cased, &[id], None)
+            }
             Literal::Empty { cased, position } => {
                 self.any_text(event, cased, |_, text| position.test(text, ""))
             }
@@ -622,7 +712,14 @@ fn match_holds<'a>(
     if let Some(any_of) = &lm.any_of {
         let by_atoms = (0..MODES).any(|m| {
             !any_of.atoms[m].is_empty()
-                && entry.any_atom_holds(event, atoms, hit_cache, m == mode(true), &any_of.atoms[m])
+                && entry.any_atom_holds(
+                    event,
+                    atoms,
+                    hit_cache,
+                    m == mode(true),
+                    &any_of.atoms[m],
+                    any_of.first_sight.get(m),
+                )
         });
         return by_atoms || any_of.others.iter().any(|&slot| slot_holds(slot));
     }
