@@ -7,7 +7,9 @@ use serde_json::Value;
 use hypersigma_compiler::{source_for, EvalOptions, Evaluation, Profile, Scope};
 
 use super::{Scanner, Verdict, SCOPE_OUT, SCOPE_UNKNOWN, SCOPE_UNSCOPED};
-use crate::partial::{parse_indexed, parse_indexed_whole, validate_indexed, MemberFilter};
+use crate::partial::{
+    parse_indexed, parse_indexed_kept, parse_indexed_whole, validate_indexed, MemberFilter,
+};
 use crate::stage2::{rule_holds, selection_holds, FieldCache};
 
 impl Scanner<'_> {
@@ -29,6 +31,8 @@ impl Scanner<'_> {
             self.indexed_event = Some(this_event);
         }
         let mut memo_key = None;
+        // The parse refilled the kept members: the event goes back to them.
+        let mut kept = false;
         // A nested event's key holds no flags of top-level members.
         let mut nested_key = false;
         let parsed = if candidates == 0 {
@@ -73,7 +77,9 @@ impl Scanner<'_> {
             let wanted = memo_key
                 .filter(|_| !nested_key)
                 .map(|_| self.verdict_memo.read_members());
-            parse_indexed_whole(raw, selection, wanted, &self.members)
+            kept = true;
+            let members = Some(&mut self.kept_members);
+            parse_indexed_kept(raw, selection, wanted, &self.members, members)
         };
         // `complete`: every member was parsed (an event of one top-level
         // member, or candidates reading them all), so a match needs no
@@ -93,8 +99,15 @@ impl Scanner<'_> {
             Verdict::Matched(rules) if complete && !rules.is_empty() => {
                 (Verdict::Matched(rules), Some(event), candidates)
             }
-            Verdict::Matched(rules) => self.with_whole_event(raw, rules, candidates),
-            verdict => (verdict, None, candidates),
+            verdict => {
+                if kept {
+                    self.kept_members.keep(event);
+                }
+                match verdict {
+                    Verdict::Matched(rules) => self.with_whole_event(raw, rules, candidates),
+                    verdict => (verdict, None, candidates),
+                }
+            }
         }
     }
 

@@ -34,7 +34,7 @@ use std::sync::OnceLock;
 use crate::accounting::Rejection;
 use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::MemberIndex;
-use crate::partial::{MemberFilter, ReadSet};
+use crate::partial::{KeptMembers, MemberFilter, ReadSet};
 use crate::raw_scope::{RawChecks, RawScopeState};
 use crate::stage2::{lower_rules, HitCache, Lowered};
 use hypersigma_compiler::clauses::checked_clauses;
@@ -501,6 +501,7 @@ impl Engine {
             value_hits: ValueHits::default(),
             verdict_memo: VerdictMemo::default(),
             candidate_memo: CandidateMemo::default(),
+            kept_members: KeptMembers::default(),
         })
     }
 }
@@ -550,6 +551,9 @@ pub struct Scanner<'e> {
     verdict_memo: VerdictMemo,
     /// Stage 1's remembered candidate lists (`candidate_memo.rs`).
     candidate_memo: CandidateMemo,
+    /// The members stage 2 built for the last event it evaluated, refilled
+    /// for the next (`partial/kept.rs`).
+    kept_members: KeptMembers,
 }
 
 /// What one event's stage 1 learnt of its member index and log-source

@@ -35,6 +35,7 @@ use crate::accounting::{RejectKind, Rejection};
 use crate::members::MemberIndex;
 use crate::strict_json::{unescape_str, TopMember};
 
+pub(crate) use kept::KeptMembers;
 pub(crate) use leaves::LeafNames;
 
 /// The Sigma field names stage 2 can look up, per rule, and which rules read
@@ -336,6 +337,19 @@ pub(crate) fn parse_indexed_whole(
     wanted: Option<&[bool]>,
     index: &MemberIndex,
 ) -> Result<(Value, bool), Rejection> {
+    parse_indexed_kept(raw, filter, wanted, index, None)
+}
+
+/// [`parse_indexed_whole`], refilling the map `kept` holds (see
+/// `kept.rs`) when there is one; the caller gives the event back to it
+/// ([`KeptMembers::keep`]) once done with it.
+pub(crate) fn parse_indexed_kept(
+    raw: &[u8],
+    filter: Option<Selection<'_>>,
+    wanted: Option<&[bool]>,
+    index: &MemberIndex,
+    kept: Option<&mut KeptMembers>,
+) -> Result<(Value, bool), Rejection> {
     if let (Some(top), Ok(text)) = (index.top_members(), simdutf8::basic::from_utf8(raw)) {
         let wanted = wanted.filter(|w| w.len() == top.len());
         let mut every = true;
@@ -347,7 +361,11 @@ pub(crate) fn parse_indexed_whole(
             every &= wants;
             wants
         };
-        if let Some(map) = build_members(text, wants, top) {
+        let map = match kept {
+            Some(kept) => kept.build(text, top, wants),
+            None => build_members(text, wants, top),
+        };
+        if let Some(map) = map {
             return Ok((Value::Object(map), every));
         }
     }
@@ -372,35 +390,50 @@ fn build_members(
     mut wants: impl FnMut(usize, &str) -> bool,
     top: &[TopMember],
 ) -> Option<Map<String, Value>> {
-    let slice = |(a, b): (u32, u32)| text.get(a as usize..b as usize);
     // Room for every member at once: growing rehashes, and the map lives
     // for one event only.
     let mut out = Map::with_capacity(top.len());
     for (k, member) in top.iter().enumerate() {
-        let raw_name = slice(member.name)?;
-        let name: Cow<'_, str> = if member.name_escaped {
-            Cow::Owned(unescape_str(raw_name)?)
-        } else {
-            Cow::Borrowed(raw_name)
-        };
+        let name = member_name(text, member)?;
         if !wants(k, &name) {
             continue;
         }
-        let token = slice(member.value)?;
-        let value = if member.plain_string {
-            Value::String(slice((member.value.0 + 1, member.value.1 - 1))?.to_string())
-        } else if let Some(body) = token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-            // The strict pass accepted the string: its escapes are all of
-            // one character.
-            Value::String(unescape_str(body)?)
-        } else {
-            serde_json::from_str::<Value>(token).ok()?
-        };
+        let value = member_value(text, member)?;
         // Duplicate names: the last one wins, in the first one's place, as
         // in a full parse.
         out.insert(name.into_owned(), value);
     }
     Some(out)
+}
+
+/// The text of a byte range of `text`.
+fn slice(text: &str, (a, b): (u32, u32)) -> Option<&str> {
+    text.get(a as usize..b as usize)
+}
+
+/// The name of a member the strict pass accepted, decoded.
+fn member_name<'t>(text: &'t str, member: &TopMember) -> Option<Cow<'t, str>> {
+    let raw_name = slice(text, member.name)?;
+    Some(if member.name_escaped {
+        Cow::Owned(unescape_str(raw_name)?)
+    } else {
+        Cow::Borrowed(raw_name)
+    })
+}
+
+/// The value of a member the strict pass accepted; `None` for a number
+/// beyond float range.
+fn member_value(text: &str, member: &TopMember) -> Option<Value> {
+    let token = slice(text, member.value)?;
+    Some(if member.plain_string {
+        Value::String(slice(text, (member.value.0 + 1, member.value.1 - 1))?.to_string())
+    } else if let Some(body) = token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        // The strict pass accepted the string: its escapes are all of one
+        // character.
+        Value::String(unescape_str(body)?)
+    } else {
+        serde_json::from_str::<Value>(token).ok()?
+    })
 }
 
 /// Checks that a line is one JSON object without building anything, as
@@ -567,6 +600,7 @@ impl<'de> Visitor<'de> for KeyVisitor {
     }
 }
 
+mod kept;
 mod leaves;
 #[cfg(test)]
 pub(crate) mod tests;
