@@ -569,14 +569,18 @@ impl MemberIndex {
     /// overwrites, not by a call per name (this runs once per event).
     pub(crate) fn encode_names(&self, raw: &[u8], out: &mut Vec<u8>) {
         out.clear();
-        // Room for every entry and a block past the last (scalars of an
-        // array share their member's name: the names can take more than
-        // the line).
-        let names: usize = self
-            .spans
-            .iter()
-            .map(|s| (s.key.1 as usize).saturating_sub(s.key.0 as usize))
-            .sum();
+        // Room for every entry and a block past the last. The names of a
+        // flat line's scalars are distinct parts of it; scalars of an array
+        // share their member's name, so the names can take more than the
+        // line.
+        let names: usize = if self.is_flat() {
+            raw.len()
+        } else {
+            self.spans
+                .iter()
+                .map(|s| (s.key.1 as usize).saturating_sub(s.key.0 as usize))
+                .sum()
+        };
         out.resize(names + 4 * self.spans.len() + 16, 0);
         let mut at = 0;
         for span in &self.spans {
