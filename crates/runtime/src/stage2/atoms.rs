@@ -76,9 +76,11 @@ struct ModeAtoms {
     /// Atom id → (position, non-empty text).
     atoms: Vec<(Position, String)>,
     automaton: OnceLock<Option<Automaton>>,
-    /// Per atom, a prepared search for a substring atom (built on the
-    /// first atom decided on its own).
-    finders: OnceLock<Vec<Option<memchr::memmem::Finder<'static>>>>,
+    /// Per atom, a prepared search for a substring atom, built the first
+    /// time the atom is decided on its own (a field has thousands of
+    /// atoms, an event asks for a few, and a search takes ~13,000
+    /// instructions to prepare).
+    finders: OnceLock<Vec<OnceLock<Box<memchr::memmem::Finder<'static>>>>>,
 }
 
 /// One automaton over a mode's distinct texts.
@@ -198,10 +200,8 @@ impl AtomTable {
             return false;
         };
         match atoms.atoms.get(id as usize) {
-            Some((Position::Contains, _)) => atoms
-                .finders()
-                .get(id as usize)
-                .and_then(Option::as_ref)
+            Some((Position::Contains, literal)) => atoms
+                .finder(id, literal)
                 .is_some_and(|f| f.find(text.as_bytes()).is_some()),
             Some((position, literal)) => position.test(text, literal),
             None => false,
@@ -216,16 +216,15 @@ fn is_hit(hits: &[u32], id: u32) -> bool {
 }
 
 impl ModeAtoms {
-    fn finders(&self) -> &[Option<memchr::memmem::Finder<'static>>] {
-        self.finders.get_or_init(|| {
-            self.atoms
-                .iter()
-                .map(|(position, text)| {
-                    (*position == Position::Contains)
-                        .then(|| memchr::memmem::Finder::new(text.as_bytes()).into_owned())
-                })
-                .collect()
-        })
+    /// The prepared search for substring atom `id` of text `literal`.
+    fn finder(&self, id: u32, literal: &str) -> Option<&memchr::memmem::Finder<'static>> {
+        let finders = self
+            .finders
+            .get_or_init(|| self.atoms.iter().map(|_| OnceLock::new()).collect());
+        let finder = finders
+            .get(id as usize)?
+            .get_or_init(|| Box::new(memchr::memmem::Finder::new(literal.as_bytes()).into_owned()));
+        Some(finder)
     }
 
     fn automaton(&self) -> Option<&Automaton> {
