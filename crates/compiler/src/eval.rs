@@ -423,11 +423,7 @@ pub fn scalar_text(v: &Value) -> Option<String> {
 /// (whose `text` is then left empty: callers compare values only).
 fn scalar_number(v: &Value) -> Option<Number> {
     match v {
-        Value::Number(n) => match n
-            .as_i64()
-            .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from))
-        {
+        Value::Number(n) => match integer_of(n) {
             Some(i) => Some(Number {
                 value: i as f64,
                 integer: Some(i),
@@ -440,6 +436,13 @@ fn scalar_number(v: &Value) -> Option<Number> {
     }
 }
 
+/// The integer a number token holds, when it is one.
+fn integer_of(n: &serde_json::Number) -> Option<i128> {
+    n.as_i64()
+        .map(i128::from)
+        .or_else(|| n.as_u64().map(i128::from))
+}
+
 fn scalar_holds(p: &Predicate, scalar: &Scalar<'_>) -> bool {
     let v = scalar.value;
     match p {
@@ -447,7 +450,11 @@ fn scalar_holds(p: &Predicate, scalar: &Scalar<'_>) -> bool {
             .chars(*cased)
             .is_some_and(|chars| pattern.matches_chars(chars, *cased)),
         Predicate::Number(n) => match v {
-            Value::Number(_) => scalar_number(v).is_some_and(|x| x.equals(n)),
+            // Two integers: [`Number::equals`] without building a number.
+            Value::Number(x) => match (integer_of(x), n.integer) {
+                (Some(a), Some(b)) => a == b,
+                _ => scalar_number(v).is_some_and(|x| x.equals(n)),
+            },
             Value::String(s) => *s == n.text,
             _ => false,
         },
