@@ -17,7 +17,8 @@
 //! built again; nothing is hashed or inserted. Otherwise the map is built
 //! afresh, and kept in turn. Equal names in equal order (the kept keys are
 //! distinct, so the event's wanted names are too) and equal tokens give the
-//! map a fresh build gives.
+//! map a fresh build gives. Bounded: maps whose values take more than
+//! [`KEPT_TOKENS_MAX`] bytes as written are not kept.
 
 use std::hash::{BuildHasher, Hasher};
 
@@ -28,6 +29,9 @@ use crate::strict_json::TopMember;
 
 /// Maps kept at most (one per list of wanted names; the oldest goes).
 const KEPT_MAPS: usize = 16;
+/// A map whose value tokens take more bytes is not kept (nor its tokens):
+/// what the store holds stays small whatever the lines' length.
+const KEPT_TOKENS_MAX: usize = 16 << 10;
 
 /// The built members of recent events (one store per scanner).
 #[derive(Debug, Default)]
@@ -185,9 +189,17 @@ impl KeptMembers {
     }
 
     /// Notes that entry `i` now holds the tokens of the build in progress,
-    /// whose `map` is out until given back.
+    /// whose `map` is out until given back (unless its values are too
+    /// long to keep: then the entry is emptied).
     fn built(&mut self, i: usize, map: Map<String, Value>) -> Map<String, Value> {
         let entry = &mut self.kept[i];
+        if self.tokens.len() > KEPT_TOKENS_MAX {
+            entry.map = None;
+            entry.tokens = Vec::new();
+            entry.ends = Vec::new();
+            self.tokens = Vec::new();
+            return map;
+        }
         std::mem::swap(&mut entry.tokens, &mut self.tokens);
         std::mem::swap(&mut entry.ends, &mut self.ends);
         self.out = Some(i);
@@ -272,6 +284,25 @@ mod tests {
             agrees(&mut kept, line(0, v).as_bytes(), None);
         }
         assert_eq!(kept.refilled(), 2);
+    }
+
+    #[test]
+    fn maps_of_long_values_are_not_kept() {
+        let mut kept = KeptMembers::default();
+        let long = format!(r#"{{"a":"{}","b":1}}"#, "x".repeat(KEPT_TOKENS_MAX));
+        for _ in 0..3 {
+            agrees(&mut kept, long.as_bytes(), None);
+        }
+        assert_eq!(kept.refilled(), 0);
+        assert!(kept
+            .kept
+            .iter()
+            .all(|e| e.map.is_none() && e.tokens.is_empty()));
+        // A short line of the same names is kept again.
+        for _ in 0..2 {
+            agrees(&mut kept, br#"{"a":"x","b":1}"#, None);
+        }
+        assert_eq!(kept.refilled(), 1);
     }
 
     #[test]
