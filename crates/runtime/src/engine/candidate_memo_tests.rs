@@ -1,7 +1,7 @@
 //! Tests of the candidate memo: remembered lists against fresh scanners,
 //! what the key holds, the switch.
 
-use super::super::tests::rule_of;
+use super::super::tests::{rule_of, sysmon_process_event};
 use super::super::{Engine, EngineOptions};
 
 /// An engine of `rules` (log source, detection) with the scope gate on.
@@ -34,24 +34,6 @@ fn rules() -> Vec<(&'static str, &'static str)> {
 /// A keyword: the scan reads every value, times and GUIDs included.
 const KEYWORD: (&str, &str) = (SYSMON, "keywords: ['mimikatz']\n    condition: keywords");
 
-/// A Sysmon event whose time, GUID and process id change with `n` (no
-/// witness counts in them).
-fn event(
-    n: usize,
-    id: &str,
-    process_id: &str,
-    image: &str,
-    command: &str,
-    parent: &str,
-    user: &str,
-) -> String {
-    format!(
-        r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":{id},"UtcTime":"2026-11-29 06:{:02}:{:02}.{n:03}","ProcessGuid":"{{{n:08x}-0000}}","ProcessId":{process_id},"Image":"{image}","CommandLine":"{command}","ParentImage":"{parent}","User":"{user}"}}"#,
-        n / 60 % 60,
-        n % 60
-    )
-}
-
 const COMMANDS: [&str; 6] = [
     "cmd /c whoami",
     "rundll32 javascript:x",
@@ -77,7 +59,7 @@ fn warm_against_fresh(engine: &Engine) -> u64 {
             for process_id in PROCESS_IDS {
                 for (k, command) in COMMANDS.iter().enumerate() {
                     n += 1;
-                    let raw = event(
+                    let raw = sysmon_process_event(
                         n,
                         id,
                         process_id,
@@ -119,7 +101,7 @@ fn remembered_candidates_are_those_of_a_fresh_scanner() {
 fn the_key_holds_the_event_ids_and_whether_a_number_is_rewritten() {
     let engine = gated_engine(&rules());
     let of = |n: usize, id: &str, process_id: &str| {
-        event(
+        sysmon_process_event(
             n,
             id,
             process_id,
@@ -164,7 +146,9 @@ fn lookups_stop_while_keys_do_not_repeat() {
     let mut warm = engine.scanner().unwrap();
     for n in 0..1000 {
         let command = format!("notepad {n}");
-        warm.candidates(event(n, "1", "4", IMAGES[1], &command, PARENTS[1], USERS[1]).as_bytes());
+        warm.candidates(
+            sysmon_process_event(n, "1", "4", IMAGES[1], &command, PARENTS[1], USERS[1]).as_bytes(),
+        );
     }
     assert_eq!(warm.candidate_memo.answered_total, 0);
     assert!(

@@ -34,6 +34,25 @@ pub(super) fn engine_with(detections: &[&str], options: EngineOptions) -> Engine
     Engine::new(rules, options).unwrap()
 }
 
+/// A Sysmon process creation of event id `id` whose time and GUID change
+/// with `n` (the memos' tests vary the contents rules read and keep these
+/// unread).
+pub(super) fn sysmon_process_event(
+    n: usize,
+    id: &str,
+    process_id: &str,
+    image: &str,
+    command: &str,
+    parent: &str,
+    user: &str,
+) -> String {
+    format!(
+        r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":{id},"UtcTime":"2026-11-29 06:{:02}:{:02}.{n:03}","ProcessGuid":"{{{n:08x}-0000}}","ProcessId":{process_id},"Image":"{image}","CommandLine":"{command}","ParentImage":"{parent}","User":"{user}"}}"#,
+        n / 60 % 60,
+        n % 60
+    )
+}
+
 /// The rule of [`whoami_engine`].
 const WHOAMI: &str = "    s: {CommandLine|contains: 'whoami'}\n    condition: s";
 

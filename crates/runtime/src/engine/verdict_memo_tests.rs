@@ -2,7 +2,7 @@
 //! (flat and nested events), keys, the switch, the bounds.
 
 use super::*;
-use crate::engine::tests::engine;
+use crate::engine::tests::{engine, sysmon_process_event};
 use crate::engine::Engine;
 use crate::members::MemberIndex;
 use crate::partial::MemberFilter;
@@ -19,11 +19,7 @@ const RULES: [&str; 4] = [
 /// A process creation whose time, GUID and process id change with `n`
 /// (no rule reads them).
 fn event(n: usize, image: &str, command: &str, parent: &str, user: &str) -> String {
-    format!(
-        r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"UtcTime":"2026-11-29 06:{:02}:{:02}.{n:03}","ProcessGuid":"{{{n:08x}-0000}}","ProcessId":{n},"Image":"{image}","CommandLine":"{command}","ParentImage":"{parent}","User":"{user}"}}"#,
-        n / 60 % 60,
-        n % 60
-    )
+    sysmon_process_event(n, "1", &n.to_string(), image, command, parent, user)
 }
 
 const COMMANDS: [&str; 5] = [
