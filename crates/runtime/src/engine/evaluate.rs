@@ -31,7 +31,8 @@ impl Scanner<'_> {
             self.indexed_event = Some(this_event);
         }
         let mut memo_key = None;
-        // The parse refilled the kept members: the event goes back to them.
+        // The parse went through the kept members: the event goes back to
+        // them unless it is handed on.
         let mut kept = false;
         // A nested event's key holds no flags of top-level members.
         let mut nested_key = false;
@@ -95,19 +96,17 @@ impl Scanner<'_> {
         if let (Some(hash), Verdict::Matched(rules)) = (memo_key, &verdict) {
             self.verdict_memo.remember(hash, rules);
         }
+        if let Verdict::Matched(rules) = &verdict {
+            if complete && !rules.is_empty() {
+                return (verdict, Some(event), candidates);
+            }
+        }
+        if kept {
+            self.kept_members.keep(event);
+        }
         match verdict {
-            Verdict::Matched(rules) if complete && !rules.is_empty() => {
-                (Verdict::Matched(rules), Some(event), candidates)
-            }
-            verdict => {
-                if kept {
-                    self.kept_members.keep(event);
-                }
-                match verdict {
-                    Verdict::Matched(rules) => self.with_whole_event(raw, rules, candidates),
-                    verdict => (verdict, None, candidates),
-                }
-            }
+            Verdict::Matched(rules) => self.with_whole_event(raw, rules, candidates),
+            verdict => (verdict, None, candidates),
         }
     }
 

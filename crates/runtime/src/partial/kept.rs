@@ -41,8 +41,7 @@ pub(crate) struct KeptMembers {
     /// (given back by [`KeptMembers::keep`]).
     out: Option<usize>,
     /// The build in progress's value tokens (swapped into its entry).
-    tokens: Vec<u8>,
-    ends: Vec<u32>,
+    tokens: Tokens,
     /// The wanted members of the build in progress.
     wanted: Vec<bool>,
     /// Entries made, for picking the oldest.
@@ -58,11 +57,44 @@ struct Kept {
     /// A hash of the wanted names, in order.
     signature: u64,
     map: Option<Map<String, Value>>,
-    /// The map's value tokens, one after another, and where each ends.
-    tokens: Vec<u8>,
-    ends: Vec<u32>,
+    /// The map's value tokens.
+    tokens: Tokens,
     /// When the entry was made (the oldest is replaced).
     made: u64,
+}
+
+/// Value tokens as written, one after another, and where each ends.
+#[derive(Debug, Default)]
+struct Tokens {
+    bytes: Vec<u8>,
+    ends: Vec<u32>,
+}
+
+impl Tokens {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    fn push(&mut self, token: &str) {
+        self.bytes.extend_from_slice(token.as_bytes());
+        self.ends.push(self.bytes.len() as u32);
+    }
+
+    /// How many tokens there are.
+    fn count(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Token `i`.
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        let start = match i {
+            0 => 0,
+            _ => *self.ends.get(i - 1)? as usize,
+        };
+        let end = *self.ends.get(i)? as usize;
+        self.bytes.get(start..end)
+    }
 }
 
 impl KeptMembers {
@@ -114,19 +146,16 @@ impl KeptMembers {
             }
         }
         self.tokens.clear();
-        self.ends.clear();
         let mut map = Map::with_capacity(top.len());
         for (member, _) in top.iter().zip(&self.wanted).filter(|(_, &w)| w) {
             let name = member_name(text, member)?;
-            self.tokens
-                .extend_from_slice(slice(text, member.value)?.as_bytes());
-            self.ends.push(self.tokens.len() as u32);
+            self.tokens.push(slice(text, member.value)?);
             // Duplicate names: the last one wins, in the first one's
             // place, as in a full parse (the tokens then do not line up
             // with the map: it is not kept).
             map.insert(name.into_owned(), member_value(text, member)?);
         }
-        if map.len() != self.ends.len() {
+        if map.len() != self.tokens.count() {
             return Some(map);
         }
         let i = found.unwrap_or_else(|| self.entry_for(signature));
@@ -143,11 +172,9 @@ impl KeptMembers {
         text: &str,
         top: &[TopMember],
     ) -> Option<bool> {
-        let kept = &self.kept[i];
+        let kept = &self.kept[i].tokens;
         self.tokens.clear();
-        self.ends.clear();
         let mut entries = map.iter_mut();
-        let mut kept_start = 0;
         for (member, _) in top.iter().zip(&self.wanted).filter(|(_, &w)| w) {
             let name = member_name(text, member)?;
             let Some((key, value)) = entries.next() else {
@@ -157,14 +184,10 @@ impl KeptMembers {
                 return Some(false);
             }
             let token = slice(text, member.value)?;
-            let kept_end = kept.ends.get(self.ends.len()).map(|&e| e as usize);
-            let kept_token = kept_end.and_then(|end| kept.tokens.get(kept_start..end));
-            if kept_token != Some(token.as_bytes()) {
+            if kept.get(self.tokens.count()) != Some(token.as_bytes()) {
                 *value = member_value(text, member)?;
             }
-            kept_start = kept_end.unwrap_or(kept_start);
-            self.tokens.extend_from_slice(token.as_bytes());
-            self.ends.push(self.tokens.len() as u32);
+            self.tokens.push(token);
         }
         Some(entries.next().is_none())
     }
@@ -193,15 +216,13 @@ impl KeptMembers {
     /// long to keep: then the entry is emptied).
     fn built(&mut self, i: usize, map: Map<String, Value>) -> Map<String, Value> {
         let entry = &mut self.kept[i];
-        if self.tokens.len() > KEPT_TOKENS_MAX {
+        if self.tokens.bytes.len() > KEPT_TOKENS_MAX {
             entry.map = None;
-            entry.tokens = Vec::new();
-            entry.ends = Vec::new();
-            self.tokens = Vec::new();
+            entry.tokens = Tokens::default();
+            self.tokens = Tokens::default();
             return map;
         }
         std::mem::swap(&mut entry.tokens, &mut self.tokens);
-        std::mem::swap(&mut entry.ends, &mut self.ends);
         self.out = Some(i);
         map
     }
@@ -297,7 +318,7 @@ mod tests {
         assert!(kept
             .kept
             .iter()
-            .all(|e| e.map.is_none() && e.tokens.is_empty()));
+            .all(|e| e.map.is_none() && e.tokens.count() == 0));
         // A short line of the same names is kept again.
         for _ in 0..2 {
             agrees(&mut kept, br#"{"a":"x","b":1}"#, None);

@@ -78,8 +78,7 @@ struct ModeAtoms {
     automaton: OnceLock<Option<Automaton>>,
     /// Per atom, a prepared search for a substring atom, built the first
     /// time the atom is decided on its own (a field has thousands of
-    /// atoms, an event asks for a few, and a search takes ~13,000
-    /// instructions to prepare).
+    /// atoms; the events of a run ask for a few of them).
     finders: OnceLock<Vec<OnceLock<Box<memchr::memmem::Finder<'static>>>>>,
 }
 

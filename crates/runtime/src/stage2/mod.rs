@@ -161,11 +161,14 @@ fn searcher(texts: &[String]) -> Option<Searcher> {
 
 impl FirstSight {
     fn new(ids: &[u32], target: u32, mode: usize, table: &AtomTableBuilder) -> FirstSight {
-        let substring = |id: u32| match table.literal(target, mode, id) {
-            Some((Position::Contains, text)) => Some(text.to_string()),
-            _ => None,
-        };
-        let together: Vec<String> = ids.iter().filter_map(|&id| substring(id)).collect();
+        let mut alone = Vec::new();
+        let mut together = Vec::new();
+        for &id in ids {
+            match table.literal(target, mode, id) {
+                Some((Position::Contains, text)) => together.push(text.to_string()),
+                _ => alone.push(id),
+            }
+        }
         if together.len() < ONE_PASS_MIN {
             return FirstSight {
                 alone: ids.to_vec(),
@@ -173,11 +176,7 @@ impl FirstSight {
             };
         }
         FirstSight {
-            alone: ids
-                .iter()
-                .copied()
-                .filter(|&id| substring(id).is_none())
-                .collect(),
+            alone,
             together,
             searcher: OnceLock::new(),
         }
