@@ -1,7 +1,7 @@
 //! Tests of the candidate memo: remembered lists against fresh scanners,
 //! what the key holds, the switch.
 
-use super::super::tests::{rule_of, sysmon_process_event};
+use super::super::tests::{rule_of, sysmon_process_event, IMAGES, PARENTS, USERS};
 use super::super::{Engine, EngineOptions};
 
 /// An engine of `rules` (log source, detection) with the scope gate on.
@@ -42,9 +42,6 @@ const COMMANDS: [&str; 6] = [
     "mimikatz 123456",
     "résumé",
 ];
-const IMAGES: [&str; 2] = ["C:\\\\w\\\\rundll32.exe", "C:\\\\w\\\\cmd.exe"];
-const PARENTS: [&str; 2] = ["C:\\\\o\\\\WINWORD.EXE", "C:\\\\w\\\\explorer.exe"];
-const USERS: [&str; 2] = ["NT AUTHORITY\\\\SYSTEM", "CONTOSO\\\\eve"];
 const IDS: [&str; 4] = ["1", "7", "\"1\"", "8"];
 const PROCESS_IDS: [&str; 3] = ["4242", "1.23456e5", "-0"];
 

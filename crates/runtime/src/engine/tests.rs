@@ -53,6 +53,11 @@ pub(super) fn sysmon_process_event(
     )
 }
 
+/// Values of [`sysmon_process_event`] the memos' tests pick from (JSON-escaped).
+pub(super) const IMAGES: [&str; 2] = ["C:\\\\w\\\\rundll32.exe", "C:\\\\w\\\\cmd.exe"];
+pub(super) const PARENTS: [&str; 2] = ["C:\\\\o\\\\WINWORD.EXE", "C:\\\\w\\\\explorer.exe"];
+pub(super) const USERS: [&str; 2] = ["NT AUTHORITY\\\\SYSTEM", "CONTOSO\\\\eve"];
+
 /// The rule of [`whoami_engine`].
 const WHOAMI: &str = "    s: {CommandLine|contains: 'whoami'}\n    condition: s";
 

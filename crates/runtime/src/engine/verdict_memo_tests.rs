@@ -2,7 +2,7 @@
 //! (flat and nested events), keys, the switch, the bounds.
 
 use super::*;
-use crate::engine::tests::{engine, sysmon_process_event};
+use crate::engine::tests::{engine, sysmon_process_event, IMAGES, PARENTS, USERS};
 use crate::engine::Engine;
 use crate::members::MemberIndex;
 use crate::partial::MemberFilter;
@@ -29,9 +29,6 @@ const COMMANDS: [&str; 5] = [
     "WHOAMI /all",
     "résumé",
 ];
-const IMAGES: [&str; 2] = ["C:\\\\w\\\\rundll32.exe", "C:\\\\w\\\\cmd.exe"];
-const PARENTS: [&str; 2] = ["C:\\\\o\\\\WINWORD.EXE", "C:\\\\w\\\\explorer.exe"];
-const USERS: [&str; 2] = ["NT AUTHORITY\\\\SYSTEM", "CONTOSO\\\\eve"];
 
 fn nth_event(n: usize) -> String {
     event(
