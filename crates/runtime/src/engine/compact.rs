@@ -23,8 +23,10 @@ use super::{EventKnown, Scanner};
 /// Layouts remembered per thread. A log holds events of dozens of kinds
 /// (the generated corpus twelve): with 8, the oldest was dropped for each
 /// rarer kind, and all SigmaHQ over generated events took 5 % more
-/// instructions (callgrind, with the verdict memo's 4 likewise). A layout
-/// is told from another by its first differing name, so more cost little.
+/// instructions (callgrind, with the verdict memo's 4 likewise). A flat
+/// line's layout is found by its shape (a number, `members/shapes.rs`),
+/// another's by its encoded names, told from another layout's by the
+/// first differing name, so more cost little.
 const LAYOUTS: usize = 32;
 
 /// The highest repeat counter of a layout's scalar (where it starts).
@@ -43,8 +45,8 @@ pub(super) struct CompactEvent {
     /// Whether `bytes` holds the current event's copy, and whether of every
     /// value (reset per event).
     pub(super) made: Option<bool>,
-    /// The current event's layout: each scalar's member name, length-prefixed
-    /// ([`crate::members::MemberIndex::encode_names`]).
+    /// The current event's layout when it has no shape: each scalar's member
+    /// name, length-prefixed ([`crate::members::MemberIndex::encode_names`]).
     layout: Vec<u8>,
     /// The last layouts first seen (oldest first: a new layout drops the
     /// oldest).
@@ -60,9 +62,19 @@ pub(super) struct CompactEvent {
 /// events.
 pub(super) type RepeatCounters<'c> = (&'c mut [u8], &'c mut u32);
 
+/// How a layout is told from the others.
+#[derive(PartialEq, Eq)]
+enum LayoutKey {
+    /// A flat line's shape ([`crate::members::MemberIndex::shape`]).
+    Shape(u64),
+    /// Any other line's names, encoded
+    /// ([`crate::members::MemberIndex::encode_names`]).
+    Names(Vec<u8>),
+}
+
 /// What is known of one layout of member names.
 struct Layout {
-    names: Vec<u8>,
+    key: LayoutKey,
     /// Told to no other layout of this scanner (numbers are not reused when
     /// a layout is dropped), so that others can key what they derive from
     /// the names by it.
@@ -176,12 +188,22 @@ impl Scanner<'_> {
         if let Some(i) = compact.current {
             return i;
         }
-        self.members.encode_names(raw, &mut compact.layout);
-        let i = match compact
-            .layouts
-            .iter()
-            .rposition(|l| l.names == compact.layout)
-        {
+        // A flat line's shape tells its names without reading them again.
+        let shape = self.members.shape();
+        let found = match shape {
+            Some(shape) => compact
+                .layouts
+                .iter()
+                .rposition(|l| l.key == LayoutKey::Shape(shape)),
+            None => {
+                self.members.encode_names(raw, &mut compact.layout);
+                compact
+                    .layouts
+                    .iter()
+                    .rposition(|l| matches!(&l.key, LayoutKey::Names(n) if *n == compact.layout))
+            }
+        };
+        let i = match found {
             Some(i) => i,
             None => {
                 if compact.layouts.len() >= LAYOUTS {
@@ -189,7 +211,10 @@ impl Scanner<'_> {
                 }
                 compact.next_serial += 1;
                 compact.layouts.push(Layout {
-                    names: compact.layout.clone(),
+                    key: shape.map_or_else(
+                        || LayoutKey::Names(compact.layout.clone()),
+                        LayoutKey::Shape,
+                    ),
                     serial: compact.next_serial,
                     places: None,
                     scope_slots: None,

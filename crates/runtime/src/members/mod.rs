@@ -19,10 +19,13 @@
 //! bytes. Lines the strict pass does not judge get the lenient pass (the
 //! same spans, no verdict) and serde_json in stage 2.
 
+mod shapes;
+
 use crate::special_bytes::SpecialBytes;
 use crate::strict_json::{
     is_rewritten_number, number_end, string_end, word_end, Escapes, TopMember, MAX_DEPTH,
 };
+use shapes::Shapes;
 
 /// No member (a scalar at the top level, or inside a top-level array).
 const NO_KEY: (u32, u32) = (u32::MAX, u32::MAX);
@@ -117,6 +120,10 @@ pub struct MemberIndex {
     seen: Seen,
     /// The line's quotes, backslashes and control bytes, for the strict pass.
     specials: SpecialBytes,
+    /// The flat shapes seen, and the last line's (when the flat pass
+    /// accepted it and no name holds an escape).
+    shapes: Shapes,
+    shape: Option<u64>,
 }
 
 /// What a line the strict pass accepted holds that may make its text read
@@ -208,6 +215,7 @@ impl MemberIndex {
     /// Whether the line is valid JSON as well: `MemberIndex::top_members`.
     pub fn build(&mut self, raw: &[u8]) -> bool {
         self.strict = false;
+        self.shape = None;
         if raw.len() >= u32::MAX as usize {
             self.spans.clear();
             self.containers.clear();
@@ -237,6 +245,13 @@ impl MemberIndex {
     /// top-level members' names, in order.
     pub(crate) fn is_flat(&self) -> bool {
         self.strict && self.containers.is_empty()
+    }
+
+    /// The shape of the last indexed line (`shapes.rs`): lines with the same
+    /// shape are flat lines the strict pass accepted with the same member
+    /// names in the same order, none escaped. `None` for other lines.
+    pub(crate) fn shape(&self) -> Option<u64> {
+        self.shape
     }
 
     /// The containers and scalars of the last indexed line, when the strict
@@ -303,19 +318,41 @@ impl MemberIndex {
     /// the general pass then starts over and decides.
     fn build_flat(&mut self, raw: &[u8], specials: &SpecialBytes) -> Option<()> {
         let spaces = |i: usize| skip_spaces(raw, i);
-        let mut i = after_byte(raw, 0, b'{')?;
+        // The separator before each member: `{`, then a comma.
+        let mut separator = spaces(0);
+        if raw.get(separator) != Some(&b'{') {
+            return None;
+        }
+        self.shapes.before_line();
+        // Where the names so far lie in the trie of shapes.
+        let (mut node, mut first) = (shapes::ROOT, true);
         loop {
-            let open = after_byte(raw, i, b'"')? - 1;
-            let (name_end, name_escapes) = string_end(raw, open, specials)?;
-            let name = (open as u32 + 1, name_end as u32 - 1);
-            let at = spaces(after_byte(raw, name_end, b':')?);
+            let (name, name_escaped, after_colon) = match self.shapes.follow(node, raw, separator) {
+                // A known name written as usual: its bytes are its token's.
+                Some((child, after)) => {
+                    node = child;
+                    ((separator as u32 + 2, after as u32 - 2), false, after)
+                }
+                None => {
+                    let open = after_byte(raw, separator + 1, b'"')? - 1;
+                    let (name_end, escapes) = string_end(raw, open, specials)?;
+                    self.seen.hiding_escape |= escapes.hiding;
+                    let name = (open as u32 + 1, name_end as u32 - 1);
+                    node = match (escapes.any, raw.get(open + 1..name_end - 1)) {
+                        (false, Some(text)) => self.shapes.child_named(node, first, text),
+                        _ => shapes::NONE,
+                    };
+                    (name, escapes.any, after_byte(raw, name_end, b':')?)
+                }
+            };
+            let at = spaces(after_colon);
             let (end, escapes) = scalar_end(raw, at, specials)?;
-            self.seen.hiding_escape |= name_escapes.hiding | escapes.hiding;
+            self.seen.hiding_escape |= escapes.hiding;
             self.seen.rewritten_number |= escapes.rewritten_number;
             let value = (at as u32, end as u32);
             self.top.push(TopMember {
                 name,
-                name_escaped: name_escapes.any,
+                name_escaped,
                 value,
                 plain_string: !escapes.any,
             });
@@ -326,7 +363,7 @@ impl MemberIndex {
                 _ => end,
             };
             match raw.get(next)? {
-                b',' => i = next + 1,
+                b',' => (separator, first) = (next, false),
                 b'}' => {
                     if spaces(next + 1) != raw.len() {
                         return None;
@@ -338,6 +375,7 @@ impl MemberIndex {
                         end: m.value.1,
                         key: m.name,
                     }));
+                    self.shape = self.shapes.end_at(node);
                     return Some(());
                 }
                 _ => return None,

@@ -347,6 +347,57 @@ mod properties {
             prop_assert_eq!(encoded, plain, "{}", line);
         }
 
+        /// A warm index (its trie of shapes filled by the lines before)
+        /// reads each line as a fresh general pass does, and gives two
+        /// flat lines one shape exactly when their member names, none
+        /// escaped, are the same in the same order.
+        #[test]
+        fn known_shapes_read_as_the_general_pass(
+            lines in proptest::collection::vec(
+                (
+                    proptest::collection::vec(
+                        (prop_oneof!["(A|Image|CommandLine|ParentProcessGuid|AVeryLongMemberNameIndeed)", "[a-z\"\\\\]{1,3}"], token()),
+                        1..5,
+                    ),
+                    "(,| ,|, )",
+                    "(:| :|: )",
+                    proptest::option::of((any::<u8>(), 0usize..60, any::<bool>())),
+                ),
+                1..12,
+            ),
+        ) {
+            let mut warm = MemberIndex::default();
+            let mut shapes: Vec<(Option<u64>, Vec<Vec<u8>>)> = Vec::new();
+            for (members, sep, colon, edit) in lines {
+                let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\"{colon}{v}")).collect();
+                let line = edited(format!("{{{}}}", body.join(&sep)).into_bytes(), edit);
+                let text = String::from_utf8_lossy(&line).into_owned();
+                warm.build(&line);
+                let general = strict_path(&line, false);
+                let flat = warm.strict && warm.containers.is_empty();
+                if flat {
+                    let spans = warm.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
+                    prop_assert_eq!(Some((spans, warm.top.clone(), warm.seen.hiding_escape)), general, "{}", text);
+                } else {
+                    prop_assert_eq!(warm.shape(), None, "{}", text);
+                }
+                let Some(shape) = warm.shape() else {
+                    prop_assert!(!flat || warm.top.iter().any(|m| m.name_escaped), "{}", text);
+                    continue;
+                };
+                let names: Vec<Vec<u8>> = warm
+                    .top
+                    .iter()
+                    .map(|m| line[m.name.0 as usize..m.name.1 as usize].to_vec())
+                    .collect();
+                prop_assert!(warm.top.iter().all(|m| !m.name_escaped));
+                for (other, other_names) in &shapes {
+                    prop_assert_eq!(*other == Some(shape), *other_names == names, "{}", text);
+                }
+                shapes.push((Some(shape), names));
+            }
+        }
+
         /// A strict yes is always serde_json's yes, with the lenient pass's
         /// spans; on the lines it judges (spaces only, no `\u`, UTF-8), a
         /// no is serde_json's no.

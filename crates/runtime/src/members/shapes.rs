@@ -1,0 +1,286 @@
+//! The shapes of flat events: the member names of a line in order, known
+//! from earlier lines, so that the strict flat pass reads a known name by
+//! one comparison and tells the line's shape without a second pass.
+//!
+//! Events of one source repeat their member names in the same order (a
+//! Sysmon process creation its 29 names); what changes is the values. The
+//! shapes seen are kept as a trie of names: a node is one member name
+//! after the names on its path, with the bytes that introduce it in the
+//! usual writing, `{"Name":` for a first member and `,"Name":` for the
+//! others (its *token*). Reading a line, the flat pass compares the bytes
+//! at the separator with the tokens of the current node's children: a
+//! match is the name read, validated (the token is the bytes of a name
+//! read before, free of escapes, quotes and control bytes) and placed in
+//! the trie at once. A line written otherwise (spaces around the colon, a
+//! new name) reads its name the usual way and finds or adds the child by
+//! the name. A line that ends after a node has that node's shape: a serial
+//! number told to no other list of names (a list of names gets one number
+//! per trie, and a trie that starts over gives new numbers).
+//!
+//! Names with escapes are not kept (their text is not their bytes); a line
+//! with one has no shape. Bounded: past [`MAX_NODES`] nodes the trie starts
+//! over at the next line.
+
+/// Nodes kept at most (then the trie starts over): thousands of distinct
+/// names in order, far more than the dozens of kinds of events of a log.
+pub(crate) const MAX_NODES: usize = 4096;
+
+/// Words of a token compared at once (names of up to 20 bytes).
+const WORDS: usize = 3;
+
+/// No node (a child or sibling link).
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// The root: no name, the first members are its children.
+pub(crate) const ROOT: u32 = 0;
+
+/// One member name after the names on its path.
+#[derive(Debug, Clone)]
+struct Node {
+    /// Its token in [`Shapes::bytes`]: the separator, the quoted name and
+    /// the colon.
+    token: (u32, u32),
+    /// A token of up to [`WORDS`] words: its bytes as little-endian words
+    /// (zeros past its end) and the mask of its bytes in each, compared
+    /// without a branch or a call per name; a longer one is compared byte
+    /// by byte (all masks zero).
+    words: [u64; WORDS],
+    masks: [u64; WORDS],
+    first_child: u32,
+    next_sibling: u32,
+    /// The shape of lines whose last member this is, once one ended here.
+    end: Option<u64>,
+}
+
+/// The trie of the flat shapes seen (reused from line to line).
+#[derive(Debug)]
+pub(crate) struct Shapes {
+    nodes: Vec<Node>,
+    /// The tokens, one after the other.
+    bytes: Vec<u8>,
+    /// The serial number the next shape gets.
+    next_serial: u64,
+}
+
+impl Default for Shapes {
+    fn default() -> Self {
+        let mut shapes = Shapes {
+            nodes: Vec::new(),
+            bytes: Vec::new(),
+            next_serial: 1,
+        };
+        shapes.start_over();
+        shapes
+    }
+}
+
+impl Shapes {
+    /// Forgets every shape (the root stays).
+    fn start_over(&mut self) {
+        self.nodes.clear();
+        self.bytes.clear();
+        self.nodes.push(Node {
+            token: (0, 0),
+            words: [0; WORDS],
+            masks: [0; WORDS],
+            first_child: NONE,
+            next_sibling: NONE,
+            end: None,
+        });
+    }
+
+    /// Called before each line: starts over when the trie is full.
+    pub(crate) fn before_line(&mut self) {
+        if self.nodes.len() > MAX_NODES {
+            self.start_over();
+        }
+    }
+
+    /// The child of `node` whose token the bytes at `at` start with, and
+    /// the index after the token (the colon's next byte).
+    #[inline]
+    pub(crate) fn follow(&self, node: u32, raw: &[u8], at: usize) -> Option<(u32, usize)> {
+        let mut child = self.nodes.get(node as usize)?.first_child;
+        while let Some(c) = self.nodes.get(child as usize) {
+            let len = (c.token.1 - c.token.0) as usize;
+            let same = match raw.get(at..at + 8 * WORDS) {
+                Some(window) if c.masks[0] != 0 => {
+                    let mut differ = 0;
+                    for (k, chunk) in window.chunks_exact(8).enumerate() {
+                        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+                        differ |= (word ^ c.words[k]) & c.masks[k];
+                    }
+                    differ == 0
+                }
+                // A long token, or near the end of the line.
+                _ => {
+                    raw.get(at..at + len) == self.bytes.get(c.token.0 as usize..c.token.1 as usize)
+                }
+            };
+            if same {
+                return Some((child, at + len));
+            }
+            child = c.next_sibling;
+        }
+        None
+    }
+
+    /// The child of `node` named `name` (as written, without escapes),
+    /// added when new; `first`: it is a line's first member (its token
+    /// starts with `{`, the others' with a comma).
+    pub(crate) fn child_named(&mut self, node: u32, first: bool, name: &[u8]) -> u32 {
+        // A token is the separator, the name in quotes and the colon.
+        let named = |c: &Node| c.token.1 - c.token.0 == name.len() as u32 + 4;
+        let mut child = self
+            .nodes
+            .get(node as usize)
+            .map_or(NONE, |n| n.first_child);
+        while let Some(c) = self.nodes.get(child as usize) {
+            let (start, end) = (c.token.0 as usize + 2, c.token.1 as usize - 2);
+            if named(c) && self.bytes.get(start..end) == Some(name) {
+                return child;
+            }
+            child = c.next_sibling;
+        }
+        let Some(parent) = self.nodes.get(node as usize) else {
+            return NONE;
+        };
+        let first_child = parent.first_child;
+        let start = self.bytes.len() as u32;
+        let separator = if first { b'{' } else { b',' };
+        self.bytes.extend_from_slice(&[separator, b'"']);
+        self.bytes.extend_from_slice(name);
+        self.bytes.extend_from_slice(b"\":");
+        let token = self.bytes.get(start as usize..).unwrap_or_default();
+        let (mut words, mut masks) = ([0u64; WORDS], [0u64; WORDS]);
+        if token.len() <= 8 * WORDS {
+            for (k, chunk) in token.chunks(8).enumerate() {
+                let mut word = [0u8; 8];
+                word[..chunk.len()].copy_from_slice(chunk);
+                words[k] = u64::from_le_bytes(word);
+                masks[k] = u64::MAX >> (64 - 8 * chunk.len());
+            }
+        }
+        let added = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            token: (start, self.bytes.len() as u32),
+            words,
+            masks,
+            first_child: NONE,
+            next_sibling: first_child,
+            end: None,
+        });
+        if let Some(parent) = self.nodes.get_mut(node as usize) {
+            parent.first_child = added;
+        }
+        added
+    }
+
+    /// The shape of a line whose last member is `node` (numbered when no
+    /// line ended there before); `None` for the root or no node.
+    pub(crate) fn end_at(&mut self, node: u32) -> Option<u64> {
+        if node == ROOT {
+            return None;
+        }
+        let next = &mut self.next_serial;
+        let end = self
+            .nodes
+            .get_mut(node as usize)?
+            .end
+            .get_or_insert_with(|| {
+                *next += 1;
+                *next - 1
+            });
+        Some(*end)
+    }
+
+    /// Nodes kept (tests).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Shapes, MAX_NODES, ROOT};
+
+    /// Follows `names` from the root as a line writes them (`{` first,
+    /// then commas), adding the ones not known; the node reached.
+    fn walk(shapes: &mut Shapes, names: &[&str]) -> u32 {
+        let mut node = ROOT;
+        for (k, name) in names.iter().enumerate() {
+            node = shapes.child_named(node, k == 0, name.as_bytes());
+        }
+        node
+    }
+
+    #[test]
+    fn tokens_are_found_whatever_their_length_and_wherever_the_line_ends() {
+        let mut shapes = Shapes::default();
+        // Names whose tokens take one, two, three and more than three words.
+        let names = [
+            "A",
+            "Image",
+            "CommandLine",
+            "ParentProcessGuid",
+            "AVeryLongMemberNameIndeed",
+        ];
+        for name in names {
+            let node = shapes.child_named(ROOT, true, name.as_bytes());
+            let token = format!("{{\"{name}\":");
+            for tail in ["", "1", "\"a long value past the words\"}"] {
+                let line = format!("{token}{tail}");
+                assert_eq!(
+                    shapes.follow(ROOT, line.as_bytes(), 0),
+                    Some((node, token.len())),
+                    "{line}"
+                );
+                // Any byte of the token changed, or the line cut inside it:
+                // not this child.
+                for k in 0..token.len() {
+                    let mut other = line.clone().into_bytes();
+                    other[k] ^= 0x20;
+                    assert_eq!(shapes.follow(ROOT, &other, 0), None, "{line} at {k}");
+                    assert_eq!(shapes.follow(ROOT, &line.as_bytes()[..k], 0), None);
+                }
+            }
+        }
+        // A longer name sharing a shorter one's start is its own child.
+        let short = shapes.child_named(ROOT, true, b"Image");
+        let long = shapes.child_named(ROOT, true, b"ImageLoaded");
+        assert_ne!(short, long);
+        assert_eq!(
+            shapes.follow(ROOT, b"{\"ImageLoaded\":1}", 0),
+            Some((long, 15))
+        );
+        assert_eq!(shapes.follow(ROOT, b"{\"Image\":1}", 0), Some((short, 9)));
+    }
+
+    #[test]
+    fn a_list_of_names_has_one_shape_and_the_trie_is_bounded() {
+        let mut shapes = Shapes::default();
+        let a = walk(&mut shapes, &["EventID", "Image", "CommandLine"]);
+        let b = walk(&mut shapes, &["EventID", "Image"]);
+        let c = walk(&mut shapes, &["Image", "EventID", "CommandLine"]);
+        let (sa, sb, sc) = (shapes.end_at(a), shapes.end_at(b), shapes.end_at(c));
+        assert!(sa.is_some() && sb.is_some() && sc.is_some());
+        assert!(sa != sb && sa != sc && sb != sc);
+        let a_again = walk(&mut shapes, &["EventID", "Image", "CommandLine"]);
+        assert_eq!(shapes.end_at(a_again), sa);
+        assert_eq!(shapes.end_at(ROOT), None);
+        // A comma-led token is not a first member's.
+        assert_eq!(shapes.follow(ROOT, b",\"EventID\":1", 0), None);
+        // Past the bound the trie starts over, and a list of names seen
+        // before gets a new shape.
+        for k in 0..=MAX_NODES {
+            shapes.child_named(ROOT, true, format!("n{k}").as_bytes());
+        }
+        assert!(shapes.len() > MAX_NODES);
+        shapes.before_line();
+        assert_eq!(shapes.len(), 1);
+        let node = walk(&mut shapes, &["EventID", "Image", "CommandLine"]);
+        let again = shapes.end_at(node);
+        assert!(again.is_some() && again != sa && again != sb && again != sc);
+    }
+}
