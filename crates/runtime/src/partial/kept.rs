@@ -98,8 +98,19 @@ impl Tokens {
 }
 
 impl KeptMembers {
-    /// Gives back the event the last [`KeptMembers::build`] gave, to be
-    /// refilled by a later one.
+    /// Forgets which entry's map is out: the next [`KeptMembers::keep`]
+    /// takes back nothing unless a [`KeptMembers::build`] lends a map first.
+    /// Called before each event's parse, so that the map of an event handed
+    /// on for output (never given back), or an event parsed otherwise,
+    /// never goes back in place of another entry's map (its tokens would
+    /// then describe other values).
+    pub(super) fn lend_nothing(&mut self) {
+        self.out = None;
+    }
+
+    /// Gives back the event the last [`KeptMembers::build`] gave (for this
+    /// event: see [`KeptMembers::lend_nothing`]), to be refilled by a later
+    /// one.
     pub(crate) fn keep(&mut self, event: Value) {
         let entry = self.out.take().and_then(|i| self.kept.get_mut(i));
         if let (Value::Object(map), Some(entry)) = (event, entry) {
@@ -324,6 +335,32 @@ mod tests {
             agrees(&mut kept, br#"{"a":"x","b":1}"#, None);
         }
         assert_eq!(kept.refilled(), 1);
+    }
+
+    #[test]
+    fn only_the_map_lent_for_an_event_goes_back() {
+        // The engine's sequence (found by the fuzz target): a match's map is
+        // handed on for output, never given back; the next line, which the
+        // strict pass does not judge (a leading line feed), is parsed by
+        // serde_json and given back; a line of the first one's names and
+        // image must then read its own values, not the second line's.
+        let first: &[u8] = br#"{"Image":"C:\\w.exk","CommandLine":"a"}"#;
+        let other: &[u8] = b"\n{\"Image\":\"C:\\\\w.exe\",\"CommandLine\":\"b\"}";
+        let third: &[u8] = br#"{"Image":"C:\\w.exk","CommandLine":"c"}"#;
+        let mut kept = KeptMembers::default();
+        let parse = |kept: &mut KeptMembers, raw: &[u8]| {
+            let index = MemberIndex::built(raw);
+            parse_indexed_kept(raw, None, None, &index, Some(kept)).map(|(event, _)| event)
+        };
+        let handed_on = parse(&mut kept, first);
+        assert!(handed_on.is_ok());
+        assert!(MemberIndex::built(other).top_members().is_none());
+        if let Ok(event) = parse(&mut kept, other) {
+            assert_eq!(event["Image"], "C:\\w.exe");
+            kept.keep(event);
+        }
+        agrees(&mut kept, third, None);
+        agrees(&mut kept, third, None);
     }
 
     #[test]

@@ -348,8 +348,13 @@ pub(crate) fn parse_indexed_kept(
     filter: Option<Selection<'_>>,
     wanted: Option<&[bool]>,
     index: &MemberIndex,
-    kept: Option<&mut KeptMembers>,
+    mut kept: Option<&mut KeptMembers>,
 ) -> Result<(Value, bool), Rejection> {
+    // Only a map the store lends for this event goes back to it: not one
+    // an earlier event kept (handed on for output), nor a full parse.
+    if let Some(kept) = kept.as_deref_mut() {
+        kept.lend_nothing();
+    }
     if let (Some(top), Ok(text)) = (index.top_members(), simdutf8::basic::from_utf8(raw)) {
         let wanted = wanted.filter(|w| w.len() == top.len());
         let mut every = true;
