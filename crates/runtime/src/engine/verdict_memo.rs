@@ -16,6 +16,9 @@
 //! candidates read, names and values as written (lengths first, in line
 //! order, duplicate names included). The bytes are compared, not only
 //! hashed, so a remembered verdict is exactly the one evaluation would give.
+//! Events of one kind share their names (a *layout*, remembered with each
+//! name's id) and come with few candidate lists: per layout, the positions
+//! of the members each of its last lists reads are remembered too.
 //!
 //! A nested event (an `evtx_dump` record: one `Event` member holding
 //! everything) has no top-level member left out, so its key is its whole
@@ -117,7 +120,17 @@ struct Layout {
     /// Per member: where its name ends in `names`, its id ([`NO_ID`]: none)
     /// and whether the name holds a space.
     members: Vec<(u32, u32, bool)>,
+    /// The last candidate lists keys were built for with this layout, each
+    /// with the positions of the members its candidates read (events of
+    /// one kind come with few lists: the positions are not worked out from
+    /// the lists' read names for each event).
+    reads: Vec<(Vec<u32>, Vec<u32>)>,
+    /// The entry of `reads` the next new list replaces.
+    next_reads: usize,
 }
+
+/// Candidate lists remembered per layout ([`Layout::reads`]).
+const READS_PER_LAYOUT: usize = 4;
 
 impl Layout {
     /// Whether `top` (of `raw`) has these names.
@@ -136,10 +149,45 @@ impl Layout {
         true
     }
 
+    /// The positions of the members `candidates` read (their names' ids
+    /// in `read_ids`; names with a space too when `spaced`), worked out
+    /// when the list is not one of the last [`READS_PER_LAYOUT`].
+    fn reads_of<'i>(
+        &mut self,
+        candidates: &[u32],
+        read_ids: impl FnOnce() -> Option<(&'i [u64], bool)>,
+    ) -> Option<&[u32]> {
+        let at = match self.reads.iter().position(|(c, _)| c == candidates) {
+            Some(at) => at,
+            None => {
+                let (ids, spaced) = read_ids()?;
+                if self.reads.len() < READS_PER_LAYOUT {
+                    self.reads.push(Default::default());
+                }
+                let at = self.next_reads % self.reads.len();
+                self.next_reads = at + 1;
+                let (list, positions) = self.reads.get_mut(at)?;
+                list.clear();
+                list.extend_from_slice(candidates);
+                positions.clear();
+                for (k, &(_, id, has_space)) in self.members.iter().enumerate() {
+                    if (spaced && has_space) || (id != NO_ID && has_id(ids, id)) {
+                        positions.push(k as u32);
+                    }
+                }
+                at
+            }
+        };
+        self.reads
+            .get(at)
+            .map(|(_, positions)| positions.as_slice())
+    }
+
     /// The layout of `top`; `None` for an escaped name.
     fn of(&mut self, raw: &[u8], top: &[TopMember], filter: &MemberFilter) -> Option<()> {
         self.names.clear();
         self.members.clear();
+        self.reads.clear();
         for member in top {
             if member.name_escaped {
                 return None;
@@ -226,16 +274,6 @@ impl VerdictMemo {
         if !self.looks_up(Kind::Flat) || filter.reads_everything() {
             return None;
         }
-        self.read_ids.clear();
-        self.read_ids.resize(filter.id_words(), 0);
-        let mut spaced = false;
-        for &r in candidates {
-            let (ids, rule_spaced) = filter.rule_reads(r)?;
-            spaced |= rule_spaced;
-            for (w, &bits) in self.read_ids.iter_mut().zip(ids) {
-                *w |= bits;
-            }
-        }
         let known = match serial {
             Some(serial) => self.layouts.iter().position(|l| l.serial == Some(serial)),
             None => self.layouts.iter().position(|l| l.is_of(raw, top)),
@@ -256,15 +294,28 @@ impl VerdictMemo {
                 self.layouts.len() - 1
             }
         };
-        let layout = self.layouts.get(layout)?;
+        let read_ids = &mut self.read_ids;
+        let positions = self.layouts.get_mut(layout)?.reads_of(candidates, || {
+            read_ids.clear();
+            read_ids.resize(filter.id_words(), 0);
+            let mut spaced = false;
+            for &r in candidates {
+                let (ids, rule_spaced) = filter.rule_reads(r)?;
+                spaced |= rule_spaced;
+                for (w, &bits) in read_ids.iter_mut().zip(ids) {
+                    *w |= bits;
+                }
+            }
+            Some((read_ids.as_slice(), spaced))
+        })?;
         let key = &mut self.key;
         self.read_members.clear();
+        self.read_members.resize(top.len(), false);
         start_key(key, candidates);
-        for (member, &(_, id, has_space)) in top.iter().zip(&layout.members) {
-            let read = (spaced && has_space) || (id != NO_ID && has_id(&self.read_ids, id));
-            self.read_members.push(read);
-            if !read {
-                continue;
+        for &k in positions {
+            let member = top.get(k as usize)?;
+            if let Some(read) = self.read_members.get_mut(k as usize) {
+                *read = true;
             }
             let name = raw.get(member.name.0 as usize..member.name.1 as usize)?;
             let value = raw.get(member.value.0 as usize..member.value.1 as usize)?;

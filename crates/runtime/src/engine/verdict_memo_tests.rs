@@ -165,6 +165,37 @@ fn the_key_holds_the_candidates_and_the_members_they_read_only() {
 }
 
 #[test]
+fn keys_of_remembered_candidate_lists_are_those_worked_out_afresh() {
+    // More lists than a layout remembers, cycling over one layout: each
+    // key, and the members it holds, as a memo that has seen nothing
+    // builds them.
+    let e = engine(&RULES, false);
+    let p = Profile::sysmon();
+    let filter = MemberFilter::new(&p, &e.reads);
+    let key = |memo: &mut VerdictMemo, raw: &str, candidates: &[u32]| {
+        let index = MemberIndex::built(raw.as_bytes());
+        let top = index.top_members().unwrap();
+        memo.key_of(raw.as_bytes(), top, &filter, candidates, None)
+            .map(|_| (memo.key.clone(), memo.read_members().to_vec()))
+    };
+    let lists: [&[u32]; 6] = [&[0], &[2], &[0, 3], &[1, 3], &[2, 3], &[0, 1, 2, 3]];
+    assert!(lists.len() > READS_PER_LAYOUT);
+    let mut warm = VerdictMemo::default();
+    for round in 0..3 {
+        for (k, list) in lists.iter().enumerate() {
+            let raw = nth_event(round * 7 + k);
+            let afresh = key(&mut VerdictMemo::default(), &raw, list);
+            assert!(afresh.is_some());
+            assert_eq!(key(&mut warm, &raw, list), afresh, "{list:?} {raw}");
+            // The list just worked out or found again.
+            assert_eq!(key(&mut warm, &raw, list), afresh, "{list:?} {raw}");
+        }
+    }
+    assert_eq!(warm.layouts.len(), 1);
+    assert_eq!(warm.layouts[0].reads.len(), READS_PER_LAYOUT);
+}
+
+#[test]
 fn duplicate_and_spaced_names_get_the_verdicts_of_a_fresh_scanner() {
     let e = engine(&RULES, false);
     let p = Profile::sysmon();
