@@ -19,11 +19,17 @@
 //!
 //! Names with escapes are not kept (their text is not their bytes); a line
 //! with one has no shape. Bounded: past [`MAX_NODES`] nodes the trie starts
-//! over at the next line.
+//! over at the next line, and names past [`MAX_NAME`] bytes are not kept.
 
 /// Nodes kept at most (then the trie starts over): thousands of distinct
 /// names in order, far more than the dozens of kinds of events of a log.
+/// A line adds no node past twice as many (it has no shape then).
 pub(crate) const MAX_NODES: usize = 4096;
+
+/// Longer names are not kept (a line holding one has no shape): with the
+/// bound on nodes, the trie takes a few megabytes at most (8,192 nodes of
+/// ~80 bytes and a token of up to 260) whatever the lines hold.
+const MAX_NAME: usize = 256;
 
 /// Words of a token compared at once (names of up to 20 bytes).
 const WORDS: usize = 3;
@@ -145,6 +151,9 @@ impl Shapes {
         let Some(parent) = self.nodes.get(node as usize) else {
             return NONE;
         };
+        if name.len() > MAX_NAME || self.nodes.len() >= 2 * MAX_NODES {
+            return NONE;
+        }
         let first_child = parent.first_child;
         let start = self.bytes.len() as u32;
         let separator = if first { b'{' } else { b',' };
@@ -282,5 +291,14 @@ mod tests {
         let node = walk(&mut shapes, &["EventID", "Image", "CommandLine"]);
         let again = shapes.end_at(node);
         assert!(again.is_some() && again != sa && again != sb && again != sc);
+        // Long names, and names past twice the bound within a line, are not
+        // kept: the line has no shape.
+        let long = "n".repeat(super::MAX_NAME + 1);
+        assert_eq!(walk(&mut shapes, &["EventID", &long]), super::NONE);
+        let many: Vec<String> = (0..2 * MAX_NODES + 10).map(|k| format!("m{k}")).collect();
+        let names: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(walk(&mut shapes, &names), super::NONE);
+        assert!(shapes.len() <= 2 * MAX_NODES);
+        assert_eq!(shapes.end_at(super::NONE), None);
     }
 }
