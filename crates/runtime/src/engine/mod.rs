@@ -551,8 +551,8 @@ pub struct Scanner<'e> {
     verdict_memo: VerdictMemo,
     /// Stage 1's remembered candidate lists (`candidate_memo.rs`).
     candidate_memo: CandidateMemo,
-    /// The members stage 2 built for the last event it evaluated, refilled
-    /// for the next (`partial/kept.rs`).
+    /// The members stage 2 built for recent lists of wanted names, refilled
+    /// for later events wanting the same names (`partial/kept.rs`).
     kept_members: KeptMembers,
 }
 

@@ -325,7 +325,7 @@ impl MemberIndex {
         }
         self.shapes.before_line();
         // Where the names so far lie in the trie of shapes.
-        let (mut node, mut first) = (shapes::ROOT, true);
+        let mut node = shapes::ROOT;
         loop {
             let (name, name_escaped, after_colon) = match self.shapes.follow(node, raw, separator) {
                 // A known name written as usual: its bytes are its token's.
@@ -339,7 +339,10 @@ impl MemberIndex {
                     self.seen.hiding_escape |= escapes.hiding;
                     let name = (open as u32 + 1, name_end as u32 - 1);
                     node = match (escapes.any, raw.get(open + 1..name_end - 1)) {
-                        (false, Some(text)) => self.shapes.child_named(node, first, text),
+                        (false, Some(text)) => {
+                            let first = raw.get(separator) == Some(&b'{');
+                            self.shapes.child_named(node, first, text)
+                        }
                         _ => shapes::NONE,
                     };
                     (name, escapes.any, after_byte(raw, name_end, b':')?)
@@ -363,7 +366,7 @@ impl MemberIndex {
                 _ => end,
             };
             match raw.get(next)? {
-                b',' => (separator, first) = (next, false),
+                b',' => separator = next,
                 b'}' => {
                     if spaces(next + 1) != raw.len() {
                         return None;

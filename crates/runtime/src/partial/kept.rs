@@ -24,7 +24,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use serde_json::{Map, Value};
 
-use super::{member_name, member_value, slice};
+use super::{build_members, member_name, member_value, slice};
 use crate::strict_json::TopMember;
 
 /// Maps kept at most (one per list of wanted names; the oldest goes).
@@ -134,7 +134,7 @@ impl KeptMembers {
         top: &[TopMember],
         mut wants: impl FnMut(usize, &str) -> bool,
     ) -> Option<Map<String, Value>> {
-        self.out = None;
+        // The caller forgot the last loan ([`KeptMembers::lend_nothing`]).
         self.wanted.clear();
         let mut names = foldhash::fast::FixedState::default().build_hasher();
         for (k, member) in top.iter().enumerate() {
@@ -156,16 +156,27 @@ impl KeptMembers {
                 }
             }
         }
+        // A fresh build, recording the wanted members' tokens as it goes.
         self.tokens.clear();
-        let mut map = Map::with_capacity(top.len());
-        for (member, _) in top.iter().zip(&self.wanted).filter(|(_, &w)| w) {
-            let name = member_name(text, member)?;
-            self.tokens.push(slice(text, member.value)?);
-            // Duplicate names: the last one wins, in the first one's
-            // place, as in a full parse (the tokens then do not line up
-            // with the map: it is not kept).
-            map.insert(name.into_owned(), member_value(text, member)?);
-        }
+        let (wanted, tokens) = (&self.wanted, &mut self.tokens);
+        let map = build_members(
+            text,
+            |k, _| {
+                let wanted = wanted.get(k).copied().unwrap_or(false);
+                if let Some(token) = top
+                    .get(k)
+                    .filter(|_| wanted)
+                    .and_then(|m| slice(text, m.value))
+                {
+                    tokens.push(token);
+                }
+                wanted
+            },
+            top,
+        )?;
+        // Duplicate names (the last one wins, in the first one's place, as
+        // in a full parse): the tokens do not line up with the map, which
+        // is not kept.
         if map.len() != self.tokens.count() {
             return Some(map);
         }

@@ -395,8 +395,7 @@ fn build_members(
     mut wants: impl FnMut(usize, &str) -> bool,
     top: &[TopMember],
 ) -> Option<Map<String, Value>> {
-    // Room for every member at once: growing rehashes, and the map lives
-    // for one event only.
+    // Room for every member at once: growing rehashes.
     let mut out = Map::with_capacity(top.len());
     for (k, member) in top.iter().enumerate() {
         let name = member_name(text, member)?;
