@@ -2,79 +2,106 @@
 //! marked for the whole line at once, sixteen bytes at a time.
 //!
 //! The strict lexing pass (`members/`) looks for the end of every string
-//! of an event: its closing quote, or an escape or a control byte on the
-//! way. One pass of vector compares over the line marks every quote,
-//! backslash and byte below 0x20 in a bit set (one bit per byte); the next
-//! byte a string's scan stops at is then the next set bit, found a word of
-//! 64 bytes at a time, instead of a scan per string. The same pass tells
-//! whether the line is ASCII. Vector code comes from the `wide` crate (SSE2
-//! on x86-64, portable code elsewhere): no `unsafe` here.
+//! of an event: its closing quote, or an escape on the way. One pass of
+//! vector compares over the line marks every quote and backslash in a bit
+//! set (one bit per byte); the next byte a string's scan stops at is then
+//! the next set bit, found a word of 64 bytes at a time, instead of a scan
+//! per string. The same pass tells whether the line is ASCII and whether
+//! it holds a control byte (below 0x20) anywhere: the line's smallest and
+//! largest bytes are kept in two vectors, one compare each per sixteen
+//! bytes, told once at the end. A control byte is never where the strict
+//! pass accepts it (raw in a string it is invalid JSON; between tokens the
+//! pass takes only spaces), so a line holding one is left to the other
+//! passes whole and its place is not needed. Vector code comes from the
+//! `wide` crate (SSE2 on x86-64, portable code elsewhere): no `unsafe`
+//! here.
 //!
 //! Measured (BENCHMARKS.md, "fast path v14"): lexing 100,000 generated
 //! events took 458 ns per event with a word-at-a-time scan per string and
 //! 367 ns with these marks. Marking quotes and escapes apart (so that a
 //! string's end needs no byte read) took 444 ns: the extra masks and the
-//! walk over the escapes cost more than they saved.
+//! walk over the escapes cost more than they saved. Control bytes told by
+//! the line's smallest byte instead of marked ("fast path v22"): 850 → 640
+//! instructions for a 713-byte line.
 
 use wide::u8x16;
 
 /// The marks of one line (reused from line to line).
 #[derive(Debug, Default)]
 pub(crate) struct SpecialBytes {
-    /// Bit `i % 64` of word `i / 64`: byte `i` is a quote, a backslash or a
-    /// control byte.
+    /// Bit `i % 64` of word `i / 64`: byte `i` is a quote or a backslash.
     words: Vec<u64>,
     /// The line's length: positions from it on are past the end.
     len: usize,
 }
 
-/// The marks of sixteen bytes, and whether one of them is not ASCII.
-#[inline(always)]
-fn mark16(chunk: [u8; 16]) -> (u32, u32) {
-    let v = u8x16::from(chunk);
-    let quote = v.simd_eq(u8x16::splat(b'"'));
-    let backslash = v.simd_eq(u8x16::splat(b'\\'));
-    // Below 0x20: the larger of the byte and 0x1f is 0x1f.
-    let control = v.max(u8x16::splat(0x1f)).simd_eq(u8x16::splat(0x1f));
-    ((quote | backslash | control).to_bitmask(), v.to_bitmask())
+/// What marking a line told of its bytes besides the marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LineBytes {
+    /// Every byte is ASCII.
+    pub(crate) ascii: bool,
+    /// A byte is below 0x20 (a control byte: not marked).
+    pub(crate) control: bool,
 }
 
-/// The marks of 64 bytes, and whether one of them is not ASCII.
+/// The smallest and the largest byte so far, per lane.
+struct Extremes {
+    low: u8x16,
+    high: u8x16,
+}
+
+/// The marks of sixteen bytes; their extremes folded into `seen`.
 #[inline(always)]
-fn mark64(block: &[u8]) -> (u64, bool) {
-    let (mut word, mut high) = (0u64, 0u32);
+fn mark16(chunk: [u8; 16], seen: &mut Extremes) -> u32 {
+    let v = u8x16::from(chunk);
+    seen.low = seen.low.min(v);
+    seen.high = seen.high.max(v);
+    let quote = v.simd_eq(u8x16::splat(b'"'));
+    let backslash = v.simd_eq(u8x16::splat(b'\\'));
+    (quote | backslash).to_bitmask()
+}
+
+/// The marks of 64 bytes.
+#[inline(always)]
+fn mark64(block: &[u8], seen: &mut Extremes) -> u64 {
+    let mut word = 0u64;
     for (k, chunk) in block.chunks_exact(16).enumerate() {
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(chunk);
-        let (marks, h) = mark16(bytes);
-        word |= u64::from(marks) << (16 * k);
-        high |= h;
+        word |= u64::from(mark16(bytes, seen)) << (16 * k);
     }
-    (word, high != 0)
+    word
 }
 
 impl SpecialBytes {
-    /// Marks the special bytes of `raw`; whether `raw` is all ASCII.
-    pub(crate) fn mark(&mut self, raw: &[u8]) -> bool {
+    /// Marks the quotes and backslashes of `raw`; whether it is all ASCII
+    /// and whether it holds a control byte.
+    pub(crate) fn mark(&mut self, raw: &[u8]) -> LineBytes {
         self.words.clear();
         self.len = raw.len();
-        let mut non_ascii = false;
+        // Spaces: neither control bytes nor outside ASCII.
+        let mut seen = Extremes {
+            low: u8x16::splat(b' '),
+            high: u8x16::splat(b' '),
+        };
         let mut blocks = raw.chunks_exact(64);
         for block in &mut blocks {
-            let (word, high) = mark64(block);
-            self.words.push(word);
-            non_ascii |= high;
+            self.words.push(mark64(block, &mut seen));
         }
         let rest = blocks.remainder();
         if !rest.is_empty() {
-            // Spaces after the end: neither special nor outside ASCII.
+            // Spaces after the end: not special either.
             let mut padded = [b' '; 64];
             padded[..rest.len()].copy_from_slice(rest);
-            let (word, high) = mark64(&padded);
-            self.words.push(word);
-            non_ascii |= high;
+            self.words.push(mark64(&padded, &mut seen));
         }
-        !non_ascii
+        // A lane below 0x20: the larger of it and 0x1f is 0x1f. A lane of
+        // 0x80 or more: its top bit, which the bitmask gathers, is set.
+        let control = seen.low.max(u8x16::splat(0x1f)).simd_eq(u8x16::splat(0x1f));
+        LineBytes {
+            ascii: seen.high.to_bitmask() == 0,
+            control: control.to_bitmask() != 0,
+        }
     }
 
     /// The first marked position at or after `from`, or the line's length.
@@ -100,19 +127,27 @@ impl SpecialBytes {
 
 #[cfg(test)]
 mod tests {
-    use super::SpecialBytes;
+    use super::{LineBytes, SpecialBytes};
 
     fn naive(raw: &[u8], from: usize) -> usize {
         (from..raw.len())
-            .find(|&i| matches!(raw[i], b'"' | b'\\' | 0..=0x1f))
+            .find(|&i| matches!(raw[i], b'"' | b'\\'))
             .unwrap_or(raw.len())
+    }
+
+    fn told(raw: &[u8]) -> LineBytes {
+        LineBytes {
+            ascii: raw.is_ascii(),
+            control: raw.iter().any(|&b| b < 0x20),
+        }
     }
 
     #[test]
     fn every_special_byte_is_found_wherever_it_lies() {
         // Bytes next to the special ones in value (a space is 0x20, `!`
-        // 0x21, `#` 0x23, `]` 0x5d) and non-ASCII ones.
-        let fillers = [b'a', b' ', b'!', b'#', b']', 0xc3, 0xff, 0x7f, 0x80];
+        // 0x21, `#` 0x23, `]` 0x5d), non-ASCII ones, and control bytes,
+        // which are told of but not marked.
+        let fillers = [b'a', b' ', b'!', b'#', b']', 0xc3, 0xff, 0x7f, 0x80, 0x1f];
         let specials = [b'"', b'\\', 0x00, 0x01, 0x1f];
         let mut marks = SpecialBytes::default();
         for len in (0..140).step_by(7).chain([63, 64, 65, 127, 128, 129]) {
@@ -125,14 +160,15 @@ mod tests {
                         if at + 3 < len {
                             raw[at + 3] = specials[(at + 3) % specials.len()];
                         }
-                        assert_eq!(marks.mark(&raw), raw.is_ascii());
+                        assert_eq!(marks.mark(&raw), told(&raw), "{raw:?}");
                         for from in (0..=len).filter(|f| f % 5 == 0 || f.abs_diff(at) < 2) {
                             assert_eq!(marks.next(from), naive(&raw, from), "{raw:?} from {from}");
                         }
                     }
                 }
             }
-            assert!(marks.mark(&vec![b'a'; len]));
+            let plain = marks.mark(&vec![b'a'; len]);
+            assert!(plain.ascii && !plain.control);
             assert_eq!(marks.next(0), len);
         }
     }

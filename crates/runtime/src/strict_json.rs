@@ -57,10 +57,11 @@ pub(crate) fn is_rewritten_number(token: &[u8]) -> bool {
 
 /// The end of a string whose opening quote is at `open` (the index after
 /// its closing quote), and the escapes it holds; `None` for an
-/// unterminated string, a control character or an invalid escape (a `\u`
-/// one as serde_json reads it into a string: four hex digits, a leading
-/// surrogate followed by a trailing one, no lone surrogate). `specials`
-/// marks the line's quotes, backslashes and control bytes.
+/// unterminated string or an invalid escape (a `\u` one as serde_json
+/// reads it into a string: four hex digits, a leading surrogate followed
+/// by a trailing one, no lone surrogate). `specials` marks the line's
+/// quotes and backslashes; the line holds no control byte (the strict
+/// pass refuses one before reading any token).
 #[inline(always)]
 pub(crate) fn string_end(
     raw: &[u8],
@@ -162,28 +163,36 @@ pub(crate) fn unescape_str(body: &str) -> Option<String> {
     Some(out)
 }
 
-/// The end of a number starting at `at`:
-/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
-pub(crate) fn number_end(raw: &[u8], mut at: usize) -> Option<usize> {
+/// The end of a number starting at `at`
+/// (`-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`), and whether the
+/// token reads as another text than its bytes ([`is_rewritten_number`]),
+/// told from its parts as they are read.
+#[inline(always)]
+pub(crate) fn number_token(raw: &[u8], mut at: usize) -> Option<(usize, bool)> {
     let digits = |mut at: usize| {
         while raw.get(at).is_some_and(u8::is_ascii_digit) {
             at += 1;
         }
         at
     };
-    if raw.get(at) == Some(&b'-') {
+    let negative = raw.get(at) == Some(&b'-');
+    if negative {
         at += 1;
     }
+    let integer = at;
     match raw.get(at)? {
         b'0' => at += 1,
         b'1'..=b'9' => at = digits(at),
         _ => return None,
     }
+    // Past 18 digits, or `-0`.
+    let mut rewritten = at - integer > 18 || (negative && raw.get(integer) == Some(&b'0'));
     if raw.get(at) == Some(&b'.') {
         if !raw.get(at + 1)?.is_ascii_digit() {
             return None;
         }
         at = digits(at + 1);
+        rewritten = true;
     }
     if matches!(raw.get(at), Some(b'e' | b'E')) {
         at += 1;
@@ -194,8 +203,9 @@ pub(crate) fn number_end(raw: &[u8], mut at: usize) -> Option<usize> {
             return None;
         }
         at = digits(at);
+        rewritten = true;
     }
-    Some(at)
+    Some((at, rewritten))
 }
 
 /// The end of `true`, `false` or `null` starting at `at`.
@@ -236,6 +246,70 @@ mod tests {
         // Escapes this decoding leaves to serde_json, and broken ones.
         for body in [r#"\u0041"#, r#"\x"#, r#"ends\"#] {
             assert_eq!(super::unescape_str(body), None, "{body}");
+        }
+    }
+
+    #[test]
+    fn number_tokens_end_and_tell_rewriting_as_their_bytes_do() {
+        let grammar = |t: &str| {
+            let n = t.strip_prefix('-').unwrap_or(t);
+            // A leading zero is the whole integer part.
+            let int_len = match n.find(|c: char| !c.is_ascii_digit()).unwrap_or(n.len()) {
+                k if n.starts_with('0') => k.min(1),
+                k => k,
+            };
+            let (int, rest) = n.split_at(int_len);
+            let int_ok = !int.is_empty();
+            let rest = match rest.strip_prefix('.') {
+                Some(f) => {
+                    let k = f.find(|c: char| !c.is_ascii_digit()).unwrap_or(f.len());
+                    if k == 0 {
+                        return None;
+                    }
+                    &f[k..]
+                }
+                None => rest,
+            };
+            let rest = match rest.strip_prefix(['e', 'E']) {
+                Some(e) => {
+                    let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+                    let k = e.find(|c: char| !c.is_ascii_digit()).unwrap_or(e.len());
+                    if k == 0 {
+                        return None;
+                    }
+                    &e[k..]
+                }
+                None => rest,
+            };
+            int_ok.then_some(t.len() - rest.len())
+        };
+        let parts = [
+            "",
+            "-",
+            "0",
+            "00",
+            "7",
+            "10",
+            "1234567890",
+            "123456789012345678",
+            "9",
+        ];
+        let tails = [
+            "", ".", ".5", ".05", "e", "e3", "E+2", "e-07", ".5e1", ",", "}", " ", "x",
+        ];
+        for a in parts {
+            for b in parts {
+                for tail in tails {
+                    let token = format!("{a}{b}{tail}");
+                    let raw = format!(" {token}");
+                    let got = super::number_token(raw.as_bytes(), 1);
+                    let want = grammar(&token).map(|len| {
+                        let bytes = &raw.as_bytes()[1..1 + len];
+                        (1 + len, super::is_rewritten_number(bytes))
+                    });
+                    assert_eq!(got, want, "{token:?}");
+                }
+            }
         }
     }
 }

@@ -18,7 +18,10 @@
 //! hashed, so a remembered verdict is exactly the one evaluation would give.
 //! Events of one kind share their names (a *layout*, remembered with each
 //! name's id) and come with few candidate lists: per layout, the positions
-//! of the members each of its last lists reads are remembered too.
+//! of the members each of its last lists reads are remembered too. A flat
+//! event's names are those of its stage-1 layout (`compact.rs`), whose
+//! serial number no other list of names gets: its key holds that serial
+//! instead of the names, and only the values read.
 //!
 //! A nested event (an `evtx_dump` record: one `Event` member holding
 //! everything) has no top-level member left out, so its key is its whole
@@ -74,6 +77,11 @@ const WORTH_SHARE_NESTED: u32 = 32;
 const LAYOUTS: usize = 16;
 /// The id of a name no rule reads by name.
 const NO_ID: u32 = u32::MAX;
+/// The byte after a flat key's candidates: its member names follow, each
+/// before its value, or the serial of its stage-1 layout (the names the
+/// positions read are then that layout's).
+const FLAT_BY_NAMES: u8 = 0;
+const FLAT_BY_SERIAL: u8 = 1;
 
 /// The remembered stage-2 verdicts of one scanner.
 pub(super) struct VerdictMemo {
@@ -312,12 +320,22 @@ impl VerdictMemo {
         self.read_members.clear();
         self.read_members.resize(top.len(), false);
         start_key(key, candidates);
+        // A flat event's names are its stage-1 layout's, whose serial is
+        // never given to other names: the serial stands for them (a tag
+        // byte first, neither a space nor `{`, which start a nested key's
+        // line).
+        match serial {
+            Some(serial) => {
+                key.push(FLAT_BY_SERIAL);
+                key.extend_from_slice(&serial.to_le_bytes());
+            }
+            None => key.push(FLAT_BY_NAMES),
+        }
         for &k in positions {
             let member = top.get(k as usize)?;
             if let Some(read) = self.read_members.get_mut(k as usize) {
                 *read = true;
             }
-            let name = raw.get(member.name.0 as usize..member.name.1 as usize)?;
             let value = raw.get(member.value.0 as usize..member.value.1 as usize)?;
             if value.first() == Some(&b'{') {
                 // An object read whole (an `evtx_dump` record's `Event`):
@@ -325,7 +343,12 @@ impl VerdictMemo {
                 self.object_read = true;
                 return None;
             }
-            push_counted(key, name);
+            if serial.is_none() {
+                push_counted(
+                    key,
+                    raw.get(member.name.0 as usize..member.name.1 as usize)?,
+                );
+            }
             push_counted(key, value);
             if key.len() > MAX_KEY_LEN {
                 return None;

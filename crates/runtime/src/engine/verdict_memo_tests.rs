@@ -165,6 +165,40 @@ fn the_key_holds_the_candidates_and_the_members_they_read_only() {
 }
 
 #[test]
+fn a_flat_events_layout_serial_stands_for_its_names() {
+    let e = engine(&RULES, false);
+    let p = Profile::sysmon();
+    let filter = MemberFilter::new(&p, &e.reads);
+    let mut memo = VerdictMemo::default();
+    let mut key = |raw: &str, candidates: &[u32], serial: Option<u64>| {
+        let index = MemberIndex::built(raw.as_bytes());
+        let top = index.top_members().unwrap();
+        memo.key_of(raw.as_bytes(), top, &filter, candidates, serial)
+            .map(|_| memo.key.clone())
+    };
+    let a = nth_event(0);
+    let other_user = event(0, IMAGES[0], COMMANDS[0], PARENTS[0], USERS[1]);
+    let by_serial = key(&a, &[0], Some(7)).unwrap();
+    // The values read, not the names.
+    let holds = |k: &[u8], s: &[u8]| k.windows(s.len()).any(|w| w == s);
+    assert!(holds(&by_serial, b"cmd /c whoami") && !holds(&by_serial, b"CommandLine"));
+    // Members not read change nothing; the serial, the candidates and a
+    // value read do.
+    assert_eq!(key(&other_user, &[0], Some(7)).unwrap(), by_serial);
+    assert_ne!(key(&a, &[0], Some(8)).unwrap(), by_serial);
+    assert_ne!(key(&a, &[0, 3], Some(7)).unwrap(), by_serial);
+    let other_command = event(0, IMAGES[0], "cmd /c whoami ", PARENTS[0], USERS[0]);
+    assert_ne!(key(&other_command, &[0], Some(7)).unwrap(), by_serial);
+    // Keyed by names, the same event has another key, and the two kinds
+    // never meet: the byte after the candidates tells them apart.
+    let by_names = key(&a, &[0], None).unwrap();
+    assert_ne!(by_names, by_serial);
+    let after_candidates = 4 + 4;
+    assert_eq!(by_serial[after_candidates], FLAT_BY_SERIAL);
+    assert_eq!(by_names[after_candidates], FLAT_BY_NAMES);
+}
+
+#[test]
 fn keys_of_remembered_candidate_lists_are_those_worked_out_afresh() {
     // More lists than a layout remembers, cycling over one layout: each
     // key, and the members it holds, as a memo that has seen nothing

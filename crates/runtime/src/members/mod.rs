@@ -23,7 +23,7 @@ mod shapes;
 
 use crate::special_bytes::SpecialBytes;
 use crate::strict_json::{
-    is_rewritten_number, number_end, string_end, word_end, Escapes, TopMember, MAX_DEPTH,
+    is_rewritten_number, number_token, string_end, word_end, Escapes, TopMember, MAX_DEPTH,
 };
 use shapes::Shapes;
 
@@ -73,8 +73,7 @@ fn scalar_end(raw: &[u8], at: usize, specials: &SpecialBytes) -> Option<(usize, 
         b'"' => string_end(raw, at, specials),
         b't' | b'f' | b'n' => Some((word_end(raw, at)?, NOT_PLAIN)),
         b'-' | b'0'..=b'9' => {
-            let end = number_end(raw, at)?;
-            let rewritten_number = is_rewritten_number(raw.get(at..end)?);
+            let (end, rewritten_number) = number_token(raw, at)?;
             Some((
                 end,
                 Escapes {
@@ -290,12 +289,18 @@ impl MemberIndex {
     /// [`MemberIndex::build_strict`] with the line's special bytes marked
     /// in `specials`.
     fn build_marked(&mut self, raw: &[u8], specials: &mut SpecialBytes) -> Option<()> {
-        let ascii = specials.mark(raw);
+        let bytes = specials.mark(raw);
         self.seen = Seen {
             hiding_escape: false,
-            non_ascii: !ascii,
+            non_ascii: !bytes.ascii,
             rewritten_number: false,
         };
+        // Never accepted by this pass (invalid in a string, and only spaces
+        // between tokens), and not marked: the strings' scans do not stop
+        // at one.
+        if bytes.control {
+            return None;
+        }
         if self.seen.non_ascii {
             simdutf8::basic::from_utf8(raw).ok()?;
         }

@@ -256,7 +256,10 @@ mod properties {
     fn strict_path(raw: &[u8], flat: bool) -> Option<StrictView> {
         let mut x = MemberIndex::default();
         let mut specials = SpecialBytes::default();
-        specials.mark(raw);
+        // As `build_marked`: a control byte anywhere is never accepted.
+        if specials.mark(raw).control {
+            return None;
+        }
         if flat {
             x.build_flat(raw, &specials)?;
         } else {
