@@ -44,31 +44,19 @@ pub(crate) struct LineBytes {
     pub(crate) control: bool,
 }
 
-/// The smallest and the largest byte so far, per lane.
-struct Extremes {
-    low: u8x16,
-    high: u8x16,
-}
-
-/// The marks of sixteen bytes; their extremes folded into `seen`.
+/// The marks of 64 bytes; their smallest and largest bytes folded into
+/// `low` and `high`, per lane.
 #[inline(always)]
-fn mark16(chunk: [u8; 16], seen: &mut Extremes) -> u32 {
-    let v = u8x16::from(chunk);
-    seen.low = seen.low.min(v);
-    seen.high = seen.high.max(v);
-    let quote = v.simd_eq(u8x16::splat(b'"'));
-    let backslash = v.simd_eq(u8x16::splat(b'\\'));
-    (quote | backslash).to_bitmask()
-}
-
-/// The marks of 64 bytes.
-#[inline(always)]
-fn mark64(block: &[u8], seen: &mut Extremes) -> u64 {
+fn mark64(block: &[u8; 64], low: &mut u8x16, high: &mut u8x16) -> u64 {
+    let (chunks, _) = block.as_chunks::<16>();
     let mut word = 0u64;
-    for (k, chunk) in block.chunks_exact(16).enumerate() {
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(chunk);
-        word |= u64::from(mark16(bytes, seen)) << (16 * k);
+    for (k, &chunk) in chunks.iter().enumerate() {
+        let v = u8x16::from(chunk);
+        *low = low.min(v);
+        *high = high.max(v);
+        let quote = v.simd_eq(u8x16::splat(b'"'));
+        let backslash = v.simd_eq(u8x16::splat(b'\\'));
+        word |= u64::from((quote | backslash).to_bitmask()) << (16 * k);
     }
     word
 }
@@ -80,26 +68,24 @@ impl SpecialBytes {
         self.words.clear();
         self.len = raw.len();
         // Spaces: neither control bytes nor outside ASCII.
-        let mut seen = Extremes {
-            low: u8x16::splat(b' '),
-            high: u8x16::splat(b' '),
-        };
-        let mut blocks = raw.chunks_exact(64);
-        for block in &mut blocks {
-            self.words.push(mark64(block, &mut seen));
-        }
-        let rest = blocks.remainder();
+        let (mut low, mut high) = (u8x16::splat(b' '), u8x16::splat(b' '));
+        let (blocks, rest) = raw.as_chunks::<64>();
+        self.words.extend(
+            blocks
+                .iter()
+                .map(|block| mark64(block, &mut low, &mut high)),
+        );
         if !rest.is_empty() {
             // Spaces after the end: not special either.
             let mut padded = [b' '; 64];
             padded[..rest.len()].copy_from_slice(rest);
-            self.words.push(mark64(&padded, &mut seen));
+            self.words.push(mark64(&padded, &mut low, &mut high));
         }
         // A lane below 0x20: the larger of it and 0x1f is 0x1f. A lane of
         // 0x80 or more: its top bit, which the bitmask gathers, is set.
-        let control = seen.low.max(u8x16::splat(0x1f)).simd_eq(u8x16::splat(0x1f));
+        let control = low.max(u8x16::splat(0x1f)).simd_eq(u8x16::splat(0x1f));
         LineBytes {
-            ascii: seen.high.to_bitmask() == 0,
+            ascii: high.to_bitmask() == 0,
             control: control.to_bitmask() != 0,
         }
     }
