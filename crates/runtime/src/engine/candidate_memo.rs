@@ -11,6 +11,9 @@
 //!   layout of member names they come from, which places each hit;
 //! - whether the copy holds every value (a keyword's witness may be
 //!   scanned for) and whether the line is ASCII (the second database);
+//!   when it holds every value, each value no field-scoped witness counts
+//!   in matters only through the keyword literals it holds
+//!   (`keyword_values.rs`);
 //! - whether it holds a number the reference rewrites (`numbers.rs`);
 //! - the tokens of its event-id field (`filter_event_ids`).
 //!
@@ -21,9 +24,15 @@
 //! witnesses are read from (images, command lines, parents, users) while
 //! times, GUIDs and process ids change in values the copy leaves out.
 //! When a keyword's witness may be scanned for, the copy holds every value,
-//! times and GUIDs included, and keys do not repeat: the switch below then
-//! stops the lookups (keying those values instead by the keywords' literals
-//! they hold was measured and not kept: BENCHMARKS.md, "fast path v19").
+//! times and GUIDs included, which never repeat: the key then holds each
+//! value no field-scoped witness counts in as the keyword patterns found
+//! in it (none in a value of the bytes of times, GUIDs and ids, when no
+//! keyword literal of the event's scopes can be written with those bytes;
+//! those remembered from an earlier scan for any other value, such as host
+//! and user names), and an event with a value not remembered is scanned
+//! without a key (`keyword_values.rs`; keying them by a search of the
+//! keywords' literals instead was measured and not kept: BENCHMARKS.md,
+//! "fast path v19").
 //! Without the scope gate (rule sets of fewer than 1,000 witnesses, whose
 //! scan costs little) nothing is remembered.
 //!
@@ -130,7 +139,16 @@ impl Scanner<'_> {
         key.extend_from_slice(&(set as u64).to_le_bytes());
         key.push(u8::from(keywords) | (u8::from(ascii) << 1) | (u8::from(numbers) << 2));
         self.raw_scope.event_id_key(&engine.raw.scopes, raw, key);
-        key.extend_from_slice(&self.compact.bytes);
+        // A keyword scan keys the values no field-scoped witness counts in
+        // by the keyword patterns they hold (`keyword_values.rs`).
+        if keywords {
+            if !self.keyword_values_key(subset) {
+                self.keyword_values.pending = true;
+                return None;
+            }
+        } else {
+            key.extend_from_slice(&self.compact.bytes);
+        }
         self.candidate_memo.hash()
     }
 }

@@ -88,10 +88,99 @@ fn remembered_candidates_are_those_of_a_fresh_scanner() {
     // remembered from the second sight, answered from the third.
     let answered = warm_against_fresh(&gated_engine(&rules()));
     assert!(answered >= 36, "{answered}");
-    // With a keyword every value is scanned, and the keys do not repeat.
+    // With a keyword every value is scanned, yet the times, GUIDs and
+    // process ids hold none of its literals: keyed by the patterns they
+    // hold, the keys repeat.
     let mut with_keyword = rules();
     with_keyword.push(KEYWORD);
-    assert_eq!(warm_against_fresh(&gated_engine(&with_keyword)), 0);
+    let answered = warm_against_fresh(&gated_engine(&with_keyword));
+    assert!(answered >= 24, "{answered}");
+    // A keyword literal that could lie in a time or an id: those values
+    // are keyed by the patterns remembered for them, which never repeat.
+    let mut narrow_keyword = rules();
+    narrow_keyword.push((SYSMON, "keywords: ['0:1']\n    condition: keywords"));
+    assert_eq!(warm_against_fresh(&gated_engine(&narrow_keyword)), 0);
+    // Unless it is another log source's: found there, it makes only
+    // candidates the scope filter drops.
+    let mut other_source = rules();
+    other_source.push(KEYWORD);
+    other_source.push((
+        "{product: linux, service: auditd}",
+        "keywords: ['0:1']\n    condition: keywords",
+    ));
+    let answered = warm_against_fresh(&gated_engine(&other_source));
+    assert!(answered >= 24, "{answered}");
+}
+
+/// A Sysmon event with a member no field-scoped witness counts in (`Host`).
+fn hosted_event(n: usize, host: &str, command: &str) -> String {
+    format!(
+        r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Host":"{host}","UtcTime":"2026-11-29 06:00:{:02}.{n:03}","ProcessGuid":"{{{n:08x}-0000}}","ProcessId":{n},"CommandLine":"{command}"}}"#,
+        n % 60
+    )
+}
+
+#[test]
+fn keyword_scans_are_keyed_by_the_patterns_of_values_not_by_their_bytes() {
+    // Hosts hold a keyword literal or not, in either case, ASCII or not; a
+    // second keyword rule (with a non-ASCII literal) and a clause of both
+    // kinds.
+    let mut rules = rules();
+    rules.push(KEYWORD);
+    rules.push((
+        SYSMON,
+        "keywords: ['kiwi', 'sekurlsa::', 'kïwi']\n    condition: keywords",
+    ));
+    rules.push((
+        PROCESS,
+        "s: {CommandLine|contains: 'whoami'}\n    k: ['kiwi']\n    condition: s and k",
+    ));
+    let engine = gated_engine(&rules);
+    let hosts = [
+        "SRV-A",
+        "mimikatz-box",
+        "SRV-B",
+        "MIMIKATZ",
+        "kiwi sekurlsa::x",
+        "SRV-A ",
+        "kïwi-01",
+        "hôte",
+    ];
+    let commands = ["whoami", "notepad", "cmd /c whoami kiwi"];
+    let mut warm = engine.scanner().unwrap();
+    let mut with_keyword = 0;
+    let mut n = 0;
+    for round in 0..4 {
+        for host in hosts {
+            for command in commands {
+                n += 1;
+                let raw = hosted_event(n, host, command);
+                let fresh = engine
+                    .scanner()
+                    .unwrap()
+                    .candidates(raw.as_bytes())
+                    .to_vec();
+                assert_eq!(
+                    warm.candidates(raw.as_bytes()),
+                    fresh,
+                    "round {round}: {raw}"
+                );
+                // The keyword rules are candidates exactly where a host
+                // or the command line holds one of their literals.
+                let holds = |w: &str| raw.to_ascii_lowercase().contains(w);
+                assert_eq!(fresh.contains(&6), holds("mimikatz"), "{raw}");
+                with_keyword += usize::from(fresh.contains(&7));
+            }
+        }
+    }
+    assert!(with_keyword > 0);
+    // Remembered from the second sight of each value, answered from the
+    // third round on.
+    let answered = warm.candidate_memo.answered_total;
+    assert!(
+        answered >= (hosts.len() * commands.len()) as u64,
+        "{answered}"
+    );
 }
 
 #[test]

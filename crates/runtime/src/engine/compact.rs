@@ -39,7 +39,7 @@ pub(super) struct CompactEvent {
     pub(super) bytes: Vec<u8>,
     /// Per value in `bytes`: its start, its end, its place and its scalar's
     /// index in the layout.
-    values: Vec<(u32, u32, HitPlace, u32)>,
+    pub(super) values: Vec<(u32, u32, HitPlace, u32)>,
     /// Whether the last scan read `bytes` (else the raw line).
     pub(super) active: bool,
     /// Whether `bytes` holds the current event's copy, and whether of every

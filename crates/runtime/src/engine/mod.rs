@@ -501,6 +501,7 @@ impl Engine {
             value_hits: ValueHits::default(),
             verdict_memo: VerdictMemo::default(),
             candidate_memo: CandidateMemo::default(),
+            keyword_values: KeywordValues::default(),
             kept_members: KeptMembers::default(),
         })
     }
@@ -551,6 +552,9 @@ pub struct Scanner<'e> {
     verdict_memo: VerdictMemo,
     /// Stage 1's remembered candidate lists (`candidate_memo.rs`).
     candidate_memo: CandidateMemo,
+    /// The keyword patterns of values no field-scoped witness counts in,
+    /// for the candidate memo's keys of keyword scans (`keyword_values.rs`).
+    keyword_values: KeywordValues,
     /// The members stage 2 built for recent lists of wanted names, refilled
     /// for later events wanting the same names (`partial/kept.rs`).
     kept_members: KeptMembers,
@@ -603,6 +607,7 @@ impl Scanner<'_> {
         self.subset_cache.current = None;
         self.compact.active = false;
         self.compact.made = None;
+        self.keyword_values.pending = false;
         if !engine.options.no_prefilter && self.outside_every_scope(raw, known) {
             return;
         }
@@ -622,6 +627,9 @@ impl Scanner<'_> {
         if all {
             self.candidates.extend(0..engine.rules.len() as u32);
         } else {
+            if self.keyword_values.pending {
+                self.note_keyword_values(subset.as_deref());
+            }
             self.stage1_candidates(raw, known);
         }
         if let Some(hash) = memo_key {
@@ -756,6 +764,8 @@ fn add_candidates(candidates: &mut Vec<u32>, marks: &mut [u32], generation: u32,
 mod candidate_memo;
 mod remembered;
 use candidate_memo::CandidateMemo;
+mod keyword_values;
+use keyword_values::KeywordValues;
 mod clauses;
 pub(super) mod compact;
 use compact::CompactEvent;

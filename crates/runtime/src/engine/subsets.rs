@@ -33,6 +33,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use hyperscan::prelude::*;
 
+use super::keyword_values::literal_fits_narrow;
 use super::{witness_pattern, ClauseTable, EventKnown, Scanner, WitnessGroup};
 
 /// A stage-1 database for one set of scopes.
@@ -168,6 +169,27 @@ impl Subsets {
             .collect()
     }
 
+    /// Whether pattern `id` is a keyword's witness or clause literal (some
+    /// group of it counts anywhere).
+    pub(crate) fn is_keyword(&self, id: usize) -> bool {
+        self.keyword_patterns.get(id).copied().unwrap_or(false)
+    }
+
+    /// Whether no keyword literal of the scopes `scopes` (ASCII ones, by
+    /// pattern id in `literals`) could lie in a value of narrow bytes
+    /// (`keyword_values.rs`): then such a value of an ASCII event of those
+    /// scopes holds none that can make or keep a candidate. (A keyword
+    /// literal of another scope's rule found there makes only candidates
+    /// the scope filter drops.)
+    pub(crate) fn narrow_free(&self, scopes: &[u32], literals: &[(String, bool)]) -> bool {
+        !self.pattern_ids(scopes).into_iter().any(|id| {
+            self.is_keyword(id as usize)
+                && literals
+                    .get(id as usize)
+                    .is_none_or(|(json, _)| literal_fits_narrow(json))
+        })
+    }
+
     /// The number of literals the database of the scopes `scopes` would
     /// hold.
     pub(crate) fn literals_of(&self, scopes: &[u32]) -> usize {
@@ -272,6 +294,8 @@ struct SetState {
     due: Option<u64>,
     /// The rules without witnesses of its scopes (once asked).
     always: Option<Vec<u32>>,
+    /// [`Subsets::narrow_free`] of its scopes (once asked).
+    narrow_free: Option<bool>,
 }
 
 /// Which database a thread scans a set's events with.
@@ -319,6 +343,21 @@ impl SubsetCache {
         Some(rules)
     }
 
+    /// [`Subsets::narrow_free`] of the current event's scopes, when its set
+    /// is known (worked out once per set).
+    pub(crate) fn current_narrow_free(
+        &mut self,
+        subsets: &Subsets,
+        literals: &[(String, bool)],
+    ) -> Option<bool> {
+        let set = self.sets.get_mut(self.current?)?;
+        let scopes = &set.scopes;
+        Some(
+            *set.narrow_free
+                .get_or_insert_with(|| subsets.narrow_free(scopes, literals)),
+        )
+    }
+
     /// Whether set `k` holds no scope.
     pub(crate) fn is_empty(&self, k: usize) -> bool {
         self.sets.get(k).is_some_and(|s| s.scopes.is_empty())
@@ -338,6 +377,7 @@ impl SubsetCache {
                     scanned: 0,
                     due: None,
                     always: None,
+                    narrow_free: None,
                 });
                 self.sets.len() - 1
             }
