@@ -69,7 +69,13 @@ static NARROW: [bool; 256] = narrow_bytes();
 /// Whether every byte of `value` is one of a time's, a GUID's, a number's
 /// or a hex id's.
 pub(super) fn is_narrow(value: &[u8]) -> bool {
-    value.iter().all(|&b| NARROW[b as usize])
+    // Eight bytes a step without a branch per byte (times and GUIDs run
+    // to dozens of bytes).
+    let (words, tail) = value.as_chunks::<8>();
+    words
+        .iter()
+        .all(|word| word.iter().fold(true, |all, &b| all & NARROW[b as usize]))
+        && tail.iter().all(|&b| NARROW[b as usize])
 }
 
 /// Whether the literal `json` (as the scan looks for it, ASCII case aside)
@@ -302,6 +308,20 @@ mod tests {
         ] {
             assert!(!is_narrow(value.as_bytes()), "{value}");
         }
+    }
+
+    #[test]
+    fn a_value_is_narrow_when_each_byte_is_wherever_the_others_lie() {
+        for len in 1..40 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut value = vec![b'0'; len];
+                    value[at] = b;
+                    assert_eq!(is_narrow(&value), NARROW[b as usize], "{value:?}");
+                }
+            }
+        }
+        assert!(is_narrow(b""));
     }
 
     #[test]
