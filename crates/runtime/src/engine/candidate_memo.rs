@@ -43,6 +43,7 @@
 //! [`MAX_KEY_BYTES`] bytes of keys; keys past [`MAX_KEY_LEN`] bytes are not
 //! built.
 
+use super::places::HitPlace;
 use super::remembered::{RememberedLists, Switch};
 use super::subsets::Subset;
 use super::{EventKnown, Scanner};
@@ -128,9 +129,9 @@ impl Scanner<'_> {
             return None;
         }
         let keywords = engine.subsets.scans_keywords(subset, ascii);
-        if !self.compact_event(raw, known, keywords) {
-            return None;
-        }
+        // The key reads the values the copy would hold from the line; the
+        // copy itself is made only for a scan (`compact.rs`).
+        self.span_places_of_layout(raw);
         let serial = self.compact.current_serial()?;
         let numbers = !engine.number_patterns.is_empty() && self.members.has_rewritten_number(raw);
         let key = &mut self.candidate_memo.key;
@@ -142,12 +143,23 @@ impl Scanner<'_> {
         // A keyword scan keys the values no field-scoped witness counts in
         // by the keyword patterns they hold (`keyword_values.rs`).
         if keywords {
-            if !self.keyword_values_key(subset) {
+            if !self.keyword_values_key(raw, subset) {
                 self.keyword_values.pending = true;
                 return None;
             }
         } else {
-            key.extend_from_slice(&self.compact.bytes);
+            // The values some witness counts in, each followed by a line
+            // feed, as the copy holds them.
+            for (k, place) in self.span_places.iter().enumerate() {
+                if matches!(place, Some(HitPlace::Nowhere)) {
+                    continue;
+                }
+                let Some((start, end)) = self.members.span_range(k) else {
+                    continue;
+                };
+                key.extend_from_slice(raw.get(start..end)?);
+                key.push(b'\n');
+            }
         }
         self.candidate_memo.hash()
     }

@@ -245,7 +245,7 @@ impl Scanner<'_> {
 
     /// Fills `span_places` for every scalar of the indexed event, from its
     /// layout's when known.
-    fn span_places_of_layout(&mut self, raw: &[u8]) {
+    pub(super) fn span_places_of_layout(&mut self, raw: &[u8]) {
         let i = self.layout_of(raw);
         if let Some(places) = self.compact.layouts.get(i).and_then(|l| l.places.as_ref()) {
             self.span_places.clear();

@@ -168,23 +168,28 @@ impl Scanner<'_> {
         db.map_or(0, |db| db as *const BlockDatabase as usize)
     }
 
-    /// Appends to the candidate memo's key the values of the copy of an
-    /// event of a keyword scan with `subset` (`compact.rs`, every value): a
-    /// value some field-scoped witness counts in by its bytes,
+    /// Appends to the candidate memo's key the values of an event of a
+    /// keyword scan with `subset` (`raw`, whose places `span_places` holds:
+    /// every value, as the copy holds them, `compact.rs`): a value some field-scoped witness counts in by its bytes,
     /// any other by the keyword patterns it holds. False (the key is then
     /// not used) when such a value's patterns are not known: the event is
     /// scanned, and [`Scanner::note_keyword_values`] notes them.
-    pub(super) fn keyword_values_key(&mut self, subset: Option<&Subset>) -> bool {
+    pub(super) fn keyword_values_key(&mut self, raw: &[u8], subset: Option<&Subset>) -> bool {
         let db = self.scan_db(subset);
         let engine = self.engine;
         let narrow_free = self
             .subset_cache
             .current_narrow_free(&engine.subsets, &engine.literals)
             .unwrap_or(false);
-        let (compact, cache) = (&self.compact, &self.keyword_values);
+        let cache = &self.keyword_values;
         let key = &mut self.candidate_memo.key;
-        for &(start, end, place, _) in &compact.values {
-            let Some(value) = compact.bytes.get(start as usize..end as usize) else {
+        for (k, place) in self.span_places.iter().enumerate() {
+            let place = place.unwrap_or(HitPlace::Nowhere);
+            let value = self
+                .members
+                .span_range(k)
+                .and_then(|(start, end)| raw.get(start..end));
+            let Some(value) = value else {
                 return false;
             };
             if !matches!(place, HitPlace::Nowhere) {
