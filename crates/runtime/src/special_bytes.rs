@@ -21,8 +21,9 @@
 //! 367 ns with these marks. Marking quotes and escapes apart (so that a
 //! string's end needs no byte read) took 444 ns: the extra masks and the
 //! walk over the escapes cost more than they saved. Control bytes told by
-//! the line's smallest byte instead of marked ("fast path v22"): 850 → 640
-//! instructions for a 713-byte line.
+//! the line's smallest byte instead of marked, and the blocks read as
+//! arrays ("fast path v22"): about 45 instructions per 64 bytes, about 70
+//! before.
 
 use wide::u8x16;
 

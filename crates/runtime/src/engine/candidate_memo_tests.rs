@@ -45,6 +45,26 @@ const COMMANDS: [&str; 6] = [
 const IDS: [&str; 4] = ["1", "7", "\"1\"", "8"];
 const PROCESS_IDS: [&str; 3] = ["4242", "1.23456e5", "-0"];
 
+/// The candidates of a fresh scanner for `raw`, which `warm` must give too.
+fn warm_agrees_with_fresh(
+    engine: &Engine,
+    warm: &mut crate::engine::Scanner<'_>,
+    raw: &str,
+    round: usize,
+) -> Vec<u32> {
+    let fresh = engine
+        .scanner()
+        .unwrap()
+        .candidates(raw.as_bytes())
+        .to_vec();
+    assert_eq!(
+        warm.candidates(raw.as_bytes()),
+        fresh,
+        "round {round}: {raw}"
+    );
+    fresh
+}
+
 /// The candidates of a warm scanner against a fresh one's over three
 /// rounds of the same contents (other times, GUIDs and process ids); the
 /// events the memo answered.
@@ -65,16 +85,7 @@ fn warm_against_fresh(engine: &Engine) -> u64 {
                         PARENTS[(k / 2) % 2],
                         USERS[round % 2],
                     );
-                    let fresh = engine
-                        .scanner()
-                        .unwrap()
-                        .candidates(raw.as_bytes())
-                        .to_vec();
-                    assert_eq!(
-                        warm.candidates(raw.as_bytes()),
-                        fresh,
-                        "round {round}: {raw}"
-                    );
+                    warm_agrees_with_fresh(engine, &mut warm, &raw, round);
                 }
             }
         }
@@ -155,16 +166,7 @@ fn keyword_scans_are_keyed_by_the_patterns_of_values_not_by_their_bytes() {
             for command in commands {
                 n += 1;
                 let raw = hosted_event(n, host, command);
-                let fresh = engine
-                    .scanner()
-                    .unwrap()
-                    .candidates(raw.as_bytes())
-                    .to_vec();
-                assert_eq!(
-                    warm.candidates(raw.as_bytes()),
-                    fresh,
-                    "round {round}: {raw}"
-                );
+                let fresh = warm_agrees_with_fresh(&engine, &mut warm, &raw, round);
                 // The keyword rules are candidates exactly where a host
                 // or the command line holds one of their literals.
                 let holds = |w: &str| raw.to_ascii_lowercase().contains(w);

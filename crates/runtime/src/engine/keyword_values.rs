@@ -168,19 +168,26 @@ impl Scanner<'_> {
         db.map_or(0, |db| db as *const BlockDatabase as usize)
     }
 
-    /// Appends to the candidate memo's key the values of an event of a
-    /// keyword scan with `subset` (`raw`, whose places `span_places` holds:
-    /// every value, as the copy holds them, `compact.rs`): a value some field-scoped witness counts in by its bytes,
-    /// any other by the keyword patterns it holds. False (the key is then
-    /// not used) when such a value's patterns are not known: the event is
-    /// scanned, and [`Scanner::note_keyword_values`] notes them.
-    pub(super) fn keyword_values_key(&mut self, raw: &[u8], subset: Option<&Subset>) -> bool {
-        let db = self.scan_db(subset);
+    /// The current event's database (`scan_db`) and whether its values of
+    /// narrow bytes hold no keyword literal of its scopes.
+    fn keyword_scan(&mut self, subset: Option<&Subset>) -> (usize, bool) {
         let engine = self.engine;
         let narrow_free = self
             .subset_cache
             .current_narrow_free(&engine.subsets, &engine.literals)
             .unwrap_or(false);
+        (self.scan_db(subset), narrow_free)
+    }
+
+    /// Appends to the candidate memo's key the values of an event of a
+    /// keyword scan with `subset` (`raw`, whose places `span_places` holds:
+    /// every value, as the copy holds them, `compact.rs`): a value some
+    /// field-scoped witness counts in by its bytes, any other by the
+    /// keyword patterns it holds. False (the key is then not used) when
+    /// such a value's patterns are not known: the event is scanned, and
+    /// [`Scanner::note_keyword_values`] notes them.
+    pub(super) fn keyword_values_key(&mut self, raw: &[u8], subset: Option<&Subset>) -> bool {
+        let (db, narrow_free) = self.keyword_scan(subset);
         let cache = &self.keyword_values;
         let key = &mut self.candidate_memo.key;
         for (k, place) in self.span_places.iter().enumerate() {
@@ -225,12 +232,8 @@ impl Scanner<'_> {
         if !self.compact.active {
             return;
         }
-        let db = self.scan_db(subset);
+        let (db, narrow_free) = self.keyword_scan(subset);
         let engine = self.engine;
-        let narrow_free = self
-            .subset_cache
-            .current_narrow_free(&engine.subsets, &engine.literals)
-            .unwrap_or(false);
         let values = &self.compact.values;
         let cache = &mut self.keyword_values;
         cache.found.clear();
