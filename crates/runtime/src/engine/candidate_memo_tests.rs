@@ -147,6 +147,15 @@ fn keyword_scans_are_keyed_by_the_patterns_of_values_not_by_their_bytes() {
         "s: {CommandLine|contains: 'whoami'}\n    k: ['kiwi']\n    condition: s and k",
     ));
     let engine = gated_engine(&rules);
+    // The whole line scanned, no value left out.
+    let ungated = Engine::new(
+        rules.iter().map(|(l, d)| rule_of(l, d)).collect(),
+        EngineOptions {
+            scope_gate: Some(false),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let hosts = [
         "SRV-A",
         "mimikatz-box",
@@ -167,6 +176,12 @@ fn keyword_scans_are_keyed_by_the_patterns_of_values_not_by_their_bytes() {
                 n += 1;
                 let raw = hosted_event(n, host, command);
                 let fresh = warm_agrees_with_fresh(&engine, &mut warm, &raw, round);
+                let whole = ungated
+                    .scanner()
+                    .unwrap()
+                    .candidates(raw.as_bytes())
+                    .to_vec();
+                assert_eq!(fresh, whole, "{raw}");
                 // The keyword rules are candidates exactly where a host
                 // or the command line holds one of their literals.
                 let holds = |w: &str| raw.to_ascii_lowercase().contains(w);

@@ -7,8 +7,10 @@
 //! character folding to ASCII that could hide a literal: `scopes.rs`), the
 //! scan reads a copy of the scalar values whose member some witness counts
 //! in (all values when the database holds a witness that counts anywhere,
-//! a keyword), each followed by a line feed, which no witness holds, so no
-//! match spans two values. A hit's place is its value's, known from the
+//! a keyword, but those made of the bytes of times, GUIDs and ids when no
+//! keyword literal of the event's scopes can lie in them:
+//! `keyword_values.rs`), each followed by a line feed, which no witness
+//! holds, so no match spans two values. A hit's place is its value's, known from the
 //! copy, not looked up again.
 //!
 //! Where each value's member counts is decided per *layout* (the member
@@ -17,6 +19,7 @@
 //! them the log-source keys each scalar can be read as (the scope gate's
 //! [`crate::raw_scope::RawScopes::scalar_slots`]).
 
+use super::keyword_values::is_narrow;
 use super::places::HitPlace;
 use super::{EventKnown, Scanner};
 
@@ -153,12 +156,24 @@ impl Scanner<'_> {
             return true;
         }
         self.span_places_of_layout(raw);
+        // With keywords, a value no field-scoped witness counts in is left
+        // out too when it is made of narrow bytes that hold no keyword
+        // literal of the event's scopes (`keyword_values.rs`): what the scan
+        // could find there is another scope's keyword, whose rules the
+        // scope filter drops.
+        let engine = self.engine;
+        let narrow_free = anywhere
+            && self
+                .subset_cache
+                .current_narrow_free(&engine.subsets, &engine.literals)
+                .unwrap_or(false);
         let compact = &mut self.compact;
         compact.bytes.clear();
         compact.values.clear();
         for k in 0..self.members.len() {
             let place = self.span_places.get(k).copied().flatten();
-            if !anywhere && matches!(place, Some(HitPlace::Nowhere)) {
+            let nowhere = matches!(place, Some(HitPlace::Nowhere));
+            if !anywhere && nowhere {
                 continue;
             }
             let Some((start, end)) = self.members.span_range(k) else {
@@ -167,6 +182,9 @@ impl Scanner<'_> {
             let Some(value) = raw.get(start..end) else {
                 continue;
             };
+            if narrow_free && nowhere && is_narrow(value) {
+                continue;
+            }
             let at = compact.bytes.len() as u32;
             compact.bytes.extend_from_slice(value);
             compact.values.push((

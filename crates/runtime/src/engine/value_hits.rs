@@ -329,6 +329,8 @@ mod tests {
         "    s: {CommandLine|contains: 'mimikatz'}\n    condition: s",
     ];
     const KEYWORDS: &str = "    keywords: ['mimikatz']\n    condition: keywords";
+    /// A keyword that a time can hold.
+    const TIME_KEYWORDS: &str = "    keywords: ['06:00']\n    condition: keywords";
 
     fn event(n: usize, image: &str, command: &str) -> String {
         format!(
@@ -353,11 +355,9 @@ mod tests {
             "C:\\\\w\\\\RUNDLL32.EXE",
             "C:\\\\w\\\\x.exe",
         ];
-        for with_keywords in [false, true] {
+        for keywords in [None, Some(KEYWORDS), Some(TIME_KEYWORDS)] {
             let mut detections = RULES.to_vec();
-            if with_keywords {
-                detections.push(KEYWORDS);
-            }
+            detections.extend(keywords);
             let whole = engine(&detections, false);
             let values = engine(&detections, true);
             let mut w = whole.scanner().unwrap();
@@ -379,19 +379,21 @@ mod tests {
                 let mut cold = values.scanner().unwrap();
                 assert_eq!(cold.candidates(raw.as_bytes()), expected, "{raw}");
             }
-            // The field values were all remembered: only the time (read
-            // when a keyword's witness counts anywhere) was scanned. (The
-            // candidate memo, which would answer the event without a scan,
-            // started over.)
+            // The field values were all remembered, and so were the channel
+            // and the event id: only the time can be left to scan, and it is
+            // scanned only when a keyword's literal could lie in it (a
+            // keyword's witness counts anywhere). (The candidate memo, which
+            // would answer the event without a scan, started over.)
             warm.candidate_memo = Default::default();
             let raw = event(7, images[0], commands[1]);
             warm.candidates(raw.as_bytes());
-            let expected: &[u8] = if with_keywords {
+            let expected: &[u8] = if keywords == Some(TIME_KEYWORDS) {
                 b"\"2026-11-29 06:00:07.007\"\n"
             } else {
                 b""
             };
-            assert_eq!(warm.value_hits.text, expected, "keywords {with_keywords}");
+            assert_eq!(warm.value_hits.text, expected, "keywords {keywords:?}");
+            assert!(warm.compact.active);
         }
     }
 
