@@ -6,12 +6,27 @@ use super::super::{Engine, EngineOptions};
 
 /// An engine of `rules` (log source, detection) with the scope gate on.
 fn gated_engine(rules: &[(&str, &str)]) -> Engine {
+    engine_with_gate(rules, true)
+}
+
+/// An engine of `rules` with the scope gate on or off (then every event is
+/// scanned whole, no value left out).
+fn engine_with_gate(rules: &[(&str, &str)], gate: bool) -> Engine {
     let rules = rules.iter().map(|(l, d)| rule_of(l, d)).collect();
     let options = EngineOptions {
-        scope_gate: Some(true),
+        scope_gate: Some(gate),
         ..Default::default()
     };
     Engine::new(rules, options).unwrap()
+}
+
+/// The candidates a scanner that has seen nothing gives for `raw`.
+fn fresh_candidates(engine: &Engine, raw: &str) -> Vec<u32> {
+    engine
+        .scanner()
+        .unwrap()
+        .candidates(raw.as_bytes())
+        .to_vec()
 }
 
 const PROCESS: &str = "{product: windows, category: process_creation}";
@@ -52,11 +67,7 @@ fn warm_agrees_with_fresh(
     raw: &str,
     round: usize,
 ) -> Vec<u32> {
-    let fresh = engine
-        .scanner()
-        .unwrap()
-        .candidates(raw.as_bytes())
-        .to_vec();
+    let fresh = fresh_candidates(engine, raw);
     assert_eq!(
         warm.candidates(raw.as_bytes()),
         fresh,
@@ -147,15 +158,7 @@ fn keyword_scans_are_keyed_by_the_patterns_of_values_not_by_their_bytes() {
         "s: {CommandLine|contains: 'whoami'}\n    k: ['kiwi']\n    condition: s and k",
     ));
     let engine = gated_engine(&rules);
-    // The whole line scanned, no value left out.
-    let ungated = Engine::new(
-        rules.iter().map(|(l, d)| rule_of(l, d)).collect(),
-        EngineOptions {
-            scope_gate: Some(false),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let ungated = engine_with_gate(&rules, false);
     let hosts = [
         "SRV-A",
         "mimikatz-box",
@@ -176,12 +179,7 @@ fn keyword_scans_are_keyed_by_the_patterns_of_values_not_by_their_bytes() {
                 n += 1;
                 let raw = hosted_event(n, host, command);
                 let fresh = warm_agrees_with_fresh(&engine, &mut warm, &raw, round);
-                let whole = ungated
-                    .scanner()
-                    .unwrap()
-                    .candidates(raw.as_bytes())
-                    .to_vec();
-                assert_eq!(fresh, whole, "{raw}");
+                assert_eq!(fresh, fresh_candidates(&ungated, &raw), "{raw}");
                 // The keyword rules are candidates exactly where a host
                 // or the command line holds one of their literals.
                 let holds = |w: &str| raw.to_ascii_lowercase().contains(w);
@@ -226,18 +224,8 @@ fn the_key_holds_the_event_ids_and_whether_a_number_is_rewritten() {
         // Another time and process id: the same key, answered.
         let same = warm.candidates(of(10, id, "5").as_bytes()).to_vec();
         assert_eq!(warm.candidate_memo.answered_total, answered + 1);
-        assert_eq!(
-            same,
-            engine
-                .scanner()
-                .unwrap()
-                .candidates(of(10, id, "5").as_bytes())
-        );
-        let fresh = engine
-            .scanner()
-            .unwrap()
-            .candidates(variant.as_bytes())
-            .to_vec();
+        assert_eq!(same, fresh_candidates(&engine, &of(10, id, "5")));
+        let fresh = fresh_candidates(&engine, &variant);
         assert_ne!(fresh, same, "{variant}");
         assert_eq!(warm.candidates(variant.as_bytes()), fresh, "{variant}");
     }
