@@ -43,7 +43,7 @@
 //! [`MAX_KEY_BYTES`] bytes of keys; keys past [`MAX_KEY_LEN`] bytes are not
 //! built.
 
-use super::places::HitPlace;
+use super::compact::each_copied_value;
 use super::remembered::{RememberedLists, Switch};
 use super::subsets::Subset;
 use super::{EventKnown, Scanner};
@@ -150,16 +150,18 @@ impl Scanner<'_> {
         } else {
             // The values some witness counts in, each followed by a line
             // feed, as the copy holds them.
-            for (k, place) in self.span_places.iter().enumerate() {
-                if matches!(place, Some(HitPlace::Nowhere)) {
-                    continue;
-                }
-                let Some((start, end)) = self.members.span_range(k) else {
-                    continue;
-                };
-                key.extend_from_slice(raw.get(start..end)?);
-                key.push(b'\n');
-            }
+            let some = (false, false);
+            each_copied_value(
+                &self.members,
+                &self.span_places,
+                raw,
+                some,
+                |_, value, _| {
+                    key.extend_from_slice(value);
+                    key.push(b'\n');
+                    true
+                },
+            );
         }
         self.candidate_memo.hash()
     }

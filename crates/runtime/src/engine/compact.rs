@@ -22,6 +22,7 @@
 use super::keyword_values::is_narrow;
 use super::places::HitPlace;
 use super::{EventKnown, Scanner};
+use crate::members::MemberIndex;
 
 /// Layouts remembered per thread. A log holds events of dozens of kinds
 /// (the generated corpus twelve): with 8, the oldest was dropped for each
@@ -132,14 +133,62 @@ impl CompactEvent {
     /// The place of the hit `start..end` of the copy (`Nowhere` outside a
     /// value, which cannot happen: no witness holds a line feed).
     pub(super) fn place(&self, start: usize, end: usize) -> HitPlace {
+        self.value_at(start, end)
+            .and_then(|k| self.values.get(k))
+            .map_or(HitPlace::Nowhere, |&(_, _, place, _)| place)
+    }
+
+    /// The index in `values` of the value the hit `start..end` of the copy
+    /// lies in.
+    pub(super) fn value_at(&self, start: usize, end: usize) -> Option<usize> {
         let k = self
             .values
-            .partition_point(|&(s, _, _, _)| s as usize <= start);
-        match k.checked_sub(1).and_then(|k| self.values.get(k)) {
-            Some(&(_, e, place, _)) if end <= e as usize => place,
-            _ => HitPlace::Nowhere,
+            .partition_point(|&(s, _, _, _)| s as usize <= start)
+            .checked_sub(1)?;
+        let &(_, e, _, _) = self.values.get(k)?;
+        (end <= e as usize).then_some(k)
+    }
+}
+
+/// Hands `each` the scalars of an indexed event (`members`, their places
+/// in `places`) that a copy of its values holds, in order: each one's
+/// index, bytes and place (`Nowhere` when unknown). Those some witness
+/// counts in; every one when `anywhere` (a keyword's witness may be
+/// scanned for), but, when `narrow_free`, those no field-scoped witness
+/// counts in made of narrow bytes, in which no keyword literal of the
+/// event's scopes can lie (`keyword_values.rs`: a hit there could only make
+/// candidates of other scopes, which the scope filter drops). Stops, and
+/// gives false, when `each` gives false. (A loop, not an iterator: the
+/// iterator's adapters cost ~700 instructions per generated process
+/// creation more, callgrind.)
+#[inline(always)]
+pub(super) fn each_copied_value(
+    members: &MemberIndex,
+    places: &[Option<HitPlace>],
+    raw: &[u8],
+    (anywhere, narrow_free): (bool, bool),
+    mut each: impl FnMut(usize, &[u8], HitPlace) -> bool,
+) -> bool {
+    for k in 0..members.len() {
+        let place = places.get(k).copied().flatten();
+        let nowhere = matches!(place, Some(HitPlace::Nowhere));
+        if !anywhere && nowhere {
+            continue;
+        }
+        let Some(value) = members
+            .span_range(k)
+            .and_then(|(start, end)| raw.get(start..end))
+        else {
+            continue;
+        };
+        if narrow_free && nowhere && is_narrow(value) {
+            continue;
+        }
+        if !each(k, value, place.unwrap_or(HitPlace::Nowhere)) {
+            return false;
         }
     }
+    true
 }
 
 impl Scanner<'_> {
@@ -156,45 +205,26 @@ impl Scanner<'_> {
             return true;
         }
         self.span_places_of_layout(raw);
-        // With keywords, a value no field-scoped witness counts in is left
-        // out too when it is made of narrow bytes that hold no keyword
-        // literal of the event's scopes (`keyword_values.rs`): what the scan
-        // could find there is another scope's keyword, whose rules the
-        // scope filter drops.
-        let engine = self.engine;
-        let narrow_free = anywhere
-            && self
-                .subset_cache
-                .current_narrow_free(&engine.subsets, &engine.literals)
-                .unwrap_or(false);
+        let narrow_free = anywhere && self.narrow_free();
         let compact = &mut self.compact;
         compact.bytes.clear();
         compact.values.clear();
-        for k in 0..self.members.len() {
-            let place = self.span_places.get(k).copied().flatten();
-            let nowhere = matches!(place, Some(HitPlace::Nowhere));
-            if !anywhere && nowhere {
-                continue;
-            }
-            let Some((start, end)) = self.members.span_range(k) else {
-                continue;
-            };
-            let Some(value) = raw.get(start..end) else {
-                continue;
-            };
-            if narrow_free && nowhere && is_narrow(value) {
-                continue;
-            }
-            let at = compact.bytes.len() as u32;
-            compact.bytes.extend_from_slice(value);
-            compact.values.push((
-                at,
-                compact.bytes.len() as u32,
-                place.unwrap_or(HitPlace::Nowhere),
-                k as u32,
-            ));
-            compact.bytes.push(b'\n');
-        }
+        let copy = (anywhere, narrow_free);
+        each_copied_value(
+            &self.members,
+            &self.span_places,
+            raw,
+            copy,
+            |k, value, place| {
+                let at = compact.bytes.len() as u32;
+                compact.bytes.extend_from_slice(value);
+                compact
+                    .values
+                    .push((at, compact.bytes.len() as u32, place, k as u32));
+                compact.bytes.push(b'\n');
+                true
+            },
+        );
         compact.active = true;
         compact.made = Some(anywhere);
         true

@@ -32,6 +32,7 @@ use std::hash::BuildHasher;
 
 use hyperscan::prelude::BlockDatabase;
 
+use super::compact::each_copied_value;
 use super::places::HitPlace;
 use super::seen_once::SeenOnce;
 use super::subsets::Subset;
@@ -168,15 +169,14 @@ impl Scanner<'_> {
         db.map_or(0, |db| db as *const BlockDatabase as usize)
     }
 
-    /// The current event's database (`scan_db`) and whether its values of
-    /// narrow bytes hold no keyword literal of its scopes.
-    fn keyword_scan(&mut self, subset: Option<&Subset>) -> (usize, bool) {
+    /// Whether the current event's values of narrow bytes hold no keyword
+    /// literal of its scopes ([`super::subsets::Subsets::narrow_free`],
+    /// worked out once per scope set; false while the set is unknown).
+    pub(super) fn narrow_free(&mut self) -> bool {
         let engine = self.engine;
-        let narrow_free = self
-            .subset_cache
+        self.subset_cache
             .current_narrow_free(&engine.subsets, &engine.literals)
-            .unwrap_or(false);
-        (self.scan_db(subset), narrow_free)
+            .unwrap_or(false)
     }
 
     /// Appends to the candidate memo's key the values of an event of a
@@ -187,54 +187,54 @@ impl Scanner<'_> {
     /// such a value's patterns are not known: the event is scanned, and
     /// [`Scanner::note_keyword_values`] notes them.
     pub(super) fn keyword_values_key(&mut self, raw: &[u8], subset: Option<&Subset>) -> bool {
-        let (db, narrow_free) = self.keyword_scan(subset);
+        let db = self.scan_db(subset);
+        let narrow_free = self.narrow_free();
         let cache = &self.keyword_values;
         let key = &mut self.candidate_memo.key;
-        for (k, place) in self.span_places.iter().enumerate() {
-            let place = place.unwrap_or(HitPlace::Nowhere);
-            let value = self
-                .members
-                .span_range(k)
-                .and_then(|(start, end)| raw.get(start..end));
-            let Some(value) = value else {
-                return false;
-            };
-            if !matches!(place, HitPlace::Nowhere) {
-                key.push(BYTES);
-                key.extend_from_slice(&(value.len() as u32).to_le_bytes());
-                key.extend_from_slice(value);
-                continue;
-            }
-            let ids = if narrow_free && is_narrow(value) {
-                &[]
-            } else {
-                match cache.get(db, value) {
-                    Some(ids) => ids,
-                    None => return false,
+        let every = (true, false);
+        each_copied_value(
+            &self.members,
+            &self.span_places,
+            raw,
+            every,
+            |_, value, place| {
+                if !matches!(place, HitPlace::Nowhere) {
+                    key.push(BYTES);
+                    key.extend_from_slice(&(value.len() as u32).to_le_bytes());
+                    key.extend_from_slice(value);
+                    return true;
                 }
-            };
-            key.push(PATTERNS);
-            key.extend_from_slice(&(ids.len() as u32).to_le_bytes());
-            for id in ids {
-                key.extend_from_slice(&id.to_le_bytes());
-            }
-        }
-        true
+                let ids = if narrow_free && is_narrow(value) {
+                    &[]
+                } else {
+                    match cache.get(db, value) {
+                        Some(ids) => ids,
+                        None => return false,
+                    }
+                };
+                key.push(PATTERNS);
+                key.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+                for id in ids {
+                    key.extend_from_slice(&id.to_le_bytes());
+                }
+                true
+            },
+        )
     }
 
     /// After the scan of an event [`Scanner::keyword_values_key`] gave no
-    /// key: notes the keyword patterns its scan found in each value no
-    /// field-scoped witness counts in (those of narrow bytes aside, when
-    /// they hold none).
+    /// key: notes the keyword patterns its scan found in each value of the
+    /// copy no field-scoped witness counts in (the copy leaves out those of
+    /// narrow bytes when they hold none: `compact.rs`).
     pub(super) fn note_keyword_values(&mut self, subset: Option<&Subset>) {
         self.keyword_values.pending = false;
         // The hits lie in the copy only when the copy was scanned.
         if !self.compact.active {
             return;
         }
-        let (db, narrow_free) = self.keyword_scan(subset);
+        let db = self.scan_db(subset);
         let engine = self.engine;
-        let values = &self.compact.values;
+        let compact = &self.compact;
         let cache = &mut self.keyword_values;
         cache.found.clear();
         for &(id, end) in &self.hits {
@@ -242,34 +242,25 @@ impl Scanner<'_> {
                 continue;
             }
             let len = engine.literals.get(id).map_or(0, |(json, _)| json.len());
-            let start = end.saturating_sub(len);
-            let Some(k) = values
-                .partition_point(|&(s, _, _, _)| s as usize <= start)
-                .checked_sub(1)
-            else {
+            let Some(k) = compact.value_at(end.saturating_sub(len), end) else {
                 continue;
             };
-            if let Some(&(_, e, HitPlace::Nowhere, _)) = values.get(k) {
-                if end <= e as usize {
-                    cache.found.push((k as u32, id as u32));
-                }
+            if matches!(compact.values.get(k), Some((_, _, HitPlace::Nowhere, _))) {
+                cache.found.push((k as u32, id as u32));
             }
         }
         cache.found.sort_unstable();
         cache.found.dedup();
         let mut next = 0;
-        for (k, &(start, end, place, _)) in values.iter().enumerate() {
+        for (k, &(start, end, place, _)) in compact.values.iter().enumerate() {
             let first = next;
             while cache.found.get(next).is_some_and(|&(v, _)| v as usize == k) {
                 next += 1;
             }
-            let Some(value) = self.compact.bytes.get(start as usize..end as usize) else {
+            let Some(value) = compact.bytes.get(start as usize..end as usize) else {
                 continue;
             };
-            if !matches!(place, HitPlace::Nowhere)
-                || (narrow_free && is_narrow(value))
-                || cache.get(db, value).is_some()
-            {
+            if !matches!(place, HitPlace::Nowhere) || cache.get(db, value).is_some() {
                 continue;
             }
             let mut ids = std::mem::take(&mut cache.ids);

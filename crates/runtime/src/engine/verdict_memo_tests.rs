@@ -121,18 +121,29 @@ fn layouts_known_from_stage_one_give_the_verdicts_of_a_fresh_scanner() {
     assert!(warm.verdict_memo.layouts.iter().any(|l| l.serial.is_none()));
 }
 
+/// The key `memo` builds for the flat event `raw` with these candidates
+/// (of stage-1 layout `serial`, when given).
+fn flat_key(
+    memo: &mut VerdictMemo,
+    filter: &MemberFilter,
+    raw: &str,
+    candidates: &[u32],
+    serial: Option<u64>,
+) -> Option<Vec<u8>> {
+    let index = MemberIndex::built(raw.as_bytes());
+    let top = index.top_members().unwrap();
+    memo.key_of(raw.as_bytes(), top, filter, candidates, serial)
+        .map(|_| memo.key.clone())
+}
+
 #[test]
 fn the_key_holds_the_candidates_and_the_members_they_read_only() {
     let e = engine(&RULES, false);
     let p = Profile::sysmon();
     let filter = MemberFilter::new(&p, &e.reads);
     let mut memo = VerdictMemo::default();
-    let mut key = |raw: &str, candidates: &[u32]| {
-        let index = MemberIndex::built(raw.as_bytes());
-        let top = index.top_members().unwrap();
-        memo.key_of(raw.as_bytes(), top, &filter, candidates, None)
-            .map(|_| memo.key.clone())
-    };
+    let mut key =
+        |raw: &str, candidates: &[u32]| flat_key(&mut memo, &filter, raw, candidates, None);
     let a = nth_event(0);
     let b = nth_event(COMMANDS.len() * 2 * 2 * 2 * 2);
     assert_ne!(a, b);
@@ -171,10 +182,7 @@ fn a_flat_events_layout_serial_stands_for_its_names() {
     let filter = MemberFilter::new(&p, &e.reads);
     let mut memo = VerdictMemo::default();
     let mut key = |raw: &str, candidates: &[u32], serial: Option<u64>| {
-        let index = MemberIndex::built(raw.as_bytes());
-        let top = index.top_members().unwrap();
-        memo.key_of(raw.as_bytes(), top, &filter, candidates, serial)
-            .map(|_| memo.key.clone())
+        flat_key(&mut memo, &filter, raw, candidates, serial)
     };
     let a = nth_event(0);
     let other_user = event(0, IMAGES[0], COMMANDS[0], PARENTS[0], USERS[1]);
@@ -207,10 +215,7 @@ fn keys_of_remembered_candidate_lists_are_those_worked_out_afresh() {
     let p = Profile::sysmon();
     let filter = MemberFilter::new(&p, &e.reads);
     let key = |memo: &mut VerdictMemo, raw: &str, candidates: &[u32]| {
-        let index = MemberIndex::built(raw.as_bytes());
-        let top = index.top_members().unwrap();
-        memo.key_of(raw.as_bytes(), top, &filter, candidates, None)
-            .map(|_| (memo.key.clone(), memo.read_members().to_vec()))
+        flat_key(memo, &filter, raw, candidates, None).map(|k| (k, memo.read_members().to_vec()))
     };
     let lists: [&[u32]; 6] = [&[0], &[2], &[0, 3], &[1, 3], &[2, 3], &[0, 1, 2, 3]];
     assert!(lists.len() > READS_PER_LAYOUT);
