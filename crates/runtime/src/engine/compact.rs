@@ -10,8 +10,8 @@
 //! a keyword, but those made of the bytes of times, GUIDs and ids when no
 //! keyword literal of the event's scopes can lie in them:
 //! `keyword_values.rs`), each followed by a line feed, which no witness
-//! holds, so no match spans two values. A hit's place is its value's, known from the
-//! copy, not looked up again.
+//! holds, so no match spans two values. A hit's place is its value's,
+//! known from the copy, not looked up again.
 //!
 //! Where each value's member counts is decided per *layout* (the member
 //! names of the scalars in order): events of one source repeat their
