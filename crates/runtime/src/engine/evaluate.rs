@@ -132,7 +132,9 @@ impl Scanner<'_> {
         self.scope_state.iter_mut().for_each(|s| *s = SCOPE_UNKNOWN);
         let mut matched = Vec::new();
         let lowered = engine.lowered();
-        let mut cache = FieldCache::new(event, profile, &lowered.atoms, &self.hit_cache);
+        let entries = std::mem::take(&mut self.field_entries);
+        let mut cache =
+            FieldCache::with_entries(event, profile, &lowered.atoms, &self.hit_cache, entries);
         for &r in &self.candidates {
             let i = r as usize;
             let scope_id = engine.rule_scope[i] as usize;
@@ -168,6 +170,7 @@ impl Scanner<'_> {
                 matched.push(r);
             }
         }
+        self.field_entries = cache.into_entries();
         Verdict::Matched(matched)
     }
 

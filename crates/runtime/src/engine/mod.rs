@@ -36,7 +36,7 @@ use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::MemberIndex;
 use crate::partial::{KeptMembers, MemberFilter, ReadSet};
 use crate::raw_scope::{RawChecks, RawScopeState};
-use crate::stage2::{lower_rules, HitCache, Lowered};
+use crate::stage2::{lower_rules, FieldEntry, HitCache, Lowered};
 use hypersigma_compiler::clauses::checked_clauses;
 use hypersigma_compiler::witness::{
     field_members, folds_to_ascii, rule_witnesses, Strategy, Witness, Witnesses,
@@ -500,6 +500,7 @@ impl Engine {
             filter: None,
             value_hits: ValueHits::default(),
             verdict_memo: VerdictMemo::default(),
+            field_entries: Vec::new(),
             candidate_memo: CandidateMemo::default(),
             keyword_values: KeywordValues::default(),
             kept_members: KeptMembers::default(),
@@ -550,6 +551,9 @@ pub struct Scanner<'e> {
     value_hits: ValueHits,
     /// Stage 2's remembered verdicts (`verdict_memo.rs`).
     verdict_memo: VerdictMemo,
+    /// The allocation of stage 2's field entries, kept from event to event
+    /// (always empty here).
+    field_entries: Vec<FieldEntry<'static>>,
     /// Stage 1's remembered candidate lists (`candidate_memo.rs`).
     candidate_memo: CandidateMemo,
     /// The keyword patterns of values no field-scoped witness counts in,

@@ -239,3 +239,59 @@ fn a_match_is_explained_as_the_reference_explains_it() {
     assert_eq!((explained.matched, explained.selections.len()), (false, 2));
     assert!(!s.explain(99, &event, &p).matched);
 }
+
+#[test]
+fn an_emptied_list_of_field_entries_keeps_its_allocation_for_the_next_event() {
+    let mut entries: Vec<crate::stage2::FieldEntry<'static>> = Vec::with_capacity(9);
+    let before = entries.as_ptr();
+    entries = crate::stage2::recycled(crate::stage2::recycled(entries));
+    assert!(entries.is_empty());
+    assert_eq!(entries.capacity(), 9);
+    assert_eq!(entries.as_ptr(), before);
+}
+
+/// The reference's predicates (numbers, ranges, addresses, existence,
+/// field references), decided once per event and field for all of its
+/// matches, agree with the reference on every event of one scanner: values
+/// present, absent, null, in arrays, as numbers and as strings.
+#[test]
+fn reference_predicates_decided_per_field_agree_with_the_reference_event_after_event() {
+    let detections = [
+        "    s: {ProcessId|gt: 100}\n    t: {ProcessId|lte: 4000}\n    condition: s and t",
+        "    s: {ProcessId: [5, 7, 4096]}\n    condition: s",
+        "    s: {SourceIp|cidr: ['10.0.0.0/8', '192.168.0.0/16']}\n    condition: s",
+        "    s: {ParentImage|exists: true}\n    t: {ParentImage: null}\n    condition: s or t",
+        "    s: {Image|fieldref: ParentImage}\n    t: {ProcessId|lt: 50}\n    condition: s or t",
+        "    s: {ProcessId|gte: 4096}\n    f: {SourceIp|cidr: '10.1.0.0/16'}\n    condition: s and not f",
+    ];
+    let p = Profile::sysmon();
+    let values = [
+        r#""ProcessId":4096,"SourceIp":"10.1.2.3","ParentImage":"a","Image":"a""#,
+        r#""ProcessId":"99","SourceIp":"192.168.9.9","Image":"b""#,
+        r#""ProcessId":[5,200],"SourceIp":["8.8.8.8","10.0.0.1"],"ParentImage":null"#,
+        r#""ProcessId":7,"SourceIp":"fe80::1","ParentImage":"c","Image":"C""#,
+        r#""ProcessId":null,"SourceIp":"not an address","ParentImage":["c","d"],"Image":"d""#,
+        r#""ProcessId":"0x10","Image":"e""#,
+        r#""ProcessId":4001.5,"SourceIp":"10.255.255.255","ParentImage":"e","Image":"e""#,
+    ];
+    for no_prefilter in [false, true] {
+        let e = engine(&detections, no_prefilter);
+        let mut s = e.scanner().unwrap();
+        for round in 0..3 {
+            for v in values {
+                let raw = format!(
+                    r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"UtcTime":"{round}",{v}}}"#
+                );
+                let event: Value = serde_json::from_str(&raw).unwrap();
+                let expected: Vec<u32> = (0..detections.len() as u32)
+                    .filter(|&r| hypersigma_compiler::evaluate(&e.rules()[r as usize], &event, &p))
+                    .collect();
+                assert_eq!(
+                    s.match_event(raw.as_bytes(), &p),
+                    Verdict::Matched(expected),
+                    "{raw} (no prefilter: {no_prefilter})"
+                );
+            }
+        }
+    }
+}

@@ -350,7 +350,7 @@ fn literal(p: &Predicate) -> Option<(bool, Position, String)> {
 }
 
 /// One field's values in one event, as read for one log source.
-struct FieldEntry<'a> {
+pub(crate) struct FieldEntry<'a> {
     source: usize,
     target: &'a Target,
     target_id: u32,
@@ -371,6 +371,11 @@ struct FieldEntry<'a> {
     /// Per case mode, atoms still to be decided one by one before the full
     /// pass runs; `None` until the hit cache was asked about the text.
     direct_left: [Cell<Option<u32>>; MODES],
+    /// The scalars the reference's predicates read (numbers, ranges,
+    /// field references, ...), built on first use for all of the event's
+    /// matches on this field; `None` inside when a value is not the
+    /// event's own (the matches then build their own).
+    reference_scalars: OnceCell<Option<Scalars<'a>>>,
 }
 
 /// Atoms of one field decided one by one, per event and case mode, for a
@@ -394,12 +399,30 @@ fn scalar_texts<'a>(values: &[&'a Value], out: &mut Vec<Cow<'a, str>>) {
 }
 
 impl<'a> FieldEntry<'a> {
+    /// The field's scalars for the reference's predicates, when its values
+    /// are the event's own (borrowed from it).
+    fn borrowed_scalars(&self) -> Option<&Scalars<'a>> {
+        self.reference_scalars
+            .get_or_init(|| {
+                let mut out = Vec::new();
+                for found in &self.found {
+                    match (self.target, found) {
+                        (Target::Field(_), Cow::Borrowed(value)) => scalars(&[*value], &mut out),
+                        _ => return None,
+                    }
+                }
+                Some(Scalars::new(&out))
+            })
+            .as_ref()
+    }
+
     fn scalars<'s>(&'s self, event: &'s Value) -> Vec<&'s Value> {
         let mut out = Vec::new();
         match self.target {
             Target::Field(_) => {
-                let refs: Vec<&Value> = self.found.iter().map(|c| c.as_ref()).collect();
-                scalars(&refs, &mut out);
+                for found in &self.found {
+                    scalars(&[found.as_ref()], &mut out);
+                }
             }
             Target::Keywords => all_scalars(event, &mut out),
         }
@@ -573,6 +596,17 @@ pub(crate) struct FieldCache<'a> {
     entries: Vec<FieldEntry<'a>>,
 }
 
+/// The allocation of an emptied list of field entries, for entries of
+/// another event: events come one after another, each with its own
+/// lifetime, and stage 2 need not allocate the list for each.
+pub(crate) fn recycled<'b>(mut entries: Vec<FieldEntry<'_>>) -> Vec<FieldEntry<'b>> {
+    entries.clear();
+    // An empty list collected in place keeps its allocation; `filter`
+    // could not give entries of the other lifetime.
+    #[allow(clippy::unnecessary_filter_map)]
+    entries.into_iter().filter_map(|_| None).collect()
+}
+
 impl<'a> FieldCache<'a> {
     pub(crate) fn new(
         event: &'a Value,
@@ -580,13 +614,30 @@ impl<'a> FieldCache<'a> {
         atoms: &'a AtomTable,
         hit_cache: &'a RefCell<HitCache>,
     ) -> Self {
+        Self::with_entries(event, profile, atoms, hit_cache, Vec::new())
+    }
+
+    /// [`FieldCache::new`] in the allocation of `entries` (see [`recycled`]).
+    pub(crate) fn with_entries(
+        event: &'a Value,
+        profile: &'a Profile,
+        atoms: &'a AtomTable,
+        hit_cache: &'a RefCell<HitCache>,
+        entries: Vec<FieldEntry<'_>>,
+    ) -> Self {
         FieldCache {
             event,
             profile,
             atoms,
             hit_cache,
-            entries: Vec::new(),
+            entries: recycled(entries),
         }
+    }
+
+    /// The list of entries, for [`FieldCache::with_entries`] of the next
+    /// event.
+    pub(crate) fn into_entries(self) -> Vec<FieldEntry<'static>> {
+        recycled(self.entries)
     }
 
     fn entry(&mut self, source: Option<&'a Source>, lm: &'a LoweredMatch) -> usize {
@@ -620,6 +671,7 @@ impl<'a> FieldCache<'a> {
             folded_chars: OnceCell::new(),
             atom_hits: Default::default(),
             direct_left: Default::default(),
+            reference_scalars: OnceCell::new(),
         });
         self.entries.len() - 1
     }
@@ -701,7 +753,10 @@ fn match_holds<'a>(
             _ => false,
         },
         Slot::Reference(vi, ai) => {
-            let values = scalar_values.get_or_insert_with(|| Scalars::new(&entry.scalars(event)));
+            let values = match entry.borrowed_scalars() {
+                Some(values) => values,
+                None => scalar_values.get_or_insert_with(|| Scalars::new(&entry.scalars(event))),
+            };
             fm.values
                 .get(vi)
                 .and_then(|alts| alts.get(ai))
