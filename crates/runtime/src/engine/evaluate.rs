@@ -36,6 +36,8 @@ impl Scanner<'_> {
         let mut kept = false;
         // A nested event's key holds no flags of top-level members.
         let mut nested_key = false;
+        // The verdict memo saw the event as a flat one (`key_of`).
+        let mut keyed_flat = false;
         let parsed = if candidates == 0 {
             validate_indexed(raw, &self.members).map(|()| (Value::Null, false))
         } else if whole {
@@ -52,6 +54,7 @@ impl Scanner<'_> {
                 memo_key = self
                     .verdict_memo
                     .key_of(raw, top, filter, &self.candidates, serial);
+                keyed_flat = true;
                 // A candidate reads an object whole (an `evtx_dump`
                 // record's `Event`): key the line, unread values cut out.
                 if memo_key.is_none() && self.verdict_memo.object_read() {
@@ -74,10 +77,13 @@ impl Scanner<'_> {
                 }
             }
             let selection = filter.map(|filter| filter.select(&self.candidates));
-            // With a key, the members it holds are those the candidates read.
-            let wanted = memo_key
-                .filter(|_| !nested_key)
-                .map(|_| self.verdict_memo.read_members());
+            // The members the candidates read, when the memo worked them
+            // out for this event (a flat one).
+            let wanted = if keyed_flat && !nested_key {
+                self.verdict_memo.read_members()
+            } else {
+                None
+            };
             kept = true;
             let members = Some(&mut self.kept_members);
             parse_indexed_kept(raw, selection, wanted, &self.members, members)

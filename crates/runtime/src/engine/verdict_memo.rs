@@ -94,8 +94,9 @@ pub(super) struct VerdictMemo {
     /// set (scratch).
     read_ids: Vec<u64>,
     /// Per top-level member of the current event: whether its key holds it
-    /// (whether a candidate can read it); complete when `key_of` gave a key.
+    /// (whether a candidate can read it); complete when `read_members_known`.
     read_members: Vec<bool>,
+    read_members_known: bool,
     /// Per container of the current nested event: whether a candidate can
     /// read it whole (scratch).
     held_opens: Vec<bool>,
@@ -225,6 +226,7 @@ impl Default for VerdictMemo {
             key: Vec::new(),
             read_ids: Vec::new(),
             read_members: Vec::new(),
+            read_members_known: false,
             held_opens: Vec::new(),
             object_read: false,
             layouts: Vec::new(),
@@ -279,7 +281,15 @@ impl VerdictMemo {
         serial: Option<u64>,
     ) -> Option<u64> {
         self.object_read = false;
-        if !self.looks_up(Kind::Flat) || filter.reads_everything() {
+        self.read_members_known = false;
+        if filter.reads_everything() {
+            return None;
+        }
+        // While flat events are not looked up, those of a stage-1 layout
+        // still get the members their candidates read (which the parse
+        // then builds without looking their names up).
+        let looked_up = self.looks_up(Kind::Flat);
+        if !looked_up && serial.is_none() {
             return None;
         }
         let known = match serial {
@@ -316,9 +326,16 @@ impl VerdictMemo {
             }
             Some((read_ids.as_slice(), spaced))
         })?;
-        let key = &mut self.key;
         self.read_members.clear();
         self.read_members.resize(top.len(), false);
+        if !looked_up {
+            for &k in positions {
+                *self.read_members.get_mut(k as usize)? = true;
+            }
+            self.read_members_known = true;
+            return None;
+        }
+        let key = &mut self.key;
         start_key(key, candidates);
         // A flat event's names are its stage-1 layout's, whose serial is
         // never given to other names: the serial stands for them (a tag
@@ -333,9 +350,7 @@ impl VerdictMemo {
         }
         for &k in positions {
             let member = top.get(k as usize)?;
-            if let Some(read) = self.read_members.get_mut(k as usize) {
-                *read = true;
-            }
+            *self.read_members.get_mut(k as usize)? = true;
             let value = raw.get(member.value.0 as usize..member.value.1 as usize)?;
             if value.first() == Some(&b'{') {
                 // An object read whole (an `evtx_dump` record's `Event`):
@@ -354,6 +369,7 @@ impl VerdictMemo {
                 return None;
             }
         }
+        self.read_members_known = true;
         Some(self.lists.hash(&self.key))
     }
 
@@ -427,17 +443,21 @@ impl VerdictMemo {
         key.extend_from_slice(raw.get(from..)?);
         // No flags of top-level members for a nested key.
         self.read_members.clear();
+        self.read_members_known = false;
         if self.key.len() > MAX_KEY_LEN {
             return None;
         }
         Some(self.lists.hash(&self.key))
     }
 
-    /// Per top-level member of the event [`VerdictMemo::key_of`] just gave a
-    /// key for: whether a candidate can read it (the members the key holds,
-    /// which are all its verdict depends on).
-    pub(super) fn read_members(&self) -> &[bool] {
-        &self.read_members
+    /// Per top-level member of the flat event [`VerdictMemo::key_of`] was
+    /// just called on: whether a candidate can read it (the members its
+    /// key holds, which are all its verdict depends on). Known whenever
+    /// the event got a key, and for an event of a stage-1 layout while
+    /// flat events are not looked up; `None` otherwise.
+    pub(super) fn read_members(&self) -> Option<&[bool]> {
+        self.read_members_known
+            .then_some(self.read_members.as_slice())
     }
 
     /// The remembered verdict of the key [`VerdictMemo::key_of`] just built

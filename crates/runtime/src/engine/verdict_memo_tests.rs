@@ -215,7 +215,8 @@ fn keys_of_remembered_candidate_lists_are_those_worked_out_afresh() {
     let p = Profile::sysmon();
     let filter = MemberFilter::new(&p, &e.reads);
     let key = |memo: &mut VerdictMemo, raw: &str, candidates: &[u32]| {
-        flat_key(memo, &filter, raw, candidates, None).map(|k| (k, memo.read_members().to_vec()))
+        flat_key(memo, &filter, raw, candidates, None)
+            .map(|k| (k, memo.read_members().unwrap().to_vec()))
     };
     let lists: [&[u32]; 6] = [&[0], &[2], &[0, 3], &[1, 3], &[2, 3], &[0, 1, 2, 3]];
     assert!(lists.len() > READS_PER_LAYOUT);
@@ -305,6 +306,54 @@ fn contents_that_do_not_repeat_stop_the_lookups_until_they_repeat_again() {
     }
     assert!(warm.verdict_memo.flat.is_on());
     assert!(warm.verdict_memo.answered_total > 0);
+}
+
+#[test]
+fn while_lookups_are_off_a_flat_event_of_a_layout_still_gets_the_members_its_candidates_read() {
+    let e = engine(&RULES, false);
+    let p = Profile::sysmon();
+    let filter = MemberFilter::new(&p, &e.reads);
+    let read = |memo: &mut VerdictMemo, raw: &str, candidates: &[u32], serial: Option<u64>| {
+        let key = flat_key(memo, &filter, raw, candidates, serial);
+        (key.is_some(), memo.read_members().map(<[bool]>::to_vec))
+    };
+    let mut off = VerdictMemo::default();
+    // Keys that never repeat turn the lookups off.
+    for n in 0..WINDOW_EVENTS as usize {
+        let raw = nth_event(n);
+        let index = MemberIndex::built(raw.as_bytes());
+        let top = index.top_members().unwrap();
+        let hash = off.key_of(raw.as_bytes(), top, &filter, &[0, 1], Some(7));
+        assert!(hash.is_some_and(|h| off.get(h).is_none()));
+    }
+    assert!(!off.flat.is_on());
+    for (k, list) in [&[0u32][..], &[2], &[0, 3], &[0, 1, 2, 3]]
+        .iter()
+        .enumerate()
+    {
+        let raw = nth_event(1000 + k);
+        let (keyed, members) = read(&mut off, &raw, list, Some(7));
+        assert!(!keyed);
+        // The members a memo with lookups on holds in the key.
+        let (fresh_keyed, expected) = read(&mut VerdictMemo::default(), &raw, list, Some(7));
+        assert!(fresh_keyed);
+        assert_eq!(members, expected, "{list:?}");
+        assert!(members.is_some_and(|m| m.contains(&true) && m.contains(&false)));
+        // Without a stage-1 layout the names are not compared: none known.
+        assert_eq!(read(&mut off, &raw, list, None), (false, None));
+    }
+    // The verdicts stay those of a fresh scanner meanwhile.
+    let mut warm = e.scanner().unwrap();
+    for n in 0..3 * WINDOW_EVENTS as usize {
+        let command = format!("cmd /c whoami {n}");
+        let raw = event(n, IMAGES[n % 2], &command, PARENTS[0], USERS[0]);
+        assert_eq!(
+            warm.match_event_full(raw.as_bytes(), &p),
+            fresh(&e, &raw, &p),
+            "{raw}"
+        );
+    }
+    assert!(!warm.verdict_memo.flat.is_on());
 }
 
 /// An `evtx_dump` record of a process creation: the record id, times,
