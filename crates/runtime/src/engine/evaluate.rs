@@ -10,7 +10,7 @@ use super::{Scanner, Verdict, SCOPE_OUT, SCOPE_UNKNOWN, SCOPE_UNSCOPED};
 use crate::partial::{
     parse_indexed, parse_indexed_kept, parse_indexed_whole, validate_indexed, MemberFilter,
 };
-use crate::stage2::{rule_holds, selection_holds, FieldCache};
+use crate::stage2::{selection_holds, FieldCache};
 
 impl Scanner<'_> {
     /// Stage 2 for the candidates of the last [`Scanner::candidates`] call on
@@ -76,6 +76,20 @@ impl Scanner<'_> {
                     return self.with_whole_event(raw, matched, candidates);
                 }
             }
+            // A flat event equal to an evaluated one in the members that
+            // evaluation read.
+            if let (true, false, Some(top)) = (keyed_flat, nested_key, self.members.top_members()) {
+                let found = self
+                    .verdict_memo
+                    .verdict_by_members_read(raw, top, &self.candidates);
+                if let Some(matched) = found {
+                    let matched = matched.to_vec();
+                    if let Some(hash) = memo_key {
+                        self.verdict_memo.remember(hash, &matched);
+                    }
+                    return self.with_whole_event(raw, matched, candidates);
+                }
+            }
             let selection = filter.map(|filter| filter.select(&self.candidates));
             // The members the candidates read, when the memo worked them
             // out for this event (a flat one).
@@ -101,6 +115,19 @@ impl Scanner<'_> {
         let verdict = self.evaluate_candidates(&event, profile);
         if let (Some(hash), Verdict::Matched(rules)) = (memo_key, &verdict) {
             self.verdict_memo.remember(hash, rules);
+        }
+        if let (true, false, Verdict::Matched(rules)) = (keyed_flat, nested_key, &verdict) {
+            let filter = self.filter.as_ref().map(|(_, _, filter)| filter);
+            if let (Some(filter), Some(top)) = (filter, self.members.top_members()) {
+                self.verdict_memo.remember_by_members_read(
+                    raw,
+                    top,
+                    filter,
+                    &self.candidates,
+                    &self.evaluated_selections,
+                    rules,
+                );
+            }
         }
         if let Verdict::Matched(rules) = &verdict {
             if complete && !rules.is_empty() {
@@ -136,6 +163,7 @@ impl Scanner<'_> {
         };
         let engine = self.engine;
         self.scope_state.iter_mut().for_each(|s| *s = SCOPE_UNKNOWN);
+        self.evaluated_selections.clear();
         let mut matched = Vec::new();
         let lowered = engine.lowered();
         let entries = std::mem::take(&mut self.field_entries);
@@ -166,13 +194,14 @@ impl Scanner<'_> {
                 (k, Scope::Sources(list)) => list.get((k - 2) as usize),
             };
             let rule = &engine.rules[i];
-            if rule_holds(
-                rule,
-                &lowered.rules[i],
-                &engine.programs[i],
-                &mut cache,
-                source,
-            ) {
+            let lowered_rule = &lowered.rules[i];
+            // The selections evaluated, in order: what the evaluation read.
+            let evaluated = &mut self.evaluated_selections;
+            let holds = engine.programs[i].run(&mut |k| {
+                evaluated.push((r, k as u32));
+                selection_holds(rule, lowered_rule, k, &mut cache, source)
+            });
+            if holds {
                 matched.push(r);
             }
         }

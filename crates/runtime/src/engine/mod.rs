@@ -501,6 +501,7 @@ impl Engine {
             value_hits: ValueHits::default(),
             verdict_memo: VerdictMemo::default(),
             field_entries: Vec::new(),
+            evaluated_selections: Vec::new(),
             candidate_memo: CandidateMemo::default(),
             keyword_values: KeywordValues::default(),
             kept_members: KeptMembers::default(),
@@ -554,6 +555,8 @@ pub struct Scanner<'e> {
     /// The allocation of stage 2's field entries, kept from event to event
     /// (always empty here).
     field_entries: Vec<FieldEntry<'static>>,
+    /// The selections the last evaluation ran (rule, selection), in order.
+    evaluated_selections: Vec<(u32, u32)>,
     /// Stage 1's remembered candidate lists (`candidate_memo.rs`).
     candidate_memo: CandidateMemo,
     /// The keyword patterns of values no field-scoped witness counts in,

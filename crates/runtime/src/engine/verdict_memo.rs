@@ -23,6 +23,22 @@
 //! serial number no other list of names gets: its key holds that serial
 //! instead of the names, and only the values read.
 //!
+//! A flat event whose key is not answered may still be decided by fewer
+//! of its members: an evaluation reads the members of the selections it
+//! runs, in an order each result decides (a rule's selections stop at the
+//! first that settles its condition), so an event equal to an evaluated
+//! one in the members that evaluation read (the log-source members of every
+//! candidate, and those of each selection it ran) runs the same selections
+//! with the same results. Those verdicts are remembered under the
+//! candidates, the stage-1 layout and the positions and values of the
+//! members read ([`VerdictMemo::verdict_by_members_read`]; the last
+//! [`READ_SETS`] sets read per layout and candidate list are tried). A
+//! network connection's destination address, new in every event, is read
+//! only by the rules whose port selection holds: the others' verdicts are
+//! found without it. These lookups cost more (the set read is worked out
+//! for each evaluated event), so their switch wants one in
+//! [`WORTH_SHARE_BY_READ`] answered.
+//!
 //! A nested event (an `evtx_dump` record: one `Event` member holding
 //! everything) has no top-level member left out, so its key is its whole
 //! line with the values no candidate can read cut out
@@ -60,6 +76,20 @@ use crate::strict_json::TopMember;
 const MAX_VERDICTS: usize = 1 << 15;
 /// Bytes of keys remembered at most per scanner (likewise).
 const MAX_KEY_BYTES: usize = 8 << 20;
+/// Verdicts remembered by the members their evaluation read, at most, and
+/// the bytes of their keys.
+const MAX_READ_VERDICTS: usize = 1 << 15;
+const MAX_READ_KEY_BYTES: usize = 8 << 20;
+/// At least one lookup by the members read in this many must be answered
+/// per window: such a lookup, and remembering each evaluated event for it,
+/// cost more than a key of the members the candidates can read (the set
+/// of members read is worked out for each evaluated event).
+const WORTH_SHARE_BY_READ: u32 = 4;
+/// Sets of members read remembered per candidate list of a layout.
+const READ_SETS: usize = 3;
+/// The byte after a key's candidates when the key holds the members an
+/// evaluation read (their positions follow).
+const BY_MEMBERS_READ: u8 = 2;
 /// Events whose candidates read more bytes are evaluated each time.
 const MAX_KEY_LEN: usize = 16384;
 /// Looked-up events per window, after which the share of them answered
@@ -114,6 +144,18 @@ pub(super) struct VerdictMemo {
     current: Kind,
     /// Events answered since the start.
     answered_total: u64,
+    /// Verdicts under the members their evaluation read
+    /// ([`VerdictMemo::verdict_by_members_read`]).
+    read_lists: RememberedLists,
+    /// Whether flat events are looked up by the members evaluations read.
+    by_read: Switch,
+    /// The layout (its index in `layouts`) and stage-1 serial of the flat
+    /// event [`VerdictMemo::key_of`] last saw, while `by_read` is on.
+    read_layout: Option<(usize, u64)>,
+    /// Scratch: a key by the members read, and a set of member name ids.
+    read_key: Vec<u8>,
+    read_set: Vec<u64>,
+    read_positions: Vec<u32>,
 }
 
 /// The top-level member names of an event, in order, with their ids in
@@ -136,7 +178,16 @@ struct Layout {
     reads: Vec<(Vec<u32>, Vec<u32>)>,
     /// The entry of `reads` the next new list replaces.
     next_reads: usize,
+    /// The last candidate lists evaluated with this layout, each with the
+    /// last sets of members (positions) their evaluations read.
+    read_sets: Vec<(Vec<u32>, ReadSets)>,
+    /// The entry of `read_sets` the next new list replaces.
+    next_read_sets: usize,
 }
+
+/// The last sets of members (their positions) evaluations of one
+/// candidate list read, the most recent last.
+type ReadSets = Vec<Box<[u32]>>;
 
 /// Candidate lists remembered per layout ([`Layout::reads`]).
 const READS_PER_LAYOUT: usize = 4;
@@ -197,6 +248,7 @@ impl Layout {
         self.names.clear();
         self.members.clear();
         self.reads.clear();
+        self.read_sets.clear();
         for member in top {
             if member.name_escaped {
                 return None;
@@ -234,6 +286,12 @@ impl Default for VerdictMemo {
             nested: Switch::new(WINDOW_EVENTS_NESTED, WORTH_SHARE_NESTED),
             current: Kind::Flat,
             answered_total: 0,
+            read_lists: RememberedLists::new(MAX_READ_VERDICTS, MAX_READ_KEY_BYTES),
+            by_read: Switch::new(WINDOW_EVENTS, WORTH_SHARE_BY_READ),
+            read_layout: None,
+            read_key: Vec::new(),
+            read_set: Vec::new(),
+            read_positions: Vec::new(),
         }
     }
 }
@@ -254,6 +312,34 @@ fn push_counted(key: &mut Vec<u8>, bytes: &[u8]) {
     key.extend_from_slice(bytes);
 }
 
+/// The key of a verdict by the members read: the candidates, the stage-1
+/// layout's serial, the positions of the members read and their values
+/// (`raw`'s, listed in `top`); `None` past [`MAX_KEY_LEN`] bytes.
+fn by_members_read_key(
+    key: &mut Vec<u8>,
+    raw: &[u8],
+    top: &[TopMember],
+    candidates: &[u32],
+    serial: u64,
+    positions: &[u32],
+) -> Option<()> {
+    start_key(key, candidates);
+    key.push(BY_MEMBERS_READ);
+    key.extend_from_slice(&serial.to_le_bytes());
+    key.extend_from_slice(&(positions.len() as u32).to_le_bytes());
+    for &k in positions {
+        key.extend_from_slice(&k.to_le_bytes());
+    }
+    for &k in positions {
+        let member = top.get(k as usize)?;
+        push_counted(
+            key,
+            raw.get(member.value.0 as usize..member.value.1 as usize)?,
+        );
+    }
+    (key.len() <= MAX_KEY_LEN).then_some(())
+}
+
 impl VerdictMemo {
     /// Events answered since the start.
     pub(super) fn answered(&self) -> u64 {
@@ -263,6 +349,7 @@ impl VerdictMemo {
     /// Forgets every verdict (the profile changed).
     pub(super) fn clear(&mut self) {
         self.lists.clear();
+        self.read_lists.clear();
         // Their ids were the old filter's.
         self.layouts.clear();
     }
@@ -282,6 +369,7 @@ impl VerdictMemo {
     ) -> Option<u64> {
         self.object_read = false;
         self.read_members_known = false;
+        self.read_layout = None;
         if filter.reads_everything() {
             return None;
         }
@@ -312,6 +400,9 @@ impl VerdictMemo {
                 self.layouts.len() - 1
             }
         };
+        if let Some(serial) = serial.filter(|_| self.by_read.looks_up()) {
+            self.read_layout = Some((layout, serial));
+        }
         let read_ids = &mut self.read_ids;
         let positions = self.layouts.get_mut(layout)?.reads_of(candidates, || {
             read_ids.clear();
@@ -478,6 +569,112 @@ impl VerdictMemo {
     /// second time the key is seen.
     pub(super) fn remember(&mut self, hash: u64, matched: &[u32]) {
         self.lists.remember(hash, &self.key, matched);
+    }
+
+    /// The remembered verdict of the flat event [`VerdictMemo::key_of`]
+    /// was just called on (`raw`, whose strict pass listed `top`) by the
+    /// members an earlier evaluation with these candidates read: an
+    /// evaluation reads members one after another, each read deciding what
+    /// is read next, so an event equal to an evaluated one in every member
+    /// that evaluation read is evaluated alike, whatever its other members
+    /// hold. Each of the last sets of members read with this layout and
+    /// list is tried.
+    pub(super) fn verdict_by_members_read(
+        &mut self,
+        raw: &[u8],
+        top: &[TopMember],
+        candidates: &[u32],
+    ) -> Option<&[u32]> {
+        let (at, serial) = self.read_layout?;
+        let layout = self.layouts.get(at)?;
+        let (_, sets) = layout.read_sets.iter().find(|(c, _)| c == candidates)?;
+        let mut found = None;
+        for positions in sets {
+            by_members_read_key(&mut self.read_key, raw, top, candidates, serial, positions)?;
+            let hash = self.read_lists.hash(&self.read_key);
+            if self.read_lists.get(hash, &self.read_key).is_some() {
+                found = Some(hash);
+                break;
+            }
+        }
+        self.by_read.count(found.is_some());
+        self.answered_total += u64::from(found.is_some());
+        self.read_lists.get(found?, &self.read_key)
+    }
+
+    /// Remembers the verdict (`matched`) of the flat event
+    /// [`VerdictMemo::key_of`] was just called on, evaluated with these
+    /// candidates, by the members the evaluation read: the log-source
+    /// members of every candidate and the members of each selection it
+    /// evaluated (`evaluated`: rule and selection).
+    pub(super) fn remember_by_members_read(
+        &mut self,
+        raw: &[u8],
+        top: &[TopMember],
+        filter: &MemberFilter,
+        candidates: &[u32],
+        evaluated: &[(u32, u32)],
+        matched: &[u32],
+    ) -> Option<()> {
+        let (at, serial) = self.read_layout.take()?;
+        let set = &mut self.read_set;
+        set.clear();
+        set.resize(filter.id_words(), 0);
+        let mut spaced = false;
+        let mut add = |ids: &[u64]| {
+            for (w, &bits) in set.iter_mut().zip(ids) {
+                *w |= bits;
+            }
+        };
+        for &r in candidates {
+            add(filter.scope_reads(r)?);
+        }
+        for &(r, k) in evaluated {
+            let (ids, selection_spaced) = filter.selection_reads(r, k)?;
+            spaced |= selection_spaced;
+            add(ids);
+        }
+        let layout = self.layouts.get_mut(at)?;
+        let positions = &mut self.read_positions;
+        positions.clear();
+        for (k, &(_, id, has_space)) in layout.members.iter().enumerate() {
+            if (spaced && has_space) || (id != NO_ID && has_id(set, id)) {
+                positions.push(k as u32);
+            }
+        }
+        let entry = match layout.read_sets.iter().position(|(c, _)| c == candidates) {
+            Some(entry) => entry,
+            None => {
+                if layout.read_sets.len() < READS_PER_LAYOUT {
+                    layout.read_sets.push(Default::default());
+                }
+                let entry = layout.next_read_sets % layout.read_sets.len();
+                layout.next_read_sets = entry + 1;
+                let (list, sets) = layout.read_sets.get_mut(entry)?;
+                list.clear();
+                list.extend_from_slice(candidates);
+                sets.clear();
+                entry
+            }
+        };
+        let (_, sets) = layout.read_sets.get_mut(entry)?;
+        match sets.iter().position(|p| **p == **positions) {
+            // The most recent last.
+            Some(k) => {
+                let known = sets.remove(k);
+                sets.push(known);
+            }
+            None => {
+                if sets.len() >= READ_SETS {
+                    sets.remove(0);
+                }
+                sets.push(positions.as_slice().into());
+            }
+        }
+        by_members_read_key(&mut self.read_key, raw, top, candidates, serial, positions)?;
+        let hash = self.read_lists.hash(&self.read_key);
+        self.read_lists.remember(hash, &self.read_key, matched);
+        Some(())
     }
 }
 

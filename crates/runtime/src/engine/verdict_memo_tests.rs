@@ -356,6 +356,57 @@ fn while_lookups_are_off_a_flat_event_of_a_layout_still_gets_the_members_its_can
     assert!(!warm.verdict_memo.flat.is_on());
 }
 
+#[test]
+fn verdicts_by_the_members_read_are_those_of_a_fresh_scanner() {
+    // Command lines and process ids never repeat, and a candidate can read
+    // them, so no key of the members the candidates can read repeats; but
+    // an evaluation reads them only past a selection on the image, the
+    // parent or the user.
+    let rules = [
+        // No witness: a candidate for every event.
+        "    a: {Image|endswith: '\\cmd.exe'}\n    b: {CommandLine|contains: 'javascript'}\n    condition: not a and not b",
+        "    a: {User|contains: 'SYSTEM'}\n    b: {ProcessId|gt: 500}\n    condition: a and b",
+        "    a: {ParentImage|endswith: '\\explorer.exe'}\n    r: {Image|fieldref: ParentImage}\n    condition: not a or r",
+    ];
+    let options = crate::engine::EngineOptions {
+        scope_gate: Some(true),
+        ..Default::default()
+    };
+    let e = crate::engine::tests::engine_with(&rules, options);
+    let p = Profile::sysmon();
+    let mut warm = e.scanner().unwrap();
+    let mut matched = 0;
+    for n in 0..400 {
+        let command = match n % 7 {
+            0 => format!("rundll32 javascript:{n}"),
+            _ => format!("cmd /c echo {n}"),
+        };
+        // Mostly `cmd.exe` run by `eve`, whose evaluations stop before
+        // the command line and the process id.
+        let image = match n % 11 {
+            0 => PARENTS[1],
+            k => IMAGES[usize::from(k % 4 != 0)],
+        };
+        let user = USERS[usize::from(n % 5 != 0)];
+        let raw = event(n, image, &command, PARENTS[n / 3 % 2], user);
+        let expected = fresh(&e, &raw, &p);
+        if matches!(&expected.0, crate::engine::Verdict::Matched(r) if !r.is_empty()) {
+            matched += 1;
+        }
+        assert_eq!(warm.match_event_full(raw.as_bytes(), &p), expected, "{raw}");
+    }
+    assert!(matched > 50, "{matched}");
+    // No key of the members the candidates can read repeated: every event
+    // answered was answered by the members its evaluation would read.
+    assert_eq!(warm.verdict_memo.lists.held().0, 0);
+    assert!(warm.verdict_memo.read_lists.held().0 > 0);
+    assert!(
+        warm.verdict_memo.answered_total > 100,
+        "{}",
+        warm.verdict_memo.answered_total
+    );
+}
+
 /// An `evtx_dump` record of a process creation: the record id, times,
 /// GUIDs and process ids change with `n` (no rule reads them); the
 /// event id is written plainly or as `#text`, the hashes as one string

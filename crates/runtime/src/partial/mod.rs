@@ -8,7 +8,8 @@
 //! per profile, into the top-level member names those lookups can reach
 //! (explicit paths, roots, dotted names, names written with spaces), as one
 //! bit set per rule, plus the members holding the channel, provider and
-//! event id. Per event, [`MemberFilter::select`] ORs the candidates' sets and
+//! event id (and, for the verdict memo, exact sets per selection and per
+//! rule's log sources: what an evaluation that ran some selections read). Per event, [`MemberFilter::select`] ORs the candidates' sets and
 //! [`parse_indexed`] parses only the wanted members from their own bytes
 //! when the event's member index (stage 1's, [`MemberIndex`]) was built by
 //! its strict pass; lines that pass does not judge go to [`parse_event`],
@@ -44,6 +45,13 @@ pub(crate) use leaves::LeafNames;
 pub(crate) struct ReadSet {
     /// Per rule: the fields it and its log sources read.
     fields: Vec<BTreeSet<String>>,
+    /// Per rule, per selection: the fields the selection reads (its
+    /// fields, `fieldref` targets, and their renames in the rule's log
+    /// sources). With `scope_fields`, together the rule's `fields`.
+    selection_fields: Vec<Vec<BTreeSet<String>>>,
+    /// Per rule: the fields its log sources are told by (conditions,
+    /// requirements).
+    scope_fields: Vec<BTreeSet<String>>,
     /// Per rule: it has a keyword selection (reads every scalar of the event).
     pub(crate) whole_event: Vec<bool>,
 }
@@ -53,39 +61,47 @@ impl ReadSet {
     pub(crate) fn new(rules: &[Rule]) -> ReadSet {
         let mut set = ReadSet::default();
         for rule in rules {
-            let mut fields = BTreeSet::new();
             let mut whole = false;
-            for fm in rule
-                .detection
-                .selections
-                .iter()
-                .flat_map(|s| s.groups.iter().flatten())
-            {
-                match &fm.field {
-                    Some(f) => {
-                        fields.insert(f.clone());
+            let mut selections = Vec::with_capacity(rule.detection.selections.len());
+            for selection in &rule.detection.selections {
+                let mut fields = BTreeSet::new();
+                for fm in selection.groups.iter().flatten() {
+                    match &fm.field {
+                        Some(f) => {
+                            fields.insert(f.clone());
+                        }
+                        None => whole = true,
                     }
-                    None => whole = true,
-                }
-                for p in fm.values.iter().flatten() {
-                    if let Predicate::FieldRef { field, .. } = p {
-                        fields.insert(field.clone());
-                    }
-                }
-            }
-            if let Scope::Sources(sources) = &rule.scope {
-                let own: Vec<String> = fields.iter().cloned().collect();
-                for s in sources {
-                    fields.extend(s.conditions.iter().map(|(f, _)| f.clone()));
-                    fields.extend(s.require.iter().cloned());
-                    for name in &own {
-                        if let Some(source) = s.fields.get(name) {
-                            fields.extend(source.candidates.iter().flatten().cloned());
+                    for p in fm.values.iter().flatten() {
+                        if let Predicate::FieldRef { field, .. } = p {
+                            fields.insert(field.clone());
                         }
                     }
                 }
+                if let Scope::Sources(sources) = &rule.scope {
+                    let own: Vec<String> = fields.iter().cloned().collect();
+                    for s in sources {
+                        for name in &own {
+                            if let Some(source) = s.fields.get(name) {
+                                fields.extend(source.candidates.iter().flatten().cloned());
+                            }
+                        }
+                    }
+                }
+                selections.push(fields);
             }
+            let mut scope = BTreeSet::new();
+            if let Scope::Sources(sources) = &rule.scope {
+                for s in sources {
+                    scope.extend(s.conditions.iter().map(|(f, _)| f.clone()));
+                    scope.extend(s.require.iter().cloned());
+                }
+            }
+            let mut fields = scope.clone();
+            fields.extend(selections.iter().flatten().cloned());
             set.fields.push(fields);
+            set.selection_fields.push(selections);
+            set.scope_fields.push(scope);
             set.whole_event.push(whole);
         }
         set
@@ -139,6 +155,18 @@ pub(crate) struct MemberFilter {
     /// Per rule: it looks a field up at the top level, so members whose
     /// names hold a space can match it (`"Command Line"` for `CommandLine`).
     spaced: Vec<bool>,
+    /// Per rule: the index of its first selection in `selection_id_bits`
+    /// and `selection_spaced` (its others follow).
+    first_selection: Vec<u32>,
+    /// Per selection of each rule: the ids of the names it reads, as
+    /// `rule_id_bits` holds them for a rule (without the channel, provider
+    /// and event id members), and whether it looks a field up at the top
+    /// level.
+    selection_id_bits: Vec<u64>,
+    selection_spaced: Vec<bool>,
+    /// Per rule: the ids of the names its log sources are told by, the
+    /// channel, provider and event id members' included.
+    scope_id_bits: Vec<u64>,
     /// A root walks every member (`*`) or is the event itself: nothing can be
     /// left out.
     everything: bool,
@@ -185,10 +213,10 @@ impl MemberFilter {
         for root in profile.roots.iter().filter(|r| !r.is_empty()) {
             base_ids.extend(first(root, &mut everything));
         }
-        let mut rule_ids = Vec::with_capacity(reads.fields.len());
-        let mut spaced = Vec::with_capacity(reads.fields.len());
-        for fields in &reads.fields {
-            let mut own = base_ids.clone();
+        // The ids of the members the lookups of `fields` can reach, after
+        // those of `start`.
+        let mut ids_of = |start: &[u32], fields: &BTreeSet<String>| -> Box<[u32]> {
+            let mut own = start.to_vec();
             for field in fields {
                 for p in profile.fields.get(field).into_iter().flatten() {
                     own.extend(first(p, &mut everything));
@@ -202,13 +230,37 @@ impl MemberFilter {
             }
             own.sort_unstable();
             own.dedup();
-            rule_ids.push(own.into_boxed_slice());
+            own.into_boxed_slice()
+        };
+        let mut rule_ids = Vec::with_capacity(reads.fields.len());
+        let mut spaced = Vec::with_capacity(reads.fields.len());
+        for fields in &reads.fields {
+            rule_ids.push(ids_of(&base_ids, fields));
             spaced.push(top_level && !fields.is_empty());
         }
+        let mut first_selection = Vec::with_capacity(reads.fields.len());
+        let mut selection_ids = Vec::new();
+        let mut selection_spaced = Vec::new();
+        for selections in &reads.selection_fields {
+            first_selection.push(selection_ids.len() as u32);
+            for fields in selections {
+                selection_ids.push(ids_of(&[], fields));
+                selection_spaced.push(top_level && !fields.is_empty());
+            }
+        }
+        let scope_ids: Vec<Box<[u32]>> = reads
+            .scope_fields
+            .iter()
+            .map(|fields| ids_of(&base_ids, fields))
+            .collect();
         let bits = |ids: &[u32]| ids.iter().fold(0, |w, &id| w | bit_of(id));
         let rule_id_bits = id_bit_sets(&rule_ids, ids.len());
         MemberFilter {
             leaves: LeafNames::new(profile, reads),
+            first_selection,
+            selection_id_bits: id_bit_sets(&selection_ids, ids.len()),
+            selection_spaced,
+            scope_id_bits: id_bit_sets(&scope_ids, ids.len()),
             rule_id_bits,
             base: bits(&base_ids),
             rules: rule_ids.iter().map(|ids| bits(ids)).collect(),
@@ -254,6 +306,32 @@ impl MemberFilter {
         let ids = self.rule_id_bits.get(start..start + words)?;
         let spaced = self.spaced.get(rule as usize).copied()?;
         Some((ids, spaced))
+    }
+
+    /// The members selection `selection` of rule `rule` reads (its fields,
+    /// not the log source's), as [`MemberFilter::rule_reads`] gives them
+    /// for a rule.
+    pub(crate) fn selection_reads(&self, rule: u32, selection: u32) -> Option<(&[u64], bool)> {
+        let words = self.id_words();
+        let at = *self.first_selection.get(rule as usize)? as usize + selection as usize;
+        let next = self
+            .first_selection
+            .get(rule as usize + 1)
+            .map_or(self.selection_spaced.len(), |&n| n as usize);
+        if at >= next {
+            return None;
+        }
+        let ids = self.selection_id_bits.get(at * words..(at + 1) * words)?;
+        Some((ids, *self.selection_spaced.get(at)?))
+    }
+
+    /// The members rule `rule`'s log sources are told by (the channel,
+    /// provider and event id members, their conditions and requirements),
+    /// as a bit set of [`MemberFilter::id_words`] words.
+    pub(crate) fn scope_reads(&self, rule: u32) -> Option<&[u64]> {
+        let words = self.id_words();
+        let start = rule as usize * words;
+        self.scope_id_bits.get(start..start + words)
     }
 
     /// The members the given rules read.

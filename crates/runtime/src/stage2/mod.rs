@@ -23,7 +23,6 @@ use serde_json::Value;
 use hypersigma_compiler::eval::{all_scalars, scalar_text, scalars, EventView, Scalars};
 use hypersigma_compiler::ir::{FieldMatch, Predicate, Rule};
 use hypersigma_compiler::pattern::{fold_str, Piece, Shape};
-use hypersigma_compiler::program::Program;
 use hypersigma_compiler::regex_literals;
 use hypersigma_compiler::{Profile, Source};
 use memchr::memmem;
@@ -675,17 +674,6 @@ impl<'a> FieldCache<'a> {
         });
         self.entries.len() - 1
     }
-}
-
-/// Runs a rule's verified program with the lowered selections.
-pub(crate) fn rule_holds<'a>(
-    rule: &Rule,
-    lowered: &'a LoweredRule,
-    program: &Program,
-    cache: &mut FieldCache<'a>,
-    source: Option<&'a Source>,
-) -> bool {
-    program.run(&mut |i| selection_holds(rule, lowered, i, cache, source))
 }
 
 /// Whether selection `i` of a rule holds: one of its groups has every
