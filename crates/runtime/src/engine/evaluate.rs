@@ -144,15 +144,20 @@ impl Scanner<'_> {
     }
 
     /// Builds the member filter for `profile` unless it is the last one's.
+    /// A profile equal to the last one (each input file's events come with
+    /// their own copy of the profile detected for it) keeps the filter and
+    /// the remembered verdicts.
     fn refresh_filter(&mut self, profile: &Profile) {
         let address = profile as *const Profile as usize;
-        let current =
-            matches!(&self.filter, Some((a, name, _)) if *a == address && *name == profile.name);
-        if !current {
-            let filter = MemberFilter::new(profile, &self.engine.reads);
-            self.filter = Some((address, profile.name.clone(), filter));
-            // The remembered verdicts were decided under another profile.
-            self.verdict_memo.clear();
+        match &mut self.filter {
+            Some((a, last, _)) if *a == address && last.name == profile.name => {}
+            Some((a, last, _)) if **last == *profile => *a = address,
+            _ => {
+                let filter = MemberFilter::new(profile, &self.engine.reads);
+                self.filter = Some((address, Box::new(profile.clone()), filter));
+                // The remembered verdicts were decided under another profile.
+                self.verdict_memo.clear();
+            }
         }
     }
 

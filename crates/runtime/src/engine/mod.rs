@@ -543,8 +543,8 @@ pub struct Scanner<'e> {
     /// last [`Scanner::candidates`] call's: stage 2 then reuses the index.
     indexed_event: Option<(usize, usize)>,
     /// The members stage 2 builds, for the profile last seen (its address
-    /// and name).
-    filter: Option<(usize, String, MemberFilter)>,
+    /// and a copy).
+    filter: Option<(usize, Box<Profile>, MemberFilter)>,
     /// The values stage 1 scanned, when not the whole line (inactive from
     /// the start of each event's stage 1 until `compact_event` fills it).
     compact: CompactEvent,

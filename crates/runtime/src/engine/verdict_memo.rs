@@ -84,7 +84,7 @@ const MAX_READ_KEY_BYTES: usize = 8 << 20;
 /// per window: such a lookup, and remembering each evaluated event for it,
 /// cost more than a key of the members the candidates can read (the set
 /// of members read is worked out for each evaluated event).
-const WORTH_SHARE_BY_READ: u32 = 4;
+const WORTH_SHARE_BY_READ: u32 = 8;
 /// Sets of members read remembered per candidate list of a layout.
 const READ_SETS: usize = 3;
 /// The byte after a key's candidates when the key holds the members an
@@ -152,6 +152,9 @@ pub(super) struct VerdictMemo {
     /// The layout (its index in `layouts`) and stage-1 serial of the flat
     /// event [`VerdictMemo::key_of`] last saw, while `by_read` is on.
     read_layout: Option<(usize, u64)>,
+    /// Whether a lookup by the members read was counted for the current
+    /// event.
+    read_counted: bool,
     /// Scratch: a key by the members read, and a set of member name ids.
     read_key: Vec<u8>,
     read_set: Vec<u64>,
@@ -289,6 +292,7 @@ impl Default for VerdictMemo {
             read_lists: RememberedLists::new(MAX_READ_VERDICTS, MAX_READ_KEY_BYTES),
             by_read: Switch::new(WINDOW_EVENTS, WORTH_SHARE_BY_READ),
             read_layout: None,
+            read_counted: false,
             read_key: Vec::new(),
             read_set: Vec::new(),
             read_positions: Vec::new(),
@@ -370,6 +374,7 @@ impl VerdictMemo {
         self.object_read = false;
         self.read_members_known = false;
         self.read_layout = None;
+        self.read_counted = false;
         if filter.reads_everything() {
             return None;
         }
@@ -588,6 +593,7 @@ impl VerdictMemo {
         let (at, serial) = self.read_layout?;
         let layout = self.layouts.get(at)?;
         let (_, sets) = layout.read_sets.iter().find(|(c, _)| c == candidates)?;
+        self.read_counted = true;
         let mut found = None;
         for positions in sets {
             by_members_read_key(&mut self.read_key, raw, top, candidates, serial, positions)?;
@@ -617,6 +623,11 @@ impl VerdictMemo {
         matched: &[u32],
     ) -> Option<()> {
         let (at, serial) = self.read_layout.take()?;
+        // An evaluated event no lookup was tried for counts as not
+        // answered: remembering it costs all the same.
+        if !std::mem::take(&mut self.read_counted) {
+            self.by_read.count(false);
+        }
         let set = &mut self.read_set;
         set.clear();
         set.resize(filter.id_words(), 0);

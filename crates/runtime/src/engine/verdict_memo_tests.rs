@@ -277,6 +277,33 @@ fn verdicts_are_forgotten_when_the_profile_changes() {
 }
 
 #[test]
+fn verdicts_are_kept_across_equal_profiles_read_for_each_input() {
+    // Each input file's events come with their own copy of the profile
+    // detected for it: an equal copy keeps the remembered verdicts.
+    let e = engine(&RULES, false);
+    let mut warm = e.scanner().unwrap();
+    let mut copies: Vec<Box<Profile>> = Vec::new();
+    for n in 0..120 {
+        if n % 10 == 0 {
+            copies.push(Box::new(Profile::sysmon()));
+        }
+        let p = copies.last().unwrap();
+        let raw = nth_event(n % 20);
+        assert_eq!(warm.match_event_full(raw.as_bytes(), p), fresh(&e, &raw, p));
+    }
+    // Seen twice by the 40th event, answered from then on.
+    assert!(
+        warm.verdict_memo.answered_total >= 70,
+        "{}",
+        warm.verdict_memo.answered_total
+    );
+    // Another profile forgets them.
+    let raw = nth_event(0);
+    warm.match_event_full(raw.as_bytes(), &Profile::ecs());
+    assert_eq!(warm.verdict_memo.lists.held().0, 0);
+}
+
+#[test]
 fn contents_that_do_not_repeat_stop_the_lookups_until_they_repeat_again() {
     let e = engine(&RULES, false);
     let p = Profile::sysmon();

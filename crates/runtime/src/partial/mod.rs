@@ -213,20 +213,32 @@ impl MemberFilter {
         for root in profile.roots.iter().filter(|r| !r.is_empty()) {
             base_ids.extend(first(root, &mut everything));
         }
-        // The ids of the members the lookups of `fields` can reach, after
+        // The ids of the members a lookup of each field can reach, worked
+        // out once per field in the order the rules name them (the ids
+        // are numbered in that order).
+        let mut field_ids: HashMap<&str, Box<[u32]>> = HashMap::new();
+        for field in reads.fields.iter().flatten() {
+            if field_ids.contains_key(field.as_str()) {
+                continue;
+            }
+            let mut own = Vec::new();
+            for p in profile.fields.get(field).into_iter().flatten() {
+                own.extend(first(p, &mut everything));
+            }
+            if top_level {
+                own.extend(first(std::slice::from_ref(field), &mut everything));
+                if let Some((head, _)) = field.split_once('.') {
+                    own.extend(first(&[head.to_string()], &mut everything));
+                }
+            }
+            field_ids.insert(field, own.into_boxed_slice());
+        }
+        // The ids of the members the lookups of `fields` can reach, with
         // those of `start`.
-        let mut ids_of = |start: &[u32], fields: &BTreeSet<String>| -> Box<[u32]> {
+        let ids_of = |start: &[u32], fields: &BTreeSet<String>| -> Box<[u32]> {
             let mut own = start.to_vec();
             for field in fields {
-                for p in profile.fields.get(field).into_iter().flatten() {
-                    own.extend(first(p, &mut everything));
-                }
-                if top_level {
-                    own.extend(first(std::slice::from_ref(field), &mut everything));
-                    if let Some((head, _)) = field.split_once('.') {
-                        own.extend(first(&[head.to_string()], &mut everything));
-                    }
-                }
+                own.extend(field_ids.get(field.as_str()).into_iter().flatten());
             }
             own.sort_unstable();
             own.dedup();
