@@ -223,21 +223,12 @@ impl Layout {
         let at = match self.reads.iter().position(|(c, _)| c == candidates) {
             Some(at) => at,
             None => {
+                // Worked out before an entry is taken: a list whose reads
+                // are not known gets none.
                 let (ids, spaced) = read_ids()?;
-                if self.reads.len() < READS_PER_LAYOUT {
-                    self.reads.push(Default::default());
-                }
-                let at = self.next_reads % self.reads.len();
-                self.next_reads = at + 1;
-                let (list, positions) = self.reads.get_mut(at)?;
-                list.clear();
-                list.extend_from_slice(candidates);
-                positions.clear();
-                for (k, &(_, id, has_space)) in self.members.iter().enumerate() {
-                    if (spaced && has_space) || (id != NO_ID && has_id(ids, id)) {
-                        positions.push(k as u32);
-                    }
-                }
+                let (at, _) = list_entry(&mut self.reads, &mut self.next_reads, candidates)?;
+                let (_, positions) = self.reads.get_mut(at)?;
+                positions_read(&self.members, ids, spaced, positions);
                 at
             }
         };
@@ -314,6 +305,45 @@ fn start_key(key: &mut Vec<u8>, candidates: &[u32]) {
 fn push_counted(key: &mut Vec<u8>, bytes: &[u8]) {
     key.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     key.extend_from_slice(bytes);
+}
+
+/// The entry of `entries` (at most [`READS_PER_LAYOUT`], the oldest
+/// replaced from `next` on) for a candidate list, and whether it is new
+/// (its value emptied).
+fn list_entry<T: Default>(
+    entries: &mut Vec<(Vec<u32>, T)>,
+    next: &mut usize,
+    candidates: &[u32],
+) -> Option<(usize, bool)> {
+    if let Some(at) = entries.iter().position(|(c, _)| c == candidates) {
+        return Some((at, false));
+    }
+    if entries.len() < READS_PER_LAYOUT {
+        entries.push(Default::default());
+    }
+    let at = *next % entries.len();
+    *next = at + 1;
+    let (list, value) = entries.get_mut(at)?;
+    list.clear();
+    list.extend_from_slice(candidates);
+    *value = T::default();
+    Some((at, true))
+}
+
+/// The positions of a layout's `members` read by lookups of the name ids
+/// in `ids` (and of names with a space when `spaced`), into `positions`.
+fn positions_read(
+    members: &[(u32, u32, bool)],
+    ids: &[u64],
+    spaced: bool,
+    positions: &mut Vec<u32>,
+) {
+    positions.clear();
+    for (k, &(_, id, has_space)) in members.iter().enumerate() {
+        if (spaced && has_space) || (id != NO_ID && has_id(ids, id)) {
+            positions.push(k as u32);
+        }
+    }
 }
 
 /// The key of a verdict by the members read: the candidates, the stage-1
@@ -647,27 +677,12 @@ impl VerdictMemo {
         }
         let layout = self.layouts.get_mut(at)?;
         let positions = &mut self.read_positions;
-        positions.clear();
-        for (k, &(_, id, has_space)) in layout.members.iter().enumerate() {
-            if (spaced && has_space) || (id != NO_ID && has_id(set, id)) {
-                positions.push(k as u32);
-            }
-        }
-        let entry = match layout.read_sets.iter().position(|(c, _)| c == candidates) {
-            Some(entry) => entry,
-            None => {
-                if layout.read_sets.len() < READS_PER_LAYOUT {
-                    layout.read_sets.push(Default::default());
-                }
-                let entry = layout.next_read_sets % layout.read_sets.len();
-                layout.next_read_sets = entry + 1;
-                let (list, sets) = layout.read_sets.get_mut(entry)?;
-                list.clear();
-                list.extend_from_slice(candidates);
-                sets.clear();
-                entry
-            }
-        };
+        positions_read(&layout.members, set, spaced, positions);
+        let (entry, _) = list_entry(
+            &mut layout.read_sets,
+            &mut layout.next_read_sets,
+            candidates,
+        )?;
         let (_, sets) = layout.read_sets.get_mut(entry)?;
         match sets.iter().position(|p| **p == **positions) {
             // The most recent last.

@@ -51,6 +51,16 @@ fn fresh(
         .match_event_full(raw.as_bytes(), profile)
 }
 
+/// An engine of these detections whose scope gate reads every event (its
+/// flat events get a stage-1 layout).
+fn gated_engine(detections: &[&str]) -> Engine {
+    let options = crate::engine::EngineOptions {
+        scope_gate: Some(true),
+        ..Default::default()
+    };
+    crate::engine::tests::engine_with(detections, options)
+}
+
 #[test]
 fn remembered_verdicts_are_those_of_a_fresh_scanner() {
     let e = engine(&RULES, false);
@@ -90,11 +100,7 @@ fn remembered_verdicts_are_those_of_a_fresh_scanner() {
 
 #[test]
 fn layouts_known_from_stage_one_give_the_verdicts_of_a_fresh_scanner() {
-    let options = crate::engine::EngineOptions {
-        scope_gate: Some(true),
-        ..Default::default()
-    };
-    let e = crate::engine::tests::engine_with(&RULES, options);
+    let e = gated_engine(&RULES);
     let p = Profile::sysmon();
     let mut warm = e.scanner().unwrap();
     for n in 0..120 {
@@ -395,11 +401,7 @@ fn verdicts_by_the_members_read_are_those_of_a_fresh_scanner() {
         "    a: {User|contains: 'SYSTEM'}\n    b: {ProcessId|gt: 500}\n    condition: a and b",
         "    a: {ParentImage|endswith: '\\explorer.exe'}\n    r: {Image|fieldref: ParentImage}\n    condition: not a or r",
     ];
-    let options = crate::engine::EngineOptions {
-        scope_gate: Some(true),
-        ..Default::default()
-    };
-    let e = crate::engine::tests::engine_with(&rules, options);
+    let e = gated_engine(&rules);
     let p = Profile::sysmon();
     let mut warm = e.scanner().unwrap();
     let mut matched = 0;
