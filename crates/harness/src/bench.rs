@@ -87,10 +87,19 @@ impl Corpus {
 }
 
 fn load_corpus(inputs: &[PathBuf], forced: Option<&Profile>) -> Result<Corpus> {
-    let mut bytes = Vec::new();
+    let paths = input::expand_inputs(inputs)?;
+    // Room for the inputs as they are on disk (about what they take written
+    // again as JSON lines): growing by doubling would touch twice the corpus
+    // at its last step, and that peak is the run's.
+    let on_disk: u64 = paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut bytes = Vec::with_capacity(usize::try_from(on_disk).unwrap_or(0));
     let mut lines = Vec::new();
     let mut profiles: Vec<Profile> = Vec::new();
-    for path in input::expand_inputs(inputs)? {
+    for path in paths {
         let mut profile = None;
         for item in input::open(&path)? {
             let Ok(event) = item else { continue };
