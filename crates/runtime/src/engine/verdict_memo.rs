@@ -624,18 +624,18 @@ impl VerdictMemo {
         let layout = self.layouts.get(at)?;
         let (_, sets) = layout.read_sets.iter().find(|(c, _)| c == candidates)?;
         self.read_counted = true;
+        let (lists, key) = (&self.read_lists, &mut self.read_key);
         let mut found = None;
         for positions in sets {
-            by_members_read_key(&mut self.read_key, raw, top, candidates, serial, positions)?;
-            let hash = self.read_lists.hash(&self.read_key);
-            if self.read_lists.get(hash, &self.read_key).is_some() {
-                found = Some(hash);
+            by_members_read_key(key, raw, top, candidates, serial, positions)?;
+            found = lists.get(lists.hash(key), key);
+            if found.is_some() {
                 break;
             }
         }
         self.by_read.count(found.is_some());
         self.answered_total += u64::from(found.is_some());
-        self.read_lists.get(found?, &self.read_key)
+        found
     }
 
     /// Remembers the verdict (`matched`) of the flat event

@@ -9,7 +9,8 @@
 //! (explicit paths, roots, dotted names, names written with spaces), as one
 //! bit set per rule, plus the members holding the channel, provider and
 //! event id (and, for the verdict memo, exact sets per selection and per
-//! rule's log sources: what an evaluation that ran some selections read). Per event, [`MemberFilter::select`] ORs the candidates' sets and
+//! rule's log sources: what an evaluation that ran some selections read).
+//! Per event, [`MemberFilter::select`] ORs the candidates' sets and
 //! [`parse_indexed`] parses only the wanted members from their own bytes
 //! when the event's member index (stage 1's, [`MemberIndex`]) was built by
 //! its strict pass; lines that pass does not judge go to [`parse_event`],
