@@ -235,16 +235,21 @@ impl<'a> EventView<'a> {
 
     /// The values a field names (before opening arrays; may include null).
     pub fn field(&self, name: &str) -> Vec<Cow<'a, Value>> {
+        let mut found = Vec::new();
+        self.field_each(name, |v| found.push(v));
+        found
+    }
+
+    /// [`EventView::field`], handing each value to `each` in order (no
+    /// list built).
+    pub fn field_each(&self, name: &str, mut each: impl FnMut(Cow<'a, Value>)) {
         if let Some(renamed) = self.source.and_then(|s| s.fields.get(name)) {
-            let values = renamed.resolve(self.profile, self.event);
-            if !values.is_empty() {
-                return values;
+            if let Some(value) = renamed.resolve_one(self.profile, self.event) {
+                return each(value);
             }
         }
-        let mut found = Vec::new();
         self.profile
-            .lookup_each(self.event, name, |v| found.push(Cow::Borrowed(v)));
-        found
+            .lookup_each(self.event, name, |v| each(Cow::Borrowed(v)));
     }
 }
 
@@ -274,11 +279,16 @@ fn condition_holds_with(c: &Condition, sel: &mut dyn FnMut(usize) -> bool) -> bo
 /// Scalars of the found values: arrays are opened (recursively), objects skipped.
 pub fn scalars<'a>(values: &[&'a Value], out: &mut Vec<&'a Value>) {
     for v in values {
-        match v {
-            Value::Array(items) => scalars(&items.iter().collect::<Vec<_>>(), out),
-            Value::Object(_) | Value::Null => {}
-            scalar => out.push(scalar),
-        }
+        each_scalar(v, &mut |s| out.push(s));
+    }
+}
+
+/// [`scalars`] of one value, handing each to `each` in order (no list built).
+pub fn each_scalar<'a>(v: &'a Value, each: &mut dyn FnMut(&'a Value)) {
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| each_scalar(i, each)),
+        Value::Object(_) | Value::Null => {}
+        scalar => each(scalar),
     }
 }
 
@@ -374,6 +384,16 @@ impl<'a> Scalars<'a> {
         Scalars(scalars.iter().map(|v| Scalar::new(v)).collect())
     }
 
+    /// The [`scalars`] of `values` (arrays opened; objects and nulls
+    /// skipped), without a list of them built first.
+    pub fn of_values(values: impl IntoIterator<Item = &'a Value>) -> Self {
+        let mut out = Vec::new();
+        for v in values {
+            each_scalar(v, &mut |s| out.push(Scalar::new(s)));
+        }
+        Scalars(out)
+    }
+
     /// Whether `p` holds for the field ([`predicate_holds_on`]).
     pub fn holds(&self, p: &Predicate, present: bool, view: &EventView<'_>) -> bool {
         predicate_holds(p, present, &self.0, view)
@@ -394,15 +414,17 @@ fn predicate_holds(
             position,
             cased,
         } => {
-            let found = view.field(field);
-            let found_refs: Vec<&Value> = found.iter().map(|c| c.as_ref()).collect();
-            let mut others = Vec::new();
-            scalars(&found_refs, &mut others);
-            values.iter().any(|v| {
-                others
-                    .iter()
-                    .any(|o| fieldref_holds(v.value, o, *position, *cased))
-            })
+            // The other field's scalars one by one (no lists built).
+            let mut holds = false;
+            view.field_each(field, |found| {
+                each_scalar(found.as_ref(), &mut |o| {
+                    holds = holds
+                        || values
+                            .iter()
+                            .any(|v| fieldref_holds(v.value, o, *position, *cased));
+                });
+            });
+            holds
         }
         _ => values.iter().any(|v| scalar_holds(p, v)),
     }
@@ -478,20 +500,47 @@ fn scalar_holds(p: &Predicate, scalar: &Scalar<'_>) -> bool {
     }
 }
 
+/// [`scalar_text`], borrowed where the value holds the text.
+fn scalar_text_borrowed(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        _ => None,
+    }
+}
+
 fn fieldref_holds(v: &Value, other: &Value, position: Position, cased: bool) -> bool {
-    let (Some(a), Some(b)) = (scalar_text(v), scalar_text(other)) else {
+    let (Some(a), Some(b)) = (scalar_text_borrowed(v), scalar_text_borrowed(other)) else {
         return false;
     };
-    let (a, b) = if cased {
-        (a, b)
-    } else {
-        (fold_str(&a), fold_str(&b))
-    };
+    if cased {
+        return position_holds(&a, &b, position);
+    }
+    if a.is_ascii() && b.is_ascii() {
+        // ASCII folds byte by byte: compared caselessly, nothing folded.
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        let caseless = |at: usize| {
+            a.get(at..at + b.len())
+                .is_some_and(|part| part.eq_ignore_ascii_case(b))
+        };
+        return match position {
+            Position::Whole => a.eq_ignore_ascii_case(b),
+            Position::Contains => (0..=a.len().saturating_sub(b.len())).any(caseless),
+            Position::Start => caseless(0),
+            Position::End => a.len() >= b.len() && caseless(a.len() - b.len()),
+        };
+    }
+    position_holds(&fold_str(&a), &fold_str(&b), position)
+}
+
+/// Whether `b` is `a`, or lies in it at `position`.
+fn position_holds(a: &str, b: &str, position: Position) -> bool {
     match position {
         Position::Whole => a == b,
-        Position::Contains => a.contains(&b),
-        Position::Start => a.starts_with(&b),
-        Position::End => a.ends_with(&b),
+        Position::Contains => a.contains(b),
+        Position::Start => a.starts_with(b),
+        Position::End => a.ends_with(b),
     }
 }
 
@@ -537,4 +586,100 @@ fn time_part(t: &DateTime<Utc>, part: TimePart) -> i64 {
         TimePart::Month => t.month(),
         TimePart::Year => return i64::from(t.year()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `fieldref` as written first: both texts folded, then compared.
+    fn folded_then_compared(v: &Value, other: &Value, position: Position, cased: bool) -> bool {
+        let (Some(a), Some(b)) = (scalar_text(v), scalar_text(other)) else {
+            return false;
+        };
+        let (a, b) = if cased {
+            (a, b)
+        } else {
+            (fold_str(&a), fold_str(&b))
+        };
+        position_holds(&a, &b, position)
+    }
+
+    #[test]
+    fn fieldref_compares_as_the_folded_texts_do() {
+        let values = [
+            json!(""),
+            json!("a"),
+            json!("A"),
+            json!("abc"),
+            json!("xAbCy"),
+            json!("ABCABC"),
+            json!("C:\\Windows\\System32\\cmd.exe"),
+            json!("c:\\windows\\system32\\CMD.EXE"),
+            json!("\\CMD.exe"),
+            json!("École"),
+            json!("éCOLE"),
+            json!("ΣΑΣ"),
+            json!("σας"),
+            json!("K"),
+            json!("\u{212A}"),
+            json!(12),
+            json!(-1.5),
+            json!(true),
+            json!("TRUE"),
+            json!(null),
+            json!(["a"]),
+        ];
+        let positions = [
+            Position::Whole,
+            Position::Contains,
+            Position::Start,
+            Position::End,
+        ];
+        let mut held = 0;
+        for v in &values {
+            for other in &values {
+                for position in positions {
+                    for cased in [false, true] {
+                        let expected = folded_then_compared(v, other, position, cased);
+                        assert_eq!(
+                            fieldref_holds(v, other, position, cased),
+                            expected,
+                            "{v} {other} {position:?} cased: {cased}"
+                        );
+                        held += usize::from(expected);
+                    }
+                }
+            }
+        }
+        assert!(held > 200);
+    }
+
+    #[test]
+    fn scalars_of_values_are_the_scalars_of_each() {
+        let values = [
+            json!("a"),
+            json!([1, [2, null, {"x": 3}], "b"]),
+            json!(null),
+            json!({"y": 4}),
+            json!(false),
+        ];
+        let mut listed = Vec::new();
+        scalars(&values.iter().collect::<Vec<_>>(), &mut listed);
+        assert_eq!(
+            listed,
+            [json!("a"), json!(1), json!(2), json!("b"), json!(false)]
+                .iter()
+                .collect::<Vec<_>>()
+        );
+        let of_values = Scalars::of_values(&values);
+        let of_list = Scalars::new(&listed);
+        assert_eq!(of_values.0.len(), of_list.0.len());
+        assert!(of_values
+            .0
+            .iter()
+            .zip(&of_list.0)
+            .all(|(a, b)| std::ptr::eq(a.value, b.value)));
+    }
 }

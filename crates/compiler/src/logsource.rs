@@ -318,29 +318,48 @@ impl Source {
 impl FieldSource {
     /// The field's values in an event of this source; empty when no candidate is present.
     pub fn resolve<'a>(&self, profile: &Profile, event: &'a Value) -> Vec<Cow<'a, Value>> {
-        let usable = |v: &&Value| match v {
+        self.resolve_one(profile, event).into_iter().collect()
+    }
+
+    /// [`FieldSource::resolve`]'s value, when a candidate is present: a
+    /// candidate of one field is read without building a list (stage 2
+    /// reads renamed fields once per event and field).
+    pub fn resolve_one<'a>(&self, profile: &Profile, event: &'a Value) -> Option<Cow<'a, Value>> {
+        let usable = |v: &Value| match v {
             Value::Null => false,
             Value::String(s) => !s.is_empty() && s != "-",
             _ => true,
         };
+        let first_usable = |field: &str| {
+            let mut first: Option<&'a Value> = None;
+            profile.lookup_each(event, field, |v| {
+                if first.is_none() && usable(v) {
+                    first = Some(v);
+                }
+            });
+            first
+        };
         for candidate in &self.candidates {
-            let parts: Option<Vec<&Value>> = candidate
-                .iter()
-                .map(|f| profile.lookup(event, f).into_iter().find(usable))
-                .collect();
-            let Some(parts) = parts else { continue };
-            let value: Cow<'a, Value> = match parts.as_slice() {
-                [one] => Cow::Borrowed(*one),
-                many => Cow::Owned(Value::String(
-                    many.iter()
-                        .filter_map(|v| crate::eval::scalar_text(v))
-                        .collect::<Vec<_>>()
-                        .join(&self.separator),
-                )),
+            let value: Cow<'a, Value> = match candidate.as_slice() {
+                [one] => match first_usable(one) {
+                    Some(v) => Cow::Borrowed(v),
+                    None => continue,
+                },
+                many => {
+                    let parts: Option<Vec<&Value>> = many.iter().map(|f| first_usable(f)).collect();
+                    let Some(parts) = parts else { continue };
+                    Cow::Owned(Value::String(
+                        parts
+                            .iter()
+                            .filter_map(|v| crate::eval::scalar_text(v))
+                            .collect::<Vec<_>>()
+                            .join(&self.separator),
+                    ))
+                }
             };
-            return vec![self.transform(value)];
+            return Some(self.transform(value));
         }
-        Vec::new()
+        None
     }
 
     fn transform<'a>(&self, value: Cow<'a, Value>) -> Cow<'a, Value> {

@@ -456,16 +456,13 @@ fn find_field_each<'a>(base: &'a Value, field: &str, mut each: impl FnMut(&'a Va
         return each(v);
     }
     if field.contains('.') {
-        let mut current = vec![base];
-        for part in field.split('.') {
-            let mut next = Vec::new();
-            for v in current {
-                collect_member(v, part, &mut next);
-            }
-            current = next;
-        }
-        if !current.is_empty() {
-            return current.into_iter().for_each(each);
+        let mut found = false;
+        each_at_dotted_path(base, field, &mut |v| {
+            found = true;
+            each(v);
+        });
+        if found {
+            return;
         }
     }
     if let Some(obj) = base.as_object() {
@@ -482,10 +479,29 @@ fn find_field_each<'a>(base: &'a Value, field: &str, mut each: impl FnMut(&'a Va
     }
 }
 
-fn collect_member<'a>(v: &'a Value, name: &str, out: &mut Vec<&'a Value>) {
+/// Each value at the dotted `path` below `v`, in document order: the
+/// member named by the first segment (of `v`, or of each element of an
+/// array, arrays within arrays too), then the rest of the path below it.
+/// Depth first, so no list of the values at each level is built; the order
+/// is that of reading level by level, as every value of a level comes
+/// after its parent's earlier siblings' descendants.
+fn each_at_dotted_path<'a>(v: &'a Value, path: &str, each: &mut dyn FnMut(&'a Value)) {
+    let (part, rest) = match path.split_once('.') {
+        Some((part, rest)) => (part, Some(rest)),
+        None => (path, None),
+    };
     match v {
-        Value::Object(map) => out.extend(member(map, name)),
-        Value::Array(items) => items.iter().for_each(|i| collect_member(i, name, out)),
+        Value::Object(map) => {
+            if let Some(m) = member(map, part) {
+                match rest {
+                    Some(rest) => each_at_dotted_path(m, rest, each),
+                    None => each(m),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|i| each_at_dotted_path(i, path, each)),
         _ => {}
     }
 }
@@ -525,6 +541,65 @@ mod tests {
         }
         assert_eq!(member_of(&json!(["a"]), "0"), None);
         assert_eq!(member_of(&json!("a"), "a"), None);
+    }
+
+    /// The values at a dotted path read level by level: every value of a
+    /// level (arrays opened) before the next level's.
+    fn level_by_level<'a>(base: &'a Value, field: &str) -> Vec<&'a Value> {
+        fn members<'a>(v: &'a Value, name: &str, out: &mut Vec<&'a Value>) {
+            match v {
+                Value::Object(map) => out.extend(map.get(name)),
+                Value::Array(items) => items.iter().for_each(|i| members(i, name, out)),
+                _ => {}
+            }
+        }
+        let mut current = vec![base];
+        for part in field.split('.') {
+            let mut next = Vec::new();
+            for v in current {
+                members(v, part, &mut next);
+            }
+            current = next;
+        }
+        current
+    }
+
+    #[test]
+    fn dotted_paths_give_the_values_of_every_level_in_document_order() {
+        let event = json!({
+            "a": [
+                {"b": [{"c": 1}, [{"c": 2}, {"c": 3}], {"d": 4}]},
+                [{"b": {"c": 5}}, {"b": [{"c": [6, 7]}]}],
+                {"x": {"c": 8}},
+                "a.b"
+            ],
+            "e": {"": {"f": 9}, "g.h": 10},
+            "s": {"t": null}
+        });
+        for field in [
+            "a.b.c", "a.b", "a.x.c", "a.b.d", "e..f", "e.", "e.g.h", "s.t", "s.t.u", "a.b.c.d",
+            "q.r",
+        ] {
+            let mut found = Vec::new();
+            each_at_dotted_path(&event, field, &mut |v| found.push(v));
+            assert_eq!(found, level_by_level(&event, field), "{field}");
+        }
+        let mut found = Vec::new();
+        each_at_dotted_path(&event, "a.b.c", &mut |v| found.push(v));
+        assert_eq!(
+            found,
+            [json!(1), json!(2), json!(3), json!(5), json!([6, 7])]
+                .iter()
+                .collect::<Vec<_>>()
+        );
+        // A dotted name that is a member of its own is read whole first.
+        let named = json!({"g.h": 1, "g": {"h": 2}});
+        assert_eq!(find_field(&named, "g.h"), vec![&json!(1)]);
+        let nested = json!({"g": {"h": 2}});
+        assert_eq!(find_field(&nested, "g.h"), vec![&json!(2)]);
+        // No value at the path: the name without its spaces, as before.
+        let spaced = json!({"g .h": 3});
+        assert_eq!(find_field(&spaced, "g.h"), vec![&json!(3)]);
     }
 
     #[test]
