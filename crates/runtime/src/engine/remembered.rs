@@ -13,27 +13,35 @@ use super::seen_once::SeenOnce;
 pub(super) const OFF_EVENTS: u32 = 8192;
 
 /// Lists of rule indices remembered under byte keys, at most `max_lists`
-/// of them and `max_key_bytes` bytes of keys (then it starts over).
+/// of them and `max_key_bytes` bytes of keys (then it starts over). The
+/// keys and lists are kept one after another in two stores that keep their
+/// allocation when it starts over: remembering allocates nothing once the
+/// stores have grown.
 pub(super) struct RememberedLists {
     map: HashMap<u64, Remembered, foldhash::fast::FixedState>,
-    /// The bytes of the keys in `map`.
-    key_bytes: usize,
+    /// The keys in `map` (and those replaced since the last start-over).
+    keys: Vec<u8>,
+    /// The lists in `map` (likewise).
+    lists: Vec<u32>,
     /// Keys seen once (a list is remembered from the second sight).
     seen_once: SeenOnce,
     max_lists: usize,
+    /// The bound on `keys` (in bytes) and on `lists` (in rule indices).
     max_key_bytes: usize,
 }
 
+/// Where a remembered key and its list lie in the stores.
 struct Remembered {
-    key: Box<[u8]>,
-    list: Box<[u32]>,
+    key: std::ops::Range<usize>,
+    list: std::ops::Range<usize>,
 }
 
 impl RememberedLists {
     pub(super) fn new(max_lists: usize, max_key_bytes: usize) -> Self {
         RememberedLists {
             map: HashMap::default(),
-            key_bytes: 0,
+            keys: Vec::new(),
+            lists: Vec::new(),
             seen_once: SeenOnce::default(),
             max_lists,
             max_key_bytes,
@@ -47,10 +55,11 @@ impl RememberedLists {
 
     /// The list remembered under `key` (of hash `hash`).
     pub(super) fn get(&self, hash: u64, key: &[u8]) -> Option<&[u32]> {
-        self.map
-            .get(&hash)
-            .filter(|r| *r.key == *key)
-            .map(|r| &*r.list)
+        let found = self.map.get(&hash)?;
+        if self.keys.get(found.key.clone())? != key {
+            return None;
+        }
+        self.lists.get(found.list.clone())
     }
 
     /// Remembers `list` under `key` (of hash `hash`), from the second time
@@ -59,24 +68,33 @@ impl RememberedLists {
         if !self.seen_once.seen_before(hash) {
             return;
         }
-        if self.map.len() >= self.max_lists || self.key_bytes + key.len() > self.max_key_bytes {
-            self.map.clear();
-            self.key_bytes = 0;
+        if self.map.len() >= self.max_lists
+            || self.keys.len() + key.len() > self.max_key_bytes
+            || self.lists.len() + list.len() > self.max_key_bytes
+        {
+            self.start_over();
         }
-        self.key_bytes += key.len();
         let entry = Remembered {
-            key: key.into(),
-            list: list.into(),
+            key: self.keys.len()..self.keys.len() + key.len(),
+            list: self.lists.len()..self.lists.len() + list.len(),
         };
-        if let Some(old) = self.map.insert(hash, entry) {
-            self.key_bytes = self.key_bytes.saturating_sub(old.key.len());
-        }
+        self.keys.extend_from_slice(key);
+        self.lists.extend_from_slice(list);
+        // A replaced entry's key and list stay in the stores (counted by
+        // the bounds) until the next start-over.
+        self.map.insert(hash, entry);
+    }
+
+    /// Forgets every list (not the keys seen), keeping the allocations.
+    fn start_over(&mut self) {
+        self.map.clear();
+        self.keys.clear();
+        self.lists.clear();
     }
 
     /// Forgets every list and every key seen.
     pub(super) fn clear(&mut self) {
-        self.map.clear();
-        self.key_bytes = 0;
+        self.start_over();
         self.seen_once.clear();
     }
 
@@ -85,13 +103,15 @@ impl RememberedLists {
     #[cfg(test)]
     pub(super) fn held(&self) -> (usize, usize, usize) {
         let held: usize = self.map.values().map(|r| r.key.len()).sum();
-        (self.map.len(), self.key_bytes, held)
+        (self.map.len(), self.keys.len(), held)
     }
 
     /// Whether every remembered list is `list`.
     #[cfg(test)]
     pub(super) fn all_are(&self, list: &[u32]) -> bool {
-        self.map.values().all(|r| *r.list == *list)
+        self.map
+            .values()
+            .all(|r| self.lists.get(r.list.clone()) == Some(list))
     }
 }
 
@@ -147,5 +167,50 @@ impl Switch {
             self.looked_up = 0;
             self.answered = 0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_remembered_from_the_second_sight_in_stores_kept_across_start_overs() {
+        let mut lists = RememberedLists::new(8, 64);
+        let key = b"key one".as_slice();
+        let hash = lists.hash(key);
+        lists.remember(hash, key, &[1, 2]);
+        assert_eq!(lists.get(hash, key), None);
+        lists.remember(hash, key, &[1, 2]);
+        assert_eq!(lists.get(hash, key), Some(&[1, 2][..]));
+        // Another key under the same hash replaces it (a collision).
+        lists.remember(hash, b"key two", &[3]);
+        assert_eq!(lists.get(hash, key), None);
+        assert_eq!(lists.get(hash, b"key two"), Some(&[3][..]));
+        // Past the bounds it starts over, in the same stores.
+        let mut stores = None;
+        for i in 0u64..200 {
+            let key = i.to_le_bytes();
+            let hash = lists.hash(&key);
+            lists.remember(hash, &key, &[i as u32; 3]);
+            lists.remember(hash, &key, &[i as u32; 3]);
+            assert_eq!(lists.get(hash, &key), Some(&[i as u32; 3][..]));
+            let (held, key_bytes, _) = lists.held();
+            assert!(held <= 8 && key_bytes <= 64 && lists.lists.len() <= 64);
+            if held == 1 && i > 20 {
+                let now = (lists.keys.as_ptr(), lists.lists.as_ptr());
+                assert!(
+                    stores.is_none_or(|s| s == now),
+                    "a store was allocated again"
+                );
+                stores.get_or_insert(now);
+            }
+        }
+        assert!(stores.is_some());
+        // Forgetting forgets the keys seen too.
+        lists.clear();
+        let hash = lists.hash(key);
+        lists.remember(hash, key, &[1]);
+        assert_eq!(lists.get(hash, key), None);
     }
 }

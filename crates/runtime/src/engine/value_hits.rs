@@ -54,6 +54,8 @@ const MAX_VALUES: usize = 16384;
 /// Bytes of values remembered at most per scanner (likewise), so the
 /// cache's memory stays small whatever the values' length.
 const MAX_REMEMBERED_BYTES: usize = 8 << 20;
+/// Hits remembered at most per scanner (likewise; 8 bytes each).
+const MAX_REMEMBERED_HITS: usize = 1 << 20;
 /// Longer values are scanned each time.
 const MAX_VALUE_BYTES: usize = 4096;
 /// Looked-up events per database after which the share of their bytes
@@ -72,9 +74,7 @@ const PROBE_EVERY: u32 = 16;
 /// The remembered hits of recently scanned values.
 #[derive(Default)]
 pub(super) struct ValueHits {
-    map: HashMap<u64, Remembered, foldhash::fast::FixedState>,
-    /// The bytes of the values in `map`.
-    remembered_bytes: usize,
+    remembered: RememberedValues,
     /// The keys of values scanned once, one per slot (the newest wins): a
     /// value is remembered the second time it is scanned, so values that
     /// never repeat (times, GUIDs, record ids: in the copy when the
@@ -104,13 +104,28 @@ struct Worth {
     found_bytes: u64,
 }
 
+/// The values remembered and their hits. The values' bytes and hits are
+/// kept one after another in two stores that keep their allocation when
+/// the cache starts over: remembering a value allocates nothing once they
+/// have grown.
+#[derive(Default)]
+struct RememberedValues {
+    map: HashMap<u64, Remembered, foldhash::fast::FixedState>,
+    /// The bytes of the values in `map` (and of those replaced since the
+    /// last start-over).
+    values: Vec<u8>,
+    /// Their hits (likewise): (pattern id, end offset in the value).
+    value_hits: Vec<(u32, u32)>,
+}
+
 struct Remembered {
     /// The database the value was scanned with (its address: databases
     /// live as long as the engine or the scanner's adopted subsets).
     db: usize,
-    bytes: Box<[u8]>,
-    /// (pattern id, end offset in the value).
-    hits: Box<[(u32, u32)]>,
+    /// Where the value's bytes lie in [`RememberedValues::values`].
+    bytes: std::ops::Range<usize>,
+    /// Where its hits lie in [`RememberedValues::value_hits`].
+    hits: std::ops::Range<usize>,
 }
 
 impl ValueHits {
@@ -118,15 +133,6 @@ impl ValueHits {
     /// values not found remembered, each with its line feed).
     pub(super) fn scanned_bytes(&self) -> usize {
         self.text.len()
-    }
-
-    fn key(&self, db: usize, value: &[u8]) -> u64 {
-        self.map.hasher().hash_one((db, value))
-    }
-
-    fn get(&self, key: u64, db: usize, value: &[u8]) -> Option<&[(u32, u32)]> {
-        let r = self.map.get(&key)?;
-        (r.db == db && *r.bytes == *value).then_some(&*r.hits)
     }
 
     /// Whether this event of database `db` is to be looked up: then the
@@ -170,19 +176,46 @@ impl ValueHits {
             w.found_bytes = 0;
         }
     }
+}
 
-    fn remember(&mut self, key: u64, db: usize, bytes: Box<[u8]>, hits: Box<[(u32, u32)]>) {
+impl RememberedValues {
+    fn key(&self, db: usize, value: &[u8]) -> u64 {
+        self.map.hasher().hash_one((db, value))
+    }
+
+    fn get(&self, key: u64, db: usize, value: &[u8]) -> Option<&[(u32, u32)]> {
+        let r = self.map.get(&key)?;
+        if r.db != db || self.values.get(r.bytes.clone())? != value {
+            return None;
+        }
+        self.value_hits.get(r.hits.clone())
+    }
+
+    /// Remembers the hits of `value` scanned with database `db` (each with
+    /// the value's index in the scan, then the pattern and end offset).
+    fn remember(&mut self, key: u64, db: usize, value: &[u8], hits: &[(u32, (u32, u32))]) {
         let full = self.map.len() >= MAX_VALUES
-            || self.remembered_bytes + bytes.len() > MAX_REMEMBERED_BYTES;
-        if full && !self.map.contains_key(&key) {
+            || self.values.len() + value.len() > MAX_REMEMBERED_BYTES
+            || self.value_hits.len() + hits.len() > MAX_REMEMBERED_HITS;
+        if full {
             self.map.clear();
-            self.remembered_bytes = 0;
+            self.values.clear();
+            self.value_hits.clear();
         }
-        self.remembered_bytes += bytes.len();
-        let old = self.map.insert(key, Remembered { db, bytes, hits });
-        if let Some(old) = old {
-            self.remembered_bytes = self.remembered_bytes.saturating_sub(old.bytes.len());
-        }
+        let bytes = self.values.len()..self.values.len() + value.len();
+        let at = self.value_hits.len()..self.value_hits.len() + hits.len();
+        self.values.extend_from_slice(value);
+        self.value_hits.extend(hits.iter().map(|&(_, hit)| hit));
+        // A replaced value's bytes and hits stay in the stores (counted by
+        // the bounds) until the next start-over.
+        self.map.insert(
+            key,
+            Remembered {
+                db,
+                bytes,
+                hits: at,
+            },
+        );
     }
 }
 
@@ -220,9 +253,9 @@ impl Scanner<'_> {
             let counter = repeats.get_mut(slot);
             let repeating = counter.as_ref().is_none_or(|c| **c > 0);
             let key = ((repeating || probe) && !value.is_empty() && value.len() <= MAX_VALUE_BYTES)
-                .then(|| cache.key(db_key, value));
+                .then(|| cache.remembered.key(db_key, value));
             if let Some(key) = key {
-                let hits = cache.get(key, db_key, value);
+                let hits = cache.remembered.get(key, db_key, value);
                 if let Some(c) = counter {
                     *c = match hits {
                         Some(_) => REPEATS_MAX,
@@ -301,9 +334,7 @@ impl Scanner<'_> {
             ) else {
                 continue;
             };
-            let value: Box<[u8]> = value.into();
-            let hits: Box<[(u32, u32)]> = hits.iter().map(|&(_, hit)| hit).collect();
-            cache.remember(key, db_key, value, hits);
+            cache.remembered.remember(key, db_key, value, hits);
         }
         false
     }
@@ -449,33 +480,55 @@ mod tests {
     #[test]
     fn remembered_values_answer_for_their_bytes_and_database_only() {
         let mut cache = ValueHits::default();
-        let k = cache.key(1, b"C:\\\\x.exe");
-        cache.remember(k, 1, b"C:\\\\x.exe"[..].into(), Box::new([(3, 5)]));
-        assert_eq!(cache.get(k, 1, b"C:\\\\x.exe"), Some(&[(3, 5)][..]));
-        assert_eq!(cache.get(k, 2, b"C:\\\\x.exe"), None);
-        let other = cache.key(1, b"C:\\\\y.exe");
-        assert_eq!(cache.get(other, 1, b"C:\\\\y.exe"), None);
+        let values = &mut cache.remembered;
+        let k = values.key(1, b"C:\\\\x.exe");
+        values.remember(k, 1, b"C:\\\\x.exe", &[(0, (3, 5))]);
+        assert_eq!(values.get(k, 1, b"C:\\\\x.exe"), Some(&[(3, 5)][..]));
+        assert_eq!(values.get(k, 2, b"C:\\\\x.exe"), None);
+        let other = values.key(1, b"C:\\\\y.exe");
+        assert_eq!(values.get(other, 1, b"C:\\\\y.exe"), None);
         // The same key with other bytes (a hash collision) is not an answer.
-        assert_eq!(cache.get(k, 1, b"C:\\\\y.exe"), None);
+        assert_eq!(values.get(k, 1, b"C:\\\\y.exe"), None);
+        // Remembered again (another database): the new hits answer.
+        values.remember(k, 2, b"C:\\\\x.exe", &[(4, (1, 2)), (4, (6, 9))]);
+        assert_eq!(
+            values.get(k, 2, b"C:\\\\x.exe"),
+            Some(&[(1, 2), (6, 9)][..])
+        );
+        assert_eq!(values.get(k, 1, b"C:\\\\x.exe"), None);
         // A value is worth remembering the second time it is scanned.
         assert!(!cache.seen_once.seen_before(k));
         assert!(cache.seen_once.seen_before(k));
+        let values = &mut cache.remembered;
         for i in 0..MAX_VALUES + 5 {
             let v = i.to_string();
-            let key = cache.key(1, v.as_bytes());
-            cache.remember(key, 1, v.as_bytes().into(), Box::new([]));
+            let key = values.key(1, v.as_bytes());
+            values.remember(key, 1, v.as_bytes(), &[(0, (1, 1))]);
+            assert_eq!(values.get(key, 1, v.as_bytes()), Some(&[(1, 1)][..]));
         }
-        assert!(cache.map.len() <= MAX_VALUES);
-        // Long values: the bytes are bounded too.
+        assert!(values.map.len() <= MAX_VALUES);
+        // Long values: the bytes are bounded too, and the stores keep
+        // their allocation when the cache starts over.
         let long = vec![b'x'; MAX_VALUE_BYTES];
+        let mut stores = None;
         for i in 0..2 * MAX_REMEMBERED_BYTES / MAX_VALUE_BYTES {
             let mut value = long.clone();
             value[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            let key = cache.key(1, &value);
-            cache.remember(key, 1, value.into(), Box::new([]));
-            assert!(cache.remembered_bytes <= MAX_REMEMBERED_BYTES);
+            let key = values.key(1, &value);
+            values.remember(key, 1, &value, &[]);
+            assert!(values.values.len() <= MAX_REMEMBERED_BYTES);
+            assert_eq!(values.get(key, 1, &value), Some(&[][..]));
+            if values.map.len() == 1 {
+                let now = (values.values.as_ptr(), values.values.capacity());
+                assert!(
+                    stores.is_none_or(|s| s == now),
+                    "the store was allocated again"
+                );
+                stores.get_or_insert(now);
+            }
         }
-        let held: usize = cache.map.values().map(|r| r.bytes.len()).sum();
-        assert_eq!(held, cache.remembered_bytes);
+        assert!(stores.is_some());
+        let held: usize = values.map.values().map(|r| r.bytes.len()).sum();
+        assert_eq!(held, values.values.len());
     }
 }

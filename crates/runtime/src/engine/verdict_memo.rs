@@ -190,7 +190,7 @@ struct Layout {
 
 /// The last sets of members (their positions) evaluations of one
 /// candidate list read, the most recent last.
-type ReadSets = Vec<Box<[u32]>>;
+type ReadSets = Vec<Vec<u32>>;
 
 /// Candidate lists remembered per layout ([`Layout::reads`]).
 const READS_PER_LAYOUT: usize = 4;
@@ -309,9 +309,9 @@ fn push_counted(key: &mut Vec<u8>, bytes: &[u8]) {
 
 /// The entry of `entries` (at most [`READS_PER_LAYOUT`], the oldest
 /// replaced from `next` on) for a candidate list, and whether it is new
-/// (its value emptied).
-fn list_entry<T: Default>(
-    entries: &mut Vec<(Vec<u32>, T)>,
+/// (its value emptied, its allocation kept).
+fn list_entry<T>(
+    entries: &mut Vec<(Vec<u32>, Vec<T>)>,
     next: &mut usize,
     candidates: &[u32],
 ) -> Option<(usize, bool)> {
@@ -326,7 +326,7 @@ fn list_entry<T: Default>(
     let (list, value) = entries.get_mut(at)?;
     list.clear();
     list.extend_from_slice(candidates);
-    *value = T::default();
+    value.clear();
     Some((at, true))
 }
 
@@ -684,18 +684,20 @@ impl VerdictMemo {
             candidates,
         )?;
         let (_, sets) = layout.read_sets.get_mut(entry)?;
-        match sets.iter().position(|p| **p == **positions) {
+        match sets.iter().position(|p| p == positions) {
             // The most recent last.
             Some(k) => {
                 let known = sets.remove(k);
                 sets.push(known);
             }
-            None => {
-                if sets.len() >= READ_SETS {
-                    sets.remove(0);
-                }
-                sets.push(positions.as_slice().into());
+            // The oldest set's allocation is reused once there are enough.
+            None if sets.len() >= READ_SETS => {
+                let mut oldest = sets.remove(0);
+                oldest.clear();
+                oldest.extend_from_slice(positions);
+                sets.push(oldest);
             }
+            None => sets.push(positions.clone()),
         }
         by_members_read_key(&mut self.read_key, raw, top, candidates, serial, positions)?;
         let hash = self.read_lists.hash(&self.read_key);
