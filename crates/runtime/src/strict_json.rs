@@ -156,11 +156,18 @@ pub(crate) fn unescape_into(body: &[u8], out: &mut Vec<u8>) -> Option<()> {
 /// characters and need no second UTF-8 check).
 pub(crate) fn unescape_str(body: &str) -> Option<String> {
     let mut out = String::with_capacity(body.len());
+    unescape_str_into(body, &mut out)?;
+    Some(out)
+}
+
+/// [`unescape_str`], appended to `out` (whose allocation a refilled value
+/// reuses).
+pub(crate) fn unescape_str_into(body: &str, out: &mut String) -> Option<()> {
+    out.reserve(body.len());
     decode_runs(body.as_bytes(), |run, escaped| {
         out.push_str(body.get(run).unwrap_or_default());
         out.extend(escaped.map(char::from));
-    })?;
-    Some(out)
+    })
 }
 
 /// The end of a number starting at `at`

@@ -12,6 +12,11 @@ use crate::partial::{
 };
 use crate::stage2::{selection_holds, FieldCache};
 
+/// Bytes of stage 2's arena kept from one evaluation to the next: an
+/// event's field texts take a few kilobytes; a larger arena (a huge event's
+/// keywords) is given back.
+pub(super) const ARENA_KEPT: usize = 1 << 20;
+
 impl Scanner<'_> {
     /// Stage 2 for the candidates of the last [`Scanner::candidates`] call on
     /// `raw`: the verdict, the whole parsed event when some rule matched, and
@@ -171,9 +176,9 @@ impl Scanner<'_> {
         self.evaluated_selections.clear();
         let mut matched = Vec::new();
         let lowered = engine.lowered();
-        let entries = std::mem::take(&mut self.field_entries);
+        self.empty_arena();
         let mut cache =
-            FieldCache::with_entries(event, profile, &lowered.atoms, &self.hit_cache, entries);
+            FieldCache::new(event, profile, &lowered.atoms, &self.hit_cache, &self.arena);
         for &r in &self.candidates {
             let i = r as usize;
             let scope_id = engine.rule_scope[i] as usize;
@@ -210,7 +215,6 @@ impl Scanner<'_> {
                 matched.push(r);
             }
         }
-        self.field_entries = cache.into_entries();
         Verdict::Matched(matched)
     }
 
@@ -237,12 +241,24 @@ impl Scanner<'_> {
         let Some(lowered_rule) = lowered.rules.get(i) else {
             return Evaluation::out_of_scope();
         };
-        let mut cache = FieldCache::new(event, profile, &lowered.atoms, &self.hit_cache);
+        let arena = bumpalo::Bump::new();
+        let mut cache = FieldCache::new(event, profile, &lowered.atoms, &self.hit_cache, &arena);
         let holds: Vec<bool> = (0..rule.detection.selections.len())
             .map(|k| selection_holds(rule, lowered_rule, k, &mut cache, source))
             .collect();
         let matched = program.run(&mut |k| holds.get(k).copied().unwrap_or(false));
         Evaluation::of(rule, &holds, matched, source)
+    }
+
+    /// Empties stage 2's arena for the next evaluation. It keeps its
+    /// largest block (nothing is allocated once it fits an event's fields)
+    /// unless a huge event made it larger than [`ARENA_KEPT`].
+    fn empty_arena(&mut self) {
+        if self.arena.allocated_bytes() > ARENA_KEPT {
+            self.arena = bumpalo::Bump::new();
+        } else {
+            self.arena.reset();
+        }
     }
 
     /// Stage-2 events this scanner answered from remembered verdicts

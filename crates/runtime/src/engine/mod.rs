@@ -36,7 +36,7 @@ use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::MemberIndex;
 use crate::partial::{KeptMembers, MemberFilter, ReadSet};
 use crate::raw_scope::{RawChecks, RawScopeState};
-use crate::stage2::{lower_rules, FieldEntry, HitCache, Lowered};
+use crate::stage2::{lower_rules, HitCache, Lowered};
 use hypersigma_compiler::clauses::checked_clauses;
 use hypersigma_compiler::witness::{
     field_members, folds_to_ascii, rule_witnesses, Strategy, Witness, Witnesses,
@@ -500,7 +500,7 @@ impl Engine {
             filter: None,
             value_hits: ValueHits::default(),
             verdict_memo: VerdictMemo::default(),
-            field_entries: Vec::new(),
+            arena: bumpalo::Bump::new(),
             evaluated_selections: Vec::new(),
             candidate_memo: CandidateMemo::default(),
             keyword_values: KeywordValues::default(),
@@ -552,9 +552,10 @@ pub struct Scanner<'e> {
     value_hits: ValueHits,
     /// Stage 2's remembered verdicts (`verdict_memo.rs`).
     verdict_memo: VerdictMemo,
-    /// The allocation of stage 2's field entries, kept from event to event
-    /// (always empty here).
-    field_entries: Vec<FieldEntry<'static>>,
+    /// Stage 2's arena: the field entries of an evaluation, their lists
+    /// and the texts they write, emptied before the next (see
+    /// [`Scanner::empty_arena`]).
+    arena: bumpalo::Bump,
     /// The selections the last evaluation ran (rule, selection), in order.
     evaluated_selections: Vec<(u32, u32)>,
     /// Stage 1's remembered candidate lists (`candidate_memo.rs`).

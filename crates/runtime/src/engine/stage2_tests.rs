@@ -3,6 +3,7 @@
 //! behind their literal prefilters), all against the reference evaluator,
 //! and the whole event it hands on with a match.
 
+use super::evaluate::ARENA_KEPT;
 use super::tests::engine;
 use super::*;
 use hypersigma_compiler::{evaluate_detailed, EvalOptions};
@@ -240,16 +241,6 @@ fn a_match_is_explained_as_the_reference_explains_it() {
     assert!(!s.explain(99, &event, &p).matched);
 }
 
-#[test]
-fn an_emptied_list_of_field_entries_keeps_its_allocation_for_the_next_event() {
-    let mut entries: Vec<crate::stage2::FieldEntry<'static>> = Vec::with_capacity(9);
-    let before = entries.as_ptr();
-    entries = crate::stage2::recycled(crate::stage2::recycled(entries));
-    assert!(entries.is_empty());
-    assert_eq!(entries.capacity(), 9);
-    assert_eq!(entries.as_ptr(), before);
-}
-
 /// The reference's predicates (numbers, ranges, addresses, existence,
 /// field references), decided once per event and field for all of its
 /// matches, agree with the reference on every event of one scanner: values
@@ -294,4 +285,58 @@ fn reference_predicates_decided_per_field_agree_with_the_reference_event_after_e
             }
         }
     }
+}
+
+/// Stage 2's arena: evaluations of events of one shape reuse its block
+/// (what the fields' lists, numbers' texts, folded texts and characters
+/// take), verdicts agreeing with the reference; a huge event's arena is
+/// given back after it.
+#[test]
+fn the_arena_keeps_one_block_from_evaluation_to_evaluation() {
+    let detections = [
+        // No witnesses: every event is evaluated, its fields read.
+        "    s: {CommandLine|contains: 'x'}\n    condition: not s",
+        "    s: {Image|endswith: '.exe'}\n    t: {ProcessId|gt: 100}\n    condition: not s or t",
+        "    s: {ParentImage: 'C:\\w?\\*.exe'}\n    condition: not s",
+        "    k: ['Zebra']\n    condition: not k",
+        "    s: {CommandLine: 'ru? *'}\n    condition: not s",
+    ];
+    let e = engine(&detections, false);
+    let p = Profile::sysmon();
+    let mut s = e.scanner().unwrap();
+    let event = |n: usize, padding: usize| {
+        serde_json::json!({
+            "Channel": "Microsoft-Windows-Sysmon/Operational",
+            "EventID": 1,
+            "ProcessId": n,
+            "Image": format!("C:\\W\\Tool{n}.EXE"),
+            "ParentImage": format!("C:\\wÉ\\p{}.exe", n % 7),
+            "CommandLine": format!("run {n} {}", "y".repeat(padding)),
+        })
+        .to_string()
+    };
+    let mut used = None;
+    for n in 0..300 {
+        // Event 200 is huge: its command line's characters outgrow the
+        // kept size.
+        let padding = if n == 200 { 2 * ARENA_KEPT } else { n % 50 };
+        let raw = event(n, padding);
+        let value: Value = serde_json::from_str(&raw).unwrap();
+        let expected: Vec<u32> = (0..detections.len() as u32)
+            .filter(|&r| hypersigma_compiler::evaluate(&e.rules()[r as usize], &value, &p))
+            .collect();
+        assert_eq!(
+            s.match_event(raw.as_bytes(), &p),
+            Verdict::Matched(expected)
+        );
+        let now = s.arena.allocated_bytes();
+        match n {
+            100 => used = Some(now),
+            101..200 => assert_eq!(Some(now), used, "event {n}: the arena grew"),
+            200 => assert!(now > ARENA_KEPT),
+            _ => {}
+        }
+    }
+    assert!(s.arena.allocated_bytes() <= ARENA_KEPT);
+    assert!(s.remembered_verdicts() == 0);
 }

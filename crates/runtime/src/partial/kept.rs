@@ -24,11 +24,13 @@ use std::hash::{BuildHasher, Hasher};
 
 use serde_json::{Map, Value};
 
-use super::{build_members, member_name, member_value, slice};
+use super::{build_members, member_name, refill_value, slice};
 use crate::strict_json::TopMember;
 
-/// Maps kept at most (one per list of wanted names; the oldest goes).
-const KEPT_MAPS: usize = 16;
+/// Maps kept at most (one per list of wanted names; the oldest goes): the
+/// evaluated events of a generated corpus want more than 16 lists with all
+/// SigmaHQ rules, and fewer than 64.
+const KEPT_MAPS: usize = 64;
 /// A map whose value tokens take more bytes is not kept (nor its tokens):
 /// what the store holds stays small whatever the lines' length.
 const KEPT_TOKENS_MAX: usize = 16 << 10;
@@ -79,6 +81,13 @@ impl Tokens {
     fn push(&mut self, token: &str) {
         self.bytes.extend_from_slice(token.as_bytes());
         self.ends.push(self.bytes.len() as u32);
+    }
+
+    /// Becomes a copy of `other`, in its own allocation.
+    fn copy_from(&mut self, other: &Tokens) {
+        self.clear();
+        self.bytes.extend_from_slice(&other.bytes);
+        self.ends.extend_from_slice(&other.ends);
     }
 
     /// How many tokens there are.
@@ -207,7 +216,7 @@ impl KeptMembers {
             }
             let token = slice(text, member.value)?;
             if kept.get(self.tokens.count()) != Some(token.as_bytes()) {
-                *value = member_value(text, member)?;
+                refill_value(value, text, member)?;
             }
             self.tokens.push(token);
         }
@@ -233,9 +242,9 @@ impl KeptMembers {
         oldest
     }
 
-    /// Notes that entry `i` now holds the tokens of the build in progress,
-    /// whose `map` is out until given back (unless its values are too
-    /// long to keep: then the entry is emptied).
+    /// Notes that entry `i` now holds (a copy of) the tokens of the build in
+    /// progress, whose `map` is out until given back (unless its values are
+    /// too long to keep: then the entry is emptied).
     fn built(&mut self, i: usize, map: Map<String, Value>) -> Map<String, Value> {
         let entry = &mut self.kept[i];
         if self.tokens.bytes.len() > KEPT_TOKENS_MAX {
@@ -244,7 +253,8 @@ impl KeptMembers {
             self.tokens = Tokens::default();
             return map;
         }
-        std::mem::swap(&mut entry.tokens, &mut self.tokens);
+        // Copied, not swapped: each buffer keeps the room it grew to.
+        entry.tokens.copy_from(&self.tokens);
         self.out = Some(i);
         map
     }

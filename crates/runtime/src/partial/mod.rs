@@ -35,7 +35,7 @@ use hypersigma_compiler::{Profile, Scope};
 
 use crate::accounting::{RejectKind, Rejection};
 use crate::members::MemberIndex;
-use crate::strict_json::{unescape_str, TopMember};
+use crate::strict_json::{unescape_str, unescape_str_into, TopMember};
 
 pub(crate) use kept::KeptMembers;
 pub(crate) use leaves::LeafNames;
@@ -529,6 +529,25 @@ fn member_value(text: &str, member: &TopMember) -> Option<Value> {
     } else {
         serde_json::from_str::<Value>(token).ok()?
     })
+}
+
+/// Sets `value` to what [`member_value`] builds of `member`; a string
+/// replacing a string is written into the old one's allocation.
+fn refill_value(value: &mut Value, text: &str, member: &TopMember) -> Option<()> {
+    if let Value::String(old) = value {
+        let token = slice(text, member.value)?;
+        if member.plain_string {
+            old.clear();
+            old.push_str(slice(text, (member.value.0 + 1, member.value.1 - 1))?);
+            return Some(());
+        }
+        if let Some(body) = token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            old.clear();
+            return unescape_str_into(body, old);
+        }
+    }
+    *value = member_value(text, member)?;
+    Some(())
 }
 
 /// Checks that a line is one JSON object without building anything, as

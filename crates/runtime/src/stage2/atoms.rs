@@ -306,9 +306,9 @@ impl HitCache {
         table: &AtomTable,
         target: u32,
         mode: usize,
-        texts: &[Cow<'_, str>],
+        texts: &[&str],
     ) -> Option<Arc<[u32]>> {
-        if let [text] = texts {
+        if let &[text] = texts {
             if text.len() <= HIT_CACHE_TEXT_MAX {
                 let key = self.key(target, mode, text);
                 if let Some(hits) = self.cached(key, target, mode, text) {
@@ -343,10 +343,10 @@ impl HitCache {
         table: &AtomTable,
         target: u32,
         mode: usize,
-        texts: &[Cow<'_, str>],
+        texts: &[&str],
     ) -> Arc<[u32]> {
-        let text = match texts {
-            [text] if text.len() <= HIT_CACHE_TEXT_MAX => text.as_ref(),
+        let text = match *texts {
+            [text] if text.len() <= HIT_CACHE_TEXT_MAX => text,
             _ => {
                 let folded: Vec<Cow<'_, str>> = texts.iter().map(|t| in_mode(t, mode)).collect();
                 table.hits(
@@ -507,7 +507,7 @@ mod tests {
         let id = b.atom(t, false, Position::Contains, "who");
         let table = b.finish();
         let mut cache = HitCache::default();
-        let text = [Cow::Borrowed("WHOAMI")];
+        let text = ["WHOAMI"];
         assert!(cache.hits_unless_new(&table, t, 0, &text).is_none());
         // Another mode or target is another key.
         assert!(cache.hits_unless_new(&table, t, 1, &text).is_none());
@@ -515,10 +515,15 @@ mod tests {
         assert_eq!(*again, [id]);
         assert_eq!(*cache.hits_unless_new(&table, t, 0, &text).unwrap(), [id]);
         // Several texts, or a text too long to keep, are decided at once.
-        let two = [Cow::Borrowed("x"), Cow::Borrowed("who")];
+        let two = ["x", "who"];
         assert_eq!(*cache.hits_unless_new(&table, t, 0, &two).unwrap(), [id]);
-        let long = [Cow::Owned(format!("who{}", "x".repeat(HIT_CACHE_TEXT_MAX)))];
-        assert_eq!(*cache.hits_unless_new(&table, t, 0, &long).unwrap(), [id]);
+        let long = [format!("who{}", "x".repeat(HIT_CACHE_TEXT_MAX))];
+        assert_eq!(
+            *cache
+                .hits_unless_new(&table, t, 0, &[long[0].as_str()])
+                .unwrap(),
+            [id]
+        );
     }
 
     #[test]
@@ -534,7 +539,7 @@ mod tests {
             for i in 0..(HIT_CACHE_ENTRIES + 100) {
                 let text = format!("{i}-{round}");
                 for (target, id) in targets.iter().zip([a, b_id]) {
-                    let cached = cache.hits(&table, *target, 0, &[Cow::Borrowed(&text)]);
+                    let cached = cache.hits(&table, *target, 0, &[text.as_str()]);
                     table.hits(*target, 0, std::iter::once(text.as_str()), &mut fresh);
                     assert_eq!(*cached, *fresh, "{text}");
                     assert_eq!(
@@ -559,14 +564,14 @@ mod tests {
         let modes = b.finish();
         let mut cache = HitCache::default();
         for _ in 0..2 {
-            let upper = [Cow::Borrowed("C:\\X\\WHOAMI.EXE")];
+            let upper = ["C:\\X\\WHOAMI.EXE"];
             assert!(is_hit(&cache.hits(&modes, t, 0, &upper), folded));
             assert!(is_hit(&cache.hits(&modes, t, 1, &upper), cased));
-            let lower = [Cow::Borrowed("c:\\x\\whoami.exe")];
+            let lower = ["c:\\x\\whoami.exe"];
             assert!(is_hit(&cache.hits(&modes, t, 0, &lower), folded));
             assert!(!is_hit(&cache.hits(&modes, t, 1, &lower), cased));
             // Non-ASCII text folds by characters; several texts are all read.
-            let greek = [Cow::Borrowed("x"), Cow::Borrowed("ΣΑΣ")];
+            let greek = ["x", "ΣΑΣ"];
             assert!(is_hit(&cache.hits(&modes, t, 0, &greek), sigma));
             assert!(is_hit(&cache.hits(&modes, t, 0, &greek[1..]), sigma));
         }
@@ -576,7 +581,7 @@ mod tests {
         // Longer texts are not kept, and still decided.
         let long = "7".repeat(HIT_CACHE_TEXT_MAX + 1);
         assert!(is_hit(
-            &cache.hits(&table, targets[0], 0, &[Cow::Borrowed(&long)]),
+            &cache.hits(&table, targets[0], 0, &[long.as_str()]),
             a
         ));
     }

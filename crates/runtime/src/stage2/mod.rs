@@ -20,9 +20,11 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
-use hypersigma_compiler::eval::{all_scalars, scalar_text, scalars, EventView, Scalars};
+use bumpalo::collections::{String as BumpString, Vec as BumpVec};
+use bumpalo::Bump;
+use hypersigma_compiler::eval::{all_scalars, EventView, Scalars};
 use hypersigma_compiler::ir::{FieldMatch, Predicate, Rule};
-use hypersigma_compiler::pattern::{fold_str, Piece, Shape};
+use hypersigma_compiler::pattern::{fold_char, fold_str, Piece, Shape};
 use hypersigma_compiler::regex_literals;
 use hypersigma_compiler::{Profile, Source};
 use memchr::memmem;
@@ -348,22 +350,26 @@ fn literal(p: &Predicate) -> Option<(bool, Position, String)> {
     Some((*cased, position, text))
 }
 
-/// One field's values in one event, as read for one log source.
+/// One field's values in one event, as read for one log source. Its lists
+/// and the texts it writes (numbers, folded texts) are kept in the
+/// scanner's arena, emptied after each event: stage 2 allocates nothing
+/// per field in steady state.
 pub(crate) struct FieldEntry<'a> {
+    arena: &'a Bump,
     source: usize,
     target: &'a Target,
     target_id: u32,
-    found: Vec<Cow<'a, Value>>,
+    found: BumpVec<'a, Cow<'a, Value>>,
     present: bool,
     /// The scalars' texts as the event holds them (borrowed where the event
     /// holds a string; computed on first use).
-    exact: OnceCell<Vec<Cow<'a, str>>>,
+    exact: OnceCell<&'a [&'a str]>,
     /// The same folded (on first use: only globs, empty literals and the
     /// literals prefiltering a `re` need it).
-    folded: OnceCell<Vec<String>>,
+    folded: OnceCell<&'a [&'a str]>,
     /// The same as characters, for wildcard patterns (computed on first use).
-    exact_chars: OnceCell<Vec<Vec<char>>>,
-    folded_chars: OnceCell<Vec<Vec<char>>>,
+    exact_chars: OnceCell<&'a [&'a [char]]>,
+    folded_chars: OnceCell<&'a [&'a [char]]>,
     /// Per case mode, the field's atoms that hold (sorted ids, once the
     /// full pass ran or the hit cache knew the text).
     atom_hits: [OnceCell<Arc<[u32]>>; MODES],
@@ -382,18 +388,36 @@ pub(crate) struct FieldEntry<'a> {
 /// the text (which decides all of them) is cheaper.
 const DIRECT_ATOMS: u32 = 64;
 
-/// The text of each scalar of `values` (arrays opened; null, objects
-/// skipped), borrowed from the event where it holds a string.
-fn scalar_texts<'a>(values: &[&'a Value], out: &mut Vec<Cow<'a, str>>) {
-    for v in values {
-        match v {
-            Value::String(s) => out.push(Cow::Borrowed(s.as_str())),
-            Value::Array(items) => {
-                let items: Vec<&'a Value> = items.iter().collect();
-                scalar_texts(&items, out);
-            }
-            other => out.extend(scalar_text(other).map(Cow::Owned)),
-        }
+/// The text of each scalar of `value` (arrays opened; null, objects
+/// skipped) into `out`, as the reference's `scalar_text` writes it: a
+/// string through `keep` (borrowed from the event, or copied into the
+/// arena when the value is not the event's), a number or a boolean written
+/// in the arena.
+fn scalar_texts<'v, 'a>(
+    arena: &'a Bump,
+    value: &'v Value,
+    out: &mut BumpVec<'a, &'a str>,
+    keep: &impl Fn(&'v str) -> &'a str,
+) {
+    match value {
+        Value::String(s) => out.push(keep(s)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| scalar_texts(arena, item, out, keep)),
+        Value::Number(n) => out.push(bumpalo::format!(in arena, "{}", n).into_bump_str()),
+        Value::Bool(b) => out.push(if *b { "true" } else { "false" }),
+        Value::Null | Value::Object(_) => {}
+    }
+}
+
+/// `text` folded ([`fold_str`]'s folding) into the arena.
+fn fold_in<'a>(arena: &'a Bump, text: &str) -> &'a str {
+    if text.is_ascii() {
+        let folded = arena.alloc_str(text);
+        folded.make_ascii_lowercase();
+        folded
+    } else {
+        BumpString::from_iter_in(text.chars().map(fold_char), arena).into_bump_str()
     }
 }
 
@@ -403,62 +427,67 @@ impl<'a> FieldEntry<'a> {
     fn borrowed_scalars(&self) -> Option<&Scalars<'a>> {
         self.reference_scalars
             .get_or_init(|| {
-                let mut out = Vec::new();
-                for found in &self.found {
-                    match (self.target, found) {
-                        (Target::Field(_), Cow::Borrowed(value)) => scalars(&[*value], &mut out),
-                        _ => return None,
-                    }
-                }
-                Some(Scalars::new(&out))
+                let borrowed = matches!(self.target, Target::Field(_))
+                    && self.found.iter().all(|f| matches!(f, Cow::Borrowed(_)));
+                borrowed.then(|| {
+                    Scalars::of_values(self.found.iter().filter_map(|f| match f {
+                        Cow::Borrowed(value) => Some(*value),
+                        Cow::Owned(_) => None,
+                    }))
+                })
             })
             .as_ref()
     }
 
-    fn scalars<'s>(&'s self, event: &'s Value) -> Vec<&'s Value> {
-        let mut out = Vec::new();
+    /// The field's scalars for the reference's predicates, when they are
+    /// not all the event's own (see [`FieldEntry::borrowed_scalars`]).
+    fn scalars<'s>(&'s self, event: &'s Value) -> Scalars<'s> {
         match self.target {
-            Target::Field(_) => {
-                for found in &self.found {
-                    scalars(&[found.as_ref()], &mut out);
-                }
+            Target::Field(_) => Scalars::of_values(self.found.iter().map(|f| f.as_ref())),
+            Target::Keywords => {
+                let mut out = Vec::new();
+                all_scalars(event, &mut out);
+                Scalars::new(&out)
             }
-            Target::Keywords => all_scalars(event, &mut out),
         }
-        out
     }
 
     /// The field's texts as the event holds them.
-    fn exact(&self, event: &'a Value) -> &[Cow<'a, str>] {
+    fn exact(&self, event: &'a Value) -> &'a [&'a str] {
+        let arena = self.arena;
         self.exact.get_or_init(|| {
-            let mut out = Vec::new();
+            let mut out = BumpVec::new_in(arena);
+            let borrowed = |s: &'a str| s;
             match self.target {
                 Target::Keywords => {
                     let mut values = Vec::new();
                     all_scalars(event, &mut values);
-                    scalar_texts(&values, &mut out);
+                    for v in values {
+                        scalar_texts(arena, v, &mut out, &borrowed);
+                    }
                 }
                 Target::Field(_) => {
                     for found in &self.found {
                         match found {
-                            Cow::Borrowed(v) => scalar_texts(&[*v], &mut out),
+                            Cow::Borrowed(v) => scalar_texts(arena, v, &mut out, &borrowed),
                             Cow::Owned(v) => {
-                                let mut owned = Vec::new();
-                                scalar_texts(&[v], &mut owned);
-                                out.extend(owned.into_iter().map(|t| Cow::Owned(t.into_owned())));
+                                scalar_texts(arena, v, &mut out, &|s| &*arena.alloc_str(s))
                             }
                         }
                     }
                 }
             }
-            out
+            out.into_bump_slice()
         })
     }
 
     /// The field's texts folded, in the order of [`FieldEntry::exact`].
-    fn folded(&self, event: &'a Value) -> &[String] {
-        self.folded
-            .get_or_init(|| self.exact(event).iter().map(|t| fold_str(t)).collect())
+    fn folded(&self, event: &'a Value) -> &'a [&'a str] {
+        let arena = self.arena;
+        self.folded.get_or_init(|| {
+            let exact = self.exact(event);
+            BumpVec::from_iter_in(exact.iter().map(|t| fold_in(arena, t)), arena).into_bump_slice()
+        })
     }
 
     /// Whether any text of the field satisfies `test` (given its position
@@ -469,17 +498,12 @@ impl<'a> FieldEntry<'a> {
         cased: bool,
         mut test: impl FnMut(usize, &str) -> bool,
     ) -> bool {
-        if cased {
+        let texts = if cased {
             self.exact(event)
-                .iter()
-                .enumerate()
-                .any(|(k, t)| test(k, t))
         } else {
             self.folded(event)
-                .iter()
-                .enumerate()
-                .any(|(k, t)| test(k, t))
-        }
+        };
+        texts.iter().enumerate().any(|(k, t)| test(k, t))
     }
 
     /// Whether any text of the field satisfies `test`, given as it is and
@@ -492,19 +516,18 @@ impl<'a> FieldEntry<'a> {
             .any(|(e, f)| test(e, f))
     }
 
-    fn chars(&self, event: &'a Value, cased: bool) -> &[Vec<char>] {
-        let cell = if cased {
-            &self.exact_chars
+    fn chars(&self, event: &'a Value, cased: bool) -> &'a [&'a [char]] {
+        let (cell, texts) = if cased {
+            (&self.exact_chars, self.exact(event))
         } else {
-            &self.folded_chars
+            (&self.folded_chars, self.folded(event))
         };
+        let arena = self.arena;
         cell.get_or_init(|| {
-            let mut out = Vec::new();
-            self.any_text(event, cased, |_, t| {
-                out.push(t.chars().collect());
-                false
-            });
-            out
+            let chars = texts
+                .iter()
+                .map(|t| BumpVec::from_iter_in(t.chars(), arena).into_bump_slice() as &[char]);
+            BumpVec::from_iter_in(chars, arena).into_bump_slice()
         })
     }
 
@@ -592,51 +615,29 @@ pub(crate) struct FieldCache<'a> {
     profile: &'a Profile,
     atoms: &'a AtomTable,
     hit_cache: &'a RefCell<HitCache>,
-    entries: Vec<FieldEntry<'a>>,
-}
-
-/// The allocation of an emptied list of field entries, for entries of
-/// another event: events come one after another, each with its own
-/// lifetime, and stage 2 need not allocate the list for each.
-pub(crate) fn recycled<'b>(mut entries: Vec<FieldEntry<'_>>) -> Vec<FieldEntry<'b>> {
-    entries.clear();
-    // An empty list collected in place keeps its allocation; `filter`
-    // could not give entries of the other lifetime.
-    #[allow(clippy::unnecessary_filter_map)]
-    entries.into_iter().filter_map(|_| None).collect()
+    /// Where the entries, their lists and texts are kept.
+    arena: &'a Bump,
+    entries: BumpVec<'a, FieldEntry<'a>>,
 }
 
 impl<'a> FieldCache<'a> {
+    /// The field cache of `event`, kept in `arena` (the scanner empties it
+    /// between events).
     pub(crate) fn new(
         event: &'a Value,
         profile: &'a Profile,
         atoms: &'a AtomTable,
         hit_cache: &'a RefCell<HitCache>,
-    ) -> Self {
-        Self::with_entries(event, profile, atoms, hit_cache, Vec::new())
-    }
-
-    /// [`FieldCache::new`] in the allocation of `entries` (see [`recycled`]).
-    pub(crate) fn with_entries(
-        event: &'a Value,
-        profile: &'a Profile,
-        atoms: &'a AtomTable,
-        hit_cache: &'a RefCell<HitCache>,
-        entries: Vec<FieldEntry<'_>>,
+        arena: &'a Bump,
     ) -> Self {
         FieldCache {
             event,
             profile,
             atoms,
             hit_cache,
-            entries: recycled(entries),
+            arena,
+            entries: BumpVec::new_in(arena),
         }
-    }
-
-    /// The list of entries, for [`FieldCache::with_entries`] of the next
-    /// event.
-    pub(crate) fn into_entries(self) -> Vec<FieldEntry<'static>> {
-        recycled(self.entries)
     }
 
     fn entry(&mut self, source: Option<&'a Source>, lm: &'a LoweredMatch) -> usize {
@@ -653,12 +654,14 @@ impl<'a> FieldCache<'a> {
             return i;
         }
         let view = EventView::new(self.event, self.profile, source);
-        let found = match &lm.target {
-            Target::Field(name) => view.field(name),
-            Target::Keywords => vec![Cow::Borrowed(self.event)],
-        };
+        let mut found = BumpVec::new_in(self.arena);
+        match &lm.target {
+            Target::Field(name) => view.field_each(name, |v| found.push(v)),
+            Target::Keywords => found.push(Cow::Borrowed(self.event)),
+        }
         let present = found.iter().any(|v| !v.is_null());
         self.entries.push(FieldEntry {
+            arena: self.arena,
             source: key_source,
             target: &lm.target,
             target_id: lm.target_id,
@@ -743,7 +746,7 @@ fn match_holds<'a>(
         Slot::Reference(vi, ai) => {
             let values = match entry.borrowed_scalars() {
                 Some(values) => values,
-                None => scalar_values.get_or_insert_with(|| Scalars::new(&entry.scalars(event))),
+                None => scalar_values.get_or_insert_with(|| entry.scalars(event)),
             };
             fm.values
                 .get(vi)
