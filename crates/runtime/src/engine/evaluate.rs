@@ -13,8 +13,8 @@ use crate::partial::{
 use crate::stage2::{selection_holds, FieldCache};
 
 /// Bytes of stage 2's arena kept from one evaluation to the next: an
-/// event's field texts take a few kilobytes; a larger arena (a huge event's
-/// keywords) is given back.
+/// event's field lists and texts take a few kilobytes; a larger arena (a
+/// huge value's folded text or characters) is given back.
 pub(super) const ARENA_KEPT: usize = 1 << 20;
 
 impl Scanner<'_> {

@@ -351,9 +351,9 @@ fn literal(p: &Predicate) -> Option<(bool, Position, String)> {
 }
 
 /// One field's values in one event, as read for one log source. Its lists
-/// and the texts it writes (numbers, folded texts) are kept in the
-/// scanner's arena, emptied after each event: stage 2 allocates nothing
-/// per field in steady state.
+/// and what it writes (numbers' texts, folded texts, characters) are kept
+/// in the scanner's arena, emptied before its next evaluation: stage 2
+/// allocates nothing per field in steady state.
 pub(crate) struct FieldEntry<'a> {
     arena: &'a Bump,
     source: usize,
