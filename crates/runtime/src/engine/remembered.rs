@@ -13,10 +13,10 @@ use super::seen_once::SeenOnce;
 pub(super) const OFF_EVENTS: u32 = 8192;
 
 /// Lists of rule indices remembered under byte keys, at most `max_lists`
-/// of them and `max_key_bytes` bytes of keys (then it starts over). The
-/// keys and lists are kept one after another in two stores that keep their
-/// allocation when it starts over: remembering allocates nothing once the
-/// stores have grown.
+/// of them, `max_key_bytes` bytes of keys and as many of lists (then it
+/// starts over). The keys and lists are kept one after another in two
+/// stores that keep their allocation when it starts over: remembering
+/// allocates nothing once the stores have grown.
 pub(super) struct RememberedLists {
     map: HashMap<u64, Remembered, foldhash::fast::FixedState>,
     /// The keys in `map` (and those replaced since the last start-over).
@@ -26,7 +26,7 @@ pub(super) struct RememberedLists {
     /// Keys seen once (a list is remembered from the second sight).
     seen_once: SeenOnce,
     max_lists: usize,
-    /// The bound on `keys` (in bytes) and on `lists` (in rule indices).
+    /// The bound on `keys` and on `lists`, in bytes each.
     max_key_bytes: usize,
 }
 
@@ -70,7 +70,7 @@ impl RememberedLists {
         }
         if self.map.len() >= self.max_lists
             || self.keys.len() + key.len() > self.max_key_bytes
-            || self.lists.len() + list.len() > self.max_key_bytes
+            || (self.lists.len() + list.len()) * std::mem::size_of::<u32>() > self.max_key_bytes
         {
             self.start_over();
         }
@@ -196,7 +196,7 @@ mod tests {
             lists.remember(hash, &key, &[i as u32; 3]);
             assert_eq!(lists.get(hash, &key), Some(&[i as u32; 3][..]));
             let (held, key_bytes, _) = lists.held();
-            assert!(held <= 8 && key_bytes <= 64 && lists.lists.len() <= 64);
+            assert!(held <= 8 && key_bytes <= 64 && lists.lists.len() * 4 <= 64);
             if held == 1 && i > 20 {
                 let now = (lists.keys.as_ptr(), lists.lists.as_ptr());
                 assert!(
