@@ -1,8 +1,9 @@
 //! What the memos of stage 1 (`candidate_memo.rs`) and stage 2
 //! (`verdict_memo.rs`) share: lists of rule indices remembered under byte
 //! keys (hashed, then compared byte for byte), from a key's second sight and
-//! within bounds; and the switch that stops the lookups while too few are
-//! answered.
+//! within bounds, in a [`KeyedStore`] (which also keeps the remembered
+//! values' hits, `value_hits.rs`); and the switch that stops the lookups
+//! while too few are answered.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -12,106 +13,184 @@ use super::seen_once::SeenOnce;
 /// Events not looked up after a window that did not pay.
 pub(super) const OFF_EVENTS: u32 = 8192;
 
-/// Lists of rule indices remembered under byte keys, at most `max_lists`
-/// of them, `max_key_bytes` bytes of keys and as many of lists (then it
-/// starts over). The keys and lists are kept one after another in two
-/// stores that keep their allocation when it starts over: remembering
-/// allocates nothing once the stores have grown.
-pub(super) struct RememberedLists {
-    map: HashMap<u64, Remembered, foldhash::fast::FixedState>,
+/// Lists of items remembered under hashed byte keys, each key with a tag
+/// (what else it was made under: a database, or nothing), compared byte
+/// for byte on lookup; at most `max_entries` of them, `max_bytes` bytes of
+/// keys and as many of items (then it starts over). The keys and items are
+/// kept one after another in two stores that keep their allocation when it
+/// starts over: remembering allocates nothing once they have grown. What
+/// the memos' lists and the values' hits (`value_hits.rs`) are kept in.
+pub(super) struct KeyedStore<T> {
+    map: HashMap<u64, Stored, foldhash::fast::FixedState>,
     /// The keys in `map` (and those replaced since the last start-over).
     keys: Vec<u8>,
-    /// The lists in `map` (likewise).
-    lists: Vec<u32>,
-    /// Keys seen once (a list is remembered from the second sight).
-    seen_once: SeenOnce,
-    max_lists: usize,
-    /// The bound on `keys` and on `lists`, in bytes each.
-    max_key_bytes: usize,
+    /// The items in `map` (likewise).
+    items: Vec<T>,
+    max_entries: usize,
+    max_bytes: usize,
 }
 
-/// Where a remembered key and its list lie in the stores.
-struct Remembered {
+/// Where a remembered key and its items lie in the stores.
+struct Stored {
+    tag: usize,
     key: std::ops::Range<usize>,
-    list: std::ops::Range<usize>,
+    items: std::ops::Range<usize>,
+}
+
+impl<T: Copy> KeyedStore<T> {
+    pub(super) fn new(max_entries: usize, max_bytes: usize) -> Self {
+        KeyedStore {
+            map: HashMap::default(),
+            keys: Vec::new(),
+            items: Vec::new(),
+            max_entries,
+            max_bytes,
+        }
+    }
+
+    /// The hash of `what` in this store's hasher.
+    pub(super) fn hash_of(&self, what: impl std::hash::Hash) -> u64 {
+        self.map.hasher().hash_one(what)
+    }
+
+    /// The items remembered under `key` and `tag` (of hash `hash`).
+    pub(super) fn get(&self, hash: u64, tag: usize, key: &[u8]) -> Option<&[T]> {
+        let found = self.map.get(&hash)?;
+        if found.tag != tag || self.keys.get(found.key.clone())? != key {
+            return None;
+        }
+        self.items.get(found.items.clone())
+    }
+
+    /// Remembers `items` under `key` and `tag` (of hash `hash`), in place
+    /// of what the hash held.
+    pub(super) fn insert(
+        &mut self,
+        hash: u64,
+        tag: usize,
+        key: &[u8],
+        items: impl ExactSizeIterator<Item = T>,
+    ) {
+        if self.map.len() >= self.max_entries
+            || self.keys.len() + key.len() > self.max_bytes
+            || (self.items.len() + items.len()) * std::mem::size_of::<T>() > self.max_bytes
+        {
+            self.start_over();
+        }
+        let stored = Stored {
+            tag,
+            key: self.keys.len()..self.keys.len() + key.len(),
+            items: self.items.len()..self.items.len() + items.len(),
+        };
+        self.keys.extend_from_slice(key);
+        self.items.extend(items);
+        // A replaced entry's key and items stay in the stores (counted by
+        // the bounds) until the next start-over.
+        self.map.insert(hash, stored);
+    }
+
+    /// Forgets everything, keeping the allocations.
+    pub(super) fn start_over(&mut self) {
+        self.map.clear();
+        self.keys.clear();
+        self.items.clear();
+    }
+
+    /// Entries remembered, and the bytes in the keys' store (tests).
+    #[cfg(test)]
+    pub(super) fn held(&self) -> (usize, usize) {
+        (self.map.len(), self.keys.len())
+    }
+
+    /// The bytes of the remembered entries' keys, replaced ones left out
+    /// (tests).
+    #[cfg(test)]
+    pub(super) fn live_key_bytes(&self) -> usize {
+        self.map.values().map(|r| r.key.len()).sum()
+    }
+
+    /// The items in the items' store (tests).
+    #[cfg(test)]
+    pub(super) fn item_count(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Where the two stores lie, and the keys' room (tests: they keep
+    /// their allocation).
+    #[cfg(test)]
+    pub(super) fn stores_at(&self) -> (*const u8, usize, *const T) {
+        (
+            self.keys.as_ptr(),
+            self.keys.capacity(),
+            self.items.as_ptr(),
+        )
+    }
+
+    /// Whether every remembered entry's items are `items` (tests).
+    #[cfg(test)]
+    pub(super) fn all_are(&self, items: &[T]) -> bool
+    where
+        T: PartialEq,
+    {
+        self.map
+            .values()
+            .all(|r| self.items.get(r.items.clone()) == Some(items))
+    }
+}
+
+/// Lists of rule indices remembered under byte keys (a [`KeyedStore`] of
+/// `max_lists` lists, `max_key_bytes` bytes of keys and as many of lists),
+/// from a key's second sight.
+pub(super) struct RememberedLists {
+    store: KeyedStore<u32>,
+    /// Keys seen once (a list is remembered from the second sight).
+    seen_once: SeenOnce,
 }
 
 impl RememberedLists {
     pub(super) fn new(max_lists: usize, max_key_bytes: usize) -> Self {
         RememberedLists {
-            map: HashMap::default(),
-            keys: Vec::new(),
-            lists: Vec::new(),
+            store: KeyedStore::new(max_lists, max_key_bytes),
             seen_once: SeenOnce::default(),
-            max_lists,
-            max_key_bytes,
         }
     }
 
     /// The hash `key` is remembered and looked up under.
     pub(super) fn hash(&self, key: &[u8]) -> u64 {
-        self.map.hasher().hash_one(key)
+        self.store.hash_of(key)
     }
 
     /// The list remembered under `key` (of hash `hash`).
     pub(super) fn get(&self, hash: u64, key: &[u8]) -> Option<&[u32]> {
-        let found = self.map.get(&hash)?;
-        if self.keys.get(found.key.clone())? != key {
-            return None;
-        }
-        self.lists.get(found.list.clone())
+        self.store.get(hash, 0, key)
     }
 
     /// Remembers `list` under `key` (of hash `hash`), from the second time
     /// the key is seen.
     pub(super) fn remember(&mut self, hash: u64, key: &[u8], list: &[u32]) {
-        if !self.seen_once.seen_before(hash) {
-            return;
+        if self.seen_once.seen_before(hash) {
+            self.store.insert(hash, 0, key, list.iter().copied());
         }
-        if self.map.len() >= self.max_lists
-            || self.keys.len() + key.len() > self.max_key_bytes
-            || (self.lists.len() + list.len()) * std::mem::size_of::<u32>() > self.max_key_bytes
-        {
-            self.start_over();
-        }
-        let entry = Remembered {
-            key: self.keys.len()..self.keys.len() + key.len(),
-            list: self.lists.len()..self.lists.len() + list.len(),
-        };
-        self.keys.extend_from_slice(key);
-        self.lists.extend_from_slice(list);
-        // A replaced entry's key and list stay in the stores (counted by
-        // the bounds) until the next start-over.
-        self.map.insert(hash, entry);
-    }
-
-    /// Forgets every list (not the keys seen), keeping the allocations.
-    fn start_over(&mut self) {
-        self.map.clear();
-        self.keys.clear();
-        self.lists.clear();
     }
 
     /// Forgets every list and every key seen.
     pub(super) fn clear(&mut self) {
-        self.start_over();
+        self.store.start_over();
         self.seen_once.clear();
     }
 
-    /// The lists remembered, and the bytes of their keys (their count, and
-    /// what the bound holds).
+    /// The lists remembered, the bytes of the keys' store, and those of
+    /// the remembered keys (their count, and what the bound holds).
     #[cfg(test)]
     pub(super) fn held(&self) -> (usize, usize, usize) {
-        let held: usize = self.map.values().map(|r| r.key.len()).sum();
-        (self.map.len(), self.keys.len(), held)
+        let (lists, key_bytes) = self.store.held();
+        (lists, key_bytes, self.store.live_key_bytes())
     }
 
     /// Whether every remembered list is `list`.
     #[cfg(test)]
     pub(super) fn all_are(&self, list: &[u32]) -> bool {
-        self.map
-            .values()
-            .all(|r| self.lists.get(r.list.clone()) == Some(list))
+        self.store.all_are(list)
     }
 }
 
@@ -196,9 +275,9 @@ mod tests {
             lists.remember(hash, &key, &[i as u32; 3]);
             assert_eq!(lists.get(hash, &key), Some(&[i as u32; 3][..]));
             let (held, key_bytes, _) = lists.held();
-            assert!(held <= 8 && key_bytes <= 64 && lists.lists.len() * 4 <= 64);
+            assert!(held <= 8 && key_bytes <= 64 && lists.store.item_count() * 4 <= 64);
             if held == 1 && i > 20 {
-                let now = (lists.keys.as_ptr(), lists.lists.as_ptr());
+                let now = lists.store.stores_at();
                 assert!(
                     stores.is_none_or(|s| s == now),
                     "a store was allocated again"

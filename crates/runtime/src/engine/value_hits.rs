@@ -40,22 +40,19 @@
 //! adopted for as long as it lives (`subsets.rs`), so an address is never
 //! reused while this cache (the scanner's) remembers it.
 
-use std::collections::HashMap;
-use std::hash::BuildHasher;
-
 use hyperscan::prelude::*;
 
 use super::compact::REPEATS_MAX;
+use super::remembered::KeyedStore;
 use super::seen_once::SeenOnce;
 use super::Scanner;
 
 /// Values remembered at most per scanner (then the cache starts over).
 const MAX_VALUES: usize = 16384;
-/// Bytes of values remembered at most per scanner (likewise), so the
-/// cache's memory stays small whatever the values' length.
+/// Bytes of values remembered at most per scanner, and as many of their
+/// hits (8 bytes each), likewise: the cache's memory stays small whatever
+/// the values' length.
 const MAX_REMEMBERED_BYTES: usize = 8 << 20;
-/// Hits remembered at most per scanner (likewise; 8 bytes each).
-const MAX_REMEMBERED_HITS: usize = 1 << 20;
 /// Longer values are scanned each time.
 const MAX_VALUE_BYTES: usize = 4096;
 /// Looked-up events per database after which the share of their bytes
@@ -72,9 +69,12 @@ const PROBE_EVERY_DB: u32 = 64;
 const PROBE_EVERY: u32 = 16;
 
 /// The remembered hits of recently scanned values.
-#[derive(Default)]
 pub(super) struct ValueHits {
-    remembered: RememberedValues,
+    /// Each value's hits (pattern id, end offset in the value) under its
+    /// bytes, tagged with the database it was scanned with (its address:
+    /// databases live as long as the engine or the scanner's adopted
+    /// subsets).
+    remembered: KeyedStore<(u32, u32)>,
     /// The keys of values scanned once, one per slot (the newest wins): a
     /// value is remembered the second time it is scanned, so values that
     /// never repeat (times, GUIDs, record ids: in the copy when the
@@ -104,28 +104,17 @@ struct Worth {
     found_bytes: u64,
 }
 
-/// The values remembered and their hits. The values' bytes and hits are
-/// kept one after another in two stores that keep their allocation when
-/// the cache starts over: remembering a value allocates nothing once they
-/// have grown.
-#[derive(Default)]
-struct RememberedValues {
-    map: HashMap<u64, Remembered, foldhash::fast::FixedState>,
-    /// The bytes of the values in `map` (and of those replaced since the
-    /// last start-over).
-    values: Vec<u8>,
-    /// Their hits (likewise): (pattern id, end offset in the value).
-    value_hits: Vec<(u32, u32)>,
-}
-
-struct Remembered {
-    /// The database the value was scanned with (its address: databases
-    /// live as long as the engine or the scanner's adopted subsets).
-    db: usize,
-    /// Where the value's bytes lie in [`RememberedValues::values`].
-    bytes: std::ops::Range<usize>,
-    /// Where its hits lie in [`RememberedValues::value_hits`].
-    hits: std::ops::Range<usize>,
+impl Default for ValueHits {
+    fn default() -> Self {
+        ValueHits {
+            remembered: KeyedStore::new(MAX_VALUES, MAX_REMEMBERED_BYTES),
+            seen_once: SeenOnce::default(),
+            text: Vec::new(),
+            pending: Vec::new(),
+            found: Vec::new(),
+            worth: Vec::new(),
+        }
+    }
 }
 
 impl ValueHits {
@@ -178,47 +167,6 @@ impl ValueHits {
     }
 }
 
-impl RememberedValues {
-    fn key(&self, db: usize, value: &[u8]) -> u64 {
-        self.map.hasher().hash_one((db, value))
-    }
-
-    fn get(&self, key: u64, db: usize, value: &[u8]) -> Option<&[(u32, u32)]> {
-        let r = self.map.get(&key)?;
-        if r.db != db || self.values.get(r.bytes.clone())? != value {
-            return None;
-        }
-        self.value_hits.get(r.hits.clone())
-    }
-
-    /// Remembers the hits of `value` scanned with database `db` (each with
-    /// the value's index in the scan, then the pattern and end offset).
-    fn remember(&mut self, key: u64, db: usize, value: &[u8], hits: &[(u32, (u32, u32))]) {
-        let full = self.map.len() >= MAX_VALUES
-            || self.values.len() + value.len() > MAX_REMEMBERED_BYTES
-            || self.value_hits.len() + hits.len() > MAX_REMEMBERED_HITS;
-        if full {
-            self.map.clear();
-            self.values.clear();
-            self.value_hits.clear();
-        }
-        let bytes = self.values.len()..self.values.len() + value.len();
-        let at = self.value_hits.len()..self.value_hits.len() + hits.len();
-        self.values.extend_from_slice(value);
-        self.value_hits.extend(hits.iter().map(|&(_, hit)| hit));
-        // A replaced value's bytes and hits stay in the stores (counted by
-        // the bounds) until the next start-over.
-        self.map.insert(
-            key,
-            Remembered {
-                db,
-                bytes,
-                hits: at,
-            },
-        );
-    }
-}
-
 impl Scanner<'_> {
     /// Stage 1 of the copy of an event's values with `db` (and, in its
     /// non-ASCII values, the engine's database of non-ASCII literals, which
@@ -253,7 +201,7 @@ impl Scanner<'_> {
             let counter = repeats.get_mut(slot);
             let repeating = counter.as_ref().is_none_or(|c| **c > 0);
             let key = ((repeating || probe) && !value.is_empty() && value.len() <= MAX_VALUE_BYTES)
-                .then(|| cache.remembered.key(db_key, value));
+                .then(|| cache.remembered.hash_of((db_key, value)));
             if let Some(key) = key {
                 let hits = cache.remembered.get(key, db_key, value);
                 if let Some(c) = counter {
@@ -334,7 +282,8 @@ impl Scanner<'_> {
             ) else {
                 continue;
             };
-            cache.remembered.remember(key, db_key, value, hits);
+            let hits = hits.iter().map(|&(_, hit)| hit);
+            cache.remembered.insert(key, db_key, value, hits);
         }
         false
     }
@@ -479,34 +428,33 @@ mod tests {
 
     #[test]
     fn remembered_values_answer_for_their_bytes_and_database_only() {
+        let x: &[u8] = b"C:\\\\x.exe";
+        let y: &[u8] = b"C:\\\\y.exe";
         let mut cache = ValueHits::default();
         let values = &mut cache.remembered;
-        let k = values.key(1, b"C:\\\\x.exe");
-        values.remember(k, 1, b"C:\\\\x.exe", &[(0, (3, 5))]);
-        assert_eq!(values.get(k, 1, b"C:\\\\x.exe"), Some(&[(3, 5)][..]));
-        assert_eq!(values.get(k, 2, b"C:\\\\x.exe"), None);
-        let other = values.key(1, b"C:\\\\y.exe");
-        assert_eq!(values.get(other, 1, b"C:\\\\y.exe"), None);
+        let k = values.hash_of((1usize, x));
+        values.insert(k, 1, x, [(3, 5)].into_iter());
+        assert_eq!(values.get(k, 1, x), Some(&[(3, 5)][..]));
+        assert_eq!(values.get(k, 2, x), None);
+        let other = values.hash_of((1usize, y));
+        assert_eq!(values.get(other, 1, y), None);
         // The same key with other bytes (a hash collision) is not an answer.
-        assert_eq!(values.get(k, 1, b"C:\\\\y.exe"), None);
+        assert_eq!(values.get(k, 1, y), None);
         // Remembered again (another database): the new hits answer.
-        values.remember(k, 2, b"C:\\\\x.exe", &[(4, (1, 2)), (4, (6, 9))]);
-        assert_eq!(
-            values.get(k, 2, b"C:\\\\x.exe"),
-            Some(&[(1, 2), (6, 9)][..])
-        );
-        assert_eq!(values.get(k, 1, b"C:\\\\x.exe"), None);
+        values.insert(k, 2, x, [(1, 2), (6, 9)].into_iter());
+        assert_eq!(values.get(k, 2, x), Some(&[(1, 2), (6, 9)][..]));
+        assert_eq!(values.get(k, 1, x), None);
         // A value is worth remembering the second time it is scanned.
         assert!(!cache.seen_once.seen_before(k));
         assert!(cache.seen_once.seen_before(k));
         let values = &mut cache.remembered;
         for i in 0..MAX_VALUES + 5 {
             let v = i.to_string();
-            let key = values.key(1, v.as_bytes());
-            values.remember(key, 1, v.as_bytes(), &[(0, (1, 1))]);
+            let key = values.hash_of((1usize, v.as_bytes()));
+            values.insert(key, 1, v.as_bytes(), [(1, 1)].into_iter());
             assert_eq!(values.get(key, 1, v.as_bytes()), Some(&[(1, 1)][..]));
         }
-        assert!(values.map.len() <= MAX_VALUES);
+        assert!(values.held().0 <= MAX_VALUES);
         // Long values: the bytes are bounded too, and the stores keep
         // their allocation when the cache starts over.
         let long = vec![b'x'; MAX_VALUE_BYTES];
@@ -514,12 +462,12 @@ mod tests {
         for i in 0..2 * MAX_REMEMBERED_BYTES / MAX_VALUE_BYTES {
             let mut value = long.clone();
             value[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            let key = values.key(1, &value);
-            values.remember(key, 1, &value, &[]);
-            assert!(values.values.len() <= MAX_REMEMBERED_BYTES);
+            let key = values.hash_of((1usize, value.as_slice()));
+            values.insert(key, 1, &value, std::iter::empty());
+            assert!(values.held().1 <= MAX_REMEMBERED_BYTES);
             assert_eq!(values.get(key, 1, &value), Some(&[][..]));
-            if values.map.len() == 1 {
-                let now = (values.values.as_ptr(), values.values.capacity());
+            if values.held().0 == 1 {
+                let now = values.stores_at();
                 assert!(
                     stores.is_none_or(|s| s == now),
                     "the store was allocated again"
@@ -528,7 +476,18 @@ mod tests {
             }
         }
         assert!(stores.is_some());
-        let held: usize = values.map.values().map(|r| r.bytes.len()).sum();
-        assert_eq!(held, values.values.len());
+        assert_eq!(values.live_key_bytes(), values.held().1);
+        // The hits are bounded as the bytes are (8 bytes each).
+        for i in 0..3 * MAX_REMEMBERED_BYTES / (8 * MAX_VALUE_BYTES) {
+            let v = i.to_string();
+            let key = values.hash_of((1usize, v.as_bytes()));
+            values.insert(
+                key,
+                1,
+                v.as_bytes(),
+                std::iter::repeat_n((2, 2), MAX_VALUE_BYTES),
+            );
+            assert!(values.item_count() * 8 <= MAX_REMEMBERED_BYTES);
+        }
     }
 }
