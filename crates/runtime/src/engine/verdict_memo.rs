@@ -226,7 +226,7 @@ impl Layout {
                 // Worked out before an entry is taken: a list whose reads
                 // are not known gets none.
                 let (ids, spaced) = read_ids()?;
-                let (at, _) = list_entry(&mut self.reads, &mut self.next_reads, candidates)?;
+                let at = list_entry(&mut self.reads, &mut self.next_reads, candidates)?;
                 let (_, positions) = self.reads.get_mut(at)?;
                 positions_read(&self.members, ids, spaced, positions);
                 at
@@ -308,15 +308,15 @@ fn push_counted(key: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// The entry of `entries` (at most [`READS_PER_LAYOUT`], the oldest
-/// replaced from `next` on) for a candidate list, and whether it is new
-/// (its value emptied, its allocation kept).
+/// replaced from `next` on) for a candidate list; a new one's value is
+/// emptied, its allocation kept.
 fn list_entry<T>(
     entries: &mut Vec<(Vec<u32>, Vec<T>)>,
     next: &mut usize,
     candidates: &[u32],
-) -> Option<(usize, bool)> {
+) -> Option<usize> {
     if let Some(at) = entries.iter().position(|(c, _)| c == candidates) {
-        return Some((at, false));
+        return Some(at);
     }
     if entries.len() < READS_PER_LAYOUT {
         entries.push(Default::default());
@@ -327,7 +327,7 @@ fn list_entry<T>(
     list.clear();
     list.extend_from_slice(candidates);
     value.clear();
-    Some((at, true))
+    Some(at)
 }
 
 /// The positions of a layout's `members` read by lookups of the name ids
@@ -678,24 +678,22 @@ impl VerdictMemo {
         let layout = self.layouts.get_mut(at)?;
         let positions = &mut self.read_positions;
         positions_read(&layout.members, set, spaced, positions);
-        let (entry, _) = list_entry(
+        let entry = list_entry(
             &mut layout.read_sets,
             &mut layout.next_read_sets,
             candidates,
         )?;
         let (_, sets) = layout.read_sets.get_mut(entry)?;
+        // The most recent last; once there are enough, the oldest set's
+        // allocation is reused.
         match sets.iter().position(|p| p == positions) {
-            // The most recent last.
-            Some(k) => {
-                let known = sets.remove(k);
-                sets.push(known);
-            }
-            // The oldest set's allocation is reused once there are enough.
+            Some(k) => sets[k..].rotate_left(1),
             None if sets.len() >= READ_SETS => {
-                let mut oldest = sets.remove(0);
-                oldest.clear();
-                oldest.extend_from_slice(positions);
-                sets.push(oldest);
+                sets.rotate_left(1);
+                if let Some(newest) = sets.last_mut() {
+                    newest.clear();
+                    newest.extend_from_slice(positions);
+                }
             }
             None => sets.push(positions.clone()),
         }
