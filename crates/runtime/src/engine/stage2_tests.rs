@@ -4,7 +4,7 @@
 //! and the whole event it hands on with a match.
 
 use super::evaluate::ARENA_KEPT;
-use super::tests::engine;
+use super::tests::{engine, reference_matches};
 use super::*;
 use hypersigma_compiler::{evaluate_detailed, EvalOptions};
 
@@ -26,9 +26,7 @@ fn agrees_on_command_lines(detections: &[&str], commands: &[&str]) -> usize {
             })
             .to_string();
             let event: Value = serde_json::from_str(&raw).unwrap();
-            let expected: Vec<u32> = (0..detections.len() as u32)
-                .filter(|&r| hypersigma_compiler::evaluate(&e.rules()[r as usize], &event, &p))
-                .collect();
+            let expected = reference_matches(&e, &event, &p);
             matched += expected.len();
             assert_eq!(
                 s.match_event(raw.as_bytes(), &p),
@@ -274,9 +272,7 @@ fn reference_predicates_decided_per_field_agree_with_the_reference_event_after_e
                     r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"UtcTime":"{round}",{v}}}"#
                 );
                 let event: Value = serde_json::from_str(&raw).unwrap();
-                let expected: Vec<u32> = (0..detections.len() as u32)
-                    .filter(|&r| hypersigma_compiler::evaluate(&e.rules()[r as usize], &event, &p))
-                    .collect();
+                let expected = reference_matches(&e, &event, &p);
                 assert_eq!(
                     s.match_event(raw.as_bytes(), &p),
                     Verdict::Matched(expected),
@@ -322,9 +318,7 @@ fn the_arena_keeps_one_block_from_evaluation_to_evaluation() {
         let padding = if n == 200 { 2 * ARENA_KEPT } else { n % 50 };
         let raw = event(n, padding);
         let value: Value = serde_json::from_str(&raw).unwrap();
-        let expected: Vec<u32> = (0..detections.len() as u32)
-            .filter(|&r| hypersigma_compiler::evaluate(&e.rules()[r as usize], &value, &p))
-            .collect();
+        let expected = reference_matches(&e, &value, &p);
         assert_eq!(
             s.match_event(raw.as_bytes(), &p),
             Verdict::Matched(expected)

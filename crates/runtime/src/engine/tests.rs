@@ -53,6 +53,14 @@ pub(super) fn sysmon_process_event(
     )
 }
 
+/// The engine's rules the reference evaluator matches on `event`
+/// (ascending): the verdict a scanner must give.
+pub(super) fn reference_matches(e: &Engine, event: &Value, p: &Profile) -> Vec<u32> {
+    (0..e.rules().len() as u32)
+        .filter(|&r| evaluate(&e.rules()[r as usize], event, p))
+        .collect()
+}
+
 /// Values of [`sysmon_process_event`] the memos' tests pick from (JSON-escaped).
 pub(super) const IMAGES: [&str; 2] = ["C:\\\\w\\\\rundll32.exe", "C:\\\\w\\\\cmd.exe"];
 pub(super) const PARENTS: [&str; 2] = ["C:\\\\o\\\\WINWORD.EXE", "C:\\\\w\\\\explorer.exe"];
@@ -572,9 +580,7 @@ fn number_like_witnesses_count_wherever_a_number_is_rewritten() {
     for (raw, candidates) in &cases {
         assert_eq!(s.candidates(raw.as_bytes()), *candidates, "{raw}");
         let value: Value = serde_json::from_str(raw).unwrap();
-        let expected: Vec<u32> = (0..detections.len() as u32)
-            .filter(|&r| hypersigma_compiler::evaluate(&e.rules()[r as usize], &value, &p))
-            .collect();
+        let expected = reference_matches(&e, &value, &p);
         assert!(expected.iter().all(|r| candidates.contains(r)), "{raw}");
         assert_eq!(
             s.match_event(raw.as_bytes(), &p),
@@ -703,9 +709,7 @@ fn a_map_handed_on_for_output_never_comes_back_as_another_events() {
     let mut warm = e.scanner().unwrap();
     for raw in &events {
         let event: Value = serde_json::from_str(raw).unwrap();
-        let expected = (0..e.rules().len() as u32)
-            .filter(|&r| evaluate(&e.rules()[r as usize], &event, &p))
-            .collect();
+        let expected = reference_matches(&e, &event, &p);
         assert_eq!(
             warm.match_event(raw.as_bytes(), &p),
             Verdict::Matched(expected),
