@@ -118,7 +118,12 @@ impl Scanner<'_> {
         };
         let pattern = group.pattern as usize;
         let mut holds = false;
-        let first = self.hits.partition_point(|&(id, _)| id < pattern);
+        // A pattern the scan did not hit (most of them) needs no search.
+        let hit = self.pattern_marks.get(pattern) == Some(&generation);
+        let first = match hit {
+            true => self.hits.partition_point(|&(id, _)| id < pattern),
+            false => self.hits.len(),
+        };
         for k in first..self.hits.len() {
             let (id, end) = self.hits[k];
             if id != pattern {

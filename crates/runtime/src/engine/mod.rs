@@ -486,6 +486,7 @@ impl Engine {
             marks: vec![0; self.rules.len()],
             group_marks: vec![0; self.groups.len()],
             group_checked: vec![0; self.groups.len()],
+            pattern_marks: vec![0; self.pattern_groups.len()],
             generation: 0,
             hits: Vec::new(),
             candidates: Vec::new(),
@@ -524,6 +525,10 @@ pub struct Scanner<'e> {
     group_marks: Vec<u32>,
     /// `group_checked[group] == generation` when a clause check decided it.
     group_checked: Vec<u32>,
+    /// `pattern_marks[pattern] == generation` when the event's scan hit the
+    /// pattern (noted while its hits make candidates; the clause checks
+    /// read it).
+    pattern_marks: Vec<u32>,
     generation: u32,
     /// Stage-1 matches of the current event: (pattern id, end offset).
     hits: Vec<(usize, usize)>,
@@ -609,6 +614,7 @@ impl Scanner<'_> {
             self.marks.iter_mut().for_each(|m| *m = 0);
             self.group_marks.iter_mut().for_each(|m| *m = 0);
             self.group_checked.iter_mut().for_each(|m| *m = 0);
+            self.pattern_marks.iter_mut().for_each(|m| *m = 0);
             self.scope_marks.iter_mut().for_each(|m| *m = (0, false));
             self.generation = 1;
         }
@@ -663,6 +669,9 @@ impl Scanner<'_> {
         }
         for k in 0..self.hits.len() {
             let (id, end) = self.hits[k];
+            if let Some(mark) = self.pattern_marks.get_mut(id) {
+                *mark = generation;
+            }
             let mut place: Option<HitPlace> = None;
             for &g in &engine.pattern_groups[id] {
                 let group = &engine.groups[g as usize];
