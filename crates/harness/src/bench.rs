@@ -7,7 +7,10 @@
 //! events/s, MB/s, ns/event and detections, beside the read-and-split floor
 //! (splitting the same bytes into lines, no matching) and the parse floor
 //! (splitting and parsing JSON) measured in the same run, with the ratio of the
-//! matching throughput to each; peak RSS at the end. `--per-rule` times each
+//! matching throughput to each; peak RSS at the end, and apart the
+//! resident set once the corpus was loaded and the peak while matching
+//! (the corpus held in memory is the benchmark's, not the engine's: `scan`
+//! streams its input). `--per-rule` times each
 //! rule alone over every event. `--baseline` compares events/s with a stored
 //! report and fails beyond `--max-regression` percent.
 //!
@@ -192,11 +195,58 @@ fn match_lines(corpus: &Corpus, lines: &[(usize, usize, usize)], engine: &Engine
     m
 }
 
-fn peak_rss_bytes() -> Option<u64> {
+/// A memory figure of this process from `/proc/self/status` (`VmHWM:`,
+/// the peak resident set; `VmRSS:`, the current one), in bytes.
+fn status_bytes(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// What the resident set was once the rules and the corpus were loaded,
+/// before any matching, so that the report can tell the memory matching
+/// takes from the corpus the benchmark holds (a `scan` streams its input
+/// and holds none of it).
+struct LoadedMemory {
+    /// Resident bytes then.
+    resident: Option<u64>,
+    /// The peak until then (loading parses each event once).
+    peak: Option<u64>,
+    /// Whether the peak was reset then (`/proc/self/clear_refs`, Linux
+    /// 4.0 and later): the peak at the end is then that of matching alone.
+    reset: bool,
+}
+
+impl LoadedMemory {
+    fn now() -> LoadedMemory {
+        let peak = status_bytes("VmHWM:");
+        let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+        LoadedMemory {
+            resident: status_bytes("VmRSS:"),
+            peak,
+            reset,
+        }
+    }
+
+    /// The peak resident set of the whole run.
+    fn whole_run_peak(&self) -> Option<u64> {
+        status_bytes("VmHWM:").max(self.peak)
+    }
+
+    /// The report's memory figures at the end of the run, beside the
+    /// whole run's peak.
+    fn report(&self, corpus_bytes: usize) -> Value {
+        let matching_peak = status_bytes("VmHWM:").filter(|_| self.reset);
+        json!({
+            "loaded_rss_bytes": self.resident,
+            "corpus_bytes": corpus_bytes,
+            "matching_peak_rss_bytes": matching_peak,
+            "matching_added_bytes": matching_peak
+                .zip(self.resident)
+                .map(|(peak, loaded)| peak.saturating_sub(loaded)),
+        })
+    }
 }
 
 /// Runs `bench`.
@@ -282,6 +332,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let parse_secs = t.elapsed().as_secs_f64() / f64::from(repeat);
 
+    let loaded = LoadedMemory::now();
     // One untimed replay on one thread first: what the engine builds on
     // first use (lowered rules, automata, regexes, per-scope databases) is
     // then built, and every measured replay finds it.
@@ -348,7 +399,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "split_floor": {"seconds": split_secs, "events_per_sec": events as f64 / split_secs, "mb_per_sec": mb / split_secs},
         "parse_floor": {"seconds": parse_secs, "events_per_sec": events as f64 / parse_secs, "mb_per_sec": mb / parse_secs},
         "runs": runs,
-        "peak_rss_bytes": peak_rss_bytes(),
+        "memory": loaded.report(corpus.bytes.len()),
+        "peak_rss_bytes": loaded.whole_run_peak(),
         "per_rule": per_rule.iter().take(25).collect::<Vec<_>>(),
     });
     print_report(&report);
@@ -439,8 +491,24 @@ fn print_report(r: &Value) {
             f(&run["stage2_seconds"])
         );
     }
-    if let Some(rss) = r["peak_rss_bytes"].as_u64() {
-        println!("peak RSS: {:.1} MB", rss as f64 / 1e6);
+    let mb = |v: &Value| v.as_u64().map(|b| b as f64 / 1e6);
+    let memory = &r["memory"];
+    if let Some(peak) = mb(&r["peak_rss_bytes"]) {
+        print!("peak RSS: {peak:.1} MB");
+        if let (Some(loaded), Some(corpus)) =
+            (mb(&memory["loaded_rss_bytes"]), mb(&memory["corpus_bytes"]))
+        {
+            print!(
+                "; {loaded:.1} MB once the rules and the corpus ({corpus:.1} MB of JSON lines, held in memory) were loaded"
+            );
+        }
+        if let (Some(matching), Some(added)) = (
+            mb(&memory["matching_peak_rss_bytes"]),
+            mb(&memory["matching_added_bytes"]),
+        ) {
+            print!("; {matching:.1} MB at most while matching ({added:.1} MB above that)");
+        }
+        println!();
     }
     let rules = r["per_rule"]
         .as_array()

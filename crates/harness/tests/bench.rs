@@ -96,7 +96,21 @@ fn report_and_baseline() {
         assert!(v["ns_per_candidate"].as_f64().unwrap() > 0.0, "{v}");
         assert!(ns(v) > 0.0, "{v}");
     }
-    assert!(r["peak_rss_bytes"].as_u64().unwrap() > 0);
+    let peak = r["peak_rss_bytes"].as_u64().unwrap();
+    assert!(peak > 0);
+    // Memory apart: the resident set once the corpus was loaded (which
+    // holds it), and the peak while matching when the kernel can reset the
+    // peak (Linux 4.0 on).
+    let memory = &r["memory"];
+    let corpus = memory["corpus_bytes"].as_u64().unwrap();
+    assert_eq!(corpus as f64 / 1e6, r["megabytes"].as_f64().unwrap());
+    let loaded = memory["loaded_rss_bytes"].as_u64().unwrap();
+    assert!(loaded > corpus && loaded <= peak, "{memory}");
+    if let Some(matching) = memory["matching_peak_rss_bytes"].as_u64() {
+        assert!(matching <= peak, "{memory}");
+        let added = memory["matching_added_bytes"].as_u64().unwrap();
+        assert_eq!(added, matching.saturating_sub(loaded), "{memory}");
+    }
 
     // A baseline far faster than anything: a regression, exit 1.
     let out = against_baseline(&r, 1e15, events.to_str().unwrap(), dir.path());
