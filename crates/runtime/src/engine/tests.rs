@@ -518,6 +518,9 @@ fn clauses_drop_candidates_missing_another_required_literal() {
     let raw = event("C:\\\\x\\\\CSI.EXE", company, "x");
     assert_eq!(s.candidates(raw.as_bytes()), &[0]);
     assert_eq!(s.match_event(raw.as_bytes(), &p), Verdict::Matched(vec![0]));
+    // The image's pattern was hit in the event before, not in this one.
+    let raw = event("C:\\\\x\\\\cmd.exe", company, "x");
+    assert_eq!(s.candidates(raw.as_bytes()), &[] as &[u32]);
     // Rule 1: one side of the `and` alone is not enough; `c` alone is.
     let raw = event("C:\\\\windowsapps\\\\a.exe", "x", "payload");
     assert_eq!(s.candidates(raw.as_bytes()), &[] as &[u32]);
