@@ -229,23 +229,20 @@ impl LoadedMemory {
         }
     }
 
-    /// The peak resident set of the whole run.
-    fn whole_run_peak(&self) -> Option<u64> {
-        status_bytes("VmHWM:").max(self.peak)
-    }
-
-    /// The report's memory figures at the end of the run, beside the
-    /// whole run's peak.
-    fn report(&self, corpus_bytes: usize) -> Value {
-        let matching_peak = status_bytes("VmHWM:").filter(|_| self.reset);
-        json!({
+    /// The whole run's peak resident set, and the report's memory figures,
+    /// from one reading at the end of the run.
+    fn at_end(&self, corpus_bytes: usize) -> (Option<u64>, Value) {
+        let peak_now = status_bytes("VmHWM:");
+        let matching_peak = peak_now.filter(|_| self.reset);
+        let memory = json!({
             "loaded_rss_bytes": self.resident,
             "corpus_bytes": corpus_bytes,
             "matching_peak_rss_bytes": matching_peak,
             "matching_added_bytes": matching_peak
                 .zip(self.resident)
                 .map(|(peak, loaded)| peak.saturating_sub(loaded)),
-        })
+        });
+        (peak_now.max(self.peak), memory)
     }
 }
 
@@ -386,6 +383,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         per_rule = rule_costs(&corpus, &engine, set_rules)?;
     }
 
+    let (peak_rss, memory) = loaded.at_end(corpus.bytes.len());
     let report = json!({
         "rules": set_rules.len(),
         "events": events,
@@ -399,8 +397,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "split_floor": {"seconds": split_secs, "events_per_sec": events as f64 / split_secs, "mb_per_sec": mb / split_secs},
         "parse_floor": {"seconds": parse_secs, "events_per_sec": events as f64 / parse_secs, "mb_per_sec": mb / parse_secs},
         "runs": runs,
-        "memory": loaded.report(corpus.bytes.len()),
-        "peak_rss_bytes": loaded.whole_run_peak(),
+        "memory": memory,
+        "peak_rss_bytes": peak_rss,
         "per_rule": per_rule.iter().take(25).collect::<Vec<_>>(),
     });
     print_report(&report);

@@ -119,10 +119,10 @@ impl Scanner<'_> {
         let pattern = group.pattern as usize;
         let mut holds = false;
         // A pattern the scan did not hit (most of them) needs no search.
-        let hit = self.pattern_marks.get(pattern) == Some(&generation);
-        let first = match hit {
-            true => self.hits.partition_point(|&(id, _)| id < pattern),
-            false => self.hits.len(),
+        let first = if self.pattern_marks.get(pattern) == Some(&generation) {
+            self.hits.partition_point(|&(id, _)| id < pattern)
+        } else {
+            self.hits.len()
         };
         for k in first..self.hits.len() {
             let (id, end) = self.hits[k];

@@ -535,12 +535,12 @@ fn member_value(text: &str, member: &TopMember) -> Option<Value> {
 /// replacing a string is written into the old one's allocation.
 fn refill_value(value: &mut Value, text: &str, member: &TopMember) -> Option<()> {
     if let Value::String(old) = value {
-        let token = slice(text, member.value)?;
         if member.plain_string {
             old.clear();
             old.push_str(slice(text, (member.value.0 + 1, member.value.1 - 1))?);
             return Some(());
         }
+        let token = slice(text, member.value)?;
         if let Some(body) = token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
             old.clear();
             return unescape_str_into(body, old);
