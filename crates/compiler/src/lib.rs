@@ -41,7 +41,6 @@ pub mod condition;
 pub mod correlation;
 pub mod error;
 pub mod eval;
-pub mod event_ids;
 pub mod filter;
 pub mod ir;
 pub mod loader;
@@ -53,6 +52,7 @@ pub mod placeholders;
 pub mod profile;
 pub mod program;
 pub mod regex_literals;
+pub mod required_values;
 mod values;
 pub mod witness;
 

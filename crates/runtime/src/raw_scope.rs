@@ -27,7 +27,9 @@
 
 use std::collections::HashMap;
 
-use hypersigma_compiler::event_ids::{rule_event_ids, EventIdValue, EVENT_ID_FIELD};
+use hypersigma_compiler::required_values::{
+    rule_event_ids, rule_value_requirements, RequiredValue, EVENT_ID_FIELD,
+};
 use hypersigma_compiler::witness::{field_members, normalize_member, normalize_member_into};
 use hypersigma_compiler::{Profile, Rule, Scope, Source};
 
@@ -71,7 +73,14 @@ pub(crate) struct RawChecks {
     pub(crate) scopes: RawScopes,
     /// Per rule: the event ids its detection requires ([`rule_event_ids`]);
     /// a candidate whose raw event holds none of them is dropped.
-    pub(crate) rule_event_ids: Vec<Option<Vec<EventIdValue>>>,
+    pub(crate) rule_event_ids: Vec<Option<Requirement>>,
+    /// Per rule: the values other fields must hold for its detection to
+    /// match ([`rule_value_requirements`]); a candidate whose raw event
+    /// holds none of some field's values is dropped (`LogonType: 9`,
+    /// `DestinationPort: [25, 587]`).
+    pub(crate) rule_requirements: Vec<Vec<Requirement>>,
+    /// Whether some rule has such requirements.
+    pub(crate) any_requirements: bool,
     /// Whether an event is first checked against every scope, skipping the
     /// stage-1 scan when it can belong to none (see [`GATE_MIN_WITNESSES`]).
     pub(crate) gate: bool,
@@ -86,11 +95,42 @@ impl RawChecks {
         profiles: &[Profile],
         witnesses: usize,
     ) -> RawChecks {
-        let scopes = RawScopes::new(scopes, profiles);
+        let requirements: Vec<Vec<(String, Vec<RequiredValue>)>> =
+            rules.iter().map(rule_value_requirements).collect();
+        let mut required_fields: Vec<&str> = requirements
+            .iter()
+            .flatten()
+            .map(|(field, _)| field.as_str())
+            .collect();
+        required_fields.sort_unstable();
+        required_fields.dedup();
+        let scopes = RawScopes::new(scopes, profiles, &required_fields);
         let gate = witnesses >= GATE_MIN_WITNESSES && scopes.can_refuse();
+        let rule_requirements: Vec<Vec<Requirement>> = requirements
+            .into_iter()
+            .map(|fields| {
+                fields
+                    .into_iter()
+                    .filter_map(|(field, values)| {
+                        Some(Requirement::new(scopes.required_field_key(&field)?, values))
+                    })
+                    .collect()
+            })
+            .collect();
+        let rule_event_ids = rules
+            .iter()
+            .map(|rule| {
+                Some(Requirement::new(
+                    scopes.event_id_field?,
+                    rule_event_ids(rule)?,
+                ))
+            })
+            .collect();
         RawChecks {
             scopes,
-            rule_event_ids: rules.iter().map(rule_event_ids).collect(),
+            rule_event_ids,
+            any_requirements: rule_requirements.iter().any(|r| !r.is_empty()),
+            rule_requirements,
             gate,
         }
     }
@@ -103,6 +143,108 @@ impl RawChecks {
         }
         self
     }
+}
+
+/// The values one of which a field must equal for a rule to match (see
+/// [`RawScopeState::possible`]).
+#[derive(Debug)]
+pub(crate) struct Requirement {
+    /// The field's key.
+    field: usize,
+    values: Vec<RequiredValue>,
+    /// The values that are integers ([`integer_of`]), ascending.
+    integers: Vec<i64>,
+    /// Their [`bucket`]s, or-ed; every bit when some value is no integer.
+    buckets: u64,
+}
+
+impl Requirement {
+    fn new(field: usize, values: Vec<RequiredValue>) -> Requirement {
+        let mut integers: Vec<i64> = values.iter().filter_map(|v| integer_of(v.value)).collect();
+        integers.sort_unstable();
+        integers.dedup();
+        let buckets = if integers.len() == values.len() {
+            integers.iter().fold(0, |b, &i| b | bucket(i))
+        } else {
+            u64::MAX
+        };
+        Requirement {
+            field,
+            values,
+            integers,
+            buckets,
+        }
+    }
+}
+
+/// The integer a number is, when a 64-bit integer holds it.
+fn integer_of(value: f64) -> Option<i64> {
+    (value.fract() == 0.0 && value.abs() < 9.0e18).then_some(value as i64)
+}
+
+/// The bucket bit of an integer (its value modulo 64): a field whose
+/// integers' bits miss all of a requirement's holds none of its values.
+fn bucket(integer: i64) -> u64 {
+    1u64 << (integer & 63)
+}
+
+/// What the scalars of one field of the event read last can equal, for
+/// requirements: the integers of its numbers and of its strings of digits,
+/// or `any` when some scalar is neither (a string of other text, a number
+/// that is no integer) or there are more than kept: such a field is
+/// compared as the reference compares.
+#[derive(Debug, Clone, Copy, Default)]
+struct FieldNumbers {
+    /// The [`bucket`]s of `integers`; every bit when `any`.
+    buckets: u64,
+    integers: [i64; 4],
+    count: u8,
+    any: bool,
+}
+
+impl FieldNumbers {
+    /// The numbers of `tokens` of `raw`.
+    fn of(tokens: &[(u32, u32)], raw: &[u8], buf: &mut Vec<u8>) -> FieldNumbers {
+        let mut out = FieldNumbers::default();
+        for &(start, end) in tokens {
+            let token = token(raw, start, end);
+            let integer = if token.first() == Some(&b'"') {
+                string_value(token, buf)
+                    .filter(|text| text.iter().all(u8::is_ascii_digit))
+                    .and_then(text_number)
+                    .and_then(integer_of)
+            } else {
+                // `true`, `false` and `null` equal no required value.
+                let Some(value) = text_number(token) else {
+                    continue;
+                };
+                integer_of(value)
+            };
+            match integer {
+                Some(integer) if usize::from(out.count) < out.integers.len() => {
+                    out.integers[usize::from(out.count)] = integer;
+                    out.count += 1;
+                    out.buckets |= bucket(integer);
+                }
+                _ => out.any = true,
+            }
+        }
+        if out.any {
+            out.buckets = u64::MAX;
+        }
+        out
+    }
+}
+
+/// The number a text (a number token, a string's text) reads as.
+fn text_number(text: &[u8]) -> Option<f64> {
+    // Short runs of digits (event ids, ports, logon types) without the
+    // float parser: every integer of up to 15 digits is exact in an f64.
+    if !text.is_empty() && text.len() <= 15 && text.iter().all(u8::is_ascii_digit) {
+        let n = text.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        return Some(n as f64);
+    }
+    std::str::from_utf8(text).ok()?.parse().ok()
 }
 
 /// The raw test of one distinct source.
@@ -135,6 +277,9 @@ pub(crate) struct RawScopes {
     scopes: Vec<Option<Vec<u32>>>,
     /// The field key of rules' `EventID` (see [`rule_event_ids`]).
     event_id_field: Option<usize>,
+    /// The field keys of the fields rules require values of (see
+    /// [`rule_value_requirements`]), by field name as rules write it.
+    required_fields: HashMap<String, usize>,
     /// A quick refusal for the members of an event that are no key (most):
     /// the first bytes and the lengths (bit `min(len, 63)`) of the names in
     /// `names` and of `#text`.
@@ -167,16 +312,21 @@ pub(crate) struct RawScopeState {
     sources: Vec<u8>,
     name_buf: Vec<u8>,
     text_buf: Vec<u8>,
-    /// Per token of the event-id field's slot: its value when it is a
-    /// number token (read on the first rule's ask, then kept for the event:
-    /// `event_id_numbers_read`).
-    event_id_numbers: Vec<Option<f64>>,
-    event_id_numbers_read: bool,
+    /// Per field key: the numbers of its values (worked out on the first
+    /// requirement's ask, then kept for the event), or `None` while not
+    /// asked.
+    numbers: Vec<Option<FieldNumbers>>,
 }
 
 impl RawScopes {
-    /// The tests of `scopes`, for events of `profiles`.
-    pub(crate) fn new(scopes: &[Scope], profiles: &[Profile]) -> RawScopes {
+    /// The tests of `scopes`, for events of `profiles`, reading also the
+    /// fields `required_fields` (as rules write them) wherever rules of any
+    /// scope read them.
+    pub(crate) fn new(
+        scopes: &[Scope],
+        profiles: &[Profile],
+        required_fields: &[&str],
+    ) -> RawScopes {
         let mut out = RawScopes::default();
         let add = |names: &mut HashMap<Vec<u8>, Vec<Key>, foldhash::fast::FixedState>,
                    name: Vec<u8>,
@@ -252,6 +402,16 @@ impl RawScopes {
             }
             out.event_id_field = Some(id);
         }
+        for &field in required_fields {
+            let next = field_ids.len();
+            let id = *field_ids.entry(field.to_string()).or_insert(next);
+            for scope in scopes {
+                for m in field_members(field, scope, profiles) {
+                    add(&mut out.names, m, Key::Field(id));
+                }
+            }
+            out.required_fields.insert(field.to_string(), id);
+        }
         out.fields = field_ids.len();
         out.slot_use = vec![SlotUse::Compared; 3];
         out.slot_use.extend((0..out.fields).map(|f| {
@@ -278,6 +438,12 @@ impl RawScopes {
             out.lengths |= 1u64 << name.len().min(63);
         }
         out
+    }
+
+    /// The field key of a field rules require values of (one of the
+    /// `required_fields` the tests were made with).
+    pub(crate) fn required_field_key(&self, field: &str) -> Option<usize> {
+        self.required_fields.get(field).copied()
     }
 
     /// The keys a member of this name (as written) can hold.
@@ -348,7 +514,8 @@ impl RawScopeState {
         self.sources.resize(filter.sources.len(), 0);
         self.containers.clear();
         self.containers.resize(filter.fields, false);
-        self.event_id_numbers_read = false;
+        self.numbers.clear();
+        self.numbers.resize(filter.fields, None);
         for &(k, slot) in scalar_slots {
             if let (Some((start, end)), Some(values)) = (
                 index.span_range(k as usize),
@@ -427,54 +594,51 @@ impl RawScopeState {
         }
     }
 
-    /// Whether the event read last may have an `EventID` equal to one of
-    /// `values` (a rule's requirement, [`rule_event_ids`]): some scalar read
-    /// for the field is a string of exactly a value's text or a number equal
-    /// to its value. With no such field key, or an event that holds none,
-    /// nothing is concluded the other way: a rule that requires an event id
-    /// cannot match an event without one.
-    pub(crate) fn event_id_possible(
-        &mut self,
-        filter: &RawScopes,
-        values: &[EventIdValue],
-        raw: &[u8],
-    ) -> bool {
-        let Some(field) = filter.event_id_field else {
+    /// Whether the requirement's field of the event read last may equal
+    /// one of its values (a rule's requirement, [`rule_event_ids`],
+    /// [`rule_value_requirements`]). An event that holds none has no such
+    /// scalar: a rule that requires one cannot match it. Never false when
+    /// the reference's answer is true (a string holding a value's text, a
+    /// number equal to it, a string with escapes this does not decode):
+    /// when the field holds only integers and strings of digits, their
+    /// integers are compared with the values' (a string `04624` passes for
+    /// `4624`), else its scalars are compared as the reference compares.
+    // Asked for every candidate requiring values (a Security event's
+    // witness-free rules, by event id): the buckets' test inline.
+    #[inline(always)]
+    pub(crate) fn possible(&mut self, requirement: &Requirement, raw: &[u8]) -> bool {
+        match self.numbers.get(requirement.field) {
+            Some(Some(numbers)) if numbers.buckets & requirement.buckets == 0 => false,
+            _ => self.possible_by_integers(requirement, raw),
+        }
+    }
+
+    /// [`RawScopeState::possible`] past the buckets' test.
+    #[inline(never)]
+    fn possible_by_integers(&mut self, requirement: &Requirement, raw: &[u8]) -> bool {
+        let field = requirement.field;
+        let Some(known) = self.numbers.get_mut(field) else {
             return true;
         };
         let tokens = slot(&self.values, Key::Field(field));
-        if !self.event_id_numbers_read {
-            // Each rule with event ids asks: the numbers are read once.
-            self.event_id_numbers.clear();
-            self.event_id_numbers
-                .extend(tokens.iter().map(|&(start, end)| {
-                    let token = token(raw, start, end);
-                    if token.first() == Some(&b'"') {
-                        return None;
-                    }
-                    std::str::from_utf8(token)
-                        .ok()
-                        .and_then(|t| t.parse::<f64>().ok())
-                }));
-            self.event_id_numbers_read = true;
+        let numbers =
+            *known.get_or_insert_with(|| FieldNumbers::of(tokens, raw, &mut self.text_buf));
+        if !numbers.any {
+            return numbers.integers[..usize::from(numbers.count)]
+                .iter()
+                .any(|i| requirement.integers.binary_search(i).is_ok());
         }
-        for (k, &(start, end)) in tokens.iter().enumerate() {
+        // As the reference compares: a string's text with a value's, a
+        // number's value with a value's.
+        let values = &requirement.values;
+        tokens.iter().any(|&(start, end)| {
             let token = token(raw, start, end);
-            let hit = match string_value(token, &mut self.text_buf) {
+            match string_value(token, &mut self.text_buf) {
                 Some(text) => values.iter().any(|v| v.text.as_bytes() == text),
                 None if token.first() == Some(&b'"') => true,
-                None => self
-                    .event_id_numbers
-                    .get(k)
-                    .copied()
-                    .flatten()
-                    .is_some_and(|x| values.iter().any(|v| v.value == x)),
-            };
-            if hit {
-                return true;
+                None => text_number(token).is_some_and(|x| values.iter().any(|v| v.value == x)),
             }
-        }
-        false
+        })
     }
 
     fn source_possible(&mut self, filter: &RawScopes, i: usize, raw: &[u8]) -> bool {
@@ -642,7 +806,7 @@ mod tests {
     fn signatures_hold_every_value_read_and_nothing_else() {
         let text = "title: t\nlogsource: {product: windows, service: security}\ndetection:\n    s: {EventID: 4624}\n    condition: s";
         let rule = parse_rule(text, &CompileOptions::default()).unwrap();
-        let scopes = RawScopes::new(std::slice::from_ref(&rule.scope), &[Profile::evtx()]);
+        let scopes = RawScopes::new(std::slice::from_ref(&rule.scope), &[Profile::evtx()], &[]);
         let signature = |raw: &[u8]| signature_of(&scopes, raw);
         let a = signature(br#"{"Channel":"Security","EventID":4624,"CommandLine":"a"}"#);
         // Members that are no key leave it as it is.
@@ -664,7 +828,7 @@ mod tests {
         // A field a source only requires: whether it holds something, not what.
         let text = "title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n    s: {a: b}\n    condition: s";
         let rule = parse_rule(text, &CompileOptions::default()).unwrap();
-        let scopes = RawScopes::new(std::slice::from_ref(&rule.scope), &[Profile::ecs()]);
+        let scopes = RawScopes::new(std::slice::from_ref(&rule.scope), &[Profile::ecs()], &[]);
         let signature = |raw: &[u8]| signature_of(&scopes, raw);
         let record = signature(br#"{"eventSource":"s3","eventName":"GetObject","awsRegion":"eu"}"#);
         assert_eq!(
@@ -681,7 +845,7 @@ mod tests {
     fn member_names_resolve_whatever_their_case_and_spaces() {
         let text = "title: t\nlogsource: {product: windows, service: security}\ndetection:\n    s: {EventID: 4624}\n    condition: s";
         let rule = parse_rule(text, &CompileOptions::default()).unwrap();
-        let scopes = RawScopes::new(std::slice::from_ref(&rule.scope), &[Profile::evtx()]);
+        let scopes = RawScopes::new(std::slice::from_ref(&rule.scope), &[Profile::evtx()], &[]);
         let mut buf = Vec::new();
         for name in [
             &b"Channel"[..],

@@ -634,6 +634,7 @@ impl Scanner<'_> {
         if let Some(hash) = memo_key {
             if let Some(candidates) = self.candidate_memo.get(hash) {
                 self.candidates.extend_from_slice(candidates);
+                self.filter_required_values(raw, known);
                 return;
             }
         }
@@ -648,6 +649,11 @@ impl Scanner<'_> {
         }
         if let Some(hash) = memo_key {
             self.candidate_memo.remember(hash, &self.candidates);
+        }
+        // After the memo: the values required are not in its key (a port
+        // or a logon type would split it), so each event filters its own.
+        if !engine.options.no_prefilter {
+            self.filter_required_values(raw, known);
         }
     }
 

@@ -152,15 +152,57 @@ impl Scanner<'_> {
             if !self.read_raw_scope(raw, known) {
                 return;
             }
-            if self
-                .raw_scope
-                .event_id_possible(&engine.raw.scopes, ids, raw)
-            {
+            if self.raw_scope.possible(ids, raw) {
                 k += 1;
             } else {
                 self.candidates.swap_remove(k);
             }
         }
+    }
+
+    /// Drops the candidates whose detection requires values of a field
+    /// (other than `EventID`) that the raw event's field holds none of
+    /// (see [`crate::raw_scope`], [`super::RawChecks::rule_requirements`]).
+    /// Only for events whose names and values read as their bytes (no
+    /// `\u` or `\/` escape, no character folding to ASCII): the candidates
+    /// then keep their order.
+    pub(super) fn filter_required_values(&mut self, raw: &[u8], known: &mut EventKnown) {
+        let engine = self.engine;
+        if !engine.raw.any_requirements || self.candidates.is_empty() {
+            return;
+        }
+        let required = |r: u32| {
+            engine
+                .raw
+                .rule_requirements
+                .get(r as usize)
+                .map_or(&[][..], Vec::as_slice)
+        };
+        if self.candidates.iter().all(|&r| required(r).is_empty()) {
+            return;
+        }
+        if !self.read_raw_scope(raw, known) {
+            return;
+        }
+        let hiding = match self.members.seen() {
+            Some(seen) => seen.hiding_escape || (seen.non_ascii && utf8_has_ascii_folding(raw)),
+            None => true,
+        };
+        if hiding {
+            return;
+        }
+        let mut kept = 0;
+        for k in 0..self.candidates.len() {
+            let r = self.candidates[k];
+            let possible = required(r)
+                .iter()
+                .all(|requirement| self.raw_scope.possible(requirement, raw));
+            if possible {
+                self.candidates[kept] = r;
+                kept += 1;
+            }
+        }
+        self.candidates.truncate(kept);
     }
 }
 

@@ -487,6 +487,92 @@ fn rules_requiring_event_ids_are_dropped_for_events_with_other_ids() {
 }
 
 #[test]
+fn rules_requiring_values_of_other_fields_are_dropped_for_events_without_them() {
+    let security = "{product: windows, service: security}";
+    let network = "{product: windows, category: network_connection}";
+    let rules = vec![
+        rule_of(
+            security,
+            "s: {EventID: 4624, LogonType: 9}\n    condition: s",
+        ),
+        rule_of(
+            network,
+            "s: {Initiated: 'true', DestinationPort: [25, '587']}\n    condition: s",
+        ),
+    ];
+    let e = Engine::new(rules, EngineOptions::default()).unwrap();
+    assert_eq!(e.stats().always, 2);
+    let mut s = e.scanner().unwrap();
+    let options = EngineOptions {
+        no_prefilter: true,
+        ..Default::default()
+    };
+    let every = Engine::new(e.rules().to_vec(), options).unwrap();
+    let mut all = every.scanner().unwrap();
+    let logon = |t: &str| format!(r#"{{"Channel":"Security","EventID":4624,"LogonType":{t}}}"#);
+    let connection = |port: &str| {
+        format!(
+            r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":3,"Initiated":"true","DestinationPort":{port}}}"#
+        )
+    };
+    let evtx = |t: &str| {
+        format!(
+            r#"{{"Event":{{"System":{{"EventID":4624,"Channel":"Security"}},"EventData":{{"LogonType":{t}}}}}}}"#
+        )
+    };
+    const ALL: u32 = u32::MAX;
+    let cases = [
+        (logon("9"), Some(0)),
+        (logon("\"9\""), Some(0)),
+        (logon("9.0"), Some(0)),
+        (logon("[3, 9]"), Some(0)),
+        // A string of other digits passes (stage 2 then refuses it).
+        (logon("\"09\""), Some(0)),
+        (logon("3"), None),
+        (logon("\"9 \""), None),
+        (logon("\"nine\""), None),
+        (logon("null"), None),
+        (logon("true"), None),
+        (logon("{\"a\": 9}"), None),
+        (r#"{"Channel":"Security","EventID":4624}"#.to_string(), None),
+        // Escapes that may hide a name or a value: stage 1 passes the event
+        // to every rule, and none is dropped.
+        (
+            r#"{"Channel":"Security","EventID":4624,"LogonT\u0079pe":9}"#.to_string(),
+            Some(ALL),
+        ),
+        (logon("\"\\u0039\""), Some(ALL)),
+        (connection("587"), Some(1)),
+        (connection("\"25\""), Some(1)),
+        (connection("443"), None),
+        (connection("\"https\""), None),
+        (evtx("9"), Some(0)),
+        (evtx("3"), None),
+    ];
+    for _ in 0..2 {
+        for (raw, candidate) in &cases {
+            let expected: Vec<u32> = match candidate {
+                Some(ALL) => vec![0, 1],
+                _ => candidate.iter().copied().collect(),
+            };
+            assert_eq!(s.candidates(raw.as_bytes()), expected, "{raw}");
+            // The engine's verdict is the reference's, with or without the
+            // prefilter.
+            let profile = if raw.starts_with(r#"{"Event""#) {
+                Profile::evtx()
+            } else {
+                Profile::sysmon()
+            };
+            let reference = all.match_event(raw.as_bytes(), &profile);
+            assert_eq!(s.match_event(raw.as_bytes(), &profile), reference, "{raw}");
+            if candidate.is_none() {
+                assert_eq!(reference, Verdict::Matched(vec![]), "{raw}");
+            }
+        }
+    }
+}
+
+#[test]
 fn clauses_drop_candidates_missing_another_required_literal() {
     let e = engine(
         &[

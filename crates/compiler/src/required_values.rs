@@ -1,17 +1,19 @@
-//! The event ids a rule's detection requires.
+//! The values a rule's detection requires of a field.
 //!
-//! Many rules of a service log source select by event id alone
-//! (`EventID: 4728`): numbers, so no stage-1 witness, and such a rule would
-//! be a candidate for every event of its channel. [`rule_event_ids`] finds,
-//! through the condition, the values the `EventID` field must equal for the
-//! rule to match, so that the runtime can drop the rule for an event whose
-//! raw event id is none of them.
+//! Many rules select on numbers alone (`EventID: 4728`, `EventID: 4624` with
+//! `LogonType: 9`, `DestinationPort: [25, 587]`): short numbers make no
+//! stage-1 witness, so such a rule would be a candidate for every event of
+//! its log source. [`rule_required_values`] finds, through the condition,
+//! the values a field must equal for the rule to match, so that the runtime
+//! can drop the rule for an event whose raw field holds none of them
+//! ([`rule_event_ids`] for `EventID`, [`rule_value_requirements`] for every
+//! other field).
 //!
-//! **Contract:** if the rule matches an event, the event's `EventID` field
-//! holds a scalar equal to one of the values: a string exactly its text, or
-//! a number numerically equal to it.
+//! **Contract:** if the rule matches an event, the event's field holds a
+//! scalar equal to one of the values: a string exactly its text, or a
+//! number numerically equal to it.
 //!
-//! Derivation: a field match on `EventID` (not `neq`, not a field a log
+//! Derivation: a field match on the field (not `neq`, not a field a log
 //! source converts) whose every alternative is a number, or a text equal to
 //! digits, requires its values (with `all`, those of its first value); an
 //! AND (a map, `and`, `all of`) requires what its first requiring member
@@ -22,12 +24,12 @@ use crate::ir::{Condition, FieldMatch, Predicate, Quantity, Rule};
 use crate::logsource::Scope;
 use crate::pattern::Shape;
 
-/// The field the requirement is about, as rules write it.
+/// The event id field, as rules write it.
 pub const EVENT_ID_FIELD: &str = "EventID";
 
-/// One value the event id may equal: its text, and its value as a number.
+/// One value a field may equal: its text, and its value as a number.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct EventIdValue {
+pub struct RequiredValue {
     /// Equal to a string scalar of exactly this text.
     pub text: String,
     /// Equal to a number scalar of this value.
@@ -36,11 +38,17 @@ pub struct EventIdValue {
 
 /// The values one of which the rule's `EventID` field must equal, or `None`
 /// when the detection does not require any.
-pub fn rule_event_ids(rule: &Rule) -> Option<Vec<EventIdValue>> {
-    if converted(rule) {
+pub fn rule_event_ids(rule: &Rule) -> Option<Vec<RequiredValue>> {
+    rule_required_values(rule, EVENT_ID_FIELD)
+}
+
+/// The values one of which the rule's field `field` (as the rule writes
+/// it) must equal, or `None` when the detection does not require any.
+pub fn rule_required_values(rule: &Rule, field: &str) -> Option<Vec<RequiredValue>> {
+    if converted(rule, field) {
         return None;
     }
-    let selections: Vec<Option<Vec<EventIdValue>>> = rule
+    let selections: Vec<Option<Vec<RequiredValue>>> = rule
         .detection
         .selections
         .iter()
@@ -48,27 +56,51 @@ pub fn rule_event_ids(rule: &Rule) -> Option<Vec<EventIdValue>> {
             union(
                 s.groups
                     .iter()
-                    .map(|group| first(group.iter().map(field_match))),
+                    .map(|group| first(group.iter().map(|fm| field_match(fm, field)))),
             )
         })
         .collect();
     condition(&rule.detection.condition, &selections)
 }
 
-/// Whether a source of the rule builds `EventID` by converting or joining
+/// Every field but `EventID` whose values the rule's detection requires,
+/// with those values, in the order the rule first names the fields.
+pub fn rule_value_requirements(rule: &Rule) -> Vec<(String, Vec<RequiredValue>)> {
+    let mut fields: Vec<&str> = Vec::new();
+    let matches = rule
+        .detection
+        .selections
+        .iter()
+        .flat_map(|s| s.groups.iter().flatten());
+    for fm in matches {
+        let Some(field) = fm.field.as_deref() else {
+            continue;
+        };
+        let numeric = fm.values.iter().flatten().any(|p| value(p).is_some());
+        if field != EVENT_ID_FIELD && numeric && !fields.contains(&field) {
+            fields.push(field);
+        }
+    }
+    fields
+        .into_iter()
+        .filter_map(|f| Some((f.to_string(), rule_required_values(rule, f)?)))
+        .collect()
+}
+
+/// Whether a source of the rule builds `field` by converting or joining
 /// values (its text then differs from the raw one).
-fn converted(rule: &Rule) -> bool {
+fn converted(rule: &Rule, field: &str) -> bool {
     match &rule.scope {
         Scope::Unmapped => false,
         Scope::Sources(sources) => sources.iter().any(|s| {
-            s.fields.get(EVENT_ID_FIELD).is_some_and(|f| {
+            s.fields.get(field).is_some_and(|f| {
                 f.hex || !f.map.is_empty() || f.candidates.iter().any(|c| c.len() > 1)
             })
         }),
     }
 }
 
-fn condition(c: &Condition, sel: &[Option<Vec<EventIdValue>>]) -> Option<Vec<EventIdValue>> {
+fn condition(c: &Condition, sel: &[Option<Vec<RequiredValue>>]) -> Option<Vec<RequiredValue>> {
     let get = |i: &usize| sel.get(*i).cloned().flatten();
     match c {
         Condition::Selection(i) => get(i),
@@ -86,8 +118,8 @@ fn condition(c: &Condition, sel: &[Option<Vec<EventIdValue>>]) -> Option<Vec<Eve
     }
 }
 
-fn field_match(fm: &FieldMatch) -> Option<Vec<EventIdValue>> {
-    if fm.field.as_deref() != Some(EVENT_ID_FIELD) || fm.modifiers.neq {
+fn field_match(fm: &FieldMatch, field: &str) -> Option<Vec<RequiredValue>> {
+    if fm.field.as_deref() != Some(field) || fm.modifiers.neq {
         return None;
     }
     let mut values = fm.values.iter().map(|alternatives| {
@@ -104,17 +136,17 @@ fn field_match(fm: &FieldMatch) -> Option<Vec<EventIdValue>> {
     }
 }
 
-/// The value a predicate requires the event id to equal, when it is one.
-fn value(p: &Predicate) -> Option<EventIdValue> {
+/// The value a predicate requires the field to equal, when it is one.
+fn value(p: &Predicate) -> Option<RequiredValue> {
     match p {
-        Predicate::Number(n) => Some(EventIdValue {
+        Predicate::Number(n) => Some(RequiredValue {
             text: n.text.clone(),
             value: n.value,
         }),
         Predicate::Text { pattern, cased } => match pattern.shape(*cased) {
             Shape::Exact(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
                 let value = t.parse().ok()?;
-                Some(EventIdValue { text: t, value })
+                Some(RequiredValue { text: t, value })
             }
             _ => None,
         },
@@ -123,13 +155,13 @@ fn value(p: &Predicate) -> Option<EventIdValue> {
 }
 
 /// The first requirement of an AND.
-fn first(items: impl Iterator<Item = Option<Vec<EventIdValue>>>) -> Option<Vec<EventIdValue>> {
+fn first(items: impl Iterator<Item = Option<Vec<RequiredValue>>>) -> Option<Vec<RequiredValue>> {
     items.flatten().next()
 }
 
 /// The union of an OR's requirements, when every member has one.
-fn union(items: impl Iterator<Item = Option<Vec<EventIdValue>>>) -> Option<Vec<EventIdValue>> {
-    let mut out: Vec<EventIdValue> = Vec::new();
+fn union(items: impl Iterator<Item = Option<Vec<RequiredValue>>>) -> Option<Vec<RequiredValue>> {
+    let mut out: Vec<RequiredValue> = Vec::new();
     let mut any = false;
     for item in items {
         any = true;
@@ -206,5 +238,59 @@ mod tests {
         );
         assert_eq!(ids("    s: {EventId: 1}\n    condition: s"), None);
         assert_eq!(ids("    s: {EventID: [1, null]}\n    condition: s"), None);
+    }
+
+    fn requirements(detection: &str) -> Vec<(String, Vec<String>)> {
+        let text = format!(
+            "title: t\nlogsource: {{product: windows, service: security}}\ndetection:\n{detection}"
+        );
+        let rule = parse_rule(&text, &CompileOptions::default()).unwrap();
+        rule_value_requirements(&rule)
+            .into_iter()
+            .map(|(f, v)| (f, v.into_iter().map(|v| v.text).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn every_numeric_field_of_the_condition_gives_its_requirement() {
+        let req = |f: &str, v: &[&str]| (f.to_string(), v.iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            requirements("    s: {EventID: 4624, LogonType: 9}\n    condition: s"),
+            vec![req("LogonType", &["9"])]
+        );
+        assert_eq!(
+            requirements(
+                "    s: {Initiated: 'true', DestinationPort: [25, '587']}\n    f: {SourcePort: 53}\n    condition: s and not f"
+            ),
+            vec![req("DestinationPort", &["25", "587"])]
+        );
+        // Two fields of one AND each require their values.
+        assert_eq!(
+            requirements("    s: {LogonType: 3, KeyLength: 0}\n    condition: s"),
+            vec![req("LogonType", &["3"]), req("KeyLength", &["0"])]
+        );
+        // An OR requires a field's values only when every branch does.
+        assert_eq!(
+            requirements("    a: {LogonType: 3}\n    b: {LogonType: 10}\n    condition: a or b"),
+            vec![req("LogonType", &["3", "10"])]
+        );
+        assert_eq!(
+            requirements("    a: {LogonType: 3}\n    b: {User: x}\n    condition: a or b"),
+            vec![]
+        );
+        // Texts other than digits, negations and comparisons require nothing.
+        assert_eq!(
+            requirements("    s: {LogonType: '3*', Port|gt: 5, X|neq: 4}\n    condition: s"),
+            vec![]
+        );
+        assert_eq!(
+            requirements("    s: {LogonType: 3}\n    condition: not s"),
+            vec![]
+        );
+        // `EventID` is left to `rule_event_ids`.
+        assert_eq!(
+            requirements("    s: {EventID: 4624}\n    condition: s"),
+            vec![]
+        );
     }
 }
