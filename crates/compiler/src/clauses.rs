@@ -18,7 +18,7 @@
 //! weakens the conjunction, so the sizes are bounded by keeping the cheapest
 //! clauses ([`MAX_CLAUSES`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use crate::ir::{Condition, FieldMatch, Predicate, Quantity, Rule};
 use crate::witness::{
@@ -151,12 +151,61 @@ pub fn rule_clauses(rule: &Rule) -> Vec<Clause> {
 
 /// The clauses stage 1 checks for a rule whose scan witnesses are
 /// `witnesses` (`None`: it has none): its clauses less those the witnesses
-/// already imply and those likelier than [`MAX_CHECKED_COST`] to hold.
-pub fn checked_clauses(rule: &Rule, witnesses: Option<&Clause>) -> Vec<Clause> {
+/// already imply and those likelier than [`MAX_CHECKED_COST`] to hold,
+/// unless the scan looks for each of their literals anyway (`in_scan`: a
+/// witness of a rule of the same log source): `.exe` in a file's name, when
+/// `.exe` in the image makes candidates, costs no scan report more.
+pub fn checked_clauses(
+    rule: &Rule,
+    witnesses: Option<&Clause>,
+    in_scan: impl Fn(&Witness) -> bool,
+) -> Vec<Clause> {
     rule_clauses(rule)
         .into_iter()
-        .filter(|c| !witnesses.is_some_and(|w| w.is_subset(c)) && cost(c) <= MAX_CHECKED_COST)
+        .filter(|c| {
+            !witnesses.is_some_and(|w| w.is_subset(c))
+                && (cost(c) <= MAX_CHECKED_COST || c.iter().all(&in_scan))
+        })
         .collect()
+}
+
+/// The literals the scan looks for as witnesses, per log source of the
+/// rules they make candidates (a scope id, as the caller numbers the
+/// rules' distinct scopes): a clause of only such literals costs no scan
+/// report more, however often they occur ([`checked_clauses`]).
+#[derive(Debug, Default)]
+pub struct ScannedLiterals {
+    /// (scope, literal as scanned: lower case unless cased, cased).
+    set: HashSet<(usize, String, bool)>,
+}
+
+impl ScannedLiterals {
+    /// The literals of rules' witnesses, each rule given as (its scope id,
+    /// its witnesses).
+    pub fn new<'a>(rules: impl IntoIterator<Item = (usize, &'a Witnesses)>) -> ScannedLiterals {
+        let mut set = HashSet::new();
+        for (scope, witnesses) in rules {
+            if let Witnesses::AnyOf(ws) = witnesses {
+                set.extend(ws.iter().map(|w| (scope, scanned_form(w), w.cased)));
+            }
+        }
+        ScannedLiterals { set }
+    }
+
+    /// Whether the scan of events of scope `scope` looks for `w`'s literal.
+    pub fn holds(&self, scope: usize, w: &Witness) -> bool {
+        self.set.contains(&(scope, scanned_form(w), w.cased))
+    }
+}
+
+/// A witness's literal as the scan's database holds it (one pattern
+/// whatever the case a caseless literal is written in).
+fn scanned_form(w: &Witness) -> String {
+    if w.cased {
+        w.json.clone()
+    } else {
+        w.json.to_ascii_lowercase()
+    }
 }
 
 fn condition_clauses(c: &Condition, sel: &[Cnf]) -> Cnf {
@@ -305,5 +354,37 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn common_clauses_are_checked_only_when_the_scan_looks_for_their_literals() {
+        let text = "title: t\nlogsource: {product: windows, category: file_event}\ndetection:\n    s:\n        Image|endswith: '.exe'\n        TargetFilename|endswith: '.exe'\n    condition: s";
+        let rule = parse_rule(text, &CompileOptions::default()).unwrap();
+        let Witnesses::AnyOf(witnesses) = crate::witness::rule_witnesses(&rule, Default::default())
+        else {
+            panic!("the rule has witnesses");
+        };
+        let fields = |clauses: Vec<Clause>| -> Vec<Vec<Option<String>>> {
+            clauses
+                .into_iter()
+                .map(|c| c.into_iter().map(|w| w.field).collect())
+                .collect()
+        };
+        // `.exe` is ubiquitous: a clause of it alone is not worth a scan report.
+        assert!(checked_clauses(&rule, Some(&witnesses), |_| false).is_empty());
+        // The scan looks for `.exe` anyway (the image's witness): checked.
+        let scanned = ScannedLiterals::new([(3, &Witnesses::AnyOf(witnesses.clone()))]);
+        let in_scan = |w: &Witness| scanned.holds(3, w);
+        let checked = fields(checked_clauses(&rule, Some(&witnesses), in_scan));
+        assert_eq!(checked.len(), 1);
+        assert_ne!(
+            checked[0],
+            witnesses
+                .iter()
+                .map(|w| w.field.clone())
+                .collect::<Vec<_>>()
+        );
+        // Another log source's scan does not count.
+        assert!(checked_clauses(&rule, Some(&witnesses), |w| scanned.holds(4, w)).is_empty());
     }
 }

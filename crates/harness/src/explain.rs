@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use hypersigma_compiler::clauses::checked_clauses;
+use hypersigma_compiler::clauses::{checked_clauses, ScannedLiterals};
 use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::ir::{FieldMatch, Predicate, Quantity};
 use hypersigma_compiler::modifiers::{CompareOp, Position};
@@ -123,7 +123,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .insert(r.key().to_string());
         }
     }
-    print!("{}", page(&rule, &users, set.rules.len()));
+    // What the scan of the rule's log source looks for: the witnesses of the
+    // loaded rules of the same scope (the engine checks clauses of those
+    // literals however often they occur).
+    let same_scope: Vec<Witnesses> = set
+        .rules
+        .iter()
+        .filter(|r| r.scope == rule.scope)
+        .chain(std::iter::once(&rule))
+        .map(|r| rule_witnesses(r, Strategy::Rarest))
+        .collect();
+    let scanned = ScannedLiterals::new(same_scope.iter().map(|w| (0, w)));
+    print!("{}", page(&rule, &users, set.rules.len(), &scanned));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -205,6 +216,7 @@ fn page(
     rule: &Rule,
     users: &HashMap<(String, String, String), BTreeSet<String>>,
     loaded: usize,
+    scanned: &ScannedLiterals,
 ) -> String {
     let m = &rule.meta;
     let mut s = String::new();
@@ -333,7 +345,7 @@ fn page(
             Some(set)
         }
     };
-    let clauses = checked_clauses(rule, witnesses.as_ref());
+    let clauses = checked_clauses(rule, witnesses.as_ref(), |w| scanned.holds(0, w));
     if !clauses.is_empty() {
         let _ = writeln!(
             s,

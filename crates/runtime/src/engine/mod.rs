@@ -37,7 +37,7 @@ use crate::members::MemberIndex;
 use crate::partial::{KeptMembers, MemberFilter, ReadSet};
 use crate::raw_scope::{RawChecks, RawScopeState};
 use crate::stage2::{lower_rules, HitCache, Lowered};
-use hypersigma_compiler::clauses::checked_clauses;
+use hypersigma_compiler::clauses::{checked_clauses, ScannedLiterals};
 use hypersigma_compiler::witness::{
     field_members, folds_to_ascii, rule_witnesses, Strategy, Witness, Witnesses,
 };
@@ -297,7 +297,17 @@ impl Engine {
         let mut group_rules: Vec<Vec<u32>> = Vec::new();
         let mut clause_ids: BTreeMap<Vec<u32>, u32> = BTreeMap::new();
         let mut rule_clauses_ids: Vec<Vec<u32>> = Vec::with_capacity(rules.len());
-        for (i, rule) in rules.iter().enumerate() {
+        let primaries: Vec<Witnesses> = rules
+            .iter()
+            .map(|rule| rule_witnesses(rule, options.strategy))
+            .collect();
+        let scanned = ScannedLiterals::new(
+            primaries
+                .iter()
+                .zip(&rule_scope)
+                .map(|(w, &s)| (s as usize, w)),
+        );
+        for (i, (rule, witnesses)) in rules.iter().zip(primaries).enumerate() {
             let mut group_of = |w: Witness| -> usize {
                 let next = literal_ids.len();
                 // A caseless literal is one pattern whatever case it is written in.
@@ -311,7 +321,7 @@ impl Engine {
                 let next = group_ids.len();
                 *group_ids.entry((pattern, members)).or_insert(next)
             };
-            let primary = match rule_witnesses(rule, options.strategy) {
+            let primary = match witnesses {
                 Witnesses::Always => {
                     always.push(i as u32);
                     None
@@ -330,7 +340,9 @@ impl Engine {
                 }
             };
             let mut mine = Vec::new();
-            for clause in checked_clauses(rule, primary.as_ref()) {
+            let scope = rule_scope[i] as usize;
+            let in_scan = |w: &Witness| scanned.holds(scope, w);
+            for clause in checked_clauses(rule, primary.as_ref(), in_scan) {
                 let mut gs: Vec<u32> = clause.into_iter().map(|w| group_of(w) as u32).collect();
                 gs.sort_unstable();
                 gs.dedup();
@@ -809,6 +821,8 @@ mod verdict_memo;
 pub(crate) use subsets::Subsets;
 use value_hits::ValueHits;
 use verdict_memo::VerdictMemo;
+#[cfg(test)]
+mod filter_tests;
 #[cfg(test)]
 mod stage2_tests;
 #[cfg(test)]
