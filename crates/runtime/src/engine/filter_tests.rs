@@ -1,5 +1,5 @@
 //! Unit tests of stage 1's filters past the scan: the values a detection
-//! requires of a field (`raw_scope.rs`), and clauses of literals the scan
+//! requires of a field (`raw_scope/required.rs`), and clauses of literals the scan
 //! looks for anyway, however often they occur (`clauses.rs`).
 
 use super::tests::rule_of;

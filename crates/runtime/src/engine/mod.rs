@@ -67,7 +67,7 @@ pub struct EngineOptions {
     pub subset_bytes_per_literal: u32,
     /// Whether stage 1 first reads each event's log-source values (the
     /// scope gate, which the per-scope databases need): `None` decides by
-    /// the number of witnesses (see `raw_scope.rs`); `Some` forces it, for
+    /// the number of witnesses (see `raw_scope/mod.rs`); `Some` forces it, for
     /// testing the gated path with small rule sets.
     pub scope_gate: Option<bool>,
 }
