@@ -58,6 +58,15 @@ pub(crate) struct Subsets {
     scope_patterns: Vec<Vec<u32>>,
     /// ASCII patterns in all (those of the whole database).
     ascii_patterns: usize,
+    /// Per scope: the ids of the ASCII patterns of its rules' keyword
+    /// groups (witnesses or clause literals counting in any value; sorted).
+    /// A database of scopes none of which has one never looks for a
+    /// keyword: a literal that is another scope's keyword found anywhere
+    /// makes only candidates the scope filter drops.
+    scope_keywords: Vec<Vec<u32>>,
+    /// Per scope: whether its rules have a non-ASCII keyword literal (in
+    /// the database of non-ASCII events).
+    scope_non_ascii_keywords: Vec<bool>,
     /// Per pattern: a keyword's witness (some group of it counts anywhere).
     keyword_patterns: Vec<bool>,
     /// Whether some keyword's witness is an ASCII literal (in the whole
@@ -88,29 +97,43 @@ impl Subsets {
         scopes: usize,
     ) -> Subsets {
         let mut per_scope: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); scopes];
+        let mut keywords_per_scope: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); scopes];
         let ascii = |pattern: u32| {
             literals
                 .get(pattern as usize)
                 .is_some_and(|(json, _)| json.is_ascii())
         };
-        let mut add = |rule: u32, pattern: u32| {
-            if !ascii(pattern) {
+        let mut non_ascii_keywords_per_scope = vec![false; scopes];
+        let mut add = |rule: u32, group: &WitnessGroup| {
+            let Some(s) = rule_scope.get(rule as usize).map(|&s| s as usize) else {
+                return;
+            };
+            if !ascii(group.pattern) {
+                if group.members.is_none() {
+                    if let Some(k) = non_ascii_keywords_per_scope.get_mut(s) {
+                        *k = true;
+                    }
+                }
                 return;
             }
-            let scope = rule_scope.get(rule as usize).copied();
-            if let Some(set) = scope.and_then(|s| per_scope.get_mut(s as usize)) {
-                set.insert(pattern);
+            if let Some(set) = per_scope.get_mut(s) {
+                set.insert(group.pattern);
+            }
+            if group.members.is_none() {
+                if let Some(set) = keywords_per_scope.get_mut(s) {
+                    set.insert(group.pattern);
+                }
             }
         };
         for group in groups {
             for &r in &group.rules {
-                add(r, group.pattern);
+                add(r, group);
             }
         }
         for r in 0..rule_scope.len() as u32 {
             for g in clauses.groups_of_rule(r) {
                 if let Some(group) = groups.get(g as usize) {
-                    add(r, group.pattern);
+                    add(r, group);
                 }
             }
         }
@@ -131,6 +154,11 @@ impl Subsets {
             keyword_patterns,
             ascii_keywords,
             non_ascii_keywords,
+            scope_keywords: keywords_per_scope
+                .into_iter()
+                .map(|set| set.into_iter().collect())
+                .collect(),
+            scope_non_ascii_keywords: non_ascii_keywords_per_scope,
             scope_patterns: per_scope
                 .into_iter()
                 .map(|set| set.into_iter().collect())
@@ -143,14 +171,39 @@ impl Subsets {
     /// Whether a scan with `subset` (`None`: the whole database) of an
     /// event (`ascii`: of ASCII bytes only) may look for a keyword's
     /// witness: one of its ASCII literals, or a non-ASCII one in a
-    /// non-ASCII event.
-    pub(crate) fn scans_keywords(&self, subset: Option<&Subset>, ascii: bool) -> bool {
+    /// non-ASCII event. `set_keywords`, when the event's scope set is
+    /// known, tells whether its rules have ASCII and non-ASCII keyword
+    /// literals ([`Subsets::has_keywords`]): the whole database and the
+    /// non-ASCII one hold other scopes' keywords too, whose candidates the
+    /// scope filter drops.
+    pub(crate) fn scans_keywords(
+        &self,
+        subset: Option<&Subset>,
+        set_keywords: Option<(bool, bool)>,
+        ascii: bool,
+    ) -> bool {
         let ascii_keywords = match subset {
             Some(Subset::Db(_, keywords)) => *keywords,
             Some(Subset::Empty) => false,
-            Some(Subset::Whole) | None => self.ascii_keywords,
+            Some(Subset::Whole) | None => set_keywords.map_or(self.ascii_keywords, |k| k.0),
         };
-        ascii_keywords || (self.non_ascii_keywords && !ascii)
+        let non_ascii_keywords = set_keywords.map_or(self.non_ascii_keywords, |k| k.1);
+        ascii_keywords || (non_ascii_keywords && !ascii)
+    }
+
+    /// Whether some rule of the scopes `scopes` has an ASCII keyword
+    /// literal (a witness or clause literal that counts in any value), and
+    /// whether one has a non-ASCII one.
+    pub(crate) fn has_keywords(&self, scopes: &[u32]) -> (bool, bool) {
+        let ascii = scopes.iter().any(|&s| {
+            self.scope_keywords
+                .get(s as usize)
+                .is_some_and(|k| !k.is_empty())
+        });
+        let non_ascii = scopes
+            .iter()
+            .any(|&s| self.scope_non_ascii_keywords.get(s as usize) == Some(&true));
+        (ascii, non_ascii)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, HashMap<Vec<u32>, Option<Arc<Subset>>>> {
@@ -182,12 +235,15 @@ impl Subsets {
     /// literal of another scope's rule found there makes only candidates
     /// the scope filter drops.)
     pub(crate) fn narrow_free(&self, scopes: &[u32], literals: &[(String, bool)]) -> bool {
-        !self.pattern_ids(scopes).into_iter().any(|id| {
-            self.is_keyword(id as usize)
-                && literals
+        !scopes
+            .iter()
+            .filter_map(|&s| self.scope_keywords.get(s as usize))
+            .flatten()
+            .any(|&id| {
+                literals
                     .get(id as usize)
                     .is_none_or(|(json, _)| literal_fits_narrow(json))
-        })
+            })
     }
 
     /// The number of literals the database of the scopes `scopes` would
@@ -238,9 +294,7 @@ impl Subsets {
         if !ids.is_empty() && ids.len() * 10 >= self.ascii_patterns * 9 {
             return Subset::Whole;
         }
-        let keywords = ids
-            .iter()
-            .any(|&id| self.keyword_patterns.get(id as usize) == Some(&true));
+        let keywords = self.has_keywords(scopes).0;
         let mut patterns = Vec::with_capacity(ids.len());
         for id in ids {
             let Some((json, cased)) = literals.get(id as usize) else {
@@ -296,6 +350,8 @@ struct SetState {
     always: Option<Vec<u32>>,
     /// [`Subsets::narrow_free`] of its scopes (once asked).
     narrow_free: Option<bool>,
+    /// [`Subsets::has_keywords`] of its scopes (once asked).
+    keywords: Option<(bool, bool)>,
 }
 
 /// Which database a thread scans a set's events with.
@@ -358,6 +414,17 @@ impl SubsetCache {
         )
     }
 
+    /// [`Subsets::has_keywords`] of the current event's scopes, when its set
+    /// is known (worked out once per set).
+    pub(crate) fn current_keywords(&mut self, subsets: &Subsets) -> Option<(bool, bool)> {
+        let set = self.sets.get_mut(self.current?)?;
+        let scopes = &set.scopes;
+        Some(
+            *set.keywords
+                .get_or_insert_with(|| subsets.has_keywords(scopes)),
+        )
+    }
+
     /// Whether set `k` holds no scope.
     pub(crate) fn is_empty(&self, k: usize) -> bool {
         self.sets.get(k).is_some_and(|s| s.scopes.is_empty())
@@ -378,6 +445,7 @@ impl SubsetCache {
                     due: None,
                     always: None,
                     narrow_free: None,
+                    keywords: None,
                 });
                 self.sets.len() - 1
             }
@@ -468,6 +536,14 @@ impl Scanner<'_> {
         k
     }
 
+    /// [`Subsets::scans_keywords`] for the current event (its scope set
+    /// told, when known).
+    pub(super) fn scans_keywords(&mut self, subset: Option<&Subset>, ascii: bool) -> bool {
+        let engine = self.engine;
+        let set_keywords = self.subset_cache.current_keywords(&engine.subsets);
+        engine.subsets.scans_keywords(subset, set_keywords, ascii)
+    }
+
     /// The stage-1 database of the current event (its scope set known):
     /// `None` for the whole one.
     pub(super) fn subset_for(&mut self) -> Option<Arc<Subset>> {
@@ -511,7 +587,7 @@ impl Scanner<'_> {
         }
         // The event's values alone when the gate read it (`compact.rs`);
         // all of them when a keyword's witness may be scanned for.
-        let keywords = self.engine.subsets.scans_keywords(subset, ascii);
+        let keywords = self.scans_keywords(subset, ascii);
         let compact = self.engine.raw.gate && self.compact_event(raw, known, keywords);
         // What the set's own database would scan instead (see `charge`).
         let whole = matches!(subset, Some(Subset::Whole) | None);

@@ -189,3 +189,78 @@ fn a_scope_set_without_ascii_literals_still_scans_for_non_ascii_ones() {
         }
     }
 }
+
+#[test]
+fn only_scope_sets_with_keyword_rules_scan_every_value_for_keywords() {
+    let rules: Vec<Rule> = [
+        (
+            "{product: windows, category: process_creation}",
+            "s: {CommandLine|contains: 'whoami'}\n    condition: s",
+        ),
+        (
+            "{product: windows, service: security}",
+            "keywords: ['mimikatz', 'résumé']\n    condition: keywords",
+        ),
+    ]
+    .iter()
+    .map(|(logsource, detection)| rule_of(logsource, detection))
+    .collect();
+    let every = Engine::new(
+        rules.clone(),
+        EngineOptions {
+            no_prefilter: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut reference = every.scanner().unwrap();
+    for subset_after in [0, 1] {
+        let options = EngineOptions {
+            subset_after,
+            subset_bytes_per_literal: 0,
+            ..Default::default()
+        };
+        let mut e = Engine::new(rules.clone(), options).unwrap();
+        e.raw.gate = true;
+        let mut s = e.scanner().unwrap();
+        let sysmon = r#""Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1"#;
+        let security = r#""Channel":"Security","EventID":4688"#;
+        let cases = [
+            (
+                format!(r#"{{{sysmon},"Description":"mimikatz","CommandLine":"whoami"}}"#),
+                false,
+            ),
+            (
+                format!(r#"{{{sysmon},"Description":"résumé","CommandLine":"x"}}"#),
+                false,
+            ),
+            (
+                format!(r#"{{{security},"Description":"MIMIKATZ","CommandLine":"x"}}"#),
+                true,
+            ),
+            (
+                format!(r#"{{{security},"Description":"résumé","CommandLine":"x"}}"#),
+                true,
+            ),
+            (
+                format!(r#"{{{security},"Description":"x","CommandLine":"whoami"}}"#),
+                true,
+            ),
+        ];
+        for round in 0..3 {
+            for (raw, keywords) in &cases {
+                let candidates = s.candidates(raw.as_bytes()).to_vec();
+                // Another scope's keywords are not looked for in every value
+                // of a process creation; the security events' are.
+                let ascii = raw.is_ascii();
+                assert_eq!(s.scans_keywords(None, ascii), *keywords, "{round}: {raw}");
+                let p = Profile::sysmon();
+                let verdict = reference.match_event(raw.as_bytes(), &p);
+                if let Verdict::Matched(matched) = &verdict {
+                    assert!(matched.iter().all(|r| candidates.contains(r)), "{raw}");
+                }
+                assert_eq!(s.match_event(raw.as_bytes(), &p), verdict, "{raw}");
+            }
+        }
+    }
+}
