@@ -128,7 +128,7 @@ impl Scanner<'_> {
         if !self.candidate_memo.looks_up() {
             return None;
         }
-        let keywords = self.scans_keywords(subset, ascii);
+        let keywords = self.scans_keywords(subset, ascii, raw);
         // The key reads the values the copy would hold from the line; the
         // copy itself is made only for a scan (`compact.rs`).
         self.span_places_of_layout(raw);

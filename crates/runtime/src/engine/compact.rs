@@ -93,6 +93,9 @@ struct Layout {
     places: Option<Vec<HitPlace>>,
     /// The log-source key slots of its scalars (until the gate asks: `None`).
     scope_slots: Option<Vec<(u32, u32)>>,
+    /// The runs of consecutive scalars no field-scoped witness counts in
+    /// (first, last), from `places` (until a keyword check asks: `None`).
+    nowhere_runs: Option<Vec<(u32, u32)>>,
 }
 
 impl CompactEvent {
@@ -266,6 +269,7 @@ impl Scanner<'_> {
                     serial: compact.next_serial,
                     places: None,
                     scope_slots: None,
+                    nowhere_runs: None,
                     repeats: Vec::new(),
                     looked_up: 0,
                 });
@@ -289,6 +293,39 @@ impl Scanner<'_> {
             .scope_slots
             .get_or_insert_with(|| scopes.scalar_slots(&self.members, raw, &mut compact.name_buf));
         self.raw_scope.read(scopes, &self.members, raw, slots);
+    }
+
+    /// Appends to `out` the byte ranges of the indexed event `raw` that hold
+    /// its scalars no field-scoped witness counts in: each run of
+    /// consecutive such scalars as one range, the names and punctuation
+    /// between them included (worked out once per layout).
+    pub(super) fn nowhere_ranges(&mut self, raw: &[u8], out: &mut Vec<(usize, usize)>) {
+        self.span_places_of_layout(raw);
+        let i = self.layout_of(raw);
+        let places = &self.span_places;
+        let Some(layout) = self.compact.layouts.get_mut(i) else {
+            return;
+        };
+        let runs = layout.nowhere_runs.get_or_insert_with(|| {
+            let mut runs: Vec<(u32, u32)> = Vec::new();
+            for (k, place) in places.iter().enumerate() {
+                if !matches!(place, Some(HitPlace::Nowhere) | None) {
+                    continue;
+                }
+                match runs.last_mut() {
+                    Some((_, last)) if *last + 1 == k as u32 => *last = k as u32,
+                    _ => runs.push((k as u32, k as u32)),
+                }
+            }
+            runs
+        });
+        for &(first, last) in runs.iter() {
+            let start = self.members.span_range(first as usize).map(|r| r.0);
+            let end = self.members.span_range(last as usize).map(|r| r.1);
+            if let (Some(start), Some(end)) = (start, end) {
+                out.push((start, end));
+            }
+        }
     }
 
     /// Fills `span_places` for every scalar of the indexed event, from its

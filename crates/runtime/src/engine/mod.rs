@@ -500,6 +500,9 @@ impl Engine {
             group_checked: vec![0; self.groups.len()],
             pattern_marks: vec![0; self.pattern_groups.len()],
             generation: 0,
+            keyword_checked: (0, false),
+            keyword_values_buf: Vec::new(),
+            keyword_ranges: Vec::new(),
             hits: Vec::new(),
             candidates: Vec::new(),
             members: MemberIndex::default(),
@@ -542,6 +545,14 @@ pub struct Scanner<'e> {
     /// read it).
     pattern_marks: Vec<u32>,
     generation: u32,
+    /// The generation of the event whose line was last checked for its
+    /// scope set's keyword literals, and whether one was found
+    /// (`keyword_check.rs`).
+    keyword_checked: (u32, bool),
+    /// The values a keyword check scans, and their ranges in the line
+    /// (scratch).
+    keyword_values_buf: Vec<u8>,
+    keyword_ranges: Vec<(usize, usize)>,
     /// Stage-1 matches of the current event: (pattern id, end offset).
     hits: Vec<(usize, usize)>,
     candidates: Vec<u32>,
@@ -628,6 +639,7 @@ impl Scanner<'_> {
             self.group_checked.iter_mut().for_each(|m| *m = 0);
             self.pattern_marks.iter_mut().for_each(|m| *m = 0);
             self.scope_marks.iter_mut().for_each(|m| *m = (0, false));
+            self.keyword_checked = (0, false);
             self.generation = 1;
         }
         self.subset_cache.current = None;
@@ -799,6 +811,7 @@ fn add_candidates(candidates: &mut Vec<u32>, marks: &mut [u32], generation: u32,
 mod candidate_memo;
 mod remembered;
 use candidate_memo::CandidateMemo;
+mod keyword_check;
 mod keyword_values;
 use keyword_values::KeywordValues;
 mod clauses;

@@ -33,6 +33,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use hyperscan::prelude::*;
 
+use super::keyword_check::{KeywordDbs, SetKeywordDb};
 use super::keyword_values::literal_fits_narrow;
 use super::{witness_pattern, ClauseTable, EventKnown, Scanner, WitnessGroup};
 
@@ -76,6 +77,9 @@ pub(crate) struct Subsets {
     /// Databases by set of scopes (sorted ids); `None` while one thread
     /// builds it.
     built: Mutex<HashMap<Vec<u32>, Option<Arc<Subset>>>>,
+    /// The databases of the scope sets' keyword literals
+    /// (`keyword_check.rs`).
+    pub(crate) keyword_dbs: KeywordDbs,
     /// Held while a database is built: one build at a time, since
     /// Hyperscan's compiler takes tens of megabytes for thousands of
     /// literals (peak memory stays that of one build).
@@ -164,6 +168,7 @@ impl Subsets {
                 .map(|set| set.into_iter().collect())
                 .collect(),
             built: Mutex::default(),
+            keyword_dbs: KeywordDbs::default(),
             building: Mutex::default(),
         }
     }
@@ -189,6 +194,20 @@ impl Subsets {
         };
         let non_ascii_keywords = set_keywords.map_or(self.non_ascii_keywords, |k| k.1);
         ascii_keywords || (non_ascii_keywords && !ascii)
+    }
+
+    /// The ASCII keyword literals (pattern ids, ascending) of the rules of
+    /// the scopes `scopes`.
+    pub(crate) fn keyword_ids(&self, scopes: &[u32]) -> Vec<u32> {
+        let mut ids: Vec<u32> = scopes
+            .iter()
+            .filter_map(|&s| self.scope_keywords.get(s as usize))
+            .flatten()
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
     }
 
     /// Whether some rule of the scopes `scopes` has an ASCII keyword
@@ -352,6 +371,9 @@ struct SetState {
     narrow_free: Option<bool>,
     /// [`Subsets::has_keywords`] of its scopes (once asked).
     keywords: Option<(bool, bool)>,
+    /// The database of its keyword literals this thread scans with (once
+    /// asked, `keyword_check.rs`).
+    keyword_db: Option<SetKeywordDb>,
 }
 
 /// Which database a thread scans a set's events with.
@@ -425,6 +447,23 @@ impl SubsetCache {
         )
     }
 
+    /// The scopes of set `k`.
+    pub(crate) fn scopes(&self, k: usize) -> Option<&[u32]> {
+        self.sets.get(k).map(|s| s.scopes.as_slice())
+    }
+
+    /// Set `k`'s keyword database, once asked.
+    pub(super) fn keyword_db(&self, k: usize) -> Option<&SetKeywordDb> {
+        self.sets.get(k)?.keyword_db.as_ref()
+    }
+
+    /// Notes set `k`'s keyword database.
+    pub(super) fn set_keyword_db(&mut self, k: usize, db: SetKeywordDb) {
+        if let Some(set) = self.sets.get_mut(k) {
+            set.keyword_db = Some(db);
+        }
+    }
+
     /// Whether set `k` holds no scope.
     pub(crate) fn is_empty(&self, k: usize) -> bool {
         self.sets.get(k).is_some_and(|s| s.scopes.is_empty())
@@ -446,6 +485,7 @@ impl SubsetCache {
                     always: None,
                     narrow_free: None,
                     keywords: None,
+                    keyword_db: None,
                 });
                 self.sets.len() - 1
             }
@@ -536,12 +576,25 @@ impl Scanner<'_> {
         k
     }
 
-    /// [`Subsets::scans_keywords`] for the current event (its scope set
-    /// told, when known).
-    pub(super) fn scans_keywords(&mut self, subset: Option<&Subset>, ascii: bool) -> bool {
+    /// [`Subsets::scans_keywords`] for the current event `raw` (its scope
+    /// set told, when known): false too when the set's only keyword
+    /// literals are ASCII ones and the line holds none of them
+    /// (`keyword_check.rs`).
+    pub(super) fn scans_keywords(
+        &mut self,
+        subset: Option<&Subset>,
+        ascii: bool,
+        raw: &[u8],
+    ) -> bool {
         let engine = self.engine;
         let set_keywords = self.subset_cache.current_keywords(&engine.subsets);
-        engine.subsets.scans_keywords(subset, set_keywords, ascii)
+        let scans = engine.subsets.scans_keywords(subset, set_keywords, ascii);
+        match set_keywords {
+            // Only ASCII keyword literals are looked for first: a non-ASCII
+            // event of a set with non-ASCII ones keeps the keyword path.
+            Some((_, non_ascii)) if scans && (ascii || !non_ascii) => self.holds_set_keyword(raw),
+            _ => scans,
+        }
     }
 
     /// The stage-1 database of the current event (its scope set known):
@@ -587,7 +640,7 @@ impl Scanner<'_> {
         }
         // The event's values alone when the gate read it (`compact.rs`);
         // all of them when a keyword's witness may be scanned for.
-        let keywords = self.scans_keywords(subset, ascii);
+        let keywords = self.scans_keywords(subset, ascii, raw);
         let compact = self.engine.raw.gate && self.compact_event(raw, known, keywords);
         // What the set's own database would scan instead (see `charge`).
         let whole = matches!(subset, Some(Subset::Whole) | None);

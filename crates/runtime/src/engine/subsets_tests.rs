@@ -242,8 +242,20 @@ fn only_scope_sets_with_keyword_rules_scan_every_value_for_keywords() {
                 format!(r#"{{{security},"Description":"résumé","CommandLine":"x"}}"#),
                 true,
             ),
+            // A line without the set's ASCII keywords skips the keyword path.
             (
                 format!(r#"{{{security},"Description":"x","CommandLine":"whoami"}}"#),
+                false,
+            ),
+            // In a value a field-scoped witness counts in (the command line
+            // of process creations, which 4688 is too), the scan of those
+            // values finds the keyword: no keyword path needed.
+            (
+                format!(r#"{{{security},"Description":"x","CommandLine":"whoami mimikatz"}}"#),
+                false,
+            ),
+            (
+                format!(r#"{{{security},"Description":"my mimikatz","CommandLine":"whoami"}}"#),
                 true,
             ),
         ];
@@ -251,9 +263,11 @@ fn only_scope_sets_with_keyword_rules_scan_every_value_for_keywords() {
             for (raw, keywords) in &cases {
                 let candidates = s.candidates(raw.as_bytes()).to_vec();
                 // Another scope's keywords are not looked for in every value
-                // of a process creation; the security events' are.
+                // of a process creation; the security events' are, when
+                // their line may hold one.
                 let ascii = raw.is_ascii();
-                assert_eq!(s.scans_keywords(None, ascii), *keywords, "{round}: {raw}");
+                let scans = s.scans_keywords(None, ascii, raw.as_bytes());
+                assert_eq!(scans, *keywords, "{round}: {raw}");
                 let p = Profile::sysmon();
                 let verdict = reference.match_event(raw.as_bytes(), &p);
                 if let Verdict::Matched(matched) = &verdict {
