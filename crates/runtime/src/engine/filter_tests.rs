@@ -2,7 +2,7 @@
 //! requires of a field (`raw_scope/required.rs`), and clauses of literals the scan
 //! looks for anyway, however often they occur (`clauses.rs`).
 
-use super::tests::rule_of;
+use super::tests::{rule_of, without_prefilter};
 use super::*;
 
 #[test]
@@ -22,11 +22,7 @@ fn rules_requiring_values_of_other_fields_are_dropped_for_events_without_them() 
     let e = Engine::new(rules, EngineOptions::default()).unwrap();
     assert_eq!(e.stats().always, 2);
     let mut s = e.scanner().unwrap();
-    let options = EngineOptions {
-        no_prefilter: true,
-        ..Default::default()
-    };
-    let every = Engine::new(e.rules().to_vec(), options).unwrap();
+    let every = without_prefilter(&e);
     let mut all = every.scanner().unwrap();
     let logon = |t: &str| format!(r#"{{"Channel":"Security","EventID":4624,"LogonType":{t}}}"#);
     let connection = |port: &str| {

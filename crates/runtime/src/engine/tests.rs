@@ -22,6 +22,16 @@ pub(super) fn engine(detections: &[&str], no_prefilter: bool) -> Engine {
     )
 }
 
+/// An engine of `e`'s rules that passes every event to stage 2 (the
+/// reference a prefiltered engine's verdicts are compared with).
+pub(super) fn without_prefilter(e: &Engine) -> Engine {
+    let options = EngineOptions {
+        no_prefilter: true,
+        ..Default::default()
+    };
+    Engine::new(e.rules().to_vec(), options).unwrap()
+}
+
 /// An engine of process-creation rules with these detections.
 pub(super) fn engine_with(detections: &[&str], options: EngineOptions) -> Engine {
     let rules = detections
@@ -447,11 +457,7 @@ fn rules_requiring_event_ids_are_dropped_for_events_with_other_ids() {
     let e = Engine::new(vec![rule], EngineOptions::default()).unwrap();
     assert_eq!(e.stats().always, 1);
     let mut s = e.scanner().unwrap();
-    let options = EngineOptions {
-        no_prefilter: true,
-        ..Default::default()
-    };
-    let every = Engine::new(e.rules().to_vec(), options).unwrap();
+    let every = without_prefilter(&e);
     let mut all = every.scanner().unwrap();
     let event = |id: &str| format!(r#"{{"Channel":"Security","EventID":{id}}}"#);
     for (id, candidate) in [
