@@ -148,3 +148,51 @@ fn clauses_of_literals_the_scan_looks_for_anyway_are_checked_however_common() {
         assert_eq!(verdict, Verdict::Matched(expected), "{raw}");
     }
 }
+
+#[test]
+fn witness_free_rules_are_collected_by_the_event_id_they_require() {
+    let security = "{product: windows, service: security}";
+    let not_x = "f: {TargetUserName: 'x'}\n    condition: s and not f";
+    let rules = vec![
+        rule_of(security, &format!("s: {{EventID: 4624}}\n    {not_x}")),
+        rule_of(
+            security,
+            &format!("s: {{EventID: [4625, 4634]}}\n    {not_x}"),
+        ),
+        // 64 apart from 4624: one bucket of the requirement's test.
+        rule_of(security, &format!("s: {{EventID: 4688}}\n    {not_x}")),
+        rule_of(security, "s: {TargetUserName: 'x'}\n    condition: not s"),
+        rule_of(security, &format!("s: {{EventID: '4624'}}\n    {not_x}")),
+    ];
+    let mut e = Engine::new(rules, EngineOptions::default()).unwrap();
+    e.raw.gate = true;
+    let every = without_prefilter(&e);
+    let mut all = every.scanner().unwrap();
+    let mut s = e.scanner().unwrap();
+    let event =
+        |id: &str| format!(r#"{{"Channel":"Security","EventID":{id},"TargetUserName":"a"}}"#);
+    let cases: [(&str, &[u32]); 8] = [
+        ("4624", &[0, 3, 4]),
+        ("\"4624\"", &[0, 3, 4]),
+        ("4688", &[2, 3]),
+        ("4634", &[1, 3]),
+        ("4624.0", &[0, 3, 4]),
+        // A string of other digits reads as the same integer: candidates
+        // stage 2 refuses.
+        ("\"04624\"", &[0, 3, 4]),
+        // Two ids, or one that reads as no integer: every rule is asked.
+        ("[4624, 4688]", &[0, 2, 3, 4]),
+        ("\"x\"", &[3]),
+    ];
+    let p = Profile::sysmon();
+    for round in 0..3 {
+        for (id, expected) in &cases {
+            let raw = event(id);
+            let mut candidates = s.candidates(raw.as_bytes()).to_vec();
+            candidates.sort_unstable();
+            assert_eq!(candidates, *expected, "round {round}: {raw}");
+            let verdict = all.match_event(raw.as_bytes(), &p);
+            assert_eq!(s.match_event(raw.as_bytes(), &p), verdict, "{raw}");
+        }
+    }
+}

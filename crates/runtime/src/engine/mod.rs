@@ -688,7 +688,22 @@ impl Scanner<'_> {
         let generation = self.generation;
         self.add_number_hits(raw, known);
         // Scopes first: an event is of few of the rule set's log sources.
-        if let Some(rules) = self.subset_cache.current_always(&engine.routing.always) {
+        // Of their rules without witnesses, those its event id allows when
+        // it is one integer (`filter_event_ids` then decides exactly).
+        let id = self.event_id_integer(raw, known);
+        let always = &engine.routing.always;
+        let admits = |r: u32| {
+            let required = engine.raw.rule_event_ids.get(r as usize);
+            match (required, id) {
+                (Some(Some(required)), Some(id)) => required.admits_integer(id),
+                _ => true,
+            }
+        };
+        let known_always = match id {
+            Some(id) => self.subset_cache.current_always_for_id(always, id, admits),
+            None => self.subset_cache.current_always(always),
+        };
+        if let Some(rules) = known_always {
             add_candidates(&mut self.candidates, &mut self.marks, generation, rules);
         } else {
             for (s, rules) in &engine.routing.always {

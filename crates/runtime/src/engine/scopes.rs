@@ -138,6 +138,16 @@ impl Scanner<'_> {
         }
     }
 
+    /// The integer the raw event's `EventID` holds, when the event was read
+    /// and its event id is one scalar reading as an integer.
+    pub(super) fn event_id_integer(&mut self, raw: &[u8], known: &mut EventKnown) -> Option<i64> {
+        let field = self.engine.raw.scopes.event_id_field()?;
+        if !known.read {
+            return None;
+        }
+        self.raw_scope.single_integer(field, raw)
+    }
+
     /// Drops the candidates whose detection requires event ids the raw
     /// event's `EventID` holds none of (see [`crate::raw_scope`]).
     pub(super) fn filter_event_ids(&mut self, raw: &[u8], known: &mut EventKnown) {

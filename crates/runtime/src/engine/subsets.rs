@@ -342,6 +342,10 @@ impl Subsets {
     }
 }
 
+/// Most event ids a set remembers its rules without witnesses for (then it
+/// starts over).
+const MAX_IDS_PER_SET: usize = 256;
+
 /// Most signatures one thread remembers (then it starts over).
 const MAX_SIGNATURES: usize = 4096;
 
@@ -367,6 +371,9 @@ struct SetState {
     due: Option<u64>,
     /// The rules without witnesses of its scopes (once asked).
     always: Option<Vec<u32>>,
+    /// Those of them an event whose event id is one integer may match, by
+    /// that integer (once asked; bounded).
+    always_by_id: HashMap<i64, Vec<u32>>,
     /// [`Subsets::narrow_free`] of its scopes (once asked).
     narrow_free: Option<bool>,
     /// [`Subsets::has_keywords`] of its scopes (once asked).
@@ -418,6 +425,30 @@ impl SubsetCache {
                 .flat_map(|(_, rules)| rules.iter().copied())
                 .collect()
         });
+        Some(rules)
+    }
+
+    /// [`SubsetCache::current_always`] less the rules whose required event
+    /// ids cannot include `id` (`admits`), for an event whose event id is
+    /// the one integer `id`: a Security event's scopes hold a hundred rules
+    /// without witnesses, told apart by event id. Worked out once per set
+    /// and id.
+    pub(crate) fn current_always_for_id(
+        &mut self,
+        always: &[(u32, Vec<u32>)],
+        id: i64,
+        admits: impl Fn(u32) -> bool,
+    ) -> Option<&[u32]> {
+        self.current_always(always)?;
+        let set = self.sets.get_mut(self.current?)?;
+        if set.always_by_id.len() >= MAX_IDS_PER_SET && !set.always_by_id.contains_key(&id) {
+            set.always_by_id.clear();
+        }
+        let all = set.always.as_deref().unwrap_or_default();
+        let rules = set
+            .always_by_id
+            .entry(id)
+            .or_insert_with(|| all.iter().copied().filter(|&r| admits(r)).collect());
         Some(rules)
     }
 
@@ -486,6 +517,7 @@ impl SubsetCache {
                     narrow_free: None,
                     keywords: None,
                     keyword_db: None,
+                    always_by_id: HashMap::new(),
                 });
                 self.sets.len() - 1
             }

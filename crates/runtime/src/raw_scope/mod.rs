@@ -342,6 +342,11 @@ impl RawScopes {
         out
     }
 
+    /// The field key of rules' `EventID`, when some scope has sources.
+    pub(crate) fn event_id_field(&self) -> Option<usize> {
+        self.event_id_field
+    }
+
     /// The field key of a field rules require values of (one of the
     /// `required_fields` the tests were made with).
     pub(crate) fn required_field_key(&self, field: &str) -> Option<usize> {

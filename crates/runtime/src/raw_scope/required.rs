@@ -40,6 +40,15 @@ impl Requirement {
     }
 }
 
+impl Requirement {
+    /// Whether a field whose only scalar reads as `integer` (a number, or a
+    /// string of digits) may equal one of the values: never false when
+    /// [`RawScopeState::possible`] is true for such a field.
+    pub(crate) fn admits_integer(&self, integer: i64) -> bool {
+        self.integers.binary_search(&integer).is_ok()
+    }
+}
+
 /// The integer a number is, when a 64-bit integer holds it.
 fn integer_of(value: f64) -> Option<i64> {
     (value.fract() == 0.0 && value.abs() < 9.0e18).then_some(value as i64)
@@ -111,6 +120,17 @@ fn text_number(text: &[u8]) -> Option<f64> {
 }
 
 impl RawScopeState {
+    /// The integer the field of key `field` of the event read last holds,
+    /// when it holds one scalar and that reads as an integer (a number, or
+    /// a string of digits).
+    pub(crate) fn single_integer(&mut self, field: usize, raw: &[u8]) -> Option<i64> {
+        let known = self.numbers.get_mut(field)?;
+        let tokens = slot(&self.values, Key::Field(field));
+        let numbers =
+            *known.get_or_insert_with(|| FieldNumbers::of(tokens, raw, &mut self.text_buf));
+        (!numbers.any && numbers.count == 1).then_some(numbers.integers[0])
+    }
+
     /// Whether the requirement's field of the event read last may equal
     /// one of its values (a rule's requirement, [`rule_event_ids`],
     /// [`rule_value_requirements`]). An event that holds none has no such
