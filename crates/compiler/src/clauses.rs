@@ -186,7 +186,7 @@ impl ScannedLiterals {
         let mut set = HashSet::new();
         for (scope, witnesses) in rules {
             if let Witnesses::AnyOf(ws) = witnesses {
-                set.extend(ws.iter().map(|w| (scope, scanned_form(w), w.cased)));
+                set.extend(ws.iter().map(|w| (scope, w.pattern_literal(), w.cased)));
             }
         }
         ScannedLiterals { set }
@@ -194,17 +194,7 @@ impl ScannedLiterals {
 
     /// Whether the scan of events of scope `scope` looks for `w`'s literal.
     pub fn holds(&self, scope: usize, w: &Witness) -> bool {
-        self.set.contains(&(scope, scanned_form(w), w.cased))
-    }
-}
-
-/// A witness's literal as the scan's database holds it (one pattern
-/// whatever the case a caseless literal is written in).
-fn scanned_form(w: &Witness) -> String {
-    if w.cased {
-        w.json.clone()
-    } else {
-        w.json.to_ascii_lowercase()
+        self.set.contains(&(scope, w.pattern_literal(), w.cased))
     }
 }
 

@@ -51,6 +51,18 @@ pub struct Witness {
     pub field: Option<String>,
 }
 
+impl Witness {
+    /// The literal as the stage-1 database holds it: a caseless literal is
+    /// one pattern whatever case it is written in.
+    pub fn pattern_literal(&self) -> String {
+        if self.cased {
+            self.json.clone()
+        } else {
+            self.json.to_ascii_lowercase()
+        }
+    }
+}
+
 /// A rule's stage-1 requirement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Witnesses {

@@ -310,13 +310,9 @@ impl Engine {
         for (i, (rule, witnesses)) in rules.iter().zip(primaries).enumerate() {
             let mut group_of = |w: Witness| -> usize {
                 let next = literal_ids.len();
-                // A caseless literal is one pattern whatever case it is written in.
-                let json = if w.cased {
-                    w.json
-                } else {
-                    w.json.to_ascii_lowercase()
-                };
-                let pattern = *literal_ids.entry((json, w.cased)).or_insert(next);
+                let pattern = *literal_ids
+                    .entry((w.pattern_literal(), w.cased))
+                    .or_insert(next);
                 let members = w.field.map(|f| field_members(&f, &rule.scope, &profiles));
                 let next = group_ids.len();
                 *group_ids.entry((pattern, members)).or_insert(next)
@@ -605,6 +601,9 @@ struct EventKnown {
     indexed: Option<bool>,
     /// Whether `Scanner::raw_scope` holds this event's values.
     read: bool,
+    /// Whether an escape or a character folding to ASCII may make a name
+    /// or value read otherwise than its bytes; `None`: not asked yet.
+    hiding: Option<bool>,
 }
 
 const SCOPE_UNKNOWN: u32 = u32::MAX;

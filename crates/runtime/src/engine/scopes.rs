@@ -61,6 +61,23 @@ impl Scanner<'_> {
         indexed
     }
 
+    /// Whether an escape (`\u`, `\/`) or a character folding to ASCII may
+    /// make a name or value of the indexed event `raw` read otherwise than
+    /// its bytes: then the raw checks conclude nothing. Decided once per
+    /// event.
+    fn may_hide(&mut self, raw: &[u8], known: &mut EventKnown) -> bool {
+        if let Some(hiding) = known.hiding {
+            return hiding;
+        }
+        // The strict pass saw every escape and non-ASCII byte on its way.
+        let hiding = match self.members.seen() {
+            Some(seen) => seen.hiding_escape || (seen.non_ascii && utf8_has_ascii_folding(raw)),
+            None => has_hiding_escape(raw) || has_ascii_folding(raw),
+        };
+        known.hiding = Some(hiding);
+        hiding
+    }
+
     /// Whether the raw event can belong to no rule's scope (see
     /// [`super::RawChecks::gate`]). Only for events stage 1 would not pass to
     /// every rule (no escape or character folding to ASCII that can hide a
@@ -75,12 +92,7 @@ impl Scanner<'_> {
         if !*known.indexed.get_or_insert_with(|| self.index_event(raw)) {
             return false;
         }
-        // The strict pass saw every escape and non-ASCII byte on its way.
-        let hiding = match self.members.seen() {
-            Some(seen) => seen.hiding_escape || (seen.non_ascii && utf8_has_ascii_folding(raw)),
-            None => has_hiding_escape(raw) || has_ascii_folding(raw),
-        };
-        if hiding || !self.read_raw_scope(raw, known) {
+        if self.may_hide(raw, known) || !self.read_raw_scope(raw, known) {
             return false;
         }
         let k = self.scope_set(raw, known);
@@ -194,11 +206,7 @@ impl Scanner<'_> {
         if !self.read_raw_scope(raw, known) {
             return;
         }
-        let hiding = match self.members.seen() {
-            Some(seen) => seen.hiding_escape || (seen.non_ascii && utf8_has_ascii_folding(raw)),
-            None => true,
-        };
-        if hiding {
+        if self.may_hide(raw, known) {
             return;
         }
         let mut kept = 0;
