@@ -1,22 +1,26 @@
-//! `hypersigma bench`: replay an input in memory and measure matching.
+//! `hypersigma bench`: replay an input and measure matching.
 //!
-//! The input is read once (any format the runtime reads) and kept in memory as
-//! JSON lines, so disk speed does not count; each input's events are matched
-//! under its own field profile (`--profile`, else the one its first event
-//! shows), as `scan` reads them. For each thread count it reports
+//! By default the input is read once (any format the runtime reads) and kept
+//! in memory as JSON lines, so disk speed does not count; each input's events
+//! are matched under its own field profile (`--profile`, else the one its
+//! first event shows), as `scan` reads them. For each thread count it reports
 //! events/s, MB/s, ns/event and detections, beside the read-and-split floor
 //! (splitting the same bytes into lines, no matching) and the parse floor
 //! (splitting and parsing JSON) measured in the same run, with the ratio of the
 //! matching throughput to each; peak RSS at the end, and apart the
 //! resident set once the corpus was loaded and the peak while matching
-//! (the corpus held in memory is the benchmark's, not the engine's: `scan`
-//! streams its input). `--per-rule` times each
+//! (the corpus held in memory is the benchmark's, not the engine's).
+//! `--stream` holds no corpus: every replay reads the inputs from disk
+//! through `scan`'s pipeline (`stream.rs`), and the peak RSS is that of
+//! matching an input of any size. `--per-rule` times each
 //! rule alone over every event. `--baseline` compares events/s with a stored
 //! report and fails beyond `--max-regression` percent.
 //!
 //! Matching runs on the engine (stage 1 Hyperscan prefilter, stage 2 programs);
 //! the report gives the fraction of events that reached stage 2 and, with
 //! `--per-rule`, each rule's candidate rate after stage 1 beside its cost.
+
+mod stream;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -34,6 +38,7 @@ use serde_json::{json, Value};
 #[command(after_help = "Examples:
   hypersigma bench -r ../shared/sigma/rules/windows/process_creation corpus.jsonl --threads 1,2 --repeat 3
   hypersigma bench -r rules/ corpus.jsonl --per-rule            # what each rule costs
+  hypersigma bench -r rules.hsr big.jsonl --stream --threads 2   # from disk, as scan reads it
   hypersigma bench -r rules.hsr corpus.jsonl --json now.json --baseline before.json --max-regression 10
 
 Exit status: 0 = measured (and within the baseline), 1 = slower than the baseline allows,
@@ -58,8 +63,15 @@ pub struct Args {
     /// Also measure what each rule costs in the engine (how often stage 1
     /// makes it a candidate, how long stage 2 takes to evaluate it alone)
     /// and list the most expensive ones.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "stream")]
     per_rule: bool,
+    /// Hold no corpus in memory: every replay (and the floors) reads the
+    /// inputs from disk through `scan`'s pipeline (reader thread, chunks,
+    /// workers, results in input order), so the peak RSS is that of
+    /// matching, whatever the inputs' size. The operating system's page
+    /// cache usually holds the inputs after the first read.
+    #[arg(long)]
+    stream: bool,
     /// Write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -212,10 +224,10 @@ fn status_bytes(field: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// What the resident set was once the rules and the corpus were loaded,
-/// before any matching, so that the report can tell the memory matching
-/// takes from the corpus the benchmark holds (a `scan` streams its input
-/// and holds none of it).
+/// What the resident set was once the rules (and in memory the corpus)
+/// were loaded, before any matching, so that the report can tell the
+/// memory matching takes from the corpus the benchmark holds (a `scan`, and
+/// `bench --stream`, stream their input and hold none of it).
 struct LoadedMemory {
     /// Resident bytes then.
     resident: Option<u64>,
@@ -239,7 +251,8 @@ impl LoadedMemory {
 
     /// The whole run's peak resident set, and the report's memory figures,
     /// from one reading at the end of the run.
-    fn at_end(&self, corpus_bytes: usize) -> (Option<u64>, Value) {
+    /// `corpus_bytes`: the corpus held in memory (`None`: streamed).
+    fn at_end(&self, corpus_bytes: Option<usize>) -> (Option<u64>, Value) {
         let peak_now = status_bytes("VmHWM:");
         let matching_peak = peak_now.filter(|_| self.reset);
         let memory = json!({
@@ -257,7 +270,6 @@ impl LoadedMemory {
 /// Runs `bench`.
 pub fn run(args: Args) -> Result<ExitCode> {
     let forced = crate::scan::profile_option(args.profile.as_deref())?;
-    let corpus = load_corpus(&args.inputs, forced.as_ref())?;
     // Steady state: the untimed replay builds the stage-1 database of every
     // set of log sources it shows 256 events of, which a long run reaches
     // (`scan` waits for events that pay a build: a short run keeps the
@@ -312,13 +324,118 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     );
     let set_rules = engine.rules();
-    let events = corpus.lines.len() as u64;
-    let mb = corpus.bytes.len() as f64 / 1e6;
     let repeat = args.repeat.max(1);
-    let profiles: Vec<&str> = corpus.profiles.iter().map(|p| p.name.as_str()).collect();
+    let measured = if args.stream {
+        stream::measure(&args, &engine, forced.as_ref(), repeat)?
+    } else {
+        in_memory(&args, &engine, forced.as_ref(), repeat)?
+    };
+    let report = json!({
+        "rules": set_rules.len(),
+        "events": measured.events,
+        "megabytes": measured.megabytes,
+        "repeat": repeat,
+        "engine": "prefilter+programs",
+        "input": if args.stream { "streamed" } else { "in_memory" },
+        "build_seconds": build_secs,
+        "stage1_witnesses": engine.stats().witnesses,
+        "always_candidate_rules": engine.stats().always,
+        "profiles": measured.profiles,
+        "split_floor": floor_json(measured.split_secs, measured.events, measured.megabytes),
+        "parse_floor": floor_json(measured.parse_secs, measured.events, measured.megabytes),
+        "runs": measured.runs,
+        "memory": measured.memory,
+        "peak_rss_bytes": measured.peak_rss,
+        "per_rule": measured.per_rule.iter().take(25).collect::<Vec<_>>(),
+    });
+    print_report(&report);
+    if let Some(path) = &args.json {
+        let mut f = std::fs::File::create(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        serde_json::to_writer_pretty(&mut f, &report)?;
+        f.write_all(b"\n")?;
+    }
+    if let Some(path) = &args.baseline {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let baseline: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a bench report", path.display()))?;
+        if !compare(&baseline, &report, args.max_regression) {
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What one mode of the benchmark measured, for the report.
+struct Measurement {
+    events: u64,
+    megabytes: f64,
+    profiles: Vec<String>,
+    /// Seconds per replay of the read-and-split floor and the parse floor.
+    split_secs: f64,
+    parse_secs: f64,
+    /// One entry per thread count ([`run_json`]).
+    runs: Vec<Value>,
+    memory: Value,
+    peak_rss: Option<u64>,
+    per_rule: Vec<Value>,
+}
+
+/// What the replays of one thread count measured.
+struct RunFigures {
+    threads: usize,
+    /// Seconds per replay.
+    seconds: f64,
+    detections: u64,
+    stage2_events: u64,
+    candidates: u64,
+    /// The two stages' seconds, when they were timed (in memory only).
+    stage_seconds: Option<(f64, f64)>,
+}
+
+/// A floor's entry in the report.
+fn floor_json(seconds: f64, events: u64, megabytes: f64) -> Value {
+    json!({
+        "seconds": seconds,
+        "events_per_sec": events as f64 / seconds,
+        "mb_per_sec": megabytes / seconds,
+    })
+}
+
+/// A thread count's entry in the report.
+fn run_json(r: &RunFigures, m: &Measurement) -> Value {
+    let events = m.events as f64;
+    json!({
+        "threads": r.threads,
+        "seconds": r.seconds,
+        "events_per_sec": events / r.seconds,
+        "mb_per_sec": m.megabytes / r.seconds,
+        "ns_per_event": r.seconds * 1e9 / events,
+        "detections": r.detections,
+        "ratio_to_split_floor": m.split_secs / r.seconds,
+        "ratio_to_parse_floor": m.parse_secs / r.seconds,
+        "stage2_fraction": r.stage2_events as f64 / events,
+        "candidates_per_event": r.candidates as f64 / events,
+        "stage1_seconds": r.stage_seconds.map(|s| s.0),
+        "stage2_seconds": r.stage_seconds.map(|s| s.1),
+    })
+}
+
+/// The benchmark over the inputs held in memory as JSON lines.
+fn in_memory(
+    args: &Args,
+    engine: &Engine,
+    forced: Option<&Profile>,
+    repeat: u32,
+) -> Result<Measurement> {
+    let corpus = load_corpus(&args.inputs, forced)?;
+    let events = corpus.lines.len() as u64;
+    let megabytes = corpus.bytes.len() as f64 / 1e6;
+    let profiles: Vec<String> = corpus.profiles.iter().map(|p| p.name.clone()).collect();
     eprintln!(
-        "bench: {} rules, {events} events ({}), {mb:.1} MB in memory, {repeat} replays",
-        set_rules.len(),
+        "bench: {} rules, {events} events ({}), {megabytes:.1} MB in memory, {repeat} replays",
+        engine.rules().len(),
         profiles.join(", ")
     );
 
@@ -341,9 +458,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // One untimed replay on one thread first: what the engine builds on
     // first use (lowered rules, automata, regexes, per-scope databases) is
     // then built, and every measured replay finds it.
-    std::hint::black_box(match_lines(&corpus, &corpus.lines, &engine));
+    std::hint::black_box(match_lines(&corpus, &corpus.lines, engine));
 
-    let mut runs = Vec::new();
+    let mut measured = Measurement {
+        events,
+        megabytes,
+        profiles,
+        split_secs,
+        parse_secs,
+        runs: Vec::new(),
+        memory: Value::Null,
+        peak_rss: None,
+        per_rule: Vec::new(),
+    };
     for &threads in &args.threads {
         let threads = threads.max(1);
         let chunk = corpus.lines.len().div_ceil(threads);
@@ -354,7 +481,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 let handles: Vec<_> = corpus
                     .lines
                     .chunks(chunk)
-                    .map(|part| scope.spawn(|| match_lines(&corpus, part, &engine)))
+                    .map(|part| scope.spawn(|| match_lines(&corpus, part, engine)))
                     .collect();
                 handles
                     .into_iter()
@@ -368,64 +495,22 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     })
             });
         }
-        let (detections, stage2) = (total.detections, total.stage2_events);
-        let secs = t.elapsed().as_secs_f64() / f64::from(repeat);
-        runs.push(json!({
-            "threads": threads,
-            "seconds": secs,
-            "events_per_sec": events as f64 / secs,
-            "mb_per_sec": mb / secs,
-            "ns_per_event": secs * 1e9 / events as f64,
-            "detections": detections,
-            "ratio_to_split_floor": split_secs / secs,
-            "ratio_to_parse_floor": parse_secs / secs,
-            "stage2_fraction": stage2 as f64 / events as f64,
-            "candidates_per_event": total.candidates as f64 / events as f64,
-            "stage1_seconds": total.stage1_seconds,
-            "stage2_seconds": total.stage2_seconds,
-        }));
+        let figures = RunFigures {
+            threads,
+            seconds: t.elapsed().as_secs_f64() / f64::from(repeat),
+            detections: total.detections,
+            stage2_events: total.stage2_events,
+            candidates: total.candidates,
+            stage_seconds: Some((total.stage1_seconds, total.stage2_seconds)),
+        };
+        measured.runs.push(run_json(&figures, &measured));
     }
 
-    let mut per_rule = Vec::new();
     if args.per_rule {
-        per_rule = rule_costs(&corpus, &engine, set_rules)?;
+        measured.per_rule = rule_costs(&corpus, engine, engine.rules())?;
     }
-
-    let (peak_rss, memory) = loaded.at_end(corpus.bytes.len());
-    let report = json!({
-        "rules": set_rules.len(),
-        "events": events,
-        "megabytes": mb,
-        "repeat": repeat,
-        "engine": "prefilter+programs",
-        "build_seconds": build_secs,
-        "stage1_witnesses": engine.stats().witnesses,
-        "always_candidate_rules": engine.stats().always,
-        "profiles": profiles,
-        "split_floor": {"seconds": split_secs, "events_per_sec": events as f64 / split_secs, "mb_per_sec": mb / split_secs},
-        "parse_floor": {"seconds": parse_secs, "events_per_sec": events as f64 / parse_secs, "mb_per_sec": mb / parse_secs},
-        "runs": runs,
-        "memory": memory,
-        "peak_rss_bytes": peak_rss,
-        "per_rule": per_rule.iter().take(25).collect::<Vec<_>>(),
-    });
-    print_report(&report);
-    if let Some(path) = &args.json {
-        let mut f = std::fs::File::create(path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        serde_json::to_writer_pretty(&mut f, &report)?;
-        f.write_all(b"\n")?;
-    }
-    if let Some(path) = &args.baseline {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let baseline: Value = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a bench report", path.display()))?;
-        if !compare(&baseline, &report, args.max_regression) {
-            return Ok(ExitCode::from(1));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    (measured.peak_rss, measured.memory) = loaded.at_end(Some(corpus.bytes.len()));
+    Ok(measured)
 }
 
 /// What each rule costs in the engine: the events stage 1 makes it a
@@ -481,9 +566,11 @@ fn print_report(r: &Value) {
         f(&r["parse_floor"]["mb_per_sec"])
     );
     println!("threads  events/s     MB/s  ns/event  detections  vs split  vs parse  stage 2  rules/ev  stage-1 s  stage-2 s");
+    // Stage times are not taken when streaming.
+    let seconds = |v: &Value| v.as_f64().map_or("-".to_string(), |s| format!("{s:.3}"));
     for run in r["runs"].as_array().into_iter().flatten() {
         println!(
-            "{:>7}  {:>9.0}  {:>7.1}  {:>8.0}  {:>10}  {:>8.4}  {:>8.3}  {:>6.1}%  {:>8.2}  {:>9.3}  {:>9.3}",
+            "{:>7}  {:>9.0}  {:>7.1}  {:>8.0}  {:>10}  {:>8.4}  {:>8.3}  {:>6.1}%  {:>8.2}  {:>9}  {:>9}",
             run["threads"].as_u64().unwrap_or(0),
             f(&run["events_per_sec"]),
             f(&run["mb_per_sec"]),
@@ -493,20 +580,22 @@ fn print_report(r: &Value) {
             f(&run["ratio_to_parse_floor"]),
             100.0 * f(&run["stage2_fraction"]),
             f(&run["candidates_per_event"]),
-            f(&run["stage1_seconds"]),
-            f(&run["stage2_seconds"])
+            seconds(&run["stage1_seconds"]),
+            seconds(&run["stage2_seconds"])
         );
     }
     let mb = |v: &Value| v.as_u64().map(|b| b as f64 / 1e6);
     let memory = &r["memory"];
     if let Some(peak) = mb(&r["peak_rss_bytes"]) {
         print!("peak RSS: {peak:.1} MB");
-        if let (Some(loaded), Some(corpus)) =
-            (mb(&memory["loaded_rss_bytes"]), mb(&memory["corpus_bytes"]))
-        {
-            print!(
+        match (mb(&memory["loaded_rss_bytes"]), mb(&memory["corpus_bytes"])) {
+            (Some(loaded), Some(corpus)) => print!(
                 "; {loaded:.1} MB once the rules and the corpus ({corpus:.1} MB of JSON lines, held in memory) were loaded"
-            );
+            ),
+            (Some(loaded), None) => print!(
+                " (the inputs streamed from disk, none held); {loaded:.1} MB once the rules were loaded"
+            ),
+            _ => {}
         }
         if let (Some(matching), Some(added)) = (
             mb(&memory["matching_peak_rss_bytes"]),

@@ -146,7 +146,7 @@ fn each_input_is_matched_under_its_own_profile() {
             String::from_utf8_lossy(&gen.stderr)
         );
     }
-    let report = |inputs: &[&str]| {
+    let report_of = |inputs: &[&str], stream: bool| {
         let json = path("report.json");
         let mut args = vec![
             "bench",
@@ -157,6 +157,9 @@ fn each_input_is_matched_under_its_own_profile() {
             "--json",
             &json,
         ];
+        if stream {
+            args.push("--stream");
+        }
         args.extend(inputs);
         let out = hypersigma(&args);
         assert!(
@@ -171,6 +174,12 @@ fn each_input_is_matched_under_its_own_profile() {
             r["profiles"].clone(),
         )
     };
+    // Held in memory or streamed from disk, each input under its profile.
+    let report = |inputs: &[&str]| {
+        let held = report_of(inputs, false);
+        assert_eq!(held, report_of(inputs, true), "{inputs:?}");
+        held
+    };
     let (flat, flat_profiles) = report(&[&path("flat.jsonl")]);
     let (nested, _) = report(&[&path("nested.jsonl")]);
     assert!(flat > 0);
@@ -179,4 +188,89 @@ fn each_input_is_matched_under_its_own_profile() {
     let (both, profiles) = report(&[&path("flat.jsonl"), &path("nested.jsonl")]);
     assert_eq!(both, flat + nested);
     assert_eq!(profiles, serde_json::json!(["sysmon", "evtx"]));
+}
+
+#[test]
+fn a_streamed_run_holds_no_corpus_and_finds_the_same_detections() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    common::generate_attacks(&events, 3000, 2);
+    let report = |stream: bool| {
+        let json = dir.path().join(format!("report-{stream}.json"));
+        let mut args = vec![
+            "bench",
+            "-r",
+            "corpus/rules",
+            events.to_str().unwrap(),
+            "--repeat",
+            "1",
+            "--threads",
+            "1,2",
+            "--json",
+            json.to_str().unwrap(),
+        ];
+        if stream {
+            args.push("--stream");
+        }
+        let out = hypersigma(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&json).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    let held = report(false);
+    let streamed = report(true);
+    assert_eq!(held["input"], "in_memory");
+    assert_eq!(streamed["input"], "streamed");
+    assert_eq!(streamed["events"], 3000);
+    // The file's own bytes: every line and its line end.
+    let on_disk = std::fs::metadata(&events).unwrap().len() as f64;
+    assert_eq!(streamed["megabytes"].as_f64().unwrap(), on_disk / 1e6);
+    for key in ["split_floor", "parse_floor"] {
+        assert!(
+            streamed[key]["events_per_sec"].as_f64().unwrap() > 0.0,
+            "{key}"
+        );
+    }
+    let runs = streamed["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for (run, same) in runs.iter().zip(held["runs"].as_array().unwrap()) {
+        assert_eq!(run["threads"], same["threads"]);
+        assert_eq!(run["detections"], same["detections"]);
+        assert_eq!(run["stage2_fraction"], same["stage2_fraction"]);
+        assert!(run["detections"].as_u64().unwrap() > 0);
+        for key in [
+            "events_per_sec",
+            "mb_per_sec",
+            "ratio_to_split_floor",
+            "ratio_to_parse_floor",
+        ] {
+            assert!(run[key].as_f64().unwrap() > 0.0, "{key}");
+        }
+        // The stages are timed apart only in memory.
+        assert!(run["stage1_seconds"].is_null() && run["stage2_seconds"].is_null());
+        assert!(same["stage1_seconds"].as_f64().is_some());
+    }
+    let memory = &streamed["memory"];
+    assert!(memory["corpus_bytes"].is_null(), "{memory}");
+    let peak = streamed["peak_rss_bytes"].as_u64().unwrap();
+    let loaded = memory["loaded_rss_bytes"].as_u64().unwrap();
+    assert!(loaded > 0 && loaded <= peak, "{memory}");
+    if let Some(matching) = memory["matching_peak_rss_bytes"].as_u64() {
+        assert!(matching <= peak, "{memory}");
+    }
+
+    // What each rule costs needs the events in memory.
+    let out = hypersigma(&[
+        "bench",
+        "-r",
+        "corpus/rules",
+        events.to_str().unwrap(),
+        "--stream",
+        "--per-rule",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
 }

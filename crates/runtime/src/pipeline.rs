@@ -56,8 +56,11 @@ pub struct Output {
     pub rejects: RejectCounts,
     /// Inputs that could not be opened, or ended in a read error.
     pub inputs_failed: u64,
-    /// Detections ((event, rule) pairs).
+    /// Detections ((event, rule) pairs reported).
     pub detections: u64,
+    /// (event, rule) pairs matched, those of rules only correlations read
+    /// (not reported alone) included.
+    pub matches: u64,
     /// Events that reached stage 2 (had at least one candidate rule).
     pub candidates: u64,
     /// Bytes of raw events.
@@ -154,6 +157,7 @@ where
                             out.candidate_rules += candidates as u64;
                             match (verdict, event) {
                                 (Verdict::Matched(mut rules), Some(event)) if !rules.is_empty() => {
+                                    out.matches += rules.len() as u64;
                                     let correlations = engine.correlations();
                                     correlations.sightings(
                                         &event,
@@ -225,4 +229,123 @@ where
         }
     });
     Ok(())
+}
+
+/// What reading the inputs alone found ([`read_only`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReadCount {
+    /// Events read: lines and records, and the ones the reader rejects.
+    pub events: u64,
+    /// Bytes of raw events (each with its line end, as [`Output::bytes`]).
+    pub bytes: u64,
+    /// Events serde_json parsed (with `parse`).
+    pub parsed: u64,
+}
+
+/// Reads every input as [`run`]'s reader does (raw lines cut into chunks
+/// of reused buffers; other formats parsed and re-serialised), on this
+/// thread, matching nothing: the read-and-split floor of a run over the
+/// same inputs. With `parse`, each event is also parsed with serde_json
+/// (the parse floor).
+pub fn read_only(
+    inputs: &[PathBuf],
+    forced: Option<&Profile>,
+    read: ReadOptions,
+    parse: bool,
+) -> ReadCount {
+    let count = std::cell::Cell::new(ReadCount::default());
+    // The one buffer in use goes back to the reader, as the workers'
+    // emptied ones do.
+    let spare = std::cell::Cell::new(None::<ChunkEvents>);
+    read_inputs(
+        inputs,
+        forced,
+        read,
+        &|chunk| {
+            let mut c = count.get();
+            c.events += chunk.errors.iter().filter(|e| e.kind.is_some()).count() as u64;
+            for (_, raw) in chunk.events.iter() {
+                c.events += 1;
+                c.bytes += raw.len() as u64 + 1;
+                if parse {
+                    let value = serde_json::from_slice::<Value>(raw);
+                    c.parsed += u64::from(std::hint::black_box(value).is_ok());
+                }
+            }
+            count.set(c);
+            spare.set(chunk.events.recycled());
+            true
+        },
+        &|| spare.take(),
+    );
+    count.get()
+}
+
+#[cfg(test)]
+mod tests {
+    use hypersigma_compiler::{parse_rule, CompileOptions};
+
+    use super::{read_only, run, Output, ReadOptions};
+    use crate::engine::{Engine, EngineOptions};
+
+    #[test]
+    fn reading_alone_counts_what_a_run_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let mut text = String::new();
+        for n in 0..5000 {
+            match n % 500 {
+                3 => text.push('\n'),
+                5 => text.push_str("{\"EventID\":1,\"Image\":\n"),
+                7 => text.push_str(&format!("{{\"pad\":\"{}\"}}\n", "p".repeat(300))),
+                _ => text.push_str(&format!(
+                    "{{\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"Image\":\"C:\\\\{}.exe\",\"n\":{n}}}\n",
+                    if n % 7 == 0 { "evil" } else { "good" }
+                )),
+            }
+        }
+        std::fs::write(&path, text).unwrap();
+        let inputs = [path];
+        let read = ReadOptions {
+            max_line_bytes: 200,
+        };
+        let rule = parse_rule(
+            "title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n    s: {Image|endswith: '\\evil.exe'}\n    condition: s",
+            &CompileOptions::default(),
+        )
+        .unwrap();
+        let engine = Engine::new(vec![rule], EngineOptions::default()).unwrap();
+        for threads in [1, 2] {
+            let mut total = Output::default();
+            run(
+                &engine,
+                &inputs,
+                None,
+                read,
+                threads,
+                |_, _| {},
+                |out| {
+                    total.events += out.events;
+                    total.bytes += out.bytes;
+                    total.rejected += out.rejected;
+                    total.matches += out.matches;
+                    total.detections += out.detections;
+                    true
+                },
+            )
+            .unwrap();
+            // Blank lines are not events; a line too long and an invalid
+            // one are, rejected (the reader rejects the first, the workers
+            // the second).
+            assert_eq!(total.events, 4990);
+            assert_eq!(total.rejected, 20);
+            assert_eq!((total.matches, total.detections), (711, 711));
+            let alone = read_only(&inputs, None, read, false);
+            assert_eq!((alone.events, alone.bytes), (total.events, total.bytes));
+            assert_eq!(alone.parsed, 0);
+            let parsed = read_only(&inputs, None, read, true);
+            assert_eq!((parsed.events, parsed.bytes), (alone.events, alone.bytes));
+            assert_eq!(parsed.parsed, 4970);
+        }
+    }
 }

@@ -1,0 +1,135 @@
+//! `bench --stream`: every replay reads the inputs from disk through the
+//! pipeline `scan` runs (a reader thread cutting chunks of raw lines,
+//! workers matching them, results back in input order), so the run holds
+//! no corpus: its peak resident set is what matching takes, whatever the
+//! inputs' size. The floors read the same inputs with the same reader on
+//! one thread, splitting (and for the parse floor parsing) each event and
+//! matching none. What the workers do with a detection besides counting it
+//! (formatting output) is not timed, and stage 1 and stage 2 are not timed
+//! apart.
+
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use hypersigma_compiler::Profile;
+use hypersigma_runtime::engine::Engine;
+use hypersigma_runtime::pipeline::{self, Output, ReadOptions};
+
+use super::{run_json, Args, LoadedMemory, Measurement, RunFigures};
+
+/// What one streamed replay counted.
+#[derive(Default)]
+struct Totals {
+    events: u64,
+    detections: u64,
+    stage2_events: u64,
+    candidates: u64,
+    profiles: Vec<String>,
+}
+
+/// One replay of every input through the pipeline on `threads` workers.
+fn replay(
+    args: &Args,
+    engine: &Engine,
+    forced: Option<&Profile>,
+    threads: usize,
+) -> Result<Totals> {
+    let mut totals = Totals::default();
+    pipeline::run(
+        engine,
+        &args.inputs,
+        forced,
+        ReadOptions::default(),
+        threads,
+        |_, _| {},
+        |out: Output| {
+            totals.events += out.events;
+            // As in memory: every rule matched, reported alone or not.
+            totals.detections += out.matches;
+            totals.stage2_events += out.candidates;
+            totals.candidates += out.candidate_rules;
+            if let Some(p) = out.profile {
+                if !totals.profiles.contains(&p) {
+                    totals.profiles.push(p);
+                }
+            }
+            true
+        },
+    )?;
+    Ok(totals)
+}
+
+/// The benchmark with the inputs streamed from disk on every replay.
+pub(super) fn measure(
+    args: &Args,
+    engine: &Engine,
+    forced: Option<&Profile>,
+    repeat: u32,
+) -> Result<Measurement> {
+    let inputs = hypersigma_runtime::input::expand_inputs(&args.inputs)?;
+    let floor = |parse: bool| {
+        let t = Instant::now();
+        let mut count = pipeline::ReadCount::default();
+        for _ in 0..repeat {
+            count = pipeline::read_only(&inputs, forced, ReadOptions::default(), parse);
+        }
+        (count, t.elapsed().as_secs_f64() / f64::from(repeat))
+    };
+    // Untimed: the first read of an input may come from the disk; the
+    // replays find it in the page cache.
+    pipeline::read_only(&inputs, forced, ReadOptions::default(), false);
+    let (read, split_secs) = floor(false);
+    if read.events == 0 {
+        bail!("no events in the inputs");
+    }
+    let (_, parse_secs) = floor(true);
+    let megabytes = read.bytes as f64 / 1e6;
+    eprintln!(
+        "bench: {} rules, {} events, {megabytes:.1} MB streamed from disk on each of {repeat} replays",
+        engine.rules().len(),
+        read.events,
+    );
+
+    let loaded = LoadedMemory::now();
+    // One untimed replay first, as in memory: what the engine builds on
+    // first use is then built.
+    let warm = replay(args, engine, forced, 1)?;
+    let mut measured = Measurement {
+        events: read.events,
+        megabytes,
+        profiles: warm.profiles,
+        split_secs,
+        parse_secs,
+        runs: Vec::new(),
+        memory: serde_json::Value::Null,
+        peak_rss: None,
+        per_rule: Vec::new(),
+    };
+    for &threads in &args.threads {
+        let threads = threads.max(1);
+        let t = Instant::now();
+        let mut totals = Totals::default();
+        for _ in 0..repeat {
+            totals = replay(args, engine, forced, threads)?;
+        }
+        let seconds = t.elapsed().as_secs_f64() / f64::from(repeat);
+        if totals.events != read.events {
+            bail!(
+                "the inputs changed while measured: {} events read, then {}",
+                read.events,
+                totals.events
+            );
+        }
+        let figures = RunFigures {
+            threads,
+            seconds,
+            detections: totals.detections,
+            stage2_events: totals.stage2_events,
+            candidates: totals.candidates,
+            stage_seconds: None,
+        };
+        measured.runs.push(run_json(&figures, &measured));
+    }
+    (measured.peak_rss, measured.memory) = loaded.at_end(None);
+    Ok(measured)
+}
