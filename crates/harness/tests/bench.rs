@@ -5,6 +5,35 @@ mod common;
 
 use common::hypersigma;
 
+/// The JSON report (written to `json`) of `bench` over `events` with the
+/// bundled rules, one replay on one and two threads, and `extra` arguments.
+fn bench_report(
+    events: &std::path::Path,
+    json: &std::path::Path,
+    extra: &[&str],
+) -> serde_json::Value {
+    let mut args = vec![
+        "bench",
+        "-r",
+        "corpus/rules",
+        events.to_str().unwrap(),
+        "--repeat",
+        "1",
+        "--threads",
+        "1,2",
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let out = hypersigma(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap()
+}
+
 /// Runs the bench against `report` with every run's events/s replaced by `events_per_sec`.
 fn against_baseline(
     report: &serde_json::Value,
@@ -36,28 +65,8 @@ fn against_baseline(
 fn report_and_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.jsonl");
-    let report = dir.path().join("report.json");
     common::generate_attacks(&events, 3000, 2);
-    let out = hypersigma(&[
-        "bench",
-        "-r",
-        "corpus/rules",
-        events.to_str().unwrap(),
-        "--repeat",
-        "1",
-        "--threads",
-        "1,2",
-        "--per-rule",
-        "--json",
-        report.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let r = bench_report(&events, &dir.path().join("report.json"), &["--per-rule"]);
     assert_eq!(r["events"], 3000);
     assert_eq!(r["rules"], 10, "the bundled detection rules");
     assert!(r["split_floor"]["events_per_sec"].as_f64().unwrap() > 0.0);
@@ -195,34 +204,8 @@ fn a_streamed_run_holds_no_corpus_and_finds_the_same_detections() {
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.jsonl");
     common::generate_attacks(&events, 3000, 2);
-    let report = |stream: bool| {
-        let json = dir.path().join(format!("report-{stream}.json"));
-        let mut args = vec![
-            "bench",
-            "-r",
-            "corpus/rules",
-            events.to_str().unwrap(),
-            "--repeat",
-            "1",
-            "--threads",
-            "1,2",
-            "--json",
-            json.to_str().unwrap(),
-        ];
-        if stream {
-            args.push("--stream");
-        }
-        let out = hypersigma(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = std::fs::read_to_string(&json).unwrap();
-        serde_json::from_str::<serde_json::Value>(&text).unwrap()
-    };
-    let held = report(false);
-    let streamed = report(true);
+    let held = bench_report(&events, &dir.path().join("held.json"), &[]);
+    let streamed = bench_report(&events, &dir.path().join("streamed.json"), &["--stream"]);
     assert_eq!(held["input"], "in_memory");
     assert_eq!(streamed["input"], "streamed");
     assert_eq!(streamed["events"], 3000);
