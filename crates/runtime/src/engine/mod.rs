@@ -28,7 +28,7 @@ use serde_json::Value;
 use hypersigma_compiler::correlation::Correlation;
 use hypersigma_compiler::program::Program;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::accounting::Rejection;
@@ -37,10 +37,7 @@ use crate::members::MemberIndex;
 use crate::partial::{KeptMembers, MemberFilter, ReadSet};
 use crate::raw_scope::{RawChecks, RawScopeState};
 use crate::stage2::{lower_rules, HitCache, Lowered};
-use hypersigma_compiler::clauses::{checked_clauses, ScannedLiterals};
-use hypersigma_compiler::witness::{
-    field_members, folds_to_ascii, rule_witnesses, Strategy, Witness, Witnesses,
-};
+use hypersigma_compiler::witness::Strategy;
 use hypersigma_compiler::{Profile, Rule, Scope};
 
 /// How the engine runs.
@@ -204,37 +201,6 @@ pub(crate) struct WitnessGroup {
     pub(crate) pattern: u32,
 }
 
-/// Hyperscan expression matching exactly these bytes.
-fn literal_expression(bytes: &[u8]) -> String {
-    let mut e = String::with_capacity(bytes.len() * 4);
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() {
-            e.push(char::from(b));
-        } else {
-            e.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    e
-}
-
-/// The stage-1 pattern of witness literal `id` (JSON form), caseless unless
-/// `cased`. Every occurrence is reported (no SINGLEMATCH): the first one may
-/// lie in a member the witness does not count in.
-pub(crate) fn witness_pattern(
-    json: &str,
-    cased: bool,
-    id: usize,
-) -> Result<Pattern, hyperscan::Error> {
-    let flags = if cased {
-        CompileFlags::empty()
-    } else {
-        CompileFlags::CASELESS
-    };
-    let mut p = Pattern::with_flags(literal_expression(json.as_bytes()), flags)?;
-    p.id = Some(id);
-    Ok(p)
-}
-
 /// Each rule's condition as a verified program.
 pub(crate) fn compile_programs(rules: &[Rule]) -> Result<Vec<Program>, EngineError> {
     rules
@@ -260,9 +226,6 @@ pub(crate) fn all_profiles(extra: &[Profile]) -> Vec<Profile> {
     profiles
 }
 
-/// Witness groups under construction: (pattern, member set) → group id.
-type GroupKey = (usize, Option<BTreeSet<Vec<u8>>>);
-
 impl Engine {
     /// Lowers the rules for events of the built-in profiles.
     pub fn new(rules: Vec<Rule>, options: EngineOptions) -> Result<Engine, EngineError> {
@@ -278,141 +241,22 @@ impl Engine {
         extra: &[Profile],
     ) -> Result<Engine, EngineError> {
         let programs = compile_programs(&rules)?;
-        let mut scopes: Vec<Scope> = Vec::new();
-        let mut rule_scope = Vec::with_capacity(rules.len());
-        for rule in &rules {
-            let id = match scopes.iter().position(|s| *s == rule.scope) {
-                Some(id) => id,
-                None => {
-                    scopes.push(rule.scope.clone());
-                    scopes.len() - 1
-                }
-            };
-            rule_scope.push(id as u32);
-        }
+        let (scopes, rule_scope) = lowering::rule_scopes(&rules);
         let profiles = all_profiles(extra);
-        let mut always = Vec::new();
-        let mut literal_ids: BTreeMap<(String, bool), usize> = BTreeMap::new();
-        let mut group_ids: BTreeMap<GroupKey, usize> = BTreeMap::new();
-        let mut group_rules: Vec<Vec<u32>> = Vec::new();
-        let mut clause_ids: BTreeMap<Vec<u32>, u32> = BTreeMap::new();
-        let mut rule_clauses_ids: Vec<Vec<u32>> = Vec::with_capacity(rules.len());
-        let primaries: Vec<Witnesses> = rules
-            .iter()
-            .map(|rule| rule_witnesses(rule, options.strategy))
-            .collect();
-        let scanned = ScannedLiterals::new(
-            primaries
-                .iter()
-                .zip(&rule_scope)
-                .map(|(w, &s)| (s as usize, w)),
-        );
-        for (i, (rule, witnesses)) in rules.iter().zip(primaries).enumerate() {
-            let mut group_of = |w: Witness| -> usize {
-                let next = literal_ids.len();
-                let pattern = *literal_ids
-                    .entry((w.pattern_literal(), w.cased))
-                    .or_insert(next);
-                let members = w.field.map(|f| field_members(&f, &rule.scope, &profiles));
-                let next = group_ids.len();
-                *group_ids.entry((pattern, members)).or_insert(next)
-            };
-            let primary = match witnesses {
-                Witnesses::Always => {
-                    always.push(i as u32);
-                    None
-                }
-                Witnesses::AnyOf(set) => {
-                    for w in &set {
-                        let g = group_of(w.clone());
-                        if group_rules.len() <= g {
-                            group_rules.resize(g + 1, Vec::new());
-                        }
-                        if group_rules[g].last() != Some(&(i as u32)) {
-                            group_rules[g].push(i as u32);
-                        }
-                    }
-                    Some(set)
-                }
-            };
-            let mut mine = Vec::new();
-            let scope = rule_scope[i] as usize;
-            let in_scan = |w: &Witness| scanned.holds(scope, w);
-            for clause in checked_clauses(rule, primary.as_ref(), in_scan) {
-                let mut gs: Vec<u32> = clause.into_iter().map(|w| group_of(w) as u32).collect();
-                gs.sort_unstable();
-                gs.dedup();
-                let next = clause_ids.len() as u32;
-                mine.push(*clause_ids.entry(gs).or_insert(next));
-            }
-            mine.sort_unstable();
-            mine.dedup();
-            rule_clauses_ids.push(mine);
-        }
-        group_rules.resize(group_ids.len(), Vec::new());
-        let clauses = ClauseTable::new(rule_clauses_ids, clause_ids);
-        let mut member_ids = MemberIds::default();
-        let mut groups: Vec<Option<WitnessGroup>> = (0..group_rules.len()).map(|_| None).collect();
-        let mut pattern_groups: Vec<Vec<u32>> = vec![Vec::new(); literal_ids.len()];
-        for ((pattern, members), g) in group_ids {
-            let members = members.map(|set| {
-                let mut ids: Vec<u32> = set
-                    .into_iter()
-                    .map(|m| {
-                        let next = member_ids.len() as u32;
-                        *member_ids.entry(m).or_insert(next)
-                    })
-                    .collect();
-                ids.sort_unstable();
-                ids
-            });
-            groups[g] = Some(WitnessGroup {
-                members,
-                rules: std::mem::take(&mut group_rules[g]),
-                pattern: pattern as u32,
-            });
-            pattern_groups[pattern].push(g as u32);
-        }
-        let groups: Vec<WitnessGroup> = groups.into_iter().flatten().collect();
-        let mut patterns: Vec<Pattern> = Vec::new();
-        let mut non_ascii_patterns: Vec<Pattern> = Vec::new();
-        let mut literals = vec![(String::new(), false); literal_ids.len()];
-        for (literal, id) in literal_ids {
-            literals[id] = literal;
-        }
-        let hs_err = |e: hyperscan::Error| EngineError::Hyperscan(e.to_string());
-        for (id, (json, cased)) in literals.iter().enumerate() {
-            let p = witness_pattern(json, *cased, id).map_err(hs_err)?;
-            if json.is_ascii() {
-                patterns.push(p);
-            } else {
-                non_ascii_patterns.push(p);
-            }
-        }
+        let lowering::Witnessing {
+            always,
+            groups,
+            pattern_groups,
+            literals,
+            member_ids,
+            clauses,
+        } = lowering::lower_witnesses(&rules, &rule_scope, &profiles, options.strategy);
+        let (db, non_ascii_db) = lowering::stage1_databases(&literals)?;
         let first_pass_through = literals.len();
         let stats = EngineStats {
             witnesses: first_pass_through,
             always: always.len(),
             clauses: clauses.len(),
-        };
-        // Events stage 1 cannot judge from raw bytes: a JSON \u or \/ escape
-        // (an odd run of backslashes before u or /), or a non-ASCII character
-        // that folds to an ASCII one.
-        let mut pass_through = vec![r"(?:^|[^\x5c])(?:\x5c\x5c)*\x5c[u/]".to_string()];
-        for c in folds_to_ascii() {
-            let mut buf = [0u8; 4];
-            pass_through.push(literal_expression(c.encode_utf8(&mut buf).as_bytes()));
-        }
-        for (k, expr) in pass_through.into_iter().enumerate() {
-            let mut p = Pattern::with_flags(expr, CompileFlags::SINGLEMATCH).map_err(hs_err)?;
-            p.id = Some(first_pass_through + k);
-            patterns.push(p);
-        }
-        let db: BlockDatabase = Patterns::from(patterns).build().map_err(hs_err)?;
-        let non_ascii_db: Option<BlockDatabase> = if non_ascii_patterns.is_empty() {
-            None
-        } else {
-            Some(Patterns::from(non_ascii_patterns).build().map_err(hs_err)?)
         };
         let reads = ReadSet::new(&rules);
         let raw = RawChecks::new(&rules, &scopes, &profiles, first_pass_through)
@@ -830,6 +674,7 @@ mod keyword_values;
 use keyword_values::KeywordValues;
 mod clauses;
 pub(super) mod compact;
+mod lowering;
 use compact::CompactEvent;
 mod numbers;
 pub(crate) use numbers::number_patterns;
@@ -837,6 +682,7 @@ mod places;
 mod scopes;
 
 pub(crate) use clauses::ClauseTable;
+pub(crate) use lowering::witness_pattern;
 use places::HitPlace;
 pub(crate) use scopes::ScopeRouting;
 mod subsets;
