@@ -246,6 +246,31 @@ fn a_streamed_run_holds_no_corpus_and_finds_the_same_detections() {
         assert!(matching <= peak, "{memory}");
     }
 
+    // A directory is read as `scan` reads it, on every replay.
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::copy(&events, logs.join("events.jsonl")).unwrap();
+    let in_dir = bench_report(&logs, &dir.path().join("dir.json"), &["--stream"]);
+    assert_eq!(in_dir["events"], 3000);
+    assert_eq!(
+        in_dir["runs"][1]["detections"],
+        held["runs"][1]["detections"]
+    );
+    // Inputs that cannot be read on every replay are refused, named.
+    let missing = dir.path().join("missing.jsonl");
+    let out = hypersigma(&[
+        "bench",
+        "-r",
+        "corpus/rules",
+        "--stream",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.jsonl"));
+    let out = hypersigma(&["bench", "-r", "corpus/rules", "--stream", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("standard input"));
+
     // What each rule costs needs the events in memory.
     let out = hypersigma(&[
         "bench",

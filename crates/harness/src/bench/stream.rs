@@ -8,9 +8,10 @@
 //! (formatting output) is not timed, and stage 1 and stage 2 are not timed
 //! apart.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use hypersigma_compiler::Profile;
 use hypersigma_runtime::engine::Engine;
 use hypersigma_runtime::pipeline::{self, Output, ReadOptions};
@@ -27,9 +28,10 @@ struct Totals {
     profiles: Vec<String>,
 }
 
-/// One replay of every input through the pipeline on `threads` workers.
+/// One replay of every input (files, directories expanded) through the
+/// pipeline on `threads` workers.
 fn replay(
-    args: &Args,
+    inputs: &[PathBuf],
     engine: &Engine,
     forced: Option<&Profile>,
     threads: usize,
@@ -37,7 +39,7 @@ fn replay(
     let mut totals = Totals::default();
     pipeline::run(
         engine,
-        &args.inputs,
+        inputs,
         forced,
         ReadOptions::default(),
         threads,
@@ -67,6 +69,15 @@ pub(super) fn measure(
     repeat: u32,
 ) -> Result<Measurement> {
     let inputs = hypersigma_runtime::input::expand_inputs(&args.inputs)?;
+    // Every replay reads every input again: standard input cannot be read
+    // twice, and an input that cannot be opened is said now, not counted
+    // as none.
+    for path in &inputs {
+        if path.as_os_str() == "-" {
+            bail!("--stream reads its inputs again on every replay: standard input cannot be; save it to a file, or measure it without --stream");
+        }
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    }
     let floor = |parse: bool| {
         let t = Instant::now();
         let mut count = pipeline::ReadCount::default();
@@ -93,7 +104,7 @@ pub(super) fn measure(
     let loaded = LoadedMemory::now();
     // One untimed replay first, as in memory: what the engine builds on
     // first use is then built.
-    let warm = replay(args, engine, forced, 1)?;
+    let warm = replay(&inputs, engine, forced, 1)?;
     let mut measured = Measurement {
         events: read.events,
         megabytes,
@@ -110,7 +121,7 @@ pub(super) fn measure(
         let t = Instant::now();
         let mut totals = Totals::default();
         for _ in 0..repeat {
-            totals = replay(args, engine, forced, threads)?;
+            totals = replay(&inputs, engine, forced, threads)?;
         }
         let seconds = t.elapsed().as_secs_f64() / f64::from(repeat);
         if totals.events != read.events {
