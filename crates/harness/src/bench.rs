@@ -170,7 +170,8 @@ pub fn split_floor(bytes: &[u8]) -> usize {
     lines
 }
 
-/// What one thread measured.
+/// What matching events counted (one thread's share, or a replay's):
+/// streamed replays do not time the stages (zero seconds).
 #[derive(Default, Clone, Copy)]
 struct Measured {
     detections: u64,
@@ -179,6 +180,19 @@ struct Measured {
     candidates: u64,
     stage1_seconds: f64,
     stage2_seconds: f64,
+}
+
+impl Measured {
+    /// Both counts together.
+    fn merged(self, other: Measured) -> Measured {
+        Measured {
+            detections: self.detections + other.detections,
+            stage2_events: self.stage2_events + other.stage2_events,
+            candidates: self.candidates + other.candidates,
+            stage1_seconds: self.stage1_seconds + other.stage1_seconds,
+            stage2_seconds: self.stage2_seconds + other.stage2_seconds,
+        }
+    }
 }
 
 /// One event in this many has its two stages timed apart (three clock reads
@@ -387,11 +401,9 @@ struct RunFigures {
     threads: usize,
     /// Seconds per replay.
     seconds: f64,
-    detections: u64,
-    stage2_events: u64,
-    candidates: u64,
-    /// The two stages' seconds, when they were timed (in memory only).
-    stage_seconds: Option<(f64, f64)>,
+    counts: Measured,
+    /// Whether the two stages were timed apart (in memory only).
+    stages_timed: bool,
 }
 
 /// A floor's entry in the report.
@@ -412,13 +424,13 @@ fn run_json(r: &RunFigures, m: &Measurement) -> Value {
         "events_per_sec": events / r.seconds,
         "mb_per_sec": m.megabytes / r.seconds,
         "ns_per_event": r.seconds * 1e9 / events,
-        "detections": r.detections,
+        "detections": r.counts.detections,
         "ratio_to_split_floor": m.split_secs / r.seconds,
         "ratio_to_parse_floor": m.parse_secs / r.seconds,
-        "stage2_fraction": r.stage2_events as f64 / events,
-        "candidates_per_event": r.candidates as f64 / events,
-        "stage1_seconds": r.stage_seconds.map(|s| s.0),
-        "stage2_seconds": r.stage_seconds.map(|s| s.1),
+        "stage2_fraction": r.counts.stage2_events as f64 / events,
+        "candidates_per_event": r.counts.candidates as f64 / events,
+        "stage1_seconds": r.stages_timed.then_some(r.counts.stage1_seconds),
+        "stage2_seconds": r.stages_timed.then_some(r.counts.stage2_seconds),
     })
 }
 
@@ -486,22 +498,14 @@ fn in_memory(
                 handles
                     .into_iter()
                     .map(|h| h.join().unwrap_or_default())
-                    .fold(Measured::default(), |a, b| Measured {
-                        detections: a.detections + b.detections,
-                        stage2_events: a.stage2_events + b.stage2_events,
-                        candidates: a.candidates + b.candidates,
-                        stage1_seconds: a.stage1_seconds + b.stage1_seconds,
-                        stage2_seconds: a.stage2_seconds + b.stage2_seconds,
-                    })
+                    .fold(Measured::default(), Measured::merged)
             });
         }
         let figures = RunFigures {
             threads,
             seconds: t.elapsed().as_secs_f64() / f64::from(repeat),
-            detections: total.detections,
-            stage2_events: total.stage2_events,
-            candidates: total.candidates,
-            stage_seconds: Some((total.stage1_seconds, total.stage2_seconds)),
+            counts: total,
+            stages_timed: true,
         };
         measured.runs.push(run_json(&figures, &measured));
     }

@@ -16,15 +16,13 @@ use hypersigma_compiler::Profile;
 use hypersigma_runtime::engine::Engine;
 use hypersigma_runtime::pipeline::{self, Output, ReadOptions};
 
-use super::{run_json, Args, LoadedMemory, Measurement, RunFigures};
+use super::{run_json, Args, LoadedMemory, Measured, Measurement, RunFigures};
 
 /// What one streamed replay counted.
 #[derive(Default)]
 struct Totals {
     events: u64,
-    detections: u64,
-    stage2_events: u64,
-    candidates: u64,
+    counts: Measured,
     profiles: Vec<String>,
 }
 
@@ -46,10 +44,13 @@ fn replay(
         |_, _| {},
         |out: Output| {
             totals.events += out.events;
-            // As in memory: every rule matched, reported alone or not.
-            totals.detections += out.matches;
-            totals.stage2_events += out.candidates;
-            totals.candidates += out.candidate_rules;
+            totals.counts = totals.counts.merged(Measured {
+                // As in memory: every rule matched, reported alone or not.
+                detections: out.matches,
+                stage2_events: out.candidates,
+                candidates: out.candidate_rules,
+                ..Measured::default()
+            });
             if let Some(p) = out.profile {
                 if !totals.profiles.contains(&p) {
                     totals.profiles.push(p);
@@ -134,10 +135,8 @@ pub(super) fn measure(
         let figures = RunFigures {
             threads,
             seconds,
-            detections: totals.detections,
-            stage2_events: totals.stage2_events,
-            candidates: totals.candidates,
-            stage_seconds: None,
+            counts: totals.counts,
+            stages_timed: false,
         };
         measured.runs.push(run_json(&figures, &measured));
     }
