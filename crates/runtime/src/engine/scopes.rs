@@ -152,7 +152,7 @@ impl Scanner<'_> {
 
     /// The integer the raw event's `EventID` holds, when the event was read
     /// and its event id is one scalar reading as an integer.
-    pub(super) fn event_id_integer(&mut self, raw: &[u8], known: &mut EventKnown) -> Option<i64> {
+    pub(super) fn event_id_integer(&mut self, raw: &[u8], known: &EventKnown) -> Option<i64> {
         let field = self.engine.raw.scopes.event_id_field()?;
         if !known.read {
             return None;
