@@ -254,3 +254,37 @@ fn lookups_stop_while_keys_do_not_repeat() {
         "switched off after a window"
     );
 }
+
+/// More layouts of member names than a scanner keeps (its list starts
+/// over): flat lines of many shapes and nested records whose names, and
+/// the names holding containers, differ, each seen twice, give a warm
+/// scanner a fresh one's candidates.
+#[test]
+fn more_layouts_than_are_kept_give_the_candidates_of_a_fresh_scanner() {
+    let engine = gated_engine(&rules());
+    let mut warm = engine.scanner().unwrap();
+    let events: Vec<String> = (0..700)
+        .flat_map(|n| {
+            let command = COMMANDS[n % COMMANDS.len()];
+            let image = IMAGES[n % IMAGES.len()];
+            let id = IDS[n % IDS.len()];
+            [
+                format!(
+                    r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":{id},"Image":"{image}","CommandLine":"{command}","Extra{n}":"v"}}"#
+                ),
+                // A container named `Image` (the field a rule reads) in
+                // some layouts only.
+                format!(
+                    r#"{{"Event":{{"System":{{"EventID":{id},"Channel":"Microsoft-Windows-Sysmon/Operational"}},"EventData":{{"Image":"{image}","CommandLine":"{command}","Box{}":{}}}}}}}"#,
+                    n % 300,
+                    if n % 2 == 0 { r#"{"Image":[]}"# } else { "{}" }
+                ),
+            ]
+        })
+        .collect();
+    for round in 0..2 {
+        for raw in &events {
+            warm_agrees_with_fresh(&engine, &mut warm, raw, round);
+        }
+    }
+}

@@ -15,23 +15,37 @@
 //!
 //! Where each value's member counts is decided per *layout* (the member
 //! names of the scalars in order): events of one source repeat their
-//! layout, so the places of a few recent layouts are remembered, and with
+//! layout, so the places of the layouts seen are remembered (hundreds), and with
 //! them the log-source keys each scalar can be read as (the scope gate's
 //! [`crate::raw_scope::RawScopes::scalar_slots`]).
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use super::keyword_values::is_narrow;
 use super::places::HitPlace;
 use super::{EventKnown, Scanner};
 use crate::members::MemberIndex;
+use crate::raw_scope::LayoutSlots;
 
-/// Layouts remembered per thread. A log holds events of dozens of kinds
-/// (the generated corpus twelve): with 8, the oldest was dropped for each
-/// rarer kind, and all SigmaHQ over generated events took 5 % more
-/// instructions (callgrind, with the verdict memo's 4 likewise). A flat
-/// line's layout is found by its shape (a number, `members/shapes.rs`),
-/// another's by its encoded names, told from another layout's by the
-/// first differing name, so more cost little.
-const LAYOUTS: usize = 32;
+/// Layouts remembered per thread (then the list starts over). A log holds
+/// events of dozens of kinds (the generated corpus twelve): with 8, the
+/// oldest was dropped for each rarer kind, and all SigmaHQ over generated
+/// events took 5 % more instructions (callgrind, with the verdict memo's 4
+/// likewise). Records of `evtx_dump` have many more layouts (144 in 60,000
+/// events of `../shared/events`: which `EventData` members a record holds
+/// varies within a kind): with 32 kept in order and looked up one after
+/// another, 39 % of them were not found (their log-source key slots were
+/// worked out again, ~2,700 instructions a record) and the lookup compared
+/// long common prefixes of names. A layout is found through a hash of its
+/// key instead: a flat line's shape (a number, `members/shapes.rs`),
+/// another's encoded names.
+const LAYOUTS: usize = 512;
+
+/// In a layout's encoded names, what comes before the names of the members
+/// holding a container: a length no name can have (a line is shorter than
+/// `u32::MAX` bytes; `u32::MAX` marks a scalar without a member).
+const CONTAINERS_FOLLOW: u32 = u32::MAX - 1;
 
 /// The highest repeat counter of a layout's scalar (where it starts).
 pub(super) const REPEATS_MAX: u8 = 15;
@@ -50,11 +64,15 @@ pub(super) struct CompactEvent {
     /// value (reset per event).
     pub(super) made: Option<bool>,
     /// The current event's layout when it has no shape: each scalar's member
-    /// name, length-prefixed ([`crate::members::MemberIndex::encode_names`]).
+    /// name, length-prefixed ([`crate::members::MemberIndex::encode_names`]),
+    /// then those of the members holding a container.
     layout: Vec<u8>,
-    /// The last layouts first seen (oldest first: a new layout drops the
-    /// oldest).
+    /// The layouts seen since the list last started over.
     layouts: Vec<Layout>,
+    /// Where each layout lies in `layouts`, by the hash of its key (a
+    /// layout whose hash another's took is looked up by that one's and
+    /// found wanting: it is added again).
+    by_hash: HashMap<u64, usize, foldhash::fast::FixedState>,
     /// The current event's entry in `layouts`, once looked up.
     pub(super) current: Option<usize>,
     /// The serial number the next new layout gets.
@@ -71,8 +89,7 @@ pub(super) type RepeatCounters<'c> = (&'c mut [u8], &'c mut u32);
 enum LayoutKey {
     /// A flat line's shape ([`crate::members::MemberIndex::shape`]).
     Shape(u64),
-    /// Any other line's names, encoded
-    /// ([`crate::members::MemberIndex::encode_names`]).
+    /// Any other line's names, encoded (`CompactEvent::layout`).
     Names(Vec<u8>),
 }
 
@@ -91,8 +108,9 @@ struct Layout {
     looked_up: u32,
     /// The place of each scalar (until stage 1 asks: `None`).
     places: Option<Vec<HitPlace>>,
-    /// The log-source key slots of its scalars (until the gate asks: `None`).
-    scope_slots: Option<Vec<(u32, u32)>>,
+    /// The log-source keys its members can be read as (until the gate
+    /// asks: `None`).
+    scope_slots: Option<LayoutSlots>,
     /// The runs of consecutive scalars no field-scoped witness counts in
     /// (first, last), from `places` (until a keyword check asks: `None`).
     nowhere_runs: Option<Vec<(u32, u32)>>,
@@ -241,24 +259,40 @@ impl Scanner<'_> {
         }
         // A flat line's shape tells its names without reading them again.
         let shape = self.members.shape();
-        let found = match shape {
-            Some(shape) => compact
-                .layouts
-                .iter()
-                .rposition(|l| l.key == LayoutKey::Shape(shape)),
+        let hash = match shape {
+            Some(shape) => compact.by_hash.hasher().hash_one(shape),
             None => {
                 self.members.encode_names(raw, &mut compact.layout);
+                // Then the names holding containers (which the gate reads),
+                // after a length no name has.
                 compact
-                    .layouts
-                    .iter()
-                    .rposition(|l| matches!(&l.key, LayoutKey::Names(n) if *n == compact.layout))
+                    .layout
+                    .extend_from_slice(&CONTAINERS_FOLLOW.to_le_bytes());
+                for name in self.members.container_names(raw) {
+                    compact
+                        .layout
+                        .extend_from_slice(&(name.len() as u32).to_le_bytes());
+                    compact.layout.extend_from_slice(name);
+                }
+                compact.by_hash.hasher().hash_one(compact.layout.as_slice())
             }
         };
+        let found = compact.by_hash.get(&hash).copied().filter(|&i| {
+            compact
+                .layouts
+                .get(i)
+                .is_some_and(|l| match (&l.key, shape) {
+                    (LayoutKey::Shape(known), Some(shape)) => *known == shape,
+                    (LayoutKey::Names(names), None) => *names == compact.layout,
+                    _ => false,
+                })
+        });
         let i = match found {
             Some(i) => i,
             None => {
                 if compact.layouts.len() >= LAYOUTS {
-                    compact.layouts.remove(0);
+                    compact.layouts.clear();
+                    compact.by_hash.clear();
                 }
                 compact.next_serial += 1;
                 compact.layouts.push(Layout {
@@ -273,7 +307,9 @@ impl Scanner<'_> {
                     repeats: Vec::new(),
                     looked_up: 0,
                 });
-                compact.layouts.len() - 1
+                let i = compact.layouts.len() - 1;
+                compact.by_hash.insert(hash, i);
+                i
             }
         };
         compact.current = Some(i);
@@ -291,8 +327,8 @@ impl Scanner<'_> {
         };
         let slots = layout
             .scope_slots
-            .get_or_insert_with(|| scopes.scalar_slots(&self.members, raw, &mut compact.name_buf));
-        self.raw_scope.read(scopes, &self.members, raw, slots);
+            .get_or_insert_with(|| scopes.layout_slots(&self.members, raw, &mut compact.name_buf));
+        self.raw_scope.read(scopes, &self.members, slots);
     }
 
     /// Appends to `out` the byte ranges of the indexed event `raw` that hold

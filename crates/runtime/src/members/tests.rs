@@ -249,6 +249,68 @@ mod properties {
         })
     }
 
+    /// The containers of a line serde_json accepts, as a recursive walk
+    /// lists them (the name holding each, the index of the one it is in),
+    /// and the index of the container holding each scalar: what
+    /// [`MemberIndex::nested_tree`] tells of a nested line.
+    type Tree = (Vec<(Option<(u32, u32)>, u32)>, Vec<u32>);
+
+    fn tree_of(raw: &[u8]) -> Option<Tree> {
+        fn skip(raw: &[u8], mut i: usize) -> usize {
+            while raw.get(i).is_some_and(u8::is_ascii_whitespace) {
+                i += 1;
+            }
+            i
+        }
+        /// The value at `i` (held by `holder`, in container `parent`):
+        /// its end.
+        fn value(
+            raw: &[u8],
+            i: usize,
+            holder: Option<(u32, u32)>,
+            parent: u32,
+            tree: &mut Tree,
+        ) -> Option<usize> {
+            let mut i = skip(raw, i);
+            let open = *raw.get(i)?;
+            if open != b'{' && open != b'[' {
+                tree.1.push(parent);
+                if open == b'"' {
+                    return Some(lenient_string_end(raw, i + 1)? + 1);
+                }
+                while raw.get(i).is_some_and(|b| !b",]} ".contains(b)) {
+                    i += 1;
+                }
+                return Some(i);
+            }
+            let me = tree.0.len() as u32;
+            tree.0.push((holder, parent));
+            i = skip(raw, i + 1);
+            let close = if open == b'{' { b'}' } else { b']' };
+            if raw.get(i) == Some(&close) {
+                return Some(i + 1);
+            }
+            loop {
+                let element_holder = if open == b'{' {
+                    let end = lenient_string_end(raw, i + 1)?;
+                    let name = (i as u32 + 1, end as u32);
+                    i = skip(raw, end + 1) + 1;
+                    Some(name)
+                } else {
+                    holder
+                };
+                i = skip(raw, value(raw, i, element_holder, me, tree)?);
+                match raw.get(i)? {
+                    b',' => i = skip(raw, i + 1),
+                    _ => return Some(i + 1),
+                }
+            }
+        }
+        let mut tree = (Vec::new(), Vec::new());
+        value(raw, 0, None, NO_PARENT, &mut tree)?;
+        Some(tree)
+    }
+
     /// The spans, top-level members and `\/` flag of one strict path
     /// (`flat` or the general one) alone, when it accepts the line.
     type StrictView = (Vec<(u32, u32, (u32, u32))>, Vec<TopMember>, bool);
@@ -289,6 +351,24 @@ mod properties {
                 "{}",
                 String::from_utf8_lossy(other)
             );
+        }
+    }
+
+    #[test]
+    fn nested_records_list_their_containers() {
+        for line in [
+            &br##"{"Event":{"System":{"EventID":1,"Provider":{"#attributes":{"Name":"x"}}},"EventData":{"Data":[{"@Name":"a","#text":"b"},[],{},[1,[2,{"k":3}]]]}},"n":null}"##[..],
+            br#" { "Event" : { "A" : [ ] , "B" : { } , "C" : [ { "D" : "e" } , 7 ] } , "f" : true } "#,
+            br#"{"a":[[[]]],"b":{"c":{"d":{}}}}"#,
+        ] {
+            let index = MemberIndex::built(line);
+            let text = String::from_utf8_lossy(line);
+            assert!(index.top_members().is_some() && !index.is_flat(), "{text}");
+            let tree = index.nested_tree().map(|t| {
+                let opens: Vec<_> = t.opens.iter().map(|o| (o.holder, o.parent)).collect();
+                (opens, t.scalars().map(|(_, _, open)| open).collect::<Vec<_>>())
+            });
+            assert_eq!(tree, tree_of(line), "{text}");
         }
     }
 
@@ -428,6 +508,14 @@ mod properties {
                 let spans: Vec<(u32, u32, (u32, u32))> =
                     x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
                 prop_assert_eq!(Some((spans, x.containers.clone())), lenient_spans(&line), "{}", text);
+                // A nested line's containers and the one holding each scalar.
+                if !x.is_flat() {
+                    let tree = x.nested_tree().map(|t| {
+                        let opens = t.opens.iter().map(|o| (o.holder, o.parent)).collect();
+                        (opens, t.scalars().map(|(_, _, open)| open).collect())
+                    });
+                    prop_assert_eq!(tree, tree_of(&line), "{}", text);
+                }
                 // What the pass saw: a `\/` or `\u` escape (backslashes
                 // lie only in strings, in pairs), a byte outside ASCII.
                 let mut hiding = false;

@@ -212,7 +212,6 @@ pub(crate) struct RawScopeState {
     containers: Vec<bool>,
     /// Per source: unknown (0), possible (1), refused (2).
     sources: Vec<u8>,
-    name_buf: Vec<u8>,
     text_buf: Vec<u8>,
     /// Per field key: the numbers of its values (worked out on the first
     /// requirement's ask, then kept for the event), or `None` while not
@@ -382,39 +381,56 @@ impl RawScopes {
         self.sources.iter().any(|t| !t.any_windows)
     }
 
-    /// For each scalar of the event `index` was built on, the slots of the
-    /// keys it can be read as: `(scalar, slot)` pairs, in scalar order. They
-    /// follow from the scalars' member names alone, so events of one layout
-    /// of names share them ([`RawScopeState::read`]).
-    pub(crate) fn scalar_slots(
+    /// What the event `index` was built on can be read as: for each scalar,
+    /// the slots of the keys it can be read as (`(scalar, slot)` pairs, in
+    /// scalar order), and the fields some member holding a container can
+    /// be. They follow from the member names alone (the scalars' and the
+    /// containers'), so events of one layout of names share them
+    /// ([`RawScopeState::read`]).
+    pub(crate) fn layout_slots(
         &self,
         index: &MemberIndex,
         raw: &[u8],
         buf: &mut Vec<u8>,
-    ) -> Vec<(u32, u32)> {
-        let mut out = Vec::new();
+    ) -> LayoutSlots {
+        let mut scalars = Vec::new();
         for k in 0..index.len() {
             let Some(name) = index.span_name(raw, k) else {
                 continue;
             };
             for key in self.keys_of(name, buf) {
-                out.push((k as u32, key.slot() as u32));
+                scalars.push((k as u32, key.slot() as u32));
             }
         }
-        out
+        let mut container_fields = Vec::new();
+        for name in index.container_names(raw) {
+            for key in self.keys_of(name, buf) {
+                if let Key::Field(f) = key {
+                    container_fields.push(*f);
+                }
+            }
+        }
+        LayoutSlots {
+            scalars,
+            container_fields,
+        }
     }
 }
 
+/// The log-source keys the members of one layout of names can be read as
+/// ([`RawScopes::layout_slots`]).
+#[derive(Debug, Default)]
+pub(crate) struct LayoutSlots {
+    /// Per scalar (its index), the slot of each key it can be read as.
+    scalars: Vec<(u32, u32)>,
+    /// The fields a member holding an object or an array can be.
+    container_fields: Vec<usize>,
+}
+
 impl RawScopeState {
-    /// Reads the log-source values of the event `index` was built on, its
-    /// scalars' key slots given ([`RawScopes::scalar_slots`] of its layout).
-    pub(crate) fn read(
-        &mut self,
-        filter: &RawScopes,
-        index: &MemberIndex,
-        raw: &[u8],
-        scalar_slots: &[(u32, u32)],
-    ) {
+    /// Reads the log-source values of the event `index` was built on, the
+    /// key slots of its layout given ([`RawScopes::layout_slots`]).
+    pub(crate) fn read(&mut self, filter: &RawScopes, index: &MemberIndex, slots: &LayoutSlots) {
         self.values.resize_with(3 + filter.fields, Vec::new);
         self.values.iter_mut().for_each(Vec::clear);
         self.sources.clear();
@@ -423,7 +439,7 @@ impl RawScopeState {
         self.containers.resize(filter.fields, false);
         self.numbers.clear();
         self.numbers.resize(filter.fields, None);
-        for &(k, slot) in scalar_slots {
+        for &(k, slot) in &slots.scalars {
             if let (Some((start, end)), Some(values)) = (
                 index.span_range(k as usize),
                 self.values.get_mut(slot as usize),
@@ -431,13 +447,9 @@ impl RawScopeState {
                 values.push((start as u32, end as u32));
             }
         }
-        for name in index.container_names(raw) {
-            for key in filter.keys_of(name, &mut self.name_buf) {
-                if let Key::Field(f) = key {
-                    if let Some(c) = self.containers.get_mut(*f) {
-                        *c = true;
-                    }
-                }
+        for &f in &slots.container_fields {
+            if let Some(c) = self.containers.get_mut(f) {
+                *c = true;
             }
         }
     }
@@ -655,8 +667,8 @@ mod tests {
         let mut index = MemberIndex::default();
         assert!(index.build(raw));
         let mut state = RawScopeState::default();
-        let slots = scopes.scalar_slots(&index, raw, &mut Vec::new());
-        state.read(scopes, &index, raw, &slots);
+        let slots = scopes.layout_slots(&index, raw, &mut Vec::new());
+        state.read(scopes, &index, &slots);
         let mut out = Vec::new();
         state.signature(scopes, raw, &mut out);
         out
