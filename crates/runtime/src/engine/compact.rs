@@ -46,6 +46,8 @@ const LAYOUTS: usize = 512;
 /// holding a container: a length no name can have (a line is shorter than
 /// `u32::MAX` bytes; `u32::MAX` marks a scalar without a member).
 const CONTAINERS_FOLLOW: u32 = u32::MAX - 1;
+/// Then, before the containers of a line the strict pass accepted, another.
+const OPENS_FOLLOW: u32 = u32::MAX - 2;
 
 /// The highest repeat counter of a layout's scalar (where it starts).
 pub(super) const REPEATS_MAX: u8 = 15;
@@ -273,6 +275,23 @@ impl Scanner<'_> {
                         .layout
                         .extend_from_slice(&(name.len() as u32).to_le_bytes());
                     compact.layout.extend_from_slice(name);
+                }
+                // Then the containers as the strict pass lists them: the one
+                // each is in and the name holding it (the verdict memo
+                // keeps what it works out of them per layout).
+                if let Some(tree) = self.members.nested_tree() {
+                    compact
+                        .layout
+                        .extend_from_slice(&OPENS_FOLLOW.to_le_bytes());
+                    for open in tree.opens {
+                        compact.layout.extend_from_slice(&open.parent.to_le_bytes());
+                        let holder = open
+                            .holder
+                            .and_then(|(a, b)| raw.get(a as usize..b as usize));
+                        let len = holder.map_or(u32::MAX, |h| h.len() as u32);
+                        compact.layout.extend_from_slice(&len.to_le_bytes());
+                        compact.layout.extend_from_slice(holder.unwrap_or_default());
+                    }
                 }
                 compact.by_hash.hasher().hash_one(compact.layout.as_slice())
             }

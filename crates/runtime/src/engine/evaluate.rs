@@ -70,6 +70,7 @@ impl Scanner<'_> {
                             &tree,
                             filter.leaves(),
                             &self.candidates,
+                            self.compact.current_serial(),
                         );
                         nested_key = memo_key.is_some();
                     }

@@ -67,9 +67,11 @@
 //! [`MAX_KEY_BYTES`] bytes of keys; keys past [`MAX_KEY_LEN`] bytes are not
 //! built.
 
+use std::collections::HashMap;
+
 use super::remembered::{RememberedLists, Switch};
 use crate::members::NestedTree;
-use crate::partial::{has_id, LeafNames, MemberFilter};
+use crate::partial::{has_id, reads_leaf, LeafNames, MemberFilter, ANY_LEAF, NO_LEAF};
 use crate::strict_json::TopMember;
 
 /// Verdicts remembered at most per scanner (then the memo starts over).
@@ -105,6 +107,9 @@ const WORTH_SHARE_NESTED: u32 = 32;
 /// Layouts of member names remembered (events of several kinds alternate:
 /// see `compact.rs`'s `LAYOUTS`).
 const LAYOUTS: usize = 16;
+/// Stage-1 layouts of nested events whose leaves are kept (then they start
+/// over).
+const NESTED_LAYOUTS: usize = 1024;
 /// The id of a name no rule reads by name.
 const NO_ID: u32 = u32::MAX;
 /// The byte after a flat key's candidates: its member names follow, each
@@ -135,6 +140,10 @@ pub(super) struct VerdictMemo {
     object_read: bool,
     /// Recent layouts (newest last).
     layouts: Vec<Layout>,
+    /// Per stage-1 layout of nested events: the leaf
+    /// ([`LeafNames::leaf_of`]) of each container's holder and of each
+    /// scalar's member, in order.
+    nested_leaves: HashMap<u64, (Vec<u32>, Vec<u32>), foldhash::fast::FixedState>,
     /// Whether flat events (keyed by their top-level members) are looked up.
     flat: Switch,
     /// Whether nested events (keyed by their line, unread values cut out)
@@ -276,6 +285,7 @@ impl Default for VerdictMemo {
             held_opens: Vec::new(),
             object_read: false,
             layouts: Vec::new(),
+            nested_leaves: HashMap::default(),
             flat: Switch::new(WINDOW_EVENTS, WORTH_SHARE),
             nested: Switch::new(WINDOW_EVENTS_NESTED, WORTH_SHARE_NESTED),
             current: Kind::Flat,
@@ -386,6 +396,7 @@ impl VerdictMemo {
         self.read_lists.clear();
         // Their ids were the old filter's.
         self.layouts.clear();
+        self.nested_leaves.clear();
     }
 
     /// Builds the key of an event (`raw`, whose strict pass listed `top`)
@@ -531,6 +542,7 @@ impl VerdictMemo {
         tree: &NestedTree<'_>,
         leaves: &LeafNames,
         candidates: &[u32],
+        layout: Option<u64>,
     ) -> Option<u64> {
         if !self.looks_up(Kind::Nested) {
             return None;
@@ -543,23 +555,49 @@ impl VerdictMemo {
                 *w |= b;
             }
         }
-        let read = |name: Option<(u32, u32)>| {
+        // The leaf of each container's holder and each scalar's member,
+        // once per stage-1 layout (which tells the containers, their
+        // holders and the scalars' names: `compact.rs`).
+        let name_leaf = |name: Option<(u32, u32)>| {
             name.and_then(|(a, b)| raw.get(a as usize..b as usize))
-                .is_some_and(|name| leaves.reads(bits, name))
+                .map_or(NO_LEAF, |name| leaves.leaf_of(name))
         };
+        let work_out = || {
+            let opens = tree.opens.iter().map(|o| name_leaf(o.holder)).collect();
+            let scalars = tree.scalars().map(|(_, name, _)| name_leaf(name)).collect();
+            (opens, scalars)
+        };
+        let fresh;
+        let (open_leaves, scalar_leaves): &(Vec<u32>, Vec<u32>) = match layout {
+            Some(serial) => {
+                if self.nested_leaves.len() >= NESTED_LAYOUTS {
+                    self.nested_leaves.clear();
+                }
+                self.nested_leaves.entry(serial).or_insert_with(work_out)
+            }
+            None => {
+                fresh = work_out();
+                &fresh
+            }
+        };
+        if open_leaves.len() != tree.opens.len() || scalar_leaves.len() != tree.scalars().count() {
+            return None;
+        }
         // Containers open before those they hold: one pass decides which
         // are read whole.
         let held = &mut self.held_opens;
         held.clear();
-        for open in tree.opens {
+        for (open, &leaf) in tree.opens.iter().zip(open_leaves) {
             let by_parent = held.get(open.parent as usize).copied().unwrap_or(false);
-            held.push(by_parent || read(open.holder));
+            held.push(by_parent || reads_leaf(bits, leaf));
         }
         let key = &mut self.key;
         start_key(key, candidates);
         let mut from = 0usize;
-        for ((start, end), name, open) in tree.scalars() {
-            if held.get(open as usize).copied().unwrap_or(true) || read(name) {
+        let mut leaves_of_scalars = scalar_leaves.iter();
+        for ((start, end), _, open) in tree.scalars() {
+            let leaf = leaves_of_scalars.next().copied().unwrap_or(ANY_LEAF);
+            if held.get(open as usize).copied().unwrap_or(true) || reads_leaf(bits, leaf) {
                 continue;
             }
             key.extend_from_slice(raw.get(from..start as usize)?);

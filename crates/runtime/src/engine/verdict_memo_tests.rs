@@ -500,6 +500,27 @@ fn remembered_verdicts_of_nested_events_are_those_of_a_fresh_scanner() {
     );
 }
 
+/// The nested key of `raw` worked out afresh, then through the leaves kept
+/// for its stage-1 layout `serial` (twice: kept, then reused): the same
+/// each time, left in `memo.key`.
+fn nested_key_both_ways(
+    memo: &mut VerdictMemo,
+    raw: &[u8],
+    tree: &NestedTree<'_>,
+    leaves: &LeafNames,
+    candidates: &[u32],
+    serial: u64,
+) {
+    memo.nested_key_of(raw, tree, leaves, candidates, None)
+        .unwrap();
+    let fresh = memo.key.clone();
+    for _ in 0..2 {
+        memo.nested_key_of(raw, tree, leaves, candidates, Some(serial))
+            .unwrap();
+        assert_eq!(memo.key, fresh);
+    }
+}
+
 #[test]
 fn a_nested_key_cuts_out_exactly_the_values_no_candidate_reads() {
     let e = engine(&RULES, false);
@@ -510,16 +531,17 @@ fn a_nested_key_cuts_out_exactly_the_values_no_candidate_reads() {
     let tree = index.nested_tree().unwrap();
     let mut memo = VerdictMemo::default();
     // Rule 0 reads the command line only (and the log-source members).
-    memo.nested_key_of(raw.as_bytes(), &tree, filter.leaves(), &[0])
-        .unwrap();
+    let key = |memo: &mut VerdictMemo, raw: &str, tree, leaves, candidates, serial| {
+        nested_key_both_ways(memo, raw.as_bytes(), tree, leaves, candidates, serial)
+    };
+    key(&mut memo, &raw, &tree, filter.leaves(), &[0], 1);
     let kept = String::from_utf8_lossy(&memo.key[8..]).replace('\0', "~");
     assert_eq!(
         kept,
         r##"{"Event":{"#attributes":{"xmlns":~},"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon","Guid":~}},"EventID":1,"EventRecordID":~,"TimeCreated":{"#attributes":{"SystemTime":~}},"Execution":{"#attributes":{"ProcessID":~,"ThreadID":~}},"Channel":"Microsoft-Windows-Sysmon/Operational"},"EventData":{"UtcTime":~,"ProcessGuid":~,"ProcessId":~,"Image":~,"CommandLine":"cmd /c whoami","ParentImage":~,"User":~,"Hashes":~,"Note":~}}}"##
     );
     // Rule 2 reads the parent image and the user.
-    memo.nested_key_of(raw.as_bytes(), &tree, filter.leaves(), &[2])
-        .unwrap();
+    key(&mut memo, &raw, &tree, filter.leaves(), &[2], 1);
     let kept = String::from_utf8_lossy(&memo.key[8..]).replace('\0', "~");
     assert!(
         kept.contains(r#""ParentImage":"C:\\o\\WINWORD.EXE","User":"NT AUTHORITY\\SYSTEM""#),
@@ -532,13 +554,10 @@ fn a_nested_key_cuts_out_exactly_the_values_no_candidate_reads() {
     let e = engine(&[rule], false);
     let filter = MemberFilter::new(&p, &e.reads);
     let index = MemberIndex::built(listed.as_bytes());
-    memo.nested_key_of(
-        listed.as_bytes(),
-        &index.nested_tree().unwrap(),
-        filter.leaves(),
-        &[0],
-    )
-    .unwrap();
+    // (Another profile's filter: what was kept per layout is forgotten.)
+    memo.clear();
+    let tree = index.nested_tree().unwrap();
+    key(&mut memo, &listed, &tree, filter.leaves(), &[0], 2);
     let kept = String::from_utf8_lossy(&memo.key[8..]).replace('\0', "~");
     assert!(
         kept.contains(r#""Hashes":["SHA1=77","MD5=AB12"]"#),
@@ -568,4 +587,32 @@ fn the_memo_stays_bounded() {
     let (_, key_bytes, held) = memo.lists.held();
     assert_eq!(held, key_bytes);
     assert!(memo.lists.all_are(&[1]));
+}
+
+/// Nested records whose scalars and containers have the same names in the
+/// same order but another structure are of other stage-1 layouts (the
+/// memo keeps what it works out of a layout's containers, by position:
+/// [`VerdictMemo::nested_key_of`]).
+#[test]
+fn nested_layouts_tell_their_structure() {
+    let e = gated_engine(&RULES);
+    let mut scanner = e.scanner().unwrap();
+    let system = r#""System":{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1}"#;
+    let lines = [
+        format!(r#"{{"Event":{{{system},"a":[{{}}],"b":{{}}}}}}"#),
+        format!(r#"{{"Event":{{{system},"a":[],"b":[{{}}]}}}}"#),
+        format!(r#"{{"Event":{{{system},"a":{{"b":{{}}}}}}}}"#),
+    ];
+    let mut serials = Vec::new();
+    for line in lines.iter().chain(&lines) {
+        scanner.candidates(line.as_bytes());
+        serials.push(scanner.compact.current_serial());
+    }
+    assert!(serials.iter().all(Option::is_some), "{serials:?}");
+    // Each line its own layout, found again the second time.
+    assert_eq!(serials[..3], serials[3..], "{serials:?}");
+    let mut distinct = serials[..3].to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "{serials:?}");
 }

@@ -25,6 +25,21 @@ use hypersigma_compiler::Profile;
 
 use super::{has_id, id_bit_sets, ReadSet};
 
+/// A member name no rule reads ([`LeafNames::leaf_of`]).
+pub(crate) const NO_LEAF: u32 = u32::MAX;
+/// A member name any rule may read (it holds a space or an escape).
+pub(crate) const ANY_LEAF: u32 = u32::MAX - 1;
+
+/// Whether a rule whose leaves are `bits` may read the value of a member
+/// whose name is `leaf` ([`LeafNames::leaf_of`]).
+pub(crate) fn reads_leaf(bits: &[u64], leaf: u32) -> bool {
+    match leaf {
+        NO_LEAF => false,
+        ANY_LEAF => true,
+        id => has_id(bits, id),
+    }
+}
+
 /// The leaf names of a profile's lookups, numbered, with per rule the set
 /// of them its fields and log sources reach.
 #[derive(Debug, Clone, Default)]
@@ -88,14 +103,14 @@ impl LeafNames {
         self.rule_bits.get(start..start + self.words)
     }
 
-    /// Whether a member of this name (as written) may have its value read
-    /// by a rule whose leaves are `bits`: its name is one of them, or holds
-    /// a space or an escape.
-    pub(crate) fn reads(&self, bits: &[u64], name: &[u8]) -> bool {
+    /// What a member of this name (as written) is to [`reads_leaf`]: its
+    /// leaf id, [`ANY_LEAF`] when its name holds a space or an escape (any
+    /// rule may read it), [`NO_LEAF`] when no rule reads it.
+    pub(crate) fn leaf_of(&self, name: &[u8]) -> u32 {
         if name.iter().any(|&b| b == b' ' || b == b'\\') {
-            return true;
+            return ANY_LEAF;
         }
-        self.names.get(name).is_some_and(|&id| has_id(bits, id))
+        self.names.get(name).copied().unwrap_or(NO_LEAF)
     }
 }
 
@@ -135,7 +150,7 @@ mod tests {
         ];
         for (name, read) in expected {
             assert_eq!(
-                names.reads(&bits, name),
+                reads_leaf(&bits, names.leaf_of(name)),
                 read,
                 "{}",
                 String::from_utf8_lossy(name)
