@@ -67,6 +67,17 @@ fn token_at(raw: &[u8], i: usize) -> Option<(usize, u8)> {
     }
 }
 
+/// How the flat pass ended ([`MemberIndex::build_flat`]).
+enum FlatEnd {
+    /// It read the line: one object of scalar members.
+    Read,
+    /// It stopped at the container at this position, the value of the
+    /// member it listed last (with a value range still empty).
+    Container(usize),
+    /// It stopped at anything else.
+    Refused,
+}
+
 /// What a number or a word is to [`TopMember::plain_string`]: not a string
 /// whose text is its bytes.
 const NOT_PLAIN: Escapes = Escapes {
@@ -304,24 +315,62 @@ impl MemberIndex {
         if self.seen.non_ascii {
             simdutf8::basic::from_utf8(raw).ok()?;
         }
-        if self.build_flat(raw, specials).is_some() {
-            return Some(());
+        match self.build_flat(raw, specials) {
+            FlatEnd::Read => Some(()),
+            FlatEnd::Container(at) => self.continue_nested(raw, specials, at),
+            FlatEnd::Refused => {
+                self.spans.clear();
+                self.top.clear();
+                self.seen.hiding_escape = false;
+                self.seen.rewritten_number = false;
+                self.build_nested(raw, specials)
+            }
         }
-        self.spans.clear();
-        self.top.clear();
-        self.seen.hiding_escape = false;
-        self.seen.rewritten_number = false;
-        self.build_nested(raw, specials)
+    }
+
+    /// The general pass taking over from the flat one, which read the
+    /// line's first members (scalars, listed in `top`) and stopped at a
+    /// container, the value at `at` of the member last listed: the
+    /// members read are not read again (a line whose only container comes
+    /// late was lexed nearly twice, ~40 % of an OTRF record's
+    /// instructions).
+    fn continue_nested(&mut self, raw: &[u8], specials: &SpecialBytes, at: usize) -> Option<()> {
+        let (name, name_escaped) = self.top.last().map(|m| (m.name, m.name_escaped))?;
+        self.top.pop();
+        self.spans.extend(self.top.iter().map(|m| Span {
+            start: m.value.0,
+            end: m.value.1,
+            key: m.name,
+        }));
+        self.span_opens.resize(self.spans.len(), 0);
+        let byte = *raw.get(at)?;
+        self.nested_from(raw, specials, Some((at, byte, name, name_escaped)))
     }
 
     /// The strict pass for the common shape of an event: one object whose
     /// members are all scalars (strings, numbers, `true`, `false`, `null`).
     /// The same tokens, spans and top-level members as
     /// [`MemberIndex::build_nested`], without its bookkeeping of open
-    /// containers and what may come next. `None` for any other shape
-    /// (nested values, an empty object) and for any line it would refuse:
-    /// the general pass then starts over and decides.
-    fn build_flat(&mut self, raw: &[u8], specials: &SpecialBytes) -> Option<()> {
+    /// containers and what may come next. At a member holding a container
+    /// it stops and tells where ([`FlatEnd::Container`]): the general pass
+    /// goes on from there. For any other line (an empty object, one it
+    /// would refuse) the general pass starts over and decides.
+    fn build_flat(&mut self, raw: &[u8], specials: &SpecialBytes) -> FlatEnd {
+        let mut container = None;
+        match self.read_flat(raw, specials, &mut container) {
+            Some(()) => FlatEnd::Read,
+            None => container.map_or(FlatEnd::Refused, FlatEnd::Container),
+        }
+    }
+
+    /// [`MemberIndex::build_flat`]'s reading: `None` when it stops, with
+    /// the position of the container it stopped at in `container`.
+    fn read_flat(
+        &mut self,
+        raw: &[u8],
+        specials: &SpecialBytes,
+        container: &mut Option<usize>,
+    ) -> Option<()> {
         let spaces = |i: usize| skip_spaces(raw, i);
         // The separator before each member: `{`, then a comma.
         let mut separator = spaces(0);
@@ -354,7 +403,20 @@ impl MemberIndex {
                 }
             };
             let at = spaces(after_colon);
-            let (end, escapes) = scalar_end(raw, at, specials)?;
+            let Some((end, escapes)) = scalar_end(raw, at, specials) else {
+                // The member is listed, its value to be read by the
+                // general pass.
+                if matches!(raw.get(at), Some(b'{' | b'[')) {
+                    self.top.push(TopMember {
+                        name,
+                        name_escaped,
+                        value: (at as u32, at as u32),
+                        plain_string: false,
+                    });
+                    *container = Some(at);
+                }
+                return None;
+            };
             self.seen.hiding_escape |= escapes.hiding;
             self.seen.rewritten_number |= escapes.rewritten_number;
             let value = (at as u32, end as u32);
@@ -398,10 +460,29 @@ impl MemberIndex {
     /// record took ~10,900 instructions that way, ~TODO this way
     /// (callgrind, real events).
     fn build_nested(&mut self, raw: &[u8], specials: &SpecialBytes) -> Option<()> {
-        let (mut i, first) = token_at(raw, 0)?;
-        if first != b'{' {
-            return None;
-        }
+        self.nested_from(raw, specials, None)
+    }
+
+    /// [`MemberIndex::build_nested`] from the line's start, or from the
+    /// value (its position, first byte, and its member's name and whether
+    /// escaped) of a top-level member the flat pass stopped at, the members
+    /// before it in `top`, `spans` and `span_opens`.
+    fn nested_from(
+        &mut self,
+        raw: &[u8],
+        specials: &SpecialBytes,
+        mut resume: Option<(usize, u8, (u32, u32), bool)>,
+    ) -> Option<()> {
+        let mut i = match resume {
+            Some(_) => 0,
+            None => {
+                let (at, first) = token_at(raw, 0)?;
+                if first != b'{' {
+                    return None;
+                }
+                at + 1
+            }
+        };
         // `build_strict` emptied `opens` and `span_opens`.
         self.opens.push(Open {
             holder: None,
@@ -415,16 +496,25 @@ impl MemberIndex {
         };
         // Open containers, `current` included.
         let mut depth = 1usize;
-        i += 1;
         // Whether `current` just opened: its closing bracket may come first.
         let mut opened = true;
         // The top-level member being read: its name and where its value starts.
         let (mut name, mut name_escaped, mut value_start) = (NO_KEY, false, 0u32);
+        if let Some((_, _, resumed_name, escaped)) = resume {
+            (name, name_escaped) = (resumed_name, escaped);
+            current.key = resumed_name;
+        }
         loop {
-            let (mut at, mut b) = token_at(raw, i)?;
-            let empty = opened && b == if current.array { b']' } else { b'}' };
+            let (mut at, mut b, empty, named) = match resume.take() {
+                Some((at, b, _, _)) => (at, b, false, true),
+                None => {
+                    let (at, b) = token_at(raw, i)?;
+                    let empty = opened && b == if current.array { b']' } else { b'}' };
+                    (at, b, empty, current.array)
+                }
+            };
             if !empty {
-                if !current.array {
+                if !named {
                     if b != b'"' {
                         return None;
                     }

@@ -323,7 +323,9 @@ mod properties {
             return None;
         }
         if flat {
-            x.build_flat(raw, &specials)?;
+            if !matches!(x.build_flat(raw, &specials), FlatEnd::Read) {
+                return None;
+            }
         } else {
             x.build_nested(raw, &specials)?;
         }
@@ -360,6 +362,9 @@ mod properties {
             &br##"{"Event":{"System":{"EventID":1,"Provider":{"#attributes":{"Name":"x"}}},"EventData":{"Data":[{"@Name":"a","#text":"b"},[],{},[1,[2,{"k":3}]]]}},"n":null}"##[..],
             br#" { "Event" : { "A" : [ ] , "B" : { } , "C" : [ { "D" : "e" } , 7 ] } , "f" : true } "#,
             br#"{"a":[[[]]],"b":{"c":{"d":{}}}}"#,
+            // Scalars first (the flat pass reads them), then containers.
+            br#"{"A":1,"B":"x\\y\/z","C":{"D":[1,{"E":2}]},"F":true,"G":[]}"#,
+            br#"{"A" : -0, "B":"b" , "C": [ ] }"#,
         ] {
             let index = MemberIndex::built(line);
             let text = String::from_utf8_lossy(line);
@@ -369,6 +374,9 @@ mod properties {
                 (opens, t.scalars().map(|(_, _, open)| open).collect::<Vec<_>>())
             });
             assert_eq!(tree, tree_of(line), "{text}");
+            let spans = index.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
+            let read = (spans, index.top.clone(), index.seen.hiding_escape);
+            assert_eq!(Some(read), strict_path(line, false), "{text}");
         }
     }
 
@@ -507,9 +515,14 @@ mod properties {
             if mine {
                 let spans: Vec<(u32, u32, (u32, u32))> =
                     x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
-                prop_assert_eq!(Some((spans, x.containers.clone())), lenient_spans(&line), "{}", text);
-                // A nested line's containers and the one holding each scalar.
+                prop_assert_eq!(Some((spans.clone(), x.containers.clone())), lenient_spans(&line), "{}", text);
+                // A nested line's spans, top-level members and escapes as
+                // the general pass alone reads them (the flat pass may have
+                // read its first members), its containers and the one
+                // holding each scalar.
                 if !x.is_flat() {
+                    let view = (spans.clone(), x.top.clone(), x.seen.hiding_escape);
+                    prop_assert_eq!(Some(view), strict_path(&line, false), "{}", text);
                     let tree = x.nested_tree().map(|t| {
                         let opens = t.opens.iter().map(|o| (o.holder, o.parent)).collect();
                         (opens, t.scalars().map(|(_, _, open)| open).collect())
