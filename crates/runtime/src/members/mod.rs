@@ -458,7 +458,7 @@ impl MemberIndex {
     /// names holding containers. Read a member at a time (name, colon,
     /// value, then the commas and closing brackets after it), not a token
     /// at a time through a table of what may come next: an `evtx_dump`
-    /// record took ~10,900 instructions that way, ~TODO this way
+    /// record took ~10,900 instructions in this pass that way, ~9,300 this way
     /// (callgrind, real events).
     fn build_nested(&mut self, raw: &[u8], specials: &SpecialBytes) -> Option<()> {
         self.nested_from(raw, specials, None)
