@@ -15,9 +15,10 @@
 //!
 //! Where each value's member counts is decided per *layout* (the member
 //! names of the scalars in order): events of one source repeat their
-//! layout, so the places of the layouts seen are remembered (hundreds), and with
-//! them the log-source keys each scalar can be read as (the scope gate's
-//! [`crate::raw_scope::RawScopes::scalar_slots`]).
+//! layout, so the places of the layouts seen are remembered (hundreds), and
+//! with them the log-source keys each scalar can be read as and the fields
+//! each member holding a container can be (the scope gate's
+//! [`crate::raw_scope::RawScopes::layout_slots`]).
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;

@@ -17,9 +17,9 @@
 //! set of possible scopes (which the scope gate and the scope checks of the
 //! event then read instead of testing each scope's sources), and a set to
 //! its database once the set has been seen
-//! [`crate::EngineOptions::subset_after`] times and the bytes of its events
+//! [`crate::engine::EngineOptions::subset_after`] times and the bytes of its events
 //! scanned with the whole database reach
-//! [`crate::EngineOptions::subset_bytes_per_literal`] per literal of its
+//! [`crate::engine::EngineOptions::subset_bytes_per_literal`] per literal of its
 //! own: a build costs in proportion to its literals and pays back in
 //! proportion to the bytes it then scans, so rare sets and short runs keep
 //! the whole database. A database is built by the first thread that asks

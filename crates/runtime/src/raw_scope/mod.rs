@@ -485,7 +485,7 @@ impl RawScopeState {
     }
 
     /// Appends to `out` the tokens of the event read last that
-    /// [`RawScopeState::event_id_possible`] reads (the event-id field's,
+    /// `Scanner::filter_event_ids` reads (the event-id field's,
     /// length-prefixed, then an end mark).
     pub(crate) fn event_id_key(&self, filter: &RawScopes, raw: &[u8], out: &mut Vec<u8>) {
         let tokens = match filter.event_id_field {

@@ -132,8 +132,9 @@ impl RawScopeState {
     }
 
     /// Whether the requirement's field of the event read last may equal
-    /// one of its values (a rule's requirement, [`rule_event_ids`],
-    /// [`rule_value_requirements`]). An event that holds none has no such
+    /// one of its values (a rule's requirement,
+    /// [`hypersigma_compiler::required_values::rule_event_ids`],
+    /// [`hypersigma_compiler::required_values::rule_value_requirements`]). An event that holds none has no such
     /// scalar: a rule that requires one cannot match it. Never false when
     /// the reference's answer is true (a string holding a value's text, a
     /// number equal to it, a string with escapes this does not decode):
