@@ -66,9 +66,7 @@ pub(super) struct CompactEvent {
     /// Whether `bytes` holds the current event's copy, and whether of every
     /// value (reset per event).
     pub(super) made: Option<bool>,
-    /// The current event's layout when it has no shape: each scalar's member
-    /// name, length-prefixed ([`crate::members::MemberIndex::encode_names`]),
-    /// then those of the members holding a container.
+    /// The current event's layout when it has no shape (`encode_layout`).
     layout: Vec<u8>,
     /// The layouts seen since the list last started over.
     layouts: Vec<Layout>,
@@ -174,6 +172,36 @@ impl CompactEvent {
     }
 }
 
+/// Writes the key of the layout of the indexed event `raw` when it has no
+/// shape to `out` (emptied first): each scalar's member name
+/// ([`MemberIndex::encode_names`]), then, after a length no name has, the
+/// names holding containers (which the gate reads), then, after another,
+/// for a line the strict pass found nested, each container as it lists
+/// them: the one it is in and the name holding it (the verdict memo keeps
+/// what it works out of them per layout). Names are length-prefixed.
+fn encode_layout(members: &MemberIndex, raw: &[u8], out: &mut Vec<u8>) {
+    fn push_name(out: &mut Vec<u8>, name: Option<&[u8]>) {
+        let len = name.map_or(u32::MAX, |n| n.len() as u32);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(name.unwrap_or_default());
+    }
+    members.encode_names(raw, out);
+    out.extend_from_slice(&CONTAINERS_FOLLOW.to_le_bytes());
+    for name in members.container_names(raw) {
+        push_name(out, Some(name));
+    }
+    if let Some(tree) = members.nested_tree() {
+        out.extend_from_slice(&OPENS_FOLLOW.to_le_bytes());
+        for open in tree.opens {
+            out.extend_from_slice(&open.parent.to_le_bytes());
+            let holder = open
+                .holder
+                .and_then(|(a, b)| raw.get(a as usize..b as usize));
+            push_name(out, holder);
+        }
+    }
+}
+
 /// Hands `each` the scalars of an indexed event (`members`, their places
 /// in `places`) that a copy of its values holds, in order: each one's
 /// index, bytes and place (`Nowhere` when unknown). Those some witness
@@ -265,35 +293,7 @@ impl Scanner<'_> {
         let hash = match shape {
             Some(shape) => compact.by_hash.hasher().hash_one(shape),
             None => {
-                self.members.encode_names(raw, &mut compact.layout);
-                // Then the names holding containers (which the gate reads),
-                // after a length no name has.
-                compact
-                    .layout
-                    .extend_from_slice(&CONTAINERS_FOLLOW.to_le_bytes());
-                for name in self.members.container_names(raw) {
-                    compact
-                        .layout
-                        .extend_from_slice(&(name.len() as u32).to_le_bytes());
-                    compact.layout.extend_from_slice(name);
-                }
-                // Then the containers as the strict pass lists them: the one
-                // each is in and the name holding it (the verdict memo
-                // keeps what it works out of them per layout).
-                if let Some(tree) = self.members.nested_tree() {
-                    compact
-                        .layout
-                        .extend_from_slice(&OPENS_FOLLOW.to_le_bytes());
-                    for open in tree.opens {
-                        compact.layout.extend_from_slice(&open.parent.to_le_bytes());
-                        let holder = open
-                            .holder
-                            .and_then(|(a, b)| raw.get(a as usize..b as usize));
-                        let len = holder.map_or(u32::MAX, |h| h.len() as u32);
-                        compact.layout.extend_from_slice(&len.to_le_bytes());
-                        compact.layout.extend_from_slice(holder.unwrap_or_default());
-                    }
-                }
+                encode_layout(&self.members, raw, &mut compact.layout);
                 compact.by_hash.hasher().hash_one(compact.layout.as_slice())
             }
         };

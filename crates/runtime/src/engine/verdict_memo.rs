@@ -71,7 +71,7 @@ use std::collections::HashMap;
 
 use super::remembered::{RememberedLists, Switch};
 use crate::members::NestedTree;
-use crate::partial::{has_id, reads_leaf, LeafNames, MemberFilter, ANY_LEAF, NO_LEAF};
+use crate::partial::{has_id, reads_leaf, LeafNames, MemberFilter, NO_LEAF};
 use crate::strict_json::TopMember;
 
 /// Verdicts remembered at most per scanner (then the memo starts over).
@@ -570,7 +570,8 @@ impl VerdictMemo {
         let fresh;
         let (open_leaves, scalar_leaves): &(Vec<u32>, Vec<u32>) = match layout {
             Some(serial) => {
-                if self.nested_leaves.len() >= NESTED_LAYOUTS {
+                let full = self.nested_leaves.len() >= NESTED_LAYOUTS;
+                if full && !self.nested_leaves.contains_key(&serial) {
                     self.nested_leaves.clear();
                 }
                 self.nested_leaves.entry(serial).or_insert_with(work_out)
@@ -580,7 +581,7 @@ impl VerdictMemo {
                 &fresh
             }
         };
-        if open_leaves.len() != tree.opens.len() || scalar_leaves.len() != tree.scalars().count() {
+        if open_leaves.len() != tree.opens.len() || scalar_leaves.len() != tree.scalar_count() {
             return None;
         }
         // Containers open before those they hold: one pass decides which
@@ -594,9 +595,7 @@ impl VerdictMemo {
         let key = &mut self.key;
         start_key(key, candidates);
         let mut from = 0usize;
-        let mut leaves_of_scalars = scalar_leaves.iter();
-        for ((start, end), _, open) in tree.scalars() {
-            let leaf = leaves_of_scalars.next().copied().unwrap_or(ANY_LEAF);
+        for (((start, end), _, open), &leaf) in tree.scalars().zip(scalar_leaves) {
             if held.get(open as usize).copied().unwrap_or(true) || reads_leaf(bits, leaf) {
                 continue;
             }

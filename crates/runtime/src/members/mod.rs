@@ -196,6 +196,11 @@ pub(crate) struct NestedTree<'i> {
 }
 
 impl NestedTree<'_> {
+    /// How many scalars the line holds.
+    pub(crate) fn scalar_count(&self) -> usize {
+        self.spans.len()
+    }
+
     /// Its scalars in line order: byte range, the name of the member
     /// holding each (`None` for none) and the index in `opens` of the
     /// container holding it.

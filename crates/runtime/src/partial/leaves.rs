@@ -28,7 +28,7 @@ use super::{has_id, id_bit_sets, ReadSet};
 /// A member name no rule reads ([`LeafNames::leaf_of`]).
 pub(crate) const NO_LEAF: u32 = u32::MAX;
 /// A member name any rule may read (it holds a space or an escape).
-pub(crate) const ANY_LEAF: u32 = u32::MAX - 1;
+const ANY_LEAF: u32 = u32::MAX - 1;
 
 /// Whether a rule whose leaves are `bits` may read the value of a member
 /// whose name is `leaf` ([`LeafNames::leaf_of`]).

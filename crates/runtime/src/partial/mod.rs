@@ -38,7 +38,7 @@ use crate::members::MemberIndex;
 use crate::strict_json::{unescape_str, unescape_str_into, TopMember};
 
 pub(crate) use kept::KeptMembers;
-pub(crate) use leaves::{reads_leaf, LeafNames, ANY_LEAF, NO_LEAF};
+pub(crate) use leaves::{reads_leaf, LeafNames, NO_LEAF};
 
 /// The Sigma field names stage 2 can look up, per rule, and which rules read
 /// every value.
