@@ -255,6 +255,14 @@ mod properties {
     /// [`MemberIndex::nested_tree`] tells of a nested line.
     type Tree = (Vec<(Option<(u32, u32)>, u32)>, Vec<u32>);
 
+    /// What the index's nested tree tells, as [`tree_of`] lists it.
+    fn tree_read(index: &MemberIndex) -> Option<Tree> {
+        index.nested_tree().map(|t| {
+            let opens = t.opens.iter().map(|o| (o.holder, o.parent)).collect();
+            (opens, t.scalars().map(|(_, _, open)| open).collect())
+        })
+    }
+
     fn tree_of(raw: &[u8]) -> Option<Tree> {
         fn skip(raw: &[u8], mut i: usize) -> usize {
             while raw.get(i).is_some_and(u8::is_ascii_whitespace) {
@@ -369,11 +377,7 @@ mod properties {
             let index = MemberIndex::built(line);
             let text = String::from_utf8_lossy(line);
             assert!(index.top_members().is_some() && !index.is_flat(), "{text}");
-            let tree = index.nested_tree().map(|t| {
-                let opens: Vec<_> = t.opens.iter().map(|o| (o.holder, o.parent)).collect();
-                (opens, t.scalars().map(|(_, _, open)| open).collect::<Vec<_>>())
-            });
-            assert_eq!(tree, tree_of(line), "{text}");
+            assert_eq!(tree_read(&index), tree_of(line), "{text}");
             let spans = index.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
             let read = (spans, index.top.clone(), index.seen.hiding_escape);
             assert_eq!(Some(read), strict_path(line, false), "{text}");
@@ -523,11 +527,7 @@ mod properties {
                 if !x.is_flat() {
                     let view = (spans.clone(), x.top.clone(), x.seen.hiding_escape);
                     prop_assert_eq!(Some(view), strict_path(&line, false), "{}", text);
-                    let tree = x.nested_tree().map(|t| {
-                        let opens = t.opens.iter().map(|o| (o.holder, o.parent)).collect();
-                        (opens, t.scalars().map(|(_, _, open)| open).collect())
-                    });
-                    prop_assert_eq!(tree, tree_of(&line), "{}", text);
+                    prop_assert_eq!(tree_read(&x), tree_of(&line), "{}", text);
                 }
                 // What the pass saw: a `\/` or `\u` escape (backslashes
                 // lie only in strings, in pairs), a byte outside ASCII.
