@@ -187,8 +187,10 @@ pub(crate) struct RawScopes {
     /// `names` and of `#text`.
     first_bytes: [u64; 4],
     lengths: u64,
-    /// Per key slot: what the source tests read of its values.
-    slot_use: Vec<SlotUse>,
+    /// The key slots whose values the source tests read, in order, with
+    /// what they read (the unread ones left out: with all SigmaHQ, 27 of
+    /// 39 slots, which the signature of every event went through).
+    signature_slots: Vec<(usize, SlotUse)>,
 }
 
 /// What the source tests read of a key's values (for signatures).
@@ -314,8 +316,8 @@ impl RawScopes {
             out.required_fields.insert(field.to_string(), id);
         }
         out.fields = field_ids.len();
-        out.slot_use = vec![SlotUse::Compared; 3];
-        out.slot_use.extend((0..out.fields).map(|f| {
+        let mut slot_use = vec![SlotUse::Compared; 3];
+        slot_use.extend((0..out.fields).map(|f| {
             let compared = out
                 .sources
                 .iter()
@@ -328,6 +330,11 @@ impl RawScopes {
                 SlotUse::Unread
             }
         }));
+        out.signature_slots = slot_use
+            .into_iter()
+            .enumerate()
+            .filter(|&(_, u)| u != SlotUse::Unread)
+            .collect();
         out.all_keys = [Key::Channel, Key::Provider, Key::EventId]
             .into_iter()
             .chain((0..out.fields).map(Key::Field))
@@ -464,8 +471,9 @@ impl RawScopeState {
     /// field's value share one.
     pub(crate) fn signature(&self, filter: &RawScopes, raw: &[u8], out: &mut Vec<u8>) {
         out.clear();
-        for (k, slot) in self.values.iter().enumerate() {
-            match filter.slot_use.get(k).copied().unwrap_or(SlotUse::Compared) {
+        for &(k, slot_use) in &filter.signature_slots {
+            let slot = self.values.get(k).map_or(&[][..], Vec::as_slice);
+            match slot_use {
                 SlotUse::Compared => push_tokens(raw, slot, out),
                 SlotUse::Required => {
                     let container = k
