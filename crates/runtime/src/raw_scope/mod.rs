@@ -193,15 +193,14 @@ pub(crate) struct RawScopes {
     signature_slots: Vec<(usize, SlotUse)>,
 }
 
-/// What the source tests read of a key's values (for signatures).
+/// What the source tests read of a key's values (for signatures); a key
+/// they read nothing of (the rules' own `EventID` field) has none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SlotUse {
     /// The values themselves (channels, providers, event ids, conditions).
     Compared,
     /// Only whether one is a container or a non-null scalar.
     Required,
-    /// Nothing (the rules' own `EventID` field).
-    Unread,
 }
 
 /// One event's log-source values, read from its member index.
@@ -316,24 +315,24 @@ impl RawScopes {
             out.required_fields.insert(field.to_string(), id);
         }
         out.fields = field_ids.len();
-        let mut slot_use = vec![SlotUse::Compared; 3];
+        let mut slot_use = vec![Some(SlotUse::Compared); 3];
         slot_use.extend((0..out.fields).map(|f| {
             let compared = out
                 .sources
                 .iter()
                 .any(|t| t.conditions.iter().any(|(c, _)| *c == f));
             if compared {
-                SlotUse::Compared
+                Some(SlotUse::Compared)
             } else if out.sources.iter().any(|t| t.require.contains(&f)) {
-                SlotUse::Required
+                Some(SlotUse::Required)
             } else {
-                SlotUse::Unread
+                None
             }
         }));
         out.signature_slots = slot_use
             .into_iter()
             .enumerate()
-            .filter(|&(_, u)| u != SlotUse::Unread)
+            .filter_map(|(k, u)| Some((k, u?)))
             .collect();
         out.all_keys = [Key::Channel, Key::Provider, Key::EventId]
             .into_iter()
@@ -487,7 +486,6 @@ impl RawScopeState {
                             .any(|&(start, end)| token(raw, start, end) != b"null");
                     out.push(u8::from(present));
                 }
-                SlotUse::Unread => {}
             }
         }
     }
