@@ -72,6 +72,10 @@ pub struct Args {
     /// cache usually holds the inputs after the first read.
     #[arg(long)]
     stream: bool,
+    /// With --stream: read JSON-lines files through the buffered reader
+    /// (copies) instead of memory maps, as `scan --no-mmap` does.
+    #[arg(long, requires = "stream")]
+    no_mmap: bool,
     /// Write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,

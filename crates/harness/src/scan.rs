@@ -60,6 +60,12 @@ pub struct Args {
     /// Longest accepted line in bytes; longer lines are rejected and skipped unread.
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     max_line_bytes: usize,
+    /// Read JSON-lines files through the buffered reader (copies) instead
+    /// of memory maps: for inputs that may be truncated while read (a log
+    /// rotated by copy and truncate), which would end a mapped read with
+    /// SIGBUS.
+    #[arg(long)]
+    no_mmap: bool,
     /// Stop at the first bad line, record or input, with exit status 2 (default: report and go on).
     #[arg(long)]
     strict: bool,
@@ -338,6 +344,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             forced.as_ref(),
             ReadOptions {
                 max_line_bytes: args.max_line_bytes.max(1),
+                mmap: !args.no_mmap,
             },
             threads,
             |d, buf| {

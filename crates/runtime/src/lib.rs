@@ -41,6 +41,7 @@ pub mod correlate;
 pub mod engine;
 mod evtx_input;
 pub mod input;
+mod mapped_lines;
 pub mod members;
 mod partial;
 pub mod pipeline;

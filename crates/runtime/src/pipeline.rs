@@ -308,6 +308,7 @@ mod tests {
         let inputs = [path];
         let read = ReadOptions {
             max_line_bytes: 200,
+            ..ReadOptions::default()
         };
         let rule = parse_rule(
             "title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n    s: {Image|endswith: '\\evil.exe'}\n    condition: s",

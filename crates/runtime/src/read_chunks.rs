@@ -7,15 +7,18 @@
 //! Other formats (EVTX, arrays, concatenated JSON, compressed inputs) go
 //! through [`input::open`] and are passed on re-serialised.
 
-use std::io::{BufRead, BufReader, Read};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hypersigma_compiler::Profile;
+use memmap2::Mmap;
 use serde_json::Value;
 
 use crate::accounting::RejectKind;
 use crate::input::{self, OpenError, Position};
+use crate::mapped_lines::{MappedLine, MappedLines, WINDOW_BYTES};
 
 /// Most events per chunk.
 pub const CHUNK_EVENTS: usize = 2048;
@@ -30,17 +33,21 @@ pub const CHUNK_BYTES: usize = 1 << 20;
 pub struct ReadOptions {
     /// Longest line accepted, in bytes; longer ones are rejected and skipped.
     pub max_line_bytes: usize,
+    /// Read JSON-lines files through memory maps (`mapped_lines.rs`) rather
+    /// than copies; off for inputs that may be truncated while read.
+    pub mmap: bool,
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
             max_line_bytes: 16 << 20,
+            mmap: true,
         }
     }
 }
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Something in a chunk that is not an event.
 pub(crate) struct ChunkError {
@@ -62,30 +69,41 @@ pub(crate) struct Chunk {
 /// long line gives its memory back instead.
 const MAX_RECYCLED_BYTES: usize = 16 << 20;
 
-/// A chunk's raw events: one buffer, each event a range of it, so reading
-/// allocates nothing per event, and emptied buffers go back to the reader
+/// A chunk's raw events: each a range of one buffer, the chunk's own or a
+/// window of a mapped file (`mapped_lines.rs`), so reading allocates
+/// nothing per event; emptied buffers go back to the reader
 /// ([`ChunkEvents::recycled`]) instead of fresh memory for every chunk.
 #[derive(Default)]
 pub(crate) struct ChunkEvents {
     bytes: Vec<u8>,
+    /// The window the events lie in, when they are mapped (`bytes` unused).
+    mapped: Option<Arc<Mmap>>,
     spans: Vec<(Position, usize, usize)>,
 }
 
 impl ChunkEvents {
-    /// An empty buffer with room for a chunk (which ends with the line that
-    /// crosses [`CHUNK_BYTES`]): one allocation, no growth while filling.
-    fn fresh() -> ChunkEvents {
-        ChunkEvents {
-            bytes: Vec::with_capacity(2 * CHUNK_BYTES),
-            spans: Vec::with_capacity(CHUNK_EVENTS),
+    /// The buffer the events' ranges are of.
+    fn data(&self) -> &[u8] {
+        match &self.mapped {
+            Some(window) => window,
+            None => &self.bytes,
         }
     }
 
     /// The events in input order, with their positions.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Position, &[u8])> + '_ {
-        self.spans.iter().map(|&(position, start, end)| {
-            (position, self.bytes.get(start..end).unwrap_or_default())
+        let data = self.data();
+        self.spans.iter().map(move |&(position, start, end)| {
+            (position, data.get(start..end).unwrap_or_default())
         })
+    }
+
+    /// Bytes from the first event's start to the last one's end.
+    fn byte_len(&self) -> usize {
+        match (self.spans.first(), self.spans.last()) {
+            (Some(first), Some(last)) => last.2.saturating_sub(first.1),
+            _ => 0,
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -99,6 +117,7 @@ impl ChunkEvents {
             return None;
         }
         self.bytes.clear();
+        self.mapped = None;
         self.spans.clear();
         Some(self)
     }
@@ -107,7 +126,7 @@ impl ChunkEvents {
     fn last(&self) -> &[u8] {
         self.spans
             .last()
-            .and_then(|&(_, start, end)| self.bytes.get(start..end))
+            .and_then(|&(_, start, end)| self.data().get(start..end))
             .unwrap_or_default()
     }
 }
@@ -120,6 +139,129 @@ pub(crate) fn located(path: &Path, position: Option<Position>) -> String {
     }
 }
 
+/// Fills one input's chunks and sends them, numbered in order.
+struct Chunker<'s> {
+    path: Arc<PathBuf>,
+    /// The input's profile: given, or detected from its first event.
+    profile: Option<Arc<Profile>>,
+    /// The chunk being filled.
+    chunk: Chunk,
+    send: &'s dyn Fn(Chunk) -> bool,
+    recycled: &'s dyn Fn() -> Option<ChunkEvents>,
+}
+
+impl<'s> Chunker<'s> {
+    fn new(
+        path: Arc<PathBuf>,
+        profile: Option<Arc<Profile>>,
+        seq: u64,
+        send: &'s dyn Fn(Chunk) -> bool,
+        recycled: &'s dyn Fn() -> Option<ChunkEvents>,
+    ) -> Self {
+        let chunk = Chunk {
+            seq,
+            path: path.clone(),
+            profile: profile.clone(),
+            events: recycled().unwrap_or_default(),
+            errors: Vec::new(),
+        };
+        Chunker {
+            path,
+            profile,
+            chunk,
+            send,
+            recycled,
+        }
+    }
+
+    /// Sends the chunk and starts the next; false when the receiver is gone.
+    fn flush(&mut self) -> bool {
+        let next = Chunk {
+            seq: self.chunk.seq + 1,
+            path: self.path.clone(),
+            profile: self.profile.clone(),
+            events: (self.recycled)().unwrap_or_default(),
+            errors: Vec::new(),
+        };
+        (self.send)(std::mem::replace(&mut self.chunk, next))
+    }
+
+    /// The buffer the next event's bytes are appended to: the chunk's own
+    /// (one holding mapped events is sent first).
+    fn owned_bytes(&mut self) -> Option<&mut Vec<u8>> {
+        if self.chunk.events.mapped.is_some() {
+            if !self.chunk.events.spans.is_empty() && !self.flush() {
+                return None;
+            }
+            self.chunk.events.mapped = None;
+        }
+        let bytes = &mut self.chunk.events.bytes;
+        if bytes.capacity() == 0 {
+            // Room for a chunk (which ends with the line that crosses
+            // `CHUNK_BYTES`): one allocation, no growth while filling.
+            bytes.reserve(2 * CHUNK_BYTES);
+        }
+        Some(bytes)
+    }
+
+    /// Records the event at `start..end` of the chunk's own buffer.
+    fn push_owned(&mut self, position: Position, (start, end): (usize, usize)) -> bool {
+        self.push(position, start, end)
+    }
+
+    /// Records the event at `start..end` of a mapped window; a chunk
+    /// holding events of another buffer is sent first.
+    fn push_mapped(
+        &mut self,
+        window: &Arc<Mmap>,
+        position: Position,
+        (start, end): (usize, usize),
+    ) -> bool {
+        let events = &self.chunk.events;
+        let same = events
+            .mapped
+            .as_ref()
+            .is_some_and(|held| Arc::ptr_eq(held, window));
+        if !same {
+            if !events.spans.is_empty() && !self.flush() {
+                return false;
+            }
+            self.chunk.events.mapped = Some(window.clone());
+        }
+        self.push(position, start, end)
+    }
+
+    fn push(&mut self, position: Position, start: usize, end: usize) -> bool {
+        let events = &mut self.chunk.events;
+        events.spans.push((position, start, end));
+        if self.profile.is_none() {
+            if let Ok(v) = serde_json::from_slice::<Value>(events.last()) {
+                self.profile = Some(Arc::new(Profile::detect(&v)));
+                self.chunk.profile = self.profile.clone();
+            }
+        }
+        if events.len() >= CHUNK_EVENTS || events.byte_len() >= CHUNK_BYTES {
+            return self.flush();
+        }
+        true
+    }
+
+    fn error(&mut self, error: ChunkError) {
+        self.chunk.errors.push(error);
+    }
+
+    fn too_long(&mut self, line: u64, bytes: u64, max_line_bytes: usize) {
+        let message = format!(
+            "{}: line of {bytes} bytes, longer than the maximum of {max_line_bytes} (skipped)",
+            located(&self.path, Some(Position::Line(line))),
+        );
+        self.error(ChunkError {
+            kind: Some(RejectKind::LineTooLong),
+            message,
+        });
+    }
+}
+
 /// Reads every input into chunks, sending them to `send`; each chunk's
 /// event buffer comes from `recycled` when it has one.
 pub(crate) fn read_inputs(
@@ -129,131 +271,207 @@ pub(crate) fn read_inputs(
     send: &dyn Fn(Chunk) -> bool,
     recycled: &dyn Fn() -> Option<ChunkEvents>,
 ) {
+    read_windowed(inputs, forced, options, WINDOW_BYTES, send, recycled);
+}
+
+/// [`read_inputs`] mapping `window_bytes` at a time (tests use small
+/// windows).
+fn read_windowed(
+    inputs: &[PathBuf],
+    forced: Option<&Profile>,
+    options: ReadOptions,
+    window_bytes: usize,
+    send: &dyn Fn(Chunk) -> bool,
+    recycled: &dyn Fn() -> Option<ChunkEvents>,
+) {
     let mut seq = 0u64;
     for path in inputs {
-        let path = Arc::new(path.clone());
-        let mut profile: Option<Arc<Profile>> = forced.map(|p| Arc::new(p.clone()));
-        let mut chunk = Chunk {
-            seq,
-            path: path.clone(),
-            profile: profile.clone(),
-            events: recycled().unwrap_or_else(ChunkEvents::fresh),
-            errors: Vec::new(),
+        let profile = forced.map(|p| Arc::new(p.clone()));
+        let mut chunker = Chunker::new(Arc::new(path.clone()), profile, seq, send, recycled);
+        let read = match open_raw(path) {
+            Err(e) => {
+                chunker.error(ChunkError {
+                    kind: None,
+                    message: e.to_string(),
+                });
+                true
+            }
+            Ok(RawInput::Lines(file)) => read_lines(&file, options, window_bytes, &mut chunker),
+            Ok(RawInput::Events(events)) => read_events(events, &mut chunker),
         };
-        let flush = |chunk: &mut Chunk, seq: &mut u64, profile: &Option<Arc<Profile>>| -> bool {
-            let full = std::mem::replace(
-                chunk,
-                Chunk {
-                    seq: *seq + 1,
-                    path: path.clone(),
-                    profile: profile.clone(),
-                    events: recycled().unwrap_or_else(ChunkEvents::fresh),
-                    errors: Vec::new(),
-                },
-            );
-            *seq += 1;
-            send(full)
-        };
-        // Records the event at `start..end` of the chunk's buffer.
-        let push = |chunk: &mut Chunk,
-                    seq: &mut u64,
-                    profile: &mut Option<Arc<Profile>>,
-                    position: Position,
-                    (start, end): (usize, usize)|
-         -> bool {
-            chunk.events.spans.push((position, start, end));
-            if profile.is_none() {
-                if let Ok(v) = serde_json::from_slice::<Value>(chunk.events.last()) {
-                    *profile = Some(Arc::new(Profile::detect(&v)));
-                    chunk.profile = profile.clone();
-                }
-            }
-            if chunk.events.len() >= CHUNK_EVENTS || chunk.events.bytes.len() >= CHUNK_BYTES {
-                return flush(chunk, seq, profile);
-            }
-            true
-        };
-        match open_raw(&path) {
-            Err(e) => chunk.errors.push(ChunkError {
-                kind: None,
-                message: e.to_string(),
-            }),
-            Ok(RawInput::Lines(reader)) => {
-                let mut lines = LineReader::new(reader, options.max_line_bytes);
-                let mut n = 0u64;
-                while let Some(line) = lines.next_into(&mut chunk.events.bytes) {
-                    n += 1;
-                    match line {
-                        Ok(RawLine::Line(start, end)) => {
-                            if !push(
-                                &mut chunk,
-                                &mut seq,
-                                &mut profile,
-                                Position::Line(n),
-                                (start, end),
-                            ) {
-                                return;
-                            }
-                        }
-                        Ok(RawLine::Blank) => {}
-                        Ok(RawLine::TooLong(bytes)) => chunk.errors.push(ChunkError {
-                            kind: Some(RejectKind::LineTooLong),
-                            message: format!(
-                                "{}: line of {bytes} bytes, longer than the maximum of {} (skipped)",
-                                located(&path, Some(Position::Line(n))),
-                                options.max_line_bytes
-                            ),
-                        }),
-                        Err(e) => {
-                            chunk.errors.push(ChunkError {
-                                kind: None,
-                                message: format!(
-                                    "{}: read error, the rest of the input is lost: {e}",
-                                    located(&path, Some(Position::Line(n)))
-                                ),
-                            });
-                            break;
-                        }
-                    }
-                }
-            }
-            Ok(RawInput::Events(events)) => {
-                for item in events {
-                    match item {
-                        Ok(event) => {
-                            let bytes = &mut chunk.events.bytes;
-                            let start = bytes.len();
-                            if serde_json::to_writer(&mut *bytes, &event.value).is_err() {
-                                bytes.truncate(start);
-                            }
-                            let end = bytes.len();
-                            if !push(
-                                &mut chunk,
-                                &mut seq,
-                                &mut profile,
-                                event.position,
-                                (start, end),
-                            ) {
-                                return;
-                            }
-                        }
-                        Err(r) => chunk.errors.push(ChunkError {
-                            // A read error ends the input: it is not one line's fault.
-                            kind: (r.kind != RejectKind::ReadError).then_some(r.kind),
-                            message: format!("{}: {}", located(&path, r.position), r.reason),
-                        }),
-                    }
-                }
-            }
-        }
-        if !flush(&mut chunk, &mut seq, &profile) {
+        if !read || !chunker.flush() {
             return;
         }
+        seq = chunker.chunk.seq;
     }
 }
 
+/// Reads a JSON-lines file into chunks: mapped a window at a time unless
+/// `options.mmap` is off, the rest through the buffered reader; false when
+/// the receiver is gone.
+fn read_lines(
+    file: &File,
+    options: ReadOptions,
+    window_bytes: usize,
+    chunker: &mut Chunker,
+) -> bool {
+    let max = options.max_line_bytes;
+    let mut line = 0u64;
+    let mut rest_from = 0u64;
+    if let Some(mut lines) = options
+        .mmap
+        .then(|| MappedLines::new(file, max, window_bytes))
+        .flatten()
+    {
+        loop {
+            match lines.next() {
+                None => return true,
+                Some(MappedLine::Line(start, end)) => {
+                    line += 1;
+                    let Some(window) = lines.window() else {
+                        continue;
+                    };
+                    if !chunker.push_mapped(window, Position::Line(line), (start, end)) {
+                        return false;
+                    }
+                }
+                Some(MappedLine::Blank) => line += 1,
+                Some(MappedLine::TooLong(bytes)) => {
+                    line += 1;
+                    chunker.too_long(line, bytes, max);
+                }
+                Some(MappedLine::Unfit(offset)) => {
+                    let mut reader = match buffered_from(file, offset, 64 << 10) {
+                        Ok(reader) => LineReader::new(reader, max, offset == 0),
+                        Err(e) => {
+                            read_error(chunker, line + 1, &e);
+                            return true;
+                        }
+                    };
+                    match read_buffered(&mut reader, Some(1), &mut line, chunker) {
+                        Buffered::Read => lines.resume_at(offset + reader.consumed),
+                        Buffered::Failed => return true,
+                        Buffered::Stopped => return false,
+                    }
+                }
+                Some(MappedLine::Rest(offset)) => {
+                    rest_from = offset;
+                    break;
+                }
+            }
+        }
+    }
+    let mut reader = match buffered_from(file, rest_from, 1 << 20) {
+        Ok(reader) => LineReader::new(reader, max, rest_from == 0),
+        Err(e) => {
+            read_error(chunker, line + 1, &e);
+            return true;
+        }
+    };
+    !matches!(
+        read_buffered(&mut reader, None, &mut line, chunker),
+        Buffered::Stopped
+    )
+}
+
+/// A buffered reader of `file` from `offset`.
+fn buffered_from(file: &File, offset: u64, capacity: usize) -> std::io::Result<BufReader<&File>> {
+    let mut file = file;
+    file.seek(SeekFrom::Start(offset))?;
+    Ok(BufReader::with_capacity(capacity, file))
+}
+
+/// How [`read_buffered`] ended.
+enum Buffered {
+    /// It read the lines it was asked for, or to the end.
+    Read,
+    /// A read error ended the input (recorded in the chunk).
+    Failed,
+    /// The receiver is gone.
+    Stopped,
+}
+
+/// Reads `limit` lines (all with `None`) through the buffered reader into
+/// chunks, numbering them after `line`.
+fn read_buffered<R: BufRead>(
+    lines: &mut LineReader<R>,
+    limit: Option<usize>,
+    line: &mut u64,
+    chunker: &mut Chunker,
+) -> Buffered {
+    let mut read = 0usize;
+    while limit.is_none_or(|limit| read < limit) {
+        read += 1;
+        let Some(bytes) = chunker.owned_bytes() else {
+            return Buffered::Stopped;
+        };
+        let Some(next) = lines.next_into(bytes) else {
+            break;
+        };
+        *line += 1;
+        match next {
+            Ok(RawLine::Line(start, end)) => {
+                if !chunker.push_owned(Position::Line(*line), (start, end)) {
+                    return Buffered::Stopped;
+                }
+            }
+            Ok(RawLine::Blank) => {}
+            Ok(RawLine::TooLong(bytes)) => chunker.too_long(*line, bytes, lines.max),
+            Err(e) => {
+                read_error(chunker, *line, &e);
+                return Buffered::Failed;
+            }
+        }
+    }
+    Buffered::Read
+}
+
+/// Records a read error at `line`, which ends the input.
+fn read_error(chunker: &mut Chunker, line: u64, e: &std::io::Error) {
+    let message = format!(
+        "{}: read error, the rest of the input is lost: {e}",
+        located(&chunker.path, Some(Position::Line(line)))
+    );
+    chunker.error(ChunkError {
+        kind: None,
+        message,
+    });
+}
+
+/// Reads the events of a parsing reader (EVTX, arrays, concatenated JSON,
+/// compressed inputs) into chunks, re-serialised; false when the receiver
+/// is gone.
+fn read_events(events: input::Events, chunker: &mut Chunker) -> bool {
+    for item in events {
+        match item {
+            Ok(event) => {
+                let Some(bytes) = chunker.owned_bytes() else {
+                    return false;
+                };
+                let start = bytes.len();
+                if serde_json::to_writer(&mut *bytes, &event.value).is_err() {
+                    bytes.truncate(start);
+                }
+                let end = bytes.len();
+                if !chunker.push_owned(event.position, (start, end)) {
+                    return false;
+                }
+            }
+            Err(r) => {
+                let message = format!("{}: {}", located(&chunker.path, r.position), r.reason);
+                chunker.error(ChunkError {
+                    // A read error ends the input: it is not one line's fault.
+                    kind: (r.kind != RejectKind::ReadError).then_some(r.kind),
+                    message,
+                });
+            }
+        }
+    }
+    true
+}
+
 enum RawInput {
-    Lines(Box<dyn BufRead + Send>),
+    Lines(File),
     Events(input::Events),
 }
 
@@ -272,11 +490,7 @@ fn open_raw(path: &Path) -> Result<RawInput, OpenError> {
         let first_line_is_object =
             head.iter().any(|b| !b.is_ascii_whitespace()) && input::looks_like_json_lines(head);
         if !compressed_or_evtx && first_line_is_object {
-            let file = std::fs::File::open(path).map_err(io_err)?;
-            return Ok(RawInput::Lines(Box::new(BufReader::with_capacity(
-                1 << 20,
-                file,
-            ))));
+            return Ok(RawInput::Lines(file));
         }
     }
     input::open(path).map(RawInput::Events)
@@ -294,19 +508,23 @@ enum RawLine {
     TooLong(u64),
 }
 
-/// Raw lines, each at most `max` bytes held; a BOM before the first is dropped.
-struct LineReader {
-    reader: Box<dyn BufRead + Send>,
+/// Raw lines, each at most `max` bytes held; a BOM before the first is
+/// dropped when the reader starts at the input's start (`first`).
+struct LineReader<R> {
+    reader: R,
     max: usize,
     first: bool,
+    /// Bytes read so far, line ends included.
+    consumed: u64,
 }
 
-impl LineReader {
-    fn new(reader: Box<dyn BufRead + Send>, max: usize) -> Self {
+impl<R: BufRead> LineReader<R> {
+    fn new(reader: R, max: usize, first: bool) -> Self {
         LineReader {
             reader,
             max,
-            first: true,
+            first,
+            consumed: 0,
         }
     }
 
@@ -346,6 +564,7 @@ impl LineReader {
                 }
             }
             self.reader.consume(n);
+            self.consumed += n as u64;
             if ends {
                 break;
             }
@@ -370,101 +589,5 @@ impl LineReader {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lines(input: &[u8], max: usize) -> Vec<String> {
-        let mut reader = LineReader::new(Box::new(std::io::Cursor::new(input.to_vec())), max);
-        // One buffer for all lines, as in a chunk: each line lies after the last.
-        let mut buffer = b"previous".to_vec();
-        let mut out = Vec::new();
-        while let Some(line) = reader.next_into(&mut buffer) {
-            out.push(match line {
-                Ok(RawLine::Line(start, end)) => {
-                    assert_eq!(end, buffer.len());
-                    String::from_utf8_lossy(&buffer[start..end]).into_owned()
-                }
-                Ok(RawLine::Blank) => "<blank>".into(),
-                Ok(RawLine::TooLong(n)) => format!("<too long {n}>"),
-                Err(e) => format!("<error {e}>"),
-            });
-        }
-        assert!(buffer.starts_with(b"previous"));
-        out
-    }
-
-    #[test]
-    fn long_lines_are_skipped_bom_and_crlf_dropped() {
-        let mut input = b"\xEF\xBB\xBF{\"a\":1}\r\n".to_vec();
-        input.extend(vec![b'x'; 100]);
-        input.extend(b"\n\n{\"b\":2}");
-        assert_eq!(
-            lines(&input, 50),
-            vec!["{\"a\":1}", "<too long 101>", "<blank>", "{\"b\":2}"]
-        );
-        // Exactly the maximum is accepted (the line end does not count).
-        assert_eq!(lines(b"12345\n123456\n", 5), vec!["12345", "<too long 7>"]);
-    }
-
-    #[test]
-    fn chunks_hold_every_line_in_order_within_their_limits() {
-        // Lines from 10 bytes to 6 kB, blank and too long ones among them.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("events.jsonl");
-        let mut text = String::new();
-        let mut expected = Vec::new();
-        for n in 1..=6000u64 {
-            match n % 1000 {
-                7 => text.push_str("   \n"),
-                9 => text.push_str(&format!("{{\"long\":\"{}\"}}\n", "x".repeat(9000))),
-                _ => {
-                    let line = format!(
-                        "{{\"n\":{n},\"pad\":\"{}\"}}",
-                        "p".repeat((n as usize * 37) % 6000)
-                    );
-                    text.push_str(&line);
-                    text.push_str(if n % 2 == 0 { "\r\n" } else { "\n" });
-                    expected.push((Position::Line(n), line.into_bytes()));
-                }
-            }
-        }
-        std::fs::write(&path, text).unwrap();
-        let chunks = std::cell::RefCell::new(Vec::new());
-        // Used buffers come back, as the workers hand them back.
-        let spare = std::cell::RefCell::new(Vec::new());
-        read_inputs(
-            std::slice::from_ref(&path),
-            None,
-            ReadOptions {
-                max_line_bytes: 8000,
-            },
-            &|chunk: Chunk| {
-                chunks.borrow_mut().push((
-                    chunk.seq,
-                    chunk
-                        .events
-                        .iter()
-                        .map(|(p, e)| (p, e.to_vec()))
-                        .collect::<Vec<_>>(),
-                    chunk.errors.len(),
-                    chunk.events.bytes.len(),
-                ));
-                spare.borrow_mut().extend(chunk.events.recycled());
-                true
-            },
-            &|| spare.borrow_mut().pop(),
-        );
-        let chunks = chunks.into_inner();
-        let mut got = Vec::new();
-        for (k, (seq, events, _, bytes)) in chunks.iter().enumerate() {
-            assert_eq!(*seq, k as u64);
-            assert!(events.len() <= CHUNK_EVENTS);
-            assert!(*bytes < CHUNK_BYTES + 8000, "{bytes}");
-            got.extend(events.iter().cloned());
-        }
-        assert!(chunks.len() > 10, "{}", chunks.len());
-        assert_eq!(chunks.iter().map(|c| c.2).sum::<usize>(), 6);
-        assert_eq!(got.len(), expected.len());
-        assert!(got == expected);
-    }
-}
+#[path = "read_chunks_tests.rs"]
+mod tests;

@@ -32,6 +32,7 @@ fn replay(
     inputs: &[PathBuf],
     engine: &Engine,
     forced: Option<&Profile>,
+    read: ReadOptions,
     threads: usize,
 ) -> Result<Totals> {
     let mut totals = Totals::default();
@@ -39,7 +40,7 @@ fn replay(
         engine,
         inputs,
         forced,
-        ReadOptions::default(),
+        read,
         threads,
         |_, _| {},
         |out: Output| {
@@ -79,17 +80,21 @@ pub(super) fn measure(
         }
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     }
+    let read_options = ReadOptions {
+        mmap: !args.no_mmap,
+        ..ReadOptions::default()
+    };
     let floor = |parse: bool| {
         let t = Instant::now();
         let mut count = pipeline::ReadCount::default();
         for _ in 0..repeat {
-            count = pipeline::read_only(&inputs, forced, ReadOptions::default(), parse);
+            count = pipeline::read_only(&inputs, forced, read_options, parse);
         }
         (count, t.elapsed().as_secs_f64() / f64::from(repeat))
     };
     // Untimed: the first read of an input may come from the disk; the
     // replays find it in the page cache.
-    pipeline::read_only(&inputs, forced, ReadOptions::default(), false);
+    pipeline::read_only(&inputs, forced, read_options, false);
     let (read, split_secs) = floor(false);
     if read.events == 0 {
         bail!("no events in the inputs");
@@ -105,7 +110,7 @@ pub(super) fn measure(
     let loaded = LoadedMemory::now();
     // One untimed replay first, as in memory: what the engine builds on
     // first use is then built.
-    let warm = replay(&inputs, engine, forced, 1)?;
+    let warm = replay(&inputs, engine, forced, read_options, 1)?;
     let mut measured = Measurement {
         events: read.events,
         megabytes,
@@ -122,7 +127,7 @@ pub(super) fn measure(
         let t = Instant::now();
         let mut totals = Totals::default();
         for _ in 0..repeat {
-            totals = replay(&inputs, engine, forced, threads)?;
+            totals = replay(&inputs, engine, forced, read_options, threads)?;
         }
         let seconds = t.elapsed().as_secs_f64() / f64::from(repeat);
         if totals.events != read.events {

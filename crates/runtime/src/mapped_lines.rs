@@ -1,0 +1,210 @@
+//! JSON-lines files read through memory maps of the page cache instead of
+//! copies of it.
+//!
+//! The buffered reader (`read_chunks::LineReader`) copies every byte twice:
+//! the kernel copies it from the page cache into the reader's buffer, the
+//! reader copies it into a chunk's. With two workers matching, that reader
+//! took 10-20 % of the two cores and was the gap between a run over a file
+//! and one over the same events in memory (BENCHMARKS.md, "fast path v30").
+//! A regular file is instead mapped a window at a time ([`WINDOW_BYTES`],
+//! its pages mapped at once), and a chunk's events are ranges of its window:
+//! the chunk holds the window (an `Arc`) until its worker is done, and the
+//! window is unmapped when the last chunk over it goes. What the mapped
+//! pages add to the resident memory is the windows of the chunks in flight,
+//! whatever the file's size.
+//!
+//! Lines are cut exactly as the buffered reader cuts them (the same ranges,
+//! line numbers, blank and too long lines, the byte-order mark of the first
+//! line): `read_chunks`' tests compare both readers over random inputs.
+//! What a window cannot hold is left to the buffered reader: a line longer
+//! than a window (mapping resumes after it), and what follows the file's
+//! last line end as it was when opened (a last line without a line end, and
+//! whatever is appended while the file is read).
+//!
+//! A mapped file must not shrink while it is read: touching a page past its
+//! new end raises SIGBUS, which ends the process. Inputs that may be
+//! truncated while read (a log rotated by copy and truncate) are read with
+//! `ReadOptions::mmap` off (`--no-mmap`).
+
+use std::fs::File;
+use std::sync::Arc;
+
+use memmap2::{Mmap, MmapOptions};
+
+use crate::read_chunks::BOM;
+
+/// Bytes mapped at a time. A line crossing a window's end starts the next
+/// window; one longer than a window goes to the buffered reader.
+pub(crate) const WINDOW_BYTES: usize = 16 << 20;
+
+/// What [`MappedLines::next`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MappedLine {
+    /// A line of the current window ([`MappedLines::window`]): its range
+    /// there, without its line end and trailing whitespace (and the
+    /// byte-order mark of the file's first line).
+    Line(usize, usize),
+    /// A line of whitespace only.
+    Blank,
+    /// A line longer than the maximum, this many bytes with its line end.
+    TooLong(u64),
+    /// The line at this offset of the file is longer than a window: the
+    /// buffered reader reads it, then [`MappedLines::resume_at`] the offset
+    /// after it.
+    Unfit(u64),
+    /// The buffered reader reads the file from this offset on: what follows
+    /// the last line end of the file as opened, or everything from there
+    /// when a window could not be mapped.
+    Rest(u64),
+}
+
+/// The lines of one regular file, a mapped window at a time.
+pub(crate) struct MappedLines<'f> {
+    file: &'f File,
+    /// The file's length when opened: nothing past it is mapped.
+    len: u64,
+    max_line_bytes: usize,
+    window_bytes: usize,
+    /// The current window and the offset of its first byte in the file.
+    window: Option<(Arc<Mmap>, u64)>,
+    /// The next line's position in the window.
+    at: usize,
+    /// Where the next window starts, when there is none.
+    next_offset: u64,
+    /// The next line is the file's first.
+    first: bool,
+}
+
+impl<'f> MappedLines<'f> {
+    /// The lines of `file`, at most `max_line_bytes` each, mapped
+    /// `window_bytes` at a time ([`WINDOW_BYTES`] but in tests); `None`
+    /// when it is not a regular file or is empty (the buffered reader
+    /// reads it).
+    pub(crate) fn new(
+        file: &'f File,
+        max_line_bytes: usize,
+        window_bytes: usize,
+    ) -> Option<MappedLines<'f>> {
+        let metadata = file.metadata().ok()?;
+        (metadata.is_file() && metadata.len() > 0).then_some(MappedLines {
+            file,
+            len: metadata.len(),
+            max_line_bytes,
+            window_bytes: window_bytes.max(1),
+            window: None,
+            at: 0,
+            next_offset: 0,
+            first: true,
+        })
+    }
+
+    /// The window the last [`MappedLine::Line`] lies in.
+    pub(crate) fn window(&self) -> Option<&Arc<Mmap>> {
+        self.window.as_ref().map(|(map, _)| map)
+    }
+
+    /// Goes on from `offset` of the file (after a line the buffered reader
+    /// read).
+    pub(crate) fn resume_at(&mut self, offset: u64) {
+        self.first = false;
+        self.window = None;
+        self.next_offset = offset;
+    }
+
+    /// The next line; `None` after the file's last line end when nothing
+    /// follows it.
+    pub(crate) fn next(&mut self) -> Option<MappedLine> {
+        loop {
+            let Some((map, start)) = &self.window else {
+                let offset = self.next_offset;
+                if offset >= self.len {
+                    return None;
+                }
+                match self.map(offset) {
+                    Ok(map) => {
+                        self.window = Some((Arc::new(map), offset));
+                        self.at = 0;
+                        continue;
+                    }
+                    Err(_) => return Some(MappedLine::Rest(offset)),
+                }
+            };
+            let (bytes, start) = (&map[..], *start);
+            let from = self.at;
+            let rest = bytes.get(from..)?;
+            match memchr::memchr(b'\n', rest) {
+                Some(i) => {
+                    let line_end = from + i;
+                    self.at = line_end + 1;
+                    return Some(self.cut(from, line_end));
+                }
+                None => {
+                    let offset = start + from as u64;
+                    let window_end = start + bytes.len() as u64;
+                    if offset >= self.len {
+                        return None;
+                    }
+                    if window_end >= self.len {
+                        return Some(MappedLine::Rest(offset));
+                    }
+                    if from == 0 {
+                        return Some(MappedLine::Unfit(offset));
+                    }
+                    // The line goes on past the window: the next one starts
+                    // with it.
+                    self.window = None;
+                    self.next_offset = offset;
+                }
+            }
+        }
+    }
+
+    /// The line at `from..line_end` of the window (`line_end` the index of
+    /// its `\n`), as the buffered reader cuts it.
+    fn cut(&mut self, from: usize, line_end: usize) -> MappedLine {
+        let first = std::mem::take(&mut self.first);
+        let Some(bytes) = self.window.as_ref().map(|(map, _)| &map[..]) else {
+            return MappedLine::Blank;
+        };
+        let with_end = line_end + 1 - from;
+        if with_end > self.max_line_bytes.saturating_add(1) {
+            return MappedLine::TooLong(with_end as u64);
+        }
+        let mut start = from;
+        if first
+            && bytes
+                .get(from..=line_end)
+                .is_some_and(|l| l.starts_with(BOM))
+        {
+            start += BOM.len();
+        }
+        let mut end = line_end;
+        while end > start && bytes.get(end - 1).is_some_and(u8::is_ascii_whitespace) {
+            end -= 1;
+        }
+        if end == start {
+            MappedLine::Blank
+        } else {
+            MappedLine::Line(start, end)
+        }
+    }
+
+    /// A window of the file from `offset`, its pages mapped at once.
+    fn map(&self, offset: u64) -> std::io::Result<Mmap> {
+        let len = (self.len - offset).min(self.window_bytes as u64) as usize;
+        // SAFETY: the map is read-only and private to this reader; the
+        // bytes it shows are only read, as `&[u8]`. What mapping cannot
+        // rule out is another process changing the file meanwhile: bytes
+        // rewritten in place are read as they are at the time (any bytes
+        // are valid input: lines are validated, never trusted), and a file
+        // truncated below a mapped page raises SIGBUS, which the module
+        // documentation and `--no-mmap` are about.
+        unsafe {
+            MmapOptions::new()
+                .offset(offset)
+                .len(len)
+                .populate()
+                .map(self.file)
+        }
+    }
+}
