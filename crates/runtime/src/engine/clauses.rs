@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 
 use super::{EventKnown, Scanner};
 
+/// The end of a pattern's linked hits.
+const NO_HIT: u32 = u32::MAX;
+
 /// Every rule's clauses beyond its scan witnesses.
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ClauseTable {
@@ -80,8 +83,7 @@ impl Scanner<'_> {
         if !self.candidates.iter().any(has_clauses) {
             return;
         }
-        // The hits by pattern, so a group finds its own by binary search.
-        self.hits.sort_unstable();
+        self.link_hits();
         let mut kept = 0;
         for k in 0..self.candidates.len() {
             let r = self.candidates[k];
@@ -100,8 +102,28 @@ impl Scanner<'_> {
         self.candidates.truncate(kept);
     }
 
+    /// Links each pattern's hits (`hit_heads`, `hit_next`), so a group
+    /// walks its own: one pass over the hits, where sorting them by
+    /// pattern took ~1 % of the instructions with all SigmaHQ
+    /// (BENCHMARKS.md, "fast path v30").
+    fn link_hits(&mut self) {
+        let generation = self.generation;
+        self.hit_next.clear();
+        for (k, &(id, _)) in self.hits.iter().enumerate() {
+            let before = match self.hit_heads.get_mut(id) {
+                Some(head) => {
+                    let before = if head.0 == generation { head.1 } else { NO_HIT };
+                    *head = (generation, k as u32);
+                    before
+                }
+                None => NO_HIT,
+            };
+            self.hit_next.push(before);
+        }
+    }
+
     /// Whether witness group `g` occurs in `raw` where it counts: marked by
-    /// the scan, or decided here from the scan's hits (sorted by pattern;
+    /// the scan, or decided here from the scan's hits (linked by pattern;
     /// remembered for the event).
     fn group_holds(&mut self, raw: &[u8], g: u32, known: &mut EventKnown) -> bool {
         let generation = self.generation;
@@ -118,17 +140,15 @@ impl Scanner<'_> {
         };
         let pattern = group.pattern as usize;
         let mut holds = false;
-        // A pattern the scan did not hit (most of them) needs no search.
-        let first = if self.pattern_marks.get(pattern) == Some(&generation) {
-            self.hits.partition_point(|&(id, _)| id < pattern)
-        } else {
-            self.hits.len()
-        };
-        for k in first..self.hits.len() {
-            let (id, end) = self.hits[k];
-            if id != pattern {
-                break;
+        // A pattern the scan did not hit (most of them) has no hits to walk.
+        let mut k = match (self.pattern_marks.get(pattern), self.hit_heads.get(pattern)) {
+            (Some(&mark), Some(&(linked, last))) if mark == generation && linked == generation => {
+                last
             }
+            _ => NO_HIT,
+        };
+        while let Some(&(id, end)) = self.hits.get(k as usize) {
+            k = self.hit_next.get(k as usize).copied().unwrap_or(NO_HIT);
             let Some(ids) = &group.members else {
                 holds = true;
                 break;

@@ -339,6 +339,8 @@ impl Engine {
             group_marks: vec![0; self.groups.len()],
             group_checked: vec![0; self.groups.len()],
             pattern_marks: vec![0; self.pattern_groups.len()],
+            hit_heads: vec![(0, 0); self.pattern_groups.len()],
+            hit_next: Vec::new(),
             generation: 0,
             keyword_checked: (0, false),
             keyword_values_buf: Vec::new(),
@@ -384,6 +386,11 @@ pub struct Scanner<'e> {
     /// pattern (noted while its hits make candidates; the clause checks
     /// read it).
     pattern_marks: Vec<u32>,
+    /// Per pattern, when its generation is the event's: the index in `hits`
+    /// of its last hit, whose `hit_next` links the one before, and so on
+    /// (linked for the clause checks, `clauses.rs`).
+    hit_heads: Vec<(u32, u32)>,
+    hit_next: Vec<u32>,
     generation: u32,
     /// The generation of the event whose line was last checked for its
     /// scope set's keyword literals, and whether one was found
@@ -481,6 +488,7 @@ impl Scanner<'_> {
             self.group_marks.iter_mut().for_each(|m| *m = 0);
             self.group_checked.iter_mut().for_each(|m| *m = 0);
             self.pattern_marks.iter_mut().for_each(|m| *m = 0);
+            self.hit_heads.iter_mut().for_each(|m| *m = (0, 0));
             self.scope_marks.iter_mut().for_each(|m| *m = (0, false));
             self.keyword_checked = (0, false);
             self.generation = 1;
