@@ -224,7 +224,7 @@ fn scan_reads_stdin_and_forced_profiles() {
 }
 
 #[test]
-fn output_does_not_depend_on_threads_or_the_prefilter() {
+fn output_does_not_depend_on_threads_the_prefilter_or_mapping() {
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.jsonl");
     let gen = hypersigma(&[
@@ -255,9 +255,13 @@ fn output_does_not_depend_on_threads_or_the_prefilter() {
         "--no-prefilter",
         path,
     ]);
+    // Read through copies instead of a mapped file: the same detections.
+    let copied = hypersigma(&["scan", "-q", "-r", rules, "--no-mmap", path]);
     assert!(one.status.success() && four.status.success() && unfiltered.status.success());
+    assert!(copied.status.success());
     let detections = String::from_utf8_lossy(&one.stdout).lines().count();
     assert!(detections >= 25, "{detections} detections");
     assert_eq!(one.stdout, four.stdout);
     assert_eq!(one.stdout, unfiltered.stdout);
+    assert_eq!(one.stdout, copied.stdout);
 }
