@@ -1,9 +1,12 @@
 //! The reading side of the pipeline: inputs cut into chunks of raw events,
 //! with every line, record or input that is not an event accounted for.
 //!
-//! JSON-lines files travel as raw lines (parsed only in the workers); lines
-//! longer than [`ReadOptions::max_line_bytes`] are skipped without being held
-//! in memory; a UTF-8 byte-order mark at the start of an input is dropped.
+//! JSON-lines files travel as raw lines (parsed only in the workers): ranges
+//! of a mapped window of the file (`mapped_lines.rs`), or with
+//! [`ReadOptions::mmap`] off copies through a buffered reader, cut alike;
+//! lines longer than [`ReadOptions::max_line_bytes`] are skipped without
+//! being held in memory; a UTF-8 byte-order mark at the start of an input is
+//! dropped.
 //! Other formats (EVTX, arrays, concatenated JSON, compressed inputs) go
 //! through [`input::open`] and are passed on re-serialised.
 
