@@ -4,8 +4,9 @@
 //! The buffered reader (`read_chunks::LineReader`) copies every byte twice:
 //! the kernel copies it from the page cache into the reader's buffer, the
 //! reader copies it into a chunk's. With two workers matching, that reader
-//! took 10-20 % of the two cores and was the gap between a run over a file
-//! and one over the same events in memory (BENCHMARKS.md, "fast path v30").
+//! took 10-20 % of the two cores, much of the gap between a run over a file
+//! and one over the same events in memory; mapped, two-thread runs read
+//! 2-14 % more events per second (BENCHMARKS.md, "fast path v30").
 //! A regular file is instead mapped a window at a time ([`WINDOW_BYTES`],
 //! its pages mapped at once), and a chunk's events are ranges of its window:
 //! the chunk holds the window (an `Arc`) until its worker is done, and the
