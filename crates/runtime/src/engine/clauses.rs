@@ -141,10 +141,8 @@ impl Scanner<'_> {
         let pattern = group.pattern as usize;
         let mut holds = false;
         // A pattern the scan did not hit (most of them) has no hits to walk.
-        let mut k = match (self.pattern_marks.get(pattern), self.hit_heads.get(pattern)) {
-            (Some(&mark), Some(&(linked, last))) if mark == generation && linked == generation => {
-                last
-            }
+        let mut k = match self.hit_heads.get(pattern) {
+            Some(&(linked, last)) if linked == generation => last,
             _ => NO_HIT,
         };
         while let Some(&(id, end)) = self.hits.get(k as usize) {

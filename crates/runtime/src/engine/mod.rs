@@ -338,7 +338,6 @@ impl Engine {
             marks: vec![0; self.rules.len()],
             group_marks: vec![0; self.groups.len()],
             group_checked: vec![0; self.groups.len()],
-            pattern_marks: vec![0; self.pattern_groups.len()],
             hit_heads: vec![(0, 0); self.pattern_groups.len()],
             hit_next: Vec::new(),
             generation: 0,
@@ -382,13 +381,10 @@ pub struct Scanner<'e> {
     group_marks: Vec<u32>,
     /// `group_checked[group] == generation` when a clause check decided it.
     group_checked: Vec<u32>,
-    /// `pattern_marks[pattern] == generation` when the event's scan hit the
-    /// pattern (noted while its hits make candidates; the clause checks
-    /// read it).
-    pattern_marks: Vec<u32>,
-    /// Per pattern, when its generation is the event's: the index in `hits`
-    /// of its last hit, whose `hit_next` links the one before, and so on
-    /// (linked for the clause checks, `clauses.rs`).
+    /// Per pattern, when its generation is the event's (the event's scan
+    /// hit it): the index in `hits` of its last hit, whose `hit_next` links
+    /// the one before, and so on (linked for the clause checks,
+    /// `clauses.rs`).
     hit_heads: Vec<(u32, u32)>,
     hit_next: Vec<u32>,
     generation: u32,
@@ -487,7 +483,6 @@ impl Scanner<'_> {
             self.marks.iter_mut().for_each(|m| *m = 0);
             self.group_marks.iter_mut().for_each(|m| *m = 0);
             self.group_checked.iter_mut().for_each(|m| *m = 0);
-            self.pattern_marks.iter_mut().for_each(|m| *m = 0);
             self.hit_heads.iter_mut().for_each(|m| *m = (0, 0));
             self.scope_marks.iter_mut().for_each(|m| *m = (0, false));
             self.keyword_checked = (0, false);
@@ -565,9 +560,6 @@ impl Scanner<'_> {
         }
         for k in 0..self.hits.len() {
             let (id, end) = self.hits[k];
-            if let Some(mark) = self.pattern_marks.get_mut(id) {
-                *mark = generation;
-            }
             let mut place: Option<HitPlace> = None;
             for &g in &engine.pattern_groups[id] {
                 let group = &engine.groups[g as usize];
