@@ -207,11 +207,6 @@ impl<'s> Chunker<'s> {
         Some(bytes)
     }
 
-    /// Records the event at `start..end` of the chunk's own buffer.
-    fn push_owned(&mut self, position: Position, (start, end): (usize, usize)) -> bool {
-        self.push(position, start, end)
-    }
-
     /// Records the event at `start..end` of a mapped window; a chunk
     /// holding events of another buffer is sent first.
     fn push_mapped(
@@ -231,10 +226,12 @@ impl<'s> Chunker<'s> {
             }
             self.chunk.events.mapped = Some(window.clone());
         }
-        self.push(position, start, end)
+        self.push(position, (start, end))
     }
 
-    fn push(&mut self, position: Position, start: usize, end: usize) -> bool {
+    /// Records the event at `start..end` of the chunk's buffer (its own,
+    /// or the window [`Chunker::push_mapped`] set).
+    fn push(&mut self, position: Position, (start, end): (usize, usize)) -> bool {
         let events = &mut self.chunk.events;
         events.spans.push((position, start, end));
         if self.profile.is_none() {
@@ -414,7 +411,7 @@ fn read_buffered<R: BufRead>(
         *line += 1;
         match next {
             Ok(RawLine::Line(start, end)) => {
-                if !chunker.push_owned(Position::Line(*line), (start, end)) {
+                if !chunker.push(Position::Line(*line), (start, end)) {
                     return Buffered::Stopped;
                 }
             }
@@ -456,7 +453,7 @@ fn read_events(events: input::Events, chunker: &mut Chunker) -> bool {
                     bytes.truncate(start);
                 }
                 let end = bytes.len();
-                if !chunker.push_owned(event.position, (start, end)) {
+                if !chunker.push(event.position, (start, end)) {
                     return false;
                 }
             }
