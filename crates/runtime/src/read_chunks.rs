@@ -341,14 +341,16 @@ fn read_lines(
                     chunker.too_long(line, bytes, max);
                 }
                 Some(MappedLine::Unfit(offset)) => {
-                    let mut reader = match buffered_from(file, offset, 64 << 10) {
-                        Ok(reader) => LineReader::new(reader, max, offset == 0),
+                    let mut reader = match lines_from(file, offset, 64 << 10, max) {
+                        Ok(reader) => reader,
                         Err(e) => {
                             read_error(chunker, line + 1, &e);
                             return true;
                         }
                     };
                     match read_buffered(&mut reader, Some(1), &mut line, chunker) {
+                        // Nothing read: the file ended there (it shrank).
+                        Buffered::Read if reader.consumed == 0 => return true,
                         Buffered::Read => lines.resume_at(offset + reader.consumed),
                         Buffered::Failed => return true,
                         Buffered::Stopped => return false,
@@ -361,8 +363,8 @@ fn read_lines(
             }
         }
     }
-    let mut reader = match buffered_from(file, rest_from, 1 << 20) {
-        Ok(reader) => LineReader::new(reader, max, rest_from == 0),
+    let mut reader = match lines_from(file, rest_from, 1 << 20, max) {
+        Ok(reader) => reader,
         Err(e) => {
             read_error(chunker, line + 1, &e);
             return true;
@@ -374,11 +376,21 @@ fn read_lines(
     )
 }
 
-/// A buffered reader of `file` from `offset`.
-fn buffered_from(file: &File, offset: u64, capacity: usize) -> std::io::Result<BufReader<&File>> {
+/// The lines of `file` from `offset` through a buffer of `capacity` bytes,
+/// at most `max` each (a BOM dropped when `offset` is the file's start).
+fn lines_from(
+    file: &File,
+    offset: u64,
+    capacity: usize,
+    max: usize,
+) -> std::io::Result<LineReader<BufReader<&File>>> {
     let mut file = file;
     file.seek(SeekFrom::Start(offset))?;
-    Ok(BufReader::with_capacity(capacity, file))
+    Ok(LineReader::new(
+        BufReader::with_capacity(capacity, file),
+        max,
+        offset == 0,
+    ))
 }
 
 /// How [`read_buffered`] ended.

@@ -215,8 +215,8 @@ fn mapped_reads_of_a_large_file_agree_with_buffered_ones() {
     let mapped = read_all(&path, 5000, true, 4096);
     assert_eq!(flattened(&mapped), flattened(&buffered));
     assert!(flattened(&mapped).1.len() > 10, "some lines are too long");
-    // Through the default windows, the file is one window's events, in
-    // chunks cut as the buffered reader cuts them.
+    // Through the default windows (the file in one window): the same
+    // events and errors.
     let whole = read_all(&path, 5000, true, WINDOW_BYTES);
     assert_eq!(flattened(&whole), flattened(&buffered));
 }
