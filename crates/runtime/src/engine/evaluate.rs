@@ -23,7 +23,21 @@ impl Scanner<'_> {
     /// the number of candidates. The line is always validated; only the
     /// members the candidates can read are built (see `partial.rs`),
     /// none for an event without candidates.
+    /// An event the last `candidates` call matched as its rewriting
+    /// without hiding escapes (`unescaped.rs`) is evaluated as that
+    /// rewriting: the same value, parsed from the line stage 1 read.
     pub fn stage2(&mut self, raw: &[u8], profile: &Profile) -> (Verdict, Option<Value>, usize) {
+        if self.unescaped.of == Some((raw.as_ptr() as usize, raw.len())) {
+            let line = std::mem::take(&mut self.unescaped.line);
+            let outcome = self.stage2_of(&line, profile);
+            self.unescaped.line = line;
+            return outcome;
+        }
+        self.stage2_of(raw, profile)
+    }
+
+    /// [`Scanner::stage2`] on the line it evaluates.
+    fn stage2_of(&mut self, raw: &[u8], profile: &Profile) -> (Verdict, Option<Value>, usize) {
         let engine = self.engine;
         let candidates = self.candidates.len();
         let whole = self

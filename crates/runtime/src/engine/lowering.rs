@@ -203,8 +203,9 @@ pub(super) fn stage1_databases(
     }
     let first_pass_through = literals.len();
     // Events stage 1 cannot judge from raw bytes: a JSON \u or \/ escape
-    // (an odd run of backslashes before u or /), or a non-ASCII character
-    // that folds to an ASCII one.
+    // (an odd run of backslashes before u or /) in a line the scanner does
+    // not match decoded (`unescaped.rs`), or a non-ASCII character that
+    // folds to an ASCII one.
     let mut pass_through = vec![r"(?:^|[^\x5c])(?:\x5c\x5c)*\x5c[u/]".to_string()];
     for c in folds_to_ascii() {
         let mut buf = [0u8; 4];

@@ -362,6 +362,7 @@ impl Engine {
             candidate_memo: CandidateMemo::default(),
             keyword_values: KeywordValues::default(),
             kept_members: KeptMembers::default(),
+            unescaped: UnescapedLine::default(),
         })
     }
 }
@@ -437,6 +438,9 @@ pub struct Scanner<'e> {
     /// The members stage 2 built for recent lists of wanted names, refilled
     /// for later events wanting the same names (`partial/kept.rs`).
     kept_members: KeptMembers,
+    /// The line matched in place of the last event when that one holds
+    /// hiding escapes (`unescaped.rs`).
+    unescaped: UnescapedLine,
 }
 
 /// What one event's stage 1 learnt of its member index and log-source
@@ -468,11 +472,40 @@ pub enum Verdict {
 
 impl Scanner<'_> {
     /// Stage 1: the candidate rules of a raw event (ascending).
+    /// A line holding a `\u` or `\/` escape that the strict pass accepts
+    /// is matched as its rewriting without them (`unescaped.rs`), which
+    /// [`Scanner::stage2`] then evaluates in its place.
     pub fn candidates(&mut self, raw: &[u8]) -> &[u32] {
-        let mut known = EventKnown::default();
+        self.unescaped.of = None;
+        let indexed = self.index_event(raw);
+        let hiding = indexed && self.members.seen().is_some_and(|seen| seen.hiding_escape);
+        if hiding && !self.engine.options.no_prefilter {
+            let mut line = std::mem::take(&mut self.unescaped.line);
+            let decoded = unescaped::decode_hiding_escapes(raw, &mut line);
+            if decoded {
+                self.find_candidates_of(&line, EventKnown::default());
+            }
+            // Moved back: the line keeps its address, which
+            // `indexed_event` may hold.
+            self.unescaped.line = line;
+            if decoded {
+                self.unescaped.of = Some((raw.as_ptr() as usize, raw.len()));
+                return &self.candidates;
+            }
+        }
+        let known = EventKnown {
+            indexed: Some(indexed),
+            ..EventKnown::default()
+        };
+        self.find_candidates_of(raw, known);
+        &self.candidates
+    }
+
+    /// [`Scanner::find_candidates`] with what is known of `raw` so far;
+    /// notes whether `members` indexes it.
+    fn find_candidates_of(&mut self, raw: &[u8], mut known: EventKnown) {
         self.find_candidates(raw, &mut known);
         self.indexed_event = known.indexed.map(|_| (raw.as_ptr() as usize, raw.len()));
-        &self.candidates
     }
 
     fn find_candidates(&mut self, raw: &[u8], known: &mut EventKnown) {
@@ -644,6 +677,7 @@ impl Scanner<'_> {
     pub fn evaluate_rules(&mut self, raw: &[u8], profile: &Profile, rules: &[u32]) -> Verdict {
         let n = self.engine.rules.len();
         self.indexed_event = None;
+        self.unescaped.of = None;
         self.candidates.clear();
         self.candidates
             .extend(rules.iter().copied().filter(|&r| (r as usize) < n));
@@ -689,6 +723,8 @@ mod subsets;
 use subsets::SubsetCache;
 mod evaluate;
 pub(crate) mod seen_once;
+mod unescaped;
+use unescaped::UnescapedLine;
 mod value_hits;
 mod verdict_memo;
 pub(crate) use subsets::Subsets;

@@ -106,10 +106,15 @@ fn stage_one_selects_and_stage_two_decides() {
     assert_eq!(s.candidates(elsewhere), &[2]);
     let wrapped = br##"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":{"#text":"whoami"}}"##;
     assert_eq!(s.candidates(wrapped), &[0, 2]);
-    // A \u escape hides "whoami" from raw bytes: every rule is a candidate.
+    // A \u escape hides "whoami" from raw bytes: the line is read decoded
+    // (`unescaped.rs`).
     let escaped = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"cmd /c \u0077hoami"}"#;
-    assert_eq!(s.candidates(escaped), &[0, 1, 2]);
+    assert_eq!(s.candidates(escaped), &[0, 2]);
     assert_eq!(s.match_event(escaped, &p), Verdict::Matched(vec![0, 2]));
+    // Unless the decoding needs a \u escape again: every rule is a candidate.
+    let control = br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"cmd /c \u0077hoami\u0007"}"#;
+    assert_eq!(s.candidates(control), &[0, 1, 2]);
+    assert_eq!(s.match_event(control, &p), Verdict::Matched(vec![0, 2]));
     // An escaped backslash before 'u' is not an escape.
     let not_escape = br#"{"Channel":"Security","CommandLine":"C:\\users"}"#;
     assert_eq!(s.candidates(not_escape), &[2]);
@@ -218,9 +223,13 @@ fn rules_without_witnesses_are_candidates_of_their_scopes_only() {
         assert_eq!(s.candidates(sysmon(11).as_bytes()), &[] as &[u32]);
         assert_eq!(s.candidates(security), &[0, 2, 3]);
     }
-    // A line whose escapes may hide a name goes to every rule.
+    // A line whose escapes may hide a name is read decoded; one whose
+    // decoding needs a `\u` escape still goes to every rule.
     let escaped =
         br#"{"Channel":"Microsoft-Windows-Sysmon\/Operational","EventID":3,"CommandLine":"a"}"#;
+    assert_eq!(s.candidates(escaped), &[1]);
+    let escaped =
+        br#"{"Channel":"Microsoft-Windows-Sysmon\/Operational","EventID":3,"CommandLine":"\u0001"}"#;
     assert_eq!(s.candidates(escaped), &[0, 1, 2, 3]);
     assert_eq!(s.candidates(sysmon(3).as_bytes()), &[1]);
 }
@@ -485,10 +494,14 @@ fn rules_requiring_event_ids_are_dropped_for_events_with_other_ids() {
     assert_eq!(s.candidates(br#"{"Channel":"Security"}"#), &[] as &[u32]);
     let evtx = br##"{"Event":{"System":{"EventID":{"#text":"4728"},"Channel":"Security"}}}"##;
     assert_eq!(s.candidates(evtx), &[0]);
-    // A \u escape may hide the id: every rule is a candidate.
+    // A \u escape may hide the id: the line is read decoded.
+    assert_eq!(
+        s.candidates(br#"{"Channel":"Security","EventID":"\u0034728"}"#),
+        &[0]
+    );
     assert_eq!(
         s.candidates(br#"{"Channel":"Security","EventID":"\u0034729"}"#),
-        &[0]
+        &[] as &[u32]
     );
 }
 
@@ -536,10 +549,17 @@ fn clauses_drop_candidates_missing_another_required_literal() {
     let raw = event("C:\\\\a.exe", "x", "other-marker");
     assert_eq!(s.candidates(raw.as_bytes()), &[1]);
     assert_eq!(s.match_event(raw.as_bytes(), &p), Verdict::Matched(vec![1]));
-    // An escape that can hide a literal passes every rule on.
+    // An escape that can hide a literal: the line is read decoded, its
+    // candidates those of its plain writing.
     let raw = event("C:\\\\x\\\\\\u0063si.exe", company, "x");
-    assert_eq!(s.candidates(raw.as_bytes()), &[0, 1]);
+    let plain = event("C:\\\\x\\\\csi.exe", company, "x");
+    let expected = s.candidates(plain.as_bytes()).to_vec();
+    assert_eq!(s.candidates(raw.as_bytes()), expected);
     assert_eq!(s.match_event(raw.as_bytes(), &p), Verdict::Matched(vec![0]));
+    // One whose decoding would need another `\u` escape passes every rule on.
+    let raw = event("C:\\\\x\\\\\\u0063si.exe\\u0001", company, "x");
+    assert_eq!(s.candidates(raw.as_bytes()), &[0, 1]);
+    assert_eq!(s.match_event(raw.as_bytes(), &p), Verdict::Matched(vec![]));
     // The clauses survive a compiled-ruleset round trip.
     let loaded =
         Engine::from_ruleset_bytes(&e.to_ruleset_bytes().unwrap(), EngineOptions::default())
@@ -653,10 +673,15 @@ fn stage_one_over_an_events_values_gives_the_candidates_of_the_whole_line() {
         v.candidates(events[0].as_bytes());
         assert!(v.compact.active);
         assert!(!v.compact.bytes.windows(5).any(|b| b == b"Guid\""));
+        // An escape that can hide a literal: the values of the decoded
+        // line (`unescaped.rs`).
         v.candidates(events[9].as_bytes());
+        assert!(v.compact.active);
+        assert!(v.compact.bytes.windows(6).any(|b| b == b"whoami"));
+        v.candidates(events[10].as_bytes());
         assert!(
             !v.compact.active,
-            "an escape that can hide a literal: the whole line"
+            "a character folding to ASCII: the whole line"
         );
     }
 }
