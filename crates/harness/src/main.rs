@@ -46,7 +46,7 @@ enum Command {
     Filter(filter::Args),
     /// Generate realistic Windows telemetry, optionally with planted attacks and their ground truth.
     Gen(gen::Args),
-    /// Measure matching throughput on an input replayed in memory, against the floor.
+    /// Measure matching throughput on an input replayed in memory (its events written again as serde_json writes them; --stream reads the files as scan does), against the floor.
     Bench(bench::Args),
 }
 

@@ -91,10 +91,30 @@ fn literals_of_new_texts_decided_one_by_one_agree_with_the_full_pass() {
         "ΣΑΣ whoami",
         "nothing here",
     ];
+    // Texts too long for the hit cache (a script block) are decided one by
+    // one every time they are seen, within the budget, and by the full
+    // pass past it (the list of 100 literals).
+    let padding = "x ".repeat(1500);
+    let long: Vec<String> = [
+        format!("cmd /c {padding} whoami /all"),
+        format!("{padding} WhoAmI"),
+        format!("run {padding} tool042.exe"),
+        format!("ΣΑΣ {padding}"),
+        padding.clone(),
+    ]
+    .into_iter()
+    .collect();
     // First sight, second sight (the full pass), then the hit cache.
-    let commands: Vec<&str> = once.iter().chain(&once).chain(&once).copied().collect();
+    let commands: Vec<&str> = once
+        .iter()
+        .copied()
+        .chain(long.iter().map(String::as_str))
+        .chain(once.iter().copied())
+        .chain(long.iter().map(String::as_str))
+        .chain(once.iter().copied())
+        .collect();
     let matched = agrees_on_command_lines(&detections, &commands);
-    assert!(matched >= 3 * 12, "{matched}");
+    assert!(matched >= 3 * 12 + 2 * 5, "{matched}");
 }
 
 #[test]
