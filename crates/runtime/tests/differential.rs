@@ -238,15 +238,7 @@ impl Check {
 
 #[test]
 fn real_event_logs() {
-    let mut check = Check::new(sigmahq_rules());
-    let events = shared().join("events");
-    for path in
-        input::expand_inputs(&[events.join("evtx-attack-samples"), events.join("otrf")]).unwrap()
-    {
-        check.run(&path);
-    }
-    assert!(check.events > 16_000);
-    check.finish("real event logs");
+    check_real_event_logs(false, "real event logs");
 }
 
 /// The real logs written as Python's `json` module (every non-ASCII
@@ -255,8 +247,13 @@ fn real_event_logs() {
 /// witnesses and names from its raw bytes.
 #[test]
 fn real_event_logs_written_with_escapes() {
+    check_real_event_logs(true, "real event logs, written with escapes");
+}
+
+/// Every event of `../shared/events` (written with escapes when `escaped`).
+fn check_real_event_logs(escaped: bool, what: &str) {
     let mut check = Check::new(sigmahq_rules());
-    check.escaped = true;
+    check.escaped = escaped;
     let events = shared().join("events");
     for path in
         input::expand_inputs(&[events.join("evtx-attack-samples"), events.join("otrf")]).unwrap()
@@ -264,7 +261,7 @@ fn real_event_logs_written_with_escapes() {
         check.run(&path);
     }
     assert!(check.events > 16_000);
-    check.finish("real event logs, written with escapes");
+    check.finish(what);
 }
 
 /// `json`, a JSON text as serde_json writes it, with each string's non-ASCII
