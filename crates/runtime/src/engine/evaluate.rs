@@ -23,6 +23,7 @@ impl Scanner<'_> {
     /// the number of candidates. The line is always validated; only the
     /// members the candidates can read are built (see `partial.rs`),
     /// none for an event without candidates.
+    ///
     /// An event the last `candidates` call matched as its rewriting
     /// without hiding escapes (`unescaped.rs`) is evaluated as that
     /// rewriting: the same value, parsed from the line stage 1 read.

@@ -472,6 +472,7 @@ pub enum Verdict {
 
 impl Scanner<'_> {
     /// Stage 1: the candidate rules of a raw event (ascending).
+    ///
     /// A line holding a `\u` or `\/` escape that the strict pass accepts
     /// is matched as its rewriting without them (`unescaped.rs`), which
     /// [`Scanner::stage2`] then evaluates in its place.
