@@ -10,8 +10,8 @@
 //! common writers produce such lines for ordinary events: Python's `json`
 //! module writes every non-ASCII character as `\u` (`Microsoft\u00ae
 //! Windows\u00ae`, the product of every signed Microsoft binary in Sysmon's
-//! process creations and image loads), .NET escapes `+`, `<`, `>`, `&` and
-//! `'`, PHP escapes every `/`.
+//! process creations and image loads), Go's `encoding/json` escapes `<`,
+//! `>` and `&`, .NET `+`, `<`, `>`, `&` and `'`, PHP every `/`.
 //!
 //! Such a line is valid JSON the strict pass accepted; its decoded text
 //! is what the reference evaluator reads. [`decode_hiding_escapes`] writes
