@@ -84,7 +84,7 @@ pub(crate) fn string_end(
                     }
                     b'u' => {
                         escapes.hiding = true;
-                        k = unicode_escape_end(raw, k)?;
+                        k = unicode_escape(raw, k)?.1;
                     }
                     _ => return None,
                 }
@@ -94,25 +94,30 @@ pub(crate) fn string_end(
     }
 }
 
-/// The end of the `\u` escape at `at` (with its trailing surrogate when it
-/// is a leading one), as serde_json accepts it in a string; `None` where
-/// serde_json refuses it.
+/// The character of the `\u` escape at `at` (with its trailing surrogate
+/// when it is a leading one) and the index after it, as serde_json reads
+/// it in a string; `None` where serde_json refuses it (a lone surrogate, a
+/// malformed escape). The strict pass checks escapes with it; the scanner
+/// decodes them with it (`engine/unescaped.rs`).
 #[cold]
-fn unicode_escape_end(raw: &[u8], at: usize) -> Option<usize> {
-    let unit = |at: usize| -> Option<u16> {
+pub(crate) fn unicode_escape(raw: &[u8], at: usize) -> Option<(char, usize)> {
+    let unit = |at: usize| -> Option<u32> {
         if raw.get(at..at + 2)? != b"\\u" {
             return None;
         }
-        let hex = std::str::from_utf8(raw.get(at + 2..at + 6)?).ok()?;
-        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        u16::from_str_radix(hex, 16).ok()
+        raw.get(at + 2..at + 6)?.iter().try_fold(0u32, |value, &b| {
+            let digit = char::from(b).to_digit(16)?;
+            Some(value * 16 + digit)
+        })
     };
     match unit(at)? {
         0xDC00..=0xDFFF => None,
-        0xD800..=0xDBFF => matches!(unit(at + 6)?, 0xDC00..=0xDFFF).then_some(at + 12),
-        _ => Some(at + 6),
+        high @ 0xD800..=0xDBFF => {
+            let low = unit(at + 6).filter(|low| (0xDC00..=0xDFFF).contains(low))?;
+            let c = char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?;
+            Some((c, at + 12))
+        }
+        scalar => Some((char::from_u32(scalar)?, at + 6)),
     }
 }
 

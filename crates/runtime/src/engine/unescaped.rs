@@ -23,6 +23,8 @@
 //! stage 1 judges it as it judges any plainly written line. The output
 //! keeps the original line.
 
+use crate::strict_json::unicode_escape;
+
 /// The line a scanner matches in place of an event holding hiding escapes
 /// (reused from event to event).
 #[derive(Debug, Default)]
@@ -73,30 +75,6 @@ pub(crate) fn decode_hiding_escapes(raw: &[u8], out: &mut Vec<u8>) -> bool {
     }
     out.extend_from_slice(raw.get(at..).unwrap_or_default());
     true
-}
-
-/// The character of the `\u` escape at `at` (with its trailing surrogate
-/// when it is a leading one) and the index after it; `None` for a lone
-/// surrogate or a malformed escape.
-fn unicode_escape(raw: &[u8], at: usize) -> Option<(char, usize)> {
-    let unit = |at: usize| -> Option<u32> {
-        if raw.get(at..at + 2)? != b"\\u" {
-            return None;
-        }
-        raw.get(at + 2..at + 6)?.iter().try_fold(0u32, |value, &b| {
-            let digit = char::from(b).to_digit(16)?;
-            Some(value * 16 + digit)
-        })
-    };
-    match unit(at)? {
-        0xDC00..=0xDFFF => None,
-        high @ 0xD800..=0xDBFF => {
-            let low = unit(at + 6).filter(|low| (0xDC00..=0xDFFF).contains(low))?;
-            let c = char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?;
-            Some((c, at + 12))
-        }
-        scalar => Some((char::from_u32(scalar)?, at + 6)),
-    }
 }
 
 /// Writes `c` inside a JSON string as serde_json writes it; false for a
