@@ -283,7 +283,7 @@ impl Scanner<'_> {
     }
 
     /// The indexed event's entry in the remembered layouts (added when new).
-    fn layout_of(&mut self, raw: &[u8]) -> usize {
+    pub(super) fn layout_of(&mut self, raw: &[u8]) -> usize {
         let compact = &mut self.compact;
         if let Some(i) = compact.current {
             return i;

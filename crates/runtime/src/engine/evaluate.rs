@@ -8,7 +8,8 @@ use hypersigma_compiler::{source_for, EvalOptions, Evaluation, Profile, Scope};
 
 use super::{Scanner, Verdict, SCOPE_OUT, SCOPE_UNKNOWN, SCOPE_UNSCOPED};
 use crate::partial::{
-    parse_indexed, parse_indexed_kept, parse_indexed_whole, validate_indexed, MemberFilter,
+    parse_indexed, parse_indexed_kept, parse_indexed_whole, validate_indexed, LeafNames,
+    MemberFilter, Prune,
 };
 use crate::stage2::{selection_holds, FieldCache};
 
@@ -111,17 +112,47 @@ impl Scanner<'_> {
                     return self.with_whole_event(raw, matched, candidates);
                 }
             }
-            let selection = filter.map(|filter| filter.select(&self.candidates));
-            // The members the candidates read, when the memo worked them
-            // out for this event (a flat one).
-            let wanted = if keyed_flat && !nested_key {
-                self.verdict_memo.read_members()
+            // The containers of a nested line are built with what the
+            // candidates read (`partial/pruned.rs`), the leaves of its
+            // names worked out once per stage-1 layout.
+            let nested = filter.is_some_and(|f| !f.reads_everything())
+                && self.members.nested_tree().is_some();
+            let serial = if nested {
+                if self.compact.current_serial().is_none() {
+                    self.layout_of(raw);
+                }
+                self.compact.current_serial()
             } else {
                 None
             };
+            let filter = self.filter.as_ref().map(|(_, _, filter)| filter);
+            let (prune, wanted) = match (filter, serial, self.members.nested_tree()) {
+                (Some(filter), Some(serial), Some(tree)) => {
+                    let names =
+                        self.verdict_memo
+                            .nested_leaves_of(raw, &tree, filter.leaves(), serial);
+                    let bits = leaf_bits(&mut self.prune_bits, filter.leaves(), &self.candidates);
+                    let prune = match bits {
+                        Some(bits) if names.fit(&tree) && !names.repeated_names => Some(Prune {
+                            tree,
+                            names,
+                            leaves: filter.leaves(),
+                            bits,
+                            scratch: &mut self.prune_scratch,
+                        }),
+                        _ => None,
+                    };
+                    (prune, None)
+                }
+                // The members the candidates read, when the memo worked
+                // them out for this event (a flat one).
+                _ if keyed_flat && !nested_key => (None, self.verdict_memo.read_members()),
+                _ => (None, None),
+            };
+            let selection = filter.map(|filter| filter.select(&self.candidates));
             kept = true;
             let members = Some(&mut self.kept_members);
-            parse_indexed_kept(raw, selection, wanted, &self.members, members)
+            parse_indexed_kept(raw, selection, wanted, &self.members, members, prune)
         };
         // `complete`: every member was parsed (an event of one top-level
         // member, or candidates reading them all), so a match needs no
@@ -307,4 +338,21 @@ impl Scanner<'_> {
             Err(reason) => (Verdict::Rejected(reason), None, candidates),
         }
     }
+}
+
+/// The leaves `candidates` read, written into `bits`; `None` when a
+/// candidate is not one `leaves` knows.
+fn leaf_bits<'b>(
+    bits: &'b mut Vec<u64>,
+    leaves: &LeafNames,
+    candidates: &[u32],
+) -> Option<&'b [u64]> {
+    bits.clear();
+    bits.resize(leaves.words(), 0);
+    for &r in candidates {
+        for (w, &b) in bits.iter_mut().zip(leaves.rule_bits(r)?) {
+            *w |= b;
+        }
+    }
+    Some(bits)
 }

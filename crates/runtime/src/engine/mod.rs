@@ -34,7 +34,7 @@ use std::sync::OnceLock;
 use crate::accounting::Rejection;
 use crate::correlate::{CorrelationError, CorrelationSet};
 use crate::members::MemberIndex;
-use crate::partial::{KeptMembers, MemberFilter, ReadSet};
+use crate::partial::{KeptMembers, MemberFilter, PruneScratch, ReadSet};
 use crate::raw_scope::{RawChecks, RawScopeState};
 use crate::stage2::{lower_rules, HitCache, Lowered};
 use hypersigma_compiler::witness::Strategy;
@@ -362,6 +362,8 @@ impl Engine {
             candidate_memo: CandidateMemo::default(),
             keyword_values: KeywordValues::default(),
             kept_members: KeptMembers::default(),
+            prune_bits: Vec::new(),
+            prune_scratch: PruneScratch::default(),
             unescaped: UnescapedLine::default(),
         })
     }
@@ -438,6 +440,11 @@ pub struct Scanner<'e> {
     /// The members stage 2 built for recent lists of wanted names, refilled
     /// for later events wanting the same names (`partial/kept.rs`).
     kept_members: KeptMembers,
+    /// The leaves the candidates of the event in stage 2 read, as a bit set
+    /// (which members of its containers are built: `partial/pruned.rs`).
+    prune_bits: Vec<u64>,
+    /// Buffers of the pruned build (`partial/pruned.rs`).
+    prune_scratch: PruneScratch,
     /// The line matched in place of the last event when that one holds
     /// hiding escapes (`unescaped.rs`).
     unescaped: UnescapedLine,

@@ -227,6 +227,52 @@ fn a_matched_event_comes_back_whole_however_much_stage_2_parsed() {
 }
 
 #[test]
+fn nested_events_built_pruned_get_the_references_verdicts() {
+    // Stage 2 builds an `evtx_dump` record's `Event` with only what the
+    // candidates read (`partial/pruned.rs`); events of one layout share
+    // its names' leaves. Repeated names (the last wins), escaped and spaced
+    // names, arrays and containers read whole, one scanner across events.
+    let detections = [
+        "    s: {X.CommandLine|contains: 'evil'}\n    condition: s",
+        "    s: {CommandLine|contains: 'evil'}\n    f: {User: null}\n    condition: s and f",
+        "    s: {ImagePath|endswith: '.exe'}\n    condition: s",
+        "    s: {Data|contains: 'evil'}\n    condition: s",
+    ];
+    let record = |data: &str| {
+        format!(
+            r#"{{"Event":{{"System":{{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","TimeCreated":{{"SystemTime":"t"}}}},"EventData":{data}}}}}"#
+        )
+    };
+    let events = [
+        record(r#"{"X":{"CommandLine":"evil"},"X":1}"#),
+        record(r#"{"X":1,"X":{"CommandLine":"evil"}}"#),
+        record(r#"{"X":{"CommandLine":"good"},"X":{"CommandLine":"evil"}}"#),
+        record(r#"{"X":{"CommandLine":"evil"},"\u0058":1}"#),
+        record(r#"{"CommandLine":"evil","User":"u"}"#),
+        record(r#"{"CommandLine":"evil","Us\u0065r":null,"Other":[1,{"User":"u"}]}"#),
+        record(r##"{"Image Path":"C:\\a.exe","CommandLine":{"#text":"evil"}}"##),
+        record(r##"{"Data":[{"#text":"evil"},"x"],"More":{"Data":{"#text":"fine"}}}"##),
+        record(r#"{"A":[{"B":{"CommandLine":"evil"}}],"CommandLine":["good","evil"]}"#),
+    ];
+    let p = Profile::evtx();
+    for no_prefilter in [false, true] {
+        let e = engine(&detections, no_prefilter);
+        let mut s = e.scanner().unwrap();
+        for _ in 0..2 {
+            for raw in &events {
+                let event: Value = serde_json::from_str(raw).unwrap();
+                let expected = reference_matches(&e, &event, &p);
+                assert_eq!(
+                    s.match_event(raw.as_bytes(), &p),
+                    Verdict::Matched(expected),
+                    "{raw}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn a_match_is_explained_as_the_reference_explains_it() {
     let detections = [
         "    s: {Image|endswith: '\\cmd.exe'}\n    f: {User|contains: 'SYSTEM'}\n    condition: s and not f",

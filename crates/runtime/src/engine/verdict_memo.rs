@@ -71,7 +71,7 @@ use std::collections::HashMap;
 
 use super::remembered::{RememberedLists, Switch};
 use crate::members::NestedTree;
-use crate::partial::{has_id, reads_leaf, LeafNames, MemberFilter, NO_LEAF};
+use crate::partial::{has_id, reads_leaf, LeafNames, MemberFilter, NestedLeaves};
 use crate::strict_json::TopMember;
 
 /// Verdicts remembered at most per scanner (then the memo starts over).
@@ -143,7 +143,7 @@ pub(super) struct VerdictMemo {
     /// Per stage-1 layout of nested events: the leaf
     /// ([`LeafNames::leaf_of`]) of each container's holder and of each
     /// scalar's member, in order.
-    nested_leaves: HashMap<u64, (Vec<u32>, Vec<u32>), foldhash::fast::FixedState>,
+    nested_leaves: HashMap<u64, NestedLeaves, foldhash::fast::FixedState>,
     /// Whether flat events (keyed by their top-level members) are looked up.
     flat: Switch,
     /// Whether nested events (keyed by their line, unread values cut out)
@@ -519,6 +519,19 @@ impl VerdictMemo {
         }
     }
 
+    /// The leaves of the names of the nested line `raw` (whose strict pass
+    /// gave `tree`), of the stage-1 layout `serial`: worked out once per
+    /// layout, for the key and for the pruned parse.
+    pub(super) fn nested_leaves_of(
+        &mut self,
+        raw: &[u8],
+        tree: &NestedTree<'_>,
+        leaves: &LeafNames,
+        serial: u64,
+    ) -> &NestedLeaves {
+        layout_leaves(&mut self.nested_leaves, raw, tree, leaves, serial)
+    }
+
     /// Whether the last [`VerdictMemo::key_of`] gave no key because a
     /// candidate reads a top-level member holding an object: the event's
     /// [`VerdictMemo::nested_key_of`] is then the one to try.
@@ -555,35 +568,19 @@ impl VerdictMemo {
                 *w |= b;
             }
         }
-        // The leaf of each container's holder and each scalar's member,
-        // once per stage-1 layout (which tells the containers, their
-        // holders and the scalars' names: `compact.rs`).
-        let name_leaf = |name: Option<(u32, u32)>| {
-            name.and_then(|(a, b)| raw.get(a as usize..b as usize))
-                .map_or(NO_LEAF, |name| leaves.leaf_of(name))
-        };
-        let work_out = || {
-            let opens = tree.opens.iter().map(|o| name_leaf(o.holder)).collect();
-            let scalars = tree.scalars().map(|(_, name, _)| name_leaf(name)).collect();
-            (opens, scalars)
-        };
         let fresh;
-        let (open_leaves, scalar_leaves): &(Vec<u32>, Vec<u32>) = match layout {
-            Some(serial) => {
-                let full = self.nested_leaves.len() >= NESTED_LAYOUTS;
-                if full && !self.nested_leaves.contains_key(&serial) {
-                    self.nested_leaves.clear();
-                }
-                self.nested_leaves.entry(serial).or_insert_with(work_out)
-            }
+        let names = match layout {
+            Some(serial) => layout_leaves(&mut self.nested_leaves, raw, tree, leaves, serial),
             None => {
-                fresh = work_out();
+                fresh = NestedLeaves::of(raw, tree, leaves);
                 &fresh
             }
         };
-        if open_leaves.len() != tree.opens.len() || scalar_leaves.len() != tree.scalar_count() {
+        if !names.fit(tree) {
             return None;
         }
+        let (open_leaves, scalar_leaves) = (&names.opens, &names.scalars);
+        let bits = &self.read_ids;
         // Containers open before those they hold: one pass decides which
         // are read whole.
         let held = &mut self.held_opens;
@@ -739,6 +736,23 @@ impl VerdictMemo {
         self.read_lists.remember(hash, &self.read_key, matched);
         Some(())
     }
+}
+
+/// The leaves of the names of `raw` (of the stage-1 layout `serial`),
+/// worked out once per layout and kept in `kept` (at most
+/// [`NESTED_LAYOUTS`]; then it starts over).
+fn layout_leaves<'k>(
+    kept: &'k mut HashMap<u64, NestedLeaves, foldhash::fast::FixedState>,
+    raw: &[u8],
+    tree: &NestedTree<'_>,
+    leaves: &LeafNames,
+    serial: u64,
+) -> &'k NestedLeaves {
+    if kept.len() >= NESTED_LAYOUTS && !kept.contains_key(&serial) {
+        kept.clear();
+    }
+    kept.entry(serial)
+        .or_insert_with(|| NestedLeaves::of(raw, tree, leaves))
 }
 
 #[cfg(test)]

@@ -184,7 +184,16 @@ pub(crate) struct Open {
     pub(crate) holder: Option<(u32, u32)>,
     /// The index of the container it is in ([`NO_PARENT`]: none).
     pub(crate) parent: u32,
+    /// Its byte range, brackets included (the top-level object's starts
+    /// at the line's start).
+    pub(crate) start: u32,
+    pub(crate) end: u32,
 }
+
+/// A scalar of a [`NestedTree`]: its byte range, the name of the member
+/// holding it (`None` for none) and the index in `opens` of the container
+/// holding it.
+pub(crate) type TreeScalar = ((u32, u32), Option<(u32, u32)>, u32);
 
 /// The structure of a nested line the strict pass accepted
 /// ([`MemberIndex::nested_tree`]).
@@ -201,12 +210,24 @@ impl NestedTree<'_> {
         self.spans.len()
     }
 
+    /// Scalar `k` ([`NestedTree::scalars`]' `k`-th).
+    pub(crate) fn scalar(&self, k: usize) -> Option<TreeScalar> {
+        let s = self.spans.get(k)?;
+        let key = (s.key != NO_KEY).then_some(s.key);
+        Some(((s.start, s.end), key, *self.span_opens.get(k)?))
+    }
+
+    /// The indices of the scalars that start inside `start..end`.
+    pub(crate) fn scalars_within(&self, start: u32, end: u32) -> std::ops::Range<usize> {
+        let first = self.spans.partition_point(|s| s.start < start);
+        let last = self.spans.partition_point(|s| s.start < end);
+        first..last.max(first)
+    }
+
     /// Its scalars in line order: byte range, the name of the member
     /// holding each (`None` for none) and the index in `opens` of the
     /// container holding it.
-    pub(crate) fn scalars(
-        &self,
-    ) -> impl Iterator<Item = ((u32, u32), Option<(u32, u32)>, u32)> + '_ {
+    pub(crate) fn scalars(&self) -> impl Iterator<Item = TreeScalar> + '_ {
         self.spans.iter().zip(self.span_opens).map(|(s, &open)| {
             let key = (s.key != NO_KEY).then_some(s.key);
             ((s.start, s.end), key, open)
@@ -493,6 +514,8 @@ impl MemberIndex {
         self.opens.push(Open {
             holder: None,
             parent: NO_PARENT,
+            start: 0,
+            end: raw.len() as u32,
         });
         // The innermost open container (the stack holds those around it).
         let mut current = Container {
@@ -548,6 +571,8 @@ impl MemberIndex {
                     self.opens.push(Open {
                         holder: (current.key != NO_KEY).then_some(current.key),
                         parent: current.open,
+                        start: at as u32,
+                        end: at as u32,
                     });
                     self.stack.push(current);
                     current = Container {
@@ -593,6 +618,9 @@ impl MemberIndex {
                             return None;
                         }
                         depth -= 1;
+                        if let Some(open) = self.opens.get_mut(current.open as usize) {
+                            open.end = at as u32 + 1;
+                        }
                         let Some(outer) = self.stack.pop() else {
                             return (skip_spaces(raw, at + 1) == raw.len()).then_some(());
                         };

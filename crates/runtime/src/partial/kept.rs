@@ -271,7 +271,7 @@ mod tests {
     fn agrees(kept: &mut KeptMembers, raw: &[u8], flags: Option<&[bool]>) {
         let index = MemberIndex::built(raw);
         let fresh = parse_indexed_whole(raw, None, flags, &index);
-        let refilled = parse_indexed_kept(raw, None, flags, &index, Some(kept));
+        let refilled = parse_indexed_kept(raw, None, flags, &index, Some(kept), None);
         let text = |r: &Result<(Value, bool), _>| {
             r.as_ref()
                 .map(|(v, whole)| (v.to_string(), *whole))
@@ -371,7 +371,7 @@ mod tests {
         let mut kept = KeptMembers::default();
         let parse = |kept: &mut KeptMembers, raw: &[u8]| {
             let index = MemberIndex::built(raw);
-            parse_indexed_kept(raw, None, None, &index, Some(kept)).map(|(event, _)| event)
+            parse_indexed_kept(raw, None, None, &index, Some(kept), None).map(|(event, _)| event)
         };
         let handed_on = parse(&mut kept, first);
         assert!(handed_on.is_ok());

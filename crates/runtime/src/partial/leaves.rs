@@ -19,11 +19,13 @@
 //! tell). Everything else a lookup depends on is the line's structure: the
 //! names themselves and which values are objects.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use hypersigma_compiler::Profile;
 
 use super::{has_id, id_bit_sets, ReadSet};
+use crate::members::NestedTree;
+use crate::strict_json::unescape_str;
 
 /// A member name no rule reads ([`LeafNames::leaf_of`]).
 pub(crate) const NO_LEAF: u32 = u32::MAX;
@@ -111,6 +113,78 @@ impl LeafNames {
             return ANY_LEAF;
         }
         self.names.get(name).copied().unwrap_or(NO_LEAF)
+    }
+}
+
+/// What the names of a nested line are to [`LeafNames`]: the same for
+/// every line of one stage-1 layout (same names, same structure), so
+/// worked out once per layout.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NestedLeaves {
+    /// Per container ([`NestedTree::opens`]): the leaf of its holder's name
+    /// ([`LeafNames::leaf_of`]; [`NO_LEAF`] for none).
+    pub(crate) opens: Vec<u32>,
+    /// Per scalar ([`NestedTree::scalars`]): the leaf of its member's name.
+    pub(crate) scalars: Vec<u32>,
+    /// Some object holds two members of one name.
+    pub(crate) repeated_names: bool,
+}
+
+impl NestedLeaves {
+    /// The leaves of the names of `raw`, whose strict pass gave `tree`.
+    pub(crate) fn of(raw: &[u8], tree: &NestedTree<'_>, leaves: &LeafNames) -> NestedLeaves {
+        let name_of =
+            |name: Option<(u32, u32)>| name.and_then(|(a, b)| raw.get(a as usize..b as usize));
+        let leaf = |name: Option<&[u8]>| name.map_or(NO_LEAF, |name| leaves.leaf_of(name));
+        // Each object's members: its scalars, and the containers it holds
+        // by name (one inside an array is named after the array's holder,
+        // so the object check skips containers whose parent is an array).
+        let object = |open: u32| {
+            tree.opens
+                .get(open as usize)
+                .and_then(|o| raw.get(o.start as usize))
+                == Some(&b'{')
+        };
+        // Names compared decoded (`"A"` and `"\u0041"` are one name; the
+        // `\u` escapes left to serde_json, with the quotes around).
+        let decoded = |name: Option<(u32, u32)>| -> Option<Vec<u8>> {
+            let (a, b) = name?;
+            let name = raw.get(a as usize..b as usize)?;
+            if !name.contains(&b'\\') {
+                return Some(name.to_vec());
+            }
+            let text = std::str::from_utf8(name).ok()?;
+            let quoted = raw.get((a as usize).checked_sub(1)?..b as usize + 1)?;
+            unescape_str(text)
+                .or_else(|| serde_json::from_slice(quoted).ok())
+                .map(String::into_bytes)
+        };
+        let mut seen = HashSet::new();
+        let mut repeated_names = false;
+        for o in tree.opens {
+            if object(o.parent) {
+                repeated_names |= !seen.insert((o.parent, decoded(o.holder)));
+            }
+        }
+        for (_, name, open) in tree.scalars() {
+            if object(open) {
+                repeated_names |= !seen.insert((open, decoded(name)));
+            }
+        }
+        NestedLeaves {
+            opens: tree.opens.iter().map(|o| leaf(name_of(o.holder))).collect(),
+            scalars: tree
+                .scalars()
+                .map(|(_, name, _)| leaf(name_of(name)))
+                .collect(),
+            repeated_names,
+        }
+    }
+
+    /// Whether these were worked out for `tree`'s numbers of containers
+    /// and scalars.
+    pub(crate) fn fit(&self, tree: &NestedTree<'_>) -> bool {
+        self.opens.len() == tree.opens.len() && self.scalars.len() == tree.scalar_count()
     }
 }
 

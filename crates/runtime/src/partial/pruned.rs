@@ -1,0 +1,400 @@
+//! Containers built with only what the candidates can read.
+//!
+//! An `evtx_dump` record has one top-level member, `Event`, holding its ~40
+//! named values in a dozen objects; the candidates of an event read a
+//! handful of them. Built whole by serde_json (every name and string
+//! allocated, every name hashed into an order-keeping map) a 1.1 kB record
+//! costs ~49,000 instructions; walked by serde_json without building
+//! anything, ~12,600 (BENCHMARKS.md, "fast path v32").
+//!
+//! Lookups walk objects by name (`leaves.rs`): the value of a member is read
+//! only when its name is one of the candidates' leaves (or holds a space or
+//! an escape), or when a member holding it is read. So a container's value
+//! is built from the strict pass's index of the line (`NestedTree`), not
+//! parsed again: a member whose name the candidates read is built whole
+//! (a container parsed from its bytes, a scalar decoded from its token);
+//! a container holding such a member somewhere is built holding it, under
+//! the same names; everything else is left out. A lookup that reaches a
+//! left-out name would have found nothing there anyway: a scalar of an
+//! unread name is never read, and a container holding nothing read yields
+//! nothing read. Arrays keep only their built elements (lookups walk them
+//! in order, never by position).
+//!
+//! Two members of one name in an object would break this (the last wins:
+//! an unread scalar after a read container hides it), so a line whose
+//! layout has them is built whole ([`NestedLeaves::repeated_names`]). The
+//! members left out are not checked as a full parse checks them: the strict
+//! pass checked everything but number ranges, and a number beyond float
+//! range in a member no candidate reads is accepted, as in flat lines. A
+//! value built so is never the whole event: a match parses the line again
+//! for output.
+
+use serde_json::{Map, Value};
+
+use super::{reads_leaf, LeafNames, NestedLeaves};
+use crate::members::NestedTree;
+use crate::strict_json::unescape_str;
+
+/// Which members of an event's containers are built: the event's tree,
+/// the leaves of its names, and those its candidates read.
+pub(crate) struct Prune<'a> {
+    /// The strict pass's containers and scalars of the line.
+    pub(crate) tree: NestedTree<'a>,
+    /// The leaf of each container's holder and each scalar's name.
+    pub(crate) names: &'a NestedLeaves,
+    /// The profile's leaf names (for top-level members' names).
+    pub(crate) leaves: &'a LeafNames,
+    /// The candidates' leaves, a bit set of [`LeafNames::words`] words.
+    pub(crate) bits: &'a [u64],
+    /// Per container of the one being built: held (inside a member read
+    /// whole) and needed (holding something read).
+    pub(crate) scratch: &'a mut PruneScratch,
+}
+
+/// Buffers of [`Prune::build`], kept from one event to the next.
+#[derive(Debug, Default)]
+pub(crate) struct PruneScratch {
+    held: Vec<bool>,
+    needed: Vec<bool>,
+    /// The containers being built, innermost last: their index in the
+    /// tree, the value so far, and the name they go under in their parent.
+    stack: Vec<(usize, Value, Option<String>)>,
+}
+
+impl Prune<'_> {
+    /// Whether a candidate may read the value of a top-level member of
+    /// this name (as written, escapes and all).
+    pub(crate) fn reads_name(&self, name: &[u8]) -> bool {
+        reads_leaf(self.bits, self.leaves.leaf_of(name))
+    }
+
+    /// The container starting at byte `start` of `text` (the value of a
+    /// top-level member whose name no candidate reads), with only what the
+    /// candidates can read; `None` when the tree does not hold it or a
+    /// value does not build (a number beyond float range).
+    pub(crate) fn build(&mut self, text: &str, start: u32) -> Option<Value> {
+        let opens = self.tree.opens;
+        let top = opens.partition_point(|o| o.start < start);
+        let end = opens.get(top).filter(|o| o.start == start && top > 0)?.end;
+        let last = opens.partition_point(|o| o.start < end);
+        let (held, needed) = (&mut self.scratch.held, &mut self.scratch.needed);
+        held.clear();
+        held.resize(last - top, false);
+        needed.clear();
+        needed.resize(last - top, false);
+        // Marks container `k` and those around it (up to `top`) needed.
+        let mark = |needed: &mut Vec<bool>, mut k: usize| {
+            while let Some(slot) = k.checked_sub(top).and_then(|at| needed.get_mut(at)) {
+                if *slot {
+                    break;
+                }
+                *slot = true;
+                k = opens.get(k).map_or(usize::MAX, |o| o.parent as usize);
+            }
+        };
+        for k in top + 1..last {
+            let parent = opens.get(k)?.parent as usize;
+            let by_parent = *held.get(parent.checked_sub(top)?)?;
+            let read = reads_leaf(self.bits, *self.names.opens.get(k)?);
+            *held.get_mut(k - top)? = by_parent || read;
+            if read && !by_parent {
+                mark(needed, k);
+            }
+        }
+        let scalars = self.tree.scalars_within(start, end);
+        for s in scalars.clone() {
+            let (_, _, open) = self.tree.scalar(s)?;
+            let at = (open as usize).checked_sub(top)?;
+            if !*held.get(at)? && reads_leaf(self.bits, *self.names.scalars.get(s)?) {
+                mark(needed, open as usize);
+            }
+        }
+        // The built containers and scalars, in line order.
+        let stack = &mut self.scratch.stack;
+        stack.clear();
+        stack.push((top, empty_like(text, start)?, None));
+        let (mut k, mut s) = (top + 1, scalars.start);
+        while k < last || s < scalars.end {
+            let open = opens.get(k).filter(|_| k < last);
+            let scalar = self.tree.scalar(s).filter(|_| s < scalars.end);
+            match (open, scalar) {
+                (Some(o), scalar) if scalar.is_none_or(|(span, _, _)| o.start < span.0) => {
+                    let inside = k - top;
+                    let parent = o.parent as usize;
+                    k += 1;
+                    let parent_held = *held.get(parent.checked_sub(top)?)?;
+                    if !*needed.get(inside)? || parent_held {
+                        continue;
+                    }
+                    close_until(stack, parent)?;
+                    let name = name_in(stack, text, o.holder)?;
+                    if *held.get(inside)? {
+                        let token = text.get(o.start as usize..o.end as usize)?;
+                        let value = serde_json::from_str(token).ok()?;
+                        put(stack, name, value)?;
+                    } else {
+                        stack.push((k - 1, empty_like(text, o.start)?, name));
+                    }
+                }
+                (_, Some(((a, b), name, open))) => {
+                    let leaf = *self.names.scalars.get(s)?;
+                    s += 1;
+                    let inside = (open as usize).checked_sub(top)?;
+                    if *held.get(inside)? || !reads_leaf(self.bits, leaf) {
+                        continue;
+                    }
+                    close_until(stack, open as usize)?;
+                    let name = name_in(stack, text, name)?;
+                    put(stack, name, token_value(text.get(a as usize..b as usize)?)?)?;
+                }
+                _ => return None,
+            }
+        }
+        close_until(stack, top)?;
+        stack.pop().map(|(_, value, _)| value)
+    }
+}
+
+/// An empty object or array, as the container at `start` is.
+fn empty_like(text: &str, start: u32) -> Option<Value> {
+    match text.as_bytes().get(start as usize)? {
+        b'{' => Some(Value::Object(Map::new())),
+        b'[' => Some(Value::Array(Vec::new())),
+        _ => None,
+    }
+}
+
+/// Closes the containers being built until container `open` is the
+/// innermost, each put into the one around it; `None` when `open` is not
+/// being built.
+fn close_until(stack: &mut Vec<(usize, Value, Option<String>)>, open: usize) -> Option<()> {
+    loop {
+        let &(innermost, _, _) = stack.last()?;
+        if innermost == open {
+            return Some(());
+        }
+        let (_, value, name) = stack.pop()?;
+        put(stack, name, value)?;
+    }
+}
+
+/// Puts `value` into the innermost container being built: under `name` in
+/// an object (the last of one name wins, in the first one's place, as in a
+/// full parse), at the end of an array.
+fn put(
+    stack: &mut [(usize, Value, Option<String>)],
+    name: Option<String>,
+    value: Value,
+) -> Option<()> {
+    match (&mut stack.last_mut()?.1, name) {
+        (Value::Object(map), Some(name)) => {
+            map.insert(name, value);
+        }
+        (Value::Array(items), _) => items.push(value),
+        _ => return None,
+    }
+    Some(())
+}
+
+/// The name a value goes under in the innermost container being built:
+/// `name` decoded in an object, none in an array (whose elements `name`
+/// gives the array's holder).
+fn name_in(
+    stack: &[(usize, Value, Option<String>)],
+    text: &str,
+    name: Option<(u32, u32)>,
+) -> Option<Option<String>> {
+    match (&stack.last()?.1, name) {
+        (Value::Object(_), Some(name)) => member_name(text, name).map(Some),
+        (Value::Object(_), None) => None,
+        _ => Some(None),
+    }
+}
+
+/// A member name (the byte range inside its quotes), decoded.
+fn member_name(text: &str, (a, b): (u32, u32)) -> Option<String> {
+    let name = text.get(a as usize..b as usize)?;
+    if !name.contains('\\') {
+        return Some(name.to_string());
+    }
+    // `\u` escapes are left to serde_json, with the quotes around.
+    unescape_str(name).or_else(|| {
+        serde_json::from_str(text.get((a as usize).checked_sub(1)?..b as usize + 1)?).ok()
+    })
+}
+
+/// The value of a scalar token the strict pass accepted; `None` for a
+/// number beyond float range.
+fn token_value(token: &str) -> Option<Value> {
+    match token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(body) if !body.contains('\\') => Some(Value::String(body.to_string())),
+        Some(body) => unescape_str(body)
+            .map(Value::String)
+            .or_else(|| serde_json::from_str(token).ok()),
+        None => serde_json::from_str(token).ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::members::MemberIndex;
+    use crate::partial::tests::reads;
+    use hypersigma_compiler::Profile;
+    use proptest::prelude::*;
+
+    /// The value of `raw`'s top-level member `Event`, pruned for a rule
+    /// with `detection` under the `evtx_dump` profile; `None` when the
+    /// layout repeats a name (then it is built whole).
+    fn pruned(detection: &str, raw: &str) -> Option<Value> {
+        let leaves = LeafNames::new(&Profile::evtx(), &reads(detection));
+        let bits = leaves.rule_bits(0).expect("rule 0").to_vec();
+        let index = MemberIndex::built(raw.as_bytes());
+        let tree = index.nested_tree().expect("a nested line");
+        let names = NestedLeaves::of(raw.as_bytes(), &tree, &leaves);
+        if names.repeated_names {
+            return None;
+        }
+        let start = index.top_members().expect("strict")[0].value.0;
+        let mut scratch = PruneScratch::default();
+        let mut prune = Prune {
+            tree,
+            names: &names,
+            leaves: &leaves,
+            bits: &bits,
+            scratch: &mut scratch,
+        };
+        prune.build(raw, start)
+    }
+
+    #[test]
+    fn read_members_stay_whole_and_the_rest_goes() {
+        let detection = "    s: {CommandLine|contains: 'x', a.b.Tail: 'y'}\n    condition: s";
+        let raw = r##"{"Event":{"System":{"EventID":1,"Channel":"C","EventRecordID":7,
+            "TimeCreated":{"#attributes":{"SystemTime":"t"}}},
+            "EventData":{"CommandLine":{"#text":"c","x":[1,{"y":2}]},"UtcTime":"u",
+            "Image Path":"p\"q","a":[1,{"b":{"Tail":[1,2],"Other":3}},"s",[{"Tail":null}]],
+            "Esc\u0061ped":2.5,"Empty":{},"Hash\\es":"h"}}}"##;
+        // One line (the strict pass takes spaces between tokens, not line
+        // feeds).
+        let got = pruned(detection, &raw.replace('\n', "")).expect("built");
+        let want: Value = serde_json::from_str(
+            r##"{"System":{"EventID":1,"Channel":"C"},
+            "EventData":{"CommandLine":{"#text":"c","x":[1,{"y":2}]},"Image Path":"p\"q",
+            "a":[{"b":{"Tail":[1,2]}},[{"Tail":null}]],"Escaped":2.5,"Hash\\es":"h"}}"##,
+        )
+        .expect("json");
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn nothing_read_gives_an_empty_container() {
+        let detection = "    s: {CommandLine|contains: 'x'}\n    condition: s";
+        let got = pruned(detection, r#"{"Event":{"A":{"B":1},"C":[1,2]}}"#);
+        assert_eq!(got, Some(serde_json::json!({})));
+        let got = pruned(detection, r#"{"Event":[{"A":1},2]}"#);
+        assert_eq!(got, Some(serde_json::json!([])));
+    }
+
+    #[test]
+    fn repeated_names_are_told_decoded() {
+        let detection = "    s: {CommandLine|contains: 'x'}\n    condition: s";
+        assert_eq!(
+            pruned(detection, r#"{"Event":{"A":{"CommandLine":"x"},"A":3}}"#),
+            None
+        );
+        assert_eq!(
+            pruned(detection, r#"{"Event":{"\u0041":{"B":1},"A":3}}"#),
+            None
+        );
+        // One name in two objects is not repeated.
+        let got = pruned(
+            detection,
+            r#"{"Event":{"A":{"CommandLine":"x"},"B":{"A":3}}}"#,
+        );
+        assert_eq!(got, Some(serde_json::json!({"A": {"CommandLine": "x"}})));
+    }
+
+    #[test]
+    fn a_read_number_beyond_float_range_does_not_build() {
+        let detection = "    s: {CommandLine: 1}\n    condition: s";
+        assert_eq!(
+            pruned(detection, r#"{"Event":{"CommandLine":1e400}}"#),
+            None
+        );
+        let got = pruned(detection, r#"{"Event":{"Other":1e400,"CommandLine":1}}"#);
+        assert_eq!(got, Some(serde_json::json!({"CommandLine": 1})));
+    }
+
+    /// A JSON value as text: objects and arrays of a few names (leaves,
+    /// names on the profile's paths, escaped and spaced ones, repeats).
+    fn value() -> impl Strategy<Value = String> {
+        let scalar = prop_oneof![
+            Just("1".to_string()),
+            Just("null".to_string()),
+            Just("\"x\"".to_string()),
+            Just("\"a\\\\b\\u00e9\"".to_string()),
+        ];
+        scalar.prop_recursive(4, 40, 5, |inner| {
+            let name = prop_oneof![
+                Just("CommandLine"),
+                Just("Image"),
+                Just("a"),
+                Just("b"),
+                Just("Tail"),
+                Just("Other"),
+                Just("Image Path"),
+                Just("Im\\u0061ge"),
+                Just("#text"),
+                Just("EventData"),
+                Just("UserData"),
+                Just("Data"),
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|items| format!("[{}]", items.join(","))),
+                proptest::collection::vec((name, inner), 0..5).prop_map(|members| {
+                    let body: Vec<String> = members
+                        .iter()
+                        .map(|(k, v)| format!("\"{k}\":{v}"))
+                        .collect();
+                    format!("{{{}}}", body.join(","))
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Every lookup of a field the rule reads finds the same values, in
+        /// the same order, in the pruned event as in the whole one.
+        #[test]
+        fn lookups_find_what_they_find_in_the_whole_event(
+            event in value(),
+            fields in proptest::sample::subsequence(
+                vec!["CommandLine", "Image", "a.b.Tail", "Tail", "ImagePath", "Data"], 1..4),
+        ) {
+            let raw = format!("{{\"Event\":{event}}}");
+            prop_assume!(raw.as_bytes().get(9) == Some(&b'{'));
+            let body: Vec<String> =
+                fields.iter().map(|f| format!("{f}: 'x'")).collect();
+            let detection = format!("    s: {{{}}}\n    condition: s", body.join(", "));
+            let Some(pruned) = pruned(&detection, &raw) else {
+                // A repeated name: built whole.
+                return Ok(());
+            };
+            let whole: Value = serde_json::from_str(&raw).expect("valid");
+            let pruned = serde_json::json!({"Event": pruned});
+            let profile = Profile::evtx();
+            let found = |event: &Value, field: &str| {
+                let mut values = Vec::new();
+                profile.lookup_each(event, field, |v| values.push(v.clone()));
+                values
+            };
+            for field in ["CommandLine", "Image", "a.b.Tail", "Tail", "ImagePath", "Data", "Channel", "EventID"] {
+                if fields.contains(&field) || field == "Channel" || field == "EventID" {
+                    proptest::prop_assert_eq!(found(&pruned, field), found(&whole, field), "{} {}", raw, field);
+                }
+            }
+        }
+    }
+}
