@@ -8,8 +8,8 @@ use hypersigma_compiler::{source_for, EvalOptions, Evaluation, Profile, Scope};
 
 use super::{Scanner, Verdict, SCOPE_OUT, SCOPE_UNKNOWN, SCOPE_UNSCOPED};
 use crate::partial::{
-    parse_indexed, parse_indexed_kept, parse_indexed_whole, validate_indexed, LeafNames,
-    MemberFilter, Prune,
+    parse_indexed, parse_indexed_kept, parse_indexed_whole, prunes_some, validate_indexed,
+    LeafNames, MemberFilter, Prune,
 };
 use crate::stage2::{selection_holds, FieldCache};
 
@@ -113,35 +113,37 @@ impl Scanner<'_> {
                 }
             }
             // The containers of a nested line are built with what the
-            // candidates read (`partial/pruned.rs`), the leaves of its
-            // names worked out once per stage-1 layout.
-            let nested = filter.is_some_and(|f| !f.reads_everything())
-                && self.members.nested_tree().is_some();
-            let serial = if nested {
-                if self.compact.current_serial().is_none() {
-                    self.layout_of(raw);
+            // candidates read (`partial/pruned.rs`) when a wanted one is not
+            // read whole, the leaves of its names worked out once per
+            // stage-1 layout.
+            let prunes = match (filter, self.members.nested_tree()) {
+                (Some(filter), Some(tree)) if !filter.reads_everything() => {
+                    let selection = filter.select(&self.candidates);
+                    let (prune_bits, candidates) = (&mut self.prune_bits, &self.candidates);
+                    prunes_some(raw, &tree, &selection, filter.leaves(), || {
+                        leaf_bits(prune_bits, filter.leaves(), candidates)
+                    })
                 }
-                self.compact.current_serial()
-            } else {
-                None
+                _ => false,
             };
+            if prunes && self.compact.current_serial().is_none() {
+                self.layout_of(raw);
+            }
             let filter = self.filter.as_ref().map(|(_, _, filter)| filter);
+            let selection = filter.map(|filter| filter.select(&self.candidates));
+            let serial = self.compact.current_serial().filter(|_| prunes);
             let (prune, wanted) = match (filter, serial, self.members.nested_tree()) {
                 (Some(filter), Some(serial), Some(tree)) => {
                     let names =
                         self.verdict_memo
                             .nested_leaves_of(raw, &tree, filter.leaves(), serial);
-                    let bits = leaf_bits(&mut self.prune_bits, filter.leaves(), &self.candidates);
-                    let prune = match bits {
-                        Some(bits) if names.fit(&tree) && !names.repeated_names => Some(Prune {
-                            tree,
-                            names,
-                            leaves: filter.leaves(),
-                            bits,
-                            scratch: &mut self.prune_scratch,
-                        }),
-                        _ => None,
-                    };
+                    let prune = (names.fit(&tree) && !names.repeated_names).then_some(Prune {
+                        tree,
+                        names,
+                        leaves: filter.leaves(),
+                        bits: &self.prune_bits,
+                        scratch: &mut self.prune_scratch,
+                    });
                     (prune, None)
                 }
                 // The members the candidates read, when the memo worked
@@ -149,7 +151,6 @@ impl Scanner<'_> {
                 _ if keyed_flat && !nested_key => (None, self.verdict_memo.read_members()),
                 _ => (None, None),
             };
-            let selection = filter.map(|filter| filter.select(&self.candidates));
             kept = true;
             let members = Some(&mut self.kept_members);
             parse_indexed_kept(raw, selection, wanted, &self.members, members, prune)

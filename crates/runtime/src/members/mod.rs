@@ -184,10 +184,9 @@ pub(crate) struct Open {
     pub(crate) holder: Option<(u32, u32)>,
     /// The index of the container it is in ([`NO_PARENT`]: none).
     pub(crate) parent: u32,
-    /// Its byte range, brackets included (the top-level object's starts
-    /// at the line's start).
+    /// Where it starts (its opening bracket; the top-level object's: the
+    /// line's start).
     pub(crate) start: u32,
-    pub(crate) end: u32,
 }
 
 /// A scalar of a [`NestedTree`]: its byte range, the name of the member
@@ -515,7 +514,6 @@ impl MemberIndex {
             holder: None,
             parent: NO_PARENT,
             start: 0,
-            end: raw.len() as u32,
         });
         // The innermost open container (the stack holds those around it).
         let mut current = Container {
@@ -572,7 +570,6 @@ impl MemberIndex {
                         holder: (current.key != NO_KEY).then_some(current.key),
                         parent: current.open,
                         start: at as u32,
-                        end: at as u32,
                     });
                     self.stack.push(current);
                     current = Container {
@@ -618,9 +615,6 @@ impl MemberIndex {
                             return None;
                         }
                         depth -= 1;
-                        if let Some(open) = self.opens.get_mut(current.open as usize) {
-                            open.end = at as u32 + 1;
-                        }
                         let Some(outer) = self.stack.pop() else {
                             return (skip_spaces(raw, at + 1) == raw.len()).then_some(());
                         };

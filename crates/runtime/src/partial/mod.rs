@@ -34,7 +34,7 @@ use hypersigma_compiler::ir::{Predicate, Rule};
 use hypersigma_compiler::{Profile, Scope};
 
 use crate::accounting::{RejectKind, Rejection};
-use crate::members::MemberIndex;
+use crate::members::{MemberIndex, NestedTree};
 use crate::strict_json::{unescape_str, unescape_str_into, TopMember};
 
 pub(crate) use kept::KeptMembers;
@@ -434,9 +434,10 @@ pub(crate) fn parse_indexed_whole(
 
 /// [`parse_indexed_whole`], refilling the map `kept` holds (see
 /// `kept.rs`) when there is one; the caller gives the event back to it
-/// ([`KeptMembers::keep`]) once done with it. With `prune`, the wanted
-/// members holding containers are built with only what the candidates can
-/// read (`pruned.rs`), and nothing is refilled.
+/// ([`KeptMembers::keep`]) once done with it. With `prune` (given when
+/// [`prunes_some`] says so), the wanted members holding containers are
+/// built with only what the candidates can read (`pruned.rs`), and nothing
+/// is refilled.
 pub(crate) fn parse_indexed_kept(
     raw: &[u8],
     filter: Option<Selection<'_>>,
@@ -452,23 +453,12 @@ pub(crate) fn parse_indexed_kept(
     }
     if let (Some(top), Ok(text)) = (index.top_members(), simdutf8::basic::from_utf8(raw)) {
         let wanted = wanted.filter(|w| w.len() == top.len());
-        let is_wanted = |k: usize, name: &str| match wanted {
-            Some(flags) => flags.get(k).copied().unwrap_or(true),
-            None => filter.as_ref().is_none_or(|f| f.wants(name)),
-        };
-        // Pruning only where a wanted container is not read whole: the
-        // others keep their refills.
-        let prune = prune.filter(|prune| {
-            top.iter().enumerate().any(|(k, member)| {
-                let raw_name = raw.get(member.name.0 as usize..member.name.1 as usize);
-                holds_container(text, member)
-                    && raw_name.is_some_and(|raw_name| !prune.reads_name(raw_name))
-                    && member_name(text, member).is_some_and(|name| is_wanted(k, &name))
-            })
-        });
         let mut every = true;
         let wants = |k: usize, name: &str| {
-            let wants = is_wanted(k, name);
+            let wants = match wanted {
+                Some(flags) => flags.get(k).copied().unwrap_or(true),
+                None => filter.as_ref().is_none_or(|f| f.wants(name)),
+            };
             every &= wants;
             wants
         };
@@ -524,7 +514,7 @@ fn build_members_pruned(
             .get(member.name.0 as usize..member.name.1 as usize);
         if holds_container(text, member) && raw_name.is_some_and(|n| !prune.reads_name(n)) {
             *pruned = true;
-            prune.build(text, member.value.0)
+            prune.build(text, member.value)
         } else {
             member_value(text, member)
         }
@@ -551,6 +541,35 @@ fn build_members_with(
         out.insert(name.into_owned(), value);
     }
     Some(out)
+}
+
+/// Whether a wanted top-level member of a nested line the strict pass
+/// accepted (`tree`) holds a container whose name no candidate reads
+/// (`leaves`, and the candidates' bits, which `bits` works out when first
+/// needed): one [`Prune`] builds with less than the whole.
+pub(crate) fn prunes_some<'b>(
+    raw: &[u8],
+    tree: &NestedTree<'_>,
+    filter: &Selection<'_>,
+    leaves: &LeafNames,
+    bits: impl FnOnce() -> Option<&'b [u64]>,
+) -> bool {
+    let mut bits = Some(bits);
+    let mut known: Option<&[u64]> = None;
+    // The containers the top-level object holds.
+    tree.opens.iter().filter(|o| o.parent == 0).any(|o| {
+        let name = o.holder.and_then(|(a, b)| raw.get(a as usize..b as usize));
+        let Some(name) = name else {
+            return false;
+        };
+        if !std::str::from_utf8(name).is_ok_and(|name| filter.wants(name)) {
+            return false;
+        }
+        if known.is_none() {
+            known = bits.take().and_then(|bits| bits());
+        }
+        known.is_some_and(|bits| !reads_leaf(bits, leaves.leaf_of(name)))
+    })
 }
 
 /// Whether the value of a member is an object or an array.

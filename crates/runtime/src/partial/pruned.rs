@@ -29,6 +29,7 @@
 //! value built so is never the whole event: a match parses the line again
 //! for output.
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{reads_leaf, LeafNames, NestedLeaves};
@@ -68,14 +69,14 @@ impl Prune<'_> {
         reads_leaf(self.bits, self.leaves.leaf_of(name))
     }
 
-    /// The container starting at byte `start` of `text` (the value of a
+    /// The container at bytes `start..end` of `text` (the value of a
     /// top-level member whose name no candidate reads), with only what the
     /// candidates can read; `None` when the tree does not hold it or a
     /// value does not build (a number beyond float range).
-    pub(crate) fn build(&mut self, text: &str, start: u32) -> Option<Value> {
+    pub(crate) fn build(&mut self, text: &str, (start, end): (u32, u32)) -> Option<Value> {
         let opens = self.tree.opens;
         let top = opens.partition_point(|o| o.start < start);
-        let end = opens.get(top).filter(|o| o.start == start && top > 0)?.end;
+        opens.get(top).filter(|o| o.start == start && top > 0)?;
         let last = opens.partition_point(|o| o.start < end);
         let (held, needed) = (&mut self.scratch.held, &mut self.scratch.needed);
         held.clear();
@@ -129,8 +130,11 @@ impl Prune<'_> {
                     close_until(stack, parent)?;
                     let name = name_in(stack, text, o.holder)?;
                     if *held.get(inside)? {
-                        let token = text.get(o.start as usize..o.end as usize)?;
-                        let value = serde_json::from_str(token).ok()?;
+                        // One value read from its start: the strict pass
+                        // checked what follows.
+                        let mut de =
+                            serde_json::Deserializer::from_str(text.get(o.start as usize..)?);
+                        let value = Value::deserialize(&mut de).ok()?;
                         put(stack, name, value)?;
                     } else {
                         stack.push((k - 1, empty_like(text, o.start)?, name));
@@ -255,7 +259,7 @@ mod tests {
         if names.repeated_names {
             return None;
         }
-        let start = index.top_members().expect("strict")[0].value.0;
+        let value = index.top_members().expect("strict")[0].value;
         let mut scratch = PruneScratch::default();
         let mut prune = Prune {
             tree,
@@ -264,7 +268,7 @@ mod tests {
             bits: &bits,
             scratch: &mut scratch,
         };
-        prune.build(raw, start)
+        prune.build(raw, value)
     }
 
     #[test]
