@@ -78,11 +78,12 @@ impl Prune<'_> {
         let top = opens.partition_point(|o| o.start < start);
         opens.get(top).filter(|o| o.start == start && top > 0)?;
         let last = opens.partition_point(|o| o.start < end);
+        let count = last.checked_sub(top)?;
         let (held, needed) = (&mut self.scratch.held, &mut self.scratch.needed);
         held.clear();
-        held.resize(last - top, false);
+        held.resize(count, false);
         needed.clear();
-        needed.resize(last - top, false);
+        needed.resize(count, false);
         // Marks container `k` and those around it (up to `top`) needed.
         let mark = |needed: &mut Vec<bool>, mut k: usize| {
             while let Some(slot) = k.checked_sub(top).and_then(|at| needed.get_mut(at)) {
