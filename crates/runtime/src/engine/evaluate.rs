@@ -9,7 +9,7 @@ use hypersigma_compiler::{source_for, EvalOptions, Evaluation, Profile, Scope};
 use super::{Scanner, Verdict, SCOPE_OUT, SCOPE_UNKNOWN, SCOPE_UNSCOPED};
 use crate::partial::{
     parse_indexed, parse_indexed_kept, parse_indexed_whole, prunes_some, validate_indexed,
-    LeafNames, MemberFilter, Prune,
+    MemberFilter, Prune,
 };
 use crate::stage2::{selection_holds, FieldCache};
 
@@ -121,7 +121,7 @@ impl Scanner<'_> {
                     let selection = filter.select(&self.candidates);
                     let (prune_bits, candidates) = (&mut self.prune_bits, &self.candidates);
                     prunes_some(raw, &tree, &selection, filter.leaves(), || {
-                        leaf_bits(prune_bits, filter.leaves(), candidates)
+                        filter.leaves().union_of(candidates, prune_bits)
                     })
                 }
                 _ => false,
@@ -339,21 +339,4 @@ impl Scanner<'_> {
             Err(reason) => (Verdict::Rejected(reason), None, candidates),
         }
     }
-}
-
-/// The leaves `candidates` read, written into `bits`; `None` when a
-/// candidate is not one `leaves` knows.
-fn leaf_bits<'b>(
-    bits: &'b mut Vec<u64>,
-    leaves: &LeafNames,
-    candidates: &[u32],
-) -> Option<&'b [u64]> {
-    bits.clear();
-    bits.resize(leaves.words(), 0);
-    for &r in candidates {
-        for (w, &b) in bits.iter_mut().zip(leaves.rule_bits(r)?) {
-            *w |= b;
-        }
-    }
-    Some(bits)
 }

@@ -560,14 +560,7 @@ impl VerdictMemo {
         if !self.looks_up(Kind::Nested) {
             return None;
         }
-        let bits = &mut self.read_ids;
-        bits.clear();
-        bits.resize(leaves.words(), 0);
-        for &r in candidates {
-            for (w, &b) in bits.iter_mut().zip(leaves.rule_bits(r)?) {
-                *w |= b;
-            }
-        }
+        let bits = leaves.union_of(candidates, &mut self.read_ids)?;
         let fresh;
         let names = match layout {
             Some(serial) => layout_leaves(&mut self.nested_leaves, raw, tree, leaves, serial),
@@ -580,7 +573,6 @@ impl VerdictMemo {
             return None;
         }
         let (open_leaves, scalar_leaves) = (&names.opens, &names.scalars);
-        let bits = &self.read_ids;
         // Containers open before those they hold: one pass decides which
         // are read whole.
         let held = &mut self.held_opens;

@@ -211,9 +211,7 @@ impl NestedTree<'_> {
 
     /// Scalar `k` ([`NestedTree::scalars`]' `k`-th).
     pub(crate) fn scalar(&self, k: usize) -> Option<TreeScalar> {
-        let s = self.spans.get(k)?;
-        let key = (s.key != NO_KEY).then_some(s.key);
-        Some(((s.start, s.end), key, *self.span_opens.get(k)?))
+        Some(tree_scalar(self.spans.get(k)?, *self.span_opens.get(k)?))
     }
 
     /// The indices of the scalars that start inside `start..end`.
@@ -227,11 +225,17 @@ impl NestedTree<'_> {
     /// holding each (`None` for none) and the index in `opens` of the
     /// container holding it.
     pub(crate) fn scalars(&self) -> impl Iterator<Item = TreeScalar> + '_ {
-        self.spans.iter().zip(self.span_opens).map(|(s, &open)| {
-            let key = (s.key != NO_KEY).then_some(s.key);
-            ((s.start, s.end), key, open)
-        })
+        self.spans
+            .iter()
+            .zip(self.span_opens)
+            .map(|(s, &open)| tree_scalar(s, open))
     }
+}
+
+/// A scalar's span and container as [`NestedTree`] gives them.
+fn tree_scalar(s: &Span, open: u32) -> TreeScalar {
+    let key = (s.key != NO_KEY).then_some(s.key);
+    ((s.start, s.end), key, open)
 }
 
 /// Where a literal found in the raw bytes lies.

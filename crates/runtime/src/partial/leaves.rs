@@ -23,9 +23,8 @@ use std::collections::{HashMap, HashSet};
 
 use hypersigma_compiler::Profile;
 
-use super::{has_id, id_bit_sets, ReadSet};
+use super::{escaped_name, has_id, id_bit_sets, ReadSet};
 use crate::members::NestedTree;
-use crate::strict_json::unescape_str;
 
 /// A member name no rule reads ([`LeafNames::leaf_of`]).
 pub(crate) const NO_LEAF: u32 = u32::MAX;
@@ -93,13 +92,20 @@ impl LeafNames {
         }
     }
 
-    /// The words of a bit set over the leaf ids.
-    pub(crate) fn words(&self) -> usize {
-        self.words
+    /// The leaves `rules` read, together, written into `bits`; `None` when
+    /// a rule is not one these were made for.
+    pub(crate) fn union_of<'b>(&self, rules: &[u32], bits: &'b mut Vec<u64>) -> Option<&'b [u64]> {
+        bits.clear();
+        bits.resize(self.words, 0);
+        for &r in rules {
+            for (w, &b) in bits.iter_mut().zip(self.rule_bits(r)?) {
+                *w |= b;
+            }
+        }
+        Some(bits)
     }
 
-    /// The leaves rule `rule` reads, as a bit set of [`LeafNames::words`]
-    /// words.
+    /// The leaves rule `rule` reads, as a bit set over the leaf ids.
     pub(crate) fn rule_bits(&self, rule: u32) -> Option<&[u64]> {
         let start = rule as usize * self.words;
         self.rule_bits.get(start..start + self.words)
@@ -145,19 +151,16 @@ impl NestedLeaves {
                 .and_then(|o| raw.get(o.start as usize))
                 == Some(&b'{')
         };
-        // Names compared decoded (`"A"` and `"\u0041"` are one name; the
-        // `\u` escapes left to serde_json, with the quotes around).
+        // Names compared decoded (`"A"` and `"\u0041"` are one name).
+        let text = std::str::from_utf8(raw).ok();
         let decoded = |name: Option<(u32, u32)>| -> Option<Vec<u8>> {
-            let (a, b) = name?;
-            let name = raw.get(a as usize..b as usize)?;
-            if !name.contains(&b'\\') {
-                return Some(name.to_vec());
+            let (text, (a, b)) = (text?, name?);
+            let written = raw.get(a as usize..b as usize)?;
+            if written.contains(&b'\\') {
+                escaped_name(text, (a, b)).map(String::into_bytes)
+            } else {
+                Some(written.to_vec())
             }
-            let text = std::str::from_utf8(name).ok()?;
-            let quoted = raw.get((a as usize).checked_sub(1)?..b as usize + 1)?;
-            unescape_str(text)
-                .or_else(|| serde_json::from_slice(quoted).ok())
-                .map(String::into_bytes)
         };
         let mut seen = HashSet::new();
         let mut repeated_names = false;

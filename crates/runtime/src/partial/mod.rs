@@ -509,10 +509,10 @@ fn build_members_pruned(
     pruned: &mut bool,
 ) -> Option<Map<String, Value>> {
     build_members_with(text, wants, top, |member| {
-        let raw_name = text
-            .as_bytes()
-            .get(member.name.0 as usize..member.name.1 as usize);
-        if holds_container(text, member) && raw_name.is_some_and(|n| !prune.reads_name(n)) {
+        let raw_name = slice(text, member.name);
+        if holds_container(text, member)
+            && raw_name.is_some_and(|n| !prune.reads_name(n.as_bytes()))
+        {
             *pruned = true;
             prune.build(text, member.value)
         } else {
@@ -554,22 +554,22 @@ pub(crate) fn prunes_some<'b>(
     leaves: &LeafNames,
     bits: impl FnOnce() -> Option<&'b [u64]>,
 ) -> bool {
-    let mut bits = Some(bits);
-    let mut known: Option<&[u64]> = None;
-    // The containers the top-level object holds.
-    tree.opens.iter().filter(|o| o.parent == 0).any(|o| {
-        let name = o.holder.and_then(|(a, b)| raw.get(a as usize..b as usize));
-        let Some(name) = name else {
-            return false;
-        };
-        if !std::str::from_utf8(name).is_ok_and(|name| filter.wants(name)) {
-            return false;
-        }
-        if known.is_none() {
-            known = bits.take().and_then(|bits| bits());
-        }
-        known.is_some_and(|bits| !reads_leaf(bits, leaves.leaf_of(name)))
-    })
+    // The names of the wanted containers the top-level object holds.
+    let mut wanted = tree
+        .opens
+        .iter()
+        .filter(|o| o.parent == 0)
+        .filter_map(|o| o.holder.and_then(|(a, b)| raw.get(a as usize..b as usize)))
+        .filter(|name| std::str::from_utf8(name).is_ok_and(|name| filter.wants(name)));
+    let Some(first) = wanted.next() else {
+        return false;
+    };
+    let Some(bits) = bits() else {
+        return false;
+    };
+    std::iter::once(first)
+        .chain(wanted)
+        .any(|name| !reads_leaf(bits, leaves.leaf_of(name)))
 }
 
 /// Whether the value of a member is an object or an array.
@@ -587,27 +587,43 @@ fn slice(text: &str, (a, b): (u32, u32)) -> Option<&str> {
 
 /// The name of a member the strict pass accepted, decoded.
 fn member_name<'t>(text: &'t str, member: &TopMember) -> Option<Cow<'t, str>> {
-    let raw_name = slice(text, member.name)?;
     Some(if member.name_escaped {
-        Cow::Owned(unescape_str(raw_name)?)
+        Cow::Owned(escaped_name(text, member.name)?)
     } else {
-        Cow::Borrowed(raw_name)
+        Cow::Borrowed(slice(text, member.name)?)
+    })
+}
+
+/// A name the strict pass accepted written with escapes (the byte range
+/// inside its quotes), decoded: escapes of one character here, `\u` ones
+/// by serde_json (the name read with its quotes).
+fn escaped_name(text: &str, (a, b): (u32, u32)) -> Option<String> {
+    unescape_str(slice(text, (a, b))?).or_else(|| {
+        let quoted = text.get((a as usize).checked_sub(1)?..b as usize + 1)?;
+        serde_json::from_str(quoted).ok()
     })
 }
 
 /// The value of a member the strict pass accepted; `None` for a number
 /// beyond float range.
 fn member_value(text: &str, member: &TopMember) -> Option<Value> {
-    let token = slice(text, member.value)?;
-    Some(if member.plain_string {
-        Value::String(slice(text, (member.value.0 + 1, member.value.1 - 1))?.to_string())
-    } else if let Some(body) = token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        // The strict pass accepted the string: its escapes are all of one
-        // character.
-        Value::String(unescape_str(body)?)
-    } else {
-        serde_json::from_str::<Value>(token).ok()?
-    })
+    if member.plain_string {
+        let body = slice(text, (member.value.0 + 1, member.value.1 - 1))?;
+        return Some(Value::String(body.to_string()));
+    }
+    token_value(slice(text, member.value)?)
+}
+
+/// The value of a token the strict pass accepted: a string's escapes of one
+/// character decoded here, `\u` ones and every other token by serde_json;
+/// `None` for a number beyond float range.
+fn token_value(token: &str) -> Option<Value> {
+    match token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(body) => unescape_str(body)
+            .map(Value::String)
+            .or_else(|| serde_json::from_str(token).ok()),
+        None => serde_json::from_str(token).ok(),
+    }
 }
 
 /// Sets `value` to what [`member_value`] builds of `member`; a string

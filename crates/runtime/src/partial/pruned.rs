@@ -32,9 +32,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{reads_leaf, LeafNames, NestedLeaves};
+use super::{escaped_name, reads_leaf, token_value, LeafNames, NestedLeaves};
 use crate::members::NestedTree;
-use crate::strict_json::unescape_str;
 
 /// Which members of an event's containers are built: the event's tree,
 /// the leaves of its names, and those its candidates read.
@@ -45,7 +44,7 @@ pub(crate) struct Prune<'a> {
     pub(crate) names: &'a NestedLeaves,
     /// The profile's leaf names (for top-level members' names).
     pub(crate) leaves: &'a LeafNames,
-    /// The candidates' leaves, a bit set of [`LeafNames::words`] words.
+    /// The candidates' leaves ([`LeafNames::union_of`]).
     pub(crate) bits: &'a [u64],
     /// Per container of the one being built: held (inside a member read
     /// whole) and needed (holding something read).
@@ -217,26 +216,12 @@ fn name_in(
 }
 
 /// A member name (the byte range inside its quotes), decoded.
-fn member_name(text: &str, (a, b): (u32, u32)) -> Option<String> {
-    let name = text.get(a as usize..b as usize)?;
-    if !name.contains('\\') {
-        return Some(name.to_string());
-    }
-    // `\u` escapes are left to serde_json, with the quotes around.
-    unescape_str(name).or_else(|| {
-        serde_json::from_str(text.get((a as usize).checked_sub(1)?..b as usize + 1)?).ok()
-    })
-}
-
-/// The value of a scalar token the strict pass accepted; `None` for a
-/// number beyond float range.
-fn token_value(token: &str) -> Option<Value> {
-    match token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        Some(body) if !body.contains('\\') => Some(Value::String(body.to_string())),
-        Some(body) => unescape_str(body)
-            .map(Value::String)
-            .or_else(|| serde_json::from_str(token).ok()),
-        None => serde_json::from_str(token).ok(),
+fn member_name(text: &str, name: (u32, u32)) -> Option<String> {
+    let written = text.get(name.0 as usize..name.1 as usize)?;
+    if written.contains('\\') {
+        escaped_name(text, name)
+    } else {
+        Some(written.to_string())
     }
 }
 
