@@ -4,7 +4,7 @@
 //! and the whole event it hands on with a match.
 
 use super::evaluate::ARENA_KEPT;
-use super::tests::{engine, reference_matches};
+use super::tests::{agrees_with_reference, engine, reference_matches};
 use super::*;
 use hypersigma_compiler::{evaluate_detailed, EvalOptions};
 
@@ -25,14 +25,8 @@ fn agrees_on_command_lines(detections: &[&str], commands: &[&str]) -> usize {
                 "CommandLine": cmd,
             })
             .to_string();
-            let event: Value = serde_json::from_str(&raw).unwrap();
-            let expected = reference_matches(&e, &event, &p);
-            matched += expected.len();
-            assert_eq!(
-                s.match_event(raw.as_bytes(), &p),
-                Verdict::Matched(expected),
-                "{cmd:?} (no prefilter: {no_prefilter})"
-            );
+            let context = format!("{cmd:?} (no prefilter: {no_prefilter})");
+            matched += agrees_with_reference(&mut s, &e, &raw, &p, &context).len();
         }
     }
     matched
@@ -260,13 +254,7 @@ fn nested_events_built_pruned_get_the_references_verdicts() {
         let mut s = e.scanner().unwrap();
         for _ in 0..2 {
             for raw in &events {
-                let event: Value = serde_json::from_str(raw).unwrap();
-                let expected = reference_matches(&e, &event, &p);
-                assert_eq!(
-                    s.match_event(raw.as_bytes(), &p),
-                    Verdict::Matched(expected),
-                    "{raw}"
-                );
+                agrees_with_reference(&mut s, &e, raw, &p, raw);
             }
         }
     }
@@ -337,13 +325,8 @@ fn reference_predicates_decided_per_field_agree_with_the_reference_event_after_e
                 let raw = format!(
                     r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"UtcTime":"{round}",{v}}}"#
                 );
-                let event: Value = serde_json::from_str(&raw).unwrap();
-                let expected = reference_matches(&e, &event, &p);
-                assert_eq!(
-                    s.match_event(raw.as_bytes(), &p),
-                    Verdict::Matched(expected),
-                    "{raw} (no prefilter: {no_prefilter})"
-                );
+                let context = format!("{raw} (no prefilter: {no_prefilter})");
+                agrees_with_reference(&mut s, &e, &raw, &p, &context);
             }
         }
     }

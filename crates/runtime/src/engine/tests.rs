@@ -71,6 +71,26 @@ pub(super) fn reference_matches(e: &Engine, event: &Value, p: &Profile) -> Vec<u
         .collect()
 }
 
+/// Matches `raw` with `s` and requires the reference's verdict (the rules
+/// of `e` that match it under `p`), which it returns; `context` names the
+/// case in a failure.
+pub(super) fn agrees_with_reference(
+    s: &mut Scanner<'_>,
+    e: &Engine,
+    raw: &str,
+    p: &Profile,
+    context: &str,
+) -> Vec<u32> {
+    let event: Value = serde_json::from_str(raw).unwrap();
+    let expected = reference_matches(e, &event, p);
+    assert_eq!(
+        s.match_event(raw.as_bytes(), p),
+        Verdict::Matched(expected.clone()),
+        "{context}"
+    );
+    expected
+}
+
 /// Values of [`sysmon_process_event`] the memos' tests pick from (JSON-escaped).
 pub(super) const IMAGES: [&str; 2] = ["C:\\\\w\\\\rundll32.exe", "C:\\\\w\\\\cmd.exe"];
 pub(super) const PARENTS: [&str; 2] = ["C:\\\\o\\\\WINWORD.EXE", "C:\\\\w\\\\explorer.exe"];
@@ -742,12 +762,6 @@ fn a_map_handed_on_for_output_never_comes_back_as_another_events() {
     ];
     let mut warm = e.scanner().unwrap();
     for raw in &events {
-        let event: Value = serde_json::from_str(raw).unwrap();
-        let expected = reference_matches(&e, &event, &p);
-        assert_eq!(
-            warm.match_event(raw.as_bytes(), &p),
-            Verdict::Matched(expected),
-            "{raw}"
-        );
+        agrees_with_reference(&mut warm, &e, raw, &p, raw);
     }
 }
