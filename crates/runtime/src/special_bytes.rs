@@ -1,20 +1,25 @@
 //! Where the bytes that end a run of plain string text lie in a line,
-//! marked for the whole line at once, sixteen bytes at a time.
+//! marked for the whole line at once, 16 to 64 bytes at a time.
 //!
 //! The strict lexing pass (`members/`) looks for the end of every string
 //! of an event: its closing quote, or an escape on the way. One pass of
 //! vector compares over the line marks every quote and backslash in a bit
 //! set (one bit per byte); the next byte a string's scan stops at is then
 //! the next set bit, found a word of 64 bytes at a time, instead of a scan
-//! per string. The same pass tells whether the line is ASCII and whether
-//! it holds a control byte (below 0x20) anywhere: the line's smallest and
-//! largest bytes are kept in two vectors, one compare each per sixteen
-//! bytes, told once at the end. A control byte is never where the strict
-//! pass accepts it (raw in a string it is invalid JSON; between tokens the
-//! pass takes only spaces), so a line holding one is left to the other
-//! passes whole and its place is not needed. Vector code comes from the
-//! `wide` crate (SSE2 on x86-64, portable code elsewhere): no `unsafe`
-//! here.
+//! per string. The same pass tells whether the line is ASCII (and where
+//! its bytes outside ASCII lie, which the UTF-8 check and the search for
+//! characters folding to ASCII then read alone) and whether it holds a
+//! control byte (below 0x20) anywhere: the line's smallest byte is kept in
+//! a vector, one compare per block, told once at the end. A control byte
+//! is never where the strict pass accepts it (raw in a string it is
+//! invalid JSON; between tokens the pass takes only spaces), so a line
+//! holding one is left to the other passes whole and its place is not
+//! needed.
+//!
+//! The marking runs on the widest vector unit the machine has, picked at
+//! run time (`wider.rs`: AVX-512BW, AVX2); elsewhere the `wide` crate's
+//! sixteen-byte vectors (SSE2 on x86-64, portable code on other machines)
+//! mark the line, with no `unsafe`.
 //!
 //! Measured (BENCHMARKS.md, "fast path v14"): lexing 100,000 generated
 //! events took 458 ns per event with a word-at-a-time scan per string and
@@ -23,7 +28,12 @@
 //! walk over the escapes cost more than they saved. Control bytes told by
 //! the line's smallest byte instead of marked, and the blocks read as
 //! arrays ("fast path v22"): about 45 instructions per 64 bytes, about 70
-//! before.
+//! before. With AVX2 about 24 and with AVX-512BW about 9, the bytes outside
+//! ASCII included ("fast path v33"): lexing 100,000 generated events took
+//! 333 ns per event instead of 372.
+
+#[cfg(target_arch = "x86_64")]
+mod wider;
 
 use wide::u8x16;
 
@@ -34,6 +44,9 @@ pub(crate) struct SpecialBytes {
     words: Vec<u64>,
     /// The line's length: positions from it on are past the end.
     len: usize,
+    /// The bytes outside ASCII, as `words` (the wider markings only).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    outside: Vec<u64>,
 }
 
 /// What marking a line told of its bytes besides the marks.
@@ -43,6 +56,23 @@ pub(crate) struct LineBytes {
     pub(crate) ascii: bool,
     /// A byte is below 0x20 (a control byte: not marked).
     pub(crate) control: bool,
+    /// A range of the line (start, end) holding every byte outside ASCII:
+    /// from the first to the last with the wider markings (`wider.rs`),
+    /// the whole line with SSE2; empty when every byte is ASCII. The bytes
+    /// outside it are ASCII, each a whole character: the line is UTF-8 when
+    /// this range is, and holds a given non-ASCII character when the range
+    /// does.
+    pub(crate) non_ascii: (usize, usize),
+}
+
+/// The last bytes of a line (fewer than 64) followed by spaces, which are
+/// neither special nor control bytes nor outside ASCII.
+fn padded(rest: &[u8]) -> [u8; 64] {
+    let mut block = [b' '; 64];
+    if let Some(head) = block.get_mut(..rest.len()) {
+        head.copy_from_slice(rest);
+    }
+    block
 }
 
 /// The marks of 64 bytes; their smallest and largest bytes folded into
@@ -68,6 +98,16 @@ impl SpecialBytes {
     pub(crate) fn mark(&mut self, raw: &[u8]) -> LineBytes {
         self.words.clear();
         self.len = raw.len();
+        #[cfg(target_arch = "x86_64")]
+        if let Some(bytes) = wider::mark(raw, &mut self.words, &mut self.outside) {
+            return bytes;
+        }
+        self.mark_sse2(raw)
+    }
+
+    /// [`SpecialBytes::mark`] sixteen bytes at a time (the `wide` crate:
+    /// SSE2 on x86-64, portable code elsewhere).
+    fn mark_sse2(&mut self, raw: &[u8]) -> LineBytes {
         // Spaces: neither control bytes nor outside ASCII.
         let (mut low, mut high) = (u8x16::splat(b' '), u8x16::splat(b' '));
         let (blocks, rest) = raw.as_chunks::<64>();
@@ -78,16 +118,16 @@ impl SpecialBytes {
         );
         if !rest.is_empty() {
             // Spaces after the end: not special either.
-            let mut padded = [b' '; 64];
-            padded[..rest.len()].copy_from_slice(rest);
-            self.words.push(mark64(&padded, &mut low, &mut high));
+            self.words.push(mark64(&padded(rest), &mut low, &mut high));
         }
         // A lane below 0x20: the larger of it and 0x1f is 0x1f. A lane of
         // 0x80 or more: its top bit, which the bitmask gathers, is set.
         let control = low.max(u8x16::splat(0x1f)).simd_eq(u8x16::splat(0x1f));
+        let ascii = high.to_bitmask() == 0;
         LineBytes {
-            ascii: high.to_bitmask() == 0,
+            ascii,
             control: control.to_bitmask() != 0,
+            non_ascii: if ascii { (0, 0) } else { (0, raw.len()) },
         }
     }
 
@@ -122,11 +162,24 @@ mod tests {
             .unwrap_or(raw.len())
     }
 
-    fn told(raw: &[u8]) -> LineBytes {
-        LineBytes {
-            ascii: raw.is_ascii(),
-            control: raw.iter().any(|&b| b < 0x20),
-        }
+    /// What marking `raw` must tell, the range of its bytes outside ASCII
+    /// aside: whether it is ASCII, whether it holds a control byte.
+    fn told(raw: &[u8]) -> (bool, bool) {
+        (raw.is_ascii(), raw.iter().any(|&b| b < 0x20))
+    }
+
+    /// Whether the range `bytes` tells holds every byte of `raw` outside
+    /// ASCII (and nothing when there is none).
+    fn range_holds_non_ascii(raw: &[u8], bytes: LineBytes) -> bool {
+        let (start, end) = bytes.non_ascii;
+        let outside = |i: usize| i < start || i >= end;
+        start <= end
+            && end <= raw.len()
+            && (raw.is_ascii() == (start == end))
+            && raw
+                .iter()
+                .enumerate()
+                .all(|(i, b)| b.is_ascii() || !outside(i))
     }
 
     #[test]
@@ -147,7 +200,9 @@ mod tests {
                         if at + 3 < len {
                             raw[at + 3] = specials[(at + 3) % specials.len()];
                         }
-                        assert_eq!(marks.mark(&raw), told(&raw), "{raw:?}");
+                        let bytes = marks.mark(&raw);
+                        assert_eq!((bytes.ascii, bytes.control), told(&raw), "{raw:?}");
+                        assert!(range_holds_non_ascii(&raw, bytes), "{raw:?}");
                         for from in (0..=len).filter(|f| f % 5 == 0 || f.abs_diff(at) < 2) {
                             assert_eq!(marks.next(from), naive(&raw, from), "{raw:?} from {from}");
                         }

@@ -71,7 +71,10 @@ impl Scanner<'_> {
         }
         // The strict pass saw every escape and non-ASCII byte on its way.
         let hiding = match self.members.seen() {
-            Some(seen) => seen.hiding_escape || (seen.non_ascii && utf8_has_ascii_folding(raw)),
+            Some(seen) => {
+                seen.hiding_escape
+                    || (seen.non_ascii && utf8_has_ascii_folding(self.members.non_ascii_bytes(raw)))
+            }
             None => has_hiding_escape(raw) || has_ascii_folding(raw),
         };
         known.hiding = Some(hiding);

@@ -144,6 +144,9 @@ pub struct MemberIndex {
     seen: Seen,
     /// The line's quotes, backslashes and control bytes, for the strict pass.
     specials: SpecialBytes,
+    /// A range of the line holding all its bytes outside ASCII
+    /// ([`MemberIndex::non_ascii_bytes`]).
+    non_ascii: (usize, usize),
     /// The flat shapes seen, and the last line's (when the flat pass
     /// accepted it and no name holds an escape).
     shapes: Shapes,
@@ -305,6 +308,15 @@ impl MemberIndex {
             })
     }
 
+    /// The bytes of `raw` (the last indexed line, which the strict pass
+    /// accepted) from the first outside ASCII to the last, or a range
+    /// holding them (the whole line at most): the bytes around it are
+    /// ASCII, each a whole character. Empty for an ASCII line.
+    pub(crate) fn non_ascii_bytes<'r>(&self, raw: &'r [u8]) -> &'r [u8] {
+        let (start, end) = self.non_ascii;
+        raw.get(start..end).unwrap_or(raw)
+    }
+
     /// What the last indexed line holds besides plain ASCII text, when the
     /// strict pass accepted it.
     pub fn seen(&self) -> Option<Seen> {
@@ -331,6 +343,7 @@ impl MemberIndex {
     /// in `specials`.
     fn build_marked(&mut self, raw: &[u8], specials: &mut SpecialBytes) -> Option<()> {
         let bytes = specials.mark(raw);
+        self.non_ascii = bytes.non_ascii;
         self.seen = Seen {
             hiding_escape: false,
             non_ascii: !bytes.ascii,
@@ -343,7 +356,7 @@ impl MemberIndex {
             return None;
         }
         if self.seen.non_ascii {
-            simdutf8::basic::from_utf8(raw).ok()?;
+            simdutf8::basic::from_utf8(self.non_ascii_bytes(raw)).ok()?;
         }
         match self.build_flat(raw, specials) {
             FlatEnd::Read => Some(()),

@@ -207,6 +207,41 @@ fn the_strict_pass_refuses_what_serde_rejects_and_what_it_does_not_judge() {
 }
 
 #[test]
+fn utf8_is_checked_wherever_the_bytes_outside_ascii_lie() {
+    // Valid characters and one malformed sequence (a lone continuation
+    // byte, a cut sequence, a byte never in UTF-8, an encoded surrogate)
+    // in either order, far apart or near, across 64-byte blocks.
+    let malformed: [&[u8]; 5] = [b"\x80", b"\xc3", b"\xe2\x82", b"\xff", b"\xed\xa0\x80"];
+    for pad in [0, 1, 50, 63, 64, 65, 130] {
+        let fill = vec![b'x'; pad];
+        let line = |a: &[u8], b: &[u8]| -> Vec<u8> {
+            let mut line = b"{\"a\":\"".to_vec();
+            line.extend_from_slice(&fill);
+            line.extend_from_slice(a);
+            line.extend_from_slice(b"\",\"b\":\"");
+            line.extend_from_slice(&fill);
+            line.extend_from_slice(b);
+            line.extend_from_slice(&fill);
+            line.extend_from_slice(b"\"}");
+            line
+        };
+        let good = "\u{ae}\u{e9}\u{212a}".as_bytes();
+        assert!(strict(&line(good, b"")) && strict(&line(b"", good)) && strict(&line(good, good)));
+        for bad in malformed {
+            for raw in [
+                line(good, bad),
+                line(bad, good),
+                line(bad, b""),
+                line(b"", bad),
+            ] {
+                assert!(!strict(&raw), "{}", String::from_utf8_lossy(&raw));
+                assert!(!serde_accepts(&raw));
+            }
+        }
+    }
+}
+
+#[test]
 fn the_strict_pass_never_accepts_what_serde_rejects() {
     // Every prefix and every one-byte deletion of a valid line.
     let line: &[u8] =
