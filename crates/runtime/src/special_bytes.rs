@@ -40,8 +40,9 @@ use wide::u8x16;
 /// The marks of one line (reused from line to line).
 #[derive(Debug, Default)]
 pub(crate) struct SpecialBytes {
-    /// Bit `i % 64` of word `i / 64`: byte `i` is a quote or a backslash.
-    words: Vec<u64>,
+    /// Bit `i % 64` of the words `i / 64`: byte `i` is a quote (the
+    /// first word) or a backslash (the second).
+    words: Vec<[u64; 2]>,
     /// The line's length: positions from it on are past the end.
     len: usize,
     /// The bytes outside ASCII, as `words` (the wider markings only).
@@ -75,21 +76,56 @@ fn padded(rest: &[u8]) -> [u8; 64] {
     block
 }
 
-/// The marks of 64 bytes; their smallest and largest bytes folded into
-/// `low` and `high`, per lane.
+/// The marks of 64 bytes (quotes, backslashes); their smallest and
+/// largest bytes folded into `low` and `high`, per lane.
 #[inline(always)]
-fn mark64(block: &[u8; 64], low: &mut u8x16, high: &mut u8x16) -> u64 {
+fn mark64(block: &[u8; 64], low: &mut u8x16, high: &mut u8x16) -> [u64; 2] {
     let (chunks, _) = block.as_chunks::<16>();
-    let mut word = 0u64;
+    let mut words = [0u64; 2];
     for (k, &chunk) in chunks.iter().enumerate() {
         let v = u8x16::from(chunk);
         *low = low.min(v);
         *high = high.max(v);
         let quote = v.simd_eq(u8x16::splat(b'"'));
         let backslash = v.simd_eq(u8x16::splat(b'\\'));
-        word |= u64::from((quote | backslash).to_bitmask()) << (16 * k);
+        words[0] |= u64::from(quote.to_bitmask()) << (16 * k);
+        words[1] |= u64::from(backslash.to_bitmask()) << (16 * k);
     }
-    word
+    words
+}
+
+/// The bytes of a block of 64 that a backslash escapes, from the block's
+/// backslashes and whether its first byte is escaped (by a backslash
+/// ending the block before: `carry`, 0 or 1); and whether its last byte
+/// is a backslash that escapes the next block's first (0 or 1). A run of
+/// backslashes escapes its every other byte from its first, and the byte
+/// after it when the run is odd; an escaped backslash escapes nothing.
+/// Without a branch: the runs starting on odd bits are found by adding
+/// (simdjson's method).
+#[inline(always)]
+pub(crate) fn escaped_bits(backslashes: u64, carry: u64) -> (u64, u64) {
+    const ODD_BITS: u64 = 0xAAAA_AAAA_AAAA_AAAA;
+    // A backslash the carry escapes escapes nothing.
+    let escaping = backslashes & !carry;
+    let maybe_escaped = escaping << 1;
+    let even_series_and_odd_bits = (maybe_escaped | ODD_BITS).wrapping_sub(escaping);
+    let escape_and_escaped = even_series_and_odd_bits ^ ODD_BITS;
+    let escaped = escape_and_escaped ^ (backslashes | carry);
+    let escapes = escape_and_escaped & backslashes;
+    (escaped, escapes >> 63)
+}
+
+/// What the marks tell of a string ([`SpecialBytes::string_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MarkedString {
+    /// The position of its closing quote (the first quote after the
+    /// opening one that no backslash escapes).
+    pub(crate) close: usize,
+    /// It holds a backslash.
+    pub(crate) escapes: bool,
+    /// A backslash escapes a byte other than a quote or a backslash: the
+    /// escapes need reading one by one (`\n`, `\/`, `\u`, or invalid).
+    pub(crate) other_escapes: bool,
 }
 
 impl SpecialBytes {
@@ -131,30 +167,66 @@ impl SpecialBytes {
         }
     }
 
-    /// The first marked position at or after `from`, or the line's length.
+    /// The first marked position (quote or backslash) at or after `from`,
+    /// or the line's length.
     #[inline(always)]
     pub(crate) fn next(&self, from: usize) -> usize {
         let mut w = from / 64;
-        let Some(&first) = self.words.get(w) else {
+        let Some(&[quotes, backslashes]) = self.words.get(w) else {
             return self.len;
         };
-        let mut word = first & (u64::MAX << (from % 64));
+        let mut word = (quotes | backslashes) & (u64::MAX << (from % 64));
         loop {
             if word != 0 {
                 return w * 64 + word.trailing_zeros() as usize;
             }
             w += 1;
             match self.words.get(w) {
-                Some(&next) => word = next,
+                Some(&[quotes, backslashes]) => word = quotes | backslashes,
                 None => return self.len,
             }
+        }
+    }
+
+    /// The string whose opening quote is at `open`, as the marks tell it:
+    /// where it closes and which escapes it holds, without a branch per
+    /// escape; `None` when no quote closes it. The marks of a block are
+    /// read at most once, whatever the escapes.
+    #[inline(always)]
+    pub(crate) fn string_at(&self, open: usize) -> Option<MarkedString> {
+        let mut w = (open + 1) / 64;
+        // The string's bytes in the first block: after the opening quote.
+        let mut inside = u64::MAX << ((open + 1) % 64);
+        let (mut carry, mut escapes, mut other) = (0, 0, 0);
+        loop {
+            let &[quotes, backslashes] = self.words.get(w)?;
+            let backslashes = backslashes & inside;
+            let (escaped, carry_out) = escaped_bits(backslashes, carry);
+            let closing = quotes & inside & !escaped;
+            // The string's bytes in this block: up to its closing quote.
+            let before = match closing {
+                0 => u64::MAX,
+                _ => (1u64 << closing.trailing_zeros()) - 1,
+            };
+            escapes |= backslashes & before;
+            other |= escaped & before & !(quotes | backslashes);
+            if closing != 0 {
+                return Some(MarkedString {
+                    close: w * 64 + closing.trailing_zeros() as usize,
+                    escapes: escapes != 0,
+                    other_escapes: other != 0,
+                });
+            }
+            carry = carry_out;
+            inside = u64::MAX;
+            w += 1;
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{LineBytes, SpecialBytes};
+    use super::{escaped_bits, LineBytes, MarkedString, SpecialBytes};
 
     fn naive(raw: &[u8], from: usize) -> usize {
         (from..raw.len())
@@ -212,6 +284,99 @@ mod tests {
             let plain = marks.mark(&vec![b'a'; len]);
             assert!(plain.ascii && !plain.control);
             assert_eq!(marks.next(0), len);
+        }
+    }
+
+    /// Escapes read byte by byte: the bytes a backslash escapes, and
+    /// whether the last byte escapes the next block's first.
+    fn naive_escaped(backslashes: u64, carry: u64) -> (u64, u64) {
+        let (mut escaped, mut escaping) = (0, carry == 1);
+        for i in 0..64 {
+            if escaping {
+                escaped |= 1 << i;
+                escaping = false;
+            } else {
+                escaping = backslashes >> i & 1 == 1;
+            }
+        }
+        (escaped, u64::from(escaping))
+    }
+
+    #[test]
+    fn escaped_bits_are_those_read_byte_by_byte() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut words = vec![0, u64::MAX, u64::MAX << 1, u64::MAX >> 1, 1, 1 << 63];
+        words.extend((0..64).map(|k| 0b111u64 << k));
+        for _ in 0..100_000 {
+            // Dense runs of backslashes of every length, and sparse ones.
+            let (a, b) = (next(), next());
+            words.extend([a, a | b, a & b, (a | b) & next()]);
+        }
+        for &word in &words {
+            for carry in [0, 1] {
+                assert_eq!(
+                    escaped_bits(word, carry),
+                    naive_escaped(word, carry),
+                    "{word:064b} {carry}"
+                );
+            }
+        }
+    }
+
+    /// A string read byte by byte: its closing quote, whether it holds a
+    /// backslash, whether one escapes a byte other than a quote or a
+    /// backslash.
+    fn naive_string(raw: &[u8], open: usize) -> Option<MarkedString> {
+        let (mut k, mut escapes, mut other) = (open + 1, false, false);
+        loop {
+            match *raw.get(k)? {
+                b'"' => {
+                    return Some(MarkedString {
+                        close: k,
+                        escapes,
+                        other_escapes: other,
+                    })
+                }
+                b'\\' => {
+                    escapes = true;
+                    other |= !matches!(raw.get(k + 1)?, b'"' | b'\\');
+                    k += 2;
+                }
+                _ => k += 1,
+            }
+        }
+    }
+
+    #[test]
+    fn strings_read_from_the_marks_as_byte_by_byte() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let alphabet = [b'a', b'"', b'\\', b'\\', b'\\', b'n', b'/', b'u', 0xc3];
+        let mut marks = SpecialBytes::default();
+        for _ in 0..20_000 {
+            let len = next(260) as usize;
+            let raw: Vec<u8> = (0..len)
+                .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                .collect();
+            marks.mark(&raw);
+            for open in (0..len).filter(|&i| raw[i] == b'"') {
+                assert_eq!(
+                    marks.string_at(open),
+                    naive_string(&raw, open),
+                    "{raw:?} at {open}"
+                );
+            }
         }
     }
 

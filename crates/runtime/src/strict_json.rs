@@ -62,8 +62,41 @@ pub(crate) fn is_rewritten_number(token: &[u8]) -> bool {
 /// by a trailing one, no lone surrogate). `specials` marks the line's
 /// quotes and backslashes; the line holds no control byte (the strict
 /// pass refuses one before reading any token).
+///
+/// The marks tell where a string closes and whether it holds escapes
+/// without a branch per escape; a string whose only escapes are of quotes
+/// and backslashes (Windows paths, quoted command lines) is read from
+/// them alone, others escape by escape ([`string_end_by_escapes`]).
 #[inline(always)]
 pub(crate) fn string_end(
+    raw: &[u8],
+    open: usize,
+    specials: &SpecialBytes,
+) -> Option<(usize, Escapes)> {
+    // Most strings hold no escape: their first mark is their closing quote.
+    let first = specials.next(open + 1);
+    match *raw.get(first)? {
+        b'"' => return Some((first + 1, Escapes::default())),
+        b'\\' => {}
+        _ => return None,
+    }
+    let marked = specials.string_at(open)?;
+    if marked.other_escapes {
+        return string_end_by_escapes(raw, open, specials);
+    }
+    Some((
+        marked.close + 1,
+        Escapes {
+            any: marked.escapes,
+            ..Escapes::default()
+        },
+    ))
+}
+
+/// [`string_end`] escape by escape: each one checked, `\/` and `\u`
+/// told as hiding.
+#[inline(never)]
+fn string_end_by_escapes(
     raw: &[u8],
     open: usize,
     specials: &SpecialBytes,

@@ -18,8 +18,8 @@
 
 use std::arch::x86_64::{
     __m256i, __m512i, _mm256_cmpeq_epi8, _mm256_max_epu8, _mm256_min_epu8, _mm256_movemask_epi8,
-    _mm256_or_si256, _mm256_set1_epi8, _mm512_cmpeq_epi8_mask, _mm512_cmplt_epu8_mask,
-    _mm512_min_epu8, _mm512_movepi8_mask, _mm512_set1_epi8,
+    _mm256_set1_epi8, _mm512_cmpeq_epi8_mask, _mm512_cmplt_epu8_mask, _mm512_min_epu8,
+    _mm512_movepi8_mask, _mm512_set1_epi8,
 };
 
 use super::{padded, LineBytes};
@@ -28,7 +28,11 @@ use super::{padded, LineBytes};
 /// the machine has one, its bytes outside ASCII into `outside` (a word of
 /// bits per 64 bytes, as `words`); `None` (nothing written) when it has
 /// neither.
-pub(super) fn mark(raw: &[u8], words: &mut Vec<u64>, outside: &mut Vec<u64>) -> Option<LineBytes> {
+pub(super) fn mark(
+    raw: &[u8],
+    words: &mut Vec<[u64; 2]>,
+    outside: &mut Vec<u64>,
+) -> Option<LineBytes> {
     if std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512bw")
     {
@@ -68,13 +72,13 @@ fn outside_ascii(outside: &[u64]) -> (usize, usize) {
     }
 }
 
-/// Marks `raw` with `block`, which marks 64 bytes into a word of the
-/// special bytes and one of the bytes outside ASCII, and folds their
+/// Marks `raw` with `block`, which marks 64 bytes into words of the
+/// quotes and backslashes and one of the bytes outside ASCII, and folds their
 /// smallest byte into its state; the range outside ASCII of the line.
 macro_rules! mark_blocks {
     ($raw:expr, $words:expr, $outside:expr, $block:expr) => {{
         let (blocks, rest) = $raw.as_chunks::<64>();
-        $words.resize(blocks.len(), 0);
+        $words.resize(blocks.len(), [0; 2]);
         $outside.resize(blocks.len(), 0);
         let mut any = 0;
         for ((word, out), block) in $words.iter_mut().zip($outside.iter_mut()).zip(blocks) {
@@ -87,9 +91,9 @@ macro_rules! mark_blocks {
             // as a constant, its masks were built bit by bit).
             let (word, out) = match $raw.last_chunk::<64>() {
                 Some(last) => {
-                    let (word, out) = $block(last);
+                    let ([quotes, backslashes], out) = $block(last);
                     let seen = 64 - rest.len() as u32;
-                    (word >> seen, out >> seen)
+                    ([quotes >> seen, backslashes >> seen], out >> seen)
                 }
                 None => $block(&std::hint::black_box(padded(rest))),
             };
@@ -106,7 +110,7 @@ macro_rules! mark_blocks {
 }
 
 #[target_feature(enable = "avx512f,avx512bw")]
-fn mark_avx512(raw: &[u8], words: &mut Vec<u64>, outside: &mut Vec<u64>) -> LineBytes {
+fn mark_avx512(raw: &[u8], words: &mut Vec<[u64; 2]>, outside: &mut Vec<u64>) -> LineBytes {
     let quote = _mm512_set1_epi8(b'"' as i8);
     let backslash = _mm512_set1_epi8(b'\\' as i8);
     // Spaces: not control bytes.
@@ -114,8 +118,11 @@ fn mark_avx512(raw: &[u8], words: &mut Vec<u64>, outside: &mut Vec<u64>) -> Line
     let non_ascii = mark_blocks!(raw, words, outside, |block: &[u8; 64]| {
         let v: __m512i = bytemuck::cast(*block);
         low = _mm512_min_epu8(low, v);
-        let special = _mm512_cmpeq_epi8_mask(v, quote) | _mm512_cmpeq_epi8_mask(v, backslash);
-        (special, _mm512_movepi8_mask(v))
+        let marks = [
+            _mm512_cmpeq_epi8_mask(v, quote),
+            _mm512_cmpeq_epi8_mask(v, backslash),
+        ];
+        (marks, _mm512_movepi8_mask(v))
     });
     LineBytes {
         ascii: non_ascii == (0, 0),
@@ -125,7 +132,7 @@ fn mark_avx512(raw: &[u8], words: &mut Vec<u64>, outside: &mut Vec<u64>) -> Line
 }
 
 #[target_feature(enable = "avx2")]
-fn mark_avx2(raw: &[u8], words: &mut Vec<u64>, outside: &mut Vec<u64>) -> LineBytes {
+fn mark_avx2(raw: &[u8], words: &mut Vec<[u64; 2]>, outside: &mut Vec<u64>) -> LineBytes {
     let quote = _mm256_set1_epi8(b'"' as i8);
     let backslash = _mm256_set1_epi8(b'\\' as i8);
     // Spaces: not control bytes.
@@ -134,15 +141,16 @@ fn mark_avx2(raw: &[u8], words: &mut Vec<u64>, outside: &mut Vec<u64>) -> LineBy
         let [first, second]: [[u8; 32]; 2] = bytemuck::cast(*block);
         let (a, b): (__m256i, __m256i) = (bytemuck::cast(first), bytemuck::cast(second));
         low = _mm256_min_epu8(low, _mm256_min_epu8(a, b));
-        let special_a =
-            _mm256_or_si256(_mm256_cmpeq_epi8(a, quote), _mm256_cmpeq_epi8(a, backslash));
-        let special_b =
-            _mm256_or_si256(_mm256_cmpeq_epi8(b, quote), _mm256_cmpeq_epi8(b, backslash));
+        let quotes = halves(
+            _mm256_movemask_epi8(_mm256_cmpeq_epi8(a, quote)),
+            _mm256_movemask_epi8(_mm256_cmpeq_epi8(b, quote)),
+        );
+        let backslashes = halves(
+            _mm256_movemask_epi8(_mm256_cmpeq_epi8(a, backslash)),
+            _mm256_movemask_epi8(_mm256_cmpeq_epi8(b, backslash)),
+        );
         (
-            halves(
-                _mm256_movemask_epi8(special_a),
-                _mm256_movemask_epi8(special_b),
-            ),
+            [quotes, backslashes],
             // The mask gathers each byte's top bit: set outside ASCII.
             halves(_mm256_movemask_epi8(a), _mm256_movemask_epi8(b)),
         )
