@@ -708,6 +708,7 @@ fn add_candidates(candidates: &mut Vec<u32>, marks: &mut [u32], generation: u32,
     }
 }
 
+mod aligned_text;
 mod candidate_memo;
 mod remembered;
 use candidate_memo::CandidateMemo;

@@ -40,6 +40,7 @@
 //! adopted for as long as it lives (`subsets.rs`), so an address is never
 //! reused while this cache (the scanner's) remembers it.
 
+use super::aligned_text::AlignedText;
 use hyperscan::prelude::*;
 
 use super::compact::REPEATS_MAX;
@@ -81,7 +82,7 @@ pub(super) struct ValueHits {
     /// database holds keywords) cost no copy and do not push others out.
     seen_once: SeenOnce,
     /// The values not found, each followed by `\n` (scratch).
-    text: Vec<u8>,
+    text: AlignedText,
     /// Per value not found: its start in `text`, its start in the copy,
     /// its length, and the hash it is remembered under (`None`: too long).
     pending: Vec<(u32, u32, u32, Option<u64>)>,
@@ -109,7 +110,7 @@ impl Default for ValueHits {
         ValueHits {
             remembered: KeyedStore::new(MAX_VALUES, MAX_REMEMBERED_BYTES),
             seen_once: SeenOnce::default(),
-            text: Vec::new(),
+            text: AlignedText::default(),
             pending: Vec::new(),
             found: Vec::new(),
             worth: Vec::new(),
@@ -249,10 +250,11 @@ impl Scanner<'_> {
             }
             Matching::Continue
         };
-        let mut scanned = db.scan(&cache.text, &self.scratch, &mut on_match);
+        let text = cache.text.as_slice();
+        let mut scanned = db.scan(text, &self.scratch, &mut on_match);
         if let (Ok(()), Some(non_ascii)) = (&scanned, non_ascii_db) {
-            if !cache.text.is_ascii() {
-                scanned = non_ascii.scan(&cache.text, &self.scratch, &mut on_match);
+            if !text.is_ascii() {
+                scanned = non_ascii.scan(text, &self.scratch, &mut on_match);
             }
         }
         for &(k, (id, end)) in &cache.found {
@@ -277,7 +279,7 @@ impl Scanner<'_> {
                 continue;
             }
             let (Some(value), Some(hits)) = (
-                cache.text.get(at as usize..(at + len) as usize),
+                cache.text.as_slice().get(at as usize..(at + len) as usize),
                 cache.found.get(first..next),
             ) else {
                 continue;
@@ -372,7 +374,11 @@ mod tests {
             } else {
                 b""
             };
-            assert_eq!(warm.value_hits.text, expected, "keywords {keywords:?}");
+            assert_eq!(
+                warm.value_hits.text.as_slice(),
+                expected,
+                "keywords {keywords:?}"
+            );
             assert!(warm.compact.active);
         }
     }
@@ -423,7 +429,12 @@ mod tests {
             );
         }
         assert!(v.value_hits.worth.iter().all(|w| w.on));
-        assert!(!v.value_hits.text.windows(8).any(|t| t == b"rundll32"));
+        assert!(!v
+            .value_hits
+            .text
+            .as_slice()
+            .windows(8)
+            .any(|t| t == b"rundll32"));
     }
 
     #[test]
