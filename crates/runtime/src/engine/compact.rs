@@ -23,6 +23,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
+use super::aligned_text::AlignedText;
 use super::keyword_values::is_narrow;
 use super::places::HitPlace;
 use super::{EventKnown, Scanner};
@@ -57,7 +58,7 @@ pub(super) const REPEATS_MAX: u8 = 15;
 #[derive(Default)]
 pub(super) struct CompactEvent {
     /// The values, each followed by `\n`.
-    pub(super) bytes: Vec<u8>,
+    pub(super) bytes: AlignedText,
     /// Per value in `bytes`: its start, its end, its place and its scalar's
     /// index in the layout.
     pub(super) values: Vec<(u32, u32, HitPlace, u32)>,
@@ -141,7 +142,7 @@ impl CompactEvent {
             .values
             .iter()
             .map(|&(start, end, _, slot)| (start as usize, end as usize, slot as usize));
-        (&self.bytes, ranges, repeats)
+        (self.bytes.as_slice(), ranges, repeats)
     }
 
     /// The serial number of the current event's layout, once looked up:

@@ -342,7 +342,7 @@ impl Engine {
             hit_next: Vec::new(),
             generation: 0,
             keyword_checked: (0, false),
-            keyword_values_buf: Vec::new(),
+            keyword_values_buf: AlignedText::default(),
             keyword_ranges: Vec::new(),
             hits: Vec::new(),
             candidates: Vec::new(),
@@ -397,7 +397,7 @@ pub struct Scanner<'e> {
     keyword_checked: (u32, bool),
     /// The values a keyword check scans, and their ranges in the line
     /// (scratch).
-    keyword_values_buf: Vec<u8>,
+    keyword_values_buf: AlignedText,
     keyword_ranges: Vec<(usize, usize)>,
     /// Stage-1 matches of the current event: (pattern id, end offset).
     hits: Vec<(usize, usize)>,
@@ -709,6 +709,7 @@ fn add_candidates(candidates: &mut Vec<u32>, marks: &mut [u32], generation: u32,
 }
 
 mod aligned_text;
+use aligned_text::AlignedText;
 mod candidate_memo;
 mod remembered;
 use candidate_memo::CandidateMemo;
