@@ -153,7 +153,7 @@ impl Scanner<'_> {
             let some = (false, false);
             each_copied_value(
                 &self.members,
-                &self.span_places,
+                (&self.span_places, &self.span_copied),
                 raw,
                 some,
                 |_, value, _| {

@@ -108,8 +108,9 @@ struct Layout {
     repeats: Vec<u8>,
     /// Events of this layout whose values were looked up.
     looked_up: u32,
-    /// The place of each scalar (until stage 1 asks: `None`).
-    places: Option<Vec<HitPlace>>,
+    /// The place of each scalar (until stage 1 asks: `None`), and the
+    /// scalars some witness counts in (those not `Nowhere`).
+    places: Option<(Vec<HitPlace>, Vec<u32>)>,
     /// The log-source keys its members can be read as (until the gate
     /// asks: `None`).
     scope_slots: Option<LayoutSlots>,
@@ -133,7 +134,7 @@ impl CompactEvent {
         let layout = self.current.and_then(|i| self.layouts.get_mut(i));
         let repeats = layout.map(|layout| {
             if layout.repeats.is_empty() {
-                let scalars = layout.places.as_ref().map_or(0, Vec::len);
+                let scalars = layout.places.as_ref().map_or(0, |(places, _)| places.len());
                 layout.repeats = vec![REPEATS_MAX; scalars];
             }
             (layout.repeats.as_mut_slice(), &mut layout.looked_up)
@@ -204,9 +205,12 @@ fn encode_layout(members: &MemberIndex, raw: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Hands `each` the scalars of an indexed event (`members`, their places
-/// in `places`) that a copy of its values holds, in order: each one's
-/// index, bytes and place (`Nowhere` when unknown). Those some witness
-/// counts in; every one when `anywhere` (a keyword's witness may be
+/// in `places`, those some witness counts in listed in `copied`, both
+/// filled by [`Scanner::span_places_of_layout`]) that a copy of its values
+/// holds, in order: each one's index, bytes and place (`Nowhere` when
+/// unknown). Those some witness counts in (read from the list: a process
+/// creation's ~30 scalars hold ~10, and two of these walks run per
+/// event); every one when `anywhere` (a keyword's witness may be
 /// scanned for), but, when `narrow_free`, those no field-scoped witness
 /// counts in made of narrow bytes, in which no keyword literal of the
 /// event's scopes can lie (`keyword_values.rs`: a hit there could only make
@@ -217,11 +221,28 @@ fn encode_layout(members: &MemberIndex, raw: &[u8], out: &mut Vec<u8>) {
 #[inline(always)]
 pub(super) fn each_copied_value(
     members: &MemberIndex,
-    places: &[Option<HitPlace>],
+    (places, copied): (&[Option<HitPlace>], &[u32]),
     raw: &[u8],
     (anywhere, narrow_free): (bool, bool),
     mut each: impl FnMut(usize, &[u8], HitPlace) -> bool,
 ) -> bool {
+    if !anywhere {
+        // Only the scalars some witness counts in, listed per layout.
+        for &k in copied {
+            let k = k as usize;
+            let place = places.get(k).copied().flatten();
+            let Some(value) = members
+                .span_range(k)
+                .and_then(|(start, end)| raw.get(start..end))
+            else {
+                continue;
+            };
+            if !each(k, value, place.unwrap_or(HitPlace::Nowhere)) {
+                return false;
+            }
+        }
+        return true;
+    }
     for k in 0..members.len() {
         let place = places.get(k).copied().flatten();
         let nowhere = matches!(place, Some(HitPlace::Nowhere));
@@ -265,7 +286,7 @@ impl Scanner<'_> {
         let copy = (anywhere, narrow_free);
         each_copied_value(
             &self.members,
-            &self.span_places,
+            (&self.span_places, &self.span_copied),
             raw,
             copy,
             |k, value, place| {
@@ -389,9 +410,12 @@ impl Scanner<'_> {
     /// layout's when known.
     pub(super) fn span_places_of_layout(&mut self, raw: &[u8]) {
         let i = self.layout_of(raw);
-        if let Some(places) = self.compact.layouts.get(i).and_then(|l| l.places.as_ref()) {
+        if let Some((places, copied)) = self.compact.layouts.get(i).and_then(|l| l.places.as_ref())
+        {
             self.span_places.clear();
             self.span_places.extend(places.iter().map(|&p| Some(p)));
+            self.span_copied.clear();
+            self.span_copied.extend_from_slice(copied);
             return;
         }
         for k in 0..self.members.len() {
@@ -402,8 +426,12 @@ impl Scanner<'_> {
             .iter()
             .map(|p| p.unwrap_or(HitPlace::Nowhere))
             .collect();
+        let copied: Vec<u32> = (0..places.len() as u32)
+            .filter(|&k| !matches!(places.get(k as usize), Some(HitPlace::Nowhere)))
+            .collect();
+        self.span_copied.clone_from(&copied);
         if let Some(layout) = self.compact.layouts.get_mut(i) {
-            layout.places = Some(places);
+            layout.places = Some((places, copied));
         }
     }
 }

@@ -194,7 +194,7 @@ impl Scanner<'_> {
         let every = (true, false);
         each_copied_value(
             &self.members,
-            &self.span_places,
+            (&self.span_places, &self.span_copied),
             raw,
             every,
             |_, value, place| {

@@ -348,6 +348,7 @@ impl Engine {
             candidates: Vec::new(),
             members: MemberIndex::default(),
             span_places: Vec::new(),
+            span_copied: Vec::new(),
             member_buf: Vec::new(),
             raw_scope: RawScopeState::default(),
             scope_marks: vec![(0, false); self.scopes.len()],
@@ -405,6 +406,9 @@ pub struct Scanner<'e> {
     members: MemberIndex,
     /// Per scalar span of the indexed event: where its hits lie, once known.
     span_places: Vec<Option<HitPlace>>,
+    /// The scalars of the indexed event some witness counts in (its
+    /// layout's list), filled with `span_places` from the layout.
+    span_copied: Vec<u32>,
     member_buf: Vec<u8>,
     /// The raw event's log-source values (for the scope filter).
     raw_scope: RawScopeState,
