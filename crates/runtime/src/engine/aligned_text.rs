@@ -43,14 +43,6 @@ impl AlignedText {
         }
     }
 
-    pub(super) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.buffer.len() - self.start
-    }
-
     pub(super) fn push(&mut self, byte: u8) {
         self.buffer.push(byte);
     }
@@ -58,8 +50,13 @@ impl AlignedText {
     pub(super) fn extend_from_slice(&mut self, bytes: &[u8]) {
         self.buffer.extend_from_slice(bytes);
     }
+}
 
-    pub(super) fn as_slice(&self) -> &[u8] {
+/// The text written since the last [`AlignedText::clear`].
+impl std::ops::Deref for AlignedText {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
         self.buffer.get(self.start..).unwrap_or_default()
     }
 }
@@ -74,7 +71,7 @@ mod tests {
         for round in 0..50usize {
             text.clear();
             assert_eq!(text.len(), 0);
-            let aligned = (text.as_slice().as_ptr() as usize).is_multiple_of(TEXT_ALIGN);
+            let aligned = (text.as_ptr() as usize).is_multiple_of(TEXT_ALIGN);
             let mut expected = Vec::new();
             for k in 0..round * 7 {
                 let value = format!("value {k} of round {round}");
@@ -83,7 +80,7 @@ mod tests {
                 expected.extend_from_slice(value.as_bytes());
                 expected.push(b'\n');
             }
-            assert_eq!(text.as_slice(), expected.as_slice());
+            assert_eq!(*text, *expected);
             assert_eq!(text.len(), expected.len());
             // Once the buffer is large enough, every text starts aligned.
             assert!(aligned || round < 2, "round {round}");

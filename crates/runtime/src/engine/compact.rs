@@ -143,7 +143,7 @@ impl CompactEvent {
             .values
             .iter()
             .map(|&(start, end, _, slot)| (start as usize, end as usize, slot as usize));
-        (self.bytes.as_slice(), ranges, repeats)
+        (&self.bytes, ranges, repeats)
     }
 
     /// The serial number of the current event's layout, once looked up:
@@ -226,15 +226,17 @@ pub(super) fn each_copied_value(
     (anywhere, narrow_free): (bool, bool),
     mut each: impl FnMut(usize, &[u8], HitPlace) -> bool,
 ) -> bool {
+    let value_of = |k: usize| {
+        members
+            .span_range(k)
+            .and_then(|(start, end)| raw.get(start..end))
+    };
     if !anywhere {
         // Only the scalars some witness counts in, listed per layout.
         for &k in copied {
             let k = k as usize;
             let place = places.get(k).copied().flatten();
-            let Some(value) = members
-                .span_range(k)
-                .and_then(|(start, end)| raw.get(start..end))
-            else {
+            let Some(value) = value_of(k) else {
                 continue;
             };
             if !each(k, value, place.unwrap_or(HitPlace::Nowhere)) {
@@ -245,17 +247,10 @@ pub(super) fn each_copied_value(
     }
     for k in 0..members.len() {
         let place = places.get(k).copied().flatten();
-        let nowhere = matches!(place, Some(HitPlace::Nowhere));
-        if !anywhere && nowhere {
-            continue;
-        }
-        let Some(value) = members
-            .span_range(k)
-            .and_then(|(start, end)| raw.get(start..end))
-        else {
+        let Some(value) = value_of(k) else {
             continue;
         };
-        if narrow_free && nowhere && is_narrow(value) {
+        if narrow_free && matches!(place, Some(HitPlace::Nowhere)) && is_narrow(value) {
             continue;
         }
         if !each(k, value, place.unwrap_or(HitPlace::Nowhere)) {

@@ -102,7 +102,7 @@ impl Scanner<'_> {
                 let scanned = if values.is_empty() {
                     Ok(())
                 } else {
-                    db.scan(values.as_slice(), &self.scratch, |_, _, _, _| {
+                    db.scan(&values[..], &self.scratch, |_, _, _, _| {
                         found = true;
                         Matching::Terminate
                     })

@@ -257,7 +257,7 @@ impl Scanner<'_> {
             while cache.found.get(next).is_some_and(|&(v, _)| v as usize == k) {
                 next += 1;
             }
-            let Some(value) = compact.bytes.as_slice().get(start as usize..end as usize) else {
+            let Some(value) = compact.bytes.get(start as usize..end as usize) else {
                 continue;
             };
             if !matches!(place, HitPlace::Nowhere) || cache.get(db, value).is_some() {

@@ -685,11 +685,7 @@ impl Scanner<'_> {
                 return pass;
             }
         }
-        let text = if compact {
-            self.compact.bytes.as_slice()
-        } else {
-            raw
-        };
+        let text: &[u8] = if compact { &self.compact.bytes } else { raw };
         if whole {
             self.subset_cache.charge(text.len());
         }

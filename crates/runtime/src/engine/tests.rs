@@ -692,22 +692,12 @@ fn stage_one_over_an_events_values_gives_the_candidates_of_the_whole_line() {
         v.candidate_memo = Default::default();
         v.candidates(events[0].as_bytes());
         assert!(v.compact.active);
-        assert!(!v
-            .compact
-            .bytes
-            .as_slice()
-            .windows(5)
-            .any(|b| b == b"Guid\""));
+        assert!(!v.compact.bytes.windows(5).any(|b| b == b"Guid\""));
         // An escape that can hide a literal: the values of the decoded
         // line (`unescaped.rs`).
         v.candidates(events[9].as_bytes());
         assert!(v.compact.active);
-        assert!(v
-            .compact
-            .bytes
-            .as_slice()
-            .windows(6)
-            .any(|b| b == b"whoami"));
+        assert!(v.compact.bytes.windows(6).any(|b| b == b"whoami"));
         v.candidates(events[10].as_bytes());
         assert!(
             !v.compact.active,

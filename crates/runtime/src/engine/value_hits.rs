@@ -250,7 +250,7 @@ impl Scanner<'_> {
             }
             Matching::Continue
         };
-        let text = cache.text.as_slice();
+        let text: &[u8] = &cache.text;
         let mut scanned = db.scan(text, &self.scratch, &mut on_match);
         if let (Ok(()), Some(non_ascii)) = (&scanned, non_ascii_db) {
             if !text.is_ascii() {
@@ -279,7 +279,7 @@ impl Scanner<'_> {
                 continue;
             }
             let (Some(value), Some(hits)) = (
-                cache.text.as_slice().get(at as usize..(at + len) as usize),
+                cache.text.get(at as usize..(at + len) as usize),
                 cache.found.get(first..next),
             ) else {
                 continue;
@@ -374,11 +374,7 @@ mod tests {
             } else {
                 b""
             };
-            assert_eq!(
-                warm.value_hits.text.as_slice(),
-                expected,
-                "keywords {keywords:?}"
-            );
+            assert_eq!(*warm.value_hits.text, *expected, "keywords {keywords:?}");
             assert!(warm.compact.active);
         }
     }
@@ -429,12 +425,7 @@ mod tests {
             );
         }
         assert!(v.value_hits.worth.iter().all(|w| w.on));
-        assert!(!v
-            .value_hits
-            .text
-            .as_slice()
-            .windows(8)
-            .any(|t| t == b"rundll32"));
+        assert!(!v.value_hits.text.windows(8).any(|t| t == b"rundll32"));
     }
 
     #[test]
