@@ -346,7 +346,7 @@ impl MemberIndex {
         self.non_ascii = bytes.non_ascii;
         self.seen = Seen {
             hiding_escape: false,
-            non_ascii: !bytes.ascii,
+            non_ascii: !bytes.ascii(),
             rewritten_number: false,
         };
         // Never accepted by this pass (invalid in a string, and only spaces

@@ -125,7 +125,6 @@ fn mark_avx512(raw: &[u8], words: &mut Vec<[u64; 2]>, outside: &mut Vec<u64>) ->
         (marks, _mm512_movepi8_mask(v))
     });
     LineBytes {
-        ascii: non_ascii == (0, 0),
         control: _mm512_cmplt_epu8_mask(low, _mm512_set1_epi8(0x20)) != 0,
         non_ascii,
     }
@@ -158,7 +157,6 @@ fn mark_avx2(raw: &[u8], words: &mut Vec<[u64; 2]>, outside: &mut Vec<u64>) -> L
     // A lane below 0x20: the larger of it and 0x1f is 0x1f.
     let floor = _mm256_set1_epi8(0x1f);
     LineBytes {
-        ascii: non_ascii == (0, 0),
         control: _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(low, floor), floor)) != 0,
         non_ascii,
     }
@@ -167,6 +165,7 @@ fn mark_avx2(raw: &[u8], words: &mut Vec<[u64; 2]>, outside: &mut Vec<u64>) -> L
 #[cfg(test)]
 mod tests {
     use super::{mark_avx2, mark_avx512};
+    use crate::special_bytes::tests::lines;
     use crate::special_bytes::{LineBytes, SpecialBytes};
 
     /// Whether `told` (a wider marking's) is `expected` (the SSE2
@@ -179,33 +178,8 @@ mod tests {
             (Some(first), Some(last)) => (first, last + 1),
             _ => (0, 0),
         };
-        (told.ascii, told.control) == (expected.ascii, expected.control) && told.non_ascii == exact
-    }
-
-    /// Lines of every length up to three blocks and past, with every kind of
-    /// byte (special, control, non-ASCII, neighbours in value) at every
-    /// place, and a second special byte after the first.
-    fn lines() -> impl Iterator<Item = Vec<u8>> {
-        let fillers = [
-            b'a', b' ', b'!', b'#', b']', 0xc3, 0xff, 0x7f, 0x80, 0x1f, 0x20,
-        ];
-        let specials = [b'"', b'\\', 0x00, 0x01, 0x1f, 0x80, 0xff];
-        (0..200usize).flat_map(move |len| {
-            (0..len.max(1)).flat_map(move |at| {
-                specials.into_iter().flat_map(move |special| {
-                    fillers.into_iter().map(move |filler| {
-                        let mut raw = vec![filler; len];
-                        if let Some(b) = raw.get_mut(at) {
-                            *b = special;
-                        }
-                        if let Some(b) = raw.get_mut(at + 3) {
-                            *b = specials[(at + 3) % specials.len()];
-                        }
-                        raw
-                    })
-                })
-            })
-        })
+        (told.ascii(), told.control) == (expected.ascii(), expected.control)
+            && told.non_ascii == exact
     }
 
     /// Each wider marking this machine can run gives the SSE2 marking's
@@ -218,7 +192,8 @@ mod tests {
         let mut sse2 = SpecialBytes::default();
         let (mut words, mut outside) = (Vec::new(), Vec::new());
         let mut checked = 0;
-        for raw in lines().step_by(3) {
+        // Every length up to three blocks and past.
+        for (raw, _) in lines(0..200).step_by(3) {
             sse2.words.clear();
             let expected = sse2.mark_sse2(&raw);
             if avx2 {
