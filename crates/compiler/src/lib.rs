@@ -39,6 +39,7 @@
 pub mod clauses;
 pub mod condition;
 pub mod correlation;
+pub mod digit_runs;
 pub mod error;
 pub mod eval;
 pub mod filter;

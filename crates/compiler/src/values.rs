@@ -418,7 +418,7 @@ pub(crate) fn compile_regex(
 }
 
 /// A `re` value's flags as an inline group (empty without flags).
-fn inline_flags(flags: crate::modifiers::RegexFlags) -> String {
+pub(crate) fn inline_flags(flags: crate::modifiers::RegexFlags) -> String {
     let mut prefix = String::new();
     if flags.ignore_case || flags.multi_line || flags.dot_all {
         prefix.push_str("(?");

@@ -44,6 +44,7 @@
 //! built.
 
 use super::compact::each_copied_value;
+use super::folded_copy::{folded_or_as_is, FOLDED_WINDOW, FOLDED_WORTH_SHARE};
 use super::remembered::{RememberedLists, Switch};
 use super::subsets::Subset;
 use super::{EventKnown, Scanner};
@@ -60,11 +61,28 @@ const MAX_KEY_LEN: usize = 16384;
 const WINDOW_EVENTS: u32 = 256;
 const WORTH_SHARE: u32 = 16;
 
+/// Scope sets with a switch of their own for folded keys.
+const FOLDED_SETS: usize = 64;
+
 /// The remembered candidate lists of one scanner.
 pub(super) struct CandidateMemo {
     lists: RememberedLists,
     /// The current event's key (scratch).
     pub(super) key: Vec<u8>,
+    /// Where the values begin in `key`, when it holds the copied values
+    /// themselves (not keyword patterns).
+    values_at: Option<usize>,
+    /// The key with long runs of digits folded (`folded_copy.rs`), and its
+    /// hash when one was built for the current event.
+    folded_key: Vec<u8>,
+    folded_hash: Option<u64>,
+    /// A value folded (scratch).
+    fold_buf: Vec<u8>,
+    /// Per scope set: whether folded keys are tried (they stop while they
+    /// do not pay: events of one kind have values that vary in their digits
+    /// only, those of another in more); the current event's set.
+    folded_switches: Vec<Switch>,
+    folded_set: usize,
     switch: Switch,
     /// Events answered since the start.
     pub(super) answered_total: u64,
@@ -75,6 +93,12 @@ impl Default for CandidateMemo {
         CandidateMemo {
             lists: RememberedLists::new(MAX_LISTS, MAX_KEY_BYTES),
             key: Vec::new(),
+            values_at: None,
+            folded_key: Vec::new(),
+            folded_hash: None,
+            fold_buf: Vec::new(),
+            folded_switches: Vec::new(),
+            folded_set: 0,
             switch: Switch::new(WINDOW_EVENTS, WORTH_SHARE),
             answered_total: 0,
         }
@@ -94,17 +118,51 @@ impl CandidateMemo {
     }
 
     /// The remembered candidates of the key just built under `hash`.
-    pub(super) fn get(&mut self, hash: u64) -> Option<&[u32]> {
-        let answer = self.lists.get(hash, &self.key);
-        self.switch.count(answer.is_some());
-        self.answered_total += u64::from(answer.is_some());
-        answer
+    pub(super) fn get(&self, hash: u64) -> Option<&[u32]> {
+        self.lists.get(hash, &self.key)
     }
 
-    /// Remembers the candidates of the key just built under `hash`, from
-    /// the second time the key is seen.
+    /// The remembered candidates of the folded key just built under `hash`
+    /// ([`Scanner::folded_candidate_key`]).
+    pub(super) fn get_folded(&self, hash: u64) -> Option<&[u32]> {
+        self.lists.get(hash, &self.folded_key)
+    }
+
+    /// Forgets the current event's keys (a new event).
+    pub(super) fn start_event(&mut self) {
+        self.values_at = None;
+        self.folded_hash = None;
+    }
+
+    /// The copied values (each followed by a line feed) as the folded key
+    /// holds them, when [`Scanner::folded_candidate_key`] built one for the
+    /// current event: the copy the scan reads (`compact.rs`).
+    pub(super) fn folded_values(&self) -> Option<&[u8]> {
+        self.folded_hash?;
+        self.folded_key.get(self.values_at?..)
+    }
+
+    /// Counts a lookup by the folded key, answered or not.
+    pub(super) fn count_folded(&mut self, answered: bool) {
+        if let Some(switch) = self.folded_switches.get_mut(self.folded_set) {
+            switch.count(answered);
+        }
+    }
+
+    /// Counts a looked-up event, answered or not (by either key).
+    pub(super) fn count(&mut self, answered: bool) {
+        self.switch.count(answered);
+        self.answered_total += u64::from(answered);
+    }
+
+    /// Remembers the candidates of the key just built under `hash` (and
+    /// under the folded key, when one was built), from the second time
+    /// the key is seen.
     pub(super) fn remember(&mut self, hash: u64, candidates: &[u32]) {
         self.lists.remember(hash, &self.key, candidates);
+        if let Some(folded) = self.folded_hash {
+            self.lists.remember(folded, &self.folded_key, candidates);
+        }
     }
 }
 
@@ -120,6 +178,7 @@ impl Scanner<'_> {
         known: &EventKnown,
     ) -> Option<u64> {
         let engine = self.engine;
+        self.candidate_memo.start_event();
         let set = self.subset_cache.current?;
         if !engine.raw.gate || !known.read || known.indexed != Some(true) {
             return None;
@@ -150,6 +209,7 @@ impl Scanner<'_> {
         } else {
             // The values some witness counts in, each followed by a line
             // feed, as the copy holds them.
+            self.candidate_memo.values_at = Some(key.len());
             let some = (false, false);
             each_copied_value(
                 &self.members,
@@ -164,6 +224,50 @@ impl Scanner<'_> {
             );
         }
         self.candidate_memo.hash()
+    }
+
+    /// After [`Scanner::candidate_key`] built a key of the copied values
+    /// that was not answered: the key with their long runs of digits
+    /// folded, as the copy holds them (`folded_copy.rs`); its hash, or
+    /// `None` when no value is folded or the key is too long.
+    pub(super) fn folded_candidate_key(&mut self, raw: &[u8]) -> Option<u64> {
+        let folds = &self.engine.copy_folds;
+        // Sets past the first `FOLDED_SETS` share one switch.
+        let set = self.subset_cache.current?.min(FOLDED_SETS - 1);
+        let memo = &mut self.candidate_memo;
+        let values_at = memo.values_at?;
+        if memo.folded_switches.len() <= set {
+            memo.folded_switches
+                .resize_with(set + 1, || Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE));
+        }
+        memo.folded_set = set;
+        if !memo.folded_switches.get_mut(set)?.looks_up() {
+            return None;
+        }
+        memo.folded_key.clear();
+        memo.folded_key
+            .extend_from_slice(memo.key.get(..values_at)?);
+        let mut folded = false;
+        let some = (false, false);
+        each_copied_value(
+            &self.members,
+            (&self.span_places, &self.span_copied),
+            raw,
+            some,
+            |_, value, place| {
+                let copied = folded_or_as_is(value, folds.of(place), &mut memo.fold_buf);
+                folded |= copied != value;
+                memo.folded_key.extend_from_slice(copied);
+                memo.folded_key.push(b'\n');
+                true
+            },
+        );
+        if !folded || memo.folded_key.len() > MAX_KEY_LEN {
+            return None;
+        }
+        let hash = memo.lists.hash(&memo.folded_key);
+        memo.folded_hash = Some(hash);
+        Some(hash)
     }
 }
 

@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use super::aligned_text::AlignedText;
+use super::folded_copy::folded_or_as_is;
 use super::keyword_values::is_narrow;
 use super::places::HitPlace;
 use super::{EventKnown, Scanner};
@@ -80,6 +81,8 @@ pub(super) struct CompactEvent {
     /// The serial number the next new layout gets.
     next_serial: u64,
     name_buf: Vec<u8>,
+    /// A value with its long runs of digits folded (scratch).
+    fold_buf: Vec<u8>,
 }
 
 /// A layout's repeat counters (one per scalar) and its count of looked-up
@@ -275,6 +278,14 @@ impl Scanner<'_> {
         }
         self.span_places_of_layout(raw);
         let narrow_free = anywhere && self.narrow_free();
+        let folds = &self.engine.copy_folds;
+        // The candidate memo's folded key holds these values folded, when
+        // it was built: they are taken from it, not folded again.
+        let mut folded = self
+            .candidate_memo
+            .folded_values()
+            .filter(|_| !anywhere)
+            .map(|values| values.split(|&b| b == b'\n'));
         let compact = &mut self.compact;
         compact.bytes.clear();
         compact.values.clear();
@@ -286,6 +297,15 @@ impl Scanner<'_> {
             copy,
             |k, value, place| {
                 let at = compact.bytes.len() as u32;
+                // Long runs of digits no literal reads are folded
+                // (`folded_copy.rs`).
+                let value = match folded.as_mut() {
+                    Some(values) => match values.next() {
+                        Some(value) => value,
+                        None => folded_or_as_is(value, folds.of(place), &mut compact.fold_buf),
+                    },
+                    None => value,
+                };
                 compact.bytes.extend_from_slice(value);
                 compact
                     .values

@@ -92,8 +92,13 @@ impl Scanner<'_> {
                     }
                 }
             }
-            if let Some(hash) = memo_key {
-                if let Some(matched) = self.verdict_memo.get(hash) {
+            let filter = self.filter.as_ref().map(|(_, _, filter)| filter);
+            if let (Some(hash), Some(filter)) = (memo_key, filter) {
+                let top = self.members.top_members().filter(|_| !nested_key);
+                let found = self
+                    .verdict_memo
+                    .get(hash, raw, top, filter, &self.candidates);
+                if let Some(matched) = found {
                     let matched = matched.to_vec();
                     return self.with_whole_event(raw, matched, candidates);
                 }

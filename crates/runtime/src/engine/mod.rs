@@ -165,6 +165,9 @@ pub struct Engine {
     pub(crate) groups: Vec<WitnessGroup>,
     /// Normalised member name → id (the ids [`WitnessGroup::members`] lists).
     pub(crate) member_ids: MemberIds,
+    /// The fold of long runs of digits stage 1 can copy each place's
+    /// values with (derived from the literals and groups; not serialised).
+    pub(crate) copy_folds: CopyFolds,
     /// The clauses each candidate's rule must satisfy beyond its witnesses.
     pub(crate) clauses: ClauseTable,
     /// Pattern ids from this one on make every rule a candidate.
@@ -264,7 +267,9 @@ impl Engine {
         let routing = ScopeRouting::new(&rule_scope, &always, &groups);
         let subsets = Subsets::new(&literals, &groups, &rule_scope, &clauses, scopes.len());
         let number_patterns = numbers::number_patterns(&literals);
+        let copy_folds = CopyFolds::new(&literals, &pattern_groups, &groups, member_ids.len());
         Ok(Engine {
+            copy_folds,
             reads,
             correlations: CorrelationSet::default(),
             rules,
@@ -537,6 +542,7 @@ impl Scanner<'_> {
         self.compact.active = false;
         self.compact.made = None;
         self.keyword_values.pending = false;
+        self.candidate_memo.start_event();
         if !engine.options.no_prefilter && self.outside_every_scope(raw, known) {
             return;
         }
@@ -549,9 +555,22 @@ impl Scanner<'_> {
         if let Some(hash) = memo_key {
             if let Some(candidates) = self.candidate_memo.get(hash) {
                 self.candidates.extend_from_slice(candidates);
+                self.candidate_memo.count(true);
                 self.filter_required_values(raw, known);
                 return;
             }
+            // The same values but for long runs of digits no literal reads.
+            if let Some(folded) = self.folded_candidate_key(raw) {
+                if let Some(candidates) = self.candidate_memo.get_folded(folded) {
+                    self.candidates.extend_from_slice(candidates);
+                    self.candidate_memo.count_folded(true);
+                    self.candidate_memo.count(true);
+                    self.filter_required_values(raw, known);
+                    return;
+                }
+                self.candidate_memo.count_folded(false);
+            }
+            self.candidate_memo.count(false);
         }
         let all = engine.options.no_prefilter || self.stage1(raw, subset.as_deref(), known);
         if all {
@@ -739,6 +758,8 @@ mod evaluate;
 pub(crate) mod seen_once;
 mod unescaped;
 use unescaped::UnescapedLine;
+mod folded_copy;
+pub(crate) use folded_copy::CopyFolds;
 mod value_hits;
 mod verdict_memo;
 pub(crate) use subsets::Subsets;

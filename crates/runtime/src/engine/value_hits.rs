@@ -397,9 +397,17 @@ mod tests {
         }
         assert!(v.value_hits.worth.iter().all(|w| !w.on));
         // Values that start to repeat are looked up again (a short command
-        // line that changes: events the candidate memo does not answer).
+        // line that changes: events the candidate memo does not answer; the
+        // count in letters, as a long run of digits would be folded).
+        let letters = |n: usize| -> String {
+            n.to_string()
+                .bytes()
+                .map(|d| char::from(d - b'0' + b'a'))
+                .collect()
+        };
         for n in 0..3 * (WINDOW_EVENTS * PROBE_EVERY_DB) as usize {
-            let raw = event(n, "C:\\\\w\\\\rundll32.exe", &format!("mimikatz {n}"));
+            let command = format!("mimikatz {}", letters(n));
+            let raw = event(n, "C:\\\\w\\\\rundll32.exe", &command);
             assert_eq!(
                 v.candidates(raw.as_bytes()),
                 w.candidates(raw.as_bytes()),

@@ -69,10 +69,13 @@
 
 use std::collections::HashMap;
 
+use hypersigma_compiler::digit_runs::DigitFold;
+
 use super::remembered::{RememberedLists, Switch};
 use crate::members::NestedTree;
 use crate::partial::{has_id, reads_leaf, LeafNames, MemberFilter, NestedLeaves};
 use crate::strict_json::TopMember;
+use folded_values::FoldedKey;
 
 /// Verdicts remembered at most per scanner (then the memo starts over).
 const MAX_VERDICTS: usize = 1 << 15;
@@ -168,6 +171,9 @@ pub(super) struct VerdictMemo {
     read_key: Vec<u8>,
     read_set: Vec<u64>,
     read_positions: Vec<u32>,
+    /// The current flat event's key with its long runs of digits folded
+    /// (`folded_values.rs`), built when its own key is not answered.
+    folded: FoldedKey,
 }
 
 /// The top-level member names of an event, in order, with their ids in
@@ -190,6 +196,9 @@ struct Layout {
     reads: Vec<(Vec<u32>, Vec<u32>)>,
     /// The entry of `reads` the next new list replaces.
     next_reads: usize,
+    /// Per entry of `reads`: the fold each of its members' values can be
+    /// keyed with (`folded_values.rs`), each worked out on first need.
+    folds: Vec<Vec<Option<Option<std::sync::Arc<DigitFold>>>>>,
     /// The last candidate lists evaluated with this layout, each with the
     /// last sets of members (positions) their evaluations read.
     read_sets: Vec<(Vec<u32>, ReadSets)>,
@@ -236,6 +245,8 @@ impl Layout {
                 // are not known gets none.
                 let (ids, spaced) = read_ids()?;
                 let at = list_entry(&mut self.reads, &mut self.next_reads, candidates)?;
+                self.folds.resize_with(self.reads.len(), Vec::new);
+                self.folds.get_mut(at)?.clear();
                 let (_, positions) = self.reads.get_mut(at)?;
                 positions_read(&self.members, ids, spaced, positions);
                 at
@@ -251,6 +262,7 @@ impl Layout {
         self.names.clear();
         self.members.clear();
         self.reads.clear();
+        self.folds.clear();
         self.read_sets.clear();
         for member in top {
             if member.name_escaped {
@@ -297,6 +309,7 @@ impl Default for VerdictMemo {
             read_key: Vec::new(),
             read_set: Vec::new(),
             read_positions: Vec::new(),
+            folded: FoldedKey::default(),
         }
     }
 }
@@ -416,6 +429,7 @@ impl VerdictMemo {
         self.read_members_known = false;
         self.read_layout = None;
         self.read_counted = false;
+        self.folded.reset();
         if filter.reads_everything() {
             return None;
         }
@@ -507,6 +521,7 @@ impl VerdictMemo {
             }
         }
         self.read_members_known = true;
+        self.folded.layout = Some((layout, serial));
         Some(self.lists.hash(&self.key))
     }
 
@@ -612,24 +627,53 @@ impl VerdictMemo {
             .then_some(self.read_members.as_slice())
     }
 
-    /// The remembered verdict of the key [`VerdictMemo::key_of`] just built
-    /// under `hash`.
-    pub(super) fn get(&mut self, hash: u64) -> Option<&[u32]> {
+    /// The remembered verdict of the key [`VerdictMemo::key_of`] (or
+    /// [`VerdictMemo::nested_key_of`]) just built under `hash`; for a flat
+    /// event (`raw`, whose strict pass listed `top`) whose key is not
+    /// answered, that of its key with long runs of digits folded, where the
+    /// candidates' tests allow it (`folded_values.rs`).
+    pub(super) fn get(
+        &mut self,
+        hash: u64,
+        raw: &[u8],
+        top: Option<&[TopMember]>,
+        filter: &MemberFilter,
+        candidates: &[u32],
+    ) -> Option<&[u32]> {
         let switch = match self.current {
             Kind::Flat => &mut self.flat,
             Kind::Nested => &mut self.nested,
         };
-        let answer = self.lists.get(hash, &self.key);
+        if let Some(answer) = self.lists.get(hash, &self.key) {
+            switch.count(true);
+            self.answered_total += 1;
+            return Some(answer);
+        }
+        let folded = match (self.current, top) {
+            (Kind::Flat, Some(top)) => {
+                self.folded
+                    .build(&mut self.layouts, &self.lists, raw, top, filter, candidates)
+            }
+            _ => None,
+        };
+        let answer = folded.and_then(|hash| self.lists.get(hash, &self.folded.key));
         let found = answer.is_some();
+        if folded.is_some() {
+            self.folded.count(found);
+        }
         switch.count(found);
         self.answered_total += u64::from(found);
         answer
     }
 
-    /// Remembers the verdict of the key just built under `hash`, from the
+    /// Remembers the verdict of the key just built under `hash` (and under
+    /// the folded key, when [`VerdictMemo::get`] built one), from the
     /// second time the key is seen.
     pub(super) fn remember(&mut self, hash: u64, matched: &[u32]) {
         self.lists.remember(hash, &self.key, matched);
+        if let Some(folded) = self.folded.hash {
+            self.lists.remember(folded, &self.folded.key, matched);
+        }
     }
 
     /// The remembered verdict of the flat event [`VerdictMemo::key_of`]
@@ -746,6 +790,9 @@ fn layout_leaves<'k>(
     kept.entry(serial)
         .or_insert_with(|| NestedLeaves::of(raw, tree, leaves))
 }
+
+#[path = "folded_values.rs"]
+mod folded_values;
 
 #[cfg(test)]
 #[path = "verdict_memo_tests.rs"]

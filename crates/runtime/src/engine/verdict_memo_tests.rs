@@ -357,7 +357,10 @@ fn while_lookups_are_off_a_flat_event_of_a_layout_still_gets_the_members_its_can
         let index = MemberIndex::built(raw.as_bytes());
         let top = index.top_members().unwrap();
         let hash = off.key_of(raw.as_bytes(), top, &filter, &[0, 1], Some(7));
-        assert!(hash.is_some_and(|h| off.get(h).is_none()));
+        let candidates = [0, 1];
+        assert!(hash.is_some_and(|h| off
+            .get(h, raw.as_bytes(), Some(top), &filter, &candidates)
+            .is_none()));
     }
     assert!(!off.flat.is_on());
     for (k, list) in [&[0u32][..], &[2], &[0, 3], &[0, 1, 2, 3]]

@@ -30,6 +30,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer as _, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
+use hypersigma_compiler::digit_runs::DigitFold;
 use hypersigma_compiler::ir::{Predicate, Rule};
 use hypersigma_compiler::{Profile, Scope};
 
@@ -56,6 +57,9 @@ pub(crate) struct ReadSet {
     scope_fields: Vec<BTreeSet<String>>,
     /// Per rule: it has a keyword selection (reads every scalar of the event).
     pub(crate) whole_event: Vec<bool>,
+    /// Per rule: the long runs of digits its tests of each field cannot
+    /// tell apart (`None`: it reads every value).
+    field_folds: Vec<Option<digit_folds::FieldFolds>>,
 }
 
 impl ReadSet {
@@ -105,6 +109,7 @@ impl ReadSet {
             set.selection_fields.push(selections);
             set.scope_fields.push(scope);
             set.whole_event.push(whole);
+            set.field_folds.push(digit_folds::field_folds(rule));
         }
         set
     }
@@ -175,6 +180,9 @@ pub(crate) struct MemberFilter {
     /// The names, at any depth, whose values the lookups can read (the
     /// key of a nested event's remembered verdict).
     leaves: LeafNames,
+    /// Per rule, the long runs of digits its reads of each member cannot
+    /// tell apart.
+    folds: digit_folds::MemberFolds,
 }
 
 /// The members one event's candidates read.
@@ -269,7 +277,9 @@ impl MemberFilter {
             .collect();
         let bits = |ids: &[u32]| ids.iter().fold(0, |w, &id| w | bit_of(id));
         let rule_id_bits = id_bit_sets(&rule_ids, ids.len());
+        let folds = digit_folds::MemberFolds::new(&reads.field_folds, &field_ids, &base_ids);
         MemberFilter {
+            folds,
             leaves: LeafNames::new(profile, reads),
             first_selection,
             selection_id_bits: id_bit_sets(&selection_ids, ids.len()),
@@ -337,6 +347,16 @@ impl MemberFilter {
         }
         let ids = self.selection_id_bits.get(at * words..(at + 1) * words)?;
         Some((ids, *self.selection_spaced.get(at)?))
+    }
+
+    /// The long runs of digits that none of `rules` can tell apart in the
+    /// member of name id `id` (see `digit_folds.rs`); `None` when one of
+    /// them can.
+    pub(crate) fn fold_of(&self, rules: &[u32], id: u32) -> Option<DigitFold> {
+        if self.everything {
+            return None;
+        }
+        self.folds.fold_of(rules, id)
     }
 
     /// The members rule `rule`'s log sources are told by (the channel,
@@ -809,6 +829,7 @@ impl<'de> Visitor<'de> for KeyVisitor {
     }
 }
 
+mod digit_folds;
 mod kept;
 mod leaves;
 mod pruned;

@@ -1,0 +1,192 @@
+//! Stage 1 over values with their long runs of digits folded (see
+//! [`hypersigma_compiler::digit_runs`]).
+//!
+//! A command line that differs from an earlier one only in fresh ids
+//! (`--renderer-client-id=83479128 --launch-time-ticks=25771953`) is a new
+//! value: the value memo (`value_hits.rs`) and the candidate memo
+//! (`candidate_memo.rs`) do not know it, and Hyperscan reads it again
+//! (~1.4 ns a byte). Yet no witness that can count in the command line
+//! reads those digits: each witness literal allows a fold
+//! ([`literal_fold`]), and a member's fold merges those of the literals
+//! that can count in it (the groups listing the member, and those counting
+//! anywhere). A value of such a member is copied for the scan with its
+//! long runs folded: the literals found in it are those found in the value
+//! as written, each at a place inside the value (a folded value is never
+//! longer), so every hit is placed in the same member and the candidates
+//! are the same; the copy, and so the value memo and the candidate memo's
+//! key, is then that of the earlier event.
+//!
+//! Values placed `Anywhere` (an escaped name, `#text`: any literal can
+//! count there) and `Nowhere` (copied for keyword witnesses: times, GUIDs,
+//! ids, which folding would not make repeat) are copied as they are.
+//!
+//! Each memo tries its folded key only while that pays: a [`Switch`]
+//! (`remembered.rs`) per memo stops the tries for a while when fewer than
+//! one in [`FOLDED_WORTH_SHARE`] is answered.
+
+use hypersigma_compiler::digit_runs::{fold_json_string, literal_fold, DigitFold, LONG_RUN};
+
+use super::places::HitPlace;
+#[cfg(doc)]
+use super::remembered::Switch;
+
+/// Folded lookups per window, and the share of them (one in this many)
+/// that must be answered for them to go on.
+pub(super) const FOLDED_WINDOW: u32 = 256;
+pub(super) const FOLDED_WORTH_SHARE: u32 = 8;
+use super::WitnessGroup;
+
+/// The fold each place's values can be copied with.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CopyFolds {
+    /// Per member id: the fold of the literals that can count in it, with
+    /// those that count anywhere (`None`: some literal can tell long runs
+    /// apart).
+    members: Vec<Option<DigitFold>>,
+}
+
+/// Merges `fold` into `into` (`None` when either is).
+fn merge(into: &mut Option<DigitFold>, fold: Option<&DigitFold>) {
+    match (into.as_mut(), fold) {
+        (Some(into), Some(fold)) => into.merge(fold),
+        _ => *into = None,
+    }
+}
+
+impl CopyFolds {
+    /// The folds of the witnesses' literals (JSON form) by the members
+    /// their groups count in.
+    pub(crate) fn new(
+        literals: &[(String, bool)],
+        pattern_groups: &[Vec<u32>],
+        groups: &[WitnessGroup],
+        member_count: usize,
+    ) -> CopyFolds {
+        let mut members = vec![Some(DigitFold::default()); member_count];
+        let mut anywhere = Some(DigitFold::default());
+        for ((json, _), served) in literals.iter().zip(pattern_groups) {
+            let fold = literal_fold(json.as_bytes());
+            for group in served.iter().filter_map(|&g| groups.get(g as usize)) {
+                match &group.members {
+                    None => merge(&mut anywhere, fold.as_ref()),
+                    Some(ids) => {
+                        for &m in ids {
+                            if let Some(into) = members.get_mut(m as usize) {
+                                merge(into, fold.as_ref());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for into in &mut members {
+            merge(into, anywhere.as_ref());
+        }
+        CopyFolds { members }
+    }
+
+    /// The fold a value at `place` can be copied with.
+    pub(super) fn of(&self, place: HitPlace) -> Option<&DigitFold> {
+        match place {
+            HitPlace::Member(m) => self.members.get(m as usize)?.as_ref(),
+            // Values no field-scoped witness counts in (copied for keywords):
+            // times, GUIDs and ids, which folding does not make repeat.
+            HitPlace::Nowhere => None,
+            HitPlace::Anywhere => None,
+        }
+    }
+}
+
+/// `value` (raw, as the line holds it) with its long runs of digits folded
+/// under `fold` (into `buf`), or as it is: without a fold, a long run, or
+/// when it is not a string or holds a `\u` escape.
+pub(super) fn folded_or_as_is<'v>(
+    value: &'v [u8],
+    fold: Option<&DigitFold>,
+    buf: &'v mut Vec<u8>,
+) -> &'v [u8] {
+    if let Some(fold) = fold.filter(|_| has_long_run(value)) {
+        buf.clear();
+        if fold_json_string(value, fold, buf) {
+            return buf;
+        }
+    }
+    value
+}
+
+/// Whether `bytes` holds [`LONG_RUN`] ASCII digits in a row.
+pub(super) fn has_long_run(bytes: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SSE2 is part of x86_64.
+        // SAFETY: SSE2 is available on every x86_64 processor.
+        unsafe { has_long_run_sse2(bytes) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        has_long_run_scalar(bytes)
+    }
+}
+
+/// Blocks of 16 bytes overlapping by `LONG_RUN - 1`, so that every run of
+/// [`LONG_RUN`] lies whole in one.
+const STEP: usize = 16 - (LONG_RUN - 1);
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+unsafe fn has_long_run_sse2(bytes: &[u8]) -> bool {
+    use std::arch::x86_64::*;
+    let below = _mm_set1_epi8(b'0' as i8 - 1);
+    let above = _mm_set1_epi8(b'9' as i8 + 1);
+    let mut at = 0;
+    while at + 16 <= bytes.len() {
+        // SAFETY: `at + 16 <= bytes.len()`: the 16 bytes are in `bytes`.
+        let block = unsafe { _mm_loadu_si128(bytes.as_ptr().add(at).cast()) };
+        // Signed compares: bytes from 0x80 are negative, never digits.
+        let digits = _mm_and_si128(_mm_cmpgt_epi8(block, below), _mm_cmplt_epi8(block, above));
+        let m = _mm_movemask_epi8(digits) as u32;
+        if m & (m >> 1) & (m >> 2) & (m >> 3) & (m >> 4) != 0 {
+            return true;
+        }
+        at += STEP;
+    }
+    has_long_run_scalar(bytes.get(at..).unwrap_or_default())
+}
+
+fn has_long_run_scalar(bytes: &[u8]) -> bool {
+    let mut run = 0;
+    for &b in bytes {
+        if b.is_ascii_digit() {
+            run += 1;
+            if run >= LONG_RUN {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_runs_are_found_wherever_they_lie() {
+        for len in 0..64 {
+            for start in 0..len {
+                for run in 1..=8 {
+                    let mut bytes = vec![b'x'; len];
+                    for b in bytes.iter_mut().skip(start).take(run) {
+                        *b = b'7';
+                    }
+                    let expected = run.min(len - start) >= LONG_RUN;
+                    assert_eq!(has_long_run(&bytes), expected, "{len} {start} {run}");
+                    assert_eq!(has_long_run_scalar(&bytes), expected);
+                }
+            }
+        }
+        assert!(!has_long_run("é1234é1234/:;".as_bytes()));
+    }
+}

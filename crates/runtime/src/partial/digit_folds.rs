@@ -1,0 +1,142 @@
+//! Which members' long runs of digits the rules cannot tell apart (see
+//! [`hypersigma_compiler::digit_runs`]): per rule, the fold each field it
+//! reads allows, then per profile the fold of each member those fields
+//! reach. The verdict memo keys a member's value folded when every
+//! candidate's reads of it allow a fold, so that values differing only in
+//! fresh ids share a verdict.
+
+use std::collections::{BTreeMap, HashMap};
+
+use hypersigma_compiler::digit_runs::{field_match_fold, DigitFold};
+use hypersigma_compiler::ir::{Predicate, Rule};
+use hypersigma_compiler::Scope;
+
+/// Per field a rule reads: the fold its tests of the field allow (`None`:
+/// some test can tell long runs apart).
+pub(crate) type FieldFolds = BTreeMap<String, Option<DigitFold>>;
+
+/// Two tests' folds of one value: `None` when either has none.
+fn merge_fold(kept: &mut Option<DigitFold>, fold: Option<&DigitFold>) {
+    match (kept.as_mut(), fold) {
+        (Some(kept), Some(fold)) => kept.merge(fold),
+        _ => *kept = None,
+    }
+}
+
+fn merge_into(folds: &mut FieldFolds, field: &str, fold: Option<DigitFold>) {
+    match folds.get_mut(field) {
+        Some(kept) => merge_fold(kept, fold.as_ref()),
+        None => {
+            folds.insert(field.to_string(), fold);
+        }
+    }
+}
+
+/// The folds of the fields `rule` reads: its selections' fields (and the
+/// fields its log sources rename them to), `fieldref` targets and the
+/// fields its log sources are told by (never folded). `None` for a rule
+/// with keywords (it reads every value).
+pub(crate) fn field_folds(rule: &Rule) -> Option<FieldFolds> {
+    let mut folds = FieldFolds::new();
+    for field_match in rule
+        .detection
+        .selections
+        .iter()
+        .flat_map(|s| s.groups.iter().flatten())
+    {
+        merge_into(
+            &mut folds,
+            field_match.field.as_deref()?,
+            field_match_fold(field_match),
+        );
+        for predicate in field_match.values.iter().flatten() {
+            if let Predicate::FieldRef { field, .. } = predicate {
+                merge_into(&mut folds, field, None);
+            }
+        }
+    }
+    if let Scope::Sources(sources) = &rule.scope {
+        let own: Vec<(String, Option<DigitFold>)> = folds
+            .iter()
+            .map(|(f, fold)| (f.clone(), fold.clone()))
+            .collect();
+        for source in sources {
+            for (name, fold) in &own {
+                for renamed in source
+                    .fields
+                    .get(name)
+                    .into_iter()
+                    .flat_map(|s| s.candidates.iter().flatten())
+                {
+                    merge_into(&mut folds, renamed, fold.clone());
+                }
+            }
+            for field in source
+                .conditions
+                .iter()
+                .map(|(f, _)| f)
+                .chain(&source.require)
+            {
+                merge_into(&mut folds, field, None);
+            }
+        }
+    }
+    Some(folds)
+}
+
+/// A member name id and the fold of a rule's reads of it.
+type MemberFold = (u32, Option<DigitFold>);
+
+/// Per rule, the fold of each member (by name id) it reads.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MemberFolds {
+    /// Per rule: (member name id, fold) sorted by id; `None` for a rule
+    /// that reads every value.
+    rules: Vec<Option<Box<[MemberFold]>>>,
+}
+
+impl MemberFolds {
+    /// The folds of the members each rule's fields reach (`field_ids`: the
+    /// ids a lookup of each field can reach); the `unfolded` members (the
+    /// channel, provider and event id, the data roots) are never folded.
+    pub(crate) fn new(
+        per_rule: &[Option<FieldFolds>],
+        field_ids: &HashMap<&str, Box<[u32]>>,
+        unfolded: &[u32],
+    ) -> MemberFolds {
+        let rules = per_rule
+            .iter()
+            .map(|folds| {
+                let folds = folds.as_ref()?;
+                let mut by_id: BTreeMap<u32, Option<DigitFold>> =
+                    unfolded.iter().map(|&id| (id, None)).collect();
+                for (field, fold) in folds {
+                    for &id in field_ids.get(field.as_str()).into_iter().flatten() {
+                        match by_id.get_mut(&id) {
+                            Some(kept) => merge_fold(kept, fold.as_ref()),
+                            None => {
+                                by_id.insert(id, fold.clone());
+                            }
+                        }
+                    }
+                }
+                Some(by_id.into_iter().collect())
+            })
+            .collect();
+        MemberFolds { rules }
+    }
+
+    /// The fold of member `id` under every rule of `rules` (the members'
+    /// folds merged; the default when none of them reads it), or `None`
+    /// when one of them can tell its long runs apart or reads every value.
+    pub(crate) fn fold_of(&self, rules: &[u32], id: u32) -> Option<DigitFold> {
+        let mut fold = DigitFold::default();
+        for &r in rules {
+            let reads = self.rules.get(r as usize)?.as_deref()?;
+            if let Ok(at) = reads.binary_search_by_key(&id, |&(id, _)| id) {
+                fold.merge(reads.get(at)?.1.as_ref()?);
+            }
+        }
+        Some(fold)
+    }
+}
