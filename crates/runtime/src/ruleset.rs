@@ -237,12 +237,6 @@ impl Engine {
         )
         .with_gate(options.scope_gate);
         let member_ids: crate::engine::MemberIds = file.member_ids.into_iter().collect();
-        let copy_folds = crate::engine::CopyFolds::new(
-            &file.literals,
-            &file.pattern_groups,
-            &file.groups,
-            member_ids.len(),
-        );
         let reads = crate::partial::ReadSet::new(&file.rules);
         let correlations =
             crate::correlate::CorrelationSet::new(file.correlations.into_owned(), &file.rules)
@@ -272,7 +266,8 @@ impl Engine {
             always: file.always.into_owned(),
             pattern_groups: file.pattern_groups.into_owned(),
             number_patterns: crate::engine::number_patterns(&file.literals),
-            copy_folds,
+            copy_folds: std::sync::OnceLock::new(),
+            field_folds: std::sync::OnceLock::new(),
             literals: file.literals.into_owned(),
             subsets,
             groups: file.groups.into_owned(),

@@ -231,7 +231,7 @@ impl Scanner<'_> {
     /// folded, as the copy holds them (`folded_copy.rs`); its hash, or
     /// `None` when no value is folded or the key is too long.
     pub(super) fn folded_candidate_key(&mut self, raw: &[u8]) -> Option<u64> {
-        let folds = &self.engine.copy_folds;
+        let folds = self.engine.copy_folds();
         // Sets past the first `FOLDED_SETS` share one switch.
         let set = self.subset_cache.current?.min(FOLDED_SETS - 1);
         let memo = &mut self.candidate_memo;

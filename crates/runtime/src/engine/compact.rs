@@ -278,7 +278,7 @@ impl Scanner<'_> {
         }
         self.span_places_of_layout(raw);
         let narrow_free = anywhere && self.narrow_free();
-        let folds = &self.engine.copy_folds;
+        let folds = self.engine.copy_folds();
         // The candidate memo's folded key holds these values folded, when
         // it was built: they are taken from it, not folded again.
         let mut folded = self

@@ -211,7 +211,8 @@ impl Scanner<'_> {
             Some((a, last, _)) if *a == address && last.name == profile.name => {}
             Some((a, last, _)) if **last == *profile => *a = address,
             _ => {
-                let filter = MemberFilter::new(profile, &self.engine.reads);
+                let engine = self.engine;
+                let filter = MemberFilter::with_folds(profile, &engine.reads, engine.field_folds());
                 self.filter = Some((address, Box::new(profile.clone()), filter));
                 // The remembered verdicts were decided under another profile.
                 self.verdict_memo.clear();

@@ -22,6 +22,7 @@
 //! An [`Engine`] is immutable and shared by all
 //! threads; each thread owns a [`Scanner`] (Hyperscan scratch, marks, buffers).
 
+use crate::partial::FieldFolds;
 use hyperscan::prelude::*;
 use serde_json::Value;
 
@@ -166,8 +167,11 @@ pub struct Engine {
     /// Normalised member name → id (the ids [`WitnessGroup::members`] lists).
     pub(crate) member_ids: MemberIds,
     /// The fold of long runs of digits stage 1 can copy each place's
-    /// values with (derived from the literals and groups; not serialised).
-    pub(crate) copy_folds: CopyFolds,
+    /// values with, and those each rule's fields allow stage 2's verdict
+    /// memo (derived from the literals, groups and rules on first use, as
+    /// the lowering is: not serialised, not paid by a load).
+    pub(crate) copy_folds: OnceLock<CopyFolds>,
+    pub(crate) field_folds: OnceLock<Vec<Option<FieldFolds>>>,
     /// The clauses each candidate's rule must satisfy beyond its witnesses.
     pub(crate) clauses: ClauseTable,
     /// Pattern ids from this one on make every rule a candidate.
@@ -267,9 +271,9 @@ impl Engine {
         let routing = ScopeRouting::new(&rule_scope, &always, &groups);
         let subsets = Subsets::new(&literals, &groups, &rule_scope, &clauses, scopes.len());
         let number_patterns = numbers::number_patterns(&literals);
-        let copy_folds = CopyFolds::new(&literals, &pattern_groups, &groups, member_ids.len());
         Ok(Engine {
-            copy_folds,
+            copy_folds: OnceLock::new(),
+            field_folds: OnceLock::new(),
             reads,
             correlations: CorrelationSet::default(),
             rules,
@@ -293,6 +297,26 @@ impl Engine {
             options,
             stats,
         })
+    }
+
+    /// The fold of long runs of digits stage 1 can copy each place's values
+    /// with (`folded_copy.rs`), worked out on first use.
+    pub(crate) fn copy_folds(&self) -> &CopyFolds {
+        self.copy_folds.get_or_init(|| {
+            CopyFolds::new(
+                &self.literals,
+                &self.pattern_groups,
+                &self.groups,
+                self.member_ids.len(),
+            )
+        })
+    }
+
+    /// The folds of long runs of digits each rule's fields allow
+    /// (`partial/digit_folds.rs`), worked out on first use.
+    pub(crate) fn field_folds(&self) -> &[Option<FieldFolds>] {
+        self.field_folds
+            .get_or_init(|| crate::partial::field_folds_of(&self.rules))
     }
 
     /// The rules, in the order rule indices refer to.

@@ -36,7 +36,7 @@ fn merge_into(folds: &mut FieldFolds, field: &str, fold: Option<DigitFold>) {
 /// fields its log sources rename them to), `fieldref` targets and the
 /// fields its log sources are told by (never folded). `None` for a rule
 /// with keywords (it reads every value).
-pub(crate) fn field_folds(rule: &Rule) -> Option<FieldFolds> {
+fn field_folds(rule: &Rule) -> Option<FieldFolds> {
     let mut folds = FieldFolds::new();
     for field_match in rule
         .detection
@@ -44,11 +44,13 @@ pub(crate) fn field_folds(rule: &Rule) -> Option<FieldFolds> {
         .iter()
         .flat_map(|s| s.groups.iter().flatten())
     {
-        merge_into(
-            &mut folds,
-            field_match.field.as_deref()?,
-            field_match_fold(field_match),
-        );
+        let field = field_match.field.as_deref()?;
+        let fold = field_match_fold(field_match);
+        // A fold that keeps no run changes nothing merged (the common case:
+        // no digit in the values tested): no entry.
+        if !fold.as_ref().is_some_and(DigitFold::is_empty) {
+            merge_into(&mut folds, field, fold);
+        }
         for predicate in field_match.values.iter().flatten() {
             if let Predicate::FieldRef { field, .. } = predicate {
                 merge_into(&mut folds, field, None);
@@ -86,6 +88,11 @@ pub(crate) fn field_folds(rule: &Rule) -> Option<FieldFolds> {
 
 /// A member name id and the fold of a rule's reads of it.
 type MemberFold = (u32, Option<DigitFold>);
+
+/// [`field_folds`] of each rule.
+pub(crate) fn field_folds_of(rules: &[Rule]) -> Vec<Option<FieldFolds>> {
+    rules.iter().map(field_folds).collect()
+}
 
 /// Per rule, the fold of each member (by name id) it reads.
 #[derive(Debug, Clone, Default)]

@@ -38,6 +38,7 @@ use crate::accounting::{RejectKind, Rejection};
 use crate::members::{MemberIndex, NestedTree};
 use crate::strict_json::{unescape_str, unescape_str_into, TopMember};
 
+pub(crate) use digit_folds::{field_folds_of, FieldFolds};
 pub(crate) use kept::KeptMembers;
 pub(crate) use leaves::{reads_leaf, LeafNames, NestedLeaves};
 pub(crate) use pruned::{Prune, PruneScratch};
@@ -57,9 +58,6 @@ pub(crate) struct ReadSet {
     scope_fields: Vec<BTreeSet<String>>,
     /// Per rule: it has a keyword selection (reads every scalar of the event).
     pub(crate) whole_event: Vec<bool>,
-    /// Per rule: the long runs of digits its tests of each field cannot
-    /// tell apart (`None`: it reads every value).
-    field_folds: Vec<Option<digit_folds::FieldFolds>>,
 }
 
 impl ReadSet {
@@ -109,7 +107,6 @@ impl ReadSet {
             set.selection_fields.push(selections);
             set.scope_fields.push(scope);
             set.whole_event.push(whole);
-            set.field_folds.push(digit_folds::field_folds(rule));
         }
         set
     }
@@ -196,7 +193,19 @@ pub(crate) struct Selection<'f> {
 impl MemberFilter {
     /// Numbers the members the profile reaches for each rule's fields, and
     /// the members holding the channel, provider and event id.
+    #[cfg(test)]
     pub(crate) fn new(profile: &Profile, reads: &ReadSet) -> MemberFilter {
+        MemberFilter::with_folds(profile, reads, &[])
+    }
+
+    /// [`MemberFilter::new`] with the folds of long runs of digits each
+    /// rule's fields allow ([`field_folds_of`], one per rule; none given:
+    /// nothing is folded).
+    pub(crate) fn with_folds(
+        profile: &Profile,
+        reads: &ReadSet,
+        field_folds: &[Option<FieldFolds>],
+    ) -> MemberFilter {
         let mut everything = false;
         // Exact ids in order of first use; bit `min(id, 127)`.
         let mut ids: BTreeMap<String, u32> = BTreeMap::new();
@@ -277,7 +286,7 @@ impl MemberFilter {
             .collect();
         let bits = |ids: &[u32]| ids.iter().fold(0, |w, &id| w | bit_of(id));
         let rule_id_bits = id_bit_sets(&rule_ids, ids.len());
-        let folds = digit_folds::MemberFolds::new(&reads.field_folds, &field_ids, &base_ids);
+        let folds = digit_folds::MemberFolds::new(field_folds, &field_ids, &base_ids);
         MemberFilter {
             folds,
             leaves: LeafNames::new(profile, reads),
