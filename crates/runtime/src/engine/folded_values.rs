@@ -22,7 +22,7 @@ use hypersigma_compiler::digit_runs::{fold_json_string, DigitFold};
 use crate::engine::folded_copy::{has_long_run, FOLDED_WINDOW, FOLDED_WORTH_SHARE};
 use crate::engine::remembered::Switch;
 
-use super::{push_counted, start_key, Layout, MemberFilter, RememberedLists, TopMember};
+use super::{push_counted, start_flat_key, Layout, MemberFilter, RememberedLists, TopMember};
 use super::{MAX_KEY_LEN, NO_ID};
 
 /// The byte after a folded key's candidates: its member names follow, each
@@ -125,14 +125,7 @@ impl FoldedKey {
         let folds = layout.folds.get_mut(entry)?;
         folds.resize(positions.len(), None);
         let key = &mut self.key;
-        start_key(key, candidates);
-        match serial {
-            Some(serial) => {
-                key.push(FOLDED_BY_SERIAL);
-                key.extend_from_slice(&serial.to_le_bytes());
-            }
-            None => key.push(FOLDED_BY_NAMES),
-        }
+        start_flat_key(key, candidates, serial, (FOLDED_BY_NAMES, FOLDED_BY_SERIAL));
         let mut folded_any = false;
         for (&k, fold) in positions.iter().zip(folds.iter_mut()) {
             let member = top.get(k as usize)?;

@@ -324,6 +324,28 @@ fn start_key(key: &mut Vec<u8>, candidates: &[u32]) {
     }
 }
 
+/// Starts a flat key (emptied first): the candidate list, then its tag
+/// byte (`by_names` or `by_serial`: neither a space nor `{`, which start a
+/// nested key's line) and, when the event is of a stage-1 layout, its
+/// serial: a flat event's names are that layout's, whose serial is never
+/// given to other names, so the serial stands for them (without one, the
+/// names go into the key with the values).
+fn start_flat_key(
+    key: &mut Vec<u8>,
+    candidates: &[u32],
+    serial: Option<u64>,
+    (by_names, by_serial): (u8, u8),
+) {
+    start_key(key, candidates);
+    match serial {
+        Some(serial) => {
+            key.push(by_serial);
+            key.extend_from_slice(&serial.to_le_bytes());
+        }
+        None => key.push(by_names),
+    }
+}
+
 /// Appends a length then the bytes.
 fn push_counted(key: &mut Vec<u8>, bytes: &[u8]) {
     key.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
@@ -487,18 +509,7 @@ impl VerdictMemo {
             return None;
         }
         let key = &mut self.key;
-        start_key(key, candidates);
-        // A flat event's names are its stage-1 layout's, whose serial is
-        // never given to other names: the serial stands for them (a tag
-        // byte first, neither a space nor `{`, which start a nested key's
-        // line).
-        match serial {
-            Some(serial) => {
-                key.push(FLAT_BY_SERIAL);
-                key.extend_from_slice(&serial.to_le_bytes());
-            }
-            None => key.push(FLAT_BY_NAMES),
-        }
+        start_flat_key(key, candidates, serial, (FLAT_BY_NAMES, FLAT_BY_SERIAL));
         for &k in positions {
             let member = top.get(k as usize)?;
             *self.read_members.get_mut(k as usize)? = true;
