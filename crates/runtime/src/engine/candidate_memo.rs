@@ -178,7 +178,6 @@ impl Scanner<'_> {
         known: &EventKnown,
     ) -> Option<u64> {
         let engine = self.engine;
-        self.candidate_memo.start_event();
         let set = self.subset_cache.current?;
         if !engine.raw.gate || !known.read || known.indexed != Some(true) {
             return None;

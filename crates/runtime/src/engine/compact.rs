@@ -24,7 +24,6 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use super::aligned_text::AlignedText;
-use super::folded_copy::folded_or_as_is;
 use super::keyword_values::is_narrow;
 use super::places::HitPlace;
 use super::{EventKnown, Scanner};
@@ -81,8 +80,6 @@ pub(super) struct CompactEvent {
     /// The serial number the next new layout gets.
     next_serial: u64,
     name_buf: Vec<u8>,
-    /// A value with its long runs of digits folded (scratch).
-    fold_buf: Vec<u8>,
 }
 
 /// A layout's repeat counters (one per scalar) and its count of looked-up
@@ -278,9 +275,9 @@ impl Scanner<'_> {
         }
         self.span_places_of_layout(raw);
         let narrow_free = anywhere && self.narrow_free();
-        let folds = self.engine.copy_folds();
-        // The candidate memo's folded key holds these values folded, when
-        // it was built: they are taken from it, not folded again.
+        // The candidate memo's folded key holds these values with their long
+        // runs of digits folded (`folded_copy.rs`), when it was built: the
+        // copy takes them from it.
         let mut folded = self
             .candidate_memo
             .folded_values()
@@ -297,15 +294,7 @@ impl Scanner<'_> {
             copy,
             |k, value, place| {
                 let at = compact.bytes.len() as u32;
-                // Long runs of digits no literal reads are folded
-                // (`folded_copy.rs`).
-                let value = match folded.as_mut() {
-                    Some(values) => match values.next() {
-                        Some(value) => value,
-                        None => folded_or_as_is(value, folds.of(place), &mut compact.fold_buf),
-                    },
-                    None => value,
-                };
+                let value = folded.as_mut().and_then(Iterator::next).unwrap_or(value);
                 compact.bytes.extend_from_slice(value);
                 compact
                     .values
