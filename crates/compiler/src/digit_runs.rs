@@ -52,6 +52,9 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 use crate::ir::{FieldMatch, Predicate};
 use crate::pattern::Piece;
 
+mod long_runs;
+pub use long_runs::{has_long_run, long_runs, LongRuns};
+
 /// Finds `\u` (built once).
 static U_ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
@@ -477,32 +480,22 @@ fn reads_no_digit(hir: &Hir) -> bool {
     }
 }
 
-/// Writes the JSON string `raw` (quotes included, as written in a line)
+/// Appends the JSON string `raw` (quotes included, as written in a line)
 /// with its long runs of digits folded under `fold` to `out`, escapes as
-/// written; false (nothing written) when `raw` is not a string or holds a
-/// `\u` escape (whose hexadecimal digits would read as a run).
+/// written, when that folds at least one run; false (nothing written) when
+/// it folds none, when `raw` is not a string, or when it holds a `\u`
+/// escape (whose hexadecimal digits would read as a run).
 pub fn fold_json_string(raw: &[u8], fold: &DigitFold, out: &mut Vec<u8>) -> bool {
     let Some(body) = raw.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\"")) else {
         return false;
     };
-    // Hexadecimal digits of a `\u` escape would read as digits (an escaped
-    // backslash before a `u` is left unfolded too).
-    if U_ESCAPE.find(body).is_some() {
+    if !has_long_run(body) {
         return false;
     }
-    out.push(b'"');
-    // `body[copied..]` is still to be written.
+    // `body[copied..]` is still to be written once something is folded.
     let mut copied = 0;
-    let mut at = 0;
-    while let Some(found) = next_digit(body, at) {
-        let end = body[found..]
-            .iter()
-            .position(|b| !b.is_ascii_digit())
-            .map_or(body.len(), |n| found + n);
-        at = end;
-        if end - found < LONG_RUN {
-            continue;
-        }
+    let mut folding = false;
+    for (found, end) in long_runs(body) {
         // A run glued to a hexadecimal letter is part of a hexadecimal
         // number (a hash, a GUID, an address), which folding one of its
         // runs would not make repeat: kept, without asking the fold.
@@ -518,13 +511,24 @@ pub fn fold_json_string(raw: &[u8], fold: &DigitFold, out: &mut Vec<u8>) -> bool
         if fold.keeps(before, &body[found..end], after) {
             continue;
         }
+        if !folding {
+            // Hexadecimal digits of a `\u` escape would read as digits (an
+            // escaped backslash before a `u` is left unfolded too).
+            if U_ESCAPE.find(body).is_some() {
+                return false;
+            }
+            folding = true;
+            out.push(b'"');
+        }
         out.extend_from_slice(&body[copied..found]);
         out.extend_from_slice(FOLDED_RUN);
         copied = end;
     }
-    out.extend_from_slice(&body[copied..]);
-    out.push(b'"');
-    true
+    if folding {
+        out.extend_from_slice(&body[copied..]);
+        out.push(b'"');
+    }
+    folding
 }
 
 /// The character an escape `\x` stands for (`x` for `"`, `\\` and `/`).
@@ -554,27 +558,6 @@ fn decoded_before(body: &[u8], at: usize) -> Option<u8> {
     } else {
         last
     })
-}
-
-/// The first ASCII digit of `body` from `at` on, eight bytes at a time.
-fn next_digit(body: &[u8], mut at: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    while let Some(word) = body.get(at..at + 8) {
-        let w = u64::from_le_bytes(word.try_into().ok()?);
-        // The high bit of each byte strictly between b'0' - 1 and b'9' + 1
-        // (exact per byte: no carry crosses a byte).
-        let t = w & (ONES * 127);
-        let digits = (ONES * (127 + 0x3a) - t) & !w & (t + ONES * (127 - 0x2f)) & HIGH;
-        if digits != 0 {
-            return Some(at + digits.trailing_zeros() as usize / 8);
-        }
-        at += 8;
-    }
-    body.get(at..)?
-        .iter()
-        .position(u8::is_ascii_digit)
-        .map(|n| at + n)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@
 //! (`remembered.rs`) per memo stops the tries for a while when fewer than
 //! one in [`FOLDED_WORTH_SHARE`] is answered.
 
-use hypersigma_compiler::digit_runs::{fold_json_string, literal_fold, DigitFold, LONG_RUN};
+use hypersigma_compiler::digit_runs::{fold_json_string, literal_fold, DigitFold};
 
 use super::places::HitPlace;
 #[cfg(doc)]
@@ -98,95 +98,18 @@ impl CopyFolds {
 }
 
 /// `value` (raw, as the line holds it) with its long runs of digits folded
-/// under `fold` (into `buf`), or as it is: without a fold, a long run, or
-/// when it is not a string or holds a `\u` escape.
+/// under `fold` (into `buf`), or as it is: without a fold, a run it folds,
+/// or when it is not a string or holds a `\u` escape.
 pub(super) fn folded_or_as_is<'v>(
     value: &'v [u8],
     fold: Option<&DigitFold>,
     buf: &'v mut Vec<u8>,
 ) -> &'v [u8] {
-    if let Some(fold) = fold.filter(|_| has_long_run(value)) {
+    if let Some(fold) = fold {
         buf.clear();
         if fold_json_string(value, fold, buf) {
             return buf;
         }
     }
     value
-}
-
-/// Whether `bytes` holds [`LONG_RUN`] ASCII digits in a row.
-pub(super) fn has_long_run(bytes: &[u8]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SSE2 is part of x86_64.
-        // SAFETY: SSE2 is available on every x86_64 processor.
-        unsafe { has_long_run_sse2(bytes) }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        has_long_run_scalar(bytes)
-    }
-}
-
-/// Blocks of 16 bytes overlapping by `LONG_RUN - 1`, so that every run of
-/// [`LONG_RUN`] lies whole in one.
-const STEP: usize = 16 - (LONG_RUN - 1);
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse2")]
-unsafe fn has_long_run_sse2(bytes: &[u8]) -> bool {
-    use std::arch::x86_64::*;
-    let below = _mm_set1_epi8(b'0' as i8 - 1);
-    let above = _mm_set1_epi8(b'9' as i8 + 1);
-    let mut at = 0;
-    while at + 16 <= bytes.len() {
-        // SAFETY: `at + 16 <= bytes.len()`: the 16 bytes are in `bytes`.
-        let block = unsafe { _mm_loadu_si128(bytes.as_ptr().add(at).cast()) };
-        // Signed compares: bytes from 0x80 are negative, never digits.
-        let digits = _mm_and_si128(_mm_cmpgt_epi8(block, below), _mm_cmplt_epi8(block, above));
-        let m = _mm_movemask_epi8(digits) as u32;
-        if m & (m >> 1) & (m >> 2) & (m >> 3) & (m >> 4) != 0 {
-            return true;
-        }
-        at += STEP;
-    }
-    has_long_run_scalar(bytes.get(at..).unwrap_or_default())
-}
-
-fn has_long_run_scalar(bytes: &[u8]) -> bool {
-    let mut run = 0;
-    for &b in bytes {
-        if b.is_ascii_digit() {
-            run += 1;
-            if run >= LONG_RUN {
-                return true;
-            }
-        } else {
-            run = 0;
-        }
-    }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_runs_are_found_wherever_they_lie() {
-        for len in 0..64 {
-            for start in 0..len {
-                for run in 1..=8 {
-                    let mut bytes = vec![b'x'; len];
-                    for b in bytes.iter_mut().skip(start).take(run) {
-                        *b = b'7';
-                    }
-                    let expected = run.min(len - start) >= LONG_RUN;
-                    assert_eq!(has_long_run(&bytes), expected, "{len} {start} {run}");
-                    assert_eq!(has_long_run_scalar(&bytes), expected);
-                }
-            }
-        }
-        assert!(!has_long_run("é1234é1234/:;".as_bytes()));
-    }
 }

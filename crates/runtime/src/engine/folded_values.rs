@@ -17,9 +17,9 @@
 
 use std::sync::Arc;
 
-use hypersigma_compiler::digit_runs::{fold_json_string, DigitFold};
+use hypersigma_compiler::digit_runs::{fold_json_string, has_long_run, DigitFold};
 
-use crate::engine::folded_copy::{has_long_run, FOLDED_WINDOW, FOLDED_WORTH_SHARE};
+use crate::engine::folded_copy::{FOLDED_WINDOW, FOLDED_WORTH_SHARE};
 use crate::engine::remembered::Switch;
 
 use super::{push_counted, start_flat_key, Layout, MemberFilter, RememberedLists, TopMember};
@@ -196,6 +196,8 @@ mod tests {
             (&br#""id=123456 x""#[..], None),
             (&b"1234567"[..], Some(&fold)),
             (&br#""\u0041123456""#[..], Some(&fold)),
+            // Its only long run is glued to a hexadecimal letter: kept.
+            (&br#""ab123456""#[..], Some(&fold)),
         ] {
             key.clear();
             assert!(!push_folded(&mut key, value, fold));
