@@ -44,7 +44,7 @@
 //! built.
 
 use super::compact::each_copied_value;
-use super::folded_copy::{folded_or_as_is, FOLDED_WINDOW, FOLDED_WORTH_SHARE};
+use super::folded_copy::{append_folded, FOLDED_WINDOW, FOLDED_WORTH_SHARE};
 use super::remembered::{RememberedLists, Switch};
 use super::subsets::Subset;
 use super::{EventKnown, Scanner};
@@ -76,8 +76,6 @@ pub(super) struct CandidateMemo {
     /// hash when one was built for the current event.
     folded_key: Vec<u8>,
     folded_hash: Option<u64>,
-    /// A value folded (scratch).
-    fold_buf: Vec<u8>,
     /// Per scope set: whether folded keys are tried (they stop while they
     /// do not pay: events of one kind have values that vary in their digits
     /// only, those of another in more); the current event's set.
@@ -96,7 +94,6 @@ impl Default for CandidateMemo {
             values_at: None,
             folded_key: Vec::new(),
             folded_hash: None,
-            fold_buf: Vec::new(),
             folded_switches: Vec::new(),
             folded_set: 0,
             switch: Switch::new(WINDOW_EVENTS, WORTH_SHARE),
@@ -254,9 +251,7 @@ impl Scanner<'_> {
             raw,
             some,
             |_, value, place| {
-                let copied = folded_or_as_is(value, folds.of(place), &mut memo.fold_buf);
-                folded |= copied != value;
-                memo.folded_key.extend_from_slice(copied);
+                folded |= append_folded(&mut memo.folded_key, value, folds.of(place));
                 memo.folded_key.push(b'\n');
                 true
             },

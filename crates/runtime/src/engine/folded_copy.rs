@@ -97,19 +97,38 @@ impl CopyFolds {
     }
 }
 
-/// `value` (raw, as the line holds it) with its long runs of digits folded
-/// under `fold` (into `buf`), or as it is: without a fold, a run it folds,
-/// or when it is not a string or holds a `\u` escape.
-pub(super) fn folded_or_as_is<'v>(
-    value: &'v [u8],
-    fold: Option<&DigitFold>,
-    buf: &'v mut Vec<u8>,
-) -> &'v [u8] {
-    if let Some(fold) = fold {
-        buf.clear();
-        if fold_json_string(value, fold, buf) {
-            return buf;
+/// Appends `value` (raw, as the line holds it) to `out` with its long
+/// runs of digits folded under `fold`; whether a run was folded (else it
+/// is appended as it is: without a fold, a run it folds, or when it is not
+/// a string or holds a `\u` escape).
+pub(super) fn append_folded(out: &mut Vec<u8>, value: &[u8], fold: Option<&DigitFold>) -> bool {
+    if fold.is_some_and(|fold| fold_json_string(value, fold, out)) {
+        return true;
+    }
+    out.extend_from_slice(value);
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_appended_folded_only_when_a_run_folds() {
+        let fold = DigitFold::default();
+        let mut out = b"k\n".to_vec();
+        assert!(append_folded(&mut out, br#""id=123456 x""#, Some(&fold)));
+        assert_eq!(out, b"k\n\"id=\x7f x\"");
+        for (value, fold) in [
+            (&br#""id=123456 x""#[..], None),
+            (&br#""id=1234 x""#[..], Some(&fold)),
+            (&b"1234567"[..], Some(&fold)),
+            (&br#""ab123456""#[..], Some(&fold)),
+            (&br#""\u0041123456""#[..], Some(&fold)),
+        ] {
+            out.clear();
+            assert!(!append_folded(&mut out, value, fold));
+            assert_eq!(out, value);
         }
     }
-    value
 }
