@@ -4,8 +4,8 @@
 use super::*;
 use crate::engine::tests::{engine, sysmon_process_event, IMAGES, PARENTS, USERS};
 use crate::engine::Engine;
-use crate::members::MemberIndex;
-use crate::partial::MemberFilter;
+use crate::members::{MemberIndex, NestedTree};
+use crate::partial::{LeafNames, MemberFilter};
 use hypersigma_compiler::Profile;
 
 const RULES: [&str; 4] = [

@@ -2,6 +2,7 @@
 //! fast and full parses accept and reject alike.
 
 use super::*;
+use hypersigma_compiler::Profile;
 use proptest::prelude::*;
 
 /// JSON-like text: mostly valid, with the cases a skipping parser could

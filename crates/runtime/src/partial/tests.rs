@@ -2,7 +2,7 @@
 //! and serde paths agreeing, each rule's member ids.
 
 use super::*;
-use hypersigma_compiler::{parse_rule, CompileOptions};
+use hypersigma_compiler::{parse_rule, CompileOptions, Profile};
 
 /// [`parse_indexed`] with a selection on a line indexed first, as
 /// stage 2 sees it.
