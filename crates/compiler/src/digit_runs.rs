@@ -489,9 +489,6 @@ pub fn fold_json_string(raw: &[u8], fold: &DigitFold, out: &mut Vec<u8>) -> bool
     let Some(body) = raw.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\"")) else {
         return false;
     };
-    if !has_long_run(body) {
-        return false;
-    }
     // `body[copied..]` is still to be written once something is folded.
     let mut copied = 0;
     let mut folding = false;
