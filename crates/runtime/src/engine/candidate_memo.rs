@@ -43,11 +43,15 @@
 //! [`MAX_KEY_BYTES`] bytes of keys; keys past [`MAX_KEY_LEN`] bytes are not
 //! built.
 
+use hypersigma_compiler::digit_runs::DigitFold;
+
 use super::compact::each_copied_value;
 use super::folded_copy::{append_folded, FOLDED_WINDOW, FOLDED_WORTH_SHARE};
+use super::places::HitPlace;
 use super::remembered::{RememberedLists, Switch};
 use super::subsets::Subset;
 use super::{EventKnown, Scanner};
+use crate::members::MemberIndex;
 
 /// Candidate lists remembered at most per scanner (then the memo starts
 /// over).
@@ -206,18 +210,8 @@ impl Scanner<'_> {
             // The values some witness counts in, each followed by a line
             // feed, as the copy holds them.
             self.candidate_memo.values_at = Some(key.len());
-            let some = (false, false);
-            each_copied_value(
-                &self.members,
-                (&self.span_places, &self.span_copied),
-                raw,
-                some,
-                |_, value, _| {
-                    key.extend_from_slice(value);
-                    key.push(b'\n');
-                    true
-                },
-            );
+            let places = (&self.span_places[..], &self.span_copied[..]);
+            push_copied_values(&self.members, places, raw, key, |_| None);
         }
         self.candidate_memo.hash()
     }
@@ -243,19 +237,10 @@ impl Scanner<'_> {
         memo.folded_key.clear();
         memo.folded_key
             .extend_from_slice(memo.key.get(..values_at)?);
-        let mut folded = false;
-        let some = (false, false);
-        each_copied_value(
-            &self.members,
-            (&self.span_places, &self.span_copied),
-            raw,
-            some,
-            |_, value, place| {
-                folded |= append_folded(&mut memo.folded_key, value, folds.of(place));
-                memo.folded_key.push(b'\n');
-                true
-            },
-        );
+        let places = (&self.span_places[..], &self.span_copied[..]);
+        let folded = push_copied_values(&self.members, places, raw, &mut memo.folded_key, |p| {
+            folds.of(p)
+        });
         if !folded || memo.folded_key.len() > MAX_KEY_LEN {
             return None;
         }
@@ -263,6 +248,28 @@ impl Scanner<'_> {
         memo.folded_hash = Some(hash);
         Some(hash)
     }
+}
+
+/// Appends to `key` the values of the indexed event `raw` that some
+/// witness counts in, as the copy holds them (`places`: the event's span
+/// places and copied scalars), each followed by a line feed and folded as
+/// `fold_of` allows at its place ([`append_folded`]); whether one was
+/// folded.
+#[inline(always)]
+fn push_copied_values<'f>(
+    members: &MemberIndex,
+    places: (&[Option<HitPlace>], &[u32]),
+    raw: &[u8],
+    key: &mut Vec<u8>,
+    fold_of: impl Fn(HitPlace) -> Option<&'f DigitFold>,
+) -> bool {
+    let mut folded = false;
+    each_copied_value(members, places, raw, (false, false), |_, value, place| {
+        folded |= append_folded(key, value, fold_of(place));
+        key.push(b'\n');
+        true
+    });
+    folded
 }
 
 #[cfg(test)]
