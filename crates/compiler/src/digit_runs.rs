@@ -205,6 +205,16 @@ impl Default for DigitFold {
     }
 }
 
+/// Merges `fold` into `into`, the folds of tests of one value, where
+/// `None` stands for a test that can tell long runs apart: `None` when
+/// either is.
+pub fn merge_folds(into: &mut Option<DigitFold>, fold: Option<&DigitFold>) {
+    match (into.as_mut(), fold) {
+        (Some(into), Some(fold)) => into.merge(fold),
+        _ => *into = None,
+    }
+}
+
 impl DigitFold {
     /// Keeps the runs `other` keeps, too (the fold of several tests of one
     /// value).

@@ -24,7 +24,7 @@
 //! (`remembered.rs`) per memo stops the tries for a while when fewer than
 //! one in [`FOLDED_WORTH_SHARE`] is answered.
 
-use hypersigma_compiler::digit_runs::{fold_json_string, literal_fold, DigitFold};
+use hypersigma_compiler::digit_runs::{fold_json_string, literal_fold, merge_folds, DigitFold};
 
 use super::places::HitPlace;
 #[cfg(doc)]
@@ -45,14 +45,6 @@ pub(crate) struct CopyFolds {
     members: Vec<Option<DigitFold>>,
 }
 
-/// Merges `fold` into `into` (`None` when either is).
-fn merge(into: &mut Option<DigitFold>, fold: Option<&DigitFold>) {
-    match (into.as_mut(), fold) {
-        (Some(into), Some(fold)) => into.merge(fold),
-        _ => *into = None,
-    }
-}
-
 impl CopyFolds {
     /// The folds of the witnesses' literals (JSON form) by the members
     /// their groups count in.
@@ -68,11 +60,11 @@ impl CopyFolds {
             let fold = literal_fold(json.as_bytes());
             for group in served.iter().filter_map(|&g| groups.get(g as usize)) {
                 match &group.members {
-                    None => merge(&mut anywhere, fold.as_ref()),
+                    None => merge_folds(&mut anywhere, fold.as_ref()),
                     Some(ids) => {
                         for &m in ids {
                             if let Some(into) = members.get_mut(m as usize) {
-                                merge(into, fold.as_ref());
+                                merge_folds(into, fold.as_ref());
                             }
                         }
                     }
@@ -80,7 +72,7 @@ impl CopyFolds {
             }
         }
         for into in &mut members {
-            merge(into, anywhere.as_ref());
+            merge_folds(into, anywhere.as_ref());
         }
         CopyFolds { members }
     }

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use hypersigma_compiler::digit_runs::{field_match_fold, DigitFold};
+use hypersigma_compiler::digit_runs::{field_match_fold, merge_folds, DigitFold};
 use hypersigma_compiler::ir::{Predicate, Rule};
 use hypersigma_compiler::Scope;
 
@@ -15,17 +15,9 @@ use hypersigma_compiler::Scope;
 /// some test can tell long runs apart).
 pub(crate) type FieldFolds = BTreeMap<String, Option<DigitFold>>;
 
-/// Two tests' folds of one value: `None` when either has none.
-fn merge_fold(kept: &mut Option<DigitFold>, fold: Option<&DigitFold>) {
-    match (kept.as_mut(), fold) {
-        (Some(kept), Some(fold)) => kept.merge(fold),
-        _ => *kept = None,
-    }
-}
-
 fn merge_into(folds: &mut FieldFolds, field: &str, fold: Option<DigitFold>) {
     match folds.get_mut(field) {
-        Some(kept) => merge_fold(kept, fold.as_ref()),
+        Some(kept) => merge_folds(kept, fold.as_ref()),
         None => {
             folds.insert(field.to_string(), fold);
         }
@@ -120,7 +112,7 @@ impl MemberFolds {
                 for (field, fold) in folds {
                     for &id in field_ids.get(field.as_str()).into_iter().flatten() {
                         match by_id.get_mut(&id) {
-                            Some(kept) => merge_fold(kept, fold.as_ref()),
+                            Some(kept) => merge_folds(kept, fold.as_ref()),
                             None => {
                                 by_id.insert(id, fold.clone());
                             }
