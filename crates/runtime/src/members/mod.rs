@@ -19,6 +19,7 @@
 //! bytes. Lines the strict pass does not judge get the lenient pass (the
 //! same spans, no verdict) and serde_json in stage 2.
 
+mod flat;
 mod lenient;
 mod shapes;
 
@@ -26,6 +27,7 @@ use crate::special_bytes::SpecialBytes;
 use crate::strict_json::{
     is_rewritten_number, number_token, string_end, word_end, Escapes, TopMember, MAX_DEPTH,
 };
+use flat::flat_members;
 use shapes::Shapes;
 
 /// No member (a scalar at the top level, or inside a top-level array).
@@ -414,86 +416,36 @@ impl MemberIndex {
         specials: &SpecialBytes,
         container: &mut Option<usize>,
     ) -> Option<()> {
-        let spaces = |i: usize| skip_spaces(raw, i);
         // The separator before each member: `{`, then a comma.
-        let mut separator = spaces(0);
+        let separator = skip_spaces(raw, 0);
         if raw.get(separator) != Some(&b'{') {
             return None;
         }
         self.shapes.before_line();
-        // Where the names so far lie in the trie of shapes.
-        let mut node = shapes::ROOT;
-        loop {
-            let (name, name_escaped, after_colon) = match self.shapes.follow(node, raw, separator) {
-                // A known name written as usual: its bytes are its token's.
-                Some((child, after)) => {
-                    node = child;
-                    ((separator as u32 + 2, after as u32 - 2), false, after)
-                }
-                None => {
-                    let open = after_byte(raw, separator + 1, b'"')? - 1;
-                    let (name_end, escapes) = string_end(raw, open, specials)?;
-                    self.seen.hiding_escape |= escapes.hiding;
-                    let name = (open as u32 + 1, name_end as u32 - 1);
-                    node = match (escapes.any, raw.get(open + 1..name_end - 1)) {
-                        (false, Some(text)) => {
-                            let first = raw.get(separator) == Some(&b'{');
-                            self.shapes.child_named(node, first, text)
-                        }
-                        _ => shapes::NONE,
-                    };
-                    (name, escapes.any, after_byte(raw, name_end, b':')?)
-                }
-            };
-            let at = spaces(after_colon);
-            let Some((end, escapes)) = scalar_end(raw, at, specials) else {
-                // The member is listed, its value to be read by the
-                // general pass.
-                if matches!(raw.get(at), Some(b'{' | b'[')) {
-                    self.top.push(TopMember {
-                        name,
-                        name_escaped,
-                        value: (at as u32, at as u32),
-                        plain_string: false,
-                    });
-                    *container = Some(at);
-                }
-                return None;
-            };
-            self.seen.hiding_escape |= escapes.hiding;
-            self.seen.rewritten_number |= escapes.rewritten_number;
-            let value = (at as u32, end as u32);
-            self.top.push(TopMember {
-                name,
-                name_escaped,
-                value,
-                plain_string: !escapes.any,
-            });
-            // What follows a value: a comma or the end, the byte first
-            // (events seldom hold spaces).
-            let next = match raw.get(end)? {
-                b' ' => spaces(end),
-                _ => end,
-            };
-            match raw.get(next)? {
-                b',' => separator = next,
-                b'}' => {
-                    if spaces(next + 1) != raw.len() {
-                        return None;
-                    }
-                    // The scalars are the top-level members' values: one
-                    // copy in a tight loop, not a second push per member.
-                    self.spans.extend(self.top.iter().map(|m| Span {
-                        start: m.value.0,
-                        end: m.value.1,
-                        key: m.name,
-                    }));
-                    self.shape = self.shapes.end_at(node);
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+        // The loop's state apart from the index (the fields it writes
+        // borrowed one by one, the seen flags as locals written once),
+        // which keeps more of it in registers.
+        let mut seen = self.seen;
+        let read = flat_members(
+            &mut self.shapes,
+            &mut self.top,
+            &mut seen,
+            raw,
+            specials,
+            separator,
+            container,
+        );
+        self.seen = seen;
+        let node = read?;
+        // The scalars are the top-level members' values: one copy in a
+        // tight loop, not a second push per member.
+        self.spans.extend(self.top.iter().map(|m| Span {
+            start: m.value.0,
+            end: m.value.1,
+            key: m.name,
+        }));
+        self.shape = self.shapes.end_at(node);
+        Some(())
     }
 
     /// The strict pass for any shape: nested objects and arrays, with the

@@ -119,9 +119,7 @@ impl Shapes {
                     differ == 0
                 }
                 // A long token, or near the end of the line.
-                _ => {
-                    raw.get(at..at + len) == self.bytes.get(c.token.0 as usize..c.token.1 as usize)
-                }
+                _ => self.token_at(c, raw, at),
             };
             if same {
                 return Some((child, at + len));
@@ -129,6 +127,16 @@ impl Shapes {
             child = c.next_sibling;
         }
         None
+    }
+
+    /// Whether `raw` holds `c`'s token at `at`, compared byte by byte (a
+    /// token longer than the words, or a line ending within them): out of
+    /// line, so that the tokens' bytes take no register in the flat pass.
+    #[cold]
+    #[inline(never)]
+    fn token_at(&self, c: &Node, raw: &[u8], at: usize) -> bool {
+        let len = (c.token.1 - c.token.0) as usize;
+        raw.get(at..at + len) == self.bytes.get(c.token.0 as usize..c.token.1 as usize)
     }
 
     /// The child of `node` named `name` (as written, without escapes),

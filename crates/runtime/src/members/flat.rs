@@ -1,0 +1,114 @@
+//! The strict pass's reading of a flat line (one object of scalar
+//! members, the common shape of an event): a member at a time, a known
+//! name by one comparison with the trie of shapes (`shapes.rs`), a new or
+//! otherwise written one lexed as a string. The loop's state is kept apart
+//! from the index (`MemberIndex::read_flat` lends it the fields it writes),
+//! which leaves more of it in registers.
+
+use super::shapes::{self, Shapes};
+use super::{after_byte, scalar_end, skip_spaces, Seen};
+use crate::special_bytes::SpecialBytes;
+use crate::strict_json::{string_end, Escapes, TopMember};
+
+/// [`MemberIndex::read_flat`]'s loop over the members of a flat line
+/// whose `{` is at `separator`: each pushed to `top` (a member holding a
+/// container too, its value range empty, its position in `container`);
+/// the trie node of the last name when the line ends after a value.
+#[inline(always)]
+pub(super) fn flat_members(
+    shapes: &mut Shapes,
+    top: &mut Vec<TopMember>,
+    seen: &mut Seen,
+    raw: &[u8],
+    specials: &SpecialBytes,
+    mut separator: usize,
+    container: &mut Option<usize>,
+) -> Option<u32> {
+    let (mut hiding, mut rewritten) = (false, false);
+    // Where the names so far lie in the trie of shapes.
+    let mut node = shapes::ROOT;
+    let end = loop {
+        let (name, name_escaped, after_colon) = match shapes.follow(node, raw, separator) {
+            // A known name written as usual: its bytes are its token's.
+            Some((child, after)) => {
+                node = child;
+                ((separator as u32 + 2, after as u32 - 2), false, after)
+            }
+            None => {
+                let Some((child, name, escapes, after)) =
+                    new_flat_name(shapes, node, raw, specials, separator)
+                else {
+                    break None;
+                };
+                hiding |= escapes.hiding;
+                node = child;
+                (name, escapes.any, after)
+            }
+        };
+        let at = match raw.get(after_colon) {
+            Some(b' ') => skip_spaces(raw, after_colon),
+            _ => after_colon,
+        };
+        let Some((end, escapes)) = scalar_end(raw, at, specials) else {
+            // The member is listed, its value to be read by the general
+            // pass.
+            if matches!(raw.get(at), Some(b'{' | b'[')) {
+                top.push(TopMember {
+                    name,
+                    name_escaped,
+                    value: (at as u32, at as u32),
+                    plain_string: false,
+                });
+                *container = Some(at);
+            }
+            break None;
+        };
+        hiding |= escapes.hiding;
+        rewritten |= escapes.rewritten_number;
+        top.push(TopMember {
+            name,
+            name_escaped,
+            value: (at as u32, end as u32),
+            plain_string: !escapes.any,
+        });
+        // What follows a value: a comma or the end, the byte first (events
+        // seldom hold spaces).
+        let next = match raw.get(end) {
+            Some(b' ') => skip_spaces(raw, end),
+            _ => end,
+        };
+        match raw.get(next) {
+            Some(b',') => separator = next,
+            Some(b'}') if skip_spaces(raw, next + 1) == raw.len() => break Some(node),
+            _ => break None,
+        }
+    };
+    seen.hiding_escape |= hiding;
+    seen.rewritten_number |= rewritten;
+    end
+}
+
+/// A name the trie does not know at `separator` (or written otherwise):
+/// read as a string, then its colon; the trie node it is (added when new;
+/// none for an escaped name), its range inside the quotes, its escapes,
+/// and the index after the colon.
+#[inline(never)]
+fn new_flat_name(
+    shapes: &mut Shapes,
+    node: u32,
+    raw: &[u8],
+    specials: &SpecialBytes,
+    separator: usize,
+) -> Option<(u32, (u32, u32), Escapes, usize)> {
+    let open = after_byte(raw, separator + 1, b'"')? - 1;
+    let (name_end, escapes) = string_end(raw, open, specials)?;
+    let name = (open as u32 + 1, name_end as u32 - 1);
+    let child = match (escapes.any, raw.get(open + 1..name_end - 1)) {
+        (false, Some(text)) => {
+            let first = raw.get(separator) == Some(&b'{');
+            shapes.child_named(node, first, text)
+        }
+        _ => shapes::NONE,
+    };
+    Some((child, name, escapes, after_byte(raw, name_end, b':')?))
+}
