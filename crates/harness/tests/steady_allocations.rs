@@ -161,8 +161,11 @@ fn check(name: &str, dirs: &[PathBuf], events: &[Vec<u8>], evaluated_max: f64) {
         counts.no_candidates.0 + counts.remembered.0,
         counts.no_candidates.1 + counts.remembered.1,
     );
+    // Enough of each kind for the rates to tell (746 events evaluated
+    // with process_creation when the verdict memo's slots of candidate
+    // lists came, 1,000 and more before).
     assert!(
-        counts.evaluated.0 > 1000 && answered.0 > 5000,
+        counts.evaluated.0 > 500 && answered.0 > 5000,
         "{name}: {counts:?}"
     );
     assert!(

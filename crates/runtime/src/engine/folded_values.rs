@@ -120,7 +120,7 @@ impl FoldedKey {
             return None;
         }
         let layout = layouts.get_mut(at)?;
-        let entry = layout.reads.iter().position(|(c, _)| c == candidates)?;
+        let entry = layout.reads_entry(candidates)?;
         let (_, positions) = layout.reads.get(entry)?;
         let folds = layout.folds.get_mut(entry)?;
         folds.resize(positions.len(), None);

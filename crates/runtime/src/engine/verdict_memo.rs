@@ -188,29 +188,33 @@ struct Layout {
     /// Per member: where its name ends in `names`, its id ([`NO_ID`]: none)
     /// and whether the name holds a space.
     members: Vec<(u32, u32, bool)>,
-    /// The last candidate lists keys were built for with this layout, each
-    /// with the positions of the members its candidates read (events of
-    /// one kind come with few lists: the positions are not worked out from
-    /// the lists' read names for each event).
+    /// Candidate lists keys were built for with this layout, each with the
+    /// positions of the members its candidates read, in the slot of the
+    /// list's hash ([`list_slot`]): the positions are not worked out from
+    /// the lists' read names for each event.
     reads: Vec<(Vec<u32>, Vec<u32>)>,
-    /// The entry of `reads` the next new list replaces.
-    next_reads: usize,
     /// Per entry of `reads`: the fold each of its members' values can be
     /// keyed with (`folded_values.rs`), each worked out on first need.
     folds: Vec<Vec<Option<Option<std::sync::Arc<DigitFold>>>>>,
-    /// The last candidate lists evaluated with this layout, each with the
-    /// last sets of members (positions) their evaluations read.
+    /// Candidate lists evaluated with this layout, each with the last sets
+    /// of members (positions) their evaluations read, in the slot of the
+    /// list's hash.
     read_sets: Vec<(Vec<u32>, ReadSets)>,
-    /// The entry of `read_sets` the next new list replaces.
-    next_read_sets: usize,
 }
 
 /// The last sets of members (their positions) evaluations of one
 /// candidate list read, the most recent last.
 type ReadSets = Vec<Vec<u32>>;
 
-/// Candidate lists remembered per layout ([`Layout::reads`]).
-const READS_PER_LAYOUT: usize = 4;
+/// Slots of candidate lists per layout ([`Layout::reads`]). Events of one
+/// kind come with many lists (a process creation's candidates follow its
+/// command line): with the four most recent lists remembered, 81 % of the
+/// generated process creations worked their positions out again
+/// (BENCHMARKS.md, v37). A filled slot holds a list twice (`reads`,
+/// `read_sets`), its positions, folds and read sets: up to ~200 KB per
+/// layout, 3 MB for the [`LAYOUTS`] a scanner keeps. Four in tests, where
+/// a few lists share slots.
+const READS_PER_LAYOUT: usize = if cfg!(test) { 4 } else { 256 };
 
 impl Layout {
     /// Whether `top` (of `raw`) has these names.
@@ -231,19 +235,19 @@ impl Layout {
 
     /// The positions of the members `candidates` read (their names' ids
     /// in `read_ids`; names with a space too when `spaced`), worked out
-    /// when the list is not one of the last [`READS_PER_LAYOUT`].
+    /// when the list is not in its slot.
     fn reads_of<'i>(
         &mut self,
         candidates: &[u32],
         read_ids: impl FnOnce() -> Option<(&'i [u64], bool)>,
     ) -> Option<&[u32]> {
-        let at = match self.reads.iter().position(|(c, _)| c == candidates) {
+        let at = match self.reads_entry(candidates) {
             Some(at) => at,
             None => {
                 // Worked out before an entry is taken: a list whose reads
                 // are not known gets none.
                 let (ids, spaced) = read_ids()?;
-                let at = list_entry(&mut self.reads, &mut self.next_reads, candidates)?;
+                let at = list_entry(&mut self.reads, candidates)?;
                 self.folds.resize_with(self.reads.len(), Vec::new);
                 self.folds.get_mut(at)?.clear();
                 let (_, positions) = self.reads.get_mut(at)?;
@@ -254,6 +258,13 @@ impl Layout {
         self.reads
             .get(at)
             .map(|(_, positions)| positions.as_slice())
+    }
+
+    /// The entry of `reads` holding `candidates`, if its slot does.
+    pub(super) fn reads_entry(&self, candidates: &[u32]) -> Option<usize> {
+        let at = list_slot(candidates);
+        let (list, _) = self.reads.get(at)?;
+        (list == candidates).then_some(at)
     }
 
     /// The layout of `top`; `None` for an escaped name.
@@ -351,26 +362,31 @@ fn push_counted(key: &mut Vec<u8>, bytes: &[u8]) {
     key.extend_from_slice(bytes);
 }
 
-/// The entry of `entries` (at most [`READS_PER_LAYOUT`], the oldest
-/// replaced from `next` on) for a candidate list; a new one's value is
-/// emptied, its allocation kept.
-fn list_entry<T>(
-    entries: &mut Vec<(Vec<u32>, Vec<T>)>,
-    next: &mut usize,
-    candidates: &[u32],
-) -> Option<usize> {
-    if let Some(at) = entries.iter().position(|(c, _)| c == candidates) {
-        return Some(at);
-    }
+/// The slot of a candidate list among a layout's [`READS_PER_LAYOUT`]:
+/// a multiplicative hash of its rules (a few instructions each).
+fn list_slot(candidates: &[u32]) -> usize {
+    let hash = candidates.iter().fold(candidates.len() as u64, |h, &r| {
+        (h ^ u64::from(r)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    });
+    (hash >> 32) as usize % READS_PER_LAYOUT
+}
+
+/// The entry of `entries` (its [`READS_PER_LAYOUT`] slots made on first
+/// use) for a candidate list: the list's slot ([`list_slot`]), a list
+/// found there kept, another replaced (its value emptied, the allocation
+/// kept). A slot never taken holds the empty list with an empty value,
+/// which is what the empty list would get.
+fn list_entry<T>(entries: &mut Vec<(Vec<u32>, Vec<T>)>, candidates: &[u32]) -> Option<usize> {
     if entries.len() < READS_PER_LAYOUT {
-        entries.push(Default::default());
+        entries.resize_with(READS_PER_LAYOUT, Default::default);
     }
-    let at = *next % entries.len();
-    *next = at + 1;
+    let at = list_slot(candidates);
     let (list, value) = entries.get_mut(at)?;
-    list.clear();
-    list.extend_from_slice(candidates);
-    value.clear();
+    if list != candidates {
+        list.clear();
+        list.extend_from_slice(candidates);
+        value.clear();
+    }
     Some(at)
 }
 
@@ -626,7 +642,10 @@ impl VerdictMemo {
     ) -> Option<&[u32]> {
         let (at, serial) = self.read_layout?;
         let layout = self.layouts.get(at)?;
-        let (_, sets) = layout.read_sets.iter().find(|(c, _)| c == candidates)?;
+        let (list, sets) = layout.read_sets.get(list_slot(candidates))?;
+        if list != candidates {
+            return None;
+        }
         self.read_counted = true;
         let (lists, key) = (&self.read_lists, &mut self.read_key);
         let mut found = None;
@@ -682,11 +701,7 @@ impl VerdictMemo {
         let layout = self.layouts.get_mut(at)?;
         let positions = &mut self.read_positions;
         positions_read(&layout.members, set, spaced, positions);
-        let entry = list_entry(
-            &mut layout.read_sets,
-            &mut layout.next_read_sets,
-            candidates,
-        )?;
+        let entry = list_entry(&mut layout.read_sets, candidates)?;
         let (_, sets) = layout.read_sets.get_mut(entry)?;
         // The most recent last; once there are enough, the oldest set's
         // allocation is reused.

@@ -214,9 +214,9 @@ fn a_flat_events_layout_serial_stands_for_its_names() {
 
 #[test]
 fn keys_of_remembered_candidate_lists_are_those_worked_out_afresh() {
-    // More lists than a layout remembers, cycling over one layout: each
-    // key, and the members it holds, as a memo that has seen nothing
-    // builds them.
+    // More lists than a layout has slots (so lists share one and replace
+    // each other), cycling over one layout: each key, and the members it
+    // holds, as a memo that has seen nothing builds them.
     let e = engine(&RULES, false);
     let p = Profile::sysmon();
     let filter = MemberFilter::new(&p, &e.reads);
@@ -226,6 +226,8 @@ fn keys_of_remembered_candidate_lists_are_those_worked_out_afresh() {
     };
     let lists: [&[u32]; 6] = [&[0], &[2], &[0, 3], &[1, 3], &[2, 3], &[0, 1, 2, 3]];
     assert!(lists.len() > READS_PER_LAYOUT);
+    let slots: std::collections::HashSet<usize> = lists.iter().map(|l| list_slot(l)).collect();
+    assert!(slots.len() < lists.len() && slots.len() > 1, "{slots:?}");
     let mut warm = VerdictMemo::default();
     for round in 0..3 {
         for (k, list) in lists.iter().enumerate() {
