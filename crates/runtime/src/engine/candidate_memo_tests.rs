@@ -259,6 +259,9 @@ fn lookups_stop_while_keys_do_not_repeat() {
 /// over): flat lines of many shapes and nested records whose names, and
 /// the names holding containers, differ, each seen twice, give a warm
 /// scanner a fresh one's candidates.
+/// 700 flat shapes and 300 nested layouts, twice: more layouts than are
+/// kept (`LAYOUTS`), and more shapes than their slots (`SHAPE_SLOTS`), so
+/// shapes replace each other's slots.
 #[test]
 fn more_layouts_than_are_kept_give_the_candidates_of_a_fresh_scanner() {
     let engine = gated_engine(&rules());

@@ -44,6 +44,9 @@ use crate::raw_scope::LayoutSlots;
 /// another's encoded names.
 const LAYOUTS: usize = 512;
 
+/// Slots of [`CompactEvent::by_shape`].
+const SHAPE_SLOTS: usize = 256;
+
 /// In a layout's encoded names, what comes before the names of the members
 /// holding a container: a length no name can have (a line is shorter than
 /// `u32::MAX` bytes; `u32::MAX` marks a scalar without a member).
@@ -75,6 +78,10 @@ pub(super) struct CompactEvent {
     /// layout whose hash another's took is looked up by that one's and
     /// found wanting: it is added again).
     by_hash: HashMap<u64, usize, foldhash::fast::FixedState>,
+    /// The entries of recent flat shapes, [`SHAPE_SLOTS`] slots by the
+    /// shape's number (the trie numbers shapes 1, 2, 3…): a shape found in
+    /// its slot is neither hashed nor looked up in `by_hash`.
+    by_shape: Vec<(u64, usize)>,
     /// The current event's entry in `layouts`, once looked up.
     pub(super) current: Option<usize>,
     /// The serial number the next new layout gets.
@@ -316,6 +323,15 @@ impl Scanner<'_> {
         }
         // A flat line's shape tells its names without reading them again.
         let shape = self.members.shape();
+        let slot = shape.map(|shape| (shape % SHAPE_SLOTS as u64) as usize);
+        if let Some((shape, slot)) = shape.zip(slot) {
+            if let Some(&(known, i)) = compact.by_shape.get(slot) {
+                if known == shape {
+                    compact.current = Some(i);
+                    return i;
+                }
+            }
+        }
         let hash = match shape {
             Some(shape) => compact.by_hash.hasher().hash_one(shape),
             None => {
@@ -339,6 +355,7 @@ impl Scanner<'_> {
                 if compact.layouts.len() >= LAYOUTS {
                     compact.layouts.clear();
                     compact.by_hash.clear();
+                    compact.by_shape.clear();
                 }
                 compact.next_serial += 1;
                 compact.layouts.push(Layout {
@@ -358,6 +375,15 @@ impl Scanner<'_> {
                 i
             }
         };
+        if let Some((shape, slot)) = shape.zip(slot) {
+            if compact.by_shape.len() < SHAPE_SLOTS {
+                // Shape 0 is never given: an empty slot finds nothing.
+                compact.by_shape.resize(SHAPE_SLOTS, (0, 0));
+            }
+            if let Some(entry) = compact.by_shape.get_mut(slot) {
+                *entry = (shape, i);
+            }
+        }
         compact.current = Some(i);
         i
     }
