@@ -132,6 +132,9 @@ impl Shapes {
     /// Whether `raw` holds `c`'s token at `at`, compared byte by byte (a
     /// token longer than the words, or a line ending within them): out of
     /// line, so that the tokens' bytes take no register in the flat pass.
+    /// Marked cold although some names take it (Security's
+    /// `AuthenticationPackageName`): measured so, the flat pass ran fewer
+    /// instructions (BENCHMARKS.md, v37).
     #[cold]
     #[inline(never)]
     fn token_at(&self, c: &Node, raw: &[u8], at: usize) -> bool {
