@@ -47,6 +47,11 @@ const LAYOUTS: usize = 512;
 /// Slots of [`CompactEvent::by_shape`].
 const SHAPE_SLOTS: usize = 256;
 
+/// The slot of a flat shape's number in [`CompactEvent::by_shape`].
+fn shape_slot(shape: u64) -> usize {
+    (shape % SHAPE_SLOTS as u64) as usize
+}
+
 /// In a layout's encoded names, what comes before the names of the members
 /// holding a container: a length no name can have (a line is shorter than
 /// `u32::MAX` bytes; `u32::MAX` marks a scalar without a member).
@@ -323,9 +328,8 @@ impl Scanner<'_> {
         }
         // A flat line's shape tells its names without reading them again.
         let shape = self.members.shape();
-        let slot = shape.map(|shape| (shape % SHAPE_SLOTS as u64) as usize);
-        if let Some((shape, slot)) = shape.zip(slot) {
-            if let Some(&(known, i)) = compact.by_shape.get(slot) {
+        if let Some(shape) = shape {
+            if let Some(&(known, i)) = compact.by_shape.get(shape_slot(shape)) {
                 if known == shape {
                     compact.current = Some(i);
                     return i;
@@ -375,12 +379,12 @@ impl Scanner<'_> {
                 i
             }
         };
-        if let Some((shape, slot)) = shape.zip(slot) {
+        if let Some(shape) = shape {
             if compact.by_shape.len() < SHAPE_SLOTS {
                 // Shape 0 is never given: an empty slot finds nothing.
                 compact.by_shape.resize(SHAPE_SLOTS, (0, 0));
             }
-            if let Some(entry) = compact.by_shape.get_mut(slot) {
+            if let Some(entry) = compact.by_shape.get_mut(shape_slot(shape)) {
                 *entry = (shape, i);
             }
         }

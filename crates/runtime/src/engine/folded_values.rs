@@ -17,9 +17,9 @@
 
 use std::sync::Arc;
 
-use hypersigma_compiler::digit_runs::{fold_json_string, has_long_run, DigitFold};
+use hypersigma_compiler::digit_runs::{has_long_run, DigitFold};
 
-use crate::engine::folded_copy::{FOLDED_WINDOW, FOLDED_WORTH_SHARE};
+use crate::engine::folded_copy::{append_folded, FOLDED_WINDOW, FOLDED_WORTH_SHARE};
 use crate::engine::remembered::Switch;
 
 use super::{push_counted, start_flat_key, Layout, MemberFilter, RememberedLists, TopMember};
@@ -166,18 +166,14 @@ impl FoldedKey {
 /// Appends `value`'s length then its bytes to `key`, its long runs of
 /// digits folded under `fold` when there is one; whether it was folded.
 fn push_folded(key: &mut Vec<u8>, value: &[u8], fold: Option<&DigitFold>) -> bool {
-    if let Some(fold) = fold {
-        let at = key.len();
-        key.extend_from_slice(&[0; 4]);
-        if fold_json_string(value, fold, key) {
-            let len = (key.len() - at - 4) as u32;
-            key[at..at + 4].copy_from_slice(&len.to_le_bytes());
-            return true;
-        }
-        key.truncate(at);
+    let at = key.len();
+    key.extend_from_slice(&[0; 4]);
+    let folded = append_folded(key, value, fold);
+    let len = (key.len() - at - 4) as u32;
+    if let Some(slot) = key.get_mut(at..at + 4) {
+        slot.copy_from_slice(&len.to_le_bytes());
     }
-    push_counted(key, value);
-    false
+    folded
 }
 
 #[cfg(test)]

@@ -262,9 +262,7 @@ impl Layout {
 
     /// The entry of `reads` holding `candidates`, if its slot does.
     pub(super) fn reads_entry(&self, candidates: &[u32]) -> Option<usize> {
-        let at = list_slot(candidates);
-        let (list, _) = self.reads.get(at)?;
-        (list == candidates).then_some(at)
+        entry_of(&self.reads, candidates)
     }
 
     /// The layout of `top`; `None` for an escaped name.
@@ -369,6 +367,14 @@ fn list_slot(candidates: &[u32]) -> usize {
         (h ^ u64::from(r)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     });
     (hash >> 32) as usize % READS_PER_LAYOUT
+}
+
+/// The entry of `entries` (slots by [`list_slot`]) holding `candidates`,
+/// if its slot does.
+fn entry_of<T>(entries: &[(Vec<u32>, Vec<T>)], candidates: &[u32]) -> Option<usize> {
+    let at = list_slot(candidates);
+    let (list, _) = entries.get(at)?;
+    (list == candidates).then_some(at)
 }
 
 /// The entry of `entries` (its [`READS_PER_LAYOUT`] slots made on first
@@ -642,10 +648,9 @@ impl VerdictMemo {
     ) -> Option<&[u32]> {
         let (at, serial) = self.read_layout?;
         let layout = self.layouts.get(at)?;
-        let (list, sets) = layout.read_sets.get(list_slot(candidates))?;
-        if list != candidates {
-            return None;
-        }
+        let (_, sets) = layout
+            .read_sets
+            .get(entry_of(&layout.read_sets, candidates)?)?;
         self.read_counted = true;
         let (lists, key) = (&self.read_lists, &mut self.read_key);
         let mut found = None;
