@@ -499,6 +499,11 @@ pub fn fold_json_string(raw: &[u8], fold: &DigitFold, out: &mut Vec<u8>) -> bool
     let Some(body) = raw.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\"")) else {
         return false;
     };
+    // Most values hold no long run: told by a quicker test than the walk
+    // over the runs (whose blocks are 64 bytes, most values' a copy).
+    if !has_long_run(body) {
+        return false;
+    }
     // `body[copied..]` is still to be written once something is folded.
     let mut copied = 0;
     let mut folding = false;

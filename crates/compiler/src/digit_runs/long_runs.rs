@@ -46,20 +46,37 @@ unsafe fn has_long_run_sse2(text: &[u8]) -> bool {
     use std::arch::x86_64::*;
     let below = _mm_set1_epi8(b'0' as i8 - 1);
     let above = _mm_set1_epi8(b'9' as i8 + 1);
-    let mut at = 0;
-    while let Some(block) = text.get(at..at + 16) {
+    let long_in = |block: &[u8; 16]| {
         // SAFETY: `block` holds 16 bytes.
         let v = unsafe { _mm_loadu_si128(block.as_ptr().cast()) };
         let digits = _mm_and_si128(_mm_cmpgt_epi8(v, below), _mm_cmplt_epi8(v, above));
         let m = _mm_movemask_epi8(digits) as u32;
-        if m & (m >> 1) & (m >> 2) & (m >> 3) & (m >> 4) != 0 {
+        m & (m >> 1) & (m >> 2) & (m >> 3) & (m >> 4) != 0
+    };
+    if text.len() < LONG_RUN {
+        return false;
+    }
+    // Shorter than a block: one block, zeros (not digits) after the text.
+    let Some(last) = text.last_chunk::<16>() else {
+        let mut block = [0; 16];
+        if let Some(head) = block.get_mut(..text.len()) {
+            head.copy_from_slice(text);
+        }
+        return long_in(&block);
+    };
+    let mut at = 0;
+    while let Some(block) = text.get(at..).and_then(|rest| rest.first_chunk::<16>()) {
+        if long_in(block) {
             return true;
         }
         at += STEP;
     }
-    has_long_run_one_by_one(text.get(at..).unwrap_or_default())
+    // The last 16 bytes, overlapping the blocks before: every run of
+    // LONG_RUN lies whole in one of them.
+    long_in(last)
 }
 
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 fn has_long_run_one_by_one(text: &[u8]) -> bool {
     let mut run = 0;
     for &b in text {
@@ -152,7 +169,12 @@ impl Iterator for LongRuns<'_> {
                 }
                 continue;
             }
-            let start = m.trailing_zeros();
+            // The first run that is long, or else the one reaching the
+            // block's end (the shorter runs before it passed over at once).
+            let start = match long {
+                0 => BLOCK as u32 - m.leading_ones(),
+                _ => long.trailing_zeros(),
+            };
             let len = (!(m >> start)).trailing_zeros();
             if start + len == BLOCK as u32 {
                 self.open = Some(self.base + start as usize);
