@@ -1,7 +1,8 @@
 //! The long runs of ASCII digits in a text, found 64 bytes at a time from
 //! a bit set of the block's digits (vector compares on x86-64, eight bytes
 //! a word elsewhere): a block with no run of [`LONG_RUN`] digits is passed
-//! over with a few bit operations, however many short runs it holds.
+//! over with a few bit operations, however many short runs it holds, and
+//! in one that has some the walk goes straight to the first.
 
 use super::LONG_RUN;
 
@@ -22,7 +23,8 @@ pub fn long_runs(text: &[u8]) -> LongRuns<'_> {
 }
 
 /// Whether `text` holds [`LONG_RUN`] ASCII digits in a row (a quicker
-/// test than [`long_runs`] for the many short texts that do not).
+/// test than [`long_runs`] for the many texts that do not: no copy of a
+/// short text into a 64-byte block; `fold_json_string` asks it first).
 pub fn has_long_run(text: &[u8]) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
