@@ -25,6 +25,7 @@ use std::hash::{BuildHasher, Hasher};
 use serde_json::{Map, Value};
 
 use super::{build_members, member_name, refill_value, slice};
+use crate::members::NestedTree;
 use crate::strict_json::TopMember;
 
 /// Maps kept at most (one per list of wanted names; the oldest goes): the
@@ -142,6 +143,7 @@ impl KeptMembers {
         text: &str,
         top: &[TopMember],
         mut wants: impl FnMut(usize, &str) -> bool,
+        tree: Option<&NestedTree<'_>>,
     ) -> Option<Map<String, Value>> {
         // The caller forgot the last loan ([`KeptMembers::lend_nothing`]).
         self.wanted.clear();
@@ -159,7 +161,7 @@ impl KeptMembers {
         let found = self.kept.iter().position(|e| e.signature == signature);
         if let Some(i) = found {
             if let Some(mut map) = self.kept[i].map.take() {
-                if self.refill(i, &mut map, text, top)? {
+                if self.refill(i, &mut map, text, top, tree)? {
                     self.refilled += 1;
                     return Some(self.built(i, map));
                 }
@@ -182,6 +184,7 @@ impl KeptMembers {
                 wanted
             },
             top,
+            tree,
         )?;
         // Duplicate names (the last one wins, in the first one's place, as
         // in a full parse): the tokens do not line up with the map, which
@@ -202,6 +205,7 @@ impl KeptMembers {
         map: &mut Map<String, Value>,
         text: &str,
         top: &[TopMember],
+        tree: Option<&NestedTree<'_>>,
     ) -> Option<bool> {
         let kept = &self.kept[i].tokens;
         self.tokens.clear();
@@ -216,7 +220,7 @@ impl KeptMembers {
             }
             let token = slice(text, member.value)?;
             if kept.get(self.tokens.count()) != Some(token.as_bytes()) {
-                refill_value(value, text, member)?;
+                refill_value(value, text, member, tree)?;
             }
             self.tokens.push(token);
         }

@@ -228,10 +228,11 @@ pub(crate) fn parse_indexed_kept(
             wants
         };
         let mut pruned = false;
+        let tree = index.nested_tree();
         let map = match (kept, prune) {
             (_, Some(mut prune)) => build_members_pruned(text, wants, top, &mut prune, &mut pruned),
-            (Some(kept), None) => kept.build(text, top, wants),
-            (None, None) => build_members(text, wants, top),
+            (Some(kept), None) => kept.build(text, top, wants, tree.as_ref()),
+            (None, None) => build_members(text, wants, top, tree.as_ref()),
         };
         if let Some(map) = map {
             return Ok((Value::Object(map), every && !pruned));
@@ -257,8 +258,9 @@ fn build_members(
     text: &str,
     wants: impl FnMut(usize, &str) -> bool,
     top: &[TopMember],
+    tree: Option<&NestedTree<'_>>,
 ) -> Option<Map<String, Value>> {
-    build_members_with(text, wants, top, |member| member_value(text, member))
+    build_members_with(text, wants, top, |member| member_value(text, member, tree))
 }
 
 /// [`build_members`] with `prune`: a container whose member's name the
@@ -281,7 +283,7 @@ fn build_members_pruned(
             *pruned = true;
             prune.build(text, member.value)
         } else {
-            member_value(text, member)
+            member_value(text, member, Some(&prune.tree))
         }
     })
 }
@@ -369,31 +371,67 @@ fn escaped_name(text: &str, (a, b): (u32, u32)) -> Option<String> {
     })
 }
 
-/// The value of a member the strict pass accepted; `None` for a number
-/// beyond float range.
-fn member_value(text: &str, member: &TopMember) -> Option<Value> {
+/// The value of a member the strict pass accepted (a container built from
+/// `tree`, the line's, when there is one: `from_tree.rs`); `None` for a
+/// number beyond float range.
+fn member_value(text: &str, member: &TopMember, tree: Option<&NestedTree<'_>>) -> Option<Value> {
     if member.plain_string {
         let body = slice(text, (member.value.0 + 1, member.value.1 - 1))?;
         return Some(Value::String(body.to_string()));
+    }
+    if let Some(tree) = tree.filter(|_| holds_container(text, member)) {
+        if let Some(k) = from_tree::container_at(tree, member.value.0) {
+            return from_tree::whole_container(tree, text, k, &mut Default::default());
+        }
     }
     token_value(slice(text, member.value)?)
 }
 
 /// The value of a token the strict pass accepted: a string's escapes of one
-/// character decoded here, `\u` ones and every other token by serde_json;
-/// `None` for a number beyond float range.
+/// character decoded here, `\u` ones by serde_json; an integer of at most
+/// 18 digits read here, every other token by serde_json; `None` for a
+/// number beyond float range.
 fn token_value(token: &str) -> Option<Value> {
     match token.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
         Some(body) => unescape_str(body)
             .map(Value::String)
             .or_else(|| serde_json::from_str(token).ok()),
-        None => serde_json::from_str(token).ok(),
+        None => small_integer(token).or_else(|| serde_json::from_str(token).ok()),
+    }
+}
+
+/// An integer token of at most 18 digits (other than `-0`, which serde_json
+/// reads as a float), as serde_json reads it: non-negative as a `u64`,
+/// negative as an `i64`; `None` for any other token.
+fn small_integer(token: &str) -> Option<Value> {
+    let (negative, digits) = match token.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, token),
+    };
+    let plain = matches!(digits.len(), 1..=18)
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits.len() == 1 || !digits.starts_with('0'));
+    if !plain {
+        return None;
+    }
+    let n = digits
+        .bytes()
+        .fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+    match (negative, i64::try_from(n)) {
+        (false, _) => Some(Value::from(n)),
+        (true, Ok(n)) if n > 0 => Some(Value::from(-n)),
+        _ => None,
     }
 }
 
 /// Sets `value` to what [`member_value`] builds of `member`; a string
 /// replacing a string is written into the old one's allocation.
-fn refill_value(value: &mut Value, text: &str, member: &TopMember) -> Option<()> {
+fn refill_value(
+    value: &mut Value,
+    text: &str,
+    member: &TopMember,
+    tree: Option<&NestedTree<'_>>,
+) -> Option<()> {
     if let Value::String(old) = value {
         if member.plain_string {
             old.clear();
@@ -406,7 +444,7 @@ fn refill_value(value: &mut Value, text: &str, member: &TopMember) -> Option<()>
             return unescape_str_into(body, old);
         }
     }
-    *value = member_value(text, member)?;
+    *value = member_value(text, member, tree)?;
     Some(())
 }
 
@@ -575,6 +613,7 @@ impl<'de> Visitor<'de> for KeyVisitor {
 }
 
 mod digit_folds;
+mod from_tree;
 mod kept;
 mod leaves;
 mod member_filter;

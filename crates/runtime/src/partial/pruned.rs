@@ -12,9 +12,9 @@
 //! an escape), or when a member holding it is read. So a container's value
 //! is built from the strict pass's index of the line (`NestedTree`), not
 //! parsed again: a member whose name the candidates read is built whole
-//! (a container parsed from its bytes, a scalar decoded from its token);
-//! a container holding such a member somewhere is built holding it, under
-//! the same names; everything else is left out. A lookup that reaches a
+//! (a container as `from_tree.rs` builds it, a scalar decoded from its
+//! token); a container holding such a member somewhere is built holding it,
+//! under the same names; everything else is left out. A lookup that reaches a
 //! left-out name would have found nothing there anyway: a scalar of an
 //! unread name is never read, and a container holding nothing read yields
 //! nothing read. Arrays keep only their built elements (lookups walk them
@@ -29,10 +29,12 @@
 //! value built so is never the whole event: a match parses the line again
 //! for output.
 
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{escaped_name, reads_leaf, token_value, LeafNames, NestedLeaves};
+use super::from_tree::{
+    close_until, empty_like, name_in, put, whole_container, BuildStack, WholeScratch,
+};
+use super::{reads_leaf, token_value, LeafNames, NestedLeaves};
 use crate::members::NestedTree;
 
 /// Which members of an event's containers are built: the event's tree,
@@ -58,7 +60,9 @@ pub(crate) struct PruneScratch {
     needed: Vec<bool>,
     /// The containers being built, innermost last: their index in the
     /// tree, the value so far, and the name they go under in their parent.
-    stack: Vec<(usize, Value, Option<String>)>,
+    stack: BuildStack,
+    /// A container read whole's ([`whole_container`]).
+    whole: WholeScratch,
 }
 
 impl Prune<'_> {
@@ -111,7 +115,7 @@ impl Prune<'_> {
             }
         }
         // The built containers and scalars, in line order.
-        let stack = &mut self.scratch.stack;
+        let (stack, whole) = (&mut self.scratch.stack, &mut self.scratch.whole);
         stack.clear();
         stack.push((top, empty_like(text, start)?, None));
         let (mut k, mut s) = (top + 1, scalars.start);
@@ -130,11 +134,8 @@ impl Prune<'_> {
                     close_until(stack, parent)?;
                     let name = name_in(stack, text, o.holder)?;
                     if *held.get(inside)? {
-                        // One value read from its start: the strict pass
-                        // checked what follows.
-                        let mut de =
-                            serde_json::Deserializer::from_str(text.get(o.start as usize..)?);
-                        let value = Value::deserialize(&mut de).ok()?;
+                        // Built whole from the tree.
+                        let value = whole_container(&self.tree, text, k - 1, whole)?;
                         put(stack, name, value)?;
                     } else {
                         stack.push((k - 1, empty_like(text, o.start)?, name));
@@ -156,72 +157,6 @@ impl Prune<'_> {
         }
         close_until(stack, top)?;
         stack.pop().map(|(_, value, _)| value)
-    }
-}
-
-/// An empty object or array, as the container at `start` is.
-fn empty_like(text: &str, start: u32) -> Option<Value> {
-    match text.as_bytes().get(start as usize)? {
-        b'{' => Some(Value::Object(Map::new())),
-        b'[' => Some(Value::Array(Vec::new())),
-        _ => None,
-    }
-}
-
-/// Closes the containers being built until container `open` is the
-/// innermost, each put into the one around it; `None` when `open` is not
-/// being built.
-fn close_until(stack: &mut Vec<(usize, Value, Option<String>)>, open: usize) -> Option<()> {
-    loop {
-        let &(innermost, _, _) = stack.last()?;
-        if innermost == open {
-            return Some(());
-        }
-        let (_, value, name) = stack.pop()?;
-        put(stack, name, value)?;
-    }
-}
-
-/// Puts `value` into the innermost container being built: under `name` in
-/// an object (the last of one name wins, in the first one's place, as in a
-/// full parse), at the end of an array.
-fn put(
-    stack: &mut [(usize, Value, Option<String>)],
-    name: Option<String>,
-    value: Value,
-) -> Option<()> {
-    match (&mut stack.last_mut()?.1, name) {
-        (Value::Object(map), Some(name)) => {
-            map.insert(name, value);
-        }
-        (Value::Array(items), _) => items.push(value),
-        _ => return None,
-    }
-    Some(())
-}
-
-/// The name a value goes under in the innermost container being built:
-/// `name` decoded in an object, none in an array (whose elements `name`
-/// gives the array's holder).
-fn name_in(
-    stack: &[(usize, Value, Option<String>)],
-    text: &str,
-    name: Option<(u32, u32)>,
-) -> Option<Option<String>> {
-    match (&stack.last()?.1, name) {
-        (Value::Object(_), Some(name)) => member_name(text, name).map(Some),
-        (Value::Object(_), None) => None,
-        _ => Some(None),
-    }
-}
-
-/// A member name (the byte range inside its quotes), decoded.
-fn member_name(text: &str, name: (u32, u32)) -> Option<String> {
-    let written = text.get(name.0 as usize..name.1 as usize)?;
-    if written.contains('\\') {
-        escaped_name(text, name)
-    } else {
-        Some(written.to_string())
     }
 }
 

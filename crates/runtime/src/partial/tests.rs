@@ -236,3 +236,48 @@ fn a_number_beyond_float_range_rejects_only_where_it_is_read() {
     assert!(validate_event(b"{\"x\": \"\\ud800\"}").is_err());
     assert!(validate_event(b"{\"x\": \"caf\xc3\x28\"}").is_err());
 }
+
+#[test]
+fn tokens_read_as_serde_json_reads_them() {
+    let tokens = [
+        "0",
+        "7",
+        "-1",
+        "-0",
+        "00",
+        "-00",
+        "123456789012345678",
+        "-123456789012345678",
+        "1234567890123456789",
+        "18446744073709551615",
+        "18446744073709551616",
+        "-9223372036854775808",
+        "1.0",
+        "1e2",
+        "-0.0",
+        "true",
+        "null",
+        r#""a\"b""#,
+        r#""\u00e9""#,
+        "-",
+        "",
+    ];
+    for token in tokens {
+        assert_eq!(
+            token_value(token),
+            serde_json::from_str::<Value>(token).ok(),
+            "{token}"
+        );
+    }
+}
+
+proptest::proptest! {
+    /// An integer token reads as serde_json reads it, whatever its length.
+    #[test]
+    fn integers_read_as_serde_json_reads_them(negative: bool, digits in "[0-9]{1,22}") {
+        let token = format!("{}{digits}", if negative { "-" } else { "" });
+        if let Ok(want) = serde_json::from_str::<Value>(&token) {
+            proptest::prop_assert_eq!(token_value(&token), Some(want));
+        }
+    }
+}
