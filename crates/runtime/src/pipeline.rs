@@ -167,21 +167,22 @@ where
                                         &mut out.sightings,
                                     );
                                     rules.retain(|&r| correlations.reports(r));
-                                    if rules.is_empty() {
-                                        continue;
+                                    if !rules.is_empty() {
+                                        out.detections += rules.len() as u64;
+                                        let explain = |r: u32| scanner.explain(r, &event, profile);
+                                        let d = Detection {
+                                            path: &chunk.path,
+                                            position,
+                                            event: &event,
+                                            line: raw,
+                                            profile,
+                                            rules: &rules,
+                                            explain: &explain,
+                                        };
+                                        format(&d, &mut out.stdout);
                                     }
-                                    out.detections += rules.len() as u64;
-                                    let explain = |r: u32| scanner.explain(r, &event, profile);
-                                    let d = Detection {
-                                        path: &chunk.path,
-                                        position,
-                                        event: &event,
-                                        line: raw,
-                                        profile,
-                                        rules: &rules,
-                                        explain: &explain,
-                                    };
-                                    format(&d, &mut out.stdout);
+                                    // The next matched event is written into it.
+                                    scanner.give_back(event);
                                 }
                                 (Verdict::Rejected(reason), _) => {
                                     out.rejected += 1;

@@ -8,7 +8,7 @@ use hypersigma_compiler::{source_for, EvalOptions, Evaluation, Profile, Scope};
 
 use super::{Scanner, Verdict, SCOPE_OUT, SCOPE_UNKNOWN, SCOPE_UNSCOPED};
 use crate::partial::{
-    parse_indexed, parse_indexed_kept, parse_indexed_whole, prunes_some, validate_indexed,
+    parse_indexed_kept, parse_indexed_whole, parse_whole_into, prunes_some, validate_indexed,
     MemberFilter, Prune,
 };
 use crate::stage2::{selection_holds, FieldCache};
@@ -327,6 +327,17 @@ impl Scanner<'_> {
         self.candidate_memo.answered_total
     }
 
+    /// Takes back the value of the event just matched once done with it
+    /// (its detections written): the next matched event of the same
+    /// layout of names is written into it, its maps and strings reused
+    /// (`spare_events.rs`). Call it before matching another event.
+    pub fn give_back(&mut self, event: Value) {
+        if event.is_object() {
+            let serial = self.compact.current_serial();
+            self.spare_events.put(serial, event);
+        }
+    }
+
     /// The outcome of an event whose candidates `matched`: no match, or the
     /// matched rules with the whole event parsed for output.
     fn with_whole_event(
@@ -338,7 +349,8 @@ impl Scanner<'_> {
         if matched.is_empty() {
             return (Verdict::Matched(matched), None, candidates);
         }
-        match parse_indexed(raw, None, None, &self.members) {
+        let spare = self.spare_events.take(self.compact.current_serial());
+        match parse_whole_into(raw, &self.members, spare) {
             Ok(full) => (Verdict::Matched(matched), Some(full), candidates),
             // An escape the validating pass accepts but a value cannot hold
             // (a lone surrogate) in an unread member.

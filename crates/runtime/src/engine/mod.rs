@@ -394,6 +394,7 @@ impl Engine {
             kept_members: KeptMembers::default(),
             prune_bits: Vec::new(),
             prune_scratch: PruneScratch::default(),
+            spare_events: SpareEvents::default(),
             unescaped: UnescapedLine::default(),
         })
     }
@@ -478,6 +479,8 @@ pub struct Scanner<'e> {
     prune_bits: Vec<u64>,
     /// Buffers of the pruned build (`partial/pruned.rs`).
     prune_scratch: PruneScratch,
+    /// Matched events' values given back once written out, by layout.
+    spare_events: SpareEvents,
     /// The line matched in place of the last event when that one holds
     /// hiding escapes (`unescaped.rs`).
     unescaped: UnescapedLine,
@@ -758,6 +761,8 @@ fn add_candidates(candidates: &mut Vec<u32>, marks: &mut [u32], generation: u32,
 mod aligned_text;
 use aligned_text::AlignedText;
 mod candidate_memo;
+mod spare_events;
+use spare_events::SpareEvents;
 mod remembered;
 use candidate_memo::CandidateMemo;
 mod keyword_check;

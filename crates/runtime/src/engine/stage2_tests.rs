@@ -221,6 +221,53 @@ fn a_matched_event_comes_back_whole_however_much_stage_2_parsed() {
 }
 
 #[test]
+fn a_matched_event_written_into_a_given_back_one_is_the_event() {
+    // Events of one layout (the values differ: texts longer and shorter,
+    // numbers and strings, escapes) and of others, interleaved, each
+    // matched event's value given back once read: the next one of its
+    // layout is written into it, and comes back as the whole event.
+    let e = engine(
+        &["    s: {Image|endswith: '\\cmd.exe'}\n    condition: s"],
+        false,
+    );
+    let mut s = e.scanner().unwrap();
+    let evtx = |id: &str, user: &str, data: &str| {
+        format!(
+            r#"{{"Event":{{"System":{{"EventID":{id},"Channel":"Microsoft-Windows-Sysmon/Operational"}},"EventData":{{"Image":"C:\\x\\cmd.exe","User":{user},"Data":{data}}}}}}}"#
+        )
+    };
+    let flat = |user: &str| {
+        format!(
+            r#"{{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Image":"C:\\y\\cmd.exe","User":{user}}}"#
+        )
+    };
+    let lines = [
+        (Profile::evtx(), evtx("1", r#""u""#, r#"[1,{"a":"b"}]"#)),
+        (
+            Profile::evtx(),
+            evtx("1", r#""a much longer user name""#, r#"[2,{"a":"c\"d"}]"#),
+        ),
+        (Profile::sysmon(), flat(r#""v""#)),
+        (Profile::evtx(), evtx("1", "7", r#"[3,{"a":null}]"#)),
+        (Profile::evtx(), evtx("1", r#""\u00e9""#, r#"[3,{"b":1}]"#)),
+        (Profile::evtx(), evtx("1", r#""w""#, r#"[3,{"a":1},4]"#)),
+        (Profile::sysmon(), flat("null")),
+        (Profile::evtx(), evtx("1", r#""x""#, r#"{"a":[1]}"#)),
+        (Profile::evtx(), evtx("1", r#""y""#, r#"[1,{"a":"b"}]"#)),
+    ];
+    for _ in 0..2 {
+        for (profile, raw) in &lines {
+            let full: Value = serde_json::from_str(raw).unwrap();
+            let (verdict, event, _) = s.match_event_full(raw.as_bytes(), profile);
+            assert_eq!(verdict, Verdict::Matched(vec![0]), "{raw}");
+            let event = event.expect("the matched event");
+            assert_eq!(event, full, "{raw}");
+            s.give_back(event);
+        }
+    }
+}
+
+#[test]
 fn nested_events_built_pruned_get_the_references_verdicts() {
     // Stage 2 builds an `evtx_dump` record's `Event` with only what the
     // candidates read (`partial/pruned.rs`); events of one layout share

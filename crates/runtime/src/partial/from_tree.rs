@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 
 use super::{escaped_name, slice, token_value};
 use crate::members::{NestedTree, NO_PARENT};
+use crate::strict_json::unescape_str_into;
 
 /// The containers being built, innermost last: their index in the tree,
 /// the value so far, and the name they go under in their parent.
@@ -113,6 +114,153 @@ pub(crate) fn whole_container(
     }
     close_until(stack, k)?;
     stack.pop().map(|(_, value, _)| value)
+}
+
+/// Where [`refill_container`]'s walk is in the tree's two lists: the next
+/// container and the next scalar, in line order.
+struct Cursor {
+    container: usize,
+    scalar: usize,
+    /// The end of the containers inside the one refilled.
+    last: usize,
+}
+
+/// The next container or scalar of the tree in line order, when it is held
+/// by container `me`: a container's index, or a scalar's range and name.
+enum Child {
+    Container(usize),
+    Scalar((u32, u32), Option<(u32, u32)>),
+}
+
+impl Cursor {
+    /// Takes the next item of the tree when container `me` holds it.
+    fn next_in(&mut self, tree: &NestedTree<'_>, me: usize) -> Option<Child> {
+        let open = tree
+            .opens
+            .get(self.container)
+            .filter(|_| self.container < self.last);
+        let scalar = tree.scalar(self.scalar);
+        match (open, scalar) {
+            (Some(o), scalar) if scalar.is_none_or(|(span, _, _)| o.start < span.0) => {
+                (o.parent as usize == me).then(|| {
+                    self.container += 1;
+                    Child::Container(self.container - 1)
+                })
+            }
+            (_, Some((span, name, open))) => (open as usize == me).then(|| {
+                self.scalar += 1;
+                Child::Scalar(span, name)
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Writes the value of container `k` of `tree` (a line `text` the strict
+/// pass accepted) into `value`, an earlier line's value of a container
+/// with the same members: each scalar replaced (a string written into the
+/// old one's allocation), the maps and arrays kept, no name hashed again.
+/// `None` when the members differ (names, order, count, kinds of value;
+/// a line that repeats a name is never refilled) or a number is beyond
+/// float range: then `value` is half written and must be built afresh.
+pub(crate) fn refill_container(
+    tree: &NestedTree<'_>,
+    text: &str,
+    k: usize,
+    value: &mut Value,
+) -> Option<()> {
+    let opens = tree.opens;
+    let first = opens.get(k).filter(|_| k > 0)?;
+    let mut last = k + 1;
+    while opens
+        .get(last)
+        .is_some_and(|o| o.parent != NO_PARENT && o.parent as usize >= k)
+    {
+        last += 1;
+    }
+    let mut cursor = Cursor {
+        container: k + 1,
+        scalar: tree.scalars_within(first.start, u32::MAX).start,
+        last,
+    };
+    refill_kind(tree, text, k, value, &mut cursor)
+}
+
+/// [`refill_in`] when `value` is the kind of container `k` is (an object
+/// or an array), else `None`.
+fn refill_kind(
+    tree: &NestedTree<'_>,
+    text: &str,
+    k: usize,
+    value: &mut Value,
+    cursor: &mut Cursor,
+) -> Option<()> {
+    let opening = text.as_bytes().get(tree.opens.get(k)?.start as usize)?;
+    match (opening, &*value) {
+        (b'{', Value::Object(_)) | (b'[', Value::Array(_)) => {
+            refill_in(tree, text, k, value, cursor)
+        }
+        _ => None,
+    }
+}
+
+/// [`refill_container`] of container `me` into `value`, from `cursor`
+/// (just past `me`'s opening) to past its last item.
+fn refill_in(
+    tree: &NestedTree<'_>,
+    text: &str,
+    me: usize,
+    value: &mut Value,
+    cursor: &mut Cursor,
+) -> Option<()> {
+    let fill = |child: Child, old: &mut Value, cursor: &mut Cursor| match child {
+        Child::Container(c) => refill_kind(tree, text, c, old, cursor),
+        Child::Scalar((a, b), _) => refill_scalar(old, text.get(a as usize..b as usize)?),
+    };
+    match value {
+        Value::Object(map) => {
+            for (key, old) in map.iter_mut() {
+                let child = cursor.next_in(tree, me)?;
+                let name = match &child {
+                    Child::Container(c) => tree.opens.get(*c)?.holder,
+                    Child::Scalar(_, name) => *name,
+                };
+                if *tree_name(text, name?)? != **key {
+                    return None;
+                }
+                fill(child, old, cursor)?;
+            }
+        }
+        Value::Array(items) => {
+            for old in items.iter_mut() {
+                let child = cursor.next_in(tree, me)?;
+                fill(child, old, cursor)?;
+            }
+        }
+        _ => return None,
+    }
+    // Nothing more in it.
+    match cursor.next_in(tree, me) {
+        Some(_) => None,
+        None => Some(()),
+    }
+}
+
+/// Writes the value of a scalar token the strict pass accepted into `old`:
+/// a string into the old string's allocation; `None` for a number beyond
+/// float range.
+pub(super) fn refill_scalar(old: &mut Value, token: &str) -> Option<()> {
+    if let (Value::String(text), Some(body)) = (
+        &mut *old,
+        token.strip_prefix('"').and_then(|t| t.strip_suffix('"')),
+    ) {
+        text.clear();
+        if unescape_str_into(body, text).is_some() {
+            return Some(());
+        }
+    }
+    *old = token_value(token)?;
+    Some(())
 }
 
 /// An empty object or array, as the container at `start` is.
@@ -233,6 +381,41 @@ mod tests {
         assert_eq!(container_at(&tree, 0), None);
     }
 
+    /// Container `k` of `raw` (built whole) refilled from `other`'s
+    /// container `k`: the value `other`'s gives, or `None` when the
+    /// refill refused.
+    fn refilled(raw: &str, other: &str, k: usize) -> Option<Value> {
+        let index = MemberIndex::built(raw.as_bytes());
+        let tree = index.nested_tree()?;
+        let mut value = whole_container(&tree, raw, k, &mut WholeScratch::default())?;
+        let index = MemberIndex::built(other.as_bytes());
+        let tree = index.nested_tree()?;
+        refill_container(&tree, other, k, &mut value).map(|()| value)
+    }
+
+    #[test]
+    fn a_container_of_the_same_members_is_refilled() {
+        let a =
+            r#"{"Event":{"S":{"Id":1,"C":"x"},"D":{"A":"long text","B":[1,{"c":null}],"E":{}}}}"#;
+        let b = r#"{"Event":{"S":{"Id":-2,"C":"y\\z"},"D":{"A":"t","B":["s",{"c":2.5}],"E":{}}}}"#;
+        let want: Value = serde_json::from_str(&b[9..b.len() - 1]).unwrap();
+        assert_eq!(refilled(a, b, 1), Some(want));
+        // Other names, another order, one more or one less member, another
+        // kind of container, a repeated name: refused.
+        for other in [
+            r#"{"Event":{"S":{"Id":1,"K":"x"},"D":{"A":"t","B":[1,{"c":null}],"E":{}}}}"#,
+            r#"{"Event":{"S":{"C":"x","Id":1},"D":{"A":"t","B":[1,{"c":null}],"E":{}}}}"#,
+            r#"{"Event":{"S":{"Id":1,"C":"x"},"D":{"A":"t","B":[1,{"c":null},3],"E":{}}}}"#,
+            r#"{"Event":{"S":{"Id":1,"C":"x"},"D":{"A":"t","B":[1],"E":{}}}}"#,
+            r#"{"Event":{"S":{"Id":1,"C":"x"},"D":{"A":"t","B":[1,[null]],"E":{}}}}"#,
+            r#"{"Event":{"S":{"Id":1,"C":"x"},"D":{"A":"t","B":[1,{"c":null}],"E":{"x":1}}}}"#,
+            r#"{"Event":{"S":{"Id":1,"Id":1},"D":{"A":"t","B":[1,{"c":null}],"E":{}}}}"#,
+            r#"{"Event":{"S":{"Id":1,"C":"x","C":"y"},"D":{"A":"t","B":[1,{"c":null}],"E":{}}}}"#,
+        ] {
+            assert_eq!(refilled(a, other, 1), None, "{other}");
+        }
+    }
+
     /// A JSON value as text: nested objects and arrays of scalars written
     /// in many ways (escapes, numbers serde_json reads otherwise, repeated
     /// and empty names, spaces).
@@ -283,6 +466,46 @@ mod tests {
     proptest::proptest! {
         /// Every container of a nested line builds from the tree into the
         /// value serde_json parses from its bytes.
+        #[test]
+        fn a_refill_gives_the_value_parsed(event in value(), other in value()) {
+            let a = format!("{{\"Event\":{event}}}");
+            let b = format!("{{\"Event\":{other}}}");
+            prop_assume!(a.as_bytes().get(9).is_some_and(|c| matches!(c, b'{' | b'[')));
+            prop_assume!(b.as_bytes().get(9).is_some_and(|c| matches!(c, b'{' | b'[')));
+            let want: Value = serde_json::from_str(&b[9..b.len() - 1]).expect("valid");
+            if let Some(got) = refilled(&a, &b, 1) {
+                prop_assert_eq!(got, want.clone());
+            }
+            // A line refills a value of its own members.
+            let again = refilled(&b, &b, 1);
+            let repeats = {
+                let index = MemberIndex::built(b.as_bytes());
+                let tree = index.nested_tree().expect("nested");
+                let names = crate::partial::NestedLeaves::of(
+                    b.as_bytes(),
+                    &tree,
+                    &crate::partial::LeafNames::new(&hypersigma_compiler::Profile::evtx(), &Default::default()),
+                );
+                names.repeated_names
+            };
+            if !repeats {
+                prop_assert_eq!(again, Some(want));
+                // The same members with other scalars: each token `1`
+                // written as a string.
+                let bytes = b.as_bytes();
+                let mut c = String::new();
+                for (i, ch) in b.char_indices() {
+                    let lone = ch == '1'
+                        && i > 0
+                        && matches!(bytes[i - 1], b':' | b'[' | b',')
+                        && matches!(bytes.get(i + 1), Some(b',' | b']' | b'}'));
+                    if lone { c.push_str("\"one\""); } else { c.push(ch); }
+                }
+                let want: Value = serde_json::from_str(&c[9..c.len() - 1]).expect("valid");
+                prop_assert_eq!(refilled(&b, &c, 1), Some(want));
+            }
+        }
+
         #[test]
         fn every_container_builds_as_parsed(event in value(), other in value()) {
             let raw = format!("{{\"Event\":{event},\"x\":{other}}}");

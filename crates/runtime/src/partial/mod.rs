@@ -444,7 +444,63 @@ fn refill_value(
             return unescape_str_into(body, old);
         }
     }
+    // A container of a nested line: its old value refilled in place when
+    // it has the same members, else built afresh from the tree.
+    if let Some(tree) = tree.filter(|_| holds_container(text, member)) {
+        if let Some(k) = from_tree::container_at(tree, member.value.0) {
+            let refilled = matches!(value, Value::Object(_) | Value::Array(_))
+                && from_tree::refill_container(tree, text, k, value).is_some();
+            if !refilled {
+                *value = from_tree::whole_container(tree, text, k, &mut Default::default())?;
+            }
+            return Some(());
+        }
+    }
     *value = member_value(text, member, tree)?;
+    Some(())
+}
+
+/// The whole event of a line `index` was built on, as [`parse_indexed`]
+/// without a filter gives it, written into `spare` (an earlier event's
+/// value, given back once its detections were written) when the line's
+/// strict pass accepted it and its members are `spare`'s, in order (the
+/// containers of a nested line refilled in place, `from_tree.rs`): no map
+/// built or name hashed again, strings written into the old ones'
+/// allocations.
+pub(crate) fn parse_whole_into(
+    raw: &[u8],
+    index: &MemberIndex,
+    spare: Option<Value>,
+) -> Result<Value, Rejection> {
+    if let (Some(top), Ok(text), Some(Value::Object(mut map))) =
+        (index.top_members(), simdutf8::basic::from_utf8(raw), spare)
+    {
+        let tree = index.nested_tree();
+        if refill_members(text, top, tree.as_ref(), &mut map).is_some() {
+            return Ok(Value::Object(map));
+        }
+    }
+    parse_indexed(raw, None, None, index)
+}
+
+/// Writes the members `top` of a line the strict pass accepted into `map`,
+/// an earlier line's members; `None` (`map` half written) when the names
+/// differ, in count or order, or a value does not build.
+fn refill_members(
+    text: &str,
+    top: &[TopMember],
+    tree: Option<&NestedTree<'_>>,
+    map: &mut Map<String, Value>,
+) -> Option<()> {
+    if map.len() != top.len() {
+        return None;
+    }
+    for (member, (key, value)) in top.iter().zip(map.iter_mut()) {
+        if *member_name(text, member)? != **key {
+            return None;
+        }
+        refill_value(value, text, member, tree)?;
+    }
     Some(())
 }
 

@@ -281,3 +281,35 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_whole_event_written_into_an_earlier_one_is_the_one_parsed() {
+    let lines = [
+        r#"{"EventID":1,"Image":"C:\\a.exe","CommandLine":"a b"}"#,
+        r#"{"EventID":4,"Image":"C:\\b.exe","CommandLine":"c\"d"}"#,
+        r#"{"EventID":4,"CommandLine":"x","Image":"y"}"#,
+        r#"{"EventID":4,"Image":"y","Image":"z","CommandLine":"x"}"#,
+        r#"{"Event":{"System":{"EventID":1},"EventData":{"A":"x","B":[1,{"c":null}]}}}"#,
+        r#"{"Event":{"System":{"EventID":2},"EventData":{"A":"\u00e9","B":[true,{"c":"s"}]}}}"#,
+        r#"{"Event":{"System":{"EventID":2},"EventData":{"A":"y","B":[true,{"c":1e400}]}}}"#,
+        r#"{"Event":{"System":{"EventID":3},"EventData":{"A":"z","B":[false,{"c":7}]}}}"#,
+        r#"{"Event":{"System":{"EventID":3},"EventData":{"A":"z","B":[false,{"d":7}]}}}"#,
+        r#"{"Event":{"System":{"EventID":3},"EventData":{"A":"z","B":[false]}}}"#,
+        r#"{"Event":{"System":{"EventID":3}},"Extra":5}"#,
+        r#"{"Event":{"System":{"EventID":9}},"Extra":"five"}"#,
+    ];
+    let mut spare = None;
+    for _ in 0..2 {
+        for raw in lines {
+            let index = MemberIndex::built(raw.as_bytes());
+            let want = parse_indexed(raw.as_bytes(), None, None, &index);
+            let got = parse_whole_into(raw.as_bytes(), &index, spare.take());
+            assert_eq!(
+                got.as_ref().map_err(|e| e.to_string()),
+                want.as_ref().map_err(|e| e.to_string()),
+                "{raw}"
+            );
+            spare = got.ok();
+        }
+    }
+}
