@@ -219,8 +219,12 @@ fn match_lines(corpus: &Corpus, lines: &[(usize, usize, usize)], engine: &Engine
         let t0 = timed.then(Instant::now);
         let candidates = scanner.candidates(raw).len();
         let t1 = timed.then(Instant::now);
-        if let (Verdict::Matched(rules), _, _) = scanner.stage2(raw, profile) {
+        if let (Verdict::Matched(rules), event, _) = scanner.stage2(raw, profile) {
             m.detections += rules.len() as u64;
+            // As `scan` does once a detection is written.
+            if let Some(event) = event {
+                scanner.give_back(event);
+            }
         }
         if let (Some(t0), Some(t1)) = (t0, t1) {
             let t2 = Instant::now();
