@@ -47,6 +47,10 @@ const LAYOUTS: usize = 512;
 /// Slots of [`CompactEvent::by_shape`].
 const SHAPE_SLOTS: usize = 256;
 
+/// Set in a nested line's skeleton number (`members/skeletons.rs`) where it
+/// stands for a shape: no flat shape gets that high.
+const SKELETON_SHAPE: u64 = 1 << 63;
+
 /// The slot of a flat shape's number in [`CompactEvent::by_shape`].
 fn shape_slot(shape: u64) -> usize {
     (shape % SHAPE_SLOTS as u64) as usize
@@ -101,7 +105,9 @@ pub(super) type RepeatCounters<'c> = (&'c mut [u8], &'c mut u32);
 /// How a layout is told from the others.
 #[derive(PartialEq, Eq)]
 enum LayoutKey {
-    /// A flat line's shape ([`crate::members::MemberIndex::shape`]).
+    /// A flat line's shape ([`crate::members::MemberIndex::shape`]), or
+    /// a nested line's skeleton with [`SKELETON_SHAPE`] set
+    /// ([`crate::members::MemberIndex::skeleton`]).
     Shape(u64),
     /// Any other line's names, encoded (`CompactEvent::layout`).
     Names(Vec<u8>),
@@ -326,8 +332,13 @@ impl Scanner<'_> {
         if let Some(i) = compact.current {
             return i;
         }
-        // A flat line's shape tells its names without reading them again.
-        let shape = self.members.shape();
+        // A flat line's shape, or a nested line's skeleton (numbered apart
+        // by the top bit), tells its names without reading them again.
+        let shape = self.members.shape().or_else(|| {
+            self.members
+                .skeleton()
+                .map(|serial| serial | SKELETON_SHAPE)
+        });
         if let Some(shape) = shape {
             if let Some(&(known, i)) = compact.by_shape.get(shape_slot(shape)) {
                 if known == shape {

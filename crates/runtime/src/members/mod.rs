@@ -22,6 +22,7 @@
 mod flat;
 mod lenient;
 mod shapes;
+mod skeletons;
 
 use crate::special_bytes::SpecialBytes;
 use crate::strict_json::{
@@ -29,6 +30,7 @@ use crate::strict_json::{
 };
 use flat::flat_members;
 use shapes::Shapes;
+use skeletons::Skeletons;
 
 /// No member (a scalar at the top level, or inside a top-level array).
 const NO_KEY: (u32, u32) = (u32::MAX, u32::MAX);
@@ -153,6 +155,11 @@ pub struct MemberIndex {
     /// accepted it and no name holds an escape).
     shapes: Shapes,
     shape: Option<u64>,
+    /// The skeletons of the nested lines seen (`skeletons.rs`), and the
+    /// last line's (when the strict pass accepted it as nested and its
+    /// skeleton is kept).
+    skeletons: Skeletons,
+    skeleton: Option<u64>,
 }
 
 /// What a line the strict pass accepted holds that may make its text read
@@ -261,6 +268,7 @@ impl MemberIndex {
     pub fn build(&mut self, raw: &[u8]) -> bool {
         self.strict = false;
         self.shape = None;
+        self.skeleton = None;
         if raw.len() >= u32::MAX as usize {
             self.spans.clear();
             self.containers.clear();
@@ -297,6 +305,14 @@ impl MemberIndex {
     /// names in the same order, none escaped. `None` for other lines.
     pub(crate) fn shape(&self) -> Option<u64> {
         self.shape
+    }
+
+    /// The skeleton of the last indexed line (`skeletons.rs`): lines with
+    /// the same skeleton are nested lines the strict pass accepted with the
+    /// same names, brackets and punctuation between their values. `None`
+    /// for other lines.
+    pub(crate) fn skeleton(&self) -> Option<u64> {
+        self.skeleton
     }
 
     /// The containers and scalars of the last indexed line, when the strict
@@ -362,15 +378,45 @@ impl MemberIndex {
         }
         match self.build_flat(raw, specials) {
             FlatEnd::Read => Some(()),
+            end => self.build_not_flat(raw, specials, end),
+        }
+    }
+
+    /// The strict pass for a line the flat pass did not read (`end` tells
+    /// where it stopped): by a known skeleton (`skeletons.rs`), else by the
+    /// general pass, which teaches the skeleton. Out of line: inlined, it
+    /// cost the flat lines' pass ~300 instructions each (callgrind,
+    /// generated events).
+    #[inline(never)]
+    fn build_not_flat(
+        &mut self,
+        raw: &[u8],
+        specials: &SpecialBytes,
+        mut end: FlatEnd,
+    ) -> Option<()> {
+        let tried = self.skeletons.tried();
+        if tried {
+            match self.read_by_skeleton(raw, specials) {
+                Some(true) => return Some(()),
+                Some(false) => {}
+                // What the flat pass listed is gone: from the line's start.
+                None => end = FlatEnd::Refused,
+            }
+        }
+        let accepted = match end {
             FlatEnd::Container(at) => self.continue_nested(raw, specials, at),
-            FlatEnd::Refused => {
+            _ => {
                 self.spans.clear();
                 self.top.clear();
                 self.seen.hiding_escape = false;
                 self.seen.rewritten_number = false;
                 self.build_nested(raw, specials)
             }
+        };
+        if tried && accepted.is_some() {
+            self.learn_skeleton(raw);
         }
+        accepted
     }
 
     /// The general pass taking over from the flat one, which read the
