@@ -29,7 +29,7 @@
 //! are not kept. Bounded: past [`MAX_NODES`] nodes, [`MAX_BYTES`] bytes of
 //! gaps or [`MAX_TEMPLATES`] templates the trie starts over. A sibling
 //! found past the first goes to the front of its list (events of one kind
-//! come in runs), and a node takes [`MAX_CHILDREN`] children at most. Lines whose skeletons do not repeat would pay for the
+//! come in runs), and a node keeps [`MAX_CHILDREN`] children at most. Lines whose skeletons do not repeat would pay for the
 //! learning: a switch rests the skeletons ([`Skeletons::tried`]).
 
 use super::{scalar_end, MemberIndex, Open, Span, NO_KEY};
@@ -45,9 +45,9 @@ const MAX_BYTES: usize = 1 << 20;
 /// Templates (kinds of lines) kept at most.
 const MAX_TEMPLATES: usize = 2_048;
 
-/// Children of a node kept at most: past them, lines that differ there
-/// (names made of ids, one per line) are left to the general pass, and a
-/// walk compares a gap with no more than these.
+/// Children of a node kept at most (a new one replaces the one used least
+/// recently): lines that differ there (names made of ids, one per line)
+/// would make every walk compare a gap with thousands.
 const MAX_CHILDREN: usize = 64;
 
 /// The root: no gap; the lines' first gaps are its children.
@@ -259,7 +259,7 @@ impl Skeletons {
         (key, span_open): (Option<GapName>, u32),
     ) -> Option<u32> {
         let mut child = self.nodes.get(node as usize)?.first_child;
-        let mut siblings = 0;
+        let (mut siblings, mut before_last) = (0, NONE);
         while let Some(c) = self.nodes.get(child as usize) {
             let same = c.string_value == string_value
                 && c.terminal == terminal
@@ -268,11 +268,18 @@ impl Skeletons {
                 return Some(child);
             }
             siblings += 1;
+            if c.next_sibling != NONE {
+                before_last = child;
+            }
             child = c.next_sibling;
         }
-        let full = self.nodes.len() >= MAX_NODES || self.bytes.len() + gap.len() > MAX_BYTES;
-        if full || siblings >= MAX_CHILDREN {
+        if self.nodes.len() >= MAX_NODES || self.bytes.len() + gap.len() > MAX_BYTES {
             return None;
+        }
+        // A full list drops its last child, the one used least recently
+        // (found ones go to the front); its nodes stay until a start over.
+        if siblings >= MAX_CHILDREN {
+            self.nodes.get_mut(before_last as usize)?.next_sibling = NONE;
         }
         let start = self.bytes.len() as u32;
         self.bytes.extend_from_slice(gap);
