@@ -34,6 +34,12 @@
 //!     }
 //! });
 //! ```
+//!
+//! [`engine::Scanner::match_event_full`] also returns a matched event's
+//! parsed value; giving it back once done with it
+//! ([`engine::Scanner::give_back`], as the pipeline does after writing its
+//! detections) lets the next matched event of the same kind be written
+//! into it instead of built afresh.
 #![deny(missing_docs)]
 
 pub mod accounting;
