@@ -23,6 +23,7 @@ mod flat;
 mod lenient;
 mod shapes;
 mod skeletons;
+mod word_token;
 
 use crate::special_bytes::SpecialBytes;
 use crate::strict_json::{

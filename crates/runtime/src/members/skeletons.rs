@@ -32,6 +32,7 @@
 //! come in runs), and a node keeps [`MAX_CHILDREN`] children at most. Lines whose skeletons do not repeat would pay for the
 //! learning: a switch rests the skeletons ([`Skeletons::tried`]).
 
+use super::word_token::WordToken;
 use super::{scalar_end, MemberIndex, Open, Span, NO_KEY};
 use crate::special_bytes::SpecialBytes;
 use crate::strict_json::TopMember;
@@ -109,11 +110,9 @@ const WORDS: usize = 4;
 struct Node {
     /// Its bytes in [`Skeletons::bytes`].
     gap: (u32, u32),
-    /// A gap of up to [`WORDS`] words: its bytes as little-endian words
-    /// (zeros past its end) and the mask of its bytes in each; a longer
-    /// one is compared as a slice (all masks zero).
-    words: [u64; WORDS],
-    masks: [u64; WORDS],
+    /// A gap of up to [`WORDS`] words packed; a longer one is compared as
+    /// a slice.
+    packed: WordToken<WORDS>,
     /// The name of the member holding the scalar after it (`None`: none);
     /// the same for every line on its path, as the gaps before it are.
     key: Option<GapName>,
@@ -177,8 +176,7 @@ impl Skeletons {
         self.templates.clear();
         self.nodes.push(Node {
             gap: (0, 0),
-            words: [0; WORDS],
-            masks: [0; WORDS],
+            packed: WordToken::NONE,
             key: None,
             span_open: 0,
             string_value: false,
@@ -192,20 +190,10 @@ impl Skeletons {
     /// Whether `raw` holds `c`'s gap at `at`.
     #[inline(always)]
     fn gap_at(&self, c: &Node, raw: &[u8], at: usize) -> bool {
-        match raw.get(at..at + 8 * WORDS) {
-            Some(window) if c.masks[0] != 0 => {
-                let mut differ = 0;
-                for (k, chunk) in window.chunks_exact(8).enumerate() {
-                    let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-                    differ |= (word ^ c.words[k]) & c.masks[k];
-                }
-                differ == 0
-            }
-            _ => {
-                let len = (c.gap.1 - c.gap.0) as usize;
-                raw.get(at..at + len) == self.bytes.get(c.gap.0 as usize..c.gap.1 as usize)
-            }
-        }
+        c.packed.at(raw, at).unwrap_or_else(|| {
+            let len = (c.gap.1 - c.gap.0) as usize;
+            raw.get(at..at + len) == self.bytes.get(c.gap.0 as usize..c.gap.1 as usize)
+        })
     }
 
     /// Whether to walk (and learn) a line the flat pass did not read:
@@ -285,19 +273,9 @@ impl Skeletons {
         self.bytes.extend_from_slice(gap);
         let added = self.nodes.len() as u32;
         let first_child = self.nodes.get(node as usize)?.first_child;
-        let (mut words, mut masks) = ([0u64; WORDS], [0u64; WORDS]);
-        if gap.len() <= 8 * WORDS {
-            for (k, chunk) in gap.chunks(8).enumerate() {
-                let mut word = [0u8; 8];
-                word[..chunk.len()].copy_from_slice(chunk);
-                words[k] = u64::from_le_bytes(word);
-                masks[k] = u64::MAX >> (64 - 8 * chunk.len());
-            }
-        }
         self.nodes.push(Node {
             gap: (start, self.bytes.len() as u32),
-            words,
-            masks,
+            packed: WordToken::of(gap),
             key,
             span_open,
             string_value,

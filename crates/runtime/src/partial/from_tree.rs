@@ -46,6 +46,21 @@ pub(crate) fn container_at(tree: &NestedTree<'_>, start: u32) -> Option<usize> {
     Some(k)
 }
 
+/// The end of the containers inside container `k` of `tree`: they follow
+/// it, contiguous (containers open in line order), those whose parent is
+/// it or one of them.
+fn inside_end(tree: &NestedTree<'_>, k: usize) -> usize {
+    let mut last = k + 1;
+    while tree
+        .opens
+        .get(last)
+        .is_some_and(|o| o.parent != NO_PARENT && o.parent as usize >= k)
+    {
+        last += 1;
+    }
+    last
+}
+
 /// The value of container `k` of `tree` (a line `text` the strict pass
 /// accepted), built whole from the tree; `None` when `k` is not a
 /// container below the top level or a number is beyond float range.
@@ -57,15 +72,7 @@ pub(crate) fn whole_container(
 ) -> Option<Value> {
     let opens = tree.opens;
     let first = opens.get(k).filter(|_| k > 0)?;
-    // The containers inside it follow it, contiguous (they open in line
-    // order): those whose parent is it or one of them.
-    let mut last = k + 1;
-    while opens
-        .get(last)
-        .is_some_and(|o| o.parent != NO_PARENT && o.parent as usize >= k)
-    {
-        last += 1;
-    }
+    let last = inside_end(tree, k);
     let inside = |open: u32| (k..last).contains(&(open as usize));
     // Its scalars, contiguous too, start after its opening bracket.
     let first_scalar = tree.scalars_within(first.start, u32::MAX).start;
@@ -169,15 +176,8 @@ pub(crate) fn refill_container(
     k: usize,
     value: &mut Value,
 ) -> Option<()> {
-    let opens = tree.opens;
-    let first = opens.get(k).filter(|_| k > 0)?;
-    let mut last = k + 1;
-    while opens
-        .get(last)
-        .is_some_and(|o| o.parent != NO_PARENT && o.parent as usize >= k)
-    {
-        last += 1;
-    }
+    let first = tree.opens.get(k).filter(|_| k > 0)?;
+    let last = inside_end(tree, k);
     let mut cursor = Cursor {
         container: k + 1,
         scalar: tree.scalars_within(first.start, u32::MAX).start,
@@ -333,6 +333,7 @@ fn tree_name(text: &str, name: (u32, u32)) -> Option<Cow<'_, str>> {
 mod tests {
     use super::*;
     use crate::members::MemberIndex;
+    use crate::partial::tests::nested_json;
     use proptest::prelude::*;
 
     /// Each container below the top level of `raw` built from the tree,
@@ -420,47 +421,22 @@ mod tests {
     /// in many ways (escapes, numbers serde_json reads otherwise, repeated
     /// and empty names, spaces).
     fn value() -> impl Strategy<Value = String> {
-        let scalar = prop_oneof![
-            Just("1".to_string()),
-            Just("-7".to_string()),
-            Just("-0".to_string()),
-            Just("0.5".to_string()),
-            Just("2E-3".to_string()),
-            Just("18446744073709551616".to_string()),
-            Just("null".to_string()),
-            Just("true".to_string()),
-            Just("\"x\"".to_string()),
-            Just("\"\"".to_string()),
-            Just("\"a\\\\b\\u00e9\\\"\"".to_string()),
-            Just("\"\\ud83d\\ude00 \\/\"".to_string()),
+        let scalars = vec![
+            "1",
+            "-7",
+            "-0",
+            "0.5",
+            "2E-3",
+            "18446744073709551616",
+            "null",
+            "true",
+            "\"x\"",
+            "\"\"",
+            "\"a\\\\b\\u00e9\\\"\"",
+            "\"\\ud83d\\ude00 \\/\"",
         ];
-        scalar.prop_recursive(5, 60, 6, |inner| {
-            let name = prop_oneof![
-                Just("a"),
-                Just("b"),
-                Just(""),
-                Just("Event Data"),
-                Just("\\u0061"),
-                Just("q\\\\"),
-            ];
-            prop_oneof![
-                (
-                    proptest::collection::vec(inner.clone(), 0..5),
-                    any::<bool>()
-                )
-                    .prop_map(|(items, spaced)| {
-                        let sep = if spaced { " , " } else { "," };
-                        format!("[{}]", items.join(sep))
-                    }),
-                proptest::collection::vec((name, inner), 0..5).prop_map(|members| {
-                    let body: Vec<String> = members
-                        .iter()
-                        .map(|(k, v)| format!("\"{k}\":{v}"))
-                        .collect();
-                    format!("{{{}}}", body.join(","))
-                }),
-            ]
-        })
+        let names = vec!["a", "b", "", "Event Data", "\\u0061", "q\\\\"];
+        nested_json(scalars, names, (5, 60, 6), true)
     }
 
     proptest::proptest! {

@@ -164,7 +164,7 @@ impl Prune<'_> {
 mod tests {
     use super::*;
     use crate::members::MemberIndex;
-    use crate::partial::tests::reads;
+    use crate::partial::tests::{nested_json, reads};
     use hypersigma_compiler::Profile;
     use proptest::prelude::*;
 
@@ -254,39 +254,22 @@ mod tests {
     /// A JSON value as text: objects and arrays of a few names (leaves,
     /// names on the profile's paths, escaped and spaced ones, repeats).
     fn value() -> impl Strategy<Value = String> {
-        let scalar = prop_oneof![
-            Just("1".to_string()),
-            Just("null".to_string()),
-            Just("\"x\"".to_string()),
-            Just("\"a\\\\b\\u00e9\"".to_string()),
+        let scalars = vec!["1", "null", "\"x\"", "\"a\\\\b\\u00e9\""];
+        let names = vec![
+            "CommandLine",
+            "Image",
+            "a",
+            "b",
+            "Tail",
+            "Other",
+            "Image Path",
+            "Im\\u0061ge",
+            "#text",
+            "EventData",
+            "UserData",
+            "Data",
         ];
-        scalar.prop_recursive(4, 40, 5, |inner| {
-            let name = prop_oneof![
-                Just("CommandLine"),
-                Just("Image"),
-                Just("a"),
-                Just("b"),
-                Just("Tail"),
-                Just("Other"),
-                Just("Image Path"),
-                Just("Im\\u0061ge"),
-                Just("#text"),
-                Just("EventData"),
-                Just("UserData"),
-                Just("Data"),
-            ];
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4)
-                    .prop_map(|items| format!("[{}]", items.join(","))),
-                proptest::collection::vec((name, inner), 0..5).prop_map(|members| {
-                    let body: Vec<String> = members
-                        .iter()
-                        .map(|(k, v)| format!("\"{k}\":{v}"))
-                        .collect();
-                    format!("{{{}}}", body.join(","))
-                }),
-            ]
-        })
+        nested_json(scalars, names, (4, 40, 5), false)
     }
 
     proptest::proptest! {

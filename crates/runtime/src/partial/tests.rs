@@ -3,6 +3,40 @@
 
 use super::*;
 use hypersigma_compiler::{parse_rule, CompileOptions, Profile};
+use proptest::prelude::*;
+
+/// JSON text of nested objects and arrays of `scalars` (written as given),
+/// members named from `names` (escapes and all), recursion bounded by
+/// `(depth, size, items)` as `prop_recursive` takes them; with `spaced`,
+/// some arrays are written with spaces around their commas.
+pub(crate) fn nested_json(
+    scalars: Vec<&'static str>,
+    names: Vec<&'static str>,
+    (depth, size, items): (u32, u32, u32),
+    spaced: bool,
+) -> impl Strategy<Value = String> {
+    let scalar = proptest::sample::select(scalars).prop_map(str::to_string);
+    scalar.prop_recursive(depth, size, items, move |inner| {
+        let name = proptest::sample::select(names.clone());
+        prop_oneof![
+            (
+                proptest::collection::vec(inner.clone(), 0..5),
+                any::<bool>()
+            )
+                .prop_map(move |(items, space)| {
+                    let sep = if spaced && space { " , " } else { "," };
+                    format!("[{}]", items.join(sep))
+                }),
+            proptest::collection::vec((name, inner), 0..5).prop_map(|members| {
+                let body: Vec<String> = members
+                    .iter()
+                    .map(|(k, v)| format!("\"{k}\":{v}"))
+                    .collect();
+                format!("{{{}}}", body.join(","))
+            }),
+        ]
+    })
+}
 
 /// [`parse_indexed`] with a selection on a line indexed first, as
 /// stage 2 sees it.
