@@ -40,6 +40,8 @@ impl Scanner<'_> {
 
     /// [`Scanner::stage2`] on the line it evaluates.
     fn stage2_of(&mut self, raw: &[u8], profile: &Profile) -> (Verdict, Option<Value>, usize) {
+        // The value this returns, if any, is this line's.
+        self.spare_events.written(raw.len());
         let engine = self.engine;
         let candidates = self.candidates.len();
         let whole = self

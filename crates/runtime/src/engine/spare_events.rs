@@ -13,11 +13,17 @@ use serde_json::Value;
 /// How many layouts keep a spare value (the oldest goes first).
 const SPARE_EVENTS: usize = 8;
 
+/// Events longer than this (as read) are not kept: the spares stay small
+/// whatever the input holds.
+const SPARE_BYTES: usize = 64 * 1024;
+
 /// The spare values, oldest first, each under its layout's serial number
-/// (`None`: the layout was not looked up).
+/// (`None`: the layout was not looked up), and the length of the line last
+/// written into a value ([`SpareEvents::written`]).
 #[derive(Debug, Default)]
 pub(super) struct SpareEvents {
     slots: Vec<(Option<u64>, Value)>,
+    last_line: usize,
 }
 
 impl SpareEvents {
@@ -27,9 +33,19 @@ impl SpareEvents {
         Some(self.slots.remove(i).1)
     }
 
+    /// Notes the length of the line stage 2 is reading (the value given
+    /// back next is that line's).
+    pub(super) fn written(&mut self, line: usize) {
+        self.last_line = line;
+    }
+
     /// Keeps `value` as the spare of layout `serial`, in place of the
-    /// oldest when all slots are taken.
+    /// oldest when all slots are taken; not when its line was longer than
+    /// [`SPARE_BYTES`].
     pub(super) fn put(&mut self, serial: Option<u64>, value: Value) {
+        if self.last_line > SPARE_BYTES {
+            return;
+        }
         if let Some(slot) = self.slots.iter_mut().find(|(s, _)| *s == serial) {
             slot.1 = value;
             return;
@@ -60,5 +76,12 @@ mod tests {
         assert_eq!(spares.take(None), Some(Value::from("unknown")));
         spares.put(Some(5), Value::from("again"));
         assert_eq!(spares.take(Some(5)), Some(Value::from("again")));
+        // A long line's value is not kept.
+        spares.written(SPARE_BYTES + 1);
+        spares.put(Some(6), Value::from("long"));
+        assert_eq!(spares.take(Some(6)), None);
+        spares.written(SPARE_BYTES);
+        spares.put(Some(6), Value::from("short"));
+        assert_eq!(spares.take(Some(6)), Some(Value::from("short")));
     }
 }
