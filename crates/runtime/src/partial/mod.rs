@@ -445,14 +445,12 @@ fn refill_value(
         }
     }
     // A container of a nested line: its old value refilled in place when
-    // it has the same members, else built afresh from the tree.
-    if let Some(tree) = tree.filter(|_| holds_container(text, member)) {
-        if let Some(k) = from_tree::container_at(tree, member.value.0) {
-            let refilled = matches!(value, Value::Object(_) | Value::Array(_))
-                && from_tree::refill_container(tree, text, k, value).is_some();
-            if !refilled {
-                *value = from_tree::whole_container(tree, text, k, &mut Default::default())?;
-            }
+    // it has the same members, else built afresh (from the tree).
+    let container = tree
+        .filter(|_| holds_container(text, member))
+        .and_then(|tree| Some((tree, from_tree::container_at(tree, member.value.0)?)));
+    if let Some((tree, k)) = container {
+        if from_tree::refill_container(tree, text, k, value).is_some() {
             return Some(());
         }
     }
