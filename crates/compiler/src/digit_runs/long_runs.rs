@@ -28,6 +28,10 @@ pub fn long_runs(text: &[u8]) -> LongRuns<'_> {
 pub fn has_long_run(text: &[u8]) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
+        if text.len() >= 32 && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2 (checked above).
+            return unsafe { has_long_run_avx2(text) };
+        }
         // SAFETY: SSE2 is part of every x86-64 processor.
         unsafe { has_long_run_sse2(text) }
     }
@@ -74,6 +78,39 @@ unsafe fn has_long_run_sse2(text: &[u8]) -> bool {
         at += STEP;
     }
     // The last 16 bytes, overlapping the blocks before: every run of
+    // LONG_RUN lies whole in one of them.
+    long_in(last)
+}
+
+/// [`has_long_run_sse2`] 32 bytes a block (blocks overlapping by
+/// `LONG_RUN - 1`), for texts of 32 bytes or more: a command line or a
+/// path takes about half the steps.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn has_long_run_avx2(text: &[u8]) -> bool {
+    use std::arch::x86_64::*;
+    const WIDE_STEP: usize = 32 - (LONG_RUN - 1);
+    let below = _mm256_set1_epi8(b'0' as i8 - 1);
+    let above = _mm256_set1_epi8(b'9' as i8 + 1);
+    let long_in = |block: &[u8; 32]| {
+        // SAFETY: `block` holds 32 bytes.
+        let v = unsafe { _mm256_loadu_si256(block.as_ptr().cast()) };
+        // Signed compares: bytes from 0x80 are negative, never digits.
+        let digits = _mm256_and_si256(_mm256_cmpgt_epi8(v, below), _mm256_cmpgt_epi8(above, v));
+        let m = _mm256_movemask_epi8(digits) as u32;
+        m & (m >> 1) & (m >> 2) & (m >> 3) & (m >> 4) != 0
+    };
+    let Some(last) = text.last_chunk::<32>() else {
+        return false;
+    };
+    let mut at = 0;
+    while let Some(block) = text.get(at..).and_then(|rest| rest.first_chunk::<32>()) {
+        if long_in(block) {
+            return true;
+        }
+        at += WIDE_STEP;
+    }
+    // The last 32 bytes, overlapping the blocks before: every run of
     // LONG_RUN lies whole in one of them.
     long_in(last)
 }
@@ -270,6 +307,23 @@ mod tests {
         runs
     }
 
+    /// [`has_long_run`] through each vector width this machine has, the
+    /// answer when they agree (a test failure otherwise).
+    fn every_vector_width(text: &[u8]) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: SSE2 is part of every x86-64 processor.
+            let narrow = unsafe { has_long_run_sse2(text) };
+            if text.len() >= 32 && std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the processor has AVX2 (checked above).
+                assert_eq!(unsafe { has_long_run_avx2(text) }, narrow, "{text:?}");
+            }
+            narrow
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        has_long_run_one_by_one(text)
+    }
+
     #[test]
     fn runs_are_found_wherever_they_lie() {
         for len in 0..200 {
@@ -283,6 +337,7 @@ mod tests {
                     assert_eq!(long_runs(&text).collect::<Vec<_>>(), expected);
                     assert_eq!(has_long_run(&text), !expected.is_empty());
                     assert_eq!(has_long_run_one_by_one(&text), !expected.is_empty());
+                    assert_eq!(every_vector_width(&text), !expected.is_empty());
                 }
             }
         }
@@ -309,6 +364,7 @@ mod tests {
         ) {
             let runs = runs_one_by_one(&text);
             prop_assert_eq!(has_long_run(&text), !runs.is_empty());
+            prop_assert_eq!(every_vector_width(&text), !runs.is_empty());
             prop_assert_eq!(long_runs(&text).collect::<Vec<_>>(), runs);
         }
     }
