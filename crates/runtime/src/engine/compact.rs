@@ -132,6 +132,11 @@ struct Layout {
     /// The log-source keys its members can be read as (until the gate
     /// asks: `None`).
     scope_slots: Option<LayoutSlots>,
+    /// The scalars some key slot reads, ascending (once the member index's
+    /// gates were taught by an event of this layout; see `teach_gates`),
+    /// and whether an event of it was offered to make a gate.
+    gate_positions: Option<Vec<u32>>,
+    gate_offered: bool,
     /// The runs of consecutive scalars no field-scoped witness counts in
     /// (first, last), from `places` (until a keyword check asks: `None`).
     nowhere_runs: Option<Vec<(u32, u32)>>,
@@ -381,6 +386,8 @@ impl Scanner<'_> {
                     serial: compact.next_serial,
                     places: None,
                     scope_slots: None,
+                    gate_positions: None,
+                    gate_offered: false,
                     nowhere_runs: None,
                     repeats: Vec::new(),
                     looked_up: 0,
@@ -416,6 +423,39 @@ impl Scanner<'_> {
             .scope_slots
             .get_or_insert_with(|| scopes.layout_slots(&self.members, raw, &mut compact.name_buf));
         self.raw_scope.read(scopes, &self.members, slots);
+    }
+
+    /// Teaches the member index's gates (`members/gates.rs`) the scope
+    /// gate's verdict on the indexed event `raw` (`outside`: of no rule's
+    /// log source), its log-source values read and no escape or character
+    /// that could hide text in it; for flat lines with a shape alone. The
+    /// first event of a layout that is of no rule's log source may make a
+    /// gate (a layout whose events are all of some source has no use for
+    /// one).
+    pub(super) fn teach_gates(&mut self, raw: &[u8], outside: bool) {
+        if !self.members.is_flat() || self.members.shape().is_none() {
+            return;
+        }
+        // The layout the log-source values were read with.
+        let Some(layout) = self
+            .compact
+            .current
+            .and_then(|i| self.compact.layouts.get_mut(i))
+        else {
+            return;
+        };
+        let make = outside && !layout.gate_offered;
+        if !make && !self.members.gate_pending() {
+            return;
+        }
+        layout.gate_offered |= make;
+        let Some(slots) = layout.scope_slots.as_ref() else {
+            return;
+        };
+        let positions = layout
+            .gate_positions
+            .get_or_insert_with(|| slots.key_positions());
+        self.members.learn_gate(raw, positions, outside, make);
     }
 
     /// Appends to `out` the byte ranges of the indexed event `raw` that hold

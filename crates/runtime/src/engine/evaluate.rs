@@ -49,6 +49,9 @@ impl Scanner<'_> {
             .iter()
             .any(|&r| engine.reads.whole_event[r as usize]);
         let this_event = (raw.as_ptr() as usize, raw.len());
+        if candidates == 0 && self.gate_passed == Some(this_event) {
+            return (Verdict::Matched(Vec::new()), None, 0);
+        }
         if self.indexed_event != Some(this_event) {
             self.index_event(raw);
             self.indexed_event = Some(this_event);

@@ -382,6 +382,7 @@ impl Engine {
             raw_scope: RawScopeState::default(),
             scope_marks: vec![(0, false); self.scopes.len()],
             indexed_event: None,
+            gate_passed: None,
             subset_cache: SubsetCache::default(),
             compact: CompactEvent::default(),
             filter: None,
@@ -450,6 +451,10 @@ pub struct Scanner<'e> {
     /// The event `members` indexes (its address and length), when it is the
     /// last [`Scanner::candidates`] call's: stage 2 then reuses the index.
     indexed_event: Option<(usize, usize)>,
+    /// The event that passed a gate of `members` (`members/gates.rs`),
+    /// when it is the last [`Scanner::candidates`] call's: valid, of no
+    /// rule's log source, not indexed.
+    gate_passed: Option<(usize, usize)>,
     /// The members stage 2 builds, for the profile last seen (its address
     /// and a copy).
     filter: Option<(usize, Box<Profile>, MemberFilter)>,
@@ -521,7 +526,10 @@ impl Scanner<'_> {
     /// [`Scanner::stage2`] then evaluates in its place.
     pub fn candidates(&mut self, raw: &[u8]) -> &[u32] {
         self.unescaped.of = None;
-        let indexed = self.index_event(raw);
+        let Some(indexed) = self.index_event_gated(raw) else {
+            self.candidates.clear();
+            return &self.candidates;
+        };
         let hiding = indexed && self.members.seen().is_some_and(|seen| seen.hiding_escape);
         if hiding && !self.engine.options.no_prefilter {
             let mut line = std::mem::take(&mut self.unescaped.line);
@@ -735,6 +743,7 @@ impl Scanner<'_> {
     pub fn evaluate_rules(&mut self, raw: &[u8], profile: &Profile, rules: &[u32]) -> Verdict {
         let n = self.engine.rules.len();
         self.indexed_event = None;
+        self.gate_passed = None;
         self.unescaped.of = None;
         self.candidates.clear();
         self.candidates
@@ -796,6 +805,8 @@ use value_hits::ValueHits;
 use verdict_memo::VerdictMemo;
 #[cfg(test)]
 mod filter_tests;
+#[cfg(test)]
+mod gate_tests;
 #[cfg(test)]
 mod stage2_tests;
 #[cfg(test)]

@@ -7,6 +7,7 @@
 use hypersigma_compiler::witness::normalize_member_into;
 
 use super::Scanner;
+use crate::members::Gated;
 
 /// Where one stage-1 hit lies, as field-scoped witnesses see it.
 #[derive(Clone, Copy)]
@@ -32,6 +33,31 @@ impl HitPlace {
 }
 
 impl Scanner<'_> {
+    /// [`Scanner::index_event`] for stage 1, letting the member index stop
+    /// at its gates when the scope gate is on (`members/gates.rs`): `None`
+    /// for an event that passed one (valid, of no rule's log source, not
+    /// indexed), noted for [`Scanner::stage2`].
+    pub(super) fn index_event_gated(&mut self, raw: &[u8]) -> Option<bool> {
+        self.gate_passed = None;
+        if !self.engine.raw.gate || self.engine.options.no_prefilter {
+            return Some(self.index_event(raw));
+        }
+        let built = self.members.build_gated(raw);
+        self.compact.current = None;
+        self.span_places.clear();
+        match built {
+            Gated::Passed => {
+                self.indexed_event = None;
+                self.gate_passed = Some((raw.as_ptr() as usize, raw.len()));
+                None
+            }
+            Gated::Built(ok) => {
+                self.span_places.resize(self.members.len(), None);
+                Some(ok)
+            }
+        }
+    }
+
     /// Indexes the event's members (see
     /// [`crate::members::MemberIndex::build`]); false when it cannot be
     /// indexed.

@@ -99,7 +99,9 @@ impl Scanner<'_> {
             return false;
         }
         let k = self.scope_set(raw, known);
-        self.subset_cache.is_empty(k)
+        let outside = self.subset_cache.is_empty(k);
+        self.teach_gates(raw, outside);
+        outside
     }
 
     /// Whether the raw event may be of scope `s`: false for an unmapped

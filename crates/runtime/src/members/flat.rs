@@ -10,25 +10,51 @@ use super::{after_byte, scalar_end, skip_spaces, Seen};
 use crate::special_bytes::SpecialBytes;
 use crate::strict_json::{string_end, Escapes, TopMember};
 
-/// [`MemberIndex::read_flat`]'s loop over the members of a flat line
-/// whose `{` is at `separator`: each pushed to `top` (a member holding a
-/// container too, its value range empty, its position in `container`);
-/// the trie node of the last name when the line ends after a value.
+/// How [`flat_members`] ended.
+pub(super) enum FlatRead {
+    /// The line ended after a value: the trie node of its last name.
+    Ended(u32),
+    /// At a gate (`gates.rs`): the node of the last name read and the
+    /// comma after its value.
+    Gate(u32, usize),
+    /// At a member holding a container (its position in `container`), or
+    /// at what this pass does not read.
+    Stopped,
+}
+
+/// [`MemberIndex::read_flat`]'s loop over the members of a flat line from
+/// `start`: the separator before the next member (the `{`, or a comma)
+/// and the trie node of the names before it. Each member is pushed to
+/// `top` (a member holding a container too, its value range empty, its
+/// position in `container`). With `GATING`, the loop stops at the first
+/// gate it passes, unless an escape so far could hide text (a loop of its
+/// own: the check in every line's loop cost ~12 instructions a member).
 #[inline(always)]
-pub(super) fn flat_members(
+pub(super) fn flat_members<const GATING: bool>(
     shapes: &mut Shapes,
     top: &mut Vec<TopMember>,
     seen: &mut Seen,
     raw: &[u8],
     specials: &SpecialBytes,
-    mut separator: usize,
+    start: (u32, usize),
     container: &mut Option<usize>,
-) -> Option<u32> {
+) -> FlatRead {
     let (mut hiding, mut rewritten) = (false, false);
     // Where the names so far lie in the trie of shapes.
-    let mut node = shapes::ROOT;
+    let (mut node, mut separator) = start;
+    // A separator inside the line (as every comma found after it is):
+    // told so, the compiler keeps the trie's compare of the bytes after
+    // it free of an overflow test (~6 instructions a member).
+    if separator >= raw.len() {
+        return FlatRead::Stopped;
+    }
     let end = loop {
-        let (name, name_escaped, after_colon) = match shapes.follow(node, raw, separator) {
+        let followed = if GATING {
+            shapes.follow_inlined(node, raw, separator)
+        } else {
+            shapes.follow(node, raw, separator)
+        };
+        let (name, name_escaped, after_colon) = match followed {
             // A known name written as usual: its bytes are its token's.
             Some((child, after)) => {
                 node = child;
@@ -38,7 +64,7 @@ pub(super) fn flat_members(
                 let Some((child, name, escapes, after)) =
                     new_flat_name(shapes, node, raw, specials, separator)
                 else {
-                    break None;
+                    break FlatRead::Stopped;
                 };
                 hiding |= escapes.hiding;
                 node = child;
@@ -61,7 +87,7 @@ pub(super) fn flat_members(
                 });
                 *container = Some(at);
             }
-            break None;
+            break FlatRead::Stopped;
         };
         hiding |= escapes.hiding;
         rewritten |= escapes.rewritten_number;
@@ -78,9 +104,14 @@ pub(super) fn flat_members(
             _ => end,
         };
         match raw.get(next) {
-            Some(b',') => separator = next,
-            Some(b'}') if skip_spaces(raw, next + 1) == raw.len() => break Some(node),
-            _ => break None,
+            Some(b',') => {
+                separator = next;
+                if GATING && !hiding && shapes.gate_at(node) != shapes::NONE {
+                    break FlatRead::Gate(node, next);
+                }
+            }
+            Some(b'}') if skip_spaces(raw, next + 1) == raw.len() => break FlatRead::Ended(node),
+            _ => break FlatRead::Stopped,
         }
     };
     seen.hiding_escape |= hiding;
@@ -111,4 +142,42 @@ fn new_flat_name(
         _ => shapes::NONE,
     };
     Some((child, name, escapes, after_byte(raw, name_end, b':')?))
+}
+
+/// The rest of a line whose flat pass stopped at a gate, from the comma
+/// at `separator` after the member of trie node `node`: read as the flat
+/// pass reads it (each name a known child in the trie, each value a
+/// checked scalar), nothing listed. The trie node of the last name when
+/// the line ends there; `None` at a name the trie does not know (or
+/// written otherwise), a container, an escape that could hide text, or
+/// anything the flat pass would not accept.
+#[inline(never)]
+pub(super) fn rest_of_line(
+    shapes: &Shapes,
+    raw: &[u8],
+    specials: &SpecialBytes,
+    mut separator: usize,
+    mut node: u32,
+) -> Option<u32> {
+    loop {
+        let (child, after_colon) = shapes.follow_inlined(node, raw, separator)?;
+        node = child;
+        let at = match raw.get(after_colon) {
+            Some(b' ') => skip_spaces(raw, after_colon),
+            _ => after_colon,
+        };
+        let (end, escapes) = scalar_end(raw, at, specials)?;
+        if escapes.hiding {
+            return None;
+        }
+        let next = match raw.get(end) {
+            Some(b' ') => skip_spaces(raw, end),
+            _ => end,
+        };
+        match raw.get(next) {
+            Some(b',') => separator = next,
+            Some(b'}') if skip_spaces(raw, next + 1) == raw.len() => return Some(node),
+            _ => return None,
+        }
+    }
 }

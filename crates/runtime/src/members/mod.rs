@@ -20,6 +20,7 @@
 //! same spans, no verdict) and serde_json in stage 2.
 
 mod flat;
+mod gates;
 mod lenient;
 mod shapes;
 mod skeletons;
@@ -29,7 +30,9 @@ use crate::special_bytes::SpecialBytes;
 use crate::strict_json::{
     is_rewritten_number, number_token, string_end, word_end, Escapes, TopMember, MAX_DEPTH,
 };
-use flat::flat_members;
+use flat::{flat_members, FlatRead};
+pub(crate) use gates::Gated;
+use gates::{Gates, ToGate};
 use shapes::Shapes;
 use skeletons::Skeletons;
 
@@ -82,6 +85,9 @@ enum FlatEnd {
     Container(usize),
     /// It stopped at anything else.
     Refused,
+    /// It passed a gate: the line is valid, of no rule's log source, and
+    /// not indexed (`gates.rs`).
+    PassedGate,
 }
 
 /// What a number or a word is to [`TopMember::plain_string`]: not a string
@@ -161,6 +167,12 @@ pub struct MemberIndex {
     /// skeleton is kept).
     skeletons: Skeletons,
     skeleton: Option<u64>,
+    /// The gates of the trie of shapes (`gates.rs`); whether this line's
+    /// flat pass may stop at one ([`MemberIndex::build_gated`]), and
+    /// whether it passed one (nothing indexed).
+    gates: Gates,
+    gating: bool,
+    passed_gate: bool,
 }
 
 /// What a line the strict pass accepted holds that may make its text read
@@ -270,12 +282,17 @@ impl MemberIndex {
         self.strict = false;
         self.shape = None;
         self.skeleton = None;
+        self.passed_gate = false;
+        self.gates.start_line();
         if raw.len() >= u32::MAX as usize {
             self.spans.clear();
             self.containers.clear();
             return false;
         }
         self.strict = self.build_strict(raw).is_some();
+        if self.passed_gate {
+            return false;
+        }
         self.strict || self.build_lenient(raw)
     }
 
@@ -379,6 +396,12 @@ impl MemberIndex {
         }
         match self.build_flat(raw, specials) {
             FlatEnd::Read => Some(()),
+            FlatEnd::PassedGate => {
+                self.passed_gate = true;
+                self.top.clear();
+                self.spans.clear();
+                None
+            }
             end => self.build_not_flat(raw, specials, end),
         }
     }
@@ -450,7 +473,7 @@ impl MemberIndex {
     fn build_flat(&mut self, raw: &[u8], specials: &SpecialBytes) -> FlatEnd {
         let mut container = None;
         match self.read_flat(raw, specials, &mut container) {
-            Some(()) => FlatEnd::Read,
+            Some(end) => end,
             None => container.map_or(FlatEnd::Refused, FlatEnd::Container),
         }
     }
@@ -462,28 +485,42 @@ impl MemberIndex {
         raw: &[u8],
         specials: &SpecialBytes,
         container: &mut Option<usize>,
-    ) -> Option<()> {
+    ) -> Option<FlatEnd> {
         // The separator before each member: `{`, then a comma.
         let separator = skip_spaces(raw, 0);
         if raw.get(separator) != Some(&b'{') {
             return None;
         }
-        self.shapes.before_line();
+        if self.shapes.before_line() {
+            self.gates.clear();
+        }
+        let mut start = (shapes::ROOT, separator);
+        // Gates only for ASCII lines: no character folding to ASCII can
+        // hide a name or value then.
+        if self.gating && !self.seen.non_ascii && self.gates.any() {
+            match self.read_to_gate(raw, specials, separator, container) {
+                ToGate::Done(end) => return end,
+                ToGate::From(at) => start = at,
+            }
+        }
         // The loop's state apart from the index (the fields it writes
         // borrowed one by one, the seen flags as locals written once),
         // which keeps more of it in registers.
         let mut seen = self.seen;
-        let read = flat_members(
-            &mut self.shapes,
-            &mut self.top,
-            &mut seen,
-            raw,
-            specials,
-            separator,
-            container,
-        );
+        let (shapes, top) = (&mut self.shapes, &mut self.top);
+        let read = flat_members::<false>(shapes, top, &mut seen, raw, specials, start, container);
         self.seen = seen;
-        let node = read?;
+        let FlatRead::Ended(node) = read else {
+            return None;
+        };
+        self.finish_flat(node);
+        Some(FlatEnd::Read)
+    }
+
+    /// The index of a flat line the flat pass read to its end, the trie
+    /// node of its last name given.
+    #[inline(always)]
+    fn finish_flat(&mut self, node: u32) {
         // The scalars are the top-level members' values: one copy in a
         // tight loop, not a second push per member.
         self.spans.extend(self.top.iter().map(|m| Span {
@@ -492,7 +529,6 @@ impl MemberIndex {
             key: m.name,
         }));
         self.shape = self.shapes.end_at(node);
-        Some(())
     }
 
     /// The strict pass for any shape: nested objects and arrays, with the

@@ -433,6 +433,15 @@ pub(crate) struct LayoutSlots {
     container_fields: Vec<usize>,
 }
 
+impl LayoutSlots {
+    /// The scalars some key can be read from, ascending.
+    pub(crate) fn key_positions(&self) -> Vec<u32> {
+        let mut positions: Vec<u32> = self.scalars.iter().map(|&(k, _)| k).collect();
+        positions.dedup();
+        positions
+    }
+}
+
 impl RawScopeState {
     /// Reads the log-source values of the event `index` was built on, the
     /// key slots of its layout given ([`RawScopes::layout_slots`]).

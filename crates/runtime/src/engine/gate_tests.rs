@@ -1,0 +1,182 @@
+//! Tests of the member index's gates as the engine uses them
+//! (`members/gates.rs`): a line that passes a gate gets the verdict a
+//! scanner without gates gives, whatever its members past the gate hold.
+
+use proptest::prelude::*;
+
+use super::tests::{engine, without_prefilter};
+use super::*;
+
+/// The process-creation rule of these tests.
+const WHOAMI: &str = "    s: {CommandLine|contains: 'whoami'}\n    condition: s";
+
+/// An engine of [`WHOAMI`] with the scope gate on (one witness alone would
+/// leave it off), and one without prefilter (the verdicts to give).
+fn engines() -> (Engine, Engine) {
+    let mut gated = engine(&[WHOAMI], false);
+    gated.raw.gate = true;
+    let reference = without_prefilter(&gated);
+    (gated, reference)
+}
+
+/// What the rest of a line may hold past its first members.
+#[derive(Debug, Clone)]
+enum Tail {
+    /// Scalars only, as the lines before.
+    Plain,
+    /// A member named as a log-source key again (the last one counts).
+    KeyAgain(&'static str),
+    /// A `\u` escape (it could hide text).
+    Escape,
+    /// A member holding an object.
+    Container,
+    /// Not JSON.
+    Broken(&'static str),
+    /// Text outside ASCII.
+    NonAscii,
+    /// A member the lines before did not have.
+    NewName,
+    /// Spaces around the colon.
+    Spaced,
+}
+
+/// A Sysmon line of event id `id` (1: a process creation) whose command
+/// line holds `command`, the members the gate reads first, `n` varying
+/// the others, with `tail` past them.
+fn line(id: u32, command: &str, n: u32, tail: &Tail) -> String {
+    let mut text = format!(
+        r#"{{"EventID":{id},"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"ws-{n}","EventRecordID":{n},"UtcTime":"2026-11-29 06:00:{:02}.000","ProcessId":{n},"Image":"C:\\w\\cmd.exe","CommandLine":"{command}""#,
+        n % 60
+    );
+    text.push_str(match tail {
+        Tail::Plain => "",
+        Tail::KeyAgain(member) => member,
+        Tail::Escape => r#","User":"\u0041dmin""#,
+        Tail::Container => r#","Details":{"a":1}"#,
+        Tail::Broken(bytes) => bytes,
+        Tail::NonAscii => r#","User":"Jürgen""#,
+        Tail::NewName => r#","Extra":"x""#,
+        Tail::Spaced => r#","User" : "x""#,
+    });
+    text.push_str(r#","ParentImage":"C:\\w\\explorer.exe","User2":"SYSTEM"}"#);
+    text
+}
+
+/// Matches `raw` with both scanners and requires the same verdict;
+/// whether the gated one passed a gate.
+fn same_verdict(gated: &mut Scanner<'_>, reference: &mut Scanner<'_>, raw: &str) -> bool {
+    let p = Profile::sysmon();
+    let expected = reference.match_event(raw.as_bytes(), &p);
+    assert_eq!(gated.match_event(raw.as_bytes(), &p), expected, "{raw}");
+    gated.gate_passed.is_some()
+}
+
+#[test]
+fn lines_of_no_log_source_pass_a_gate_and_others_read_on() {
+    let (gated, reference) = engines();
+    let (mut s, mut r) = (gated.scanner().unwrap(), reference.scanner().unwrap());
+    // The first line of no source makes the gate; the next ones pass it.
+    assert!(!same_verdict(
+        &mut s,
+        &mut r,
+        &line(3, "whoami", 0, &Tail::Plain)
+    ));
+    let mut passed = 0;
+    for n in 1..50 {
+        passed += usize::from(same_verdict(
+            &mut s,
+            &mut r,
+            &line(3, "whoami", n, &Tail::Plain),
+        ));
+        // A process creation stops at the gate and reads on: it matches.
+        assert!(!same_verdict(
+            &mut s,
+            &mut r,
+            &line(1, "whoami", n, &Tail::Plain)
+        ));
+    }
+    assert_eq!(passed, 49);
+    // Past the gate, a key member again makes the line a process
+    // creation: it does not pass, and it matches.
+    let again = line(3, "whoami", 7, &Tail::KeyAgain(r#","EventID":1"#));
+    assert!(!same_verdict(&mut s, &mut r, &again));
+    assert_eq!(
+        s.match_event(again.as_bytes(), &Profile::sysmon()),
+        Verdict::Matched(vec![0])
+    );
+    // Neither do lines whose rest could hide text, holds a container, is
+    // broken, is outside ASCII or has names the trie does not know.
+    for tail in [
+        Tail::Escape,
+        Tail::Container,
+        Tail::Broken(r#","User":"x"#),
+        Tail::Broken(r#","User":"\q""#),
+        Tail::Broken(r#","User":tru"#),
+        Tail::NonAscii,
+        Tail::NewName,
+        Tail::Spaced,
+    ] {
+        let raw = line(3, "whoami", 9, &tail);
+        assert!(!same_verdict(&mut s, &mut r, &raw), "{tail:?}");
+    }
+    // A broken line is rejected as without gates.
+    let broken = line(3, "whoami", 9, &Tail::Broken(r#","User":"x"#));
+    assert!(matches!(
+        s.match_event(broken.as_bytes(), &Profile::sysmon()),
+        Verdict::Rejected(_)
+    ));
+    // Lines of a shape learnt since pass too.
+    let new_shape = line(3, "whoami", 11, &Tail::NewName);
+    assert!(same_verdict(&mut s, &mut r, &new_shape));
+}
+
+#[test]
+fn a_gate_that_seldom_passes_is_retired() {
+    let (gated, reference) = engines();
+    let (mut s, mut r) = (gated.scanner().unwrap(), reference.scanner().unwrap());
+    same_verdict(&mut s, &mut r, &line(3, "x", 0, &Tail::Plain));
+    assert!(s.members.gates_active());
+    for n in 0..1100 {
+        same_verdict(&mut s, &mut r, &line(1, "x", n, &Tail::Plain));
+    }
+    assert!(!s.members.gates_active());
+    // Retired, it is not made again.
+    same_verdict(&mut s, &mut r, &line(3, "x", 1, &Tail::Plain));
+    assert!(!s.members.gates_active());
+}
+
+/// The tails of [`Tail`], with the members named as keys again.
+fn tails() -> impl proptest::strategy::Strategy<Value = Tail> {
+    prop_oneof![
+        8 => Just(Tail::Plain),
+        1 => Just(Tail::KeyAgain(r#","EventID":1"#)),
+        1 => Just(Tail::KeyAgain(r#","EventID":3"#)),
+        1 => Just(Tail::KeyAgain(r#","Channel":"Security""#)),
+        1 => Just(Tail::Escape),
+        1 => Just(Tail::Container),
+        1 => Just(Tail::Broken(r#","User":"x"#)),
+        1 => Just(Tail::NonAscii),
+        1 => Just(Tail::NewName),
+        1 => Just(Tail::Spaced),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any run of lines, of either source, with any tail: the gated
+    /// scanner gives every line the verdict a scanner without prefilter
+    /// gives.
+    #[test]
+    fn gated_lines_get_the_verdicts_of_every_line(
+        lines in prop::collection::vec(
+            (prop_oneof![Just(1u32), Just(3u32)], any::<bool>(), tails()), 1..120)
+    ) {
+        let (gated, reference) = engines();
+        let (mut s, mut r) = (gated.scanner().unwrap(), reference.scanner().unwrap());
+        for (n, (id, whoami, tail)) in lines.iter().enumerate() {
+            let command = if *whoami { "whoami /all" } else { "dir" };
+            same_verdict(&mut s, &mut r, &line(*id, command, n as u32, tail));
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! Gates: where the flat pass may stop listing a line's members, because
+//! what the line holds past them cannot change stage 1's scope gate.
+//!
+//! The scope gate (`engine/scopes.rs`) drops an event of no rule's log
+//! source before anything else is read of it. What it reads of a flat line
+//! is the tokens of the few members whose names can be log-source keys
+//! (channel, provider, event id, the fields of source conditions): with a
+//! process_creation rule set, the first three members of a Sysmon or
+//! Security line. Yet every member of such a line was listed, ~130
+//! instructions each, before the gate asked for them.
+//!
+//! A *gate* is a node of the trie of shapes (`shapes.rs`): the one after
+//! the last key member of a layout the engine saw. It keeps the positions
+//! of the key members before it and, as the engine teaches it:
+//! - the gate's verdict (of no rule's log source, or possibly of some) for
+//!   each list of tokens those members held;
+//! - for each shape of line through it, whether the members after the gate
+//!   hold no key (the engine's layout of the shape has the gate's key
+//!   members and no other).
+//!
+//! A line the flat pass reads to a gate stops there. When the gate knows
+//! its tokens as of no log source, the rest is read as the flat pass reads
+//! it but nothing is listed (`flat::rest_of_line`); if it ends in a shape
+//! known to hold no key past the gate, the line is valid (the same checks
+//! as the strict flat pass) and of no rule's log source, which is all the
+//! engine needs of it: it *passed* the gate. Any other line at a gate
+//! reads on from where it stopped (tokens not known, or known to be of
+//! some source), or is read again from its start (a shape not known, a new
+//! name, a container, an escape that could hide text), and the engine
+//! teaches the gate what it then decides.
+//!
+//! Only ASCII lines stop (a character folding to ASCII could hide a name),
+//! and the flat pass does not stop after an escape that could hide text.
+//! A gate whose stops seldom pass is retired, so that a rule set most
+//! events are in scope of does not pay for the stops. Bounded: the gates
+//! go with the trie when it starts over; at most [`MAX_GATES`] gates, each
+//! keeping [`MAX_KNOWN`] token lists and shapes at most.
+
+use std::collections::HashMap;
+
+use super::flat::{flat_members, rest_of_line, FlatRead};
+use super::shapes::{self, NONE};
+use super::{FlatEnd, MemberIndex};
+use crate::special_bytes::SpecialBytes;
+
+/// Gates kept at most (then no more are made until the trie starts over).
+const MAX_GATES: usize = 256;
+
+/// Token lists and shapes a gate keeps at most, each.
+const MAX_KNOWN: usize = 1024;
+
+/// Token lists longer than this are not kept.
+const MAX_TOKENS_LEN: usize = 1024;
+
+/// A gate is made only where at least this many members follow it in the
+/// line that makes it (fewer are not worth a stop).
+const MIN_REST: usize = 4;
+
+/// Stops a gate counts before it may be retired, and the share of them
+/// that must have passed (one in `PASSING`) for it to stay.
+const TRIAL_STOPS: u32 = 1024;
+const PASSING: u32 = 8;
+
+/// What indexing a line with gates gave ([`MemberIndex::build_gated`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gated {
+    /// The line passed a gate: valid, of no rule's log source, not indexed.
+    Passed,
+    /// The line was indexed, as [`MemberIndex::build`] says.
+    Built(bool),
+}
+
+/// What a stop at a gate leads to ([`MemberIndex::at_gate`]).
+enum AtGate {
+    Passed,
+    ReadOn,
+    Again,
+}
+
+/// How the flat pass goes on after [`MemberIndex::read_to_gate`].
+pub(super) enum ToGate {
+    /// It is over: what [`MemberIndex::read_flat`] returns.
+    Done(Option<FlatEnd>),
+    /// It reads on from here (the separator before the next member and
+    /// the trie node of the names before it), stopping at no gate.
+    From((u32, usize)),
+}
+
+/// One gate.
+#[derive(Debug)]
+struct Gate {
+    /// Its node in the trie.
+    node: u32,
+    /// The positions of the key members before it, ascending.
+    positions: Vec<u32>,
+    /// Per list of those members' tokens (length-prefixed): of no rule's
+    /// log source.
+    verdicts: HashMap<Vec<u8>, bool, foldhash::fast::FixedState>,
+    /// Per shape through it: no key member past it.
+    shapes: HashMap<u64, bool, foldhash::fast::FixedState>,
+    /// Stops, and the stops that passed, while on trial.
+    stops: u32,
+    passed: u32,
+}
+
+/// The gates of one trie of shapes.
+#[derive(Debug, Default)]
+pub(super) struct Gates {
+    gates: Vec<Gate>,
+    /// The gates in the trie (not retired).
+    active: usize,
+    /// The gate the line indexed last stopped at without passing, its
+    /// tokens in `tokens`: what the engine decides of the line is taught
+    /// to it.
+    pending: Option<u32>,
+    tokens: Vec<u8>,
+}
+
+impl Gates {
+    /// Forgets every gate (the trie started over).
+    pub(super) fn clear(&mut self) {
+        self.gates.clear();
+        self.active = 0;
+        self.pending = None;
+    }
+
+    /// Whether some gate is in the trie.
+    pub(super) fn any(&self) -> bool {
+        self.active > 0
+    }
+
+    /// A new line: nothing pending.
+    pub(super) fn start_line(&mut self) {
+        self.pending = None;
+    }
+}
+
+/// `tokens` emptied, then the tokens of `raw` at `positions` of `top`,
+/// each length-prefixed; false when one is missing.
+fn tokens_at(
+    raw: &[u8],
+    top: &[crate::strict_json::TopMember],
+    positions: &[u32],
+    tokens: &mut Vec<u8>,
+) -> bool {
+    tokens.clear();
+    for &k in positions {
+        let Some(token) = top
+            .get(k as usize)
+            .and_then(|m| raw.get(m.value.0 as usize..m.value.1 as usize))
+        else {
+            return false;
+        };
+        tokens.extend_from_slice(&(token.len() as u32).to_le_bytes());
+        tokens.extend_from_slice(token);
+    }
+    true
+}
+
+impl MemberIndex {
+    /// The flat pass of a line from its `{` at `separator`, stopping at
+    /// the first gate (out of line: the loop of lines without gates keeps
+    /// its registers).
+    #[inline(never)]
+    pub(super) fn read_to_gate(
+        &mut self,
+        raw: &[u8],
+        specials: &SpecialBytes,
+        separator: usize,
+        container: &mut Option<usize>,
+    ) -> ToGate {
+        let mut seen = self.seen;
+        let (shapes, top) = (&mut self.shapes, &mut self.top);
+        let start = (shapes::ROOT, separator);
+        let read = flat_members::<true>(shapes, top, &mut seen, raw, specials, start, container);
+        self.seen = seen;
+        match read {
+            FlatRead::Ended(node) => {
+                self.finish_flat(node);
+                ToGate::Done(Some(FlatEnd::Read))
+            }
+            FlatRead::Stopped => ToGate::Done(None),
+            FlatRead::Gate(node, at) => match self.at_gate(raw, specials, node, at) {
+                AtGate::Passed => ToGate::Done(Some(FlatEnd::PassedGate)),
+                AtGate::ReadOn => ToGate::From((node, at)),
+                AtGate::Again => {
+                    // From the line's start, as if no gate were there.
+                    self.top.clear();
+                    self.seen.hiding_escape = false;
+                    self.seen.rewritten_number = false;
+                    ToGate::From(start)
+                }
+            },
+        }
+    }
+
+    /// [`MemberIndex::build`], with the flat pass allowed to stop at gates:
+    /// [`Gated::Passed`] for a line that passed one (nothing indexed).
+    pub(crate) fn build_gated(&mut self, raw: &[u8]) -> Gated {
+        self.gating = true;
+        let built = self.build(raw);
+        self.gating = false;
+        if self.passed_gate {
+            Gated::Passed
+        } else {
+            Gated::Built(built)
+        }
+    }
+
+    /// The flat pass stopped at the gate of `node`, the comma after the
+    /// member's value at `separator`. Out of line, as the rest's reading:
+    /// the flat pass keeps its registers.
+    #[inline(never)]
+    fn at_gate(
+        &mut self,
+        raw: &[u8],
+        specials: &SpecialBytes,
+        node: u32,
+        separator: usize,
+    ) -> AtGate {
+        let g = self.shapes.gate_at(node);
+        let Some(gate) = self.gates.gates.get_mut(g as usize) else {
+            return AtGate::ReadOn;
+        };
+        if gate.stops < TRIAL_STOPS {
+            gate.stops += 1;
+        } else if gate.passed < TRIAL_STOPS / PASSING {
+            // Retired: kept (so that it is not made again), out of the trie.
+            self.shapes.set_gate(node, NONE);
+            self.gates.active -= 1;
+            return AtGate::ReadOn;
+        }
+        let tokens = &mut self.gates.tokens;
+        if !tokens_at(raw, &self.top, &gate.positions, tokens) {
+            return AtGate::ReadOn;
+        }
+        match gate.verdicts.get(tokens.as_slice()) {
+            Some(true) => {}
+            Some(false) => return AtGate::ReadOn,
+            None => {
+                self.gates.pending = Some(g);
+                return AtGate::ReadOn;
+            }
+        }
+        self.gates.pending = Some(g);
+        let end = rest_of_line(&self.shapes, raw, specials, separator, node);
+        let clear = end
+            .and_then(|end| self.shapes.shape_at(end))
+            .and_then(|shape| gate.shapes.get(&shape).copied());
+        if clear == Some(true) {
+            self.gates.pending = None;
+            if gate.stops < TRIAL_STOPS {
+                gate.passed += 1;
+            }
+            return AtGate::Passed;
+        }
+        AtGate::Again
+    }
+
+    /// Whether some gate is in the trie (tests).
+    #[cfg(test)]
+    pub(crate) fn gates_active(&self) -> bool {
+        self.gates.any()
+    }
+
+    /// Whether the line indexed last stopped at a gate that has something
+    /// to learn of it ([`MemberIndex::learn_gate`]).
+    pub(crate) fn gate_pending(&self) -> bool {
+        self.gates.pending.is_some()
+    }
+
+    /// Teaches the gates what the engine decided of the line indexed last
+    /// (a flat line with a shape, no escape or character that could hide
+    /// text): `positions`, the key members of its layout, ascending;
+    /// `outside`, whether it is of no rule's log source. The gate it
+    /// stopped at learns its tokens' verdict and whether its shape holds
+    /// keys past the gate; with `make`, a line that stopped at none makes
+    /// the gate after its last key member.
+    pub(crate) fn learn_gate(&mut self, raw: &[u8], positions: &[u32], outside: bool, make: bool) {
+        let Some(shape) = self.shape.filter(|_| self.strict) else {
+            return;
+        };
+        if let Some(g) = self.gates.pending.take() {
+            let Some(gate) = self.gates.gates.get_mut(g as usize) else {
+                return;
+            };
+            let clear = gate.positions == positions;
+            if gate.shapes.len() < MAX_KNOWN {
+                gate.shapes.insert(shape, clear);
+            }
+            let tokens = &self.gates.tokens;
+            if clear && gate.verdicts.len() < MAX_KNOWN && tokens.len() <= MAX_TOKENS_LEN {
+                gate.verdicts.insert(tokens.clone(), outside);
+            }
+            return;
+        }
+        let Some(&last) = positions.last() else {
+            return;
+        };
+        if !make
+            || self.gates.gates.len() >= MAX_GATES
+            || self.top.len() < last as usize + 1 + MIN_REST
+        {
+            return;
+        }
+        // The node after the last key member, down the line's names (all
+        // in the trie: the line has a shape).
+        let mut node = shapes::ROOT;
+        for (k, member) in self.top.iter().take(last as usize + 1).enumerate() {
+            let (start, end) = (member.name.0 as usize, member.name.1 as usize);
+            let Some(name) = raw.get(start..end) else {
+                return;
+            };
+            node = self.shapes.child_named(node, k == 0, name);
+            if node == NONE {
+                return;
+            }
+        }
+        // One gate per node, a retired one included.
+        if self.gates.gates.iter().any(|g| g.node == node) {
+            return;
+        }
+        let mut tokens = Vec::new();
+        if !tokens_at(raw, &self.top, positions, &mut tokens) || tokens.len() > MAX_TOKENS_LEN {
+            return;
+        }
+        let mut gate = Gate {
+            node,
+            positions: positions.to_vec(),
+            verdicts: HashMap::default(),
+            shapes: HashMap::default(),
+            stops: 0,
+            passed: 0,
+        };
+        gate.verdicts.insert(tokens, outside);
+        gate.shapes.insert(shape, true);
+        self.shapes.set_gate(node, self.gates.gates.len() as u32);
+        self.gates.gates.push(gate);
+        self.gates.active += 1;
+    }
+}
