@@ -41,10 +41,35 @@ pub fn has_long_run(text: &[u8]) -> bool {
     }
 }
 
-/// Blocks of 16 bytes overlapping by `LONG_RUN - 1`, so that every run of
-/// [`LONG_RUN`] lies whole in one.
+/// Whether `long_in` holds for one of the blocks of `N` bytes of `text`
+/// that overlap by `LONG_RUN - 1`, so that every run of [`LONG_RUN`] lies
+/// whole in one: from the start, then the last `N` bytes. False for a
+/// text shorter than a block.
 #[cfg(target_arch = "x86_64")]
-const STEP: usize = 16 - (LONG_RUN - 1);
+#[inline(always)]
+fn any_overlapping_block<const N: usize>(text: &[u8], long_in: impl Fn(&[u8; N]) -> bool) -> bool {
+    let Some(last) = text.last_chunk::<N>() else {
+        return false;
+    };
+    let mut at = 0;
+    while let Some(block) = text.get(at..).and_then(|rest| rest.first_chunk::<N>()) {
+        if long_in(block) {
+            return true;
+        }
+        at += N - (LONG_RUN - 1);
+    }
+    // The last bytes, overlapping the blocks before: every run of
+    // LONG_RUN lies whole in one of them.
+    long_in(last)
+}
+
+/// Whether the digits of a block (bit `i` set for a digit at `i`) hold
+/// [`LONG_RUN`] in a row.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn run_in_mask(m: u32) -> bool {
+    m & (m >> 1) & (m >> 2) & (m >> 3) & (m >> 4) != 0
+}
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
@@ -56,30 +81,20 @@ unsafe fn has_long_run_sse2(text: &[u8]) -> bool {
         // SAFETY: `block` holds 16 bytes.
         let v = unsafe { _mm_loadu_si128(block.as_ptr().cast()) };
         let digits = _mm_and_si128(_mm_cmpgt_epi8(v, below), _mm_cmplt_epi8(v, above));
-        let m = _mm_movemask_epi8(digits) as u32;
-        m & (m >> 1) & (m >> 2) & (m >> 3) & (m >> 4) != 0
+        run_in_mask(_mm_movemask_epi8(digits) as u32)
     };
     if text.len() < LONG_RUN {
         return false;
     }
     // Shorter than a block: one block, zeros (not digits) after the text.
-    let Some(last) = text.last_chunk::<16>() else {
+    if text.len() < 16 {
         let mut block = [0; 16];
         if let Some(head) = block.get_mut(..text.len()) {
             head.copy_from_slice(text);
         }
         return long_in(&block);
-    };
-    let mut at = 0;
-    while let Some(block) = text.get(at..).and_then(|rest| rest.first_chunk::<16>()) {
-        if long_in(block) {
-            return true;
-        }
-        at += STEP;
     }
-    // The last 16 bytes, overlapping the blocks before: every run of
-    // LONG_RUN lies whole in one of them.
-    long_in(last)
+    any_overlapping_block(text, long_in)
 }
 
 /// [`has_long_run_sse2`] 32 bytes a block (blocks overlapping by
@@ -89,7 +104,6 @@ unsafe fn has_long_run_sse2(text: &[u8]) -> bool {
 #[target_feature(enable = "avx2")]
 unsafe fn has_long_run_avx2(text: &[u8]) -> bool {
     use std::arch::x86_64::*;
-    const WIDE_STEP: usize = 32 - (LONG_RUN - 1);
     let below = _mm256_set1_epi8(b'0' as i8 - 1);
     let above = _mm256_set1_epi8(b'9' as i8 + 1);
     let long_in = |block: &[u8; 32]| {
@@ -97,22 +111,9 @@ unsafe fn has_long_run_avx2(text: &[u8]) -> bool {
         let v = unsafe { _mm256_loadu_si256(block.as_ptr().cast()) };
         // Signed compares: bytes from 0x80 are negative, never digits.
         let digits = _mm256_and_si256(_mm256_cmpgt_epi8(v, below), _mm256_cmpgt_epi8(above, v));
-        let m = _mm256_movemask_epi8(digits) as u32;
-        m & (m >> 1) & (m >> 2) & (m >> 3) & (m >> 4) != 0
+        run_in_mask(_mm256_movemask_epi8(digits) as u32)
     };
-    let Some(last) = text.last_chunk::<32>() else {
-        return false;
-    };
-    let mut at = 0;
-    while let Some(block) = text.get(at..).and_then(|rest| rest.first_chunk::<32>()) {
-        if long_in(block) {
-            return true;
-        }
-        at += WIDE_STEP;
-    }
-    // The last 32 bytes, overlapping the blocks before: every run of
-    // LONG_RUN lies whole in one of them.
-    long_in(last)
+    any_overlapping_block(text, long_in)
 }
 
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]

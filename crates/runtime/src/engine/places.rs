@@ -42,19 +42,15 @@ impl Scanner<'_> {
         if !self.engine.raw.gate || self.engine.options.no_prefilter {
             return Some(self.index_event(raw));
         }
-        let built = self.members.build_gated(raw);
-        self.compact.current = None;
-        self.span_places.clear();
-        match built {
+        match self.members.build_gated(raw) {
             Gated::Passed => {
+                // Nothing indexed: no places either.
+                self.indexed(false);
                 self.indexed_event = None;
                 self.gate_passed = Some((raw.as_ptr() as usize, raw.len()));
                 None
             }
-            Gated::Built(ok) => {
-                self.span_places.resize(self.members.len(), None);
-                Some(ok)
-            }
+            Gated::Built(ok) => Some(self.indexed(ok)),
         }
     }
 
@@ -63,6 +59,12 @@ impl Scanner<'_> {
     /// indexed.
     pub(super) fn index_event(&mut self, raw: &[u8]) -> bool {
         let ok = self.members.build(raw);
+        self.indexed(ok)
+    }
+
+    /// What a new member index makes stale: the event's layout and the
+    /// places of its spans (one empty place per span). Returns `ok`.
+    fn indexed(&mut self, ok: bool) -> bool {
         self.compact.current = None;
         self.span_places.clear();
         self.span_places.resize(self.members.len(), None);

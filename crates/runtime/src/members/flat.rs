@@ -49,12 +49,7 @@ pub(super) fn flat_members<const GATING: bool>(
         return FlatRead::Stopped;
     }
     let end = loop {
-        let followed = if GATING {
-            shapes.follow_inlined(node, raw, separator)
-        } else {
-            shapes.follow(node, raw, separator)
-        };
-        let (name, name_escaped, after_colon) = match followed {
+        let (name, name_escaped, after_colon) = match shapes.follow(node, raw, separator) {
             // A known name written as usual: its bytes are its token's.
             Some((child, after)) => {
                 node = child;
@@ -160,7 +155,7 @@ pub(super) fn rest_of_line(
     mut node: u32,
 ) -> Option<u32> {
     loop {
-        let (child, after_colon) = shapes.follow_inlined(node, raw, separator)?;
+        let (child, after_colon) = shapes.follow(node, raw, separator)?;
         node = child;
         let at = match raw.get(after_colon) {
             Some(b' ') => skip_spaces(raw, after_colon),
@@ -170,6 +165,8 @@ pub(super) fn rest_of_line(
         if escapes.hiding {
             return None;
         }
+        // What follows a value, the byte first, as in the flat pass
+        // (through `token_at`, ~2 instructions a member more).
         let next = match raw.get(end) {
             Some(b' ') => skip_spaces(raw, end),
             _ => end,

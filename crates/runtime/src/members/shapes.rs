@@ -131,18 +131,11 @@ impl Shapes {
     }
 
     /// The child of `node` whose token the bytes at `at` start with, and
-    /// the index after the token (the colon's next byte).
-    #[inline]
-    pub(crate) fn follow(&self, node: u32, raw: &[u8], at: usize) -> Option<(u32, usize)> {
-        self.follow_inlined(node, raw, at)
-    }
-
-    /// [`Shapes::follow`] inlined wherever it is called: in the loops that
-    /// read up to a gate and past it (`gates.rs`), while the flat pass of
-    /// every line keeps its own inlining (measured: the loop ran ~6
-    /// instructions a member more when it took this one).
+    /// the index after the token (the colon's next byte). Inlined in each
+    /// of the three loops that call it (the flat pass, up to a gate and
+    /// past it): left to the compiler, it went out of line.
     #[inline(always)]
-    pub(crate) fn follow_inlined(&self, node: u32, raw: &[u8], at: usize) -> Option<(u32, usize)> {
+    pub(crate) fn follow(&self, node: u32, raw: &[u8], at: usize) -> Option<(u32, usize)> {
         let mut child = self.nodes.get(node as usize)?.first_child;
         while let Some(c) = self.nodes.get(child as usize) {
             let len = (c.token.1 - c.token.0) as usize;
