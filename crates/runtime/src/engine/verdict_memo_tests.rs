@@ -621,3 +621,41 @@ fn nested_layouts_tell_their_structure() {
     distinct.dedup();
     assert_eq!(distinct.len(), 3, "{serials:?}");
 }
+
+#[test]
+fn members_read_through_a_value_map_are_not_folded() {
+    // Security's 5156 has `Initiated` as `Direction`, `%%14593` read as
+    // `true` and `%%14592` as `false`: the rule's test of `true` folds
+    // nothing of its own, but the members' runs of digits are what the map
+    // reads. Lines that differ in the direction alone (and in fresh ids
+    // the keys leave out) must not share a verdict.
+    let text = "title: t\nlogsource: {product: windows, category: network_connection}\ndetection:\n    s: {DestinationPort: 88, Initiated: 'true'}\n    f: {Image|endswith: '\\\\tomcat8.exe'}\n    condition: s and not f\n";
+    let rule =
+        hypersigma_compiler::parse_rule(text, &hypersigma_compiler::CompileOptions::default())
+            .unwrap();
+    for scope_gate in [None, Some(true)] {
+        let options = crate::engine::EngineOptions {
+            scope_gate,
+            ..Default::default()
+        };
+        let e = Engine::new(vec![rule.clone()], options).unwrap();
+        let p = Profile::sysmon();
+        let mut warm = e.scanner().unwrap();
+        let mut matched = 0;
+        for n in 0..24 {
+            let direction = ["%%14593", "%%14592"][n % 2];
+            let raw = format!(
+                r#"{{"EventID":5156,"Channel":"Security","RecordNumber":{},"Application":"\\device\\harddiskvolume2\\windows\\system32\\lsass.exe","Direction":"{direction}","DestPort":"88","SourcePort":"{}"}}"#,
+                444_800 + n,
+                57_900 + n
+            );
+            let expected = fresh(&e, &raw, &p);
+            if matches!(&expected.0, crate::engine::Verdict::Matched(r) if !r.is_empty()) {
+                matched += 1;
+            }
+            assert_eq!(warm.match_event_full(raw.as_bytes(), &p), expected, "{raw}");
+        }
+        assert_eq!(matched, 12);
+        assert!(warm.verdict_memo.answered_total > 0);
+    }
+}

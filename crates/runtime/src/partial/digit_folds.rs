@@ -30,6 +30,8 @@ fn merge_into(folds: &mut FieldFolds, field: &str, fold: Option<DigitFold>) {
 /// with keywords (it reads every value).
 fn field_folds(rule: &Rule) -> Option<FieldFolds> {
     let mut folds = FieldFolds::new();
+    // Every field the selections read, with an entry in `folds` or not.
+    let mut read = std::collections::BTreeSet::new();
     for field_match in rule
         .detection
         .selections
@@ -37,6 +39,7 @@ fn field_folds(rule: &Rule) -> Option<FieldFolds> {
         .flat_map(|s| s.groups.iter().flatten())
     {
         let field = field_match.field.as_deref()?;
+        read.insert(field);
         let fold = field_match_fold(field_match);
         // A fold that keeps no run changes nothing merged (the common case:
         // no digit in the values tested): no entry.
@@ -45,24 +48,37 @@ fn field_folds(rule: &Rule) -> Option<FieldFolds> {
         }
         for predicate in field_match.values.iter().flatten() {
             if let Predicate::FieldRef { field, .. } = predicate {
+                read.insert(field);
                 merge_into(&mut folds, field, None);
             }
         }
     }
     if let Scope::Sources(sources) = &rule.scope {
-        let own: Vec<(String, Option<DigitFold>)> = folds
-            .iter()
-            .map(|(f, fold)| (f.clone(), fold.clone()))
-            .collect();
+        // Each field read, with its fold (`None` for an entry that folds
+        // everything: a field without an entry folds every run).
+        let own: Vec<(&str, Option<Option<DigitFold>>)> =
+            read.iter().map(|&f| (f, folds.get(f).cloned())).collect();
         for source in sources {
             for (name, fold) in &own {
-                for renamed in source
-                    .fields
-                    .get(name)
-                    .into_iter()
-                    .flat_map(|s| s.candidates.iter().flatten())
-                {
-                    merge_into(&mut folds, renamed, fold.clone());
+                let Some(field_source) = source.fields.get(*name) else {
+                    continue;
+                };
+                // The tests read a translation of the members' values (a
+                // value map, hexadecimal text as a number) or several
+                // members joined: what tells runs apart in the members is
+                // not what the tests read, so they are never folded
+                // (`Initiated` read from Security's `Direction`, where
+                // `%%14593` is `true` and `%%14592` is `false`).
+                let translated = !field_source.map.is_empty() || field_source.hex;
+                for candidate in &field_source.candidates {
+                    let joined = candidate.len() > 1;
+                    for renamed in candidate {
+                        match fold {
+                            _ if translated || joined => merge_into(&mut folds, renamed, None),
+                            Some(fold) => merge_into(&mut folds, renamed, fold.clone()),
+                            None => {}
+                        }
+                    }
                 }
             }
             for field in source
