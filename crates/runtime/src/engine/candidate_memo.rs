@@ -36,9 +36,10 @@
 //! Without the scope gate (rule sets of fewer than 1,000 witnesses, whose
 //! scan costs little) nothing is remembered.
 //!
-//! Remembering costs (the key: a copy and a hash of the values scanned), so
-//! a list is remembered the second time its key is seen, and lookups stop
-//! for a while when too few are answered (`remembered.rs`: [`Switch`]).
+//! Looking up costs (the key: a copy and a hash of the values scanned), so
+//! lookups stop for a while when too few are answered (`remembered.rs`:
+//! [`Switch`]); a list is remembered the first time its key is seen (a
+//! scan costs far more than the key's copy into the memo).
 //! Bounded: the memo starts over past [`MAX_LISTS`] lists or
 //! [`MAX_KEY_BYTES`] bytes of keys; keys past [`MAX_KEY_LEN`] bytes are not
 //! built.
@@ -157,8 +158,7 @@ impl CandidateMemo {
     }
 
     /// Remembers the candidates of the key just built under `hash` (and
-    /// under the folded key, when one was built), from the second time
-    /// the key is seen.
+    /// under the folded key, when one was built).
     pub(super) fn remember(&mut self, hash: u64, candidates: &[u32]) {
         self.lists.remember(hash, &self.key, candidates);
         if let Some(folded) = self.folded_hash {

@@ -1,14 +1,19 @@
 //! What the memos of stage 1 (`candidate_memo.rs`) and stage 2
 //! (`verdict_memo.rs`) share: lists of rule indices remembered under byte
-//! keys (hashed, then compared byte for byte), from a key's second sight and
+//! keys (hashed, then compared byte for byte), from a key's first sight and
 //! within bounds, in a [`KeyedStore`] (which also keeps the remembered
 //! values' hits, `value_hits.rs`); and the switch that stops the lookups
 //! while too few are answered.
+//!
+//! A memo's list is remembered the first time its key is seen: what it
+//! stands for (a scan, an evaluation) costs far more than a copy of the
+//! key, and the memo's key was built for the lookup anyway. Remembering
+//! from the second sight (a key's hash noted in `seen_once.rs` first),
+//! which the caches of single values keep, made the second event of each
+//! kind pay a scan or an evaluation again (BENCHMARKS.md, v41).
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-
-use super::seen_once::SeenOnce;
 
 /// Events not looked up after a window that did not pay.
 pub(super) const OFF_EVENTS: u32 = 8192;
@@ -140,18 +145,15 @@ impl<T: Copy> KeyedStore<T> {
 
 /// Lists of rule indices remembered under byte keys (a [`KeyedStore`] of
 /// `max_lists` lists, `max_key_bytes` bytes of keys and as many of lists),
-/// from a key's second sight.
+/// from a key's first sight.
 pub(super) struct RememberedLists {
     store: KeyedStore<u32>,
-    /// Keys seen once (a list is remembered from the second sight).
-    seen_once: SeenOnce,
 }
 
 impl RememberedLists {
     pub(super) fn new(max_lists: usize, max_key_bytes: usize) -> Self {
         RememberedLists {
             store: KeyedStore::new(max_lists, max_key_bytes),
-            seen_once: SeenOnce::default(),
         }
     }
 
@@ -165,18 +167,14 @@ impl RememberedLists {
         self.store.get(hash, 0, key)
     }
 
-    /// Remembers `list` under `key` (of hash `hash`), from the second time
-    /// the key is seen.
+    /// Remembers `list` under `key` (of hash `hash`).
     pub(super) fn remember(&mut self, hash: u64, key: &[u8], list: &[u32]) {
-        if self.seen_once.seen_before(hash) {
-            self.store.insert(hash, 0, key, list.iter().copied());
-        }
+        self.store.insert(hash, 0, key, list.iter().copied());
     }
 
-    /// Forgets every list and every key seen.
+    /// Forgets every list.
     pub(super) fn clear(&mut self) {
         self.store.start_over();
-        self.seen_once.clear();
     }
 
     /// The lists remembered, the bytes of the keys' store, and those of
@@ -254,11 +252,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lists_are_remembered_from_the_second_sight_in_stores_kept_across_start_overs() {
+    fn lists_are_remembered_from_the_first_sight_in_stores_kept_across_start_overs() {
         let mut lists = RememberedLists::new(8, 64);
         let key = b"key one".as_slice();
         let hash = lists.hash(key);
-        lists.remember(hash, key, &[1, 2]);
         assert_eq!(lists.get(hash, key), None);
         lists.remember(hash, key, &[1, 2]);
         assert_eq!(lists.get(hash, key), Some(&[1, 2][..]));
@@ -271,7 +268,6 @@ mod tests {
         for i in 0u64..200 {
             let key = i.to_le_bytes();
             let hash = lists.hash(&key);
-            lists.remember(hash, &key, &[i as u32; 3]);
             lists.remember(hash, &key, &[i as u32; 3]);
             assert_eq!(lists.get(hash, &key), Some(&[i as u32; 3][..]));
             let (held, key_bytes, _) = lists.held();
@@ -286,10 +282,11 @@ mod tests {
             }
         }
         assert!(stores.is_some());
-        // Forgetting forgets the keys seen too.
+        // Forgetting forgets every list.
+        let hash = lists.hash(b"199");
+        lists.remember(hash, b"199", &[1]);
+        assert_eq!(lists.get(hash, b"199"), Some(&[1][..]));
         lists.clear();
-        let hash = lists.hash(key);
-        lists.remember(hash, key, &[1]);
-        assert_eq!(lists.get(hash, key), None);
+        assert_eq!(lists.get(hash, b"199"), None);
     }
 }

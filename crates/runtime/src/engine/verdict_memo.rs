@@ -55,7 +55,8 @@
 //! clears the memo when the profile changes.
 //!
 //! Remembering costs (the key: a copy and a hash of the members read), so:
-//! - a verdict is remembered the second time its key is seen;
+//! - a verdict is remembered the first time its key is seen (an
+//!   evaluation costs far more than the copy of its key);
 //! - when fewer than one looked-up event in [`WORTH_SHARE`] of a window of
 //!   [`WINDOW_EVENTS`] was answered (candidates reading a member that never
 //!   repeats), the next `OFF_EVENTS` (`remembered.rs`) events are not
@@ -155,6 +156,10 @@ pub(super) struct VerdictMemo {
     current: Kind,
     /// Events answered since the start.
     answered_total: u64,
+    /// Of those, the events answered by a key of the members the
+    /// candidates can read (own or folded).
+    #[cfg(test)]
+    answered_by_key: u64,
     /// Verdicts under the members their evaluation read
     /// ([`VerdictMemo::verdict_by_members_read`]).
     read_lists: RememberedLists,
@@ -310,6 +315,8 @@ impl Default for VerdictMemo {
             nested: Switch::new(WINDOW_EVENTS_NESTED, WORTH_SHARE_NESTED),
             current: Kind::Flat,
             answered_total: 0,
+            #[cfg(test)]
+            answered_by_key: 0,
             read_lists: RememberedLists::new(MAX_READ_VERDICTS, MAX_READ_KEY_BYTES),
             by_read: Switch::new(WINDOW_EVENTS, WORTH_SHARE_BY_READ),
             read_layout: None,
@@ -603,6 +610,10 @@ impl VerdictMemo {
         if let Some(answer) = self.lists.get(hash, &self.key) {
             switch.count(true);
             self.answered_total += 1;
+            #[cfg(test)]
+            {
+                self.answered_by_key += 1;
+            }
             return Some(answer);
         }
         let folded = match (self.current, top) {
@@ -619,12 +630,15 @@ impl VerdictMemo {
         }
         switch.count(found);
         self.answered_total += u64::from(found);
+        #[cfg(test)]
+        {
+            self.answered_by_key += u64::from(found);
+        }
         answer
     }
 
     /// Remembers the verdict of the key just built under `hash` (and under
-    /// the folded key, when [`VerdictMemo::get`] built one), from the
-    /// second time the key is seen.
+    /// the folded key, when [`VerdictMemo::get`] built one).
     pub(super) fn remember(&mut self, hash: u64, matched: &[u32]) {
         self.lists.remember(hash, &self.key, matched);
         if let Some(folded) = self.folded.hash {

@@ -89,8 +89,8 @@ fn remembered_verdicts_are_those_of_a_fresh_scanner() {
         assert_eq!(warm.match_event_full(raw.as_bytes(), &p), expected, "{raw}");
     }
     assert!(matched > 0);
-    // Seen once, remembered the second time: every event of the third
-    // round is answered.
+    // Remembered the first time: every event of the third round (and of
+    // the second) is answered.
     assert_eq!(
         warm.verdict_memo.answered_total - answered_before_last_round,
         per_round as u64
@@ -299,16 +299,16 @@ fn verdicts_are_kept_across_equal_profiles_read_for_each_input() {
         let raw = nth_event(n % 20);
         assert_eq!(warm.match_event_full(raw.as_bytes(), p), fresh(&e, &raw, p));
     }
-    // Seen twice by the 40th event, answered from then on.
+    // Seen by the 20th event, answered from then on.
     assert!(
         warm.verdict_memo.answered_total >= 70,
         "{}",
         warm.verdict_memo.answered_total
     );
-    // Another profile forgets them.
+    // Another profile forgets them: only the event read under it is held.
     let raw = nth_event(0);
     warm.match_event_full(raw.as_bytes(), &Profile::ecs());
-    assert_eq!(warm.verdict_memo.lists.held().0, 0);
+    assert_eq!(warm.verdict_memo.lists.held().0, 1);
 }
 
 #[test]
@@ -432,7 +432,7 @@ fn verdicts_by_the_members_read_are_those_of_a_fresh_scanner() {
     assert!(matched > 50, "{matched}");
     // No key of the members the candidates can read repeated: every event
     // answered was answered by the members its evaluation would read.
-    assert_eq!(warm.verdict_memo.lists.held().0, 0);
+    assert_eq!(warm.verdict_memo.answered_by_key, 0);
     assert!(warm.verdict_memo.read_lists.held().0 > 0);
     assert!(
         warm.verdict_memo.answered_total > 100,
