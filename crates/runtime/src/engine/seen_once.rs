@@ -1,11 +1,12 @@
-//! Which keys were seen once: the per-scanner caches of single values
-//! (`value_hits.rs`, `keyword_values.rs`, stage 2's hit cache) remember an
-//! entry the second time its key is seen, so values that never repeat
-//! (times, GUIDs, process ids) cost no copy and push nothing out. (The
-//! memos of candidates and verdicts remember from the first sight:
-//! `remembered.rs`. Caches of single values remembering from the first
-//! sight took all SigmaHQ from 23,075 to 26,473 instructions per generated
-//! event: BENCHMARKS.md, v41.)
+//! Which keys were seen once: stage 2's hit cache and the keyword values
+//! (`keyword_values.rs`) remember an entry the second time its key is
+//! seen, so texts that never repeat (times, GUIDs, process ids) cost no
+//! work and push nothing out. (The memos of candidates and verdicts, and
+//! the values' stage-1 hits, remember from the first sight: a scan or an
+//! evaluation costs more than the copy. Stage 2's hit cache remembering
+//! from the first sight took all SigmaHQ from 23,056 to 26,637
+//! instructions per generated event, the keyword values changed nothing:
+//! BENCHMARKS.md, v41.)
 
 /// Slots of the table (a power of two).
 const SLOTS: usize = 1 << 12;

@@ -19,8 +19,12 @@
 //!
 //! Looking up costs a hash and, for values whose memory has gone cold, a
 //! few cache misses, so it is only done where it pays:
-//! - a value is remembered the second time it is scanned (times, GUIDs and
-//!   record ids never repeat);
+//! - a value is remembered the first time it is scanned: the scan costs
+//!   more than the copy of its bytes and hits (remembered from the second
+//!   scan, as values of times, GUIDs and record ids never repeat, each
+//!   repeated value was scanned twice: all SigmaHQ over `../shared/events`
+//!   took 33,931 instructions per event instead of 32,479, BENCHMARKS.md,
+//!   v41); the values that never repeat are kept out by the next check;
 //! - per layout scalar, a counter (`compact.rs`) stops the lookups of a
 //!   scalar whose values keep being new (one event of the layout in
 //!   [`PROBE_EVERY`] still looks them up);
@@ -45,7 +49,6 @@ use hyperscan::prelude::*;
 
 use super::compact::REPEATS_MAX;
 use super::remembered::KeyedStore;
-use super::seen_once::SeenOnce;
 use super::Scanner;
 
 /// Values remembered at most per scanner (then the cache starts over).
@@ -76,11 +79,6 @@ pub(super) struct ValueHits {
     /// databases live as long as the engine or the scanner's adopted
     /// subsets).
     remembered: KeyedStore<(u32, u32)>,
-    /// The keys of values scanned once, one per slot (the newest wins): a
-    /// value is remembered the second time it is scanned, so values that
-    /// never repeat (times, GUIDs, record ids: in the copy when the
-    /// database holds keywords) cost no copy and do not push others out.
-    seen_once: SeenOnce,
     /// The values not found, each followed by `\n` (scratch).
     text: AlignedText,
     /// Per value not found: its start in `text`, its start in the copy,
@@ -109,7 +107,6 @@ impl Default for ValueHits {
     fn default() -> Self {
         ValueHits {
             remembered: KeyedStore::new(MAX_VALUES, MAX_REMEMBERED_BYTES),
-            seen_once: SeenOnce::default(),
             text: AlignedText::default(),
             pending: Vec::new(),
             found: Vec::new(),
@@ -275,9 +272,6 @@ impl Scanner<'_> {
                 next += 1;
             }
             let Some(key) = key else { continue };
-            if !cache.seen_once.seen_before(key) {
-                continue;
-            }
             let (Some(value), Some(hits)) = (
                 cache.text.get(at as usize..(at + len) as usize),
                 cache.found.get(first..next),
@@ -454,9 +448,6 @@ mod tests {
         values.insert(k, 2, x, [(1, 2), (6, 9)].into_iter());
         assert_eq!(values.get(k, 2, x), Some(&[(1, 2), (6, 9)][..]));
         assert_eq!(values.get(k, 1, x), None);
-        // A value is worth remembering the second time it is scanned.
-        assert!(!cache.seen_once.seen_before(k));
-        assert!(cache.seen_once.seen_before(k));
         let values = &mut cache.remembered;
         for i in 0..MAX_VALUES + 5 {
             let v = i.to_string();
