@@ -54,8 +54,8 @@ fn field_folds(rule: &Rule) -> Option<FieldFolds> {
         }
     }
     if let Scope::Sources(sources) = &rule.scope {
-        // Each field read, with its fold (`None` for an entry that folds
-        // everything: a field without an entry folds every run).
+        // Each field read, with its entry's fold (`None`: no entry, the
+        // field's tests keep no run).
         let own: Vec<(&str, Option<Option<DigitFold>>)> =
             read.iter().map(|&f| (f, folds.get(f).cloned())).collect();
         for source in sources {
