@@ -19,12 +19,12 @@
 //!
 //! Looking up costs a hash and, for values whose memory has gone cold, a
 //! few cache misses, so it is only done where it pays:
-//! - a value is remembered the first time it is scanned: the scan costs
-//!   more than the copy of its bytes and hits (remembered from the second
-//!   scan, as values of times, GUIDs and record ids never repeat, each
-//!   repeated value was scanned twice: all SigmaHQ over `../shared/events`
-//!   took 33,931 instructions per event instead of 32,479, BENCHMARKS.md,
-//!   v41); the values that never repeat are kept out by the next check;
+//! - a value is remembered the first time it is scanned: a scan costs more
+//!   than the copy of its bytes and hits. (Remembered from the second scan,
+//!   every repeated value was scanned twice: all SigmaHQ over
+//!   `../shared/events` took 33,931 instructions per event instead of
+//!   32,479, BENCHMARKS.md, v41.) Values that never repeat (times, GUIDs,
+//!   record ids) are kept out by the next check;
 //! - per layout scalar, a counter (`compact.rs`) stops the lookups of a
 //!   scalar whose values keep being new (one event of the layout in
 //!   [`PROBE_EVERY`] still looks them up);

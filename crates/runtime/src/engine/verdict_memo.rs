@@ -54,9 +54,9 @@
 //! lookup can reach every member, are evaluated each time; the caller
 //! clears the memo when the profile changes.
 //!
-//! Remembering costs (the key: a copy and a hash of the members read), so:
-//! - a verdict is remembered the first time its key is seen (an
-//!   evaluation costs far more than the copy of its key);
+//! A verdict is remembered the first time its key is seen (an evaluation
+//! costs far more than the copy of its key). Looking up costs (the key: a
+//! copy and a hash of the members read), so:
 //! - when fewer than one looked-up event in [`WORTH_SHARE`] of a window of
 //!   [`WINDOW_EVENTS`] was answered (candidates reading a member that never
 //!   repeats), the next `OFF_EVENTS` (`remembered.rs`) events are not

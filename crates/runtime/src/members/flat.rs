@@ -165,8 +165,8 @@ pub(super) fn rest_of_line(
         if escapes.hiding {
             return None;
         }
-        // What follows a value, the byte first, as in the flat pass
-        // (through `token_at`, ~2 instructions a member more).
+        // What follows a value, the byte first, as in the flat pass (the
+        // general pass's `token_at` cost ~2 instructions a member more).
         let next = match raw.get(end) {
             Some(b' ') => skip_spaces(raw, end),
             _ => end,
