@@ -774,6 +774,7 @@ mod spare_events;
 use spare_events::SpareEvents;
 mod remembered;
 use candidate_memo::CandidateMemo;
+mod key_hash;
 mod keyword_check;
 mod keyword_values;
 use keyword_values::KeywordValues;

@@ -159,7 +159,7 @@ impl RememberedLists {
 
     /// The hash `key` is remembered and looked up under.
     pub(super) fn hash(&self, key: &[u8]) -> u64 {
-        self.store.hash_of(key)
+        super::key_hash::hash_key(key)
     }
 
     /// The list remembered under `key` (of hash `hash`).
