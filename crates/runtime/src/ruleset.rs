@@ -4,11 +4,16 @@
 //! without recompiling it (`hypersigma compile -o rules.hsr`, then
 //! `-r rules.hsr`).
 //!
-//! Format: the 8-byte magic `HSRULES\x03`, then a `postcard` encoding of
-//! `RulesetFile`. The Hyperscan database is checked by Hyperscan itself
-//! (platform, version) when it is deserialised; condition programs are
-//! recompiled and verified on load, never trusted from the file. Stage-2
-//! lowering, automata and `re` expressions are built on first use.
+//! Format: the 8-byte magic [`MAGIC`], then a `postcard` encoding of
+//! `RulesetFile`: its rules in up to [`RULE_CHUNKS`] runs encoded apart
+//! (byte strings inside the file), which a load decodes on the machine's
+//! threads; the Hyperscan databases as byte strings. The Hyperscan
+//! database is checked by Hyperscan itself (platform, version) when it is
+//! deserialised; condition programs are recompiled and verified on load,
+//! never trusted from the file. The raw checks are built on a thread of
+//! their own while this one deserialises the databases and builds the
+//! rest. Stage-2 lowering, automata and `re` expressions are built on
+//! first use.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -26,7 +31,7 @@ use crate::engine::{
 };
 
 /// The first bytes of a compiled ruleset file.
-pub const MAGIC: &[u8; 8] = b"HSRULES\x07";
+pub const MAGIC: &[u8; 8] = b"HSRULES\x08";
 
 /// Why a ruleset could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +67,9 @@ pub enum RulesetError {
 /// written, owned when read.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct RulesetFile<'a> {
-    rules: Cow<'a, [Rule]>,
+    /// The rules in [`RULE_CHUNKS`] runs, each its own `postcard`
+    /// encoding, so that a load decodes them on several threads.
+    rule_chunks: Vec<RuleChunk<'a>>,
     scopes: Cow<'a, [Scope]>,
     rule_scope: Cow<'a, [u32]>,
     always: Cow<'a, [u32]>,
@@ -75,12 +82,65 @@ struct RulesetFile<'a> {
     clauses: Cow<'a, ClauseTable>,
     first_pass_through: usize,
     witnesses: usize,
-    /// `hs_serialize_database` output.
+    /// `hs_serialize_database` output (as one byte string: a sequence of
+    /// bytes cost a visit a byte when read).
+    #[serde(with = "serde_bytes", borrow)]
     database: Cow<'a, [u8]>,
     /// The same for the non-ASCII witnesses' database, when there are some.
+    #[serde(with = "serde_bytes", borrow)]
     non_ascii_database: Option<Cow<'a, [u8]>>,
     /// Correlation rules, resolved again on load.
     correlations: Cow<'a, [Correlation]>,
+}
+
+/// Runs of rules encoded apart (at most): enough for the threads of the
+/// machines a load runs on to share them evenly.
+const RULE_CHUNKS: usize = 16;
+
+/// One run of rules, `postcard`-encoded.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RuleChunk<'a>(#[serde(with = "serde_bytes", borrow)] Cow<'a, [u8]>);
+
+/// The rules of `chunks`, decoded on up to as many threads as the
+/// machine has (the rules' typed IR is most of a load's work).
+fn decode_rules(chunks: &[RuleChunk<'_>]) -> Result<Vec<Rule>, String> {
+    let decode = |chunk: &RuleChunk<'_>| {
+        postcard::from_bytes::<Vec<Rule>>(&chunk.0).map_err(|e| e.to_string())
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(chunks.len())
+        .max(1);
+    // Thread `t` decodes chunks t, t + threads, … (chunks are of similar
+    // sizes); the calling thread takes its share too.
+    let share = |t: usize| -> Result<Vec<(usize, Vec<Rule>)>, String> {
+        chunks
+            .iter()
+            .enumerate()
+            .skip(t)
+            .step_by(threads)
+            .map(|(i, chunk)| Ok((i, decode(chunk)?)))
+            .collect()
+    };
+    let mut decoded: Vec<(usize, Vec<Rule>)> = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads)
+            .map(|t| scope.spawn(move || share(t)))
+            .collect();
+        let mut all = share(0)?;
+        for other in others {
+            let theirs = other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            all.extend(theirs?);
+        }
+        Ok::<_, String>(all)
+    })?;
+    decoded.sort_by_key(|(i, _)| *i);
+    let mut rules = Vec::with_capacity(decoded.iter().map(|(_, r)| r.len()).sum());
+    for (_, chunk) in decoded {
+        rules.extend(chunk);
+    }
+    Ok(rules)
 }
 
 /// Whether a file starts like a compiled ruleset, of this format version or
@@ -115,8 +175,15 @@ impl Engine {
             .map(|(k, v)| (k.clone(), *v))
             .collect();
         member_ids.sort();
+        let per_chunk = self.rules.len().div_ceil(RULE_CHUNKS).max(1);
+        let rule_chunks = self
+            .rules
+            .chunks(per_chunk)
+            .map(|chunk| postcard::to_allocvec(chunk).map(|bytes| RuleChunk(Cow::Owned(bytes))))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| EngineError::Hyperscan(format!("encoding the ruleset: {e}")))?;
         let file = RulesetFile {
-            rules: Cow::Borrowed(&self.rules),
+            rule_chunks,
             scopes: Cow::Borrowed(&self.scopes),
             rule_scope: Cow::Borrowed(&self.rule_scope),
             always: Cow::Borrowed(&self.always),
@@ -190,7 +257,8 @@ impl Engine {
             _ => return Err(format("bad magic".into())),
         };
         let file: RulesetFile = postcard::from_bytes(body).map_err(|e| format(e.to_string()))?;
-        let n = file.rules.len();
+        let rules = decode_rules(&file.rule_chunks).map_err(format)?;
+        let n = rules.len();
         let consistent = file.rule_scope.len() == n
             && file
                 .rule_scope
@@ -216,39 +284,48 @@ impl Engine {
             path: String::new(),
             source,
         };
-        let db: BlockDatabase = file
-            .database
-            .deserialize()
-            .map_err(|e| engine_error(EngineError::Hyperscan(e.to_string())))?;
-        let non_ascii_db: Option<BlockDatabase> = match &file.non_ascii_database {
-            Some(bytes) => Some(
-                bytes
+        // The raw checks (most of what is built from the rules) on a
+        // thread of their own, the rest on this one.
+        let (raw, built) = std::thread::scope(|scope| {
+            let raw = scope.spawn(|| {
+                RawChecks::new(&rules, &file.scopes, &all_profiles(&[]), file.witnesses)
+                    .with_gate(options.scope_gate)
+            });
+            let built = (|| {
+                let db: BlockDatabase = file
+                    .database
                     .deserialize()
-                    .map_err(|e| engine_error(EngineError::Hyperscan(e.to_string())))?,
-            ),
-            None => None,
-        };
-        let programs = compile_programs(&file.rules).map_err(engine_error)?;
-        let raw = RawChecks::new(
-            &file.rules,
-            &file.scopes,
-            &all_profiles(&[]),
-            file.witnesses,
-        )
-        .with_gate(options.scope_gate);
+                    .map_err(|e| engine_error(EngineError::Hyperscan(e.to_string())))?;
+                let non_ascii_db: Option<BlockDatabase> = match &file.non_ascii_database {
+                    Some(bytes) => Some(
+                        bytes
+                            .deserialize()
+                            .map_err(|e| engine_error(EngineError::Hyperscan(e.to_string())))?,
+                    ),
+                    None => None,
+                };
+                let programs = compile_programs(&rules).map_err(engine_error)?;
+                let reads = crate::partial::ReadSet::new(&rules);
+                let subsets = Subsets::new(
+                    &file.literals,
+                    &file.groups,
+                    &file.rule_scope,
+                    &file.clauses,
+                    file.scopes.len(),
+                );
+                Ok((db, non_ascii_db, programs, reads, subsets))
+            })();
+            let raw = raw
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (raw, built)
+        });
+        let (db, non_ascii_db, programs, reads, subsets) = built?;
         let member_ids: crate::engine::MemberIds = file.member_ids.into_iter().collect();
-        let reads = crate::partial::ReadSet::new(&file.rules);
         let correlations =
-            crate::correlate::CorrelationSet::new(file.correlations.into_owned(), &file.rules)
+            crate::correlate::CorrelationSet::new(file.correlations.into_owned(), &rules)
                 .map_err(|e| engine_error(EngineError::Correlation(e)))?;
         let routing = ScopeRouting::new(&file.rule_scope, &file.always, &file.groups);
-        let subsets = Subsets::new(
-            &file.literals,
-            &file.groups,
-            &file.rule_scope,
-            &file.clauses,
-            file.scopes.len(),
-        );
         Ok(Engine {
             reads,
             correlations,
@@ -260,7 +337,7 @@ impl Engine {
                 always: file.always.len(),
                 clauses: file.clauses.len(),
             },
-            rules: file.rules.into_owned(),
+            rules,
             scopes: file.scopes.into_owned(),
             rule_scope: file.rule_scope.into_owned(),
             always: file.always.into_owned(),
