@@ -436,4 +436,28 @@ mod tests {
             _ => panic!("a ruleset of another version loaded"),
         }
     }
+
+    #[test]
+    fn rule_runs_decode_in_order_and_a_bad_run_is_an_error() {
+        let rules: Vec<Rule> = (0..40)
+            .map(|i| {
+                let text = format!(
+                    "title: t{i}\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n    s: {{CommandLine|contains: 'x{i}'}}\n    condition: s"
+                );
+                parse_rule(&text, &CompileOptions::default()).unwrap()
+            })
+            .collect();
+        let chunks: Vec<RuleChunk> = rules
+            .chunks(3)
+            .map(|c| RuleChunk(Cow::Owned(postcard::to_allocvec(c).unwrap())))
+            .collect();
+        let decoded = decode_rules(&chunks).unwrap();
+        let titles: Vec<&str> = decoded.iter().map(|r| r.meta.title.as_str()).collect();
+        let expected: Vec<String> = (0..40).map(|i| format!("t{i}")).collect();
+        assert_eq!(titles, expected);
+        let mut bad = chunks;
+        bad[5] = RuleChunk(Cow::Owned(vec![0xff; 7]));
+        assert!(decode_rules(&bad).is_err());
+        assert!(decode_rules(&[]).unwrap().is_empty());
+    }
 }
