@@ -56,6 +56,30 @@ struct Node {
     next_sibling: u32,
     /// The shape of lines whose last member this is, once one ended here.
     end: Option<u64>,
+    /// The first child's token as its `words`, `masks` and length, kept
+    /// here so that following the name a line most likely writes next
+    /// reads one node (all masks zero: no first child, or a long token).
+    first: ChildToken,
+}
+
+/// A child's token as its parent keeps it ([`Node::first`]).
+#[derive(Debug, Clone, Default)]
+struct ChildToken {
+    words: [u64; WORDS],
+    masks: [u64; WORDS],
+    len: u32,
+}
+
+/// Whether the [`WORDS`] words of `window` are `words` where `masks` has
+/// bits.
+#[inline(always)]
+fn same_words(window: &[u8], words: &[u64; WORDS], masks: &[u64; WORDS]) -> bool {
+    let mut differ = 0;
+    for (k, chunk) in window.chunks_exact(8).enumerate() {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        differ |= (word ^ words[k]) & masks[k];
+    }
+    differ == 0
 }
 
 /// The trie of the flat shapes seen (reused from line to line).
@@ -98,6 +122,7 @@ impl Shapes {
             first_child: NONE,
             next_sibling: NONE,
             end: None,
+            first: ChildToken::default(),
         });
     }
 
@@ -136,18 +161,23 @@ impl Shapes {
     /// past it): left to the compiler, it went out of line.
     #[inline(always)]
     pub(crate) fn follow(&self, node: u32, raw: &[u8], at: usize) -> Option<(u32, usize)> {
-        let mut child = self.nodes.get(node as usize)?.first_child;
+        let parent = self.nodes.get(node as usize)?;
+        let mut child = parent.first_child;
+        // The first child from its parent's copy of its token: lines of
+        // one kind write their names in one order.
+        let first = &parent.first;
+        if first.masks[0] != 0 {
+            if let Some(window) = raw.get(at..at + 8 * WORDS) {
+                if same_words(window, &first.words, &first.masks) {
+                    return Some((child, at + first.len as usize));
+                }
+                child = self.nodes.get(child as usize)?.next_sibling;
+            }
+        }
         while let Some(c) = self.nodes.get(child as usize) {
             let len = (c.token.1 - c.token.0) as usize;
             let same = match raw.get(at..at + 8 * WORDS) {
-                Some(window) if c.masks[0] != 0 => {
-                    let mut differ = 0;
-                    for (k, chunk) in window.chunks_exact(8).enumerate() {
-                        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-                        differ |= (word ^ c.words[k]) & c.masks[k];
-                    }
-                    differ == 0
-                }
+                Some(window) if c.masks[0] != 0 => same_words(window, &c.words, &c.masks),
                 // A long token, or near the end of the line.
                 _ => self.token_at(c, raw, at),
             };
@@ -212,6 +242,7 @@ impl Shapes {
             }
         }
         let added = self.nodes.len() as u32;
+        let len = self.bytes.len() as u32 - start;
         self.nodes.push(Node {
             token: (start, self.bytes.len() as u32),
             words,
@@ -219,9 +250,11 @@ impl Shapes {
             first_child: NONE,
             next_sibling: first_child,
             end: None,
+            first: ChildToken::default(),
         });
         if let Some(parent) = self.nodes.get_mut(node as usize) {
             parent.first_child = added;
+            parent.first = ChildToken { words, masks, len };
         }
         added
     }
