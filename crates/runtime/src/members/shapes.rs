@@ -21,6 +21,8 @@
 //! with one has no shape. Bounded: past [`MAX_NODES`] nodes the trie starts
 //! over at the next line, and names past [`MAX_NAME`] bytes are not kept.
 
+use super::word_token::WordToken;
+
 /// Nodes kept at most (then the trie starts over): thousands of distinct
 /// names in order, far more than the dozens of kinds of events of a log.
 /// A line adds no node past twice as many (it has no shape then).
@@ -46,40 +48,17 @@ struct Node {
     /// Its token in [`Shapes::bytes`]: the separator, the quoted name and
     /// the colon.
     token: (u32, u32),
-    /// A token of up to [`WORDS`] words: its bytes as little-endian words
-    /// (zeros past its end) and the mask of its bytes in each, compared
-    /// without a branch or a call per name; a longer one is compared byte
-    /// by byte (all masks zero).
-    words: [u64; WORDS],
-    masks: [u64; WORDS],
+    /// A token of up to [`WORDS`] words packed, compared without a branch
+    /// or a call per name; a longer one is compared byte by byte.
+    packed: WordToken<WORDS>,
     first_child: u32,
     next_sibling: u32,
     /// The shape of lines whose last member this is, once one ended here.
     end: Option<u64>,
-    /// The first child's token as its `words`, `masks` and length, kept
-    /// here so that following the name a line most likely writes next
-    /// reads one node (all masks zero: no first child, or a long token).
-    first: ChildToken,
-}
-
-/// A child's token as its parent keeps it ([`Node::first`]).
-#[derive(Debug, Clone, Default)]
-struct ChildToken {
-    words: [u64; WORDS],
-    masks: [u64; WORDS],
-    len: u32,
-}
-
-/// Whether the [`WORDS`] words of `window` are `words` where `masks` has
-/// bits.
-#[inline(always)]
-fn same_words(window: &[u8], words: &[u64; WORDS], masks: &[u64; WORDS]) -> bool {
-    let mut differ = 0;
-    for (k, chunk) in window.chunks_exact(8).enumerate() {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        differ |= (word ^ words[k]) & masks[k];
-    }
-    differ == 0
+    /// The first child's packed token and its length, kept here so that
+    /// following the name a line most likely writes next reads one node
+    /// ([`WordToken::NONE`]: no first child, or a long token).
+    first: (WordToken<WORDS>, u32),
 }
 
 /// The trie of the flat shapes seen (reused from line to line).
@@ -117,12 +96,11 @@ impl Shapes {
         self.gates.clear();
         self.nodes.push(Node {
             token: (0, 0),
-            words: [0; WORDS],
-            masks: [0; WORDS],
+            packed: WordToken::NONE,
             first_child: NONE,
             next_sibling: NONE,
             end: None,
-            first: ChildToken::default(),
+            first: (WordToken::NONE, 0),
         });
     }
 
@@ -165,22 +143,18 @@ impl Shapes {
         let mut child = parent.first_child;
         // The first child from its parent's copy of its token: lines of
         // one kind write their names in one order.
-        let first = &parent.first;
-        if first.masks[0] != 0 {
-            if let Some(window) = raw.get(at..at + 8 * WORDS) {
-                if same_words(window, &first.words, &first.masks) {
-                    return Some((child, at + first.len as usize));
-                }
-                child = self.nodes.get(child as usize)?.next_sibling;
-            }
+        match parent.first.0.at(raw, at) {
+            Some(true) => return Some((child, at + parent.first.1 as usize)),
+            Some(false) => child = self.nodes.get(child as usize)?.next_sibling,
+            None => {}
         }
         while let Some(c) = self.nodes.get(child as usize) {
             let len = (c.token.1 - c.token.0) as usize;
-            let same = match raw.get(at..at + 8 * WORDS) {
-                Some(window) if c.masks[0] != 0 => same_words(window, &c.words, &c.masks),
-                // A long token, or near the end of the line.
-                _ => self.token_at(c, raw, at),
-            };
+            // A long token, or near the end of the line: byte by byte.
+            let same = c
+                .packed
+                .at(raw, at)
+                .unwrap_or_else(|| self.token_at(c, raw, at));
             if same {
                 return Some((child, at + len));
             }
@@ -231,30 +205,20 @@ impl Shapes {
         self.bytes.extend_from_slice(&[separator, b'"']);
         self.bytes.extend_from_slice(name);
         self.bytes.extend_from_slice(b"\":");
-        let token = self.bytes.get(start as usize..).unwrap_or_default();
-        let (mut words, mut masks) = ([0u64; WORDS], [0u64; WORDS]);
-        if token.len() <= 8 * WORDS {
-            for (k, chunk) in token.chunks(8).enumerate() {
-                let mut word = [0u8; 8];
-                word[..chunk.len()].copy_from_slice(chunk);
-                words[k] = u64::from_le_bytes(word);
-                masks[k] = u64::MAX >> (64 - 8 * chunk.len());
-            }
-        }
+        let packed = WordToken::of(self.bytes.get(start as usize..).unwrap_or_default());
         let added = self.nodes.len() as u32;
         let len = self.bytes.len() as u32 - start;
         self.nodes.push(Node {
             token: (start, self.bytes.len() as u32),
-            words,
-            masks,
+            packed,
             first_child: NONE,
             next_sibling: first_child,
             end: None,
-            first: ChildToken::default(),
+            first: (WordToken::NONE, 0),
         });
         if let Some(parent) = self.nodes.get_mut(node as usize) {
             parent.first_child = added;
-            parent.first = ChildToken { words, masks, len };
+            parent.first = (packed, len);
         }
         added
     }

@@ -1,9 +1,7 @@
 //! Short tokens compared a word at a time: the nested skeletons' gaps
-//! (`skeletons.rs`), each compared with the bytes of a line without a branch
-//! or a call per byte. The flat shapes' trie (`shapes.rs`) packs its names
-//! the same way but keeps its own copy inline: through this type the flat
-//! pass ran ~180 more instructions per generated event (callgrind), its
-//! loop's registers spilled otherwise.
+//! (`skeletons.rs`) and the flat shapes' names (`shapes.rs`, where each
+//! node also keeps its first child's), each compared with the bytes of a
+//! line without a branch or a call per byte.
 
 /// A token of up to `N` words: its bytes as little-endian words (zeros past
 /// its end) and the mask of its bytes in each; a longer token is not
