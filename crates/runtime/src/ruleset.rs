@@ -284,7 +284,7 @@ impl Engine {
             path: String::new(),
             source,
         };
-        // The raw checks (most of what is built from the rules) on a
+        // The raw checks (the largest of what is built from the rules) on a
         // thread of their own, the rest on this one.
         let (raw, built) = std::thread::scope(|scope| {
             let raw = scope.spawn(|| {

@@ -6,8 +6,9 @@
 //! `foldhash` spent ~0.42 instructions a byte on them, ~4 % of a generated
 //! process creation's instructions. Four lanes of AES rounds take a key
 //! 64 bytes at a time, one round per 16 bytes (as aHash and GxHash do);
-//! three rounds more mix the lanes, and the result is the two halves of
-//! the last state folded together.
+//! rounds then mix the lanes (two pairs, the pairs together, two rounds
+//! more with constant keys), and the result is the two halves of the
+//! last state folded together.
 //!
 //! The hash only spreads keys over a memo's table: every key is compared
 //! byte for byte before its entry answers, so a collision (chosen by an
