@@ -292,18 +292,17 @@ impl Engine {
                     .with_gate(options.scope_gate)
             });
             let built = (|| {
-                let db: BlockDatabase = file
-                    .database
-                    .deserialize()
-                    .map_err(|e| engine_error(EngineError::Hyperscan(e.to_string())))?;
-                let non_ascii_db: Option<BlockDatabase> = match &file.non_ascii_database {
-                    Some(bytes) => Some(
-                        bytes
-                            .deserialize()
-                            .map_err(|e| engine_error(EngineError::Hyperscan(e.to_string())))?,
-                    ),
-                    None => None,
+                let database = |bytes: &[u8]| -> Result<BlockDatabase, RulesetError> {
+                    bytes
+                        .deserialize()
+                        .map_err(|e| engine_error(EngineError::Hyperscan(e.to_string())))
                 };
+                let db = database(&file.database)?;
+                let non_ascii_db = file
+                    .non_ascii_database
+                    .as_deref()
+                    .map(database)
+                    .transpose()?;
                 let programs = compile_programs(&rules).map_err(engine_error)?;
                 let reads = crate::partial::ReadSet::new(&rules);
                 let subsets = Subsets::new(
