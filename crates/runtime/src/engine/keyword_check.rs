@@ -68,10 +68,15 @@ impl KeywordDbs {
     }
 }
 
+/// A scanner's own handle on a shared keyword database: every event's
+/// `clone` and drop of the handle write a count no other worker writes
+/// (the database's own count, shared, is written once per scanner).
+pub(super) struct OwnKeywordDb(Arc<BlockDatabase>);
+
 /// One scanner's keyword database for a scope set, its scratch fitted.
 pub(super) enum SetKeywordDb {
     /// The set's ASCII keyword literals' database.
-    Ready(Arc<BlockDatabase>),
+    Ready(Arc<OwnKeywordDb>),
     /// None could be had: the set keeps the keyword path.
     Unavailable,
 }
@@ -102,7 +107,7 @@ impl Scanner<'_> {
                 let scanned = if values.is_empty() {
                     Ok(())
                 } else {
-                    db.scan(&values[..], &self.scratch, |_, _, _, _| {
+                    db.0.scan(&values[..], &self.scratch, |_, _, _, _| {
                         found = true;
                         Matching::Terminate
                     })
@@ -116,7 +121,7 @@ impl Scanner<'_> {
     }
 
     /// The current scope set's keyword database (adopted on first ask).
-    fn set_keyword_db(&mut self) -> Option<Arc<BlockDatabase>> {
+    fn set_keyword_db(&mut self) -> Option<Arc<OwnKeywordDb>> {
         let engine = self.engine;
         let k = self.subset_cache.current?;
         if let Some(known) = self.subset_cache.keyword_db(k) {
@@ -133,11 +138,48 @@ impl Scanner<'_> {
             .keyword_dbs
             .get_or_build(&engine.literals, &ids)
             .filter(|db| db.realloc_scratch(&mut self.scratch).is_ok());
-        let state = match &db {
-            Some(db) => SetKeywordDb::Ready(db.clone()),
+        let own = db.map(|db| Arc::new(OwnKeywordDb(db)));
+        let state = match &own {
+            Some(own) => SetKeywordDb::Ready(own.clone()),
             None => SetKeywordDb::Unavailable,
         };
         self.subset_cache.set_keyword_db(k, state);
-        db
+        own
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::engine::tests::rule_of;
+    use crate::engine::{Engine, EngineOptions};
+
+    #[test]
+    fn each_scanner_reads_a_keyword_database_through_a_handle_of_its_own() {
+        let rules = vec![
+            rule_of(
+                "{product: windows, service: security}",
+                "keywords: ['mimikatz', 'sekurlsa::']\n    condition: keywords",
+            ),
+            rule_of(
+                "{product: windows, service: security}",
+                "s: {CommandLine|contains: 'whoami'}\n    condition: s",
+            ),
+        ];
+        let mut e = Engine::new(rules, EngineOptions::default()).unwrap();
+        e.raw.gate = true;
+        let event =
+            r#"{"Channel":"Security","EventID":4688,"CommandLine":"whoami","Description":"x"}"#;
+        let (mut first, mut second) = (e.scanner().unwrap(), e.scanner().unwrap());
+        first.candidates(event.as_bytes());
+        second.candidates(event.as_bytes());
+        let (a, b) = (first.set_keyword_db(), second.set_keyword_db());
+        let (a, b) = (a.unwrap(), b.unwrap());
+        // Each event clones and drops the handle: two workers must not
+        // write one count. The database itself is built once.
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+        assert!(Arc::ptr_eq(&a, &first.set_keyword_db().unwrap()));
     }
 }

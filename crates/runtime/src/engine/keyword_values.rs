@@ -163,7 +163,7 @@ impl Scanner<'_> {
     fn scan_db(&self, subset: Option<&Subset>) -> usize {
         let db = match subset {
             Some(Subset::Empty) => None,
-            Some(Subset::Db(db, _)) => Some(db),
+            Some(Subset::Db(db, _)) => Some(&**db),
             Some(Subset::Whole) | None => Some(&self.engine.db),
         };
         db.map_or(0, |db| db as *const BlockDatabase as usize)

@@ -37,14 +37,16 @@ use super::keyword_check::{KeywordDbs, SetKeywordDb};
 use super::keyword_values::literal_fits_narrow;
 use super::{witness_pattern, ClauseTable, EventKnown, Scanner, WitnessGroup};
 
-/// A stage-1 database for one set of scopes.
+/// A stage-1 database for one set of scopes. Cloned once per thread that
+/// adopts it (the database shared): see [`SubsetCache::subset`].
+#[derive(Clone)]
 pub(crate) enum Subset {
     /// None of the scopes' rules has an ASCII witness or clause literal:
     /// only the non-ASCII database is scanned (in non-ASCII events).
     Empty,
     /// The scopes' witnesses and clause literals (ASCII ones), and whether
     /// one of them is a keyword's (counts in any value).
-    Db(BlockDatabase, bool),
+    Db(Arc<BlockDatabase>, bool),
     /// The whole database serves these scopes: theirs would hold nearly
     /// all its literals (a rule set of one log source), or Hyperscan
     /// refused it.
@@ -336,7 +338,7 @@ impl Subsets {
                 .flatten()
         });
         match built {
-            Some(db) => Subset::Db(db, keywords),
+            Some(db) => Subset::Db(Arc::new(db), keywords),
             None => Subset::Whole,
         }
     }
@@ -387,7 +389,7 @@ struct SetState {
 enum Choice {
     /// The whole one, so far: `seen` events of the set.
     Pending { seen: u32 },
-    /// Its own.
+    /// Its own (this thread's copy).
     Adopted(Arc<Subset>),
     /// The whole one for good (its own was refused or cannot fit).
     Whole,
@@ -577,8 +579,12 @@ impl SubsetCache {
             Subset::Whole => false,
         };
         if usable {
-            set.choice = Choice::Adopted(subset.clone());
-            Some(subset)
+            // A copy of this thread's own (its database shared): the copy's
+            // count, which every event's `clone` and drop write, is then not
+            // a cache line the workers pass back and forth.
+            let own = Arc::new(Subset::clone(&subset));
+            set.choice = Choice::Adopted(own.clone());
+            Some(own)
         } else {
             set.choice = Choice::Whole;
             None
@@ -659,7 +665,7 @@ impl Scanner<'_> {
         // which no per-scope database holds.
         let db = match subset {
             Some(Subset::Empty) => None,
-            Some(Subset::Db(db, _)) => Some(db),
+            Some(Subset::Db(db, _)) => Some(&**db),
             Some(Subset::Whole) | None => Some(&self.engine.db),
         };
         // The strict pass saw whether the line is ASCII when it indexed it.

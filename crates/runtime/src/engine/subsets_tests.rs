@@ -98,6 +98,27 @@ fn per_scope_databases_give_the_candidates_of_the_whole_one() {
 }
 
 #[test]
+fn each_scanner_adopts_a_set_database_through_a_handle_of_its_own() {
+    let event = r#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"cmd /c whoami"}"#;
+    let e = three_sources(1);
+    let (mut first, mut second) = (e.scanner().unwrap(), e.scanner().unwrap());
+    for _ in 0..3 {
+        first.candidates(event.as_bytes());
+        second.candidates(event.as_bytes());
+    }
+    let (a, b) = (first.subset_for().unwrap(), second.subset_for().unwrap());
+    // Each event clones and drops the handle: two workers must not write
+    // one count.
+    assert!(!Arc::ptr_eq(&a, &b));
+    assert!(Arc::ptr_eq(&a, &first.subset_for().unwrap()));
+    // One database, built once.
+    match (&*a, &*b) {
+        (Subset::Db(x, _), Subset::Db(y, _)) => assert!(Arc::ptr_eq(x, y)),
+        _ => panic!("the process-creation set has a database of its own"),
+    }
+}
+
+#[test]
 fn a_set_gets_its_database_once_its_scans_would_have_paid_for_it() {
     let event = |n: usize| {
         format!(
