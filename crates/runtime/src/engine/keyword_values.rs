@@ -161,12 +161,8 @@ impl Scanner<'_> {
     /// scanned with (0 for none: the non-ASCII literals' only), which,
     /// with the engine's database of non-ASCII literals, finds its hits.
     fn scan_db(&self, subset: Option<&Subset>) -> usize {
-        let db = match subset {
-            Some(Subset::Empty) => None,
-            Some(Subset::Db(db, _)) => Some(&**db),
-            Some(Subset::Whole) | None => Some(&self.engine.db),
-        };
-        db.map_or(0, |db| db as *const BlockDatabase as usize)
+        Subset::database(subset, &self.engine.db)
+            .map_or(0, |db| db as *const BlockDatabase as usize)
     }
 
     /// Whether the current event's values of narrow bytes hold no keyword

@@ -53,6 +53,22 @@ pub(crate) enum Subset {
     Whole,
 }
 
+impl Subset {
+    /// The database an event scanned with `subset` (`None`: the whole one,
+    /// `whole`) is scanned with; `None` for an empty set (only the
+    /// non-ASCII literals' database then).
+    pub(super) fn database<'d>(
+        subset: Option<&'d Subset>,
+        whole: &'d BlockDatabase,
+    ) -> Option<&'d BlockDatabase> {
+        match subset {
+            Some(Subset::Empty) => None,
+            Some(Subset::Db(db, _)) => Some(db),
+            Some(Subset::Whole) | None => Some(whole),
+        }
+    }
+}
+
 /// The per-scope literals of an engine, and the databases built from them.
 pub(crate) struct Subsets {
     /// Per scope: the ids of the ASCII patterns its rules' witness groups
@@ -663,11 +679,7 @@ impl Scanner<'_> {
         self.hits.clear();
         // An empty set of ASCII literals still leaves the non-ASCII ones,
         // which no per-scope database holds.
-        let db = match subset {
-            Some(Subset::Empty) => None,
-            Some(Subset::Db(db, _)) => Some(&**db),
-            Some(Subset::Whole) | None => Some(&self.engine.db),
-        };
+        let db = Subset::database(subset, &self.engine.db);
         // The strict pass saw whether the line is ASCII when it indexed it.
         let ascii = match (known.indexed, self.members.seen()) {
             (Some(true), Some(seen)) => !seen.non_ascii,

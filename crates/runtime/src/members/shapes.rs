@@ -59,8 +59,8 @@ struct Node {
 /// What the flat pass reads of a node at every member, apart from the
 /// rest of it (in `Shapes::next`, by the same index): its first child, and
 /// that child's packed token and length, so that following the name a line
-/// most likely writes next reads this one cache line. A whole node spanned
-/// two or three lines at 136 bytes, the fields read ~60 of them.
+/// most likely writes next reads this one cache line. In a whole node of
+/// 136 bytes, the ~60 bytes read spanned two or three lines.
 #[derive(Debug, Clone, Copy)]
 #[repr(align(64))]
 struct Next {

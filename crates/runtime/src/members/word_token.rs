@@ -1,7 +1,8 @@
 //! Short tokens compared a word at a time: the nested skeletons' gaps
-//! (`skeletons.rs`) and the flat shapes' names (`shapes.rs`, where each
-//! node also keeps its first child's), each compared with the bytes of a
-//! line without a branch or a call per byte.
+//! (`skeletons.rs`) and the flat shapes' names (`shapes.rs`, which also
+//! keeps each node's first child's apart, in a cache line of its own),
+//! each compared with the bytes of a line without a branch or a call per
+//! byte.
 
 /// A token of up to `N` words: its bytes as little-endian words (zeros past
 /// its end) and the mask of its bytes in each; a longer token is not
