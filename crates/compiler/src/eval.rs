@@ -374,6 +374,20 @@ pub fn predicate_holds_on(
     Scalars::new(scalars).holds(p, present, view)
 }
 
+/// Whether `p` holds for a field whose one value is the scalar `value`:
+/// [`predicate_holds_on`]'s answer for a present field of that scalar, for
+/// the predicates that read nothing but the value (`None` for `fieldref`,
+/// which reads another field, and for `exists` and `null`, which read
+/// whether the field is there).
+pub fn predicate_holds_on_scalar(p: &Predicate, value: &Value) -> Option<bool> {
+    match (p, value) {
+        (Predicate::FieldRef { .. } | Predicate::Exists(_) | Predicate::Null, _) => None,
+        // The same verdict, on an ASCII text without backtracking.
+        (Predicate::Regex(re), Value::String(text)) => Some(re.is_match(text)),
+        _ => Some(scalar_holds(p, &Scalar::new(value))),
+    }
+}
+
 /// A field's scalars prepared once for many predicates (each one's text
 /// split into characters on first use), as [`predicate_holds_on`] takes them.
 pub struct Scalars<'a>(Vec<Scalar<'a>>);

@@ -3,9 +3,11 @@
 //! [`hypersigma_compiler::digit_runs`]). A command line that differs from
 //! an earlier one only in fresh process ids, handles or ticks
 //! (`--renderer-client-id=83479128`) gets the earlier one's folded key, so
-//! the earlier verdict answers, as long as no candidate's test can tell
-//! those runs apart (each member's fold merges the candidates' folds of the
-//! fields reaching it: `partial/digit_folds.rs`). An evaluated event is
+//! the earlier verdict answers. Each member's fold merges the candidates'
+//! folds of the fields reaching it (`partial/digit_folds.rs`); a candidate's
+//! test that can tell those runs apart (`-k\s\w{1,64}`, which reads the
+//! digits of `-k 12345`) is decided on the value as it is, and its result
+//! goes into the key after the folded value. An evaluated event is
 //! remembered under both keys.
 //!
 //! Only events whose own key is not answered pay for it: most repeat a
@@ -18,10 +20,13 @@
 use std::sync::Arc;
 
 use hypersigma_compiler::digit_runs::{has_long_run, DigitFold};
+use hypersigma_compiler::eval::predicate_holds_on_scalar;
+use serde_json::Value;
 
 use crate::engine::folded_copy::{append_folded, FOLDED_WINDOW, FOLDED_WORTH_SHARE};
 use crate::engine::remembered::Switch;
 
+use super::ValueFold;
 use super::{push_counted, start_flat_key, Layout, MemberFilter, RememberedLists, TopMember};
 use super::{MAX_KEY_LEN, NO_ID};
 
@@ -66,7 +71,7 @@ impl Default for FoldedKey {
 const FOLDS_KEPT: usize = 64;
 
 /// A fold worked out: the candidate list, the member name id, the fold.
-type KeptFold = (Vec<u32>, u32, Option<Arc<DigitFold>>);
+type KeptFold = (Vec<u32>, u32, Option<Arc<ValueFold>>);
 
 /// The fold of member `id` under `candidates` (see
 /// [`MemberFilter::fold_of`]), from `kept` when it was worked out lately.
@@ -76,7 +81,7 @@ fn fold_of(
     filter: &MemberFilter,
     candidates: &[u32],
     id: u32,
-) -> Option<Arc<DigitFold>> {
+) -> Option<Arc<ValueFold>> {
     if let Some((_, _, fold)) = kept.iter().find(|(c, i, _)| *i == id && c == candidates) {
         return fold.clone();
     }
@@ -149,7 +154,16 @@ impl FoldedKey {
                     .then(|| fold_of(kept, next, filter, candidates, id))
                     .flatten()
             });
-            folded_any |= push_folded(key, value, fold.as_deref());
+            let value_fold = fold.as_deref();
+            let at = key.len();
+            let folded = push_folded(key, value, value_fold.map(|f| &f.fold));
+            if folded {
+                if let Some(decided) = value_fold.map(|f| &f.decided[..]).filter(|d| !d.is_empty())
+                {
+                    push_decided(key, at, value, decided)?;
+                }
+            }
+            folded_any |= folded;
             if key.len() > MAX_KEY_LEN {
                 return None;
             }
@@ -161,6 +175,31 @@ impl FoldedKey {
         self.hash = Some(hash);
         Some(hash)
     }
+}
+
+/// The top bit of a folded value's length in a key: the results of the
+/// tests decided on the value follow it (no key is that long).
+const DECIDED_FOLLOW: u32 = 1 << 31;
+
+/// After the folded value written at `at` in `key`: marks its length and
+/// appends the result of each of the `decided` tests on the value as it is
+/// (`raw`, a JSON string), a byte each, counted; `None` when the value does
+/// not read as a string.
+fn push_decided(
+    key: &mut Vec<u8>,
+    at: usize,
+    raw: &[u8],
+    decided: &[Arc<hypersigma_compiler::ir::Predicate>],
+) -> Option<()> {
+    let value = Value::String(serde_json::from_slice(raw).ok()?);
+    let slot = key.get_mut(at..at + 4)?;
+    let len = u32::from_le_bytes(slot.try_into().ok()?);
+    slot.copy_from_slice(&(len | DECIDED_FOLLOW).to_le_bytes());
+    key.extend_from_slice(&(decided.len() as u32).to_le_bytes());
+    for test in decided {
+        key.push(u8::from(predicate_holds_on_scalar(test, &value)?));
+    }
+    Some(())
 }
 
 /// Appends `value`'s length then its bytes to `key`, its long runs of

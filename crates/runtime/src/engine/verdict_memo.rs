@@ -70,10 +70,8 @@
 
 use std::collections::HashMap;
 
-use hypersigma_compiler::digit_runs::DigitFold;
-
 use super::remembered::{RememberedLists, Switch};
-use crate::partial::{has_id, MemberFilter, NestedLeaves};
+use crate::partial::{has_id, MemberFilter, NestedLeaves, ValueFold};
 use crate::strict_json::TopMember;
 use folded_values::FoldedKey;
 
@@ -200,7 +198,7 @@ struct Layout {
     reads: Vec<(Vec<u32>, Vec<u32>)>,
     /// Per entry of `reads`: the fold each of its members' values can be
     /// keyed with (`folded_values.rs`), each worked out on first need.
-    folds: Vec<Vec<Option<Option<std::sync::Arc<DigitFold>>>>>,
+    folds: Vec<Vec<Option<Option<std::sync::Arc<ValueFold>>>>>,
     /// Candidate lists evaluated with this layout, each with the last sets
     /// of members (positions) their evaluations read, in the slot of the
     /// list's hash.

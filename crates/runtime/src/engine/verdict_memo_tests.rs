@@ -659,3 +659,36 @@ fn members_read_through_a_value_map_are_not_folded() {
         assert!(warm.verdict_memo.answered_total > 0);
     }
 }
+
+#[test]
+fn tests_that_read_long_runs_are_decided_beside_the_folded_values() {
+    // `_9` reads the first digit of the run after `_`: the run cannot be
+    // folded for it, so its result on each value goes into the folded key.
+    // Command lines that differ only in that run share a verdict when the
+    // test gives both the same result, and only then.
+    let rules = [
+        "    s: {CommandLine|re: '_9'}\n    condition: s",
+        "    s: {CommandLine|contains: 'svc'}\n    f: {CommandLine|contains: 'z'}\n    condition: s and not f",
+    ];
+    for e in [engine(&rules, false), gated_engine(&rules)] {
+        let p = Profile::sysmon();
+        let mut warm = e.scanner().unwrap();
+        let (mut matched, mut first_rule) = (0, 0);
+        let total = 60;
+        for n in 0..total {
+            // A fresh run each event; its first digit alternates.
+            let run = [9_100_000, 8_100_000][n % 2] + 7919 * n;
+            let command = format!("svc -k Group -s Wpn_{run}");
+            let raw = event(n, IMAGES[0], &command, PARENTS[1], USERS[0]);
+            let expected = fresh(&e, &raw, &p);
+            if let crate::engine::Verdict::Matched(r) = &expected.0 {
+                matched += usize::from(!r.is_empty());
+                first_rule += usize::from(r.contains(&0));
+            }
+            assert_eq!(warm.match_event_full(raw.as_bytes(), &p), expected, "{raw}");
+        }
+        assert_eq!((matched, first_rule), (total, total / 2));
+        // Each kind of run evaluated once: every later event is answered.
+        assert_eq!(warm.verdict_memo.answered_total, total as u64 - 2);
+    }
+}

@@ -4,20 +4,88 @@
 //! reach. The verdict memo keys a member's value folded when every
 //! candidate's reads of it allow a fold, so that values differing only in
 //! fresh ids share a verdict.
+//!
+//! A test that can tell long runs apart (a `re` with `\w` or `\d`, a
+//! pattern with `?`, a number) does not stop the fold: it is *decided*, its
+//! result on the value itself going into the key beside the folded value
+//! (`engine/verdict_memo/folded_values.rs`). Two values with one folded
+//! text and the same results of the decided tests get the same result from
+//! every test of the member, so a verdict remembered for one answers for
+//! the other. Only a test that reads more than the value (`fieldref`), a
+//! value read through a translation or a join, and the members that tell
+//! the log source are never folded.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use hypersigma_compiler::digit_runs::{field_match_fold, merge_folds, DigitFold};
-use hypersigma_compiler::ir::{Predicate, Rule};
+use hypersigma_compiler::digit_runs::{predicate_fold, DigitFold};
+use hypersigma_compiler::ir::{FieldMatch, Predicate, Rule};
 use hypersigma_compiler::Scope;
 
-/// Per field a rule reads: the fold its tests of the field allow (`None`:
-/// some test can tell long runs apart).
-pub(crate) type FieldFolds = BTreeMap<String, Option<DigitFold>>;
+/// How a key holds a member's value for some tests of it: its long runs of
+/// digits folded under `fold`, and the result of each `decided` test (one
+/// that can tell long runs apart) on the value as it is.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ValueFold {
+    /// The fold the other tests allow.
+    pub(crate) fold: DigitFold,
+    /// The tests whose results the key holds (each once).
+    pub(crate) decided: Vec<Arc<Predicate>>,
+}
 
-fn merge_into(folds: &mut FieldFolds, field: &str, fold: Option<DigitFold>) {
+impl ValueFold {
+    /// Whether it keeps no run and decides no test (merging it changes
+    /// nothing).
+    fn is_empty(&self) -> bool {
+        self.fold.is_empty() && self.decided.is_empty()
+    }
+
+    /// The value fold of tests of one value that this one's and `other`'s
+    /// are.
+    fn merge(&mut self, other: &ValueFold) {
+        self.fold.merge(&other.fold);
+        for test in &other.decided {
+            if !self.decided.iter().any(|t| Arc::ptr_eq(t, test)) {
+                self.decided.push(test.clone());
+            }
+        }
+    }
+}
+
+/// Merges `fold` into `into`, the value folds of tests of one value, where
+/// `None` stands for a test the value is never folded for: `None` when
+/// either is.
+fn merge_value_folds(into: &mut Option<ValueFold>, fold: Option<&ValueFold>) {
+    match (into.as_mut(), fold) {
+        (Some(into), Some(fold)) => into.merge(fold),
+        _ => *into = None,
+    }
+}
+
+/// The value fold of a field match's tests: the fold of those that keep
+/// their result under one, the others decided; `None` when a test reads
+/// more than the value (`fieldref`).
+fn field_match_value_fold(field_match: &FieldMatch) -> Option<ValueFold> {
+    let mut value_fold = ValueFold::default();
+    for predicate in field_match.values.iter().flatten() {
+        match predicate_fold(predicate) {
+            Some(fold) => value_fold.fold.merge(&fold),
+            None => match predicate {
+                Predicate::FieldRef { .. } | Predicate::Exists(_) | Predicate::Null => return None,
+                _ => value_fold.decided.push(Arc::new(predicate.clone())),
+            },
+        }
+    }
+    Some(value_fold)
+}
+
+/// Per field a rule reads: the value fold its tests of the field allow
+/// (`None`: the field's values are never folded).
+pub(crate) type FieldFolds = BTreeMap<String, Option<ValueFold>>;
+
+fn merge_into(folds: &mut FieldFolds, field: &str, fold: Option<ValueFold>) {
     match folds.get_mut(field) {
-        Some(kept) => merge_folds(kept, fold.as_ref()),
+        Some(kept) => merge_value_folds(kept, fold.as_ref()),
         None => {
             folds.insert(field.to_string(), fold);
         }
@@ -40,10 +108,10 @@ fn field_folds(rule: &Rule) -> Option<FieldFolds> {
     {
         let field = field_match.field.as_deref()?;
         read.insert(field);
-        let fold = field_match_fold(field_match);
+        let fold = field_match_value_fold(field_match);
         // A fold that keeps no run changes nothing merged (the common case:
         // no digit in the values tested): no entry.
-        if !fold.as_ref().is_some_and(DigitFold::is_empty) {
+        if !fold.as_ref().is_some_and(ValueFold::is_empty) {
             merge_into(&mut folds, field, fold);
         }
         for predicate in field_match.values.iter().flatten() {
@@ -56,7 +124,7 @@ fn field_folds(rule: &Rule) -> Option<FieldFolds> {
     if let Scope::Sources(sources) = &rule.scope {
         // Each field read, with its entry's fold (`None`: no entry, the
         // field's tests keep no run).
-        let own: Vec<(&str, Option<Option<DigitFold>>)> =
+        let own: Vec<(&str, Option<Option<ValueFold>>)> =
             read.iter().map(|&f| (f, folds.get(f).cloned())).collect();
         for source in sources {
             for (name, fold) in &own {
@@ -94,8 +162,8 @@ fn field_folds(rule: &Rule) -> Option<FieldFolds> {
     Some(folds)
 }
 
-/// A member name id and the fold of a rule's reads of it.
-type MemberFold = (u32, Option<DigitFold>);
+/// A member name id and the value fold of a rule's reads of it.
+type MemberFold = (u32, Option<ValueFold>);
 
 /// [`field_folds`] of each rule.
 pub(crate) fn field_folds_of(rules: &[Rule]) -> Vec<Option<FieldFolds>> {
@@ -123,12 +191,12 @@ impl MemberFolds {
             .iter()
             .map(|folds| {
                 let folds = folds.as_ref()?;
-                let mut by_id: BTreeMap<u32, Option<DigitFold>> =
+                let mut by_id: BTreeMap<u32, Option<ValueFold>> =
                     unfolded.iter().map(|&id| (id, None)).collect();
                 for (field, fold) in folds {
                     for &id in field_ids.get(field.as_str()).into_iter().flatten() {
                         match by_id.get_mut(&id) {
-                            Some(kept) => merge_folds(kept, fold.as_ref()),
+                            Some(kept) => merge_value_folds(kept, fold.as_ref()),
                             None => {
                                 by_id.insert(id, fold.clone());
                             }
@@ -141,11 +209,11 @@ impl MemberFolds {
         MemberFolds { rules }
     }
 
-    /// The fold of member `id` under every rule of `rules` (the members'
-    /// folds merged; the default when none of them reads it), or `None`
-    /// when one of them can tell its long runs apart or reads every value.
-    pub(crate) fn fold_of(&self, rules: &[u32], id: u32) -> Option<DigitFold> {
-        let mut fold = DigitFold::default();
+    /// The value fold of member `id` under every rule of `rules` (the
+    /// members' value folds merged; the default when none of them reads
+    /// it), or `None` when one of them never folds it or reads every value.
+    pub(crate) fn fold_of(&self, rules: &[u32], id: u32) -> Option<ValueFold> {
+        let mut fold = ValueFold::default();
         for &r in rules {
             let reads = self.rules.get(r as usize)?.as_deref()?;
             if let Ok(at) = reads.binary_search_by_key(&id, |&(id, _)| id) {
@@ -153,5 +221,43 @@ impl MemberFolds {
             }
         }
         Some(fold)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hypersigma_compiler::{parse_rule, CompileOptions};
+
+    /// The field folds of a process-creation rule of this detection.
+    fn folds_of(detection: &str) -> Option<FieldFolds> {
+        let text = format!(
+            "title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n{detection}"
+        );
+        field_folds(&parse_rule(&text, &CompileOptions::default()).unwrap())
+    }
+
+    #[test]
+    fn tests_that_tell_long_runs_apart_are_decided_and_a_fieldref_stops_the_fold() {
+        let folds = folds_of(
+            "    s: {CommandLine|re: '-k\\s\\w+', Image|endswith: '.exe', User|fieldref: ParentUser}\n    condition: s\n",
+        )
+        .unwrap();
+        // The `re` reads digits (`\w`): decided, nothing kept from folding.
+        let command = folds["CommandLine"].as_ref().unwrap();
+        assert!(command.fold.is_empty());
+        assert_eq!(command.decided.len(), 1);
+        assert!(matches!(*command.decided[0], Predicate::Regex(_)));
+        // A test without digits keeps no run: no entry at all.
+        assert!(!folds.contains_key("Image"));
+        // Both sides of a `fieldref` are never folded.
+        assert!(folds["User"].is_none());
+        assert!(folds["ParentUser"].is_none());
+        // Merged over the rules reading a member, the decided tests add up.
+        let mut merged = Some(command.clone());
+        merge_value_folds(&mut merged, Some(command));
+        assert_eq!(merged.as_ref().unwrap().decided.len(), 1);
+        merge_value_folds(&mut merged, None);
+        assert!(merged.is_none());
     }
 }

@@ -5,10 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use hypersigma_compiler::digit_runs::DigitFold;
 use hypersigma_compiler::Profile;
 
-use super::digit_folds::MemberFolds;
+use super::digit_folds::{MemberFolds, ValueFold};
 use super::{bit_of, id_bit_sets, FieldFolds, LeafNames, ReadSet, Wanted};
 
 /// The top-level member names a profile's lookups can reach, numbered, and
@@ -228,10 +227,11 @@ impl MemberFilter {
         Some((ids, *self.selection_spaced.get(at)?))
     }
 
-    /// The long runs of digits that none of `rules` can tell apart in the
-    /// member of name id `id` (see `digit_folds.rs`); `None` when one of
-    /// them can.
-    pub(crate) fn fold_of(&self, rules: &[u32], id: u32) -> Option<DigitFold> {
+    /// How a key can hold the member of name id `id` for `rules`: its long
+    /// runs of digits that none of their tests tells apart folded, the
+    /// results of the tests that do beside it (see `digit_folds.rs`);
+    /// `None` when it is never folded for one of them.
+    pub(crate) fn fold_of(&self, rules: &[u32], id: u32) -> Option<ValueFold> {
         if self.everything {
             return None;
         }

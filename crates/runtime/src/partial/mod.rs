@@ -37,7 +37,7 @@ use crate::accounting::{RejectKind, Rejection};
 use crate::members::{MemberIndex, NestedTree};
 use crate::strict_json::{unescape_str, unescape_str_into, TopMember};
 
-pub(crate) use digit_folds::{field_folds_of, FieldFolds};
+pub(crate) use digit_folds::{field_folds_of, FieldFolds, ValueFold};
 pub(crate) use kept::KeptMembers;
 pub(crate) use leaves::{reads_leaf, LeafNames, NestedLeaves};
 pub(crate) use member_filter::{MemberFilter, Selection};
