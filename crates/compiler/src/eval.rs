@@ -374,17 +374,31 @@ pub fn predicate_holds_on(
     Scalars::new(scalars).holds(p, present, view)
 }
 
-/// Whether `p` holds for a field whose one value is the scalar `value`:
-/// [`predicate_holds_on`]'s answer for a present field of that scalar, for
+/// Whether `p` holds for a field whose one value is the string `text`:
+/// [`predicate_holds_on`]'s answer for a present field of that string, for
 /// the predicates that read nothing but the value (`None` for `fieldref`,
 /// which reads another field, and for `exists` and `null`, which read
-/// whether the field is there).
-pub fn predicate_holds_on_scalar(p: &Predicate, value: &Value) -> Option<bool> {
-    match (p, value) {
-        (Predicate::FieldRef { .. } | Predicate::Exists(_) | Predicate::Null, _) => None,
+/// whether the field is there). `chars` is scratch for a pattern's
+/// characters, so that a caller testing many texts allocates nothing.
+pub fn predicate_holds_on_text(p: &Predicate, text: &str, chars: &mut Vec<char>) -> Option<bool> {
+    match p {
+        Predicate::FieldRef { .. } | Predicate::Exists(_) | Predicate::Null => None,
         // The same verdict, on an ASCII text without backtracking.
-        (Predicate::Regex(re), Value::String(text)) => Some(re.is_match(text)),
-        _ => Some(scalar_holds(p, &Scalar::new(value))),
+        Predicate::Regex(re) => Some(re.is_match(text)),
+        // The characters as `Scalar::chars` splits them.
+        Predicate::Text { pattern, cased } => {
+            chars.clear();
+            if *cased {
+                chars.extend(text.chars());
+            } else {
+                chars.extend(text.chars().map(crate::pattern::fold_char));
+            }
+            Some(pattern.matches_chars(chars, *cased))
+        }
+        _ => Some(scalar_holds(
+            p,
+            &Scalar::new(&Value::String(text.to_owned())),
+        )),
     }
 }
 

@@ -161,11 +161,12 @@ fn check(name: &str, dirs: &[PathBuf], events: &[Vec<u8>], evaluated_max: f64) {
         counts.no_candidates.0 + counts.remembered.0,
         counts.no_candidates.1 + counts.remembered.1,
     );
-    // Enough of each kind for the rates to tell (746 events evaluated
-    // with process_creation when the verdict memo's slots of candidate
-    // lists came, 1,000 and more before).
+    // Enough of each kind for the rates to tell (199 events evaluated
+    // with process_creation since the tests that tell long runs of digits
+    // apart are decided beside the folded values, 746 when the verdict
+    // memo's slots of candidate lists came, 1,000 and more before).
     assert!(
-        counts.evaluated.0 > 500 && answered.0 > 5000,
+        counts.evaluated.0 > 150 && answered.0 > 5000,
         "{name}: {counts:?}"
     );
     assert!(
@@ -186,10 +187,14 @@ fn check(name: &str, dirs: &[PathBuf], events: &[Vec<u8>], evaluated_max: f64) {
 /// the memos' stores), 2.7 with all SigmaHQ (22.5; the reference's
 /// predicates still build their scalars); per event answered without an
 /// evaluation, none (1.9 and 1.4 before: the memos' keys and lists).
+/// With process_creation, 1.79 since the tests that tell long runs of
+/// digits apart are decided beside the folded values: the same
+/// allocations (356 against 352) over fewer evaluated events (199 against
+/// 643), those now answered having allocated nothing when evaluated.
 #[test]
 fn steady_state_allocates_little_per_event() {
     let events = generated(40_000);
     let process_creation = common::root().join("../shared/sigma/rules/windows/process_creation");
-    check("process_creation", &[process_creation], &events, 1.0);
+    check("process_creation", &[process_creation], &events, 2.0);
     check("all SigmaHQ", &all_sigmahq(), &events, 4.0);
 }

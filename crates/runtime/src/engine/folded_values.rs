@@ -20,8 +20,8 @@
 use std::sync::Arc;
 
 use hypersigma_compiler::digit_runs::{has_long_run, DigitFold};
-use hypersigma_compiler::eval::predicate_holds_on_scalar;
-use serde_json::Value;
+use hypersigma_compiler::eval::predicate_holds_on_text;
+use hypersigma_compiler::ir::Predicate;
 
 use crate::engine::folded_copy::{append_folded, FOLDED_WINDOW, FOLDED_WORTH_SHARE};
 use crate::engine::remembered::Switch;
@@ -29,6 +29,7 @@ use crate::engine::remembered::Switch;
 use super::ValueFold;
 use super::{push_counted, start_flat_key, Layout, MemberFilter, RememberedLists, TopMember};
 use super::{MAX_KEY_LEN, NO_ID};
+use crate::strict_json::unescape_str_into;
 
 /// The byte after a folded key's candidates: its member names follow, each
 /// before its value, or the serial of its stage-1 layout (as in a flat
@@ -52,6 +53,9 @@ pub(super) struct FoldedKey {
     next_fold: usize,
     /// Whether folded keys are tried (they stop while they do not pay).
     switch: Switch,
+    /// Scratch for the tests decided on a value: its text and characters.
+    text: String,
+    chars: Vec<char>,
 }
 
 impl Default for FoldedKey {
@@ -63,6 +67,8 @@ impl Default for FoldedKey {
             folds: Vec::new(),
             next_fold: 0,
             switch: Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE),
+            text: String::new(),
+            chars: Vec::new(),
         }
     }
 }
@@ -160,7 +166,8 @@ impl FoldedKey {
             if folded {
                 if let Some(decided) = value_fold.map(|f| &f.decided[..]).filter(|d| !d.is_empty())
                 {
-                    push_decided(key, at, value, decided)?;
+                    let scratch = (&mut self.text, &mut self.chars);
+                    push_decided(key, at, value, decided, scratch)?;
                 }
             }
             folded_any |= folded;
@@ -183,21 +190,27 @@ const DECIDED_FOLLOW: u32 = 1 << 31;
 
 /// After the folded value written at `at` in `key`: marks its length and
 /// appends the result of each of the `decided` tests on the value as it is
-/// (`raw`, a JSON string), a byte each, counted; `None` when the value does
-/// not read as a string.
+/// (`raw`, a JSON string, decoded into `text`), a byte each, counted;
+/// `None` when the value does not read as a string.
 fn push_decided(
     key: &mut Vec<u8>,
     at: usize,
     raw: &[u8],
-    decided: &[Arc<hypersigma_compiler::ir::Predicate>],
+    decided: &[Arc<Predicate>],
+    (text, chars): (&mut String, &mut Vec<char>),
 ) -> Option<()> {
-    let value = Value::String(serde_json::from_slice(raw).ok()?);
+    let body = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    text.clear();
+    if unescape_str_into(std::str::from_utf8(body).ok()?, text).is_none() {
+        // A `\u` escape: serde_json decodes it.
+        *text = serde_json::from_slice(raw).ok()?;
+    }
     let slot = key.get_mut(at..at + 4)?;
     let len = u32::from_le_bytes(slot.try_into().ok()?);
     slot.copy_from_slice(&(len | DECIDED_FOLLOW).to_le_bytes());
     key.extend_from_slice(&(decided.len() as u32).to_le_bytes());
     for test in decided {
-        key.push(u8::from(predicate_holds_on_scalar(test, &value)?));
+        key.push(u8::from(predicate_holds_on_text(test, text, chars)?));
     }
     Some(())
 }
