@@ -379,7 +379,8 @@ pub fn predicate_holds_on(
 /// the predicates that read nothing but the value (`None` for `fieldref`,
 /// which reads another field, and for `exists` and `null`, which read
 /// whether the field is there). `chars` is scratch for a pattern's
-/// characters, so that a caller testing many texts allocates nothing.
+/// characters: patterns and regular expressions allocate nothing (the
+/// other kinds build the string value, as the reference does).
 pub fn predicate_holds_on_text(p: &Predicate, text: &str, chars: &mut Vec<char>) -> Option<bool> {
     match p {
         Predicate::FieldRef { .. } | Predicate::Exists(_) | Predicate::Null => None,
