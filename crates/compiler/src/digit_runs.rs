@@ -49,7 +49,7 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-use crate::ir::{FieldMatch, Predicate};
+use crate::ir::Predicate;
 use crate::pattern::Piece;
 
 mod long_runs;
@@ -411,15 +411,6 @@ pub fn literal_fold(literal: &[u8]) -> Option<DigitFold> {
         }
     }
     Some(raw)
-}
-
-/// The fold under which every test of a field match keeps its result.
-pub fn field_match_fold(field_match: &FieldMatch) -> Option<DigitFold> {
-    let mut fold = DigitFold::default();
-    for predicate in field_match.values.iter().flatten() {
-        fold.merge(&predicate_fold(predicate)?);
-    }
-    Some(fold)
 }
 
 /// Whether a regular expression's source may read no digit, judged

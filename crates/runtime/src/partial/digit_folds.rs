@@ -68,12 +68,12 @@ fn merge_value_folds(into: &mut Option<ValueFold>, fold: Option<&ValueFold>) {
 fn field_match_value_fold(field_match: &FieldMatch) -> Option<ValueFold> {
     let mut value_fold = ValueFold::default();
     for predicate in field_match.values.iter().flatten() {
+        // `exists` and `null` fold (they read no digit): only a `fieldref`
+        // reads more than the value.
         match predicate_fold(predicate) {
             Some(fold) => value_fold.fold.merge(&fold),
-            None => match predicate {
-                Predicate::FieldRef { .. } | Predicate::Exists(_) | Predicate::Null => return None,
-                _ => value_fold.decided.push(Arc::new(predicate.clone())),
-            },
+            None if matches!(predicate, Predicate::FieldRef { .. }) => return None,
+            None => value_fold.decided.push(Arc::new(predicate.clone())),
         }
     }
     Some(value_fold)
