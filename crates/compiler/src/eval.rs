@@ -374,33 +374,71 @@ pub fn predicate_holds_on(
     Scalars::new(scalars).holds(p, present, view)
 }
 
-/// Whether `p` holds for a field whose one value is the string `text`:
-/// [`predicate_holds_on`]'s answer for a present field of that string, for
-/// the predicates that read nothing but the value (`None` for `fieldref`,
-/// which reads another field, and for `exists` and `null`, which read
-/// whether the field is there). `chars` is scratch for a pattern's
-/// characters: patterns and regular expressions allocate nothing (the
-/// other kinds build the string value, as the reference does).
-pub fn predicate_holds_on_text(p: &Predicate, text: &str, chars: &mut Vec<char>) -> Option<bool> {
-    match p {
-        Predicate::FieldRef { .. } | Predicate::Exists(_) | Predicate::Null => None,
-        // The same verdict, on an ASCII text without backtracking.
-        Predicate::Regex(re) => Some(re.is_match(text)),
-        // The characters as `Scalar::chars` splits them.
-        Predicate::Text { pattern, cased } => {
+/// The characters of one text as patterns read them (case-folded, or as
+/// they are), each split on first need: scratch for testing many
+/// predicates on one value without allocating.
+#[derive(Debug, Default)]
+pub struct TextChars {
+    /// Folded, then cased.
+    chars: [Vec<char>; 2],
+    /// Whether each is split from the current text.
+    split: [bool; 2],
+    /// The address the current text reads as, once parsed.
+    ip: Option<Option<std::net::IpAddr>>,
+}
+
+impl TextChars {
+    /// A new text: the characters split from the last one are stale.
+    pub fn forget(&mut self) {
+        self.split = [false; 2];
+        self.ip = None;
+    }
+
+    /// The address `text` (the current one) reads as, parsed once.
+    fn ip(&mut self, text: &str) -> Option<std::net::IpAddr> {
+        *self.ip.get_or_insert_with(|| parse_ip(text))
+    }
+
+    /// The characters of `text` (the current one) as [`Scalar::chars`]
+    /// splits them.
+    fn of(&mut self, text: &str, cased: bool) -> &[char] {
+        let k = usize::from(cased);
+        if !self.split[k] {
+            let chars = &mut self.chars[k];
             chars.clear();
-            if *cased {
+            if cased {
                 chars.extend(text.chars());
             } else {
                 chars.extend(text.chars().map(crate::pattern::fold_char));
             }
-            Some(pattern.matches_chars(chars, *cased))
+            self.split[k] = true;
         }
-        _ => Some(scalar_holds(
-            p,
-            &Scalar::new(&Value::String(text.to_owned())),
-        )),
+        &self.chars[k]
     }
+}
+
+/// Whether `p` holds for a field whose one value is the string `text`:
+/// [`predicate_holds_on`]'s answer for a present field of that string, for
+/// the predicates that read nothing but the value (`None` for `fieldref`,
+/// which reads another field, and for `exists` and `null`, which read
+/// whether the field is there). `chars` holds `text`'s characters (and address)
+/// once split ([`TextChars::forget`] them for another text); only a time part
+/// builds the string value, as the reference does.
+pub fn predicate_holds_on_text(p: &Predicate, text: &str, chars: &mut TextChars) -> Option<bool> {
+    Some(match p {
+        Predicate::FieldRef { .. } | Predicate::Exists(_) | Predicate::Null => return None,
+        // The same verdict, on an ASCII text without backtracking.
+        Predicate::Regex(re) => re.is_match(text),
+        Predicate::Text { pattern, cased } => pattern.matches_chars(chars.of(text, *cased), *cased),
+        // `scalar_holds` on a string value, without building it.
+        Predicate::Number(n) => text == n.text,
+        Predicate::Bool(b) => text.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
+        Predicate::Compare { op, number } => {
+            Number::parse(text).is_some_and(|x| op.holds(x.value, number.value))
+        }
+        Predicate::Cidr(net) => chars.ip(text).is_some_and(|ip| net.contains(&ip)),
+        Predicate::TimePart { .. } => scalar_holds(p, &Scalar::new(&Value::String(text.into()))),
+    })
 }
 
 /// A field's scalars prepared once for many predicates (each one's text
@@ -683,6 +721,71 @@ mod tests {
             }
         }
         assert!(held > 200);
+    }
+
+    #[test]
+    fn predicates_on_a_text_hold_as_on_the_string_value() {
+        let rule = crate::parse_rule(
+            "title: t\nlogsource: {product: windows}\ndetection:\n  s:\n    \
+             A|contains: ['ab', 'É']\n    B|endswith|cased: '.EXE'\n    C|startswith: 'x*y?'\n    \
+             D|re: '(?i)^a.c$'\n    E: 12\n    F: true\n    G|gte: 3\n    \
+             H|cidr: ['10.0.0.0/8', '::1/128']\n    I|minute: 30\n    J: '*'\n  \
+             condition: s\n",
+            &crate::CompileOptions::default(),
+        )
+        .unwrap();
+        let predicates: Vec<&Predicate> = rule
+            .detection
+            .selections
+            .iter()
+            .flat_map(|s| s.groups.iter().flatten())
+            .flat_map(|m| m.values.iter().flatten())
+            .collect();
+        assert!(predicates.len() >= 11);
+        let texts = [
+            "",
+            "ab",
+            "xABy",
+            "é",
+            "cmd.EXE",
+            "cmd.exe",
+            "xzy1",
+            "ABC",
+            "aXc\n",
+            "12",
+            "12.0",
+            "TRUE",
+            "true",
+            "3",
+            "2.5",
+            "1e3",
+            "10.1.2.3",
+            "[::1]",
+            "::ffff:10.0.0.1",
+            "11.0.0.1",
+            "2026-11-02T08:30:00Z",
+            "2026-11-02 08:31:00",
+        ];
+        let profile = Profile::sysmon();
+        let event = json!({});
+        let view = EventView::new(&event, &profile, None);
+        let mut chars = TextChars::default();
+        let mut held = 0;
+        for text in texts {
+            chars.forget();
+            let value = Value::String(text.to_string());
+            for &p in &predicates {
+                let expected = predicate_holds_on(p, true, &[&value], &view);
+                let got = predicate_holds_on_text(p, text, &mut chars);
+                assert_eq!(got, Some(expected), "{p:?} on {text:?}");
+                held += usize::from(expected);
+            }
+        }
+        assert!(held >= 15, "{held}");
+        assert_eq!(
+            predicate_holds_on_text(&Predicate::Null, "", &mut chars),
+            None
+        );
     }
 
     #[test]
