@@ -152,7 +152,12 @@ fn rate((events, allocations): (u64, u64)) -> f64 {
 /// Checks one rule set over the corpus: events answered without an
 /// evaluation allocate nothing (a one-off, such as a log source's own
 /// stage-1 database being built, aside), evaluated events few.
-fn check(name: &str, dirs: &[PathBuf], events: &[Vec<u8>], evaluated_max: f64) {
+fn check(
+    name: &str,
+    dirs: &[PathBuf],
+    events: &[Vec<u8>],
+    (evaluated_min, evaluated_max): (u64, f64),
+) {
     let set = load_paths(dirs, &CompileOptions::default());
     let engine = Engine::new(set.rules, EngineOptions::default()).unwrap();
     let counts = run(&engine, events, events.len() / 2);
@@ -161,12 +166,13 @@ fn check(name: &str, dirs: &[PathBuf], events: &[Vec<u8>], evaluated_max: f64) {
         counts.no_candidates.0 + counts.remembered.0,
         counts.no_candidates.1 + counts.remembered.1,
     );
-    // Enough of each kind for the rates to tell (199 events evaluated
-    // with process_creation since the tests that tell long runs of digits
-    // apart are decided beside the folded values, 746 when the verdict
-    // memo's slots of candidate lists came, 1,000 and more before).
+    // Enough of each kind for the rates to tell (39 events evaluated with
+    // process_creation since members read by few tests are keyed by their
+    // results, 199 since the tests that tell long runs of digits apart
+    // are decided beside the folded values, 746 when the verdict memo's
+    // slots of candidate lists came, 1,000 and more before).
     assert!(
-        counts.evaluated.0 > 150 && answered.0 > 5000,
+        counts.evaluated.0 >= evaluated_min && answered.0 > 5000,
         "{name}: {counts:?}"
     );
     assert!(
@@ -190,11 +196,14 @@ fn check(name: &str, dirs: &[PathBuf], events: &[Vec<u8>], evaluated_max: f64) {
 /// With process_creation, 1.79 since the tests that tell long runs of
 /// digits apart are decided beside the folded values: the same
 /// allocations (356 against 352) over fewer evaluated events (199 against
-/// 643), those now answered having allocated nothing when evaluated.
+/// 643), those now answered having allocated nothing when evaluated; 3.3
+/// since members read by few tests are keyed by their results (130
+/// allocations over 39 events: those left are first sights). All SigmaHQ:
+/// 1.8 since then (2,075 over 1,139 events, against 2,995 evaluated).
 #[test]
 fn steady_state_allocates_little_per_event() {
     let events = generated(40_000);
     let process_creation = common::root().join("../shared/sigma/rules/windows/process_creation");
-    check("process_creation", &[process_creation], &events, 2.0);
-    check("all SigmaHQ", &all_sigmahq(), &events, 4.0);
+    check("process_creation", &[process_creation], &events, (30, 4.0));
+    check("all SigmaHQ", &all_sigmahq(), &events, (500, 4.0));
 }

@@ -122,6 +122,21 @@ impl Scanner<'_> {
                     return self.with_whole_event(raw, matched, candidates);
                 }
             }
+            // Equal to an evaluated one in the results of the tests of its
+            // members.
+            if let (Some(filter), Some(hash), false, Some(top)) =
+                (filter, memo_key, nested_key, self.members.top_members())
+            {
+                let found =
+                    self.verdict_memo
+                        .verdict_by_results(raw, top, filter, &self.candidates);
+                if let Some(matched) = found {
+                    let matched = matched.to_vec();
+                    self.verdict_memo
+                        .remember_answered_by_results(hash, &matched);
+                    return self.with_whole_event(raw, matched, candidates);
+                }
+            }
             // The containers of a nested line are built with what the
             // candidates read (`partial/pruned.rs`) when a wanted one is not
             // read whole, the leaves of its names worked out once per

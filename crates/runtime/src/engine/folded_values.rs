@@ -16,46 +16,64 @@
 //! (a vector pass finds them at a few instructions per 12 bytes), values
 //! that are not strings and values with a `\u` escape go into the folded key
 //! as they are; an event none of whose values is folded gets no folded key.
+//!
+//! A third key, *by results*, is built for an event that neither key nor
+//! the members an earlier evaluation read answer, which would otherwise be
+//! evaluated: each string member whose every test by the candidates is
+//! known (`ValueFold::tests`: at most `MAX_TESTED`, each reading nothing
+//! but the value) goes into it as those tests' results, a byte each, the
+//! other members as into the folded key. A fresh logon id read by one
+//! equality (`LogonId: '0x3e7'`), a file name read by a few suffixes, an
+//! address read by CIDR ranges: events that differ only there share a
+//! verdict when the tests give them the same results. The results are
+//! remembered by value (`test_results.rs`), so a member that repeats costs
+//! a hash and a compare instead of its tests.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use hypersigma_compiler::digit_runs::{has_long_run, DigitFold};
-use hypersigma_compiler::eval::predicate_holds_on_text;
 use hypersigma_compiler::ir::Predicate;
 
+use super::test_results::{push_results, TestResults};
 use crate::engine::folded_copy::{append_folded, FOLDED_WINDOW, FOLDED_WORTH_SHARE};
 use crate::engine::remembered::Switch;
 
 use super::ValueFold;
 use super::{push_counted, start_flat_key, Layout, MemberFilter, RememberedLists, TopMember};
 use super::{MAX_KEY_LEN, NO_ID};
-use crate::strict_json::unescape_str_into;
 
 /// The byte after a folded key's candidates: its member names follow, each
 /// before its value, or the serial of its stage-1 layout (as in a flat
 /// key, whose bytes there are 0 and 1).
 const FOLDED_BY_NAMES: u8 = 3;
 const FOLDED_BY_SERIAL: u8 = 4;
+/// The same for a key by results.
+const RESULTS_BY_NAMES: u8 = 5;
+const RESULTS_BY_SERIAL: u8 = 6;
 
 /// The current flat event's folded key.
 pub(super) struct FoldedKey {
     /// The key (scratch).
-    pub(super) key: Vec<u8>,
+    key: Vec<u8>,
     /// Its hash, when one was built for the current event.
-    pub(super) hash: Option<u64>,
+    hash: Option<u64>,
     /// The layout (its index among the memo's) and stage-1 serial of the
     /// current event's flat key, when it has one.
     pub(super) layout: Option<(usize, Option<u64>)>,
-    /// The folds worked out last, by candidate list and member name id (a
+    /// The folds worked out, by candidate list and member name id (a
     /// layout's lists come and go faster than its entries keep them).
-    folds: Vec<KeptFold>,
-    /// The entry of `folds` the next one replaces.
-    next_fold: usize,
+    folds: KeptFolds,
     /// Whether folded keys are tried (they stop while they do not pay).
     switch: Switch,
-    /// Scratch for the tests decided on a value: its text and characters.
-    text: String,
-    chars: Vec<char>,
+    /// The key by results (scratch), its hash when one was built for the
+    /// current event, and whether such keys are tried.
+    results_key: Vec<u8>,
+    results_hash: Option<u64>,
+    results_switch: Switch,
+    /// The results of members' tests by value, and scratch for the tests
+    /// decided beside a folded value.
+    results: TestResults,
 }
 
 impl Default for FoldedKey {
@@ -64,70 +82,151 @@ impl Default for FoldedKey {
             key: Vec::new(),
             hash: None,
             layout: None,
-            folds: Vec::new(),
-            next_fold: 0,
+            folds: KeptFolds::default(),
             switch: Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE),
-            text: String::new(),
-            chars: Vec::new(),
+            results_key: Vec::new(),
+            results_hash: None,
+            results_switch: Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE),
+            results: TestResults::default(),
         }
     }
 }
 
-/// Folds kept by candidate list and member.
-const FOLDS_KEPT: usize = 64;
+/// Folds kept by candidate list and member, at most (all are forgotten
+/// when one more comes). A key by results needs the fold of every member
+/// its candidates read: with all SigmaHQ rules, the generated events come
+/// with ~1,000 lists and members a few thousand pairs, and a fold worked
+/// out again allocates (its lists of tests, its `Arc`).
+const FOLDS_KEPT: usize = 8192;
 
 /// A fold worked out: the candidate list, the member name id, the fold.
-type KeptFold = (Vec<u32>, u32, Option<Arc<ValueFold>>);
+type KeptFold = (Box<[u32]>, u32, Option<Arc<ValueFold>>);
 
-/// The fold of member `id` under `candidates` (see
-/// [`MemberFilter::fold_of`]), from `kept` when it was worked out lately.
-fn fold_of(
-    kept: &mut Vec<KeptFold>,
-    next: &mut usize,
-    filter: &MemberFilter,
-    candidates: &[u32],
-    id: u32,
-) -> Option<Arc<ValueFold>> {
-    if let Some((_, _, fold)) = kept.iter().find(|(c, i, _)| *i == id && c == candidates) {
-        return fold.clone();
+/// The folds worked out, by the hash of their list and member.
+#[derive(Default)]
+struct KeptFolds {
+    by_hash: HashMap<u64, Vec<KeptFold>, foldhash::fast::FixedState>,
+    count: usize,
+    /// The serial the next fold worked out gets.
+    next_serial: u64,
+}
+
+impl KeptFolds {
+    /// Forgets them all (serials go on: a table of results may still
+    /// name the old ones).
+    fn clear(&mut self) {
+        self.by_hash.clear();
+        self.count = 0;
     }
-    let fold = filter.fold_of(candidates, id).map(Arc::new);
-    let entry = (candidates.to_vec(), id, fold.clone());
-    if kept.len() < FOLDS_KEPT {
-        kept.push(entry);
-    } else if let Some(slot) = kept.get_mut(*next % FOLDS_KEPT) {
-        *slot = entry;
-        *next = (*next + 1) % FOLDS_KEPT;
+
+    /// The fold of member `id` under `candidates` (see
+    /// [`MemberFilter::fold_of`]), worked out on first need.
+    fn fold_of(
+        &mut self,
+        filter: &MemberFilter,
+        candidates: &[u32],
+        id: u32,
+    ) -> Option<Arc<ValueFold>> {
+        let hash = candidates.iter().fold(u64::from(id), |h, &r| {
+            (h ^ u64::from(r))
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .rotate_left(23)
+        });
+        if let Some(entries) = self.by_hash.get(&hash) {
+            if let Some((_, _, fold)) = entries
+                .iter()
+                .find(|(c, i, _)| *i == id && **c == *candidates)
+            {
+                return fold.clone();
+            }
+        }
+        let fold = filter.fold_of(candidates, id).map(|mut fold| {
+            // Names its list of tests in the table of results.
+            fold.serial = self.next_serial;
+            self.next_serial += 1;
+            Arc::new(fold)
+        });
+        if self.count >= FOLDS_KEPT {
+            self.clear();
+        }
+        self.count += 1;
+        self.by_hash
+            .entry(hash)
+            .or_default()
+            .push((candidates.into(), id, fold.clone()));
+        fold
     }
-    fold
+}
+
+/// Which of the two keys [`FoldedKey::build`] builds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Second {
+    /// The values with their long runs of digits folded.
+    Folded,
+    /// The folded key with each string member whose every test is known
+    /// held as those tests' results.
+    ByResults,
 }
 
 impl FoldedKey {
-    /// Counts a lookup by the folded key, answered or not.
-    pub(super) fn count(&mut self, answered: bool) {
-        self.switch.count(answered);
+    /// Counts a lookup by a second key, answered or not.
+    pub(super) fn count(&mut self, second: Second, answered: bool) {
+        match second {
+            Second::Folded => self.switch.count(answered),
+            Second::ByResults => self.results_switch.count(answered),
+        }
+    }
+
+    /// Forgets the folds worked out (the member filter changed: its member
+    /// ids and folds are another profile's).
+    pub(super) fn forget_folds(&mut self) {
+        self.folds.clear();
     }
 
     /// A new event: no key yet.
     pub(super) fn reset(&mut self) {
         self.hash = None;
+        self.results_hash = None;
         self.layout = None;
     }
 
-    /// Builds the folded key of the flat event (`raw`, listed in `top`)
+    /// The key `second` built last, and its hash when it was built for the
+    /// current event.
+    pub(super) fn key(&self, second: Second) -> (&[u8], Option<u64>) {
+        match second {
+            Second::Folded => (&self.key, self.hash),
+            Second::ByResults => (&self.results_key, self.results_hash),
+        }
+    }
+
+    /// Builds the `second` key of the flat event (`raw`, listed in `top`)
     /// whose key was just built with these candidates; its hash, or `None`
-    /// when no value of it is folded.
+    /// when it would hold nothing the event's own key (or, by results,
+    /// its folded key) does not: no value folded, no member's results.
     pub(super) fn build(
         &mut self,
+        second: Second,
         layouts: &mut [Layout],
         lists: &RememberedLists,
-        raw: &[u8],
-        top: &[TopMember],
+        (raw, top): (&[u8], &[TopMember]),
         filter: &MemberFilter,
         candidates: &[u32],
     ) -> Option<u64> {
         let (at, serial) = self.layout?;
-        if !self.switch.looks_up() {
+        let by_results = second == Second::ByResults;
+        let (key, tags, switch) = match second {
+            Second::Folded => (
+                &mut self.key,
+                (FOLDED_BY_NAMES, FOLDED_BY_SERIAL),
+                &mut self.switch,
+            ),
+            Second::ByResults => (
+                &mut self.results_key,
+                (RESULTS_BY_NAMES, RESULTS_BY_SERIAL),
+                &mut self.results_switch,
+            ),
+        };
+        if !switch.looks_up() {
             return None;
         }
         let layout = layouts.get_mut(at)?;
@@ -135,9 +234,8 @@ impl FoldedKey {
         let (_, positions) = layout.reads.get(entry)?;
         let folds = layout.folds.get_mut(entry)?;
         folds.resize(positions.len(), None);
-        let key = &mut self.key;
-        start_flat_key(key, candidates, serial, (FOLDED_BY_NAMES, FOLDED_BY_SERIAL));
-        let mut folded_any = false;
+        start_flat_key(key, candidates, serial, tags);
+        let mut second_any = false;
         for (&k, fold) in positions.iter().zip(folds.iter_mut()) {
             let member = top.get(k as usize)?;
             if serial.is_none() {
@@ -147,39 +245,57 @@ impl FoldedKey {
                 );
             }
             let value = raw.get(member.value.0 as usize..member.value.1 as usize)?;
-            if !has_long_run(value) {
+            // By results every member needs its fold; folded, only those
+            // with a long run (most never hold one).
+            let long_run = has_long_run(value);
+            if !long_run && !by_results {
                 push_counted(key, value);
                 continue;
             }
-            // Worked out on first need: most members never hold a long run.
-            let (kept, next) = (&mut self.folds, &mut self.next_fold);
+            // Worked out once per list and member.
+            let kept = &mut self.folds;
             let fold = fold.get_or_insert_with(|| {
                 let &(_, id, has_space) = layout.members.get(k as usize)?;
                 // A name with a space can be read by a lookup of another.
                 (id != NO_ID && !has_space)
-                    .then(|| fold_of(kept, next, filter, candidates, id))
+                    .then(|| kept.fold_of(filter, candidates, id))
                     .flatten()
             });
             let value_fold = fold.as_deref();
+            if by_results && value.first() == Some(&b'"') {
+                if let Some((tests, fold)) = value_fold.and_then(|f| Some((f.tests()?, f))) {
+                    // A string whose every test is known: their results.
+                    key.extend_from_slice(&(TESTED | tests.len() as u32).to_le_bytes());
+                    self.results.push(key, value, fold.serial, tests)?;
+                    second_any = true;
+                    continue;
+                }
+            }
+            if !long_run {
+                push_counted(key, value);
+                continue;
+            }
             let at = key.len();
             let folded = push_folded(key, value, value_fold.map(|f| &f.fold));
             if folded {
                 if let Some(decided) = value_fold.map(|f| &f.decided[..]).filter(|d| !d.is_empty())
                 {
-                    let scratch = (&mut self.text, &mut self.chars);
-                    push_decided(key, at, value, decided, scratch)?;
+                    push_decided(key, at, value, decided, self.results.scratch())?;
                 }
             }
-            folded_any |= folded;
+            second_any |= folded && !by_results;
             if key.len() > MAX_KEY_LEN {
                 return None;
             }
         }
-        if !folded_any {
+        if !second_any || key.len() > MAX_KEY_LEN {
             return None;
         }
         let hash = lists.hash(key);
-        self.hash = Some(hash);
+        match second {
+            Second::Folded => self.hash = Some(hash),
+            Second::ByResults => self.results_hash = Some(hash),
+        }
         Some(hash)
     }
 }
@@ -188,31 +304,26 @@ impl FoldedKey {
 /// tests decided on the value follow it (no key is that long).
 const DECIDED_FOLLOW: u32 = 1 << 31;
 
+/// Where a key holds the results of every test of a member instead of its
+/// value: this bit and the number of tests, then their results (no key is
+/// that long, and no member has that many tests).
+const TESTED: u32 = 1 << 30;
+
 /// After the folded value written at `at` in `key`: marks its length and
 /// appends the result of each of the `decided` tests on the value as it is
-/// (`raw`, a JSON string, decoded into `text`), a byte each, counted;
-/// `None` when the value does not read as a string.
+/// (`raw`, a JSON string); `None` when the value does not read as a string.
 fn push_decided(
     key: &mut Vec<u8>,
     at: usize,
     raw: &[u8],
     decided: &[Arc<Predicate>],
-    (text, chars): (&mut String, &mut Vec<char>),
+    scratch: (&mut String, &mut hypersigma_compiler::eval::TextChars),
 ) -> Option<()> {
-    let body = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
-    text.clear();
-    if unescape_str_into(std::str::from_utf8(body).ok()?, text).is_none() {
-        // A `\u` escape: serde_json decodes it.
-        *text = serde_json::from_slice(raw).ok()?;
-    }
     let slot = key.get_mut(at..at + 4)?;
     let len = u32::from_le_bytes(slot.try_into().ok()?);
     slot.copy_from_slice(&(len | DECIDED_FOLLOW).to_le_bytes());
     key.extend_from_slice(&(decided.len() as u32).to_le_bytes());
-    for test in decided {
-        key.push(u8::from(predicate_holds_on_text(test, text, chars)?));
-    }
-    Some(())
+    push_results(key, raw, decided, scratch)
 }
 
 /// Appends `value`'s length then its bytes to `key`, its long runs of

@@ -73,7 +73,7 @@ use std::collections::HashMap;
 use super::remembered::{RememberedLists, Switch};
 use crate::partial::{has_id, MemberFilter, NestedLeaves, ValueFold};
 use crate::strict_json::TopMember;
-use folded_values::FoldedKey;
+use folded_values::{FoldedKey, Second};
 
 /// Verdicts remembered at most per scanner (then the memo starts over).
 const MAX_VERDICTS: usize = 1 << 15;
@@ -457,6 +457,7 @@ impl VerdictMemo {
         self.read_lists.clear();
         // Their ids were the old filter's.
         self.layouts.clear();
+        self.folded.forget_folds();
         self.nested_leaves.clear();
     }
 
@@ -615,16 +616,21 @@ impl VerdictMemo {
             return Some(answer);
         }
         let folded = match (self.current, top) {
-            (Kind::Flat, Some(top)) => {
-                self.folded
-                    .build(&mut self.layouts, &self.lists, raw, top, filter, candidates)
-            }
+            (Kind::Flat, Some(top)) => self.folded.build(
+                Second::Folded,
+                &mut self.layouts,
+                &self.lists,
+                (raw, top),
+                filter,
+                candidates,
+            ),
             _ => None,
         };
-        let answer = folded.and_then(|hash| self.lists.get(hash, &self.folded.key));
+        let (key, _) = self.folded.key(Second::Folded);
+        let answer = folded.and_then(|hash| self.lists.get(hash, key));
         let found = answer.is_some();
         if folded.is_some() {
-            self.folded.count(found);
+            self.folded.count(Second::Folded, found);
         }
         switch.count(found);
         self.answered_total += u64::from(found);
@@ -635,12 +641,52 @@ impl VerdictMemo {
         answer
     }
 
+    /// The remembered verdict of the flat event (`raw`, listed in `top`)
+    /// whose key and folded key [`VerdictMemo::get`] did not answer, by its
+    /// key by results (`folded_values.rs`): each string member whose every
+    /// test (by these candidates) is known held as their results. Tried
+    /// last, for an event that would otherwise be evaluated: the tests cost
+    /// hundreds of instructions, an evaluation tens of thousands.
+    pub(super) fn verdict_by_results(
+        &mut self,
+        raw: &[u8],
+        top: &[TopMember],
+        filter: &MemberFilter,
+        candidates: &[u32],
+    ) -> Option<&[u32]> {
+        let hash = self.folded.build(
+            Second::ByResults,
+            &mut self.layouts,
+            &self.lists,
+            (raw, top),
+            filter,
+            candidates,
+        )?;
+        let (key, _) = self.folded.key(Second::ByResults);
+        let answer = self.lists.get(hash, key);
+        self.folded.count(Second::ByResults, answer.is_some());
+        self.answered_total += u64::from(answer.is_some());
+        answer
+    }
+
+    /// Remembers the verdict [`VerdictMemo::verdict_by_results`] just gave
+    /// under the event's own key (`hash`) and its folded key, if built:
+    /// the next event equal to it takes it at the cost of a key.
+    pub(super) fn remember_answered_by_results(&mut self, hash: u64, matched: &[u32]) {
+        self.lists.remember(hash, &self.key, matched);
+        if let (key, Some(hash)) = self.folded.key(Second::Folded) {
+            self.lists.remember(hash, key, matched);
+        }
+    }
+
     /// Remembers the verdict of the key just built under `hash` (and under
-    /// the folded key, when [`VerdictMemo::get`] built one).
+    /// the folded key and the key by results, when they were built).
     pub(super) fn remember(&mut self, hash: u64, matched: &[u32]) {
         self.lists.remember(hash, &self.key, matched);
-        if let Some(folded) = self.folded.hash {
-            self.lists.remember(folded, &self.folded.key, matched);
+        for second in [Second::Folded, Second::ByResults] {
+            if let (key, Some(hash)) = self.folded.key(second) {
+                self.lists.remember(hash, key, matched);
+            }
         }
     }
 
@@ -744,6 +790,8 @@ impl VerdictMemo {
 mod folded_values;
 #[path = "nested_key.rs"]
 mod nested_key;
+#[path = "test_results.rs"]
+mod test_results;
 
 #[cfg(test)]
 #[path = "verdict_memo_tests.rs"]

@@ -16,6 +16,17 @@ const RULES: [&str; 4] = [
     "    s: {CommandLine|contains: 'x'}\n    condition: not s",
 ];
 
+/// [`RULES`] and a test no key can hold the result of instead of the value
+/// (`exists`) on the command line, in a rule that is a candidate of every
+/// event: a fresh command line makes a fresh key, folded or not.
+const RULES_KEYED_BY_VALUE: [&str; 5] = [
+    RULES[0],
+    RULES[1],
+    RULES[2],
+    RULES[3],
+    "    s: {CommandLine|exists: true}\n    condition: not s",
+];
+
 /// A process creation whose time, GUID and process id change with `n`
 /// (no rule reads them).
 fn event(n: usize, image: &str, command: &str, parent: &str, user: &str) -> String {
@@ -305,15 +316,16 @@ fn verdicts_are_kept_across_equal_profiles_read_for_each_input() {
         "{}",
         warm.verdict_memo.answered_total
     );
-    // Another profile forgets them: only the event read under it is held.
+    // Another profile forgets them: only the event read under it is held,
+    // under its key and under that of its tests' results.
     let raw = nth_event(0);
     warm.match_event_full(raw.as_bytes(), &Profile::ecs());
-    assert_eq!(warm.verdict_memo.lists.held().0, 1);
+    assert_eq!(warm.verdict_memo.lists.held().0, 2);
 }
 
 #[test]
 fn contents_that_do_not_repeat_stop_the_lookups_until_they_repeat_again() {
-    let e = engine(&RULES, false);
+    let e = engine(&RULES_KEYED_BY_VALUE, false);
     let p = Profile::sysmon();
     let mut warm = e.scanner().unwrap();
     for n in 0..3 * WINDOW_EVENTS as usize {
@@ -381,6 +393,7 @@ fn while_lookups_are_off_a_flat_event_of_a_layout_still_gets_the_members_its_can
         assert_eq!(read(&mut off, &raw, list, None), (false, None));
     }
     // The verdicts stay those of a fresh scanner meanwhile.
+    let e = engine(&RULES_KEYED_BY_VALUE, false);
     let mut warm = e.scanner().unwrap();
     for n in 0..3 * WINDOW_EVENTS as usize {
         let command = format!("cmd /c whoami {n}");
@@ -690,5 +703,68 @@ fn tests_that_read_long_runs_are_decided_beside_the_folded_values() {
         assert_eq!((matched, first_rule), (total, total / 2));
         // Each kind of run evaluated once: every later event is answered.
         assert_eq!(warm.verdict_memo.answered_total, total as u64 - 2);
+    }
+}
+
+/// A word of letters only (no run of digits to fold) for `n`.
+fn letters(mut n: usize) -> String {
+    let mut word = String::new();
+    for _ in 0..8 {
+        word.push((b'a' + (n % 26) as u8) as char);
+        n /= 26;
+    }
+    word
+}
+
+#[test]
+fn members_read_by_few_tests_are_keyed_by_their_results() {
+    // Each command line is new (an id of letters, which no fold touches),
+    // and the rules' tests of it are few: events whose command lines give
+    // every test the same results share a verdict.
+    let few = [
+        "    s: {CommandLine|contains: 'whoami'}\n    condition: s",
+        "    s: {CommandLine|endswith: '.ps1', Image|endswith: '\\cmd.exe'}\n    condition: s",
+        "    s: {CommandLine|contains: 'x'}\n    condition: not s",
+    ];
+    // The same, with a test no key holds the result of (`exists`).
+    let mut with_exists = few.to_vec();
+    with_exists.push("    s: {CommandLine|exists: true}\n    condition: not s");
+    // The same, with more tests of the command line than a key holds (a
+    // candidate of every event: each command line holds `never0`).
+    let many = format!(
+        "    s: {{CommandLine|contains: [{}]}}\n    condition: s",
+        (0..=crate::partial::MAX_TESTED)
+            .map(|k| format!("'never{k}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut with_many = few.to_vec();
+    with_many.push(&many);
+    let total = 80;
+    for (rules, by_results) in [(&few[..], true), (&with_exists, false), (&with_many, false)] {
+        for e in [engine(rules, false), gated_engine(rules)] {
+            let p = Profile::sysmon();
+            let mut warm = e.scanner().unwrap();
+            let mut matched = 0;
+            for n in 0..total {
+                let tail = ["", " whoami", " run.ps1", " whoami run.ps1"][n % 4];
+                let command = format!("tool -id {} never0{tail}", letters(n * 7919));
+                let raw = event(n, IMAGES[n / 4 % 2], &command, PARENTS[0], USERS[0]);
+                let expected = fresh(&e, &raw, &p);
+                if let crate::engine::Verdict::Matched(r) = &expected.0 {
+                    matched += usize::from(!r.is_empty());
+                }
+                assert_eq!(warm.match_event_full(raw.as_bytes(), &p), expected, "{raw}");
+            }
+            assert!(matched >= total / 2, "{matched}");
+            let answered = warm.verdict_memo.answered_total;
+            if by_results {
+                // Eight kinds (four tails, two images), each evaluated once
+                // per candidate list.
+                assert!(answered >= total as u64 - 16, "{answered}");
+            } else {
+                assert_eq!(answered, 0, "{rules:?}");
+            }
+        }
     }
 }

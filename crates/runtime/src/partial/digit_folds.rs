@@ -14,6 +14,13 @@
 //! the other. Only a test that reads more than the value (`fieldref`), a
 //! value read through a translation or a join, and the members that tell
 //! the log source are never folded.
+//!
+//! Each value fold also lists every test of the member (up to
+//! [`MAX_TESTED`], each reading nothing but the value): a key can then hold
+//! their results instead of the value (`folded_values.rs`), so that a fresh
+//! id (`LogonId: 0x851ba7`, a file name `f_0cb7a7`, an address) read by one
+//! equality or a few substrings shares the verdict of every value with the
+//! same results.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -31,23 +38,60 @@ pub(crate) struct ValueFold {
     pub(crate) fold: DigitFold,
     /// The tests whose results the key holds (each once).
     pub(crate) decided: Vec<Arc<Predicate>>,
+    /// Every test of the value (each once), unless `untestable`.
+    tests: Vec<Arc<Predicate>>,
+    /// More than [`MAX_TESTED`] tests, or one that reads more than the
+    /// value (`exists`, `null`): `tests` is left empty.
+    untestable: bool,
+    /// Names this list of tests where its results are remembered by value
+    /// (`engine/test_results.rs`); given by the scanner that works it out.
+    pub(crate) serial: u64,
 }
 
+/// The most tests of one member whose results a key holds instead of the
+/// value: each costs a match on every folded key built (a few hundred
+/// instructions at most), an evaluation tens of thousands.
+pub(crate) const MAX_TESTED: usize = 32;
+
 impl ValueFold {
-    /// Whether it keeps no run and decides no test (merging it changes
+    /// Whether it keeps no run and has no test (merging it changes
     /// nothing).
     fn is_empty(&self) -> bool {
-        self.fold.is_empty() && self.decided.is_empty()
+        self.fold.is_empty() && self.decided.is_empty() && self.tests.is_empty() && !self.untestable
     }
 
     /// The value fold of tests of one value that this one's and `other`'s
     /// are.
     fn merge(&mut self, other: &ValueFold) {
         self.fold.merge(&other.fold);
-        for test in &other.decided {
-            if !self.decided.iter().any(|t| Arc::ptr_eq(t, test)) {
-                self.decided.push(test.clone());
-            }
+        add_each(&mut self.decided, &other.decided);
+        self.untestable |= other.untestable;
+        if !self.untestable {
+            add_each(&mut self.tests, &other.tests);
+        }
+        self.bound_tests();
+    }
+
+    /// Gives the tests up past [`MAX_TESTED`].
+    fn bound_tests(&mut self) {
+        if self.untestable || self.tests.len() > MAX_TESTED {
+            self.untestable = true;
+            self.tests = Vec::new();
+        }
+    }
+
+    /// Every test of the value, when a key can hold their results instead
+    /// of it: at most [`MAX_TESTED`], each answered on the text alone.
+    pub(crate) fn tests(&self) -> Option<&[Arc<Predicate>]> {
+        (!self.untestable).then_some(self.tests.as_slice())
+    }
+}
+
+/// Adds each test of `from` that `into` does not hold.
+fn add_each(into: &mut Vec<Arc<Predicate>>, from: &[Arc<Predicate>]) {
+    for test in from {
+        if !into.iter().any(|t| Arc::ptr_eq(t, test)) {
+            into.push(test.clone());
         }
     }
 }
@@ -67,15 +111,29 @@ fn merge_value_folds(into: &mut Option<ValueFold>, fold: Option<&ValueFold>) {
 /// more than the value (`fieldref`).
 fn field_match_value_fold(field_match: &FieldMatch) -> Option<ValueFold> {
     let mut value_fold = ValueFold::default();
+    let count = field_match.values.iter().map(Vec::len).sum::<usize>();
+    value_fold.untestable = count > MAX_TESTED;
     for predicate in field_match.values.iter().flatten() {
+        // Cloned once, shared by every list of tests it goes into.
+        let mut test = None;
+        let mut shared = || {
+            test.get_or_insert_with(|| Arc::new(predicate.clone()))
+                .clone()
+        };
         // `exists` and `null` fold (they read no digit): only a `fieldref`
         // reads more than the value.
         match predicate_fold(predicate) {
             Some(fold) => value_fold.fold.merge(&fold),
             None if matches!(predicate, Predicate::FieldRef { .. }) => return None,
-            None => value_fold.decided.push(Arc::new(predicate.clone())),
+            None => value_fold.decided.push(shared()),
+        }
+        if matches!(predicate, Predicate::Exists(_) | Predicate::Null) {
+            value_fold.untestable = true;
+        } else if !value_fold.untestable {
+            value_fold.tests.push(shared());
         }
     }
+    value_fold.bound_tests();
     Some(value_fold)
 }
 
@@ -109,8 +167,8 @@ fn field_folds(rule: &Rule) -> Option<FieldFolds> {
         let field = field_match.field.as_deref()?;
         read.insert(field);
         let fold = field_match_value_fold(field_match);
-        // A fold that keeps no run changes nothing merged (the common case:
-        // no digit in the values tested): no entry.
+        // A fold that keeps no run and lists no test changes nothing
+        // merged (a field match without values): no entry.
         if !fold.as_ref().is_some_and(ValueFold::is_empty) {
             merge_into(&mut folds, field, fold);
         }
@@ -248,8 +306,11 @@ mod tests {
         assert!(command.fold.is_empty());
         assert_eq!(command.decided.len(), 1);
         assert!(matches!(*command.decided[0], Predicate::Regex(_)));
-        // A test without digits keeps no run: no entry at all.
-        assert!(!folds.contains_key("Image"));
+        // A test without digits keeps no run; it is listed among the tests.
+        let image = folds["Image"].as_ref().unwrap();
+        assert!(image.fold.is_empty() && image.decided.is_empty());
+        assert_eq!(image.tests().map(<[_]>::len), Some(1));
+        assert_eq!(command.tests().map(<[_]>::len), Some(1));
         // Both sides of a `fieldref` are never folded.
         assert!(folds["User"].is_none());
         assert!(folds["ParentUser"].is_none());

@@ -37,6 +37,8 @@ use crate::accounting::{RejectKind, Rejection};
 use crate::members::{MemberIndex, NestedTree};
 use crate::strict_json::{unescape_str, unescape_str_into, TopMember};
 
+#[cfg(test)]
+pub(crate) use digit_folds::MAX_TESTED;
 pub(crate) use digit_folds::{field_folds_of, FieldFolds, ValueFold};
 pub(crate) use kept::KeptMembers;
 pub(crate) use leaves::{reads_leaf, LeafNames, NestedLeaves};
