@@ -95,9 +95,9 @@ impl Default for FoldedKey {
 /// Folds kept by candidate list and member, at most (all are forgotten
 /// when one more comes). A key by results needs the fold of every member
 /// its candidates read: with all SigmaHQ rules, the generated events come
-/// with ~1,000 lists and members a few thousand pairs, and a fold worked
-/// out again allocates (its lists of tests, its `Arc`).
-const FOLDS_KEPT: usize = 8192;
+/// with ~1,000 lists, and a fold worked out again allocates (its lists of
+/// tests, its `Arc`); each kept fold holds up to `MAX_TESTED` tests.
+const FOLDS_KEPT: usize = 2048;
 
 /// A fold worked out: the candidate list, the member name id, the fold.
 type KeptFold = (Box<[u32]>, u32, Option<Arc<ValueFold>>);

@@ -138,10 +138,14 @@ fn field_match_value_fold(field_match: &FieldMatch) -> Option<ValueFold> {
 }
 
 /// Per field a rule reads: the value fold its tests of the field allow
-/// (`None`: the field's values are never folded).
-pub(crate) type FieldFolds = BTreeMap<String, Option<ValueFold>>;
+/// (`None`: the field's values are never folded), shared by every
+/// scanner's member folds (each holds it by its `Arc` unless it merges).
+pub(crate) type FieldFolds = BTreeMap<String, Option<Arc<ValueFold>>>;
 
-fn merge_into(folds: &mut FieldFolds, field: &str, fold: Option<ValueFold>) {
+/// [`FieldFolds`] while they are merged.
+type MergedFolds = BTreeMap<String, Option<ValueFold>>;
+
+fn merge_into(folds: &mut MergedFolds, field: &str, fold: Option<ValueFold>) {
     match folds.get_mut(field) {
         Some(kept) => merge_value_folds(kept, fold.as_ref()),
         None => {
@@ -155,7 +159,7 @@ fn merge_into(folds: &mut FieldFolds, field: &str, fold: Option<ValueFold>) {
 /// fields its log sources are told by (never folded). `None` for a rule
 /// with keywords (it reads every value).
 fn field_folds(rule: &Rule) -> Option<FieldFolds> {
-    let mut folds = FieldFolds::new();
+    let mut folds = MergedFolds::new();
     // Every field the selections read, with an entry in `folds` or not.
     let mut read = std::collections::BTreeSet::new();
     for field_match in rule
@@ -217,11 +221,16 @@ fn field_folds(rule: &Rule) -> Option<FieldFolds> {
             }
         }
     }
-    Some(folds)
+    Some(
+        folds
+            .into_iter()
+            .map(|(field, fold)| (field, fold.map(Arc::new)))
+            .collect(),
+    )
 }
 
 /// A member name id and the value fold of a rule's reads of it.
-type MemberFold = (u32, Option<ValueFold>);
+type MemberFold = (u32, Option<Arc<ValueFold>>);
 
 /// [`field_folds`] of each rule.
 pub(crate) fn field_folds_of(rules: &[Rule]) -> Vec<Option<FieldFolds>> {
@@ -249,12 +258,20 @@ impl MemberFolds {
             .iter()
             .map(|folds| {
                 let folds = folds.as_ref()?;
-                let mut by_id: BTreeMap<u32, Option<ValueFold>> =
+                let mut by_id: BTreeMap<u32, Option<Arc<ValueFold>>> =
                     unfolded.iter().map(|&id| (id, None)).collect();
                 for (field, fold) in folds {
                     for &id in field_ids.get(field.as_str()).into_iter().flatten() {
                         match by_id.get_mut(&id) {
-                            Some(kept) => merge_value_folds(kept, fold.as_ref()),
+                            // Copied on the first merge only.
+                            Some(kept) => match fold {
+                                Some(fold) => {
+                                    if let Some(into) = kept {
+                                        Arc::make_mut(into).merge(fold);
+                                    }
+                                }
+                                None => *kept = None,
+                            },
                             None => {
                                 by_id.insert(id, fold.clone());
                             }
@@ -315,7 +332,7 @@ mod tests {
         assert!(folds["User"].is_none());
         assert!(folds["ParentUser"].is_none());
         // Merged over the rules reading a member, the decided tests add up.
-        let mut merged = Some(command.clone());
+        let mut merged = Some(ValueFold::clone(command));
         merge_value_folds(&mut merged, Some(command));
         assert_eq!(merged.as_ref().unwrap().decided.len(), 1);
         merge_value_folds(&mut merged, None);
