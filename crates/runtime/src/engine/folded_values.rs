@@ -30,6 +30,7 @@
 //! a hash and a compare instead of its tests.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use hypersigma_compiler::digit_runs::{has_long_run, DigitFold};
@@ -127,11 +128,7 @@ impl KeptFolds {
         candidates: &[u32],
         id: u32,
     ) -> Option<Arc<ValueFold>> {
-        let hash = candidates.iter().fold(u64::from(id), |h, &r| {
-            (h ^ u64::from(r))
-                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                .rotate_left(23)
-        });
+        let hash = self.by_hash.hasher().hash_one((candidates, id));
         if let Some(entries) = self.by_hash.get(&hash) {
             if let Some((_, _, fold)) = entries
                 .iter()

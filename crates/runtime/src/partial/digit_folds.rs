@@ -99,9 +99,10 @@ fn add_each(into: &mut Vec<Arc<Predicate>>, from: &[Arc<Predicate>]) {
 /// Merges `fold` into `into`, the value folds of tests of one value, where
 /// `None` stands for a test the value is never folded for: `None` when
 /// either is.
-fn merge_value_folds(into: &mut Option<ValueFold>, fold: Option<&ValueFold>) {
+/// `into` is shared (by `Arc`) until a merge copies it.
+fn merge_value_folds(into: &mut Option<Arc<ValueFold>>, fold: Option<&ValueFold>) {
     match (into.as_mut(), fold) {
-        (Some(into), Some(fold)) => into.merge(fold),
+        (Some(into), Some(fold)) => Arc::make_mut(into).merge(fold),
         _ => *into = None,
     }
 }
@@ -142,12 +143,9 @@ fn field_match_value_fold(field_match: &FieldMatch) -> Option<ValueFold> {
 /// scanner's member folds (each holds it by its `Arc` unless it merges).
 pub(crate) type FieldFolds = BTreeMap<String, Option<Arc<ValueFold>>>;
 
-/// [`FieldFolds`] while they are merged.
-type MergedFolds = BTreeMap<String, Option<ValueFold>>;
-
-fn merge_into(folds: &mut MergedFolds, field: &str, fold: Option<ValueFold>) {
+fn merge_into(folds: &mut FieldFolds, field: &str, fold: Option<Arc<ValueFold>>) {
     match folds.get_mut(field) {
-        Some(kept) => merge_value_folds(kept, fold.as_ref()),
+        Some(kept) => merge_value_folds(kept, fold.as_deref()),
         None => {
             folds.insert(field.to_string(), fold);
         }
@@ -159,7 +157,7 @@ fn merge_into(folds: &mut MergedFolds, field: &str, fold: Option<ValueFold>) {
 /// fields its log sources are told by (never folded). `None` for a rule
 /// with keywords (it reads every value).
 fn field_folds(rule: &Rule) -> Option<FieldFolds> {
-    let mut folds = MergedFolds::new();
+    let mut folds = FieldFolds::new();
     // Every field the selections read, with an entry in `folds` or not.
     let mut read = std::collections::BTreeSet::new();
     for field_match in rule
@@ -174,7 +172,7 @@ fn field_folds(rule: &Rule) -> Option<FieldFolds> {
         // A fold that keeps no run and lists no test changes nothing
         // merged (a field match without values): no entry.
         if !fold.as_ref().is_some_and(ValueFold::is_empty) {
-            merge_into(&mut folds, field, fold);
+            merge_into(&mut folds, field, fold.map(Arc::new));
         }
         for predicate in field_match.values.iter().flatten() {
             if let Predicate::FieldRef { field, .. } = predicate {
@@ -186,7 +184,7 @@ fn field_folds(rule: &Rule) -> Option<FieldFolds> {
     if let Scope::Sources(sources) = &rule.scope {
         // Each field read, with its entry's fold (`None`: no entry, the
         // field's tests keep no run).
-        let own: Vec<(&str, Option<Option<ValueFold>>)> =
+        let own: Vec<(&str, Option<Option<Arc<ValueFold>>>)> =
             read.iter().map(|&f| (f, folds.get(f).cloned())).collect();
         for source in sources {
             for (name, fold) in &own {
@@ -221,12 +219,7 @@ fn field_folds(rule: &Rule) -> Option<FieldFolds> {
             }
         }
     }
-    Some(
-        folds
-            .into_iter()
-            .map(|(field, fold)| (field, fold.map(Arc::new)))
-            .collect(),
-    )
+    Some(folds)
 }
 
 /// A member name id and the value fold of a rule's reads of it.
@@ -263,15 +256,7 @@ impl MemberFolds {
                 for (field, fold) in folds {
                     for &id in field_ids.get(field.as_str()).into_iter().flatten() {
                         match by_id.get_mut(&id) {
-                            // Copied on the first merge only.
-                            Some(kept) => match fold {
-                                Some(fold) => {
-                                    if let Some(into) = kept {
-                                        Arc::make_mut(into).merge(fold);
-                                    }
-                                }
-                                None => *kept = None,
-                            },
+                            Some(kept) => merge_value_folds(kept, fold.as_deref()),
                             None => {
                                 by_id.insert(id, fold.clone());
                             }
@@ -332,7 +317,7 @@ mod tests {
         assert!(folds["User"].is_none());
         assert!(folds["ParentUser"].is_none());
         // Merged over the rules reading a member, the decided tests add up.
-        let mut merged = Some(ValueFold::clone(command));
+        let mut merged = Some(command.clone());
         merge_value_folds(&mut merged, Some(command));
         assert_eq!(merged.as_ref().unwrap().decided.len(), 1);
         merge_value_folds(&mut merged, None);
