@@ -49,7 +49,7 @@ use hypersigma_compiler::digit_runs::DigitFold;
 use super::compact::each_copied_value;
 use super::folded_copy::{append_folded, FOLDED_WINDOW, FOLDED_WORTH_SHARE};
 use super::places::HitPlace;
-use super::remembered::{RememberedLists, Switch};
+use super::remembered::{KeyPlace, RememberedLists, Switch};
 use super::subsets::Subset;
 use super::{EventKnown, Scanner};
 use crate::members::MemberIndex;
@@ -119,9 +119,13 @@ impl CandidateMemo {
         (self.key.len() <= MAX_KEY_LEN).then(|| self.lists.hash(&self.key))
     }
 
-    /// The remembered candidates of the key just built under `hash`.
-    pub(super) fn get(&self, hash: u64) -> Option<&[u32]> {
-        self.lists.get(hash, &self.key)
+    /// The remembered candidates of the key just built under `hash`, and
+    /// where that key lies in the memo ([`KeyPlace`]: events answered at one
+    /// place had the same key bytes, so the same layout and the same values
+    /// of the members some witness counts in, each held as written in both
+    /// forms of key: `verdict_link.rs` relies on it).
+    pub(super) fn get(&self, hash: u64) -> Option<(&[u32], KeyPlace)> {
+        self.lists.get_placed(hash, &self.key)
     }
 
     /// The remembered candidates of the folded key just built under `hash`

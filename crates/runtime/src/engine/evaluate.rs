@@ -70,6 +70,19 @@ impl Scanner<'_> {
             parse_indexed_whole(raw, None, None, &self.members)
         } else {
             self.refresh_filter(profile);
+            // Stage 1 answered the event by a key whose verdict is linked
+            // (`verdict_link.rs`).
+            if let Some(top) = self
+                .members
+                .top_members()
+                .filter(|_| self.members.is_flat())
+            {
+                if let Some(matched) = self.verdict_links.get(raw, top, &self.candidates) {
+                    let matched = matched.to_vec();
+                    self.verdict_links.answered += 1;
+                    return self.with_whole_event(raw, matched, candidates);
+                }
+            }
             let filter = self.filter.as_ref().map(|(_, _, filter)| filter);
             if let (Some(filter), Some(top)) = (filter, self.members.top_members()) {
                 let serial = self
@@ -105,6 +118,9 @@ impl Scanner<'_> {
                     .get(hash, raw, top, filter, &self.candidates);
                 if let Some(matched) = found {
                     let matched = matched.to_vec();
+                    if keyed_flat && !nested_key {
+                        self.link_verdict(raw, &matched);
+                    }
                     return self.with_whole_event(raw, matched, candidates);
                 }
             }
@@ -119,6 +135,7 @@ impl Scanner<'_> {
                     if let Some(hash) = memo_key {
                         self.verdict_memo.remember(hash, &matched);
                     }
+                    self.link_verdict(raw, &matched);
                     return self.with_whole_event(raw, matched, candidates);
                 }
             }
@@ -134,6 +151,7 @@ impl Scanner<'_> {
                     let matched = matched.to_vec();
                     self.verdict_memo
                         .remember_answered_by_results(hash, &matched);
+                    self.link_verdict(raw, &matched);
                     return self.with_whole_event(raw, matched, candidates);
                 }
             }
@@ -195,6 +213,7 @@ impl Scanner<'_> {
             self.verdict_memo.remember(hash, rules);
         }
         if let (true, false, Verdict::Matched(rules)) = (keyed_flat, nested_key, &verdict) {
+            self.link_verdict(raw, rules);
             let filter = self.filter.as_ref().map(|(_, _, filter)| filter);
             if let (Some(filter), Some(top)) = (filter, self.members.top_members()) {
                 self.verdict_memo.remember_by_members_read(
@@ -236,6 +255,7 @@ impl Scanner<'_> {
                 self.filter = Some((address, Box::new(profile.clone()), filter));
                 // The remembered verdicts were decided under another profile.
                 self.verdict_memo.clear();
+                self.verdict_links.clear();
             }
         }
     }
@@ -338,7 +358,7 @@ impl Scanner<'_> {
     /// Stage-2 events this scanner answered from remembered verdicts
     /// (`verdict_memo.rs`) instead of evaluating them.
     pub fn remembered_verdicts(&self) -> u64 {
-        self.verdict_memo.answered()
+        self.verdict_memo.answered() + self.verdict_links.answered
     }
 
     /// Events whose candidate rules this scanner took from remembered

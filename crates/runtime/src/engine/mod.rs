@@ -18,7 +18,9 @@
 //! candidate's verified condition [`Program`] over the reference selection
 //! semantics, within the rule's log-source scope, unless the verdict for the
 //! same candidates and the same bytes of the members they read is
-//! remembered (`verdict_memo.rs`; what both memos share in `remembered.rs`).
+//! remembered (`verdict_memo.rs`; what both memos share in `remembered.rs`),
+//! or linked to the remembered stage-1 key that answered it
+//! (`verdict_link.rs`).
 //! An [`Engine`] is immutable and shared by all
 //! threads; each thread owns a [`Scanner`] (Hyperscan scratch, marks, buffers).
 
@@ -391,6 +393,7 @@ impl Engine {
             arena: bumpalo::Bump::new(),
             evaluated_selections: Vec::new(),
             candidate_memo: CandidateMemo::default(),
+            verdict_links: VerdictLinks::default(),
             keyword_values: KeywordValues::default(),
             kept_members: KeptMembers::default(),
             prune_bits: Vec::new(),
@@ -473,6 +476,8 @@ pub struct Scanner<'e> {
     evaluated_selections: Vec<(u32, u32)>,
     /// Stage 1's remembered candidate lists (`candidate_memo.rs`).
     candidate_memo: CandidateMemo,
+    /// Verdicts linked to the candidate memo's keys (`verdict_link.rs`).
+    verdict_links: VerdictLinks,
     /// The keyword patterns of values no field-scoped witness counts in,
     /// for the candidate memo's keys of keyword scans (`keyword_values.rs`).
     keyword_values: KeywordValues,
@@ -526,6 +531,7 @@ impl Scanner<'_> {
     /// [`Scanner::stage2`] then evaluates in its place.
     pub fn candidates(&mut self, raw: &[u8]) -> &[u32] {
         self.unescaped.of = None;
+        self.verdict_links.start_event();
         let Some(indexed) = self.index_event_gated(raw) else {
             self.candidates.clear();
             return &self.candidates;
@@ -578,6 +584,7 @@ impl Scanner<'_> {
         self.compact.made = None;
         self.keyword_values.pending = false;
         self.candidate_memo.start_event();
+        self.verdict_links.start_event();
         if !engine.options.no_prefilter && self.outside_every_scope(raw, known) {
             return;
         }
@@ -588,8 +595,10 @@ impl Scanner<'_> {
             self.candidate_key(raw, subset.as_deref(), known)
         };
         if let Some(hash) = memo_key {
-            if let Some(candidates) = self.candidate_memo.get(hash) {
+            if let Some((candidates, place)) = self.candidate_memo.get(hash) {
                 self.candidates.extend_from_slice(candidates);
+                self.verdict_links
+                    .answered_at((raw.as_ptr() as usize, raw.len()), place);
                 self.candidate_memo.count(true);
                 self.filter_required_values(raw, known);
                 return;
@@ -745,6 +754,7 @@ impl Scanner<'_> {
         self.indexed_event = None;
         self.gate_passed = None;
         self.unescaped.of = None;
+        self.verdict_links.start_event();
         self.candidates.clear();
         self.candidates
             .extend(rules.iter().copied().filter(|&r| (r as usize) < n));
@@ -800,9 +810,11 @@ use unescaped::UnescapedLine;
 mod folded_copy;
 pub(crate) use folded_copy::CopyFolds;
 mod value_hits;
+mod verdict_link;
 mod verdict_memo;
 pub(crate) use subsets::Subsets;
 use value_hits::ValueHits;
+use verdict_link::VerdictLinks;
 use verdict_memo::VerdictMemo;
 #[cfg(test)]
 mod filter_tests;

@@ -33,6 +33,24 @@ pub(super) struct KeyedStore<T> {
     items: Vec<T>,
     max_entries: usize,
     max_bytes: usize,
+    /// Start-overs so far: within one, the key bytes at an offset of
+    /// `keys` never change ([`KeyedStore::get_placed`]).
+    epoch: u64,
+}
+
+/// Where a remembered key lies in a [`KeyedStore`]: equal places, equal
+/// key bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct KeyPlace {
+    epoch: u64,
+    offset: usize,
+}
+
+impl KeyPlace {
+    /// A number of the place for a table's slot.
+    pub(super) fn slot_hash(&self) -> u64 {
+        (self.offset as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ self.epoch
+    }
 }
 
 /// Where a remembered key and its items lie in the stores.
@@ -50,6 +68,7 @@ impl<T: Copy> KeyedStore<T> {
             items: Vec::new(),
             max_entries,
             max_bytes,
+            epoch: 0,
         }
     }
 
@@ -60,11 +79,23 @@ impl<T: Copy> KeyedStore<T> {
 
     /// The items remembered under `key` and `tag` (of hash `hash`).
     pub(super) fn get(&self, hash: u64, tag: usize, key: &[u8]) -> Option<&[T]> {
+        self.get_placed(hash, tag, key).map(|(items, _)| items)
+    }
+
+    /// [`KeyedStore::get`], with where the remembered key lies: the store's
+    /// start-overs so far and its offset in the keys' store. Keys are only
+    /// appended between start-overs, so two lookups given the same place
+    /// were of the same bytes.
+    pub(super) fn get_placed(&self, hash: u64, tag: usize, key: &[u8]) -> Option<(&[T], KeyPlace)> {
         let found = self.map.get(&hash)?;
         if found.tag != tag || self.keys.get(found.key.clone())? != key {
             return None;
         }
-        self.items.get(found.items.clone())
+        let place = KeyPlace {
+            epoch: self.epoch,
+            offset: found.key.start,
+        };
+        Some((self.items.get(found.items.clone())?, place))
     }
 
     /// Remembers `items` under `key` and `tag` (of hash `hash`), in place
@@ -96,6 +127,7 @@ impl<T: Copy> KeyedStore<T> {
 
     /// Forgets everything, keeping the allocations.
     pub(super) fn start_over(&mut self) {
+        self.epoch += 1;
         self.map.clear();
         self.keys.clear();
         self.items.clear();
@@ -165,6 +197,11 @@ impl RememberedLists {
     /// The list remembered under `key` (of hash `hash`).
     pub(super) fn get(&self, hash: u64, key: &[u8]) -> Option<&[u32]> {
         self.store.get(hash, 0, key)
+    }
+
+    /// [`RememberedLists::get`], with where the key lies in the store.
+    pub(super) fn get_placed(&self, hash: u64, key: &[u8]) -> Option<(&[u32], KeyPlace)> {
+        self.store.get_placed(hash, 0, key)
     }
 
     /// Remembers `list` under `key` (of hash `hash`).

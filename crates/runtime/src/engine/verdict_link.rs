@@ -1,0 +1,270 @@
+//! Stage 2's verdict linked to the key stage 1 found remembered.
+//!
+//! A flat event whose candidates stage 1's memo answered by its own key
+//! (`candidate_memo.rs`, not the folded one) is equal to every other event
+//! answered at the same place of the memo ([`KeyPlace`]) in its layout of
+//! member names (the key holds the layout's serial) and in the value of
+//! each member some witness counts in (the key holds each, as written).
+//! Stage 2's verdict depends on the final candidate list (the memo's, less
+//! the rules whose required values the event lacks) and on the members
+//! those candidates read (`verdict_memo.rs`: the same members its keys
+//! hold). So once a verdict is known for an event answered at a place, it
+//! holds for the next one answered there with the same candidates whose
+//! read members outside the key (the log-source members, those no witness
+//! counts in) are written alike: those few values are compared, and the
+//! verdict memo's key (a copy of every read value, a hash, a lookup in a
+//! store megabytes long, often a second key with long runs of digits
+//! folded) is not built.
+//!
+//! One link per slot of a direct-mapped table ([`SLOTS`]), chosen by the
+//! place, its lists in the slot's room of one allocation made at the first
+//! link (a link that does not fit is not made); a link is replaced by the
+//! next one of its slot, and all are
+//! forgotten with the remembered verdicts (another profile). A place
+//! names the same bytes only until the candidate memo starts over, which
+//! [`KeyPlace`] tells apart.
+
+use super::remembered::KeyPlace;
+use super::Scanner;
+use crate::strict_json::TopMember;
+
+/// Links kept per scanner.
+const SLOTS: usize = 8192;
+/// Room per link for its lists ([`Link`]'s items), in items: a link that
+/// needs more is not made.
+const SLOT_ITEMS: usize = 32;
+/// Room per link for the values of its read members outside the key, in
+/// bytes (likewise).
+const SLOT_BYTES: usize = 160;
+
+/// A verdict linked to a place of the candidate memo. Its lists lie in
+/// the table's room for its slot (one allocation for all, made at the
+/// first link: linking allocates nothing): the final candidate list, then
+/// the matched rules, then per read member outside the key its position
+/// and the end of its value in the slot's bytes, each part after its
+/// length.
+#[derive(Default, Clone, Copy)]
+struct Link {
+    /// `None` while empty (or being refilled).
+    place: Option<KeyPlace>,
+    /// How many top-level members the event had.
+    members: u32,
+    /// Items and bytes of the slot's room in use.
+    items: u8,
+    bytes: u8,
+}
+
+/// The links of one scanner, and the current event's place in the
+/// candidate memo.
+#[derive(Default)]
+pub(super) struct VerdictLinks {
+    slots: Vec<Link>,
+    /// [`SLOT_ITEMS`] items, then [`SLOT_BYTES`] bytes, per slot.
+    items: Vec<u32>,
+    bytes: Vec<u8>,
+    /// The line stage 1 last answered by its own key (address, length),
+    /// and where that key lies.
+    current: Option<((usize, usize), KeyPlace)>,
+    /// Events answered by a link since the start.
+    pub(super) answered: u64,
+}
+
+/// The parts of a link's items: the candidates, the matched rules, the
+/// read members outside the key (pairs).
+fn parts(items: &[u32]) -> Option<(&[u32], &[u32], &[u32])> {
+    let (&n, rest) = items.split_first()?;
+    let (candidates, rest) = rest.split_at_checked(n as usize)?;
+    let (&n, rest) = rest.split_first()?;
+    let (matched, rest) = rest.split_at_checked(n as usize)?;
+    let (&n, rest) = rest.split_first()?;
+    let outside = rest.get(..2 * n as usize)?;
+    Some((candidates, matched, outside))
+}
+
+/// A slot's room for items, filled from its start.
+struct ItemRoom<'r> {
+    items: &'r mut [u32],
+    used: usize,
+}
+
+impl ItemRoom<'_> {
+    fn push(&mut self, item: u32) -> Option<()> {
+        *self.items.get_mut(self.used)? = item;
+        self.used += 1;
+        Some(())
+    }
+
+    /// A list after its length.
+    fn push_list(&mut self, list: &[u32]) -> Option<()> {
+        self.push(u32::try_from(list.len()).ok()?)?;
+        list.iter().try_for_each(|&item| self.push(item))
+    }
+}
+
+/// Writes a link's lists into its slot's room (`items`, `bytes`); their
+/// lengths, or `None` when they do not fit.
+fn fill(
+    (items, bytes): (&mut [u32], &mut [u8]),
+    (raw, top): (&[u8], &[TopMember]),
+    (candidates, matched): (&[u32], &[u32]),
+    (read, in_key): (&[bool], &[u32]),
+) -> Option<(u8, u8)> {
+    let mut room = ItemRoom { items, used: 0 };
+    room.push_list(candidates)?;
+    room.push_list(matched)?;
+    let count_at = room.used;
+    room.push(0)?;
+    let (mut outside, mut used) = (0, 0);
+    for (k, member) in top.iter().enumerate() {
+        if !*read.get(k)? || in_key.binary_search(&(k as u32)).is_ok() {
+            continue;
+        }
+        let value = raw.get(member.value.0 as usize..member.value.1 as usize)?;
+        bytes
+            .get_mut(used..used + value.len())?
+            .copy_from_slice(value);
+        used += value.len();
+        room.push(k as u32)?;
+        room.push(used as u32)?;
+        outside += 1;
+    }
+    *room.items.get_mut(count_at)? = outside;
+    Some((u8::try_from(room.used).ok()?, u8::try_from(used).ok()?))
+}
+
+fn slot_of(place: KeyPlace) -> usize {
+    (place.slot_hash() % SLOTS as u64) as usize
+}
+
+impl VerdictLinks {
+    /// A new event: no place known yet.
+    pub(super) fn start_event(&mut self) {
+        self.current = None;
+    }
+
+    /// Stage 1 answered `event` (its address and length) by its own key,
+    /// remembered at `place`.
+    pub(super) fn answered_at(&mut self, event: (usize, usize), place: KeyPlace) {
+        self.current = Some((event, place));
+    }
+
+    /// Forgets every link (the verdicts were decided under another
+    /// profile).
+    pub(super) fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|link| link.place = None);
+    }
+
+    /// The verdict linked to the current event's place for `candidates`,
+    /// when `raw` (listed in `top`, flat) is that event and its read
+    /// members outside the key are written as the linked event's.
+    pub(super) fn get(&self, raw: &[u8], top: &[TopMember], candidates: &[u32]) -> Option<&[u32]> {
+        let (event, place) = self.current?;
+        if event != (raw.as_ptr() as usize, raw.len()) {
+            return None;
+        }
+        let slot = slot_of(place);
+        let link = self.slots.get(slot)?;
+        if link.place != Some(place) || link.members as usize != top.len() {
+            return None;
+        }
+        let items = self
+            .items
+            .get(slot * SLOT_ITEMS..)?
+            .get(..usize::from(link.items))?;
+        let values = self
+            .bytes
+            .get(slot * SLOT_BYTES..)?
+            .get(..usize::from(link.bytes))?;
+        let (linked, matched, outside) = parts(items)?;
+        if linked != candidates {
+            return None;
+        }
+        let mut start = 0;
+        for pair in outside.chunks_exact(2) {
+            let (k, end) = (pair[0] as usize, pair[1] as usize);
+            let member = top.get(k)?;
+            let value = raw.get(member.value.0 as usize..member.value.1 as usize)?;
+            if values.get(start..end)? != value {
+                return None;
+            }
+            start = end;
+        }
+        Some(matched)
+    }
+
+    /// Links `matched`, the verdict of the flat event `raw` (listed in
+    /// `top`) with `candidates`, to its place, when stage 1 answered it by
+    /// its own key. `read`: per top-level member whether the candidates
+    /// read it; `in_key`: the positions (ascending) of the members whose
+    /// values the key holds.
+    pub(super) fn link(
+        &mut self,
+        (raw, top): (&[u8], &[TopMember]),
+        candidates: &[u32],
+        (read, in_key): (&[bool], &[u32]),
+        matched: &[u32],
+    ) {
+        let Some((event, place)) = self.current else {
+            return;
+        };
+        if event != (raw.as_ptr() as usize, raw.len()) || read.len() != top.len() {
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots = vec![Link::default(); SLOTS];
+            self.items = vec![0; SLOTS * SLOT_ITEMS];
+            self.bytes = vec![0; SLOTS * SLOT_BYTES];
+        }
+        let slot = slot_of(place);
+        let room = (
+            self.items
+                .get_mut(slot * SLOT_ITEMS..(slot + 1) * SLOT_ITEMS),
+            self.bytes
+                .get_mut(slot * SLOT_BYTES..(slot + 1) * SLOT_BYTES),
+        );
+        let (Some(link), (Some(items), Some(bytes))) = (self.slots.get_mut(slot), room) else {
+            return;
+        };
+        link.place = None;
+        let lists = (candidates, matched);
+        if let Some((n, used)) = fill((items, bytes), (raw, top), lists, (read, in_key)) {
+            *link = Link {
+                place: Some(place),
+                members: top.len() as u32,
+                items: n,
+                bytes: used,
+            };
+        }
+    }
+}
+
+impl Scanner<'_> {
+    /// Links the verdict `matched` of the flat event `raw` to its place in
+    /// the candidate memo (see the module doc). Called only once the
+    /// verdict memo's [`super::verdict_memo::VerdictMemo::key_of`] worked
+    /// out, for this event, the members its candidates read.
+    pub(super) fn link_verdict(&mut self, raw: &[u8], matched: &[u32]) {
+        if !self.members.is_flat() {
+            return;
+        }
+        let (Some(top), Some(read)) =
+            (self.members.top_members(), self.verdict_memo.read_members())
+        else {
+            return;
+        };
+        // A flat line's scalars are its top-level members, in order.
+        if self.members.len() != top.len() {
+            return;
+        }
+        self.verdict_links.link(
+            (raw, top),
+            &self.candidates,
+            (read, &self.span_copied),
+            matched,
+        );
+    }
+}
+
+#[cfg(test)]
+#[path = "verdict_link_tests.rs"]
+mod tests;

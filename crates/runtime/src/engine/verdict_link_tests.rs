@@ -1,0 +1,119 @@
+//! Tests of the verdicts linked to the candidate memo's keys: against
+//! fresh scanners, with read members outside the key, candidate lists the
+//! required values cut, and profiles that change.
+
+use crate::engine::tests::{engine_with, sysmon_process_event, IMAGES, PARENTS, USERS};
+use crate::engine::{Engine, EngineOptions, Scanner, Verdict};
+use hypersigma_compiler::Profile;
+
+const RULES: [&str; 5] = [
+    "    s: {CommandLine|contains: 'whoami'}\n    condition: s",
+    "    s: {Image|endswith: '\\rundll32.exe', CommandLine|contains: 'javascript:'}\n    condition: s",
+    // The user is read, but no witness counts in it: outside the key.
+    "    s: {ParentImage|endswith: '\\winword.exe'}\n    f: {User|contains: 'SYSTEM'}\n    condition: s and not f",
+    // No witness: every process creation is a candidate.
+    "    s: {CommandLine|contains: 'x'}\n    condition: not s",
+    // No witness, a required number: a candidate only for events of that
+    // process id, whose lists then differ under one key.
+    "    s: {ProcessId: 4242}\n    condition: s",
+];
+
+const COMMANDS: [&str; 4] = [
+    "cmd /c whoami",
+    "rundll32 javascript:x",
+    "notepad",
+    "WHOAMI /all",
+];
+
+/// An engine of [`RULES`] whose scope gate reads every event, so stage 1
+/// remembers candidate lists.
+fn gated_engine() -> Engine {
+    let options = EngineOptions {
+        scope_gate: Some(true),
+        ..Default::default()
+    };
+    engine_with(&RULES, options)
+}
+
+/// The `n`th event: the command, image and parent repeat every 16 events,
+/// the user and the process id (4242 or not) vary apart from them, the
+/// time and GUID change with `n`.
+fn nth_event(n: usize) -> String {
+    let process_id = if (n / 3).is_multiple_of(2) {
+        "4242"
+    } else {
+        "4243"
+    };
+    sysmon_process_event(
+        n,
+        "1",
+        process_id,
+        IMAGES[n % 2],
+        COMMANDS[n / 2 % COMMANDS.len()],
+        PARENTS[n / 8 % 2],
+        USERS[n / 5 % 2],
+    )
+}
+
+fn fresh(e: &Engine, raw: &str, p: &Profile) -> (Verdict, Option<serde_json::Value>, usize) {
+    e.scanner().unwrap().match_event_full(raw.as_bytes(), p)
+}
+
+/// Matches `raw` with `warm`, asserting a fresh scanner's outcome.
+fn agrees(e: &Engine, warm: &mut Scanner<'_>, raw: &str, p: &Profile) -> Verdict {
+    let expected = fresh(e, raw, p);
+    assert_eq!(
+        warm.match_event_full(raw.as_bytes(), p),
+        expected,
+        "{raw} {}",
+        p.name
+    );
+    expected.0
+}
+
+#[test]
+fn linked_verdicts_are_those_of_a_fresh_scanner() {
+    let e = gated_engine();
+    let p = Profile::sysmon();
+    let mut warm = e.scanner().unwrap();
+    let mut matched = 0;
+    for n in 0..240 {
+        let verdict = agrees(&e, &mut warm, &nth_event(n), &p);
+        matched += usize::from(matches!(verdict, Verdict::Matched(r) if !r.is_empty()));
+    }
+    assert!(matched > 0);
+    // Events equal in their key but not in the user or the process id
+    // were answered by links, not all of them.
+    let linked = warm.verdict_links.answered;
+    assert!(linked > 30, "{linked}");
+    assert!(warm.remembered_verdicts() > linked);
+}
+
+#[test]
+fn a_link_holds_only_for_the_user_it_was_decided_with() {
+    let e = gated_engine();
+    let p = Profile::sysmon();
+    let mut warm = e.scanner().unwrap();
+    // A Word child run by a user, then by SYSTEM (filtered), the same key.
+    let event = |n: usize, user: &str| {
+        sysmon_process_event(n, "1", "7", IMAGES[1], "notepad", PARENTS[0], user)
+    };
+    for n in 0..4 {
+        let by_user = agrees(&e, &mut warm, &event(2 * n, USERS[1]), &p);
+        assert!(matches!(&by_user, Verdict::Matched(r) if r.contains(&2)));
+        let by_system = agrees(&e, &mut warm, &event(2 * n + 1, USERS[0]), &p);
+        assert!(matches!(&by_system, Verdict::Matched(r) if !r.contains(&2)));
+    }
+}
+
+#[test]
+fn links_are_forgotten_when_the_profile_changes() {
+    let e = gated_engine();
+    let profiles = [Profile::sysmon(), Profile::ecs()];
+    let mut warm = e.scanner().unwrap();
+    for n in 0..240 {
+        // Long enough under each profile for keys to repeat.
+        agrees(&e, &mut warm, &nth_event(n % 48), &profiles[n / 60 % 2]);
+    }
+    assert!(warm.verdict_links.answered > 0);
+}
