@@ -5,6 +5,7 @@
 //! [`mod@bench`] (measure matching against the floor). The binary owns no
 //! matching logic: it calls the compiler and runtime crates.
 
+mod allocator;
 mod bench;
 mod check;
 mod compile;
@@ -17,10 +18,6 @@ mod output;
 mod scan;
 
 use clap::{Parser, Subcommand};
-
-/// mimalloc: the matching threads allocate small short-lived values per event.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Compile Sigma rules and match them against security telemetry.
 #[derive(Parser)]
@@ -51,6 +48,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    allocator::configure();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
