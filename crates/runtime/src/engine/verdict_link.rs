@@ -19,10 +19,9 @@
 //! One link per slot of a direct-mapped table ([`SLOTS`]), chosen by the
 //! place, its lists in the slot's room of one allocation made at the first
 //! link (a link that does not fit is not made); a link is replaced by the
-//! next one of its slot, and all are
-//! forgotten with the remembered verdicts (another profile). A place
-//! names the same bytes only until the candidate memo starts over, which
-//! [`KeyPlace`] tells apart.
+//! next one of its slot, and all are forgotten with the remembered verdicts
+//! (another profile). A place names the same bytes only until the candidate
+//! memo starts over, which [`KeyPlace`] tells apart.
 
 use super::remembered::KeyPlace;
 use super::Scanner;
