@@ -531,6 +531,8 @@ impl Scanner<'_> {
     /// [`Scanner::stage2`] then evaluates in its place.
     pub fn candidates(&mut self, raw: &[u8]) -> &[u32] {
         self.unescaped.of = None;
+        // Reset here, not in `find_candidates` (reached only from here):
+        // a line the gate does not index returns before it.
         self.verdict_links.start_event();
         let Some(indexed) = self.index_event_gated(raw) else {
             self.candidates.clear();
@@ -584,7 +586,6 @@ impl Scanner<'_> {
         self.compact.made = None;
         self.keyword_values.pending = false;
         self.candidate_memo.start_event();
-        self.verdict_links.start_event();
         if !engine.options.no_prefilter && self.outside_every_scope(raw, known) {
             return;
         }
