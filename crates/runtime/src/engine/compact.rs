@@ -492,8 +492,13 @@ impl Scanner<'_> {
     }
 
     /// Fills `span_places` for every scalar of the indexed event, from its
-    /// layout's when known.
+    /// layout's when known; once per event (the keyword check, the
+    /// candidate memo's key and the copy each ask).
     pub(super) fn span_places_of_layout(&mut self, raw: &[u8]) {
+        if self.span_places_filled {
+            return;
+        }
+        self.span_places_filled = true;
         let i = self.layout_of(raw);
         if let Some((places, copied)) = self.compact.layouts.get(i).and_then(|l| l.places.as_ref())
         {

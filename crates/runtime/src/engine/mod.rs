@@ -380,6 +380,7 @@ impl Engine {
             members: MemberIndex::default(),
             span_places: Vec::new(),
             span_copied: Vec::new(),
+            span_places_filled: false,
             member_buf: Vec::new(),
             raw_scope: RawScopeState::default(),
             scope_marks: vec![(0, false); self.scopes.len()],
@@ -443,6 +444,9 @@ pub struct Scanner<'e> {
     /// The scalars of the indexed event some witness counts in (its
     /// layout's list), filled with `span_places` from the layout.
     span_copied: Vec<u32>,
+    /// Whether `span_places` and `span_copied` hold the indexed event's
+    /// layout's lists (filled once per event, however many ask).
+    span_places_filled: bool,
     member_buf: Vec<u8>,
     /// The raw event's log-source values (for the scope filter).
     raw_scope: RawScopeState,

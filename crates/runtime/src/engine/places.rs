@@ -66,6 +66,7 @@ impl Scanner<'_> {
     /// places of its spans (one empty place per span). Returns `ok`.
     fn indexed(&mut self, ok: bool) -> bool {
         self.compact.current = None;
+        self.span_places_filled = false;
         self.span_places.clear();
         self.span_places.resize(self.members.len(), None);
         ok
