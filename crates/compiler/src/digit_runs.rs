@@ -46,14 +46,27 @@
 //! letter under case-insensitive matching), so no case folding changes the
 //! argument. Digits are only the ASCII ones, which no case folding
 //! produces.
+//!
+//! A fold also tells which *hexadecimal words* its tests cannot read
+//! (`hex_words.rs`, with its own argument): GUIDs, hashes, cache and
+//! prefetch file names (`f_0a3b2c`, `NOTEPAD.EXE-000E37C9.pf`), whose runs
+//! of decimal digits are short or glued to letters. [`fold_json_string`]
+//! folds them only when asked ([`Folding::RunsAndWords`]): the runtime's
+//! memos try such a key only after the key with runs folded was not
+//! answered, since finding the words costs more than finding runs.
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use crate::ir::Predicate;
 use crate::pattern::Piece;
 
+mod hex_words;
+pub use hex_words::HexKeep;
+use hex_words::{folded_words, Unit};
 mod long_runs;
-pub use long_runs::{has_long_run, long_runs, LongRuns};
+pub use long_runs::{
+    has_hex_run, has_long_run, hex_runs, long_runs, runs_present, ClassRuns, HexRuns, LongRuns,
+};
 
 /// Finds `\u` (built once).
 static U_ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
@@ -61,6 +74,13 @@ static U_ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 
 /// The shortest run of digits folded.
 pub const LONG_RUN: usize = 5;
+
+/// The shortest hexadecimal word folded (`hex_words.rs`).
+pub const HEX_RUN: usize = 6;
+
+/// The most pieces a fold keeps hexadecimal words by, past which it keeps
+/// them all.
+const MOST_KEPT_PIECES: usize = 64;
 
 /// What a folded run of digits is written as.
 pub const FOLDED_RUN: &[u8] = b"\x7f";
@@ -78,6 +98,8 @@ pub struct DigitFold {
     after: Neighbours,
     runs: Vec<Box<[u8]>>,
     within: Vec<Box<[u8]>>,
+    /// The hexadecimal words kept (`hex_words.rs`); `None`: none folds.
+    hex: Option<HexKeep>,
 }
 
 /// Characters next to which runs are kept, each with the digits such a
@@ -201,6 +223,7 @@ impl Default for DigitFold {
             },
             runs: Vec::new(),
             within: Vec::new(),
+            hex: Some(HexKeep::default()),
         }
     }
 }
@@ -219,6 +242,15 @@ impl DigitFold {
     /// Keeps the runs `other` keeps, too (the fold of several tests of one
     /// value).
     pub fn merge(&mut self, other: &DigitFold) {
+        match (self.hex.as_mut(), other.hex.as_ref()) {
+            // A field whose tests name many words (lists of hashes) keeps
+            // every word: each word of its values would be looked up in
+            // all the lists, at a cost above the repeats it would win.
+            (Some(mine), Some(theirs)) if mine.len() + theirs.len() <= MOST_KEPT_PIECES => {
+                mine.merge(theirs)
+            }
+            _ => self.hex = None,
+        }
         self.before.merge(&other.before);
         self.after.merge(&other.after);
         for (mine, theirs) in [
@@ -231,9 +263,10 @@ impl DigitFold {
         }
     }
 
-    /// Whether it keeps no run (merging it changes nothing).
+    /// Whether it keeps no run nor word (merging it changes nothing).
     pub fn is_empty(&self) -> bool {
-        self.before.entries.is_empty()
+        self.hex.as_ref().is_some_and(HexKeep::is_empty)
+            && self.before.entries.is_empty()
             && self.after.entries.is_empty()
             && self.runs.is_empty()
             && self.within.is_empty()
@@ -315,7 +348,35 @@ fn stretch_fold(stretch: &[Slot<'_>], fold: &mut DigitFold) -> bool {
 
 /// The fold under which `predicate` gives every value the result it gives
 /// the value folded; `None` when it can tell long runs of digits apart.
+/// The fold keeps every hexadecimal word unless the test is a pattern
+/// without `?` or a character set, `exists` or `null`.
 pub fn predicate_fold(predicate: &Predicate) -> Option<DigitFold> {
+    let mut fold = predicate_digit_fold(predicate)?;
+    fold.hex = match predicate {
+        Predicate::Text { pattern, .. } => {
+            let mut keep = HexKeep::default();
+            let mut stretch: Vec<Unit> = Vec::new();
+            for piece in pattern.pieces() {
+                match piece {
+                    Piece::Literal(text) => stretch.extend(text.chars().map(Unit::of_char)),
+                    Piece::AnyRun => {
+                        keep.add_stretch(&stretch);
+                        stretch.clear();
+                    }
+                    Piece::AnyChar | Piece::OneOf(_) => return Some(fold.without_words()),
+                }
+            }
+            keep.add_stretch(&stretch);
+            Some(keep)
+        }
+        Predicate::Exists(_) | Predicate::Null => Some(HexKeep::default()),
+        _ => None,
+    };
+    Some(fold)
+}
+
+/// [`predicate_fold`] for long runs of digits (every word folds).
+fn predicate_digit_fold(predicate: &Predicate) -> Option<DigitFold> {
     let mut fold = DigitFold::default();
     match predicate {
         // Most tests hold no digit: they keep no run (and cost no analysis).
@@ -376,6 +437,16 @@ pub fn predicate_fold(predicate: &Predicate) -> Option<DigitFold> {
 /// (`\n` as a line feed), so each raw byte that can stand next to a run
 /// in the literal comes with what it decodes to.
 pub fn literal_fold(literal: &[u8]) -> Option<DigitFold> {
+    let mut fold = literal_digit_fold(literal)?;
+    let mut keep = HexKeep::default();
+    let units: Vec<Unit> = literal.iter().map(|&b| Unit::of_byte(b)).collect();
+    keep.add_stretch(&units);
+    fold.hex = Some(keep);
+    Some(fold)
+}
+
+/// [`literal_fold`] for long runs of digits (every word folds).
+fn literal_digit_fold(literal: &[u8]) -> Option<DigitFold> {
     if literal.contains(&FOLDED_RUN[0]) {
         return None;
     }
@@ -481,37 +552,104 @@ fn reads_no_digit(hir: &Hir) -> bool {
     }
 }
 
+/// What [`fold_json_string`] folds in a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folding {
+    /// Long runs of decimal digits only (a run glued to a hexadecimal
+    /// letter is kept).
+    Runs,
+    /// Long runs of digits and hexadecimal words (`hex_words.rs`), where the
+    /// fold lets words fold.
+    RunsAndWords,
+}
+
 /// Appends the JSON string `raw` (quotes included, as written in a line)
-/// with its long runs of digits folded under `fold` to `out`, escapes as
-/// written, when that folds at least one run; false (nothing written) when
-/// it folds none, when `raw` is not a string, or when it holds a `\u`
-/// escape (whose hexadecimal digits would read as a run).
-pub fn fold_json_string(raw: &[u8], fold: &DigitFold, out: &mut Vec<u8>) -> bool {
+/// with its long runs of digits (and, by `folding`, its hexadecimal words)
+/// folded under `fold` to `out`, escapes as written, when that folds at
+/// least one; false (nothing written) when it folds none, when `raw` is
+/// not a string, or when it holds a `\u` escape (whose hexadecimal digits
+/// would read as a run).
+pub fn fold_json_string(raw: &[u8], fold: &DigitFold, folding: Folding, out: &mut Vec<u8>) -> bool {
+    fold_json_parts(raw, fold, folding, out) != Folded::Nothing
+}
+
+/// What [`fold_json_parts`] folded in a value (ordered: nothing, runs,
+/// words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Folded {
+    /// Nothing (nothing was written).
+    Nothing,
+    /// Long runs of digits only.
+    Runs,
+    /// At least one hexadecimal word (and maybe runs).
+    Words,
+}
+
+/// [`fold_json_string`], telling whether a hexadecimal word was folded.
+pub fn fold_json_parts(
+    raw: &[u8],
+    fold: &DigitFold,
+    folding: Folding,
+    out: &mut Vec<u8>,
+) -> Folded {
     let Some(body) = raw.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\"")) else {
-        return false;
+        return Folded::Nothing;
     };
-    // Most values hold no long run: told by a quicker test than the walk
+    // Most values hold no long run: told by quicker tests than the walks
     // over the runs (whose blocks are 64 bytes, most values' a copy).
-    if !has_long_run(body) {
-        return false;
+    let (digits, hex) = match (folding, &fold.hex) {
+        (Folding::RunsAndWords, Some(_)) => runs_present(body),
+        _ => (has_long_run(body), false),
+    };
+    let words = fold.hex.as_ref().filter(|_| hex);
+    if !digits && words.is_none() {
+        return Folded::Nothing;
     }
+    let folds = |(found, end): (usize, usize)| fold.folds_run(body, found, end);
+    match words {
+        // The common case, runs alone: no merge of two walks.
+        None => match write_folded(body, long_runs(body), folds, out) {
+            true => Folded::Runs,
+            false => Folded::Nothing,
+        },
+        Some(keep) => {
+            let runs = digits
+                .then(|| long_runs(body))
+                .into_iter()
+                .flatten()
+                .filter(|&r| folds(r));
+            // Whether a word was met (and so folded: runs and words never
+            // overlap).
+            let word = std::cell::Cell::new(false);
+            let words = folded_words(body, keep).inspect(|_| word.set(true));
+            let ranges = in_order(runs, words);
+            match (write_folded(body, ranges, |_| true, out), word.get()) {
+                (false, _) => Folded::Nothing,
+                (true, false) => Folded::Runs,
+                (true, true) => Folded::Words,
+            }
+        }
+    }
+}
+
+/// Writes the JSON string of `body` to `out` with each of `ranges` (in
+/// order) that `folds` folded, when there is one and `body` holds no `\u`
+/// escape; whether it wrote it.
+#[inline(always)]
+fn write_folded(
+    body: &[u8],
+    ranges: impl Iterator<Item = (usize, usize)>,
+    folds: impl Fn((usize, usize)) -> bool,
+    out: &mut Vec<u8>,
+) -> bool {
     // `body[copied..]` is still to be written once something is folded.
     let mut copied = 0;
     let mut folding = false;
-    for (found, end) in long_runs(body) {
-        // A run glued to a hexadecimal letter is part of a hexadecimal
-        // number (a hash, a GUID, an address), which folding one of its
-        // runs would not make repeat: kept, without asking the fold.
-        let hex = |b: Option<&u8>| b.is_some_and(|b| matches!(b, b'a'..=b'f' | b'A'..=b'F'));
-        if hex(found.checked_sub(1).and_then(|at| body.get(at))) || hex(body.get(end)) {
-            continue;
-        }
-        let before = decoded_before(body, found);
-        let after = match body.get(end) {
-            Some(b'\\') => body.get(end + 1).map(|&b| decode_escape(b)),
-            b => b.copied(),
-        };
-        if fold.keeps(before, &body[found..end], after) {
+    for (found, end) in ranges {
+        // Runs and words never overlap (a folded run is glued to no
+        // hexadecimal letter, a folded word holds one); were they to, the
+        // later one is left.
+        if found < copied || !folds((found, end)) {
             continue;
         }
         if !folding {
@@ -532,6 +670,62 @@ pub fn fold_json_string(raw: &[u8], fold: &DigitFold, out: &mut Vec<u8>) -> bool
         out.push(b'"');
     }
     folding
+}
+
+/// Whether `raw` (a JSON value as written) may hold something
+/// [`fold_json_string`] folds by `folding`: a long run of digits, or (with
+/// words) a run of hexadecimal digits as long as a folded word.
+#[inline]
+pub fn may_fold(raw: &[u8], folding: Folding) -> bool {
+    match folding {
+        Folding::Runs => has_long_run(raw),
+        Folding::RunsAndWords => {
+            let (digits, hex) = runs_present(raw);
+            digits || hex
+        }
+    }
+}
+
+/// Two sequences of byte ranges, each in order, that never overlap, as one
+/// in order.
+fn in_order(
+    a: impl Iterator<Item = (usize, usize)>,
+    b: impl Iterator<Item = (usize, usize)>,
+) -> impl Iterator<Item = (usize, usize)> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if y.0 < x.0 => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
+}
+
+impl DigitFold {
+    /// This fold, keeping every hexadecimal word.
+    fn without_words(mut self) -> DigitFold {
+        self.hex = None;
+        self
+    }
+
+    /// Whether the long run of digits `body[found..end]` (of a JSON
+    /// string's bytes) is folded.
+    #[inline(always)]
+    fn folds_run(&self, body: &[u8], found: usize, end: usize) -> bool {
+        // A run glued to a hexadecimal letter is part of a hexadecimal
+        // number (a hash, a GUID, an address), which folding one of its
+        // runs would not make repeat: kept, without asking the fold (the
+        // number is folded whole as a word, if at all).
+        let hex = |b: Option<&u8>| b.is_some_and(|b| matches!(b, b'a'..=b'f' | b'A'..=b'F'));
+        if hex(found.checked_sub(1).and_then(|at| body.get(at))) || hex(body.get(end)) {
+            return false;
+        }
+        let before = decoded_before(body, found);
+        let after = match body.get(end) {
+            Some(b'\\') => body.get(end + 1).map(|&b| decode_escape(b)),
+            b => b.copied(),
+        };
+        !self.keeps(before, &body[found..end], after)
+    }
 }
 
 /// The character an escape `\x` stands for (`x` for `"`, `\\` and `/`).

@@ -23,12 +23,17 @@ fn regex(source: &str) -> Predicate {
     Predicate::Regex(SigmaRegex::new(source.into(), RegexFlags::default()))
 }
 
-/// `value` as a JSON string, folded under `fold` (as it is when nothing
-/// folds).
+/// `value` as a JSON string, its runs and words folded under `fold` (as
+/// it is when nothing folds).
 fn folded(value: &str, fold: &DigitFold) -> String {
+    folded_by(value, fold, Folding::RunsAndWords)
+}
+
+/// `value` as a JSON string, folded under `fold` by `folding`.
+fn folded_by(value: &str, fold: &DigitFold, folding: Folding) -> String {
     let raw = serde_json::to_vec(value).unwrap();
     let mut out = Vec::new();
-    if !fold_json_string(&raw, fold, &mut out) {
+    if !fold_json_string(&raw, fold, folding, &mut out) {
         assert!(out.is_empty());
         return value.to_string();
     }
@@ -119,28 +124,95 @@ fn long_runs_fold_except_next_to_a_stretch_of_a_test() {
         folded("1234546Xsab 123456Xsab 1234546y", &fold),
         "1234546Xsab \u{7f}Xsab \u{7f}y"
     );
-    // Runs glued to a hexadecimal letter are kept.
-    assert_eq!(folded("ab123456 123456Cd", &fold), "ab123456 123456Cd");
+    // Runs glued to a hexadecimal letter are kept as runs, but fold as
+    // the hexadecimal words they are part of.
+    assert_eq!(
+        folded("ab123456 123456Cd xab123456", &fold),
+        "\u{7f} \u{7f} xab123456"
+    );
+    // Folding runs only, they are kept whole.
+    for value in ["ab123456 123456Cd xab123456", "f_0a3b2c"] {
+        assert_eq!(folded_by(value, &fold, Folding::Runs), value);
+    }
+    assert_eq!(
+        folded_by("ab123456 x123456", &fold, Folding::Runs),
+        "ab123456 x\u{7f}"
+    );
     // Escapes are read decoded: `\n` is a line feed, not an `n`.
     let fold = predicate_fold(&contains("n1")).unwrap();
     assert_eq!(folded("\n123456 n123456", &fold), "\n\u{7f} n123456");
     // A `\u` escape is not folded.
     let mut out = Vec::new();
-    assert!(!fold_json_string(
-        br#""\u0001123456 x123456""#,
-        &fold,
-        &mut out
-    ));
-    assert!(out.is_empty());
-    assert!(!fold_json_string(b"12345", &fold, &mut out));
-    assert!(out.is_empty());
+    for folding in [Folding::Runs, Folding::RunsAndWords] {
+        assert!(!fold_json_string(
+            br#""\u0001123456 x123456""#,
+            &fold,
+            folding,
+            &mut out
+        ));
+        assert!(out.is_empty());
+        assert!(!fold_json_string(b"12345", &fold, folding, &mut out));
+        assert!(out.is_empty());
+    }
 }
 
-/// A value of text and runs of digits, often long.
+#[test]
+fn hexadecimal_words_fold_unless_a_test_can_read_them() {
+    let fold = predicate_fold(&contains("\\Cache_Data\\")).unwrap();
+    assert_eq!(
+        folded(
+            "C:\\x\\Cache_Data\\f_0a3b2c OUTLOOK.EXE-0005F991.pf {ea270872-319c-b99f}",
+            &fold
+        ),
+        "C:\\x\\Cache_Data\\f_\u{7f} OUTLOOK.EXE-\u{7f}.pf {\u{7f}-319c-b99f}"
+    );
+    // Not: too short, letters or digits alone (the digits fold as a run),
+    // part of a longer word, next to a character outside ASCII, or after
+    // a backslash (`\f` is an escape).
+    assert_eq!(
+        folded("a1b2c deface 1234 g0a3b2c 0a3b2cé \u{c}0a3b2c", &fold),
+        "a1b2c deface 1234 g0a3b2c 0a3b2cé \u{c}0a3b2c"
+    );
+    // Kept: words a test's stretch could overlap (its inner pieces whole,
+    // its first piece at a word's end, its last at a word's start, a
+    // stretch of one piece anywhere in a word), ignoring case.
+    for (test, value) in [
+        ("-00ab12-", "x-00AB12-x"),
+        ("b12-", "x-00ab12-x"),
+        ("-00a", "x-00ab12-x"),
+        ("0ab1", "x-00ab12-x"),
+    ] {
+        let fold = predicate_fold(&contains(test)).unwrap();
+        assert_eq!(folded(value, &fold), value, "{test}");
+    }
+    let fold = predicate_fold(&contains("b12-")).unwrap();
+    assert_eq!(folded("x-00ab13-x", &fold), "x-\u{7f}-x");
+    // A pattern with a character set (one with `?` keeps runs too), or a
+    // regular expression, keeps every word (digits still fold).
+    for p in [
+        text(vec![Piece::AnyRun, Piece::OneOf(vec!['a', 'B'])], false),
+        text(vec![Piece::AnyRun, Piece::OneOf(vec!['-', '/'])], false),
+        regex(r"net\s+user"),
+    ] {
+        let fold = predicate_fold(&p).unwrap();
+        assert_eq!(
+            folded("-00ab12- -123456-", &fold),
+            "-00ab12- -\u{7f}-",
+            "{p:?}"
+        );
+    }
+    // A stage-1 witness keeps words by its raw bytes.
+    let fold = literal_fold(br#"\\0ab123"#).unwrap();
+    assert_eq!(folded("\\0ab1234 \\0ab9234", &fold), "\\0ab1234 \\\u{7f}");
+}
+
+/// A value of text, runs of digits, often long, and hexadecimal words.
 fn value() -> impl Strategy<Value = String> {
     let token = prop_oneof![
         3 => "[012]{1,8}",
         3 => "[lL=\\\\\n/é]{1,2}",
+        3 => "[0-2a-cA-C]{1,9}",
+        2 => "[-_. xX]",
         1 => Just("rundll32".to_string()),
         1 => Just("\u{212a}".to_string()),
     ];
@@ -151,6 +223,7 @@ fn piece() -> impl Strategy<Value = Piece> {
     prop_oneof![
         4 => "[012]{1,3}".prop_map(Piece::Literal),
         6 => "[lLk=\\\\\n/]{1,2}".prop_map(Piece::Literal),
+        4 => "[0-2aBc_.x -]{1,4}".prop_map(Piece::Literal),
         2 => Just(Piece::AnyRun),
         1 => Just(Piece::AnyChar),
         1 => Just(Piece::OneOf(vec!['-', '/'])),
@@ -171,12 +244,14 @@ proptest! {
         let Predicate::Text { pattern, .. } = &p else { unreachable!() };
         if let Some(fold) = predicate_fold(&p) {
             for v in &values {
-                let f = folded(v, &fold);
-                prop_assert_eq!(
-                    pattern.matches(v, cased),
-                    pattern.matches(&f, cased),
-                    "{:?} on {:?} folded {:?}", pattern.pieces(), v, f
-                );
+                for folding in [Folding::Runs, Folding::RunsAndWords] {
+                    let f = folded_by(v, &fold, folding);
+                    prop_assert_eq!(
+                        pattern.matches(v, cased),
+                        pattern.matches(&f, cased),
+                        "{:?} on {:?} folded {:?}", pattern.pieces(), v, f
+                    );
+                }
             }
         }
     }
@@ -187,5 +262,44 @@ proptest! {
         let fold = predicate_fold(&contains("rundll32")).unwrap();
         let once = folded(&v, &fold);
         prop_assert_eq!(folded(&once, &fold), once);
+    }
+}
+
+/// Whether `needle` occurs in `haystack`, ASCII letters of either case.
+fn holds_caseless(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20000))]
+
+    /// A stage-1 witness (raw JSON bytes, matched ignoring ASCII case) is
+    /// found in a raw value exactly when it is found in the value folded
+    /// under the witness's fold.
+    #[test]
+    fn a_witness_is_found_in_the_folded_value_as_in_the_value(
+        literal in "[0-2aBc_.x\\\\\n-]{1,6}",
+        values in prop::collection::vec(value(), 1..12),
+    ) {
+        let json = serde_json::to_vec(&literal).unwrap();
+        let literal = &json[1..json.len() - 1];
+        if let Some(fold) = literal_fold(literal) {
+            for (v, folding) in values.iter().flat_map(|v| [(v, Folding::Runs), (v, Folding::RunsAndWords)]) {
+                let raw = serde_json::to_vec(v).unwrap();
+                let mut out = Vec::new();
+                let folded = if fold_json_string(&raw, &fold, folding, &mut out) { out } else { raw.clone() };
+                prop_assert_eq!(
+                    holds_caseless(&raw, literal),
+                    holds_caseless(&folded, literal),
+                    "{:?} in {:?} folded {:?}",
+                    String::from_utf8_lossy(literal),
+                    String::from_utf8_lossy(&raw),
+                    String::from_utf8_lossy(&folded)
+                );
+            }
+        }
     }
 }

@@ -44,7 +44,7 @@
 //! [`MAX_KEY_BYTES`] bytes of keys; keys past [`MAX_KEY_LEN`] bytes are not
 //! built.
 
-use hypersigma_compiler::digit_runs::DigitFold;
+use hypersigma_compiler::digit_runs::{DigitFold, Folded, Folding};
 
 use super::compact::each_copied_value;
 use super::folded_copy::{append_folded, FOLDED_WINDOW, FOLDED_WORTH_SHARE};
@@ -81,10 +81,17 @@ pub(super) struct CandidateMemo {
     /// hash when one was built for the current event.
     folded_key: Vec<u8>,
     folded_hash: Option<u64>,
+    /// The key with hexadecimal words folded too (`folded_copy.rs`), and
+    /// its hash when one was built for the current event: tried when the
+    /// folded key is not answered, built only when a word folds.
+    worded_key: Vec<u8>,
+    worded_hash: Option<u64>,
     /// Per scope set: whether folded keys are tried (they stop while they
     /// do not pay: events of one kind have values that vary in their digits
-    /// only, those of another in more); the current event's set.
+    /// only, those of another in more), and keys with words folded; the
+    /// current event's set.
     folded_switches: Vec<Switch>,
+    worded_switches: Vec<Switch>,
     folded_set: usize,
     switch: Switch,
     /// Events answered since the start.
@@ -99,7 +106,10 @@ impl Default for CandidateMemo {
             values_at: None,
             folded_key: Vec::new(),
             folded_hash: None,
+            worded_key: Vec::new(),
+            worded_hash: None,
             folded_switches: Vec::new(),
+            worded_switches: Vec::new(),
             folded_set: 0,
             switch: Switch::new(WINDOW_EVENTS, WORTH_SHARE),
             answered_total: 0,
@@ -134,23 +144,41 @@ impl CandidateMemo {
         self.lists.get(hash, &self.folded_key)
     }
 
+    /// The remembered candidates of the key with words folded just built
+    /// under `hash` ([`Scanner::worded_candidate_key`]).
+    pub(super) fn get_worded(&self, hash: u64) -> Option<&[u32]> {
+        self.lists.get(hash, &self.worded_key)
+    }
+
     /// Forgets the current event's keys (a new event).
     pub(super) fn start_event(&mut self) {
         self.values_at = None;
         self.folded_hash = None;
+        self.worded_hash = None;
     }
 
-    /// The copied values (each followed by a line feed) as the folded key
-    /// holds them, when [`Scanner::folded_candidate_key`] built one for the
-    /// current event: the copy the scan reads (`compact.rs`).
+    /// The copied values (each followed by a line feed) as the key with
+    /// words folded holds them, else the folded key, when one was built
+    /// for the current event: the copy the scan reads (`compact.rs`).
     pub(super) fn folded_values(&self) -> Option<&[u8]> {
-        self.folded_hash?;
-        self.folded_key.get(self.values_at?..)
+        let values_at = self.values_at?;
+        match (self.worded_hash, self.folded_hash) {
+            (Some(_), _) => self.worded_key.get(values_at..),
+            (None, Some(_)) => self.folded_key.get(values_at..),
+            (None, None) => None,
+        }
     }
 
     /// Counts a lookup by the folded key, answered or not.
     pub(super) fn count_folded(&mut self, answered: bool) {
         if let Some(switch) = self.folded_switches.get_mut(self.folded_set) {
+            switch.count(answered);
+        }
+    }
+
+    /// Counts a lookup by the key with words folded, answered or not.
+    pub(super) fn count_worded(&mut self, answered: bool) {
+        if let Some(switch) = self.worded_switches.get_mut(self.folded_set) {
             switch.count(answered);
         }
     }
@@ -162,11 +190,14 @@ impl CandidateMemo {
     }
 
     /// Remembers the candidates of the key just built under `hash` (and
-    /// under the folded key, when one was built).
+    /// under the folded keys, when they were built).
     pub(super) fn remember(&mut self, hash: u64, candidates: &[u32]) {
         self.lists.remember(hash, &self.key, candidates);
         if let Some(folded) = self.folded_hash {
             self.lists.remember(folded, &self.folded_key, candidates);
+        }
+        if let Some(worded) = self.worded_hash {
+            self.lists.remember(worded, &self.worded_key, candidates);
         }
     }
 }
@@ -215,7 +246,7 @@ impl Scanner<'_> {
             // feed, as the copy holds them.
             self.candidate_memo.values_at = Some(key.len());
             let places = (&self.span_places[..], &self.span_copied[..]);
-            push_copied_values(&self.members, places, raw, key, |_| None);
+            push_copied_values(&self.members, places, raw, key, Folding::Runs, |_| None);
         }
         self.candidate_memo.hash()
     }
@@ -225,31 +256,57 @@ impl Scanner<'_> {
     /// folded, as the copy holds them (`folded_copy.rs`); its hash, or
     /// `None` when no value is folded or the key is too long.
     pub(super) fn folded_candidate_key(&mut self, raw: &[u8]) -> Option<u64> {
+        self.second_candidate_key(raw, Folding::Runs)
+    }
+
+    /// After the folded key was not answered (or not built): the key with
+    /// the values' hexadecimal words folded too; its hash, or `None` when
+    /// no word is folded or the key is too long.
+    pub(super) fn worded_candidate_key(&mut self, raw: &[u8]) -> Option<u64> {
+        self.second_candidate_key(raw, Folding::RunsAndWords)
+    }
+
+    /// [`Scanner::folded_candidate_key`] or
+    /// [`Scanner::worded_candidate_key`], by `folding`.
+    #[inline(always)]
+    fn second_candidate_key(&mut self, raw: &[u8], folding: Folding) -> Option<u64> {
         let folds = self.engine.copy_folds();
         // Sets past the first `FOLDED_SETS` share one switch.
         let set = self.subset_cache.current?.min(FOLDED_SETS - 1);
         let memo = &mut self.candidate_memo;
         let values_at = memo.values_at?;
-        if memo.folded_switches.len() <= set {
-            memo.folded_switches
-                .resize_with(set + 1, || Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE));
+        let (switches, key) = match folding {
+            Folding::Runs => (&mut memo.folded_switches, &mut memo.folded_key),
+            Folding::RunsAndWords => (&mut memo.worded_switches, &mut memo.worded_key),
+        };
+        if switches.len() <= set {
+            switches.resize_with(set + 1, || Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE));
         }
         memo.folded_set = set;
-        if !memo.folded_switches.get_mut(set)?.looks_up() {
+        if !switches.get_mut(set)?.looks_up() {
             return None;
         }
-        memo.folded_key.clear();
-        memo.folded_key
-            .extend_from_slice(memo.key.get(..values_at)?);
+        key.clear();
+        key.extend_from_slice(memo.key.get(..values_at)?);
         let places = (&self.span_places[..], &self.span_copied[..]);
-        let folded = push_copied_values(&self.members, places, raw, &mut memo.folded_key, |p| {
-            folds.of(p)
-        });
-        if !folded || memo.folded_key.len() > MAX_KEY_LEN {
+        let folded = push_copied_values(&self.members, places, raw, key, folding, |p| folds.of(p));
+        let wanted = match folding {
+            Folding::Runs => Folded::Runs,
+            Folding::RunsAndWords => Folded::Words,
+        };
+        if folded < wanted || key.len() > MAX_KEY_LEN {
+            // A walk over the values for words that found none to fold
+            // cost as much as a lookup: counted as one not answered.
+            if folding == Folding::RunsAndWords {
+                memo.count_worded(false);
+            }
             return None;
         }
-        let hash = memo.lists.hash(&memo.folded_key);
-        memo.folded_hash = Some(hash);
+        let hash = memo.lists.hash(key);
+        match folding {
+            Folding::Runs => memo.folded_hash = Some(hash),
+            Folding::RunsAndWords => memo.worded_hash = Some(hash),
+        }
         Some(hash)
     }
 }
@@ -257,19 +314,20 @@ impl Scanner<'_> {
 /// Appends to `key` the values of the indexed event `raw` that some
 /// witness counts in, as the copy holds them (`places`: the event's span
 /// places and copied scalars), each followed by a line feed and folded as
-/// `fold_of` allows at its place ([`append_folded`]); whether one was
-/// folded.
+/// `fold_of` allows at its place by `folding` ([`append_folded`]); the
+/// most any value had folded.
 #[inline(always)]
 fn push_copied_values<'f>(
     members: &MemberIndex,
     places: (&[Option<HitPlace>], &[u32]),
     raw: &[u8],
     key: &mut Vec<u8>,
+    folding: Folding,
     fold_of: impl Fn(HitPlace) -> Option<&'f DigitFold>,
-) -> bool {
-    let mut folded = false;
+) -> Folded {
+    let mut folded = Folded::Nothing;
     each_copied_value(members, places, raw, (false, false), |_, value, place| {
-        folded |= append_folded(key, value, fold_of(place));
+        folded = folded.max(append_folded(key, value, fold_of(place), folding));
         key.push(b'\n');
         true
     });

@@ -1,7 +1,9 @@
 //! Tests of the candidate memo: remembered lists against fresh scanners,
 //! what the key holds, the switch.
 
-use super::super::tests::{rule_of, sysmon_process_event, IMAGES, PARENTS, USERS};
+use super::super::tests::{
+    reference_matches, rule_of, sysmon_process_event, IMAGES, PARENTS, USERS,
+};
 use super::super::{Engine, EngineOptions};
 
 /// An engine of `rules` (log source, detection) with the scope gate on.
@@ -289,6 +291,50 @@ fn more_layouts_than_are_kept_give_the_candidates_of_a_fresh_scanner() {
     for round in 0..2 {
         for raw in &events {
             warm_agrees_with_fresh(&engine, &mut warm, raw, round);
+        }
+    }
+}
+
+#[test]
+fn values_that_differ_in_hexadecimal_words_no_witness_reads_share_candidates() {
+    // Command lines with a fresh hexadecimal word each (`-a1c2e3f45`):
+    // neither key nor the folded one (of runs of digits) repeats, the key
+    // with words folded does. A witness that reads a word's digits
+    // (`-a1b2`) keeps the words it could overlap: those events are
+    // scanned, and their candidates follow.
+    let mut reading = rules();
+    reading.push((
+        PROCESS,
+        "s: {CommandLine|contains: '-a1b2'}\n    condition: s",
+    ));
+    let total: usize = 120;
+    for (rules, all_answered) in [(rules(), true), (reading, false)] {
+        let engine = gated_engine(&rules);
+        let mut warm = engine.scanner().unwrap();
+        for n in 0..total {
+            let word = match n % 5 {
+                0 => format!("a1b2{:05x}9", n),
+                _ => format!("a{:07x}1", n.wrapping_mul(2_654_435_761) % (1 << 28)),
+            };
+            let command = [format!("tool -{word} x"), format!("whoami -{word}")][n % 2].clone();
+            let raw = sysmon_process_event(n, "1", "4", IMAGES[1], &command, PARENTS[1], USERS[1]);
+            let candidates = warm_agrees_with_fresh(&engine, &mut warm, &raw, n);
+            // A fresh scanner folds its copy alike: the rules that match
+            // (by the reference) must be among the candidates.
+            let event: serde_json::Value = serde_json::from_str(&raw).unwrap();
+            let profile = hypersigma_compiler::Profile::sysmon();
+            for rule in reference_matches(&engine, &event, &profile) {
+                assert!(candidates.contains(&rule), "{rule} {raw}");
+            }
+        }
+        let answered = warm.candidate_memo.answered_total;
+        if all_answered {
+            // Two kinds of command line, each scanned once.
+            assert_eq!(answered, total as u64 - 2);
+        } else {
+            // The words starting with `a1b2` are kept (every fifth event).
+            assert!(answered < total as u64 - total as u64 / 5, "{answered}");
+            assert!(answered > total as u64 / 2, "{answered}");
         }
     }
 }

@@ -20,11 +20,21 @@
 //! count there) and `Nowhere` (copied for keyword witnesses: times, GUIDs,
 //! ids, which folding would not make repeat) are copied as they are.
 //!
-//! Each memo tries its folded key only while that pays: a [`Switch`]
-//! (`remembered.rs`) per memo stops the tries for a while when fewer than
-//! one in [`FOLDED_WORTH_SHARE`] is answered.
+//! When that key is not answered either (or no run folded), a third key
+//! folds the values' hexadecimal words as well ([`Folding::RunsAndWords`]:
+//! fresh GUIDs and hexadecimal file names such as
+//! `...\Cache_Data\f_0a3b2c`), where no witness literal can read them;
+//! it is built only when a word folds, and the scan's copy is then made
+//! from it.
+//!
+//! Each memo tries its folded keys only while that pays: a [`Switch`]
+//! (`remembered.rs`) per memo and kind of key stops the tries for a while
+//! when fewer than one in [`FOLDED_WORTH_SHARE`] is answered (for the key
+//! with words, a walk that found none to fold counts as not answered).
 
-use hypersigma_compiler::digit_runs::{fold_json_string, literal_fold, merge_folds, DigitFold};
+use hypersigma_compiler::digit_runs::{
+    fold_json_parts, literal_fold, merge_folds, DigitFold, Folded, Folding,
+};
 
 use super::places::HitPlace;
 #[cfg(doc)]
@@ -90,15 +100,25 @@ impl CopyFolds {
 }
 
 /// Appends `value` (raw, as the line holds it) to `out` with its long
-/// runs of digits folded under `fold`; whether a run was folded (else it
-/// is appended as it is: without a fold, a run it folds, or when it is not
-/// a string or holds a `\u` escape).
-pub(super) fn append_folded(out: &mut Vec<u8>, value: &[u8], fold: Option<&DigitFold>) -> bool {
-    if fold.is_some_and(|fold| fold_json_string(value, fold, out)) {
-        return true;
+/// runs of digits (and by `folding` its hexadecimal words) folded under
+/// `fold`; what was folded (when nothing, it is appended as it is: without
+/// a fold, nothing it folds, or when it is not a string or holds a `\u`
+/// escape).
+#[inline(always)]
+pub(super) fn append_folded(
+    out: &mut Vec<u8>,
+    value: &[u8],
+    fold: Option<&DigitFold>,
+    folding: Folding,
+) -> Folded {
+    if let Some(fold) = fold {
+        let folded = fold_json_parts(value, fold, folding, out);
+        if folded != Folded::Nothing {
+            return folded;
+        }
     }
     out.extend_from_slice(value);
-    false
+    Folded::Nothing
 }
 
 #[cfg(test)]
@@ -109,8 +129,24 @@ mod tests {
     fn values_are_appended_folded_only_when_a_run_folds() {
         let fold = DigitFold::default();
         let mut out = b"k\n".to_vec();
-        assert!(append_folded(&mut out, br#""id=123456 x""#, Some(&fold)));
-        assert_eq!(out, b"k\n\"id=\x7f x\"");
+        let id = br#""id=123456 x""#;
+        for folding in [Folding::Runs, Folding::RunsAndWords] {
+            out.truncate(2);
+            assert_eq!(
+                append_folded(&mut out, id, Some(&fold), folding),
+                Folded::Runs
+            );
+            assert_eq!(out, b"k\n\"id=\x7f x\"");
+        }
+        // A hexadecimal word folds only with words.
+        out.clear();
+        let words = Folding::RunsAndWords;
+        let word = br#""ab123456 x123456""#;
+        assert_eq!(
+            append_folded(&mut out, word, Some(&fold), words),
+            Folded::Words
+        );
+        assert_eq!(out, b"\"\x7f x\x7f\"");
         for (value, fold) in [
             (&br#""id=123456 x""#[..], None),
             (&br#""id=1234 x""#[..], Some(&fold)),
@@ -119,7 +155,8 @@ mod tests {
             (&br#""\u0041123456""#[..], Some(&fold)),
         ] {
             out.clear();
-            assert!(!append_folded(&mut out, value, fold));
+            let folded = append_folded(&mut out, value, fold, Folding::Runs);
+            assert_eq!(folded, Folded::Nothing);
             assert_eq!(out, value);
         }
     }

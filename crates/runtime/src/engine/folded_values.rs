@@ -17,7 +17,16 @@
 //! that are not strings and values with a `\u` escape go into the folded key
 //! as they are; an event none of whose values is folded gets no folded key.
 //!
-//! A third key, *by results*, is built for an event that neither key nor
+//! When the folded key is not answered (or none was built), a key with
+//! the values' hexadecimal words folded too ([`Second::Worded`]: a fresh
+//! file name `f_0a3b2c`, a GUID) is tried, where the candidates' tests
+//! cannot read those words; it is built only when a word folds, and tried
+//! per layout of member names behind a switch of its own (the values of
+//! a file event's layout hold fresh hexadecimal names, a process
+//! creation's seldom), a walk that found no word counting as a lookup not
+//! answered.
+//!
+//! A further key, *by results*, is built for an event that neither key nor
 //! the members an earlier evaluation read answer, which would otherwise be
 //! evaluated: each string member whose every test by the candidates is
 //! known (`ValueFold::tests`: at most `MAX_TESTED`, each reading nothing
@@ -33,7 +42,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use hypersigma_compiler::digit_runs::{has_long_run, DigitFold};
+use hypersigma_compiler::digit_runs::{may_fold, DigitFold, Folded, Folding};
 use hypersigma_compiler::ir::Predicate;
 
 use super::test_results::{push_results, TestResults};
@@ -52,6 +61,9 @@ const FOLDED_BY_SERIAL: u8 = 4;
 /// The same for a key by results.
 const RESULTS_BY_NAMES: u8 = 5;
 const RESULTS_BY_SERIAL: u8 = 6;
+/// The same for a key with hexadecimal words folded too.
+const WORDED_BY_NAMES: u8 = 7;
+const WORDED_BY_SERIAL: u8 = 8;
 
 /// The current flat event's folded key.
 pub(super) struct FoldedKey {
@@ -67,6 +79,11 @@ pub(super) struct FoldedKey {
     folds: KeptFolds,
     /// Whether folded keys are tried (they stop while they do not pay).
     switch: Switch,
+    /// The key with hexadecimal words folded too (scratch), and its hash
+    /// when one was built for the current event (whether such keys are
+    /// tried is up to each layout's switch: `Layout::worded`).
+    worded_key: Vec<u8>,
+    worded_hash: Option<u64>,
     /// The key by results (scratch), its hash when one was built for the
     /// current event, and whether such keys are tried.
     results_key: Vec<u8>,
@@ -85,6 +102,8 @@ impl Default for FoldedKey {
             layout: None,
             folds: KeptFolds::default(),
             switch: Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE),
+            worded_key: Vec::new(),
+            worded_hash: None,
             results_key: Vec::new(),
             results_hash: None,
             results_switch: Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE),
@@ -155,23 +174,52 @@ impl KeptFolds {
     }
 }
 
-/// Which of the two keys [`FoldedKey::build`] builds.
+/// Which of the keys [`FoldedKey::build`] builds.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Second {
     /// The values with their long runs of digits folded.
     Folded,
+    /// The values with their long runs of digits and their hexadecimal
+    /// words folded (built only when a word folds).
+    Worded,
     /// The folded key with each string member whose every test is known
     /// held as those tests' results.
     ByResults,
 }
 
 impl FoldedKey {
-    /// Counts a lookup by a second key, answered or not.
-    pub(super) fn count(&mut self, second: Second, answered: bool) {
+    /// Counts a lookup by a second key, answered or not (by words folded,
+    /// on the switch of the current event's layout among `layouts`).
+    fn count(&mut self, layouts: &mut [Layout], second: Second, answered: bool) {
         match second {
             Second::Folded => self.switch.count(answered),
+            Second::Worded => {
+                let layout = self.layout.and_then(|(at, _)| layouts.get_mut(at));
+                if let Some(layout) = layout {
+                    layout.worded.count(answered);
+                }
+            }
             Second::ByResults => self.results_switch.count(answered),
         }
+    }
+
+    /// Builds the `second` key of the flat event (see [`FoldedKey::build`])
+    /// and looks it up in `lists`, counting the lookup; the remembered
+    /// verdict.
+    pub(super) fn look_up<'l>(
+        &mut self,
+        second: Second,
+        layouts: &mut [Layout],
+        lists: &'l RememberedLists,
+        event: (&[u8], &[TopMember]),
+        filter: &MemberFilter,
+        candidates: &[u32],
+    ) -> Option<&'l [u32]> {
+        let hash = self.build(second, layouts, lists, event, filter, candidates)?;
+        let (key, _) = self.key(second);
+        let answer = lists.get(hash, key);
+        self.count(layouts, second, answer.is_some());
+        answer
     }
 
     /// Forgets the folds worked out (the member filter changed: its member
@@ -183,6 +231,7 @@ impl FoldedKey {
     /// A new event: no key yet.
     pub(super) fn reset(&mut self) {
         self.hash = None;
+        self.worded_hash = None;
         self.results_hash = None;
         self.layout = None;
     }
@@ -192,6 +241,7 @@ impl FoldedKey {
     pub(super) fn key(&self, second: Second) -> (&[u8], Option<u64>) {
         match second {
             Second::Folded => (&self.key, self.hash),
+            Second::Worded => (&self.worded_key, self.worded_hash),
             Second::ByResults => (&self.results_key, self.results_hash),
         }
     }
@@ -211,11 +261,23 @@ impl FoldedKey {
     ) -> Option<u64> {
         let (at, serial) = self.layout?;
         let by_results = second == Second::ByResults;
+        let folding = match second {
+            Second::Worded => Folding::RunsAndWords,
+            Second::Folded | Second::ByResults => Folding::Runs,
+        };
+        let layout = layouts.get_mut(at)?;
         let (key, tags, switch) = match second {
             Second::Folded => (
                 &mut self.key,
                 (FOLDED_BY_NAMES, FOLDED_BY_SERIAL),
                 &mut self.switch,
+            ),
+            // Per layout: the values of a file event's layout hold fresh
+            // hexadecimal names, a process creation's seldom.
+            Second::Worded => (
+                &mut self.worded_key,
+                (WORDED_BY_NAMES, WORDED_BY_SERIAL),
+                &mut layout.worded,
             ),
             Second::ByResults => (
                 &mut self.results_key,
@@ -226,7 +288,6 @@ impl FoldedKey {
         if !switch.looks_up() {
             return None;
         }
-        let layout = layouts.get_mut(at)?;
         let entry = layout.reads_entry(candidates)?;
         let (_, positions) = layout.reads.get(entry)?;
         let folds = layout.folds.get_mut(entry)?;
@@ -244,7 +305,7 @@ impl FoldedKey {
             let value = raw.get(member.value.0 as usize..member.value.1 as usize)?;
             // By results every member needs its fold; folded, only those
             // with a long run (most never hold one).
-            let long_run = has_long_run(value);
+            let long_run = may_fold(value, folding);
             if !long_run && !by_results {
                 push_counted(key, value);
                 continue;
@@ -273,24 +334,34 @@ impl FoldedKey {
                 continue;
             }
             let at = key.len();
-            let folded = push_folded(key, value, value_fold.map(|f| &f.fold));
-            if folded {
+            let folded = push_folded(key, value, value_fold.map(|f| &f.fold), folding);
+            if folded != Folded::Nothing {
                 if let Some(decided) = value_fold.map(|f| &f.decided[..]).filter(|d| !d.is_empty())
                 {
                     push_decided(key, at, value, decided, self.results.scratch())?;
                 }
             }
-            second_any |= folded && !by_results;
+            second_any |= match second {
+                Second::Folded => folded != Folded::Nothing,
+                Second::Worded => folded == Folded::Words,
+                Second::ByResults => false,
+            };
             if key.len() > MAX_KEY_LEN {
                 return None;
             }
         }
         if !second_any || key.len() > MAX_KEY_LEN {
+            // A walk over the values for words that found none to fold
+            // cost as much as a lookup: counted as one not answered.
+            if second == Second::Worded {
+                layout.worded.count(false);
+            }
             return None;
         }
         let hash = lists.hash(key);
         match second {
             Second::Folded => self.hash = Some(hash),
+            Second::Worded => self.worded_hash = Some(hash),
             Second::ByResults => self.results_hash = Some(hash),
         }
         Some(hash)
@@ -324,11 +395,17 @@ fn push_decided(
 }
 
 /// Appends `value`'s length then its bytes to `key`, its long runs of
-/// digits folded under `fold` when there is one; whether it was folded.
-fn push_folded(key: &mut Vec<u8>, value: &[u8], fold: Option<&DigitFold>) -> bool {
+/// digits (and by `folding` its hexadecimal words) folded under `fold`
+/// when there is one; what was folded.
+fn push_folded(
+    key: &mut Vec<u8>,
+    value: &[u8],
+    fold: Option<&DigitFold>,
+    folding: Folding,
+) -> Folded {
     let at = key.len();
     key.extend_from_slice(&[0; 4]);
-    let folded = append_folded(key, value, fold);
+    let folded = append_folded(key, value, fold, folding);
     let len = (key.len() - at - 4) as u32;
     if let Some(slot) = key.get_mut(at..at + 4) {
         slot.copy_from_slice(&len.to_le_bytes());
@@ -344,7 +421,9 @@ mod tests {
     fn values_go_into_keys_folded_only_with_a_fold_and_a_long_run() {
         let fold = DigitFold::default();
         let mut key = Vec::new();
-        assert!(push_folded(&mut key, br#""id=123456 x""#, Some(&fold)));
+        let runs = Folding::Runs;
+        let folded = push_folded(&mut key, br#""id=123456 x""#, Some(&fold), runs);
+        assert_eq!(folded, Folded::Runs);
         let folded = b"\"id=\x7f x\"";
         assert_eq!(key[..4], (folded.len() as u32).to_le_bytes());
         assert_eq!(&key[4..], folded);
@@ -356,9 +435,15 @@ mod tests {
             (&br#""ab123456""#[..], Some(&fold)),
         ] {
             key.clear();
-            assert!(!push_folded(&mut key, value, fold));
+            assert_eq!(push_folded(&mut key, value, fold, runs), Folded::Nothing);
             assert_eq!(&key[..4], &(value.len() as u32).to_le_bytes());
             assert_eq!(&key[4..], value);
         }
+        // With words, the hexadecimal word folds.
+        key.clear();
+        let words = Folding::RunsAndWords;
+        let folded = push_folded(&mut key, br#""ab123456""#, Some(&fold), words);
+        assert_eq!(folded, Folded::Words);
+        assert_eq!(&key[4..], b"\"\x7f\"");
     }
 }

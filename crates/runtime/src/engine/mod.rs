@@ -619,6 +619,17 @@ impl Scanner<'_> {
                 }
                 self.candidate_memo.count_folded(false);
             }
+            // The same values but for hexadecimal words no literal reads.
+            if let Some(worded) = self.worded_candidate_key(raw) {
+                if let Some(candidates) = self.candidate_memo.get_worded(worded) {
+                    self.candidates.extend_from_slice(candidates);
+                    self.candidate_memo.count_worded(true);
+                    self.candidate_memo.count(true);
+                    self.filter_required_values(raw, known);
+                    return;
+                }
+                self.candidate_memo.count_worded(false);
+            }
             self.candidate_memo.count(false);
         }
         let all = engine.options.no_prefilter || self.stage1(raw, subset.as_deref(), known);

@@ -70,6 +70,7 @@
 
 use std::collections::HashMap;
 
+use super::folded_copy::{FOLDED_WINDOW, FOLDED_WORTH_SHARE};
 use super::remembered::{RememberedLists, Switch};
 use crate::partial::{has_id, MemberFilter, NestedLeaves, ValueFold};
 use crate::strict_json::TopMember;
@@ -181,7 +182,6 @@ pub(super) struct VerdictMemo {
 /// The top-level member names of an event, in order, with their ids in
 /// the member filter: events of one kind share them, so the names are
 /// compared instead of looked up.
-#[derive(Default)]
 struct Layout {
     /// The stage-1 layout (`compact.rs`) of the flat events it was built
     /// from: a flat event of that layout has these names.
@@ -203,6 +203,9 @@ struct Layout {
     /// of members (positions) their evaluations read, in the slot of the
     /// list's hash.
     read_sets: Vec<(Vec<u32>, ReadSets)>,
+    /// Whether keys with hexadecimal words folded are tried for its events
+    /// (`folded_values.rs`).
+    worded: Switch,
 }
 
 /// The last sets of members (their positions) evaluations of one
@@ -218,6 +221,20 @@ type ReadSets = Vec<Vec<u32>>;
 /// layout, 3 MB for the [`LAYOUTS`] a scanner keeps. Four in tests, where
 /// a few lists share slots.
 const READS_PER_LAYOUT: usize = if cfg!(test) { 4 } else { 256 };
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            serial: None,
+            names: Vec::new(),
+            members: Vec::new(),
+            reads: Vec::new(),
+            folds: Vec::new(),
+            read_sets: Vec::new(),
+            worded: Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE),
+        }
+    }
+}
 
 impl Layout {
     /// Whether `top` (of `raw`) has these names.
@@ -499,7 +516,9 @@ impl VerdictMemo {
                 let mut layout = if self.layouts.len() < LAYOUTS {
                     Layout::default()
                 } else {
-                    self.layouts.remove(0)
+                    let mut oldest = self.layouts.remove(0);
+                    oldest.worded = Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE);
+                    oldest
                 };
                 let built = layout.of(raw, top, filter);
                 // A layout with an escaped name is not one to find again.
@@ -592,8 +611,9 @@ impl VerdictMemo {
     /// The remembered verdict of the key [`VerdictMemo::key_of`] (or
     /// [`VerdictMemo::nested_key_of`]) just built under `hash`; for a flat
     /// event (`raw`, whose strict pass listed `top`) whose key is not
-    /// answered, that of its key with long runs of digits folded, where the
-    /// candidates' tests allow it (`folded_values.rs`).
+    /// answered, that of its key with long runs of digits folded, then of
+    /// its key with hexadecimal words folded too, where the candidates'
+    /// tests allow it (`folded_values.rs`).
     pub(super) fn get(
         &mut self,
         hash: u64,
@@ -615,23 +635,22 @@ impl VerdictMemo {
             }
             return Some(answer);
         }
-        let folded = match (self.current, top) {
-            (Kind::Flat, Some(top)) => self.folded.build(
-                Second::Folded,
-                &mut self.layouts,
-                &self.lists,
-                (raw, top),
-                filter,
-                candidates,
-            ),
+        // The values with long runs of digits folded, then with
+        // hexadecimal words folded too, where no test reads them.
+        let answer = match (self.current, top) {
+            (Kind::Flat, Some(top)) => {
+                let (layouts, lists) = (&mut self.layouts, &self.lists);
+                let event = (raw, top);
+                let folded = &mut self.folded;
+                folded
+                    .look_up(Second::Folded, layouts, lists, event, filter, candidates)
+                    .or_else(|| {
+                        folded.look_up(Second::Worded, layouts, lists, event, filter, candidates)
+                    })
+            }
             _ => None,
         };
-        let (key, _) = self.folded.key(Second::Folded);
-        let answer = folded.and_then(|hash| self.lists.get(hash, key));
         let found = answer.is_some();
-        if folded.is_some() {
-            self.folded.count(Second::Folded, found);
-        }
         switch.count(found);
         self.answered_total += u64::from(found);
         #[cfg(test)]
@@ -654,36 +673,32 @@ impl VerdictMemo {
         filter: &MemberFilter,
         candidates: &[u32],
     ) -> Option<&[u32]> {
-        let hash = self.folded.build(
-            Second::ByResults,
-            &mut self.layouts,
-            &self.lists,
-            (raw, top),
-            filter,
-            candidates,
-        )?;
-        let (key, _) = self.folded.key(Second::ByResults);
-        let answer = self.lists.get(hash, key);
-        self.folded.count(Second::ByResults, answer.is_some());
+        let (layouts, lists) = (&mut self.layouts, &self.lists);
+        let event = (raw, top);
+        let answer =
+            self.folded
+                .look_up(Second::ByResults, layouts, lists, event, filter, candidates);
         self.answered_total += u64::from(answer.is_some());
         answer
     }
 
     /// Remembers the verdict [`VerdictMemo::verdict_by_results`] just gave
-    /// under the event's own key (`hash`) and its folded key, if built:
+    /// under the event's own key (`hash`) and its folded keys, if built:
     /// the next event equal to it takes it at the cost of a key.
     pub(super) fn remember_answered_by_results(&mut self, hash: u64, matched: &[u32]) {
         self.lists.remember(hash, &self.key, matched);
-        if let (key, Some(hash)) = self.folded.key(Second::Folded) {
-            self.lists.remember(hash, key, matched);
+        for second in [Second::Folded, Second::Worded] {
+            if let (key, Some(hash)) = self.folded.key(second) {
+                self.lists.remember(hash, key, matched);
+            }
         }
     }
 
     /// Remembers the verdict of the key just built under `hash` (and under
-    /// the folded key and the key by results, when they were built).
+    /// the folded keys and the key by results, when they were built).
     pub(super) fn remember(&mut self, hash: u64, matched: &[u32]) {
         self.lists.remember(hash, &self.key, matched);
-        for second in [Second::Folded, Second::ByResults] {
+        for second in [Second::Folded, Second::Worded, Second::ByResults] {
             if let (key, Some(hash)) = self.folded.key(second) {
                 self.lists.remember(hash, key, matched);
             }

@@ -768,3 +768,58 @@ fn members_read_by_few_tests_are_keyed_by_their_results() {
         }
     }
 }
+
+/// A fresh hexadecimal word for `n`: a letter, seven hexadecimal digits
+/// and a digit (a word of the fold with words: `folded_values.rs`).
+fn hex_word(n: usize) -> String {
+    format!("a{:07x}1", n.wrapping_mul(2_654_435_761) % (1 << 28))
+}
+
+#[test]
+fn values_that_differ_in_hexadecimal_words_no_test_reads_share_a_verdict() {
+    // A test no key holds the result of (`exists`) keeps the key by
+    // results out, and the fold of runs leaves the words: only the key
+    // with words folded can answer. A test that reads a word's digits
+    // (`a1b2`) keeps the words it could overlap, and its result follows.
+    let plain = [
+        "    s: {CommandLine|contains: 'whoami'}\n    condition: s",
+        "    s: {CommandLine|endswith: '.ps1', Image|endswith: '\\cmd.exe'}\n    condition: s",
+        "    s: {CommandLine|exists: true}\n    condition: not s",
+    ];
+    let mut reading = plain.to_vec();
+    reading.push("    s: {CommandLine|contains: '-a1b2'}\n    condition: s");
+    let total = 80;
+    for (rules, answers) in [(&plain[..], true), (&reading, false)] {
+        for e in [engine(rules, false), gated_engine(rules)] {
+            let p = Profile::sysmon();
+            let mut warm = e.scanner().unwrap();
+            let mut matched = 0;
+            for n in 0..total {
+                let tail = ["", " whoami", " run.ps1", " whoami run.ps1"][n % 4];
+                // Every fifth word is one the fourth rule reads.
+                let word = match n % 5 {
+                    0 => format!("a1b2{:05x}9", n),
+                    _ => hex_word(n),
+                };
+                let command = format!("tool -{word} x{tail}");
+                let raw = event(n, IMAGES[n / 4 % 2], &command, PARENTS[0], USERS[0]);
+                let expected = fresh(&e, &raw, &p);
+                if let crate::engine::Verdict::Matched(r) = &expected.0 {
+                    matched += usize::from(!r.is_empty());
+                }
+                assert_eq!(warm.match_event_full(raw.as_bytes(), &p), expected, "{raw}");
+            }
+            assert!(matched >= total / 2, "{matched}");
+            let answered = warm.verdict_memo.answered_total;
+            if answers {
+                // Eight kinds (four tails, two images), each evaluated
+                // once per candidate list.
+                assert!(answered >= total as u64 - 16, "{answered}");
+            } else {
+                // The words the fourth rule could read are kept: only the
+                // others fold, and fewer events are answered.
+                assert!(answered < total as u64 - 16, "{answered}");
+            }
+        }
+    }
+}
