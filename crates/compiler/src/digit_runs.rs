@@ -275,6 +275,7 @@ impl DigitFold {
     /// Whether the long run `run` is kept as it is, between the characters
     /// (their last and first bytes, escapes decoded) `before` and `after`
     /// (none at the value's ends).
+    #[inline(always)]
     pub fn keeps(&self, before: Option<u8>, run: &[u8], after: Option<u8>) -> bool {
         before.is_some_and(|b| self.before.keeps(b, run, true))
             || after.is_some_and(|a| self.after.keeps(a, run, false))
@@ -595,40 +596,53 @@ pub fn fold_json_parts(
     let Some(body) = raw.strip_prefix(b"\"").and_then(|r| r.strip_suffix(b"\"")) else {
         return Folded::Nothing;
     };
-    // Most values hold no long run: told by quicker tests than the walks
+    match (folding, &fold.hex) {
+        (Folding::RunsAndWords, Some(keep)) => fold_runs_and_words(body, fold, keep, out),
+        _ => fold_runs(body, fold, out),
+    }
+}
+
+/// [`fold_json_parts`] of a string's `body` (between its quotes) by
+/// [`Folding::Runs`], or where the fold keeps every word.
+fn fold_runs(body: &[u8], fold: &DigitFold, out: &mut Vec<u8>) -> Folded {
+    // Most values hold no long run: told by a quicker test than the walk
     // over the runs (whose blocks are 64 bytes, most values' a copy).
-    let (digits, hex) = match (folding, &fold.hex) {
-        (Folding::RunsAndWords, Some(_)) => runs_present(body),
-        _ => (has_long_run(body), false),
-    };
-    let words = fold.hex.as_ref().filter(|_| hex);
-    if !digits && words.is_none() {
+    if !has_long_run(body) {
         return Folded::Nothing;
     }
     let folds = |(found, end): (usize, usize)| fold.folds_run(body, found, end);
-    match words {
-        // The common case, runs alone: no merge of two walks.
-        None => match write_folded(body, long_runs(body), folds, out) {
-            true => Folded::Runs,
-            false => Folded::Nothing,
-        },
-        Some(keep) => {
-            let runs = digits
-                .then(|| long_runs(body))
-                .into_iter()
-                .flatten()
-                .filter(|&r| folds(r));
-            // Whether a word was met (and so folded: runs and words never
-            // overlap).
-            let word = std::cell::Cell::new(false);
-            let words = folded_words(body, keep).inspect(|_| word.set(true));
-            let ranges = in_order(runs, words);
-            match (write_folded(body, ranges, |_| true, out), word.get()) {
-                (false, _) => Folded::Nothing,
-                (true, false) => Folded::Runs,
-                (true, true) => Folded::Words,
-            }
-        }
+    match write_folded(body, long_runs(body), folds, out) {
+        true => Folded::Runs,
+        false => Folded::Nothing,
+    }
+}
+
+/// [`fold_json_parts`] of a string's `body` by [`Folding::RunsAndWords`],
+/// the words `keep` keeps left as they are.
+#[inline(never)]
+fn fold_runs_and_words(
+    body: &[u8],
+    fold: &DigitFold,
+    keep: &HexKeep,
+    out: &mut Vec<u8>,
+) -> Folded {
+    let (digits, hex) = runs_present(body);
+    if !hex {
+        return fold_runs(body, fold, out);
+    }
+    let runs = digits
+        .then(|| long_runs(body))
+        .into_iter()
+        .flatten()
+        .filter(|&(found, end)| fold.folds_run(body, found, end));
+    // Whether a word was met (and so folded: runs and words never overlap).
+    let word = std::cell::Cell::new(false);
+    let words = folded_words(body, keep).inspect(|_| word.set(true));
+    let ranges = in_order(runs, words);
+    match (write_folded(body, ranges, |_| true, out), word.get()) {
+        (false, _) => Folded::Nothing,
+        (true, false) => Folded::Runs,
+        (true, true) => Folded::Words,
     }
 }
 

@@ -306,6 +306,7 @@ impl<'t, const HEX: bool> ClassRuns<'t, HEX> {
 impl<const HEX: bool> Iterator for ClassRuns<'_, HEX> {
     type Item = (usize, usize);
 
+    #[inline(always)]
     fn next(&mut self) -> Option<(usize, usize)> {
         loop {
             if self.open.is_some() {
