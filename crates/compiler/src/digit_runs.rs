@@ -620,12 +620,7 @@ fn fold_runs(body: &[u8], fold: &DigitFold, out: &mut Vec<u8>) -> Folded {
 /// [`fold_json_parts`] of a string's `body` by [`Folding::RunsAndWords`],
 /// the words `keep` keeps left as they are.
 #[inline(never)]
-fn fold_runs_and_words(
-    body: &[u8],
-    fold: &DigitFold,
-    keep: &HexKeep,
-    out: &mut Vec<u8>,
-) -> Folded {
+fn fold_runs_and_words(body: &[u8], fold: &DigitFold, keep: &HexKeep, out: &mut Vec<u8>) -> Folded {
     let (digits, hex) = runs_present(body);
     if !hex {
         return fold_runs(body, fold, out);

@@ -138,16 +138,13 @@ impl CandidateMemo {
         self.lists.get_placed(hash, &self.key)
     }
 
-    /// The remembered candidates of the folded key just built under `hash`
-    /// ([`Scanner::folded_candidate_key`]).
-    pub(super) fn get_folded(&self, hash: u64) -> Option<&[u32]> {
-        self.lists.get(hash, &self.folded_key)
-    }
-
-    /// The remembered candidates of the key with words folded just built
-    /// under `hash` ([`Scanner::worded_candidate_key`]).
-    pub(super) fn get_worded(&self, hash: u64) -> Option<&[u32]> {
-        self.lists.get(hash, &self.worded_key)
+    /// The remembered candidates of the second key (folded by `folding`)
+    /// just built under `hash` ([`Scanner::second_candidate_key`]).
+    pub(super) fn get_second(&self, folding: Folding, hash: u64) -> Option<&[u32]> {
+        match folding {
+            Folding::Runs => self.lists.get(hash, &self.folded_key),
+            Folding::RunsAndWords => self.lists.get(hash, &self.worded_key),
+        }
     }
 
     /// Forgets the current event's keys (a new event).
@@ -169,16 +166,14 @@ impl CandidateMemo {
         }
     }
 
-    /// Counts a lookup by the folded key, answered or not.
-    pub(super) fn count_folded(&mut self, answered: bool) {
-        if let Some(switch) = self.folded_switches.get_mut(self.folded_set) {
-            switch.count(answered);
-        }
-    }
-
-    /// Counts a lookup by the key with words folded, answered or not.
-    pub(super) fn count_worded(&mut self, answered: bool) {
-        if let Some(switch) = self.worded_switches.get_mut(self.folded_set) {
+    /// Counts a lookup by the second key folded by `folding`, answered or
+    /// not.
+    pub(super) fn count_second(&mut self, folding: Folding, answered: bool) {
+        let switches = match folding {
+            Folding::Runs => &mut self.folded_switches,
+            Folding::RunsAndWords => &mut self.worded_switches,
+        };
+        if let Some(switch) = switches.get_mut(self.folded_set) {
             switch.count(answered);
         }
     }
@@ -252,24 +247,12 @@ impl Scanner<'_> {
     }
 
     /// After [`Scanner::candidate_key`] built a key of the copied values
-    /// that was not answered: the key with their long runs of digits
-    /// folded, as the copy holds them (`folded_copy.rs`); its hash, or
-    /// `None` when no value is folded or the key is too long.
-    pub(super) fn folded_candidate_key(&mut self, raw: &[u8]) -> Option<u64> {
-        self.second_candidate_key(raw, Folding::Runs)
-    }
-
-    /// After the folded key was not answered (or not built): the key with
-    /// the values' hexadecimal words folded too; its hash, or `None` when
-    /// no word is folded or the key is too long.
-    pub(super) fn worded_candidate_key(&mut self, raw: &[u8]) -> Option<u64> {
-        self.second_candidate_key(raw, Folding::RunsAndWords)
-    }
-
-    /// [`Scanner::folded_candidate_key`] or
-    /// [`Scanner::worded_candidate_key`], by `folding`.
+    /// that was not answered: the key with their long runs of digits folded
+    /// (by `folding`, their hexadecimal words too), as the copy holds them
+    /// (`folded_copy.rs`); its hash, or `None` when the switch is off,
+    /// nothing is folded (no word, with words) or the key is too long.
     #[inline(always)]
-    fn second_candidate_key(&mut self, raw: &[u8], folding: Folding) -> Option<u64> {
+    pub(super) fn second_candidate_key(&mut self, raw: &[u8], folding: Folding) -> Option<u64> {
         let folds = self.engine.copy_folds();
         // Sets past the first `FOLDED_SETS` share one switch.
         let set = self.subset_cache.current?.min(FOLDED_SETS - 1);
@@ -298,7 +281,7 @@ impl Scanner<'_> {
             // A walk over the values for words that found none to fold
             // cost as much as a lookup: counted as one not answered.
             if folding == Folding::RunsAndWords {
-                memo.count_worded(false);
+                memo.count_second(folding, false);
             }
             return None;
         }

@@ -29,6 +29,7 @@ use hyperscan::prelude::*;
 use serde_json::Value;
 
 use hypersigma_compiler::correlation::Correlation;
+use hypersigma_compiler::digit_runs::Folding;
 use hypersigma_compiler::program::Program;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -608,27 +609,19 @@ impl Scanner<'_> {
                 self.filter_required_values(raw, known);
                 return;
             }
-            // The same values but for long runs of digits no literal reads.
-            if let Some(folded) = self.folded_candidate_key(raw) {
-                if let Some(candidates) = self.candidate_memo.get_folded(folded) {
-                    self.candidates.extend_from_slice(candidates);
-                    self.candidate_memo.count_folded(true);
-                    self.candidate_memo.count(true);
-                    self.filter_required_values(raw, known);
-                    return;
+            // The same values but for long runs of digits no literal reads,
+            // then for hexadecimal words too.
+            for folding in [Folding::Runs, Folding::RunsAndWords] {
+                if let Some(hash) = self.second_candidate_key(raw, folding) {
+                    if let Some(candidates) = self.candidate_memo.get_second(folding, hash) {
+                        self.candidates.extend_from_slice(candidates);
+                        self.candidate_memo.count_second(folding, true);
+                        self.candidate_memo.count(true);
+                        self.filter_required_values(raw, known);
+                        return;
+                    }
+                    self.candidate_memo.count_second(folding, false);
                 }
-                self.candidate_memo.count_folded(false);
-            }
-            // The same values but for hexadecimal words no literal reads.
-            if let Some(worded) = self.worded_candidate_key(raw) {
-                if let Some(candidates) = self.candidate_memo.get_worded(worded) {
-                    self.candidates.extend_from_slice(candidates);
-                    self.candidate_memo.count_worded(true);
-                    self.candidate_memo.count(true);
-                    self.filter_required_values(raw, known);
-                    return;
-                }
-                self.candidate_memo.count_worded(false);
             }
             self.candidate_memo.count(false);
         }

@@ -706,6 +706,28 @@ fn tests_that_read_long_runs_are_decided_beside_the_folded_values() {
     }
 }
 
+/// Matches `total` process creations, the `n`th with the command line
+/// `command(n)` and one of four tails (two rules' literals), its image
+/// one of two, with a warm scanner of `e`, each against a fresh scanner;
+/// requires half of them to match; the events the verdict memo answered.
+fn answered_over_tails(e: &Engine, total: usize, command: impl Fn(usize) -> String) -> u64 {
+    let p = Profile::sysmon();
+    let mut warm = e.scanner().unwrap();
+    let mut matched = 0;
+    for n in 0..total {
+        let tail = ["", " whoami", " run.ps1", " whoami run.ps1"][n % 4];
+        let command = format!("{}{tail}", command(n));
+        let raw = event(n, IMAGES[n / 4 % 2], &command, PARENTS[0], USERS[0]);
+        let expected = fresh(e, &raw, &p);
+        if let crate::engine::Verdict::Matched(r) = &expected.0 {
+            matched += usize::from(!r.is_empty());
+        }
+        assert_eq!(warm.match_event_full(raw.as_bytes(), &p), expected, "{raw}");
+    }
+    assert!(matched >= total / 2, "{matched}");
+    warm.verdict_memo.answered_total
+}
+
 /// A word of letters only (no run of digits to fold) for `n`.
 fn letters(mut n: usize) -> String {
     let mut word = String::new();
@@ -743,21 +765,9 @@ fn members_read_by_few_tests_are_keyed_by_their_results() {
     let total = 80;
     for (rules, by_results) in [(&few[..], true), (&with_exists, false), (&with_many, false)] {
         for e in [engine(rules, false), gated_engine(rules)] {
-            let p = Profile::sysmon();
-            let mut warm = e.scanner().unwrap();
-            let mut matched = 0;
-            for n in 0..total {
-                let tail = ["", " whoami", " run.ps1", " whoami run.ps1"][n % 4];
-                let command = format!("tool -id {} never0{tail}", letters(n * 7919));
-                let raw = event(n, IMAGES[n / 4 % 2], &command, PARENTS[0], USERS[0]);
-                let expected = fresh(&e, &raw, &p);
-                if let crate::engine::Verdict::Matched(r) = &expected.0 {
-                    matched += usize::from(!r.is_empty());
-                }
-                assert_eq!(warm.match_event_full(raw.as_bytes(), &p), expected, "{raw}");
-            }
-            assert!(matched >= total / 2, "{matched}");
-            let answered = warm.verdict_memo.answered_total;
+            let answered = answered_over_tails(&e, total, |n| {
+                format!("tool -id {} never0", letters(n * 7919))
+            });
             if by_results {
                 // Eight kinds (four tails, two images), each evaluated once
                 // per candidate list.
@@ -791,26 +801,11 @@ fn values_that_differ_in_hexadecimal_words_no_test_reads_share_a_verdict() {
     let total = 80;
     for (rules, answers) in [(&plain[..], true), (&reading, false)] {
         for e in [engine(rules, false), gated_engine(rules)] {
-            let p = Profile::sysmon();
-            let mut warm = e.scanner().unwrap();
-            let mut matched = 0;
-            for n in 0..total {
-                let tail = ["", " whoami", " run.ps1", " whoami run.ps1"][n % 4];
-                // Every fifth word is one the fourth rule reads.
-                let word = match n % 5 {
-                    0 => format!("a1b2{:05x}9", n),
-                    _ => hex_word(n),
-                };
-                let command = format!("tool -{word} x{tail}");
-                let raw = event(n, IMAGES[n / 4 % 2], &command, PARENTS[0], USERS[0]);
-                let expected = fresh(&e, &raw, &p);
-                if let crate::engine::Verdict::Matched(r) = &expected.0 {
-                    matched += usize::from(!r.is_empty());
-                }
-                assert_eq!(warm.match_event_full(raw.as_bytes(), &p), expected, "{raw}");
-            }
-            assert!(matched >= total / 2, "{matched}");
-            let answered = warm.verdict_memo.answered_total;
+            // Every fifth word is one the fourth rule reads.
+            let answered = answered_over_tails(&e, total, |n| match n % 5 {
+                0 => format!("tool -a1b2{n:05x}9 x"),
+                _ => format!("tool -{} x", hex_word(n)),
+            });
             if answers {
                 // Eight kinds (four tails, two images), each evaluated
                 // once per candidate list.
