@@ -64,9 +64,8 @@ mod hex_words;
 pub use hex_words::HexKeep;
 use hex_words::{folded_words, Unit};
 mod long_runs;
-pub use long_runs::{
-    has_hex_run, has_long_run, hex_runs, long_runs, runs_present, ClassRuns, HexRuns, LongRuns,
-};
+use long_runs::runs_present;
+pub use long_runs::{has_long_run, long_runs, LongRuns};
 
 /// Finds `\u` (built once).
 static U_ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =

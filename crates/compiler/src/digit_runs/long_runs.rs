@@ -41,14 +41,8 @@ pub fn has_long_run(text: &[u8]) -> bool {
     has_run::<false>(text)
 }
 
-/// Whether `text` holds [`HEX_RUN`] ASCII hexadecimal digits in a row.
-pub fn has_hex_run(text: &[u8]) -> bool {
-    has_run::<true>(text)
-}
-
 /// Whether `text` holds [`LONG_RUN`] ASCII digits in a row, and whether
-/// it holds [`HEX_RUN`] hexadecimal ones: [`has_long_run`] and
-/// [`has_hex_run`] in one pass over a long text.
+/// it holds [`HEX_RUN`] hexadecimal ones, in one pass over a long text.
 pub fn runs_present(text: &[u8]) -> (bool, bool) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -68,19 +62,8 @@ unsafe fn runs_present_avx2(text: &[u8]) -> (bool, bool) {
     use std::arch::x86_64::*;
     let mut found = (false, false);
     any_overlapping_block::<32, HEX_RUN>(text, |block: &[u8; 32]| {
-        // SAFETY: `block` holds 32 bytes.
-        let v = unsafe { _mm256_loadu_si256(block.as_ptr().cast()) };
-        // Signed compares: bytes from 0x80 are negative, in no class.
-        let digits = _mm256_and_si256(
-            _mm256_cmpgt_epi8(v, _mm256_set1_epi8(b'0' as i8 - 1)),
-            _mm256_cmpgt_epi8(_mm256_set1_epi8(b'9' as i8 + 1), v),
-        );
-        let lower = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
-        let letters = _mm256_and_si256(
-            _mm256_cmpgt_epi8(lower, _mm256_set1_epi8(b'a' as i8 - 1)),
-            _mm256_cmpgt_epi8(_mm256_set1_epi8(b'f' as i8 + 1), lower),
-        );
-        let hex = _mm256_or_si256(digits, letters);
+        // SAFETY: `block` holds 32 bytes; AVX2 is enabled.
+        let (digits, hex) = unsafe { classes_avx2(block) };
         let mask = |m: __m256i| u64::from(_mm256_movemask_epi8(m) as u32);
         found.0 |= run_starts(mask(digits), LONG_RUN) != 0;
         found.1 |= run_starts(mask(hex), HEX_RUN) != 0;
@@ -193,21 +176,9 @@ unsafe fn has_run_sse2<const HEX: bool>(text: &[u8]) -> bool {
 unsafe fn has_run_avx2<const HEX: bool>(text: &[u8]) -> bool {
     use std::arch::x86_64::*;
     let long_in = |block: &[u8; 32]| {
-        // SAFETY: `block` holds 32 bytes.
-        let v = unsafe { _mm256_loadu_si256(block.as_ptr().cast()) };
-        // Signed compares: bytes from 0x80 are negative, never in the class.
-        let mut class = _mm256_and_si256(
-            _mm256_cmpgt_epi8(v, _mm256_set1_epi8(b'0' as i8 - 1)),
-            _mm256_cmpgt_epi8(_mm256_set1_epi8(b'9' as i8 + 1), v),
-        );
-        if HEX {
-            let lower = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
-            let letters = _mm256_and_si256(
-                _mm256_cmpgt_epi8(lower, _mm256_set1_epi8(b'a' as i8 - 1)),
-                _mm256_cmpgt_epi8(_mm256_set1_epi8(b'f' as i8 + 1), lower),
-            );
-            class = _mm256_or_si256(class, letters);
-        }
+        // SAFETY: `block` holds 32 bytes; AVX2 is enabled.
+        let (digits, hex) = unsafe { classes_avx2(block) };
+        let class = if HEX { hex } else { digits };
         run_starts(u64::from(_mm256_movemask_epi8(class) as u32), run_len(HEX)) != 0
     };
     if HEX {
@@ -215,6 +186,30 @@ unsafe fn has_run_avx2<const HEX: bool>(text: &[u8]) -> bool {
     } else {
         any_overlapping_block::<32, LONG_RUN>(text, long_in)
     }
+}
+
+/// The digits of a block of 32 bytes, and its hexadecimal digits, as byte
+/// masks (a digits-only caller leaves the second to the optimizer).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn classes_avx2(
+    block: &[u8; 32],
+) -> (std::arch::x86_64::__m256i, std::arch::x86_64::__m256i) {
+    use std::arch::x86_64::*;
+    // SAFETY: `block` holds 32 bytes.
+    let v = unsafe { _mm256_loadu_si256(block.as_ptr().cast()) };
+    // Signed compares: bytes from 0x80 are negative, in no class.
+    let digits = _mm256_and_si256(
+        _mm256_cmpgt_epi8(v, _mm256_set1_epi8(b'0' as i8 - 1)),
+        _mm256_cmpgt_epi8(_mm256_set1_epi8(b'9' as i8 + 1), v),
+    );
+    let lower = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
+    let letters = _mm256_and_si256(
+        _mm256_cmpgt_epi8(lower, _mm256_set1_epi8(b'a' as i8 - 1)),
+        _mm256_cmpgt_epi8(_mm256_set1_epi8(b'f' as i8 + 1), lower),
+    );
+    (digits, _mm256_or_si256(digits, letters))
 }
 
 /// Whether `b` is of the class.
@@ -497,8 +492,8 @@ mod tests {
         }
         assert!(!has_long_run("é1234é1234/:;".as_bytes()));
         assert!(!has_long_run(b""));
-        assert!(!has_hex_run(b"abcde-12345g"));
-        assert!(has_hex_run(b"{ea270872-319c}"));
+        assert!(!has_run::<true>(b"abcde-12345g"));
+        assert!(has_run::<true>(b"{ea270872-319c}"));
         assert_eq!(hex_runs(b"f_0a3B2c.x").collect::<Vec<_>>(), [(2, 8)]);
     }
 

@@ -2,7 +2,7 @@
 //! what the key holds, the switch.
 
 use super::super::tests::{
-    reference_matches, rule_of, sysmon_process_event, IMAGES, PARENTS, USERS,
+    hex_word, reference_matches, rule_of, sysmon_process_event, IMAGES, PARENTS, USERS,
 };
 use super::super::{Engine, EngineOptions};
 
@@ -312,10 +312,7 @@ fn values_that_differ_in_hexadecimal_words_no_witness_reads_share_candidates() {
         let engine = gated_engine(&rules);
         let mut warm = engine.scanner().unwrap();
         for n in 0..total {
-            let word = match n % 5 {
-                0 => format!("a1b2{:05x}9", n),
-                _ => format!("a{:07x}1", n.wrapping_mul(2_654_435_761) % (1 << 28)),
-            };
+            let word = hex_word(n);
             let command = [format!("tool -{word} x"), format!("whoami -{word}")][n % 2].clone();
             let raw = sysmon_process_event(n, "1", "4", IMAGES[1], &command, PARENTS[1], USERS[1]);
             let candidates = warm_agrees_with_fresh(&engine, &mut warm, &raw, n);

@@ -96,6 +96,16 @@ pub(super) const IMAGES: [&str; 2] = ["C:\\\\w\\\\rundll32.exe", "C:\\\\w\\\\cmd
 pub(super) const PARENTS: [&str; 2] = ["C:\\\\o\\\\WINWORD.EXE", "C:\\\\w\\\\explorer.exe"];
 pub(super) const USERS: [&str; 2] = ["NT AUTHORITY\\\\SYSTEM", "CONTOSO\\\\eve"];
 
+/// A fresh hexadecimal word for `n` (a letter, hexadecimal digits and a
+/// digit: a word the fold with words folds unless a reader keeps it);
+/// every fifth one starts with `a1b2`, for tests that read those.
+pub(super) fn hex_word(n: usize) -> String {
+    match n % 5 {
+        0 => format!("a1b2{n:05x}9"),
+        _ => format!("a{:07x}1", n.wrapping_mul(2_654_435_761) % (1 << 28)),
+    }
+}
+
 /// The rule of [`whoami_engine`].
 const WHOAMI: &str = "    s: {CommandLine|contains: 'whoami'}\n    condition: s";
 

@@ -292,6 +292,7 @@ impl Layout {
         self.reads.clear();
         self.folds.clear();
         self.read_sets.clear();
+        self.worded = Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE);
         for member in top {
             if member.name_escaped {
                 return None;
@@ -516,9 +517,7 @@ impl VerdictMemo {
                 let mut layout = if self.layouts.len() < LAYOUTS {
                     Layout::default()
                 } else {
-                    let mut oldest = self.layouts.remove(0);
-                    oldest.worded = Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE);
-                    oldest
+                    self.layouts.remove(0)
                 };
                 let built = layout.of(raw, top, filter);
                 // A layout with an escaped name is not one to find again.
