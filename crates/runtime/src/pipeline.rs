@@ -72,6 +72,9 @@ pub struct Output {
     /// Events whose candidate rules were remembered (stage 1 not run
     /// again).
     pub remembered_candidates: u64,
+    /// Events whose candidate rules were remembered under their stage-1
+    /// hits (the scan run, its hits not turned into candidates again).
+    pub candidates_by_hits: u64,
     /// The field profile the chunk's events were read with.
     pub profile: Option<String>,
     /// Matches of rules that correlations read, in input order (for the
@@ -148,6 +151,7 @@ where
                         out.profile = Some(profile.name.clone());
                         let remembered_before = scanner.remembered_verdicts();
                         let candidates_before = scanner.remembered_candidates();
+                        let by_hits_before = scanner.candidates_by_hits();
                         for (position, raw) in chunk.events.iter() {
                             out.events += 1;
                             out.bytes += raw.len() as u64 + 1;
@@ -201,6 +205,7 @@ where
                         out.remembered = scanner.remembered_verdicts() - remembered_before;
                         out.remembered_candidates =
                             scanner.remembered_candidates() - candidates_before;
+                        out.candidates_by_hits = scanner.candidates_by_hits() - by_hits_before;
                         if let Some(events) = chunk.events.recycled() {
                             // The reader may have enough already: then it is dropped.
                             let _ = recycle.try_send(events);

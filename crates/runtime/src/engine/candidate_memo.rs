@@ -40,6 +40,8 @@
 //! lookups stop for a while when too few are answered (`remembered.rs`:
 //! [`Switch`]); a list is remembered the first time its key is seen (a
 //! scan costs far more than the key's copy into the memo).
+//! An event none of these keys answered is scanned, then looked up once
+//! more by its hits (`hits_key.rs`), under this key's first part.
 //! Bounded: the memo starts over past [`MAX_LISTS`] lists or
 //! [`MAX_KEY_BYTES`] bytes of keys; keys past [`MAX_KEY_LEN`] bytes are not
 //! built.
@@ -147,6 +149,28 @@ impl CandidateMemo {
         }
     }
 
+    /// Where the copied values begin in the current key (the first part
+    /// before them: layout, scope set, flags, event-id tokens), when it
+    /// holds them.
+    pub(super) fn values_at(&self) -> Option<usize> {
+        self.values_at
+    }
+
+    /// The hash of another key of this memo's (`hits_key.rs`).
+    pub(super) fn hash_of_key(&self, key: &[u8]) -> u64 {
+        self.lists.hash(key)
+    }
+
+    /// The candidates remembered under another key of this memo's.
+    pub(super) fn get_key(&self, hash: u64, key: &[u8]) -> Option<&[u32]> {
+        self.lists.get(hash, key)
+    }
+
+    /// Remembers candidates under another key of this memo's.
+    pub(super) fn remember_key(&mut self, hash: u64, key: &[u8], candidates: &[u32]) {
+        self.lists.remember(hash, key, candidates);
+    }
+
     /// Forgets the current event's keys (a new event).
     pub(super) fn start_event(&mut self) {
         self.values_at = None;
@@ -184,6 +208,14 @@ impl CandidateMemo {
         self.answered_total += u64::from(answered);
     }
 
+    /// Counts, for the switch, a looked-up event that its key by hits
+    /// (`hits_key.rs`) answered after its own keys did not: as answered,
+    /// since the own key's first part serves the key by hits (kept on,
+    /// the own keys of events of other scope sets go on answering).
+    pub(super) fn count_answered_by_hits(&mut self) {
+        self.switch.count(true);
+    }
+
     /// Remembers the candidates of the key just built under `hash` (and
     /// under the folded keys, when they were built).
     pub(super) fn remember(&mut self, hash: u64, candidates: &[u32]) {
@@ -214,9 +246,9 @@ impl Scanner<'_> {
             return None;
         }
         let ascii = !self.members.seen()?.non_ascii;
-        if !self.candidate_memo.looks_up() {
-            return None;
-        }
+        // Off, the key's first part is still built, for the key by hits
+        // (`hits_key.rs`).
+        let looks_up = self.candidate_memo.looks_up();
         let keywords = self.scans_keywords(subset, ascii, raw);
         // The key reads the values the copy would hold from the line; the
         // copy itself is made only for a scan (`compact.rs`).
@@ -229,6 +261,10 @@ impl Scanner<'_> {
         key.extend_from_slice(&(set as u64).to_le_bytes());
         key.push(u8::from(keywords) | (u8::from(ascii) << 1) | (u8::from(numbers) << 2));
         self.raw_scope.event_id_key(&engine.raw.scopes, raw, key);
+        if !looks_up {
+            self.candidate_memo.values_at = (!keywords).then_some(key.len());
+            return None;
+        }
         // A keyword scan keys the values no field-scoped witness counts in
         // by the keyword patterns they hold (`keyword_values.rs`).
         if keywords {

@@ -243,19 +243,34 @@ fn the_key_holds_the_event_ids_and_whether_a_number_is_rewritten() {
 
 #[test]
 fn lookups_stop_while_keys_do_not_repeat() {
+    // Command lines that never repeat (their runs of digits too short to
+    // fold) and hold no witness: no own key repeats, and every event has
+    // the hits of the one before.
     let engine = gated_engine(&rules());
-    let mut warm = engine.scanner().unwrap();
-    for n in 0..1000 {
-        let command = format!("notepad {n}");
-        warm.candidates(
-            sysmon_process_event(n, "1", "4", IMAGES[1], &command, PARENTS[1], USERS[1]).as_bytes(),
-        );
+    for by_hits in [true, false] {
+        let mut warm = engine.scanner().unwrap();
+        if !by_hits {
+            warm.hits_key.turn_off();
+        }
+        for n in 0..1000 {
+            let command = format!("notepad {n}");
+            let raw = sysmon_process_event(n, "1", "4", IMAGES[1], &command, PARENTS[1], USERS[1]);
+            let candidates = warm.candidates(raw.as_bytes()).to_vec();
+            assert_eq!(candidates, fresh_candidates(&engine, &raw), "{raw}");
+        }
+        assert_eq!(warm.candidate_memo.answered_total, 0);
+        if by_hits {
+            // All but the first answered by their hits: lookups go on.
+            assert_eq!(warm.hits_key.answered, 999);
+            assert!(warm.candidate_memo.looks_up());
+        } else {
+            assert_eq!(warm.hits_key.answered, 0);
+            assert!(
+                !warm.candidate_memo.looks_up(),
+                "switched off after a window"
+            );
+        }
     }
-    assert_eq!(warm.candidate_memo.answered_total, 0);
-    assert!(
-        !warm.candidate_memo.looks_up(),
-        "switched off after a window"
-    );
 }
 
 /// More layouts of member names than a scanner keeps (its list starts
@@ -333,5 +348,65 @@ fn values_that_differ_in_hexadecimal_words_no_witness_reads_share_candidates() {
             assert!(answered < total as u64 - total as u64 / 5, "{answered}");
             assert!(answered > total as u64 / 2, "{answered}");
         }
+    }
+}
+
+/// A word for `n` of letters no witness of [`rules`] holds (no digit:
+/// nothing folds it).
+fn letters(n: usize) -> String {
+    const ALPHABET: &[u8] = b"ghjklnpqrtuvyz";
+    let mut n = n;
+    let mut word = String::from("q");
+    loop {
+        word.push(char::from(ALPHABET[n % ALPHABET.len()]));
+        n /= ALPHABET.len();
+        if n == 0 {
+            return word;
+        }
+    }
+}
+
+#[test]
+fn events_with_the_hits_of_an_earlier_one_share_its_candidates() {
+    // Command lines with a fresh word each: no own key repeats, but an
+    // event whose hits (the literal and the member it lies in) are an
+    // earlier one's gets that one's candidates. `WINWORD.EXE` as the image
+    // and as the parent image are hits of one literal in two places: only
+    // the parent makes a candidate of the rule reading it.
+    let images = [IMAGES[0], IMAGES[1], "C:\\\\o\\\\WINWORD.EXE"];
+    let total: usize = 600;
+    for with_keyword in [false, true] {
+        let mut rules = rules();
+        rules.extend(with_keyword.then_some(KEYWORD));
+        let engine = gated_engine(&rules);
+        let mut warm = engine.scanner().unwrap();
+        for n in 0..total {
+            let command = [
+                format!("cmd /c whoami {}", letters(n)),
+                format!("rundll32 javascript:{}", letters(n)),
+                format!("notepad {}", letters(n)),
+            ][n % 3]
+                .clone();
+            let raw = sysmon_process_event(
+                n,
+                ["1", "7"][n / 3 % 2],
+                "4",
+                images[n / 6 % 3],
+                &command,
+                PARENTS[n / 18 % 2],
+                USERS[n / 36 % 2],
+            );
+            let candidates = warm_agrees_with_fresh(&engine, &mut warm, &raw, n);
+            let event: serde_json::Value = serde_json::from_str(&raw).unwrap();
+            let profile = hypersigma_compiler::Profile::sysmon();
+            for rule in reference_matches(&engine, &event, &profile) {
+                assert!(candidates.contains(&rule), "{rule} {raw}");
+            }
+        }
+        assert_eq!(warm.candidate_memo.answered_total, 0);
+        // 72 combinations of hits at most (3 commands, 2 ids, 3 images, 2
+        // parents, 2 users): the rest answered by their hits.
+        let answered = warm.hits_key.answered;
+        assert!(answered >= (total - 72) as u64, "{answered}");
     }
 }

@@ -367,6 +367,12 @@ impl Scanner<'_> {
         self.candidate_memo.answered_total
     }
 
+    /// Events whose scan ran but whose candidate rules this scanner took
+    /// from a list remembered under the same hits (`hits_key.rs`).
+    pub fn candidates_by_hits(&self) -> u64 {
+        self.hits_key.answered
+    }
+
     /// Takes back the value of the event just matched once done with it
     /// (its detections written): the next matched event of the same
     /// layout of names is written into it, its maps and strings reused

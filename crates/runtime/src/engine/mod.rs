@@ -377,6 +377,7 @@ impl Engine {
             keyword_values_buf: AlignedText::default(),
             keyword_ranges: Vec::new(),
             hits: Vec::new(),
+            hits_key: hits_key::HitsKey::default(),
             candidates: Vec::new(),
             members: MemberIndex::default(),
             span_places: Vec::new(),
@@ -438,6 +439,8 @@ pub struct Scanner<'e> {
     keyword_ranges: Vec<(usize, usize)>,
     /// Stage-1 matches of the current event: (pattern id, end offset).
     hits: Vec<(usize, usize)>,
+    /// The current event's key by its stage-1 hits (`hits_key.rs`).
+    hits_key: hits_key::HitsKey,
     candidates: Vec<u32>,
     members: MemberIndex,
     /// Per scalar span of the indexed event: where its hits lie, once known.
@@ -623,19 +626,50 @@ impl Scanner<'_> {
                     self.candidate_memo.count_second(folding, false);
                 }
             }
-            self.candidate_memo.count(false);
         }
         let all = engine.options.no_prefilter || self.stage1(raw, subset.as_deref(), known);
+        let mut by_hits = None;
         if all {
+            if memo_key.is_some() {
+                self.candidate_memo.count(false);
+            }
             self.candidates.extend(0..engine.rules.len() as u32);
         } else {
             if self.keyword_values.pending {
                 self.note_keyword_values(subset.as_deref());
             }
-            self.stage1_candidates(raw, known);
+            // The candidates of the same hits, when remembered.
+            let prefix = self.candidate_memo.values_at();
+            by_hits = prefix.and_then(|at| self.hits_key(raw, at, known));
+            let answered =
+                by_hits.and_then(|hash| self.candidate_memo.get_key(hash, &self.hits_key.key));
+            match answered {
+                Some(candidates) => {
+                    self.candidates.extend_from_slice(candidates);
+                    self.hits_key.count(true);
+                    self.hits_key.answered += 1;
+                    if memo_key.is_some() {
+                        self.candidate_memo.count_answered_by_hits();
+                    }
+                    by_hits = None;
+                }
+                None => {
+                    if by_hits.is_some() {
+                        self.hits_key.count(false);
+                    }
+                    if memo_key.is_some() {
+                        self.candidate_memo.count(false);
+                    }
+                    self.stage1_candidates(raw, known);
+                }
+            }
         }
         if let Some(hash) = memo_key {
             self.candidate_memo.remember(hash, &self.candidates);
+        }
+        if let Some(hash) = by_hits {
+            self.candidate_memo
+                .remember_key(hash, &self.hits_key.key, &self.candidates);
         }
         // After the memo: the values required are not in its key (a port
         // or a logon type would split it), so each event filters its own.
@@ -818,6 +852,7 @@ mod unescaped;
 use unescaped::UnescapedLine;
 mod folded_copy;
 pub(crate) use folded_copy::CopyFolds;
+mod hits_key;
 mod value_hits;
 mod verdict_link;
 mod verdict_memo;
