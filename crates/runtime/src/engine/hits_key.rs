@@ -48,7 +48,7 @@ const WORTH_SHARE: u32 = 8;
 pub(super) struct HitsKey {
     /// The key (scratch) and the pairs it is made of.
     pub(super) key: Vec<u8>,
-    pairs: Vec<(u32, u32)>,
+    pairs: Vec<u64>,
     /// Events answered since the start.
     pub(super) answered: u64,
     /// Per scope set (those past the first [`SETS`] share the last): whether
@@ -115,7 +115,8 @@ impl Scanner<'_> {
         for k in 0..self.hits.len() {
             let (id, end) = self.hits[k];
             let place = self.place_of_hit(raw, id, end, &mut known.indexed);
-            pairs.push((id as u32, place_code(place)));
+            // One word a pair: a quicker sort than of tuples.
+            pairs.push((id as u64) << 32 | u64::from(place_code(place)));
         }
         pairs.sort_unstable();
         pairs.dedup();
@@ -124,9 +125,8 @@ impl Scanner<'_> {
         hits_key.key.clear();
         hits_key.key.extend_from_slice(memo.key.get(..prefix_len)?);
         hits_key.key.push(BY_HITS);
-        for &(id, place) in &pairs {
-            hits_key.key.extend_from_slice(&id.to_le_bytes());
-            hits_key.key.extend_from_slice(&place.to_le_bytes());
+        for &pair in &pairs {
+            hits_key.key.extend_from_slice(&pair.to_le_bytes());
         }
         hits_key.pairs = pairs;
         Some(memo.hash_of_key(&hits_key.key))
