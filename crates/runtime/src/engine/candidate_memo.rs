@@ -208,10 +208,11 @@ impl CandidateMemo {
         self.answered_total += u64::from(answered);
     }
 
-    /// Counts, for the switch, a looked-up event that its key by hits
+    /// Counts, for the switch alone, a looked-up event that its key by hits
     /// (`hits_key.rs`) answered after its own keys did not: as answered,
-    /// since the own key's first part serves the key by hits (kept on,
-    /// the own keys of events of other scope sets go on answering).
+    /// since that key's first part is the own key's (kept on, the own keys
+    /// of other scope sets' events go on answering). Not in
+    /// `answered_total`: the event was scanned.
     pub(super) fn count_answered_by_hits(&mut self) {
         self.switch.count(true);
     }

@@ -131,4 +131,37 @@ impl Scanner<'_> {
         hits_key.pairs = pairs;
         Some(memo.hash_of_key(&hits_key.key))
     }
+
+    /// After the scan of an event none of whose own keys answered (or
+    /// that was not looked up by them: `looked_up` false): its candidates
+    /// from the list remembered under its hits (`Ok`), else the hash to
+    /// remember the list under once made, when a key was built. An answer
+    /// counts as one for the candidate memo's switch.
+    pub(super) fn take_candidates_by_hits(
+        &mut self,
+        raw: &[u8],
+        known: &mut EventKnown,
+        looked_up: bool,
+    ) -> Result<(), Option<u64>> {
+        let prefix = self.candidate_memo.values_at().ok_or(None)?;
+        let hash = self.hits_key(raw, prefix, known).ok_or(None)?;
+        let Some(candidates) = self.candidate_memo.get_key(hash, &self.hits_key.key) else {
+            self.hits_key.count(false);
+            return Err(Some(hash));
+        };
+        self.candidates.extend_from_slice(candidates);
+        self.hits_key.count(true);
+        self.hits_key.answered += 1;
+        if looked_up {
+            self.candidate_memo.count_answered_by_hits();
+        }
+        Ok(())
+    }
+
+    /// Remembers the candidates made from the hits under the key by hits
+    /// built for them (hash `hash`).
+    pub(super) fn remember_by_hits(&mut self, hash: u64) {
+        self.candidate_memo
+            .remember_key(hash, &self.hits_key.key, &self.candidates);
+    }
 }

@@ -628,48 +628,32 @@ impl Scanner<'_> {
             }
         }
         let all = engine.options.no_prefilter || self.stage1(raw, subset.as_deref(), known);
+        // The key by hits to remember the candidates under, when one was
+        // built and not answered.
         let mut by_hits = None;
+        let mut answered_by_hits = false;
         if all {
-            if memo_key.is_some() {
-                self.candidate_memo.count(false);
-            }
             self.candidates.extend(0..engine.rules.len() as u32);
         } else {
             if self.keyword_values.pending {
                 self.note_keyword_values(subset.as_deref());
             }
-            // The candidates of the same hits, when remembered.
-            let prefix = self.candidate_memo.values_at();
-            by_hits = prefix.and_then(|at| self.hits_key(raw, at, known));
-            let answered =
-                by_hits.and_then(|hash| self.candidate_memo.get_key(hash, &self.hits_key.key));
-            match answered {
-                Some(candidates) => {
-                    self.candidates.extend_from_slice(candidates);
-                    self.hits_key.count(true);
-                    self.hits_key.answered += 1;
-                    if memo_key.is_some() {
-                        self.candidate_memo.count_answered_by_hits();
-                    }
-                    by_hits = None;
-                }
-                None => {
-                    if by_hits.is_some() {
-                        self.hits_key.count(false);
-                    }
-                    if memo_key.is_some() {
-                        self.candidate_memo.count(false);
-                    }
+            match self.take_candidates_by_hits(raw, known, memo_key.is_some()) {
+                Ok(()) => answered_by_hits = true,
+                Err(hash) => {
+                    by_hits = hash;
                     self.stage1_candidates(raw, known);
                 }
             }
         }
         if let Some(hash) = memo_key {
+            if !answered_by_hits {
+                self.candidate_memo.count(false);
+            }
             self.candidate_memo.remember(hash, &self.candidates);
         }
         if let Some(hash) = by_hits {
-            self.candidate_memo
-                .remember_key(hash, &self.hits_key.key, &self.candidates);
+            self.remember_by_hits(hash);
         }
         // After the memo: the values required are not in its key (a port
         // or a logon type would split it), so each event filters its own.
