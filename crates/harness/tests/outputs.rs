@@ -209,6 +209,14 @@ fn repeated_contents_are_answered_from_remembered_candidate_lists() {
     let (s, detections) = scan(&[]);
     let remembered = s["stage_1_candidates_remembered"].as_u64().unwrap();
     assert!(remembered > 500, "{s}");
+    // Scanned events answered by their hits: process creations whose
+    // command lines or users are new.
+    let by_hits = s["stage_1_candidates_by_hits"].as_u64().unwrap();
+    assert!(by_hits > 100, "{s}");
+    assert!(
+        remembered + by_hits <= s["events_read"].as_u64().unwrap(),
+        "{s}"
+    );
     let (_, unfiltered) = scan(&["--no-prefilter"]);
     assert_eq!(detections, unfiltered);
 }
