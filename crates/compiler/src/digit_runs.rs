@@ -728,11 +728,7 @@ impl DigitFold {
             return false;
         }
         let before = decoded_before(body, found);
-        let after = match body.get(end) {
-            Some(b'\\') => body.get(end + 1).map(|&b| decode_escape(b)),
-            b => b.copied(),
-        };
-        !self.keeps(before, &body[found..end], after)
+        !self.keeps(before, &body[found..end], decoded_at(body, end))
     }
 }
 
@@ -752,17 +748,34 @@ fn decode_escape(x: u8) -> u8 {
 /// at the start.
 fn decoded_before(body: &[u8], at: usize) -> Option<u8> {
     let last = *body.get(at.checked_sub(1)?)?;
-    // Escaped when an odd number of backslashes come before it.
-    let backslashes = body[..at - 1]
-        .iter()
-        .rev()
-        .take_while(|&&b| b == b'\\')
-        .count();
-    Some(if backslashes % 2 == 1 {
+    Some(if escaped(body, at - 1) {
         decode_escape(last)
     } else {
         last
     })
+}
+
+/// Whether `body[at]` follows an escaping backslash (an odd number of
+/// backslashes comes right before it).
+fn escaped(body: &[u8], at: usize) -> bool {
+    let backslashes = body
+        .get(..at)
+        .unwrap_or_default()
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b'\\')
+        .count();
+    backslashes % 2 == 1
+}
+
+/// The character starting at `body[at]` (a character right after a run or
+/// a word, which never ends inside an escape): its byte, or what the
+/// escape it starts stands for; none at the end.
+fn decoded_at(body: &[u8], at: usize) -> Option<u8> {
+    match body.get(at) {
+        Some(b'\\') => body.get(at + 1).map(|&b| decode_escape(b)),
+        b => b.copied(),
+    }
 }
 
 #[cfg(test)]

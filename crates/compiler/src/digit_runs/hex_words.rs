@@ -47,7 +47,7 @@ use std::collections::HashSet;
 
 use foldhash::fast::FixedState;
 
-use super::{add_sorted, HEX_RUN};
+use super::{add_sorted, decoded_at, escaped, HEX_RUN};
 
 /// Whether a byte belongs to a word: an ASCII letter or digit, or a byte
 /// of a character outside ASCII.
@@ -276,15 +276,10 @@ pub(super) fn folded_words<'b>(
     hex_runs(body).filter(move |&(start, end)| {
         let before = start.checked_sub(1).and_then(|at| body.get(at));
         let word = &body[start..end];
-        // After an odd number of backslashes, the first letter is an
-        // escape's (`\b`, `\f`).
-        let backslashes = body[..start]
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'\\')
-            .count();
+        // After an escaping backslash, the first letter is an escape's
+        // (`\b`, `\f`).
         !before.is_some_and(|&b| word_byte(b))
-            && backslashes % 2 == 0
+            && !escaped(body, start)
             && !body.get(end).is_some_and(|&b| word_byte(b))
             && word.iter().any(u8::is_ascii_digit)
             && word.iter().any(u8::is_ascii_alphabetic)
@@ -297,10 +292,5 @@ pub(super) fn folded_words<'b>(
 /// ends inside one: its last byte would be an escape's letter, after an
 /// escaping backslash, which is not a word's).
 fn after_word(body: &[u8], end: usize) -> [Option<u8>; 2] {
-    let written = body.get(end).copied();
-    let decoded = match written {
-        Some(b'\\') => body.get(end + 1).map(|&b| super::decode_escape(b)),
-        other => other,
-    };
-    [written, decoded]
+    [body.get(end).copied(), decoded_at(body, end)]
 }

@@ -113,6 +113,21 @@ fn any_overlapping_block<const N: usize, const RUN: usize>(
     long_in(last)
 }
 
+/// [`any_overlapping_block`] with blocks overlapping by the class's
+/// shortest run less one.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn any_block_of_class<const N: usize, const HEX: bool>(
+    text: &[u8],
+    long_in: impl FnMut(&[u8; N]) -> bool,
+) -> bool {
+    if HEX {
+        any_overlapping_block::<N, HEX_RUN>(text, long_in)
+    } else {
+        any_overlapping_block::<N, LONG_RUN>(text, long_in)
+    }
+}
+
 /// The bits of `m` that start a run of `run` set bits.
 #[inline(always)]
 fn run_starts(m: u64, run: usize) -> u64 {
@@ -161,11 +176,7 @@ unsafe fn has_run_sse2<const HEX: bool>(text: &[u8]) -> bool {
         }
         return long_in(&block);
     }
-    if HEX {
-        any_overlapping_block::<16, HEX_RUN>(text, long_in)
-    } else {
-        any_overlapping_block::<16, LONG_RUN>(text, long_in)
-    }
+    any_block_of_class::<16, HEX>(text, long_in)
 }
 
 /// [`has_run_sse2`] 32 bytes a block (blocks overlapping by `RUN - 1`),
@@ -181,11 +192,7 @@ unsafe fn has_run_avx2<const HEX: bool>(text: &[u8]) -> bool {
         let class = if HEX { hex } else { digits };
         run_starts(u64::from(_mm256_movemask_epi8(class) as u32), run_len(HEX)) != 0
     };
-    if HEX {
-        any_overlapping_block::<32, HEX_RUN>(text, long_in)
-    } else {
-        any_overlapping_block::<32, LONG_RUN>(text, long_in)
-    }
+    any_block_of_class::<32, HEX>(text, long_in)
 }
 
 /// The digits of a block of 32 bytes, and its hexadecimal digits, as byte
