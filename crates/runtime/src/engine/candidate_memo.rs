@@ -79,25 +79,38 @@ pub(super) struct CandidateMemo {
     /// Where the values begin in `key`, when it holds the copied values
     /// themselves (not keyword patterns).
     values_at: Option<usize>,
-    /// The key with long runs of digits folded (`folded_copy.rs`), and its
-    /// hash when one was built for the current event.
-    folded_key: Vec<u8>,
-    folded_hash: Option<u64>,
-    /// The key with hexadecimal words folded too (`folded_copy.rs`), and
-    /// its hash when one was built for the current event: tried when the
-    /// folded key is not answered, built only when a word folds.
-    worded_key: Vec<u8>,
-    worded_hash: Option<u64>,
-    /// Per scope set: whether folded keys are tried (they stop while they
-    /// do not pay: events of one kind have values that vary in their digits
-    /// only, those of another in more), and keys with words folded; the
-    /// current event's set.
-    folded_switches: Vec<Switch>,
-    worded_switches: Vec<Switch>,
+    /// The second keys, by [`Folding`] ([`second_index`]): the key with
+    /// long runs of digits folded (`folded_copy.rs`), then the key with
+    /// hexadecimal words folded too (tried when the folded key is not
+    /// answered, built only when a word folds).
+    seconds: [SecondKey; 2],
+    /// The current event's scope set, for the second keys' switches.
     folded_set: usize,
     switch: Switch,
     /// Events answered since the start.
     pub(super) answered_total: u64,
+}
+
+/// A second key of the copied values, folded one way.
+#[derive(Default)]
+struct SecondKey {
+    /// The key (scratch), and its hash when one was built for the current
+    /// event.
+    key: Vec<u8>,
+    hash: Option<u64>,
+    /// Per scope set: whether such keys are tried (they stop while they do
+    /// not pay: events of one kind have values that vary in their digits
+    /// only, those of another in more).
+    switches: Vec<Switch>,
+}
+
+/// Where the second key folded by `folding` lies in
+/// [`CandidateMemo::seconds`].
+fn second_index(folding: Folding) -> usize {
+    match folding {
+        Folding::Runs => 0,
+        Folding::RunsAndWords => 1,
+    }
 }
 
 impl Default for CandidateMemo {
@@ -106,12 +119,7 @@ impl Default for CandidateMemo {
             lists: RememberedLists::new(MAX_LISTS, MAX_KEY_BYTES),
             key: Vec::new(),
             values_at: None,
-            folded_key: Vec::new(),
-            folded_hash: None,
-            worded_key: Vec::new(),
-            worded_hash: None,
-            folded_switches: Vec::new(),
-            worded_switches: Vec::new(),
+            seconds: Default::default(),
             folded_set: 0,
             switch: Switch::new(WINDOW_EVENTS, WORTH_SHARE),
             answered_total: 0,
@@ -143,10 +151,8 @@ impl CandidateMemo {
     /// The remembered candidates of the second key (folded by `folding`)
     /// just built under `hash` ([`Scanner::second_candidate_key`]).
     pub(super) fn get_second(&self, folding: Folding, hash: u64) -> Option<&[u32]> {
-        match folding {
-            Folding::Runs => self.lists.get(hash, &self.folded_key),
-            Folding::RunsAndWords => self.lists.get(hash, &self.worded_key),
-        }
+        self.lists
+            .get(hash, &self.seconds[second_index(folding)].key)
     }
 
     /// Where the copied values begin in the current key (the first part
@@ -174,8 +180,9 @@ impl CandidateMemo {
     /// Forgets the current event's keys (a new event).
     pub(super) fn start_event(&mut self) {
         self.values_at = None;
-        self.folded_hash = None;
-        self.worded_hash = None;
+        for second in &mut self.seconds {
+            second.hash = None;
+        }
     }
 
     /// The copied values (each followed by a line feed) as the key with
@@ -183,20 +190,14 @@ impl CandidateMemo {
     /// for the current event: the copy the scan reads (`compact.rs`).
     pub(super) fn folded_values(&self) -> Option<&[u8]> {
         let values_at = self.values_at?;
-        match (self.worded_hash, self.folded_hash) {
-            (Some(_), _) => self.worded_key.get(values_at..),
-            (None, Some(_)) => self.folded_key.get(values_at..),
-            (None, None) => None,
-        }
+        let second = self.seconds.iter().rev().find(|s| s.hash.is_some())?;
+        second.key.get(values_at..)
     }
 
     /// Counts a lookup by the second key folded by `folding`, answered or
     /// not.
     pub(super) fn count_second(&mut self, folding: Folding, answered: bool) {
-        let switches = match folding {
-            Folding::Runs => &mut self.folded_switches,
-            Folding::RunsAndWords => &mut self.worded_switches,
-        };
+        let switches = &mut self.seconds[second_index(folding)].switches;
         if let Some(switch) = switches.get_mut(self.folded_set) {
             switch.count(answered);
         }
@@ -221,11 +222,10 @@ impl CandidateMemo {
     /// under the folded keys, when they were built).
     pub(super) fn remember(&mut self, hash: u64, candidates: &[u32]) {
         self.lists.remember(hash, &self.key, candidates);
-        if let Some(folded) = self.folded_hash {
-            self.lists.remember(folded, &self.folded_key, candidates);
-        }
-        if let Some(worded) = self.worded_hash {
-            self.lists.remember(worded, &self.worded_key, candidates);
+        for second in &self.seconds {
+            if let Some(hash) = second.hash {
+                self.lists.remember(hash, &second.key, candidates);
+            }
         }
     }
 }
@@ -295,17 +295,17 @@ impl Scanner<'_> {
         let set = self.subset_cache.current?.min(FOLDED_SETS - 1);
         let memo = &mut self.candidate_memo;
         let values_at = memo.values_at?;
-        let (switches, key) = match folding {
-            Folding::Runs => (&mut memo.folded_switches, &mut memo.folded_key),
-            Folding::RunsAndWords => (&mut memo.worded_switches, &mut memo.worded_key),
-        };
-        if switches.len() <= set {
-            switches.resize_with(set + 1, || Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE));
-        }
         memo.folded_set = set;
-        if !switches.get_mut(set)?.looks_up() {
+        let second = &mut memo.seconds[second_index(folding)];
+        if second.switches.len() <= set {
+            second
+                .switches
+                .resize_with(set + 1, || Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE));
+        }
+        if !second.switches.get_mut(set)?.looks_up() {
             return None;
         }
+        let key = &mut second.key;
         key.clear();
         key.extend_from_slice(memo.key.get(..values_at)?);
         let places = (&self.span_places[..], &self.span_copied[..]);
@@ -323,10 +323,7 @@ impl Scanner<'_> {
             return None;
         }
         let hash = memo.lists.hash(key);
-        match folding {
-            Folding::Runs => memo.folded_hash = Some(hash),
-            Folding::RunsAndWords => memo.worded_hash = Some(hash),
-        }
+        second.hash = Some(hash);
         Some(hash)
     }
 }
