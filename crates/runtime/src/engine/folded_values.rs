@@ -67,27 +67,19 @@ const WORDED_BY_SERIAL: u8 = 8;
 
 /// The current flat event's folded key.
 pub(super) struct FoldedKey {
-    /// The key (scratch).
-    key: Vec<u8>,
-    /// Its hash, when one was built for the current event.
-    hash: Option<u64>,
+    /// The keys, by [`Second`] (scratch), each with its hash when one was
+    /// built for the current event.
+    keys: [BuiltKey; 3],
     /// The layout (its index among the memo's) and stage-1 serial of the
     /// current event's flat key, when it has one.
     pub(super) layout: Option<(usize, Option<u64>)>,
     /// The folds worked out, by candidate list and member name id (a
     /// layout's lists come and go faster than its entries keep them).
     folds: KeptFolds,
-    /// Whether folded keys are tried (they stop while they do not pay).
+    /// Whether folded keys are tried (they stop while they do not pay), and
+    /// keys by results (whether keys with words folded are tried is up to
+    /// each layout's switch: `Layout::worded`).
     switch: Switch,
-    /// The key with hexadecimal words folded too (scratch), and its hash
-    /// when one was built for the current event (whether such keys are
-    /// tried is up to each layout's switch: `Layout::worded`).
-    worded_key: Vec<u8>,
-    worded_hash: Option<u64>,
-    /// The key by results (scratch), its hash when one was built for the
-    /// current event, and whether such keys are tried.
-    results_key: Vec<u8>,
-    results_hash: Option<u64>,
     results_switch: Switch,
     /// The results of members' tests by value, and scratch for the tests
     /// decided beside a folded value.
@@ -97,19 +89,22 @@ pub(super) struct FoldedKey {
 impl Default for FoldedKey {
     fn default() -> Self {
         FoldedKey {
-            key: Vec::new(),
-            hash: None,
+            keys: Default::default(),
             layout: None,
             folds: KeptFolds::default(),
             switch: Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE),
-            worded_key: Vec::new(),
-            worded_hash: None,
-            results_key: Vec::new(),
-            results_hash: None,
             results_switch: Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE),
             results: TestResults::default(),
         }
     }
+}
+
+/// One second key of the current event (scratch) and its hash, when one
+/// was built for it.
+#[derive(Default)]
+struct BuiltKey {
+    key: Vec<u8>,
+    hash: Option<u64>,
 }
 
 /// Folds kept by candidate list and member, at most (all are forgotten
@@ -174,7 +169,8 @@ impl KeptFolds {
     }
 }
 
-/// Which of the keys [`FoldedKey::build`] builds.
+/// Which of the keys [`FoldedKey::build`] builds (in the order of
+/// `FoldedKey::keys`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Second {
     /// The values with their long runs of digits folded.
@@ -230,20 +226,17 @@ impl FoldedKey {
 
     /// A new event: no key yet.
     pub(super) fn reset(&mut self) {
-        self.hash = None;
-        self.worded_hash = None;
-        self.results_hash = None;
+        for built in &mut self.keys {
+            built.hash = None;
+        }
         self.layout = None;
     }
 
     /// The key `second` built last, and its hash when it was built for the
     /// current event.
     pub(super) fn key(&self, second: Second) -> (&[u8], Option<u64>) {
-        match second {
-            Second::Folded => (&self.key, self.hash),
-            Second::Worded => (&self.worded_key, self.worded_hash),
-            Second::ByResults => (&self.results_key, self.results_hash),
-        }
+        let built = &self.keys[second as usize];
+        (&built.key, built.hash)
     }
 
     /// Builds the `second` key of the flat event (`raw`, listed in `top`)
@@ -266,25 +259,17 @@ impl FoldedKey {
             Second::Folded | Second::ByResults => Folding::Runs,
         };
         let layout = layouts.get_mut(at)?;
-        let (key, tags, switch) = match second {
-            Second::Folded => (
-                &mut self.key,
-                (FOLDED_BY_NAMES, FOLDED_BY_SERIAL),
-                &mut self.switch,
-            ),
+        let (tags, switch) = match second {
+            Second::Folded => ((FOLDED_BY_NAMES, FOLDED_BY_SERIAL), &mut self.switch),
             // Per layout: the values of a file event's layout hold fresh
             // hexadecimal names, a process creation's seldom.
-            Second::Worded => (
-                &mut self.worded_key,
-                (WORDED_BY_NAMES, WORDED_BY_SERIAL),
-                &mut layout.worded,
-            ),
+            Second::Worded => ((WORDED_BY_NAMES, WORDED_BY_SERIAL), &mut layout.worded),
             Second::ByResults => (
-                &mut self.results_key,
                 (RESULTS_BY_NAMES, RESULTS_BY_SERIAL),
                 &mut self.results_switch,
             ),
         };
+        let key = &mut self.keys[second as usize].key;
         if !switch.looks_up() {
             return None;
         }
@@ -359,11 +344,7 @@ impl FoldedKey {
             return None;
         }
         let hash = lists.hash(key);
-        match second {
-            Second::Folded => self.hash = Some(hash),
-            Second::Worded => self.worded_hash = Some(hash),
-            Second::ByResults => self.results_hash = Some(hash),
-        }
+        self.keys[second as usize].hash = Some(hash);
         Some(hash)
     }
 }
