@@ -128,10 +128,22 @@ fn any_block_of_class<const N: usize, const HEX: bool>(
     }
 }
 
-/// The bits of `m` that start a run of `run` set bits.
+/// The bits of `m` that start a run of `run` set bits: the starts of runs
+/// of `have` bits doubled while they fit (a start of `2 * have` is one of
+/// `have` whose bit `have` further is one too), then the last stretch by
+/// an overlapping shift: three shifts for [`LONG_RUN`] and [`HEX_RUN`]
+/// instead of four and five.
 #[inline(always)]
 fn run_starts(m: u64, run: usize) -> u64 {
-    (1..run).fold(m, |starts, k| starts & (m >> k))
+    let (mut starts, mut have) = (m, 1);
+    while 2 * have <= run {
+        starts &= starts >> have;
+        have *= 2;
+    }
+    if have < run {
+        starts &= starts >> (run - have);
+    }
+    starts
 }
 
 /// The class's bytes of a vector of 16, as a byte mask: signed compares,
@@ -524,6 +536,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn run_starts_are_the_bits_followed_by_run_minus_one_more(m in any::<u64>(), run in 1usize..=64) {
+            let expected = (1..run).fold(m, |starts, k| starts & (m >> k));
+            prop_assert_eq!(run_starts(m, run), expected);
+        }
+
         #[test]
         fn runs_agree_with_a_byte_by_byte_search(
             text in prop::collection::vec(
