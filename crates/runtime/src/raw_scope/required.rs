@@ -6,7 +6,7 @@
 
 use hypersigma_compiler::required_values::RequiredValue;
 
-use super::{slot, string_value, token, Key, RawScopeState};
+use super::{slot, string_value, token, Key, RawScopeState, SET_NUMBERS};
 
 /// The values one of which a field must equal for a rule to match (see
 /// [`RawScopeState::possible`]).
@@ -120,14 +120,25 @@ fn text_number(text: &[u8]) -> Option<f64> {
 }
 
 impl RawScopeState {
+    /// The numbers of the field of key `field` of the event read last,
+    /// worked out on the first ask and kept for the event.
+    fn numbers_of(&mut self, field: usize, raw: &[u8]) -> Option<FieldNumbers> {
+        let known = self.numbers.get_mut(field)?;
+        if let Some(numbers) = known {
+            return Some(*numbers);
+        }
+        let tokens = slot(&self.values, Key::Field(field));
+        let numbers = FieldNumbers::of(tokens, raw, &mut self.text_buf);
+        *known = Some(numbers);
+        self.set[SET_NUMBERS].push(field as u32);
+        Some(numbers)
+    }
+
     /// The integer the field of key `field` of the event read last holds,
     /// when it holds one scalar and that reads as an integer (a number, or
     /// a string of digits).
     pub(crate) fn single_integer(&mut self, field: usize, raw: &[u8]) -> Option<i64> {
-        let known = self.numbers.get_mut(field)?;
-        let tokens = slot(&self.values, Key::Field(field));
-        let numbers =
-            *known.get_or_insert_with(|| FieldNumbers::of(tokens, raw, &mut self.text_buf));
+        let numbers = self.numbers_of(field, raw)?;
         (!numbers.any && numbers.count == 1).then_some(numbers.integers[0])
     }
 
@@ -155,12 +166,10 @@ impl RawScopeState {
     #[inline(never)]
     fn possible_by_integers(&mut self, requirement: &Requirement, raw: &[u8]) -> bool {
         let field = requirement.field;
-        let Some(known) = self.numbers.get_mut(field) else {
+        let Some(numbers) = self.numbers_of(field, raw) else {
             return true;
         };
         let tokens = slot(&self.values, Key::Field(field));
-        let numbers =
-            *known.get_or_insert_with(|| FieldNumbers::of(tokens, raw, &mut self.text_buf));
         if !numbers.any {
             return numbers.integers[..usize::from(numbers.count)]
                 .iter()
@@ -177,5 +186,77 @@ impl RawScopeState {
                 None => text_number(token).is_some_and(|x| values.iter().any(|v| v.value == x)),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{RawScopeState, RawScopes};
+    use crate::members::MemberIndex;
+    use hypersigma_compiler::{parse_rule, CompileOptions, Profile};
+
+    /// Everything a state answers of `raw` after reading it: its signature,
+    /// each scope's verdict, each field's single integer.
+    fn answers(state: &mut RawScopeState, scopes: &RawScopes, raw: &[u8]) -> String {
+        let mut index = MemberIndex::default();
+        assert!(index.build(raw));
+        let slots = scopes.layout_slots(&index, raw, &mut Vec::new());
+        state.read(scopes, &index, &slots);
+        let mut signature = Vec::new();
+        state.signature(scopes, raw, &mut signature);
+        let possible: Vec<bool> = (0..scopes.scopes.len())
+            .map(|s| state.scope_possible(scopes, s, raw, true))
+            .collect();
+        let integers: Vec<Option<i64>> = (0..scopes.fields)
+            .map(|f| state.single_integer(f, raw))
+            .collect();
+        format!("{signature:?} {possible:?} {integers:?}")
+    }
+
+    #[test]
+    fn an_event_is_answered_as_by_a_fresh_state_whatever_was_read_before() {
+        let rules = [
+            "logsource: {product: windows, service: security}\ndetection:\n    s: {EventID: 4624, LogonType: 3}",
+            "logsource: {product: windows, category: process_creation}\ndetection:\n    s: {Image|endswith: '\\a.exe'}",
+            "logsource: {product: windows, category: network_connection}\ndetection:\n    s: {DestinationPort: 445}",
+            "logsource: {product: aws, service: cloudtrail}\ndetection:\n    s: {eventSource: s3.amazonaws.com}",
+            "logsource: {product: windows}\ndetection:\n    keywords: [mimikatz]",
+        ];
+        let scopes: Vec<_> = rules
+            .iter()
+            .map(|r| {
+                let text = format!("title: t\n{r}\n    condition: 1 of them");
+                parse_rule(&text, &CompileOptions::default()).unwrap().scope
+            })
+            .collect();
+        let scopes = RawScopes::new(
+            &scopes,
+            &[Profile::evtx(), Profile::ecs()],
+            &["LogonType", "DestinationPort", "eventSource"],
+        );
+        assert!(scopes.fields >= 3);
+        let events: [&[u8]; 7] = [
+            br#"{"Channel":"Security","EventID":4624,"LogonType":3}"#,
+            br#"{"Channel":"Security","EventID":"4624","LogonType":"10","Extra":{"a":1}}"#,
+            br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":3,"DestinationPort":445}"#,
+            br#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"Image":"C:\\a.exe"}"#,
+            br#"{"eventSource":"s3.amazonaws.com","eventName":"GetObject","DestinationPort":[1,2]}"#,
+            br#"{"EventID":4688,"LogonType":null,"eventSource":{"x":1}}"#,
+            br#"{"Message":"nothing of any source"}"#,
+        ];
+        for before in events {
+            for after in events {
+                let mut used = RawScopeState::default();
+                answers(&mut used, &scopes, before);
+                let fresh = answers(&mut RawScopeState::default(), &scopes, after);
+                assert_eq!(
+                    answers(&mut used, &scopes, after),
+                    fresh,
+                    "{} after {}",
+                    String::from_utf8_lossy(after),
+                    String::from_utf8_lossy(before)
+                );
+            }
+        }
     }
 }
