@@ -218,18 +218,43 @@ pub(crate) struct RawScopeState {
     /// requirement's ask, then kept for the event), or `None` while not
     /// asked.
     numbers: Vec<Option<FieldNumbers>>,
-    /// What the event read last set of the four above (values' slots,
-    /// container fields, sources, numbers' fields): the next read resets
-    /// only those, not every key of the rule set (~300 instructions an
-    /// event with all SigmaHQ rules, 36 fields and 80 sources).
-    set: [Vec<u32>; 4],
+    /// What the event read last set of the four above: the next read
+    /// resets only those, not every key of the rule set (~300
+    /// instructions an event with all SigmaHQ rules, 36 fields and 80
+    /// sources).
+    set: SetSinceRead,
 }
 
-/// Indices into [`RawScopeState::set`].
-const SET_VALUES: usize = 0;
-const SET_CONTAINERS: usize = 1;
-const SET_SOURCES: usize = 2;
-pub(super) const SET_NUMBERS: usize = 3;
+/// Indices of [`RawScopeState`]'s entries the event read last set.
+#[derive(Debug, Default)]
+struct SetSinceRead {
+    /// Slots of `values` pushed to.
+    values: Vec<u32>,
+    /// Fields of `containers` set.
+    containers: Vec<u32>,
+    /// Entries of `sources` decided.
+    sources: Vec<u32>,
+    /// Fields of `numbers` worked out.
+    numbers: Vec<u32>,
+}
+
+impl SetSinceRead {
+    fn clear(&mut self) {
+        self.values.clear();
+        self.containers.clear();
+        self.sources.clear();
+        self.numbers.clear();
+    }
+}
+
+/// Resets the entries of `items` at `set` with `reset`.
+fn reset_each<T>(items: &mut [T], set: &[u32], reset: impl Fn(&mut T)) {
+    for &i in set {
+        if let Some(item) = items.get_mut(i as usize) {
+            reset(item);
+        }
+    }
+}
 
 impl RawScopes {
     /// The tests of `scopes`, for events of `profiles`, reading also the
@@ -464,13 +489,13 @@ impl RawScopeState {
                 self.values.get_mut(slot as usize),
             ) {
                 values.push((start as u32, end as u32));
-                self.set[SET_VALUES].push(slot);
+                self.set.values.push(slot);
             }
         }
         for &f in &slots.container_fields {
             if let Some(c) = self.containers.get_mut(f) {
                 *c = true;
-                self.set[SET_CONTAINERS].push(f as u32);
+                self.set.containers.push(f as u32);
             }
         }
     }
@@ -483,27 +508,11 @@ impl RawScopeState {
             && self.numbers.len() == filter.fields
             && self.sources.len() == filter.sources.len();
         if sized {
-            let [values, containers, sources, numbers] = &mut self.set;
-            for &k in values.iter() {
-                if let Some(v) = self.values.get_mut(k as usize) {
-                    v.clear();
-                }
-            }
-            for &f in containers.iter() {
-                if let Some(c) = self.containers.get_mut(f as usize) {
-                    *c = false;
-                }
-            }
-            for &i in sources.iter() {
-                if let Some(s) = self.sources.get_mut(i as usize) {
-                    *s = 0;
-                }
-            }
-            for &f in numbers.iter() {
-                if let Some(n) = self.numbers.get_mut(f as usize) {
-                    *n = None;
-                }
-            }
+            let set = &self.set;
+            reset_each(&mut self.values, &set.values, Vec::clear);
+            reset_each(&mut self.containers, &set.containers, |c| *c = false);
+            reset_each(&mut self.sources, &set.sources, |s| *s = 0);
+            reset_each(&mut self.numbers, &set.numbers, |n| *n = None);
         } else {
             self.values.resize_with(3 + filter.fields, Vec::new);
             self.values.iter_mut().for_each(Vec::clear);
@@ -514,7 +523,7 @@ impl RawScopeState {
             self.numbers.clear();
             self.numbers.resize(filter.fields, None);
         }
-        self.set.iter_mut().for_each(Vec::clear);
+        self.set.clear();
     }
 
     /// Writes into `out` the signature of the event read last: what
@@ -588,7 +597,7 @@ impl RawScopeState {
         let possible = self.test(test, raw);
         if let Some(state) = self.sources.get_mut(i) {
             *state = if possible { 1 } else { 2 };
-            self.set[SET_SOURCES].push(i as u32);
+            self.set.sources.push(i as u32);
         }
         possible
     }

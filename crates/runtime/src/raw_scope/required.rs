@@ -6,7 +6,7 @@
 
 use hypersigma_compiler::required_values::RequiredValue;
 
-use super::{slot, string_value, token, Key, RawScopeState, SET_NUMBERS};
+use super::{slot, string_value, token, Key, RawScopeState};
 
 /// The values one of which a field must equal for a rule to match (see
 /// [`RawScopeState::possible`]).
@@ -130,7 +130,7 @@ impl RawScopeState {
         let tokens = slot(&self.values, Key::Field(field));
         let numbers = FieldNumbers::of(tokens, raw, &mut self.text_buf);
         *known = Some(numbers);
-        self.set[SET_NUMBERS].push(field as u32);
+        self.set.numbers.push(field as u32);
         Some(numbers)
     }
 
