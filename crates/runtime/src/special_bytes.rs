@@ -232,6 +232,42 @@ impl SpecialBytes {
     }
 }
 
+/// Whether UTF-8 text (a line the strict lexing pass accepted) holds a
+/// character that folds to ASCII: the first bytes of those characters are
+/// searched for with `memchr` (two or three distinct ones), and only the
+/// characters starting there are decoded.
+pub(crate) fn utf8_has_ascii_folding(text: &[u8]) -> bool {
+    static LEADS: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+        let mut leads: Vec<u8> = hypersigma_compiler::witness::folds_to_ascii()
+            .iter()
+            .map(|c| c.encode_utf8(&mut [0u8; 4]).as_bytes()[0])
+            .collect();
+        leads.sort_unstable();
+        leads.dedup();
+        leads
+    });
+    let folds = hypersigma_compiler::witness::folds_to_ascii();
+    let folds_at = |at: usize| {
+        let width = match text.get(at) {
+            Some(0xC2..=0xDF) => 2,
+            Some(0xE0..=0xEF) => 3,
+            _ => 4,
+        };
+        text.get(at..at + width)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .and_then(|s| s.chars().next())
+            .is_some_and(|c| folds.binary_search(&c).is_ok())
+    };
+    match LEADS.as_slice() {
+        [] => false,
+        [a] => memchr::memchr_iter(*a, text).any(folds_at),
+        [a, b] => memchr::memchr2_iter(*a, *b, text).any(folds_at),
+        [a, b, c] => memchr::memchr3_iter(*a, *b, *c, text).any(folds_at),
+        _ => std::str::from_utf8(text)
+            .map_or(true, |t| t.chars().any(|c| folds.binary_search(&c).is_ok())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{escaped_bits, LineBytes, MarkedString, SpecialBytes};

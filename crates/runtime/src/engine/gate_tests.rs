@@ -32,8 +32,10 @@ enum Tail {
     Container,
     /// Not JSON.
     Broken(&'static str),
-    /// Text outside ASCII.
+    /// Text outside ASCII (none of it folding to ASCII).
     NonAscii,
+    /// A character that folds to an ASCII one (the Kelvin sign).
+    Folding,
     /// A member the lines before did not have.
     NewName,
     /// Spaces around the colon.
@@ -54,7 +56,8 @@ fn line(id: u32, command: &str, n: u32, tail: &Tail) -> String {
         Tail::Escape => r#","User":"\u0041dmin""#,
         Tail::Container => r#","Details":{"a":1}"#,
         Tail::Broken(bytes) => bytes,
-        Tail::NonAscii => r#","User":"Jürgen""#,
+        Tail::NonAscii => r#","User":"Jürgen®""#,
+        Tail::Folding => ",\"User\":\"Mimi\u{212A}atz\"",
         Tail::NewName => r#","Extra":"x""#,
         Tail::Spaced => r#","User" : "x""#,
     });
@@ -105,14 +108,15 @@ fn lines_of_no_log_source_pass_a_gate_and_others_read_on() {
         Verdict::Matched(vec![0])
     );
     // Neither do lines whose rest could hide text, holds a container, is
-    // broken, is outside ASCII or has names the trie does not know.
+    // broken, holds a character folding to ASCII or has names the trie
+    // does not know.
     for tail in [
         Tail::Escape,
         Tail::Container,
         Tail::Broken(r#","User":"x"#),
         Tail::Broken(r#","User":"\q""#),
         Tail::Broken(r#","User":tru"#),
-        Tail::NonAscii,
+        Tail::Folding,
         Tail::NewName,
         Tail::Spaced,
     ] {
@@ -128,6 +132,21 @@ fn lines_of_no_log_source_pass_a_gate_and_others_read_on() {
     // Lines of a shape learnt since pass too.
     let new_shape = line(3, "whoami", 11, &Tail::NewName);
     assert!(same_verdict(&mut s, &mut r, &new_shape));
+    // Text outside ASCII that folds to none passes once its shape is
+    // known; a character folding to ASCII in the same shape does not.
+    same_verdict(&mut s, &mut r, &line(3, "whoami", 12, &Tail::NonAscii));
+    let non_ascii = line(3, "whoami", 13, &Tail::NonAscii);
+    assert!(same_verdict(&mut s, &mut r, &non_ascii));
+    let folding = line(3, "whoami", 14, &Tail::Folding);
+    assert!(!same_verdict(&mut s, &mut r, &folding));
+    // A process creation whose key value holds it (its channel with a
+    // long s) is one, gate or not.
+    let channel = line(1, "whoami", 15, &Tail::NonAscii).replacen(
+        "Microsoft-Windows-Sysmon",
+        "Micro\u{17F}oft-Windows-Sysmon",
+        1,
+    );
+    assert!(!same_verdict(&mut s, &mut r, &channel));
 }
 
 #[test]
@@ -156,6 +175,7 @@ fn tails() -> impl proptest::strategy::Strategy<Value = Tail> {
         1 => Just(Tail::Container),
         1 => Just(Tail::Broken(r#","User":"x"#)),
         1 => Just(Tail::NonAscii),
+        1 => Just(Tail::Folding),
         1 => Just(Tail::NewName),
         1 => Just(Tail::Spaced),
     ]

@@ -4,9 +4,8 @@
 //! be the event's (see [`crate::raw_scope`]). Only for events stage 1 does
 //! not pass to every rule, so escapes never hide a name or value here.
 
-use hypersigma_compiler::witness::folds_to_ascii;
-
 use super::{EventKnown, Scanner, WitnessGroup};
+pub(super) use crate::special_bytes::utf8_has_ascii_folding;
 
 /// The rules and witness groups of each scope, so that stage 1 asks whether
 /// the event may be of a scope before it collects the scope's rules: an
@@ -71,10 +70,7 @@ impl Scanner<'_> {
         }
         // The strict pass saw every escape and non-ASCII byte on its way.
         let hiding = match self.members.seen() {
-            Some(seen) => {
-                seen.hiding_escape
-                    || (seen.non_ascii && utf8_has_ascii_folding(self.members.non_ascii_bytes(raw)))
-            }
+            Some(seen) => seen.hiding_escape || seen.ascii_folding,
             None => has_hiding_escape(raw) || has_ascii_folding(raw),
         };
         known.hiding = Some(hiding);
@@ -230,48 +226,12 @@ impl Scanner<'_> {
 }
 
 /// Whether raw bytes hold a character that folds to an ASCII one (the
-/// Kelvin sign, long s: [`folds_to_ascii`]), or are not UTF-8: stage 1
+/// Kelvin sign, long s: `witness::folds_to_ascii`), or are not UTF-8: stage 1
 /// then passes the event to every rule, and a name or value could read
 /// otherwise than its bytes. Other non-ASCII characters (`®`, `é`) fold to
 /// non-ASCII ones and compare as bytes, as the raw checks do.
 pub(super) fn has_ascii_folding(raw: &[u8]) -> bool {
     !raw.is_ascii() && (simdutf8::basic::from_utf8(raw).is_err() || utf8_has_ascii_folding(raw))
-}
-
-/// Whether UTF-8 text (a line the strict lexing pass accepted) holds a
-/// character that folds to ASCII: the first bytes of those characters are
-/// searched for with `memchr` (two or three distinct ones), and only the
-/// characters starting there are decoded.
-pub(super) fn utf8_has_ascii_folding(text: &[u8]) -> bool {
-    static LEADS: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
-        let mut leads: Vec<u8> = folds_to_ascii()
-            .iter()
-            .map(|c| c.encode_utf8(&mut [0u8; 4]).as_bytes()[0])
-            .collect();
-        leads.sort_unstable();
-        leads.dedup();
-        leads
-    });
-    let folds = folds_to_ascii();
-    let folds_at = |at: usize| {
-        let width = match text.get(at) {
-            Some(0xC2..=0xDF) => 2,
-            Some(0xE0..=0xEF) => 3,
-            _ => 4,
-        };
-        text.get(at..at + width)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .and_then(|s| s.chars().next())
-            .is_some_and(|c| folds.binary_search(&c).is_ok())
-    };
-    match LEADS.as_slice() {
-        [] => false,
-        [a] => memchr::memchr_iter(*a, text).any(folds_at),
-        [a, b] => memchr::memchr2_iter(*a, *b, text).any(folds_at),
-        [a, b, c] => memchr::memchr3_iter(*a, *b, *c, text).any(folds_at),
-        _ => std::str::from_utf8(text)
-            .map_or(true, |t| t.chars().any(|c| folds.binary_search(&c).is_ok())),
-    }
 }
 
 /// Whether raw JSON text holds a `\u` or `\/` escape (an odd run of

@@ -29,8 +29,12 @@
 //! name, a container, an escape that could hide text), and the engine
 //! teaches the gate what it then decides.
 //!
-//! Only ASCII lines stop (a character folding to ASCII could hide a name),
+//! Lines holding a character that folds to ASCII (the Kelvin sign, long
+//! s: a name or value could read otherwise than its bytes) do not stop,
 //! and the flat pass does not stop after an escape that could hide text.
+//! Other characters outside ASCII fold to non-ASCII ones: their lines stop
+//! (the tokens and names compare as bytes, as the engine's raw checks
+//! compare them).
 //! A gate whose stops seldom pass is retired, so that a rule set most
 //! events are in scope of does not pay for the stops. Bounded: the gates
 //! go with the trie when it starts over; at most [`MAX_GATES`] gates, each
@@ -51,6 +55,12 @@ const MAX_KNOWN: usize = 1024;
 
 /// Token lists longer than this are not kept.
 const MAX_TOKENS_LEN: usize = 1024;
+
+/// Token lists of some log source a gate compares first, in place, at
+/// most (the lines that read on: a process-creation rule set's own events
+/// stop at the gate of the other Sysmon and Security events, ~250
+/// instructions each for the copy, hash and lookup of their tokens).
+const READ_ON_KEPT: usize = 4;
 
 /// A gate is made only where at least this many members follow it in the
 /// line that makes it (fewer are not worth a stop).
@@ -98,6 +108,9 @@ struct Gate {
     verdicts: HashMap<Vec<u8>, bool, foldhash::fast::FixedState>,
     /// Per shape through it: no key member past it.
     shapes: HashMap<u64, bool, foldhash::fast::FixedState>,
+    /// Token lists `verdicts` has as possibly of some source, the last
+    /// [`READ_ON_KEPT`] met, compared before the lookup.
+    read_on: Vec<Vec<u8>>,
     /// Stops, and the stops that passed, while on trial.
     stops: u32,
     passed: u32,
@@ -155,6 +168,34 @@ fn tokens_at(
         tokens.extend_from_slice(token);
     }
     true
+}
+
+/// Whether the tokens of `raw` at `positions` of `top` are `list`'s (as
+/// [`tokens_at`] writes them), compared in place.
+fn same_tokens(
+    raw: &[u8],
+    top: &[crate::strict_json::TopMember],
+    positions: &[u32],
+    list: &[u8],
+) -> bool {
+    let mut rest = list;
+    for &k in positions {
+        let Some(token) = top
+            .get(k as usize)
+            .and_then(|m| raw.get(m.value.0 as usize..m.value.1 as usize))
+        else {
+            return false;
+        };
+        let Some((len, after)) = rest.split_first_chunk::<4>() else {
+            return false;
+        };
+        let len = u32::from_le_bytes(*len) as usize;
+        if len != token.len() || after.get(..len) != Some(token) {
+            return false;
+        }
+        rest = &after[len..];
+    }
+    rest.is_empty()
 }
 
 impl MemberIndex {
@@ -230,13 +271,27 @@ impl MemberIndex {
             self.gates.active -= 1;
             return AtGate::ReadOn;
         }
+        let top = &self.top;
+        if gate
+            .read_on
+            .iter()
+            .any(|list| same_tokens(raw, top, &gate.positions, list))
+        {
+            return AtGate::ReadOn;
+        }
         let tokens = &mut self.gates.tokens;
-        if !tokens_at(raw, &self.top, &gate.positions, tokens) {
+        if !tokens_at(raw, top, &gate.positions, tokens) {
             return AtGate::ReadOn;
         }
         match gate.verdicts.get(tokens.as_slice()) {
             Some(true) => {}
-            Some(false) => return AtGate::ReadOn,
+            Some(false) => {
+                if gate.read_on.len() >= READ_ON_KEPT {
+                    gate.read_on.remove(0);
+                }
+                gate.read_on.push(tokens.clone());
+                return AtGate::ReadOn;
+            }
             None => {
                 self.gates.pending = Some(g);
                 return AtGate::ReadOn;
@@ -329,6 +384,7 @@ impl MemberIndex {
             positions: positions.to_vec(),
             verdicts: HashMap::default(),
             shapes: HashMap::default(),
+            read_on: Vec::new(),
             stops: 0,
             passed: 0,
         };
@@ -337,5 +393,60 @@ impl MemberIndex {
         self.shapes.set_gate(node, self.gates.gates.len() as u32);
         self.gates.gates.push(gate);
         self.gates.active += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{same_tokens, tokens_at};
+    use crate::strict_json::TopMember;
+    use proptest::prelude::*;
+
+    /// Members holding the given tokens, one after the other in one line.
+    fn members(tokens: &[Vec<u8>]) -> (Vec<u8>, Vec<TopMember>) {
+        let (mut raw, mut top) = (Vec::new(), Vec::new());
+        for token in tokens {
+            let start = raw.len() as u32;
+            raw.extend_from_slice(token);
+            top.push(TopMember {
+                name: (start, start),
+                name_escaped: false,
+                value: (start, raw.len() as u32),
+                plain_string: false,
+            });
+        }
+        (raw, top)
+    }
+
+    proptest! {
+        /// The tokens compared in place are the same as when copied, for
+        /// any positions (some past the members) and any list.
+        #[test]
+        fn tokens_compare_in_place_as_copied(
+            line in prop::collection::vec(prop::collection::vec(0u8..4, 0..4), 0..5),
+            positions in prop::collection::vec(0u32..6, 0..4),
+            other in prop::collection::vec(0u8..4, 0..4),
+            kind in 0u8..4,
+        ) {
+            let (raw, top) = members(&line);
+            let mut copied = Vec::new();
+            let found = tokens_at(&raw, &top, &positions, &mut copied);
+            // A list of the line's own tokens, one byte shorter or longer
+            // or with its last byte changed, or other bytes.
+            let mut list = copied.clone();
+            match (kind, list.last_mut()) {
+                (0, _) => {}
+                (1, _) => {
+                    list.pop();
+                }
+                (2, _) => list.push(0),
+                (_, Some(last)) => *last ^= 1,
+                (_, None) => list = other,
+            }
+            prop_assert_eq!(
+                same_tokens(&raw, &top, &positions, &list),
+                found && copied == list
+            );
+        }
     }
 }

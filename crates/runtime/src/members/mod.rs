@@ -26,7 +26,7 @@ mod shapes;
 mod skeletons;
 mod word_token;
 
-use crate::special_bytes::SpecialBytes;
+use crate::special_bytes::{utf8_has_ascii_folding, SpecialBytes};
 use crate::strict_json::{
     is_rewritten_number, number_token, string_end, word_end, Escapes, TopMember, MAX_DEPTH,
 };
@@ -184,6 +184,9 @@ pub struct Seen {
     pub hiding_escape: bool,
     /// A byte outside ASCII (in a string: the line is valid UTF-8).
     pub non_ascii: bool,
+    /// A character that folds to an ASCII one (the Kelvin sign, long s):
+    /// a name or value may then compare otherwise than its bytes.
+    pub ascii_folding: bool,
     /// A number token the reference reads as another text (`-0`, `1.5`,
     /// `1e3`, an integer past 18 digits: `engine/numbers.rs`).
     pub rewritten_number: bool,
@@ -383,6 +386,7 @@ impl MemberIndex {
         self.seen = Seen {
             hiding_escape: false,
             non_ascii: !bytes.ascii(),
+            ascii_folding: false,
             rewritten_number: false,
         };
         // Never accepted by this pass (invalid in a string, and only spaces
@@ -392,7 +396,9 @@ impl MemberIndex {
             return None;
         }
         if self.seen.non_ascii {
-            simdutf8::basic::from_utf8(self.non_ascii_bytes(raw)).ok()?;
+            let text = self.non_ascii_bytes(raw);
+            simdutf8::basic::from_utf8(text).ok()?;
+            self.seen.ascii_folding = utf8_has_ascii_folding(text);
         }
         match self.build_flat(raw, specials) {
             FlatEnd::Read => Some(()),
@@ -495,9 +501,10 @@ impl MemberIndex {
             self.gates.clear();
         }
         let mut start = (shapes::ROOT, separator);
-        // Gates only for ASCII lines: no character folding to ASCII can
-        // hide a name or value then.
-        if self.gating && !self.seen.non_ascii && self.gates.any() {
+        // Gates only for lines of no character folding to ASCII: their
+        // names and values compare as their bytes, as the gates compare
+        // them (other characters outside ASCII fold to non-ASCII ones).
+        if self.gating && !self.seen.ascii_folding && self.gates.any() {
             match self.read_to_gate(raw, specials, separator, container) {
                 ToGate::Done(end) => return end,
                 ToGate::From(at) => start = at,

@@ -581,7 +581,16 @@ mod properties {
                 let rewritten_number = x.spans.iter().any(|s| {
                     crate::strict_json::is_rewritten_number(&line[s.start as usize..s.end as usize])
                 });
-                let seen = Seen { hiding_escape: hiding, non_ascii: !line.is_ascii(), rewritten_number };
+                // And a character folding to ASCII, told by decoding.
+                let folds = hypersigma_compiler::witness::folds_to_ascii();
+                let ascii_folding = std::str::from_utf8(&line)
+                    .is_ok_and(|t| t.chars().any(|c| folds.contains(&c)));
+                let seen = Seen {
+                    hiding_escape: hiding,
+                    non_ascii: !line.is_ascii(),
+                    ascii_folding,
+                    rewritten_number,
+                };
                 prop_assert_eq!(x.seen(), Some(seen), "{}", text);
                 // The top-level members are the object's, in order.
                 let parsed: serde_json::Map<String, serde_json::Value> =
