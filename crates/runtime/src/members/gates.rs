@@ -286,10 +286,15 @@ impl MemberIndex {
         match gate.verdicts.get(tokens.as_slice()) {
             Some(true) => {}
             Some(false) => {
-                if gate.read_on.len() >= READ_ON_KEPT {
-                    gate.read_on.remove(0);
-                }
-                gate.read_on.push(tokens.clone());
+                // The oldest list's allocation reused once there are
+                // enough: no allocation per line in steady state.
+                let mut list = match gate.read_on.len() >= READ_ON_KEPT {
+                    true => gate.read_on.remove(0),
+                    false => Vec::new(),
+                };
+                list.clear();
+                list.extend_from_slice(tokens);
+                gate.read_on.push(list);
                 return AtGate::ReadOn;
             }
             None => {
