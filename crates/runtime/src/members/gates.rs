@@ -148,6 +148,16 @@ impl Gates {
     }
 }
 
+/// The value token of member `k` of `top` in `raw`, when there is one.
+fn member_token<'r>(
+    raw: &'r [u8],
+    top: &[crate::strict_json::TopMember],
+    k: u32,
+) -> Option<&'r [u8]> {
+    top.get(k as usize)
+        .and_then(|m| raw.get(m.value.0 as usize..m.value.1 as usize))
+}
+
 /// `tokens` emptied, then the tokens of `raw` at `positions` of `top`,
 /// each length-prefixed; false when one is missing.
 fn tokens_at(
@@ -158,10 +168,7 @@ fn tokens_at(
 ) -> bool {
     tokens.clear();
     for &k in positions {
-        let Some(token) = top
-            .get(k as usize)
-            .and_then(|m| raw.get(m.value.0 as usize..m.value.1 as usize))
-        else {
+        let Some(token) = member_token(raw, top, k) else {
             return false;
         };
         tokens.extend_from_slice(&(token.len() as u32).to_le_bytes());
@@ -180,10 +187,7 @@ fn same_tokens(
 ) -> bool {
     let mut rest = list;
     for &k in positions {
-        let Some(token) = top
-            .get(k as usize)
-            .and_then(|m| raw.get(m.value.0 as usize..m.value.1 as usize))
-        else {
+        let Some(token) = member_token(raw, top, k) else {
             return false;
         };
         let Some((len, after)) = rest.split_first_chunk::<4>() else {
