@@ -5,7 +5,7 @@
 //! not pass to every rule, so escapes never hide a name or value here.
 
 use super::{EventKnown, Scanner, WitnessGroup};
-pub(super) use crate::special_bytes::utf8_has_ascii_folding;
+use crate::special_bytes::utf8_has_ascii_folding;
 
 /// The rules and witness groups of each scope, so that stage 1 asks whether
 /// the event may be of a scope before it collects the scope's rules: an

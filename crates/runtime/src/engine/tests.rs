@@ -1,8 +1,9 @@
 //! Unit tests of the engine: stage 1's candidates and scope filter, stage 2's
 //! verdicts and the validation of lines without candidates.
 
-use super::scopes::{has_ascii_folding, has_hiding_escape, utf8_has_ascii_folding};
+use super::scopes::{has_ascii_folding, has_hiding_escape};
 use super::*;
+use crate::special_bytes::utf8_has_ascii_folding;
 use hypersigma_compiler::witness::folds_to_ascii;
 use hypersigma_compiler::{evaluate, parse_rule, CompileOptions};
 
