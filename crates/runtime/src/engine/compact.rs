@@ -132,6 +132,10 @@ struct Layout {
     /// The log-source keys its members can be read as (until the gate
     /// asks: `None`).
     scope_slots: Option<LayoutSlots>,
+    /// The signature of the last event of the layout whose scope set was
+    /// looked up, by `scope_slots`' plan, and that set
+    /// ([`Scanner::known_scope_set`]).
+    scope_set: Option<(Vec<u8>, usize)>,
     /// The scalars some key slot reads, ascending (once the member index's
     /// gates were taught by an event of this layout; see `teach_gates`),
     /// and whether an event of it was offered to make a gate.
@@ -386,6 +390,7 @@ impl Scanner<'_> {
                     serial: compact.next_serial,
                     places: None,
                     scope_slots: None,
+                    scope_set: None,
                     gate_positions: None,
                     gate_offered: false,
                     nowhere_runs: None,
@@ -423,6 +428,52 @@ impl Scanner<'_> {
             .scope_slots
             .get_or_insert_with(|| scopes.layout_slots(&self.members, raw, &mut compact.name_buf));
         self.raw_scope.read(scopes, &self.members, slots);
+    }
+
+    /// The scope set (its index in the subset cache) of the indexed event
+    /// `raw`, its log-source values read, when the last event of its
+    /// layout whose set was looked up had the same signature: compared in
+    /// place (`raw_scope/signature_plan.rs`), nothing written or hashed.
+    /// The cache never renumbers its sets, and a set follows from the
+    /// signature alone.
+    pub(super) fn known_scope_set(&self, raw: &[u8]) -> Option<usize> {
+        let layout = self.compact.layouts.get(self.compact.current?)?;
+        let (signature, k) = layout.scope_set.as_ref()?;
+        let slots = layout.scope_slots.as_ref()?;
+        slots
+            .has_signature(&self.members, raw, signature)
+            .then_some(*k)
+    }
+
+    /// Remembers set `k` as that of the current event's signature (just
+    /// written by its layout's plan) for the next events of its layout.
+    pub(super) fn remember_scope_set(&mut self, k: usize) {
+        let Some(layout) = (self.compact.current).and_then(|i| self.compact.layouts.get_mut(i))
+        else {
+            return;
+        };
+        // Only a signature the layout's plan wrote compares in place.
+        if layout.scope_slots.is_none() {
+            return;
+        }
+        let (signature, set) = layout.scope_set.get_or_insert_with(Default::default);
+        signature.clone_from(&self.subset_cache.signature);
+        *set = k;
+    }
+
+    /// Writes the signature of the indexed event `raw`, its log-source
+    /// values read ([`Scanner::read_scope_values`]), into the subset
+    /// cache's buffer: by its layout's plan, or slot by slot when the
+    /// layout has no key slots.
+    pub(super) fn write_signature(&mut self, raw: &[u8]) {
+        let out = &mut self.subset_cache.signature;
+        let slots = (self.compact.current)
+            .and_then(|i| self.compact.layouts.get(i))
+            .and_then(|layout| layout.scope_slots.as_ref());
+        match slots {
+            Some(slots) => slots.write_signature(&self.members, raw, out),
+            None => self.raw_scope.signature(&self.engine.raw.scopes, raw, out),
+        }
     }
 
     /// Teaches the member index's gates (`members/gates.rs`) the scope

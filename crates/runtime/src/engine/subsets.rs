@@ -614,8 +614,11 @@ impl Scanner<'_> {
     /// the current event's for [`Scanner::scope_kept`] and the database.
     pub(super) fn scope_set(&mut self, raw: &[u8], known: &mut EventKnown) -> usize {
         let engine = self.engine;
-        self.raw_scope
-            .signature(&engine.raw.scopes, raw, &mut self.subset_cache.signature);
+        if let Some(k) = self.known_scope_set(raw) {
+            self.subset_cache.current = Some(k);
+            return k;
+        }
+        self.write_signature(raw);
         let k = match self.subset_cache.lookup() {
             Some(k) => k,
             None => {
@@ -626,6 +629,7 @@ impl Scanner<'_> {
                 self.subset_cache.insert(scopes)
             }
         };
+        self.remember_scope_set(k);
         self.subset_cache.current = Some(k);
         k
     }

@@ -39,6 +39,8 @@ use crate::strict_json::unescape_into;
 mod required;
 use required::FieldNumbers;
 pub(crate) use required::Requirement;
+mod signature_plan;
+use signature_plan::SignaturePlan;
 
 /// What one key stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -452,9 +454,11 @@ impl RawScopes {
                 }
             }
         }
+        let signature = SignaturePlan::new(self, &scalars, &container_fields);
         LayoutSlots {
             scalars,
             container_fields,
+            signature,
         }
     }
 }
@@ -467,6 +471,8 @@ pub(crate) struct LayoutSlots {
     scalars: Vec<(u32, u32)>,
     /// The fields a member holding an object or an array can be.
     container_fields: Vec<usize>,
+    /// How its events' signatures are written.
+    signature: SignaturePlan,
 }
 
 impl LayoutSlots {
@@ -475,6 +481,20 @@ impl LayoutSlots {
         let mut positions: Vec<u32> = self.scalars.iter().map(|&(k, _)| k).collect();
         positions.dedup();
         positions
+    }
+
+    /// Writes into `out` the signature of `raw`, an event of this layout
+    /// indexed by `index`: what [`RawScopeState::signature`] writes after
+    /// reading it with these slots (`signature_plan.rs`).
+    pub(crate) fn write_signature(&self, index: &MemberIndex, raw: &[u8], out: &mut Vec<u8>) {
+        self.signature.write(index, raw, out);
+    }
+
+    /// Whether `raw` (indexed by `index`) has the signature `written`,
+    /// which [`LayoutSlots::write_signature`] wrote for an earlier event
+    /// of this layout: compared in place, nothing written.
+    pub(crate) fn has_signature(&self, index: &MemberIndex, raw: &[u8], written: &[u8]) -> bool {
+        self.signature.writes_again(index, raw, written)
     }
 }
 
@@ -533,7 +553,8 @@ impl RawScopeState {
     /// gives one byte, whether it holds a container or a non-null scalar;
     /// other keys nothing. Events of one signature are therefore possible in
     /// the same scopes, and events differing only in, say, a required
-    /// field's value share one.
+    /// field's value share one. Events of a known layout write it by their
+    /// layout's plan instead ([`LayoutSlots::write_signature`]).
     pub(crate) fn signature(&self, filter: &RawScopes, raw: &[u8], out: &mut Vec<u8>) {
         out.clear();
         for &(k, slot_use) in &filter.signature_slots {
