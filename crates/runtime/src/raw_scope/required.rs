@@ -191,9 +191,9 @@ impl RawScopeState {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::scopes_of;
     use super::super::{RawScopeState, RawScopes};
     use crate::members::MemberIndex;
-    use hypersigma_compiler::{parse_rule, CompileOptions, Profile};
 
     /// Everything a state answers of `raw` after reading it: its signature,
     /// each scope's verdict, each field's single integer.
@@ -222,18 +222,7 @@ mod tests {
             "logsource: {product: aws, service: cloudtrail}\ndetection:\n    s: {eventSource: s3.amazonaws.com}",
             "logsource: {product: windows}\ndetection:\n    keywords: [mimikatz]",
         ];
-        let scopes: Vec<_> = rules
-            .iter()
-            .map(|r| {
-                let text = format!("title: t\n{r}\n    condition: 1 of them");
-                parse_rule(&text, &CompileOptions::default()).unwrap().scope
-            })
-            .collect();
-        let scopes = RawScopes::new(
-            &scopes,
-            &[Profile::evtx(), Profile::ecs()],
-            &["LogonType", "DestinationPort", "eventSource"],
-        );
+        let scopes = scopes_of(&rules, &["LogonType", "DestinationPort", "eventSource"]);
         assert!(scopes.fields >= 3);
         let events: [&[u8]; 7] = [
             br#"{"Channel":"Security","EventID":4624,"LogonType":3}"#,

@@ -193,9 +193,9 @@ fn token_of<'r>(index: &MemberIndex, raw: &'r [u8], k: u32) -> Option<&'r [u8]> 
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::scopes_of;
     use super::super::{RawScopeState, RawScopes};
     use crate::members::MemberIndex;
-    use hypersigma_compiler::{parse_rule, CompileOptions, Profile};
     use proptest::prelude::*;
 
     /// Scopes reading channels, providers, event ids, a condition's field
@@ -209,18 +209,7 @@ mod tests {
             "logsource: {product: zeek, service: dns}\ndetection:\n    s: {query: a}",
             "logsource: {product: windows}\ndetection:\n    keywords: [mimikatz]",
         ];
-        let scopes: Vec<_> = rules
-            .iter()
-            .map(|r| {
-                let text = format!("title: t\n{r}\n    condition: 1 of them");
-                parse_rule(&text, &CompileOptions::default()).unwrap().scope
-            })
-            .collect();
-        RawScopes::new(
-            &scopes,
-            &[Profile::evtx(), Profile::ecs()],
-            &["LogonType", "DestinationPort", "eventSource"],
-        )
+        scopes_of(&rules, &["LogonType", "DestinationPort", "eventSource"])
     }
 
     /// The signature of `raw` by its layout's plan, and by the state after

@@ -21,6 +21,20 @@ fn string_tokens_are_read_unescaped_and_others_are_not_strings() {
     assert_eq!(string_value(b"null", &mut buf), None);
 }
 
+/// The raw scopes of rules written as their `logsource` and `detection`
+/// lines (each gets a title and `condition: 1 of them`), read through the
+/// Windows and ECS profiles, with the fields rules require values of.
+pub(super) fn scopes_of(rules: &[&str], required: &[&str]) -> RawScopes {
+    let scopes: Vec<_> = rules
+        .iter()
+        .map(|r| {
+            let text = format!("title: t\n{r}\n    condition: 1 of them");
+            parse_rule(&text, &CompileOptions::default()).unwrap().scope
+        })
+        .collect();
+    RawScopes::new(&scopes, &[Profile::evtx(), Profile::ecs()], required)
+}
+
 /// The signature of one raw event under `scopes`.
 fn signature_of(scopes: &RawScopes, raw: &[u8]) -> Vec<u8> {
     let mut index = MemberIndex::default();
