@@ -14,7 +14,11 @@
 //! "fast path v52").
 //!
 //! The plan writes exactly the bytes [`RawScopeState::signature`] writes
-//! after [`RawScopeState::read`] of the same layout (tests below).
+//! after [`RawScopeState::read`] of the same layout (tests below). It also
+//! compares an event's signature in place with one it wrote for an earlier
+//! event of the layout ([`SignaturePlan::writes_again`]): the engine keeps
+//! the last one with its scope set, and an event of the same kind takes
+//! that set without writing, hashing or looking up anything.
 
 #[cfg(doc)]
 use super::RawScopeState;
@@ -72,7 +76,7 @@ impl SignaturePlan {
                 }
                 SlotUse::Required => {
                     // As the state reads it: the three first slots (and a
-                    // field past the filter's) count as holding one.
+                    // field past the filter's) count as holding a container.
                     let container = match k.checked_sub(3) {
                         Some(f) if f < filter.fields => container_fields.contains(&f),
                         _ => true,
@@ -120,24 +124,14 @@ impl SignaturePlan {
                         out.extend_from_slice(token);
                     }
                 }
-                Step::NotNull(start, end) => {
-                    let mut present = [0];
-                    self.write_not_null(index, raw, (start, end), &mut present);
-                    out.extend_from_slice(&present);
-                }
+                Step::NotNull(start, end) => out.push(self.not_null(index, raw, start, end)),
             }
         }
     }
 
     /// The byte of a [`Step::NotNull`] over the scalars `start..end` of
-    /// [`SignaturePlan::scalars`], into `out`.
-    fn write_not_null(
-        &self,
-        index: &MemberIndex,
-        raw: &[u8],
-        (start, end): (u32, u32),
-        out: &mut [u8; 1],
-    ) {
+    /// [`SignaturePlan::scalars`].
+    fn not_null(&self, index: &MemberIndex, raw: &[u8], start: u32, end: u32) -> u8 {
         let scalars = self
             .scalars
             .get(start as usize..end as usize)
@@ -145,7 +139,7 @@ impl SignaturePlan {
         let present = scalars
             .iter()
             .any(|&k| token_of(index, raw, k).is_some_and(|t| t != b"null"));
-        out[0] = u8::from(present);
+        u8::from(present)
     }
 
     /// Whether [`SignaturePlan::write`] would write `written` for `raw`
@@ -156,7 +150,7 @@ impl SignaturePlan {
         let mut rest = written;
         for &step in &self.steps {
             let taken = match step {
-                Step::Constant(start, end) => rest.get((end - start) as usize..),
+                Step::Constant(start, end) => rest.get(end.saturating_sub(start) as usize..),
                 Step::Token(scalar) => match token_of(index, raw, scalar) {
                     Some(token) => {
                         let len = (token.len() as u32).to_le_bytes();
@@ -170,9 +164,7 @@ impl SignaturePlan {
                     None => Some(rest),
                 },
                 Step::NotNull(start, end) => {
-                    let mut present = [0];
-                    self.write_not_null(index, raw, (start, end), &mut present);
-                    rest.strip_prefix(&present[..])
+                    rest.strip_prefix(&[self.not_null(index, raw, start, end)][..])
                 }
             };
             match taken {
