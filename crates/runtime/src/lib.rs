@@ -47,6 +47,7 @@ pub mod correlate;
 pub mod engine;
 mod evtx_input;
 pub mod input;
+mod length_prefixed;
 mod mapped_lines;
 pub mod members;
 mod partial;

@@ -45,6 +45,7 @@ use std::collections::HashMap;
 use super::flat::{flat_members, rest_of_line, FlatRead};
 use super::shapes::{self, NONE};
 use super::{FlatEnd, MemberIndex};
+use crate::length_prefixed;
 use crate::special_bytes::SpecialBytes;
 
 /// Gates kept at most (then no more are made until the trie starts over).
@@ -171,8 +172,7 @@ fn tokens_at(
         let Some(token) = member_token(raw, top, k) else {
             return false;
         };
-        tokens.extend_from_slice(&(token.len() as u32).to_le_bytes());
-        tokens.extend_from_slice(token);
+        length_prefixed::push(tokens, token);
     }
     true
 }
@@ -190,14 +190,10 @@ fn same_tokens(
         let Some(token) = member_token(raw, top, k) else {
             return false;
         };
-        let Some((len, after)) = rest.split_first_chunk::<4>() else {
+        let Some(after) = length_prefixed::strip(rest, token) else {
             return false;
         };
-        let len = u32::from_le_bytes(*len) as usize;
-        if len != token.len() || after.get(..len) != Some(token) {
-            return false;
-        }
-        rest = &after[len..];
+        rest = after;
     }
     rest.is_empty()
 }

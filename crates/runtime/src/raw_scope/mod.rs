@@ -33,6 +33,7 @@ use hypersigma_compiler::required_values::{
 use hypersigma_compiler::witness::{field_members, normalize_member, normalize_member_into};
 use hypersigma_compiler::{Profile, Rule, Scope, Source};
 
+use crate::length_prefixed;
 use crate::members::MemberIndex;
 use crate::strict_json::unescape_into;
 
@@ -41,6 +42,10 @@ use required::FieldNumbers;
 pub(crate) use required::Requirement;
 mod signature_plan;
 use signature_plan::SignaturePlan;
+
+/// The end mark of a compared slot's tokens in a signature (no token is
+/// that long).
+const END_MARK: [u8; 4] = u32::MAX.to_le_bytes();
 
 /// What one key stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -709,11 +714,9 @@ fn slot(values: &[Vec<(u32, u32)>], key: Key) -> &[(u32, u32)] {
 /// little-endian), then an end mark (`u32::MAX`).
 fn push_tokens(raw: &[u8], tokens: &[(u32, u32)], out: &mut Vec<u8>) {
     for &(start, end) in tokens {
-        let token = token(raw, start, end);
-        out.extend_from_slice(&(token.len() as u32).to_le_bytes());
-        out.extend_from_slice(token);
+        length_prefixed::push(out, token(raw, start, end));
     }
-    out.extend_from_slice(&u32::MAX.to_le_bytes());
+    out.extend_from_slice(&END_MARK);
 }
 
 /// The bytes of a token read from `raw`.

@@ -22,11 +22,9 @@
 
 #[cfg(doc)]
 use super::RawScopeState;
-use super::{RawScopes, SlotUse};
+use super::{RawScopes, SlotUse, END_MARK};
+use crate::length_prefixed;
 use crate::members::MemberIndex;
-
-/// The end mark of a compared slot's tokens.
-const END_MARK: [u8; 4] = u32::MAX.to_le_bytes();
 
 /// One step of writing a signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,8 +118,7 @@ impl SignaturePlan {
                 ),
                 Step::Token(scalar) => {
                     if let Some(token) = token_of(index, raw, scalar) {
-                        out.extend_from_slice(&(token.len() as u32).to_le_bytes());
-                        out.extend_from_slice(token);
+                        length_prefixed::push(out, token);
                     }
                 }
                 Step::NotNull(start, end) => out.push(self.not_null(index, raw, start, end)),
@@ -152,15 +149,7 @@ impl SignaturePlan {
             let taken = match step {
                 Step::Constant(start, end) => rest.get(end.saturating_sub(start) as usize..),
                 Step::Token(scalar) => match token_of(index, raw, scalar) {
-                    Some(token) => {
-                        let len = (token.len() as u32).to_le_bytes();
-                        match rest.split_at_checked(4 + token.len()) {
-                            Some((head, tail)) if head[..4] == len && head[4..] == *token => {
-                                Some(tail)
-                            }
-                            _ => None,
-                        }
-                    }
+                    Some(token) => length_prefixed::strip(rest, token),
                     None => Some(rest),
                 },
                 Step::NotNull(start, end) => {
