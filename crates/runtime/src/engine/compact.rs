@@ -158,6 +158,7 @@ impl CompactEvent {
         impl Iterator<Item = (usize, usize, usize)> + '_,
         Option<RepeatCounters<'_>>,
     ) {
+        // The layout borrowed apart from the copy's fields it is returned with.
         let layout = self.current.and_then(|i| self.layouts.get_mut(i));
         let repeats = layout.map(|layout| {
             if layout.repeats.is_empty() {
@@ -176,9 +177,17 @@ impl CompactEvent {
     /// The serial number of the current event's layout, once looked up:
     /// events with the same number have the same member names.
     pub(super) fn current_serial(&self) -> Option<u64> {
-        self.current
-            .and_then(|i| self.layouts.get(i))
-            .map(|l| l.serial)
+        self.current_layout().map(|l| l.serial)
+    }
+
+    /// The current event's layout, once looked up.
+    fn current_layout(&self) -> Option<&Layout> {
+        self.layouts.get(self.current?)
+    }
+
+    /// [`CompactEvent::current_layout`], to change.
+    fn current_layout_mut(&mut self) -> Option<&mut Layout> {
+        self.layouts.get_mut(self.current?)
     }
 
     /// The place of the hit `start..end` of the copy (`Nowhere` outside a
@@ -437,7 +446,7 @@ impl Scanner<'_> {
     /// The cache never renumbers its sets, and a set follows from the
     /// signature alone.
     pub(super) fn known_scope_set(&self, raw: &[u8]) -> Option<usize> {
-        let layout = self.compact.layouts.get(self.compact.current?)?;
+        let layout = self.compact.current_layout()?;
         let (signature, k) = layout.scope_set.as_ref()?;
         let slots = layout.scope_slots.as_ref()?;
         slots
@@ -448,8 +457,7 @@ impl Scanner<'_> {
     /// Remembers set `k` as that of the current event's signature (just
     /// written by its layout's plan) for the next events of its layout.
     pub(super) fn remember_scope_set(&mut self, k: usize) {
-        let Some(layout) = (self.compact.current).and_then(|i| self.compact.layouts.get_mut(i))
-        else {
+        let Some(layout) = self.compact.current_layout_mut() else {
             return;
         };
         // Only a signature the layout's plan wrote compares in place.
@@ -467,8 +475,9 @@ impl Scanner<'_> {
     /// layout has no key slots.
     pub(super) fn write_signature(&mut self, raw: &[u8]) {
         let out = &mut self.subset_cache.signature;
-        let slots = (self.compact.current)
-            .and_then(|i| self.compact.layouts.get(i))
+        let slots = self
+            .compact
+            .current_layout()
             .and_then(|layout| layout.scope_slots.as_ref());
         match slots {
             Some(slots) => slots.write_signature(&self.members, raw, out),
