@@ -70,11 +70,11 @@
 
 use std::collections::HashMap;
 
-use super::folded_copy::{FOLDED_WINDOW, FOLDED_WORTH_SHARE};
 use super::remembered::{RememberedLists, Switch};
 use crate::partial::{has_id, MemberFilter, NestedLeaves, ValueFold};
 use crate::strict_json::TopMember;
 use folded_values::{FoldedKey, Second};
+use layout::{Layout, READS_PER_LAYOUT};
 
 /// Verdicts remembered at most per scanner (then the memo starts over).
 const MAX_VERDICTS: usize = 1 << 15;
@@ -177,135 +177,6 @@ pub(super) struct VerdictMemo {
     /// The current flat event's key with its long runs of digits folded
     /// (`folded_values.rs`), built when its own key is not answered.
     folded: FoldedKey,
-}
-
-/// The top-level member names of an event, in order, with their ids in
-/// the member filter: events of one kind share them, so the names are
-/// compared instead of looked up.
-struct Layout {
-    /// The stage-1 layout (`compact.rs`) of the flat events it was built
-    /// from: a flat event of that layout has these names.
-    serial: Option<u64>,
-    /// The names, one after the other.
-    names: Vec<u8>,
-    /// Per member: where its name ends in `names`, its id ([`NO_ID`]: none)
-    /// and whether the name holds a space.
-    members: Vec<(u32, u32, bool)>,
-    /// Candidate lists keys were built for with this layout, each with the
-    /// positions of the members its candidates read, in the slot of the
-    /// list's hash ([`list_slot`]): the positions are not worked out from
-    /// the lists' read names for each event.
-    reads: Vec<(Vec<u32>, Vec<u32>)>,
-    /// Per entry of `reads`: the fold each of its members' values can be
-    /// keyed with (`folded_values.rs`), each worked out on first need.
-    folds: Vec<Vec<Option<Option<std::sync::Arc<ValueFold>>>>>,
-    /// Candidate lists evaluated with this layout, each with the last sets
-    /// of members (positions) their evaluations read, in the slot of the
-    /// list's hash.
-    read_sets: Vec<(Vec<u32>, ReadSets)>,
-    /// Whether keys with hexadecimal words folded are tried for its events
-    /// (`folded_values.rs`).
-    worded: Switch,
-}
-
-/// The last sets of members (their positions) evaluations of one
-/// candidate list read, the most recent last.
-type ReadSets = Vec<Vec<u32>>;
-
-/// Slots of candidate lists per layout ([`Layout::reads`]). Events of one
-/// kind come with many lists (a process creation's candidates follow its
-/// command line): with the four most recent lists remembered, 81 % of the
-/// generated process creations worked their positions out again
-/// (BENCHMARKS.md, v37). A filled slot holds a list twice (`reads`,
-/// `read_sets`), its positions, folds and read sets: up to ~200 KB per
-/// layout, 3 MB for the [`LAYOUTS`] a scanner keeps. Four in tests, where
-/// a few lists share slots.
-const READS_PER_LAYOUT: usize = if cfg!(test) { 4 } else { 256 };
-
-impl Default for Layout {
-    fn default() -> Self {
-        Layout {
-            serial: None,
-            names: Vec::new(),
-            members: Vec::new(),
-            reads: Vec::new(),
-            folds: Vec::new(),
-            read_sets: Vec::new(),
-            worded: Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE),
-        }
-    }
-}
-
-impl Layout {
-    /// Whether `top` (of `raw`) has these names.
-    fn is_of(&self, raw: &[u8], top: &[TopMember]) -> bool {
-        if self.members.len() != top.len() {
-            return false;
-        }
-        let mut start = 0;
-        for (member, &(end, _, _)) in top.iter().zip(&self.members) {
-            let name = raw.get(member.name.0 as usize..member.name.1 as usize);
-            if member.name_escaped || name != self.names.get(start..end as usize) {
-                return false;
-            }
-            start = end as usize;
-        }
-        true
-    }
-
-    /// The positions of the members `candidates` read (their names' ids
-    /// in `read_ids`; names with a space too when `spaced`), worked out
-    /// when the list is not in its slot.
-    fn reads_of<'i>(
-        &mut self,
-        candidates: &[u32],
-        read_ids: impl FnOnce() -> Option<(&'i [u64], bool)>,
-    ) -> Option<&[u32]> {
-        let at = match self.reads_entry(candidates) {
-            Some(at) => at,
-            None => {
-                // Worked out before an entry is taken: a list whose reads
-                // are not known gets none.
-                let (ids, spaced) = read_ids()?;
-                let at = list_entry(&mut self.reads, candidates)?;
-                self.folds.resize_with(self.reads.len(), Vec::new);
-                self.folds.get_mut(at)?.clear();
-                let (_, positions) = self.reads.get_mut(at)?;
-                positions_read(&self.members, ids, spaced, positions);
-                at
-            }
-        };
-        self.reads
-            .get(at)
-            .map(|(_, positions)| positions.as_slice())
-    }
-
-    /// The entry of `reads` holding `candidates`, if its slot does.
-    pub(super) fn reads_entry(&self, candidates: &[u32]) -> Option<usize> {
-        entry_of(&self.reads, candidates)
-    }
-
-    /// The layout of `top`; `None` for an escaped name.
-    fn of(&mut self, raw: &[u8], top: &[TopMember], filter: &MemberFilter) -> Option<()> {
-        self.names.clear();
-        self.members.clear();
-        self.reads.clear();
-        self.folds.clear();
-        self.read_sets.clear();
-        self.worded = Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE);
-        for member in top {
-            if member.name_escaped {
-                return None;
-            }
-            // Not escaped: the name is its bytes.
-            let name = raw.get(member.name.0 as usize..member.name.1 as usize)?;
-            self.names.extend_from_slice(name);
-            let id = filter.name_id(name).unwrap_or(NO_ID);
-            self.members
-                .push((self.names.len() as u32, id, name.contains(&b' ')));
-        }
-        Some(())
-    }
 }
 
 /// The two kinds of keys.
@@ -802,6 +673,8 @@ impl VerdictMemo {
 
 #[path = "folded_values.rs"]
 mod folded_values;
+#[path = "verdict_layout.rs"]
+mod layout;
 #[path = "nested_key.rs"]
 mod nested_key;
 #[path = "test_results.rs"]
