@@ -384,7 +384,7 @@ impl SigmaRegex {
     /// [`SigmaRegex::regex`] (a search past the backtracking limit does not
     /// match), reached on a text of ASCII characters through the expression
     /// restricted to ASCII characters, which runs in `regex-automata`'s
-    /// automata (see [`crate::values::build_ascii_regex`]).
+    /// automata (see `values::build_ascii_regex`).
     pub fn is_match(&self, text: &str) -> bool {
         if text.is_ascii() {
             let ascii = self

@@ -118,7 +118,8 @@ const UBIQUITOUS: &[&str] = &[
 ];
 
 /// Whether a literal (as written, or JSON-escaped) lies inside one of the
-/// [`UBIQUITOUS`] fragments, whatever its case.
+/// ubiquitous fragments (`UBIQUITOUS`: text nearly every event holds),
+/// whatever its case.
 pub fn ubiquitous(literal: &str) -> bool {
     let text = literal.replace(r"\\", r"\").to_ascii_lowercase();
     !text.is_empty() && UBIQUITOUS.iter().any(|f| f.contains(text.as_str()))

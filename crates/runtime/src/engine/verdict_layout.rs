@@ -7,9 +7,9 @@
 
 use std::sync::Arc;
 
-use super::super::folded_copy::{FOLDED_WINDOW, FOLDED_WORTH_SHARE};
-use super::super::remembered::Switch;
 use super::{entry_of, list_entry, positions_read, NO_ID};
+use crate::engine::folded_copy::{FOLDED_WINDOW, FOLDED_WORTH_SHARE};
+use crate::engine::remembered::Switch;
 use crate::partial::{MemberFilter, ValueFold};
 use crate::strict_json::TopMember;
 
@@ -27,7 +27,7 @@ pub(super) struct Layout {
     pub(super) members: Vec<(u32, u32, bool)>,
     /// Candidate lists keys were built for with this layout, each with the
     /// positions of the members its candidates read, in the slot of the
-    /// list's hash ([`list_slot`]): the positions are not worked out from
+    /// list's hash ([`list_slot`](super::list_slot)): the positions are not worked out from
     /// the lists' read names for each event.
     pub(super) reads: Vec<(Vec<u32>, Vec<u32>)>,
     /// Per entry of `reads`: the fold each of its members' values can be
@@ -52,7 +52,7 @@ pub(super) type ReadSets = Vec<Vec<u32>>;
 /// generated process creations worked their positions out again
 /// (BENCHMARKS.md, v37). A filled slot holds a list twice (`reads`,
 /// `read_sets`), its positions, folds and read sets: up to ~200 KB per
-/// layout, 3 MB for the [`LAYOUTS`] a scanner keeps. Four in tests, where
+/// layout, 3 MB for the [`LAYOUTS`](super::LAYOUTS) a scanner keeps. Four in tests, where
 /// a few lists share slots.
 pub(super) const READS_PER_LAYOUT: usize = if cfg!(test) { 4 } else { 256 };
 

@@ -22,7 +22,7 @@ pub(super) enum FlatRead {
     Stopped,
 }
 
-/// [`MemberIndex::read_flat`]'s loop over the members of a flat line from
+/// [`MemberIndex::read_flat`](super::MemberIndex::read_flat)'s loop over the members of a flat line from
 /// `start`: the separator before the next member (the `{`, or a comma)
 /// and the trie node of the names before it. Each member is pushed to
 /// `top` (a member holding a container too, its value range empty, its

@@ -67,9 +67,11 @@ impl MemberFilter {
         MemberFilter::with_folds(profile, reads, &[])
     }
 
-    /// [`MemberFilter::new`] with the folds of long runs of digits each
-    /// rule's fields allow ([`field_folds_of`], one per rule; none given:
-    /// nothing is folded).
+    /// Numbers the members the profile reaches for each rule's fields, and
+    /// the members holding the channel, provider and event id, with the
+    /// folds of long runs of digits each rule's fields allow
+    /// ([`field_folds_of`](super::digit_folds::field_folds_of), one per
+    /// rule; none given: nothing is folded).
     pub(crate) fn with_folds(
         profile: &Profile,
         reads: &ReadSet,
