@@ -5,7 +5,7 @@
 //! `-r rules.hsr`).
 //!
 //! Format: the 8-byte magic [`MAGIC`], then a `postcard` encoding of
-//! `RulesetFile`: its rules in up to `RULE_CHUNKS` (16) runs encoded apart
+//! `RulesetFile`: its rules in up to `RULE_CHUNKS` runs encoded apart
 //! (byte strings inside the file), which a load decodes on the machine's
 //! threads; the Hyperscan databases as byte strings. The Hyperscan
 //! database is checked by Hyperscan itself (platform, version) when it is

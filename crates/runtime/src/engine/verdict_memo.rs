@@ -44,8 +44,8 @@
 //! line with the values no candidate can read cut out
 //! ([`VerdictMemo::nested_key_of`]): lookups walk objects by name, so a
 //! value is read only under a name that is one of the candidates' leaves
-//! ([`LeafNames`](crate::partial::LeafNames): field names, last names of paths), or inside a member of
-//! such a name. The record id, times and GUIDs drop out; names, brackets
+//! ([`LeafNames`](crate::partial::LeafNames): field names, last names of
+//! paths), or inside a member of such a name. The record id, times and GUIDs drop out; names, brackets
 //! and the values read stay, byte for byte.
 //!
 //! A remembered empty verdict skips the partial parse and the evaluation; a
@@ -143,8 +143,8 @@ pub(super) struct VerdictMemo {
     /// Recent layouts (newest last).
     layouts: Vec<Layout>,
     /// Per stage-1 layout of nested events: the leaf
-    /// ([`LeafNames::leaf_of`](crate::partial::LeafNames::leaf_of)) of each container's holder and of each
-    /// scalar's member, in order.
+    /// ([`LeafNames::leaf_of`](crate::partial::LeafNames::leaf_of)) of each
+    /// container's holder and of each scalar's member, in order.
     nested_leaves: HashMap<u64, NestedLeaves, foldhash::fast::FixedState>,
     /// Whether flat events (keyed by their top-level members) are looked up.
     flat: Switch,

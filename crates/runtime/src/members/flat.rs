@@ -22,13 +22,14 @@ pub(super) enum FlatRead {
     Stopped,
 }
 
-/// [`MemberIndex::read_flat`](super::MemberIndex::read_flat)'s loop over the members of a flat line from
-/// `start`: the separator before the next member (the `{`, or a comma)
-/// and the trie node of the names before it. Each member is pushed to
-/// `top` (a member holding a container too, its value range empty, its
-/// position in `container`). With `GATING`, the loop stops at the first
-/// gate it passes, unless an escape so far could hide text (a loop of its
-/// own: the check in every line's loop cost ~12 instructions a member).
+/// [`MemberIndex::read_flat`](super::MemberIndex::read_flat)'s loop over
+/// the members of a flat line from `start`: the separator before the next
+/// member (the `{`, or a comma) and the trie node of the names before it.
+/// Each member is pushed to `top` (a member holding a container too, its
+/// value range empty, its position in `container`). With `GATING`, the
+/// loop stops at the first gate it passes, unless an escape so far could
+/// hide text (a loop of its own: the check in every line's loop cost ~12
+/// instructions a member).
 #[inline(always)]
 pub(super) fn flat_members<const GATING: bool>(
     shapes: &mut Shapes,

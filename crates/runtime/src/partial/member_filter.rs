@@ -60,8 +60,7 @@ pub(crate) struct Selection<'f> {
 }
 
 impl MemberFilter {
-    /// Numbers the members the profile reaches for each rule's fields, and
-    /// the members holding the channel, provider and event id.
+    /// [`MemberFilter::with_folds`] with no folds (tests).
     #[cfg(test)]
     pub(crate) fn new(profile: &Profile, reads: &ReadSet) -> MemberFilter {
         MemberFilter::with_folds(profile, reads, &[])
