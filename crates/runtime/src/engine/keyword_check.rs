@@ -8,178 +8,243 @@
 //! count in. Yet such literals (`sekurlsa::`, `gentilkiwi.com`) are nearly
 //! never there. So the values the scan of the other values leaves out (those
 //! no field-scoped witness counts in: runs of them, with the names between)
-//! are first scanned with a small database of the set's own ASCII keyword
-//! literals; when none occurs there, the
-//! event is scanned as if its scopes had no keywords: the scan of the
-//! values witnesses count in finds the keywords there (the set's database,
-//! or the whole one, holds every keyword literal of the set), and the memo
-//! keys tell the two kinds of events apart. Non-ASCII keyword literals (in
-//! the database of non-ASCII events) are not looked for here: a non-ASCII
-//! event of a set that has some keeps the keyword path.
+//! are first searched for the set's own ASCII keyword literals; when none
+//! occurs there, the event is scanned as if its scopes had no keywords: the
+//! scan of the values witnesses count in finds the keywords there (the
+//! set's database, or the whole one, holds every keyword literal of the
+//! set), and the memo keys tell the two kinds of events apart. Non-ASCII
+//! keyword literals (in the database of non-ASCII events) are not looked for
+//! here: a non-ASCII event of a set that has some keeps the keyword path.
+//!
+//! The search reads the runs in place, in two steps: a filter by short runs
+//! of the literals' bytes (`keyword_grams.rs`), at which nearly every event
+//! ends, then, when it finds some, the literals themselves (`aho-corasick`,
+//! ASCII case-insensitive, a cased literal's match compared byte for byte).
+//! Not Hyperscan: its databases of two or three literals (a set's keywords
+//! often are that few) miss some occurrences, by where the text lies in
+//! memory (BENCHMARKS.md, "v53": vectorscan 5.4.9, ~0.4 % of planted
+//! occurrences; `sekurlsa::` among three literals missed at 19 of 64
+//! alignments of one text). Each scanner builds its own check per set, so
+//! no worker writes what another reads.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use aho_corasick::AhoCorasick;
 
-use hyperscan::prelude::{BlockDatabase, Builder, Matching, Patterns};
+use super::keyword_grams::GramFilter;
+use super::Scanner;
 
-use super::{witness_pattern, Scanner};
-
-/// Most distinct keyword databases one engine builds (one per distinct
-/// set of keyword literals; scope sets share them).
-const MAX_KEYWORD_DBS: usize = 64;
-
-/// The keyword databases of an engine, by sorted pattern ids; `None` when
-/// Hyperscan refused one (its sets keep the keyword path).
-#[derive(Default)]
-pub(crate) struct KeywordDbs {
-    built: Mutex<HashMap<Vec<u32>, Option<Arc<BlockDatabase>>>>,
+/// A scope set's keyword check, one per scanner.
+pub(crate) struct KeywordCheck {
+    /// The set's ASCII keyword literals (JSON form), ASCII case-insensitive,
+    /// every match reported (overlapping ones too, so that a caseless
+    /// literal cannot hide a cased one at the same place).
+    searcher: AhoCorasick,
+    /// Per literal of the searcher: its bytes when it is cased (a match must
+    /// then be those bytes).
+    cased: Vec<Option<Box<[u8]>>>,
+    /// The filter before the search (`None`: no AVX2, too many literals, or
+    /// one too short for a gram).
+    grams: Option<GramFilter>,
 }
 
-impl KeywordDbs {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Vec<u32>, Option<Arc<BlockDatabase>>>> {
-        // A panic while building leaves nothing half-written in the map.
-        self.built.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The database of the patterns `ids` (sorted, into `literals`), built
-    /// on first ask; `None` when it cannot be built or there are too many.
-    fn get_or_build(&self, literals: &[(String, bool)], ids: &[u32]) -> Option<Arc<BlockDatabase>> {
-        if let Some(done) = self.lock().get(ids) {
-            return done.clone();
-        }
-        // A few dozen literals: built in a millisecond, outside the lock
-        // (two threads may build the same one; the first kept wins).
-        let patterns: Option<Vec<_>> = ids
-            .iter()
-            .map(|&id| {
-                let (json, cased) = literals.get(id as usize)?;
-                witness_pattern(json, *cased, id as usize).ok()
-            })
-            .collect();
-        let db = patterns
-            .filter(|p| !p.is_empty())
-            .and_then(|p| Patterns::from(p).build().ok())
-            .map(Arc::new);
-        let mut built = self.lock();
-        if built.len() >= MAX_KEYWORD_DBS && !built.contains_key(ids) {
-            return None;
-        }
-        built.entry(ids.to_vec()).or_insert(db).clone()
-    }
-}
-
-/// A scanner's own handle on a shared keyword database: every event's
-/// `clone` and drop of the handle write a count no other worker writes
-/// (the database's own count, shared, is written once per scanner).
-pub(super) struct OwnKeywordDb(Arc<BlockDatabase>);
-
-/// One scanner's keyword database for a scope set, its scratch fitted.
-pub(super) enum SetKeywordDb {
-    /// The set's ASCII keyword literals' database.
-    Ready(Arc<OwnKeywordDb>),
+/// What a scanner knows of a set's keyword check.
+pub(crate) enum SetKeywordCheck {
+    Ready(Box<KeywordCheck>),
     /// None could be had: the set keeps the keyword path.
     Unavailable,
+}
+
+impl KeywordCheck {
+    /// The check of `literals` (JSON form, whether cased); `None` when the
+    /// searcher cannot be built.
+    fn new(literals: &[(&[u8], bool)]) -> Option<KeywordCheck> {
+        let searcher = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(literals.iter().map(|&(bytes, _)| bytes))
+            .ok()?;
+        let cased = literals
+            .iter()
+            .map(|&(bytes, cased)| cased.then(|| bytes.into()))
+            .collect();
+        let grams = GramFilter::new(literals.iter().map(|&(bytes, _)| bytes));
+        Some(KeywordCheck {
+            searcher,
+            cased,
+            grams,
+        })
+    }
+
+    /// Whether a literal occurs in one of the ranges `ranges` of `raw`.
+    fn holds(&mut self, raw: &[u8], ranges: &[(usize, usize)]) -> bool {
+        if let Some(grams) = &mut self.grams {
+            if !grams.may_hold(raw, ranges) {
+                return false;
+            }
+        }
+        let found = ranges
+            .iter()
+            .any(|&(start, end)| self.holds_in(raw.get(start..end).unwrap_or_default()));
+        if !found {
+            if let Some(grams) = &mut self.grams {
+                grams.false_alarm();
+            }
+        }
+        found
+    }
+
+    /// Whether a literal occurs in `text`.
+    fn holds_in(&self, text: &[u8]) -> bool {
+        self.searcher.find_overlapping_iter(text).any(|m| {
+            match self.cased.get(m.pattern().as_usize()) {
+                Some(Some(bytes)) => text.get(m.range()) == Some(&bytes[..]),
+                _ => true,
+            }
+        })
+    }
 }
 
 impl Scanner<'_> {
     /// Whether a value of the current event (`raw`, indexed and read by the
     /// scope gate: its set is known and has ASCII keywords) that no
     /// field-scoped witness counts in may hold an ASCII keyword literal of
-    /// its scope set: false only when a scan of those values with the set's
-    /// keyword database found none. Decided once per event.
+    /// its scope set: false only when the set's keyword check found none
+    /// there. Decided once per event.
     pub(super) fn holds_set_keyword(&mut self, raw: &[u8]) -> bool {
         if self.keyword_checked.0 == self.generation {
             return self.keyword_checked.1;
         }
-        let found = match self.set_keyword_db() {
-            Some(db) => {
+        let current = self.subset_cache.current;
+        let found = match current {
+            Some(k) if self.set_keyword_check(k) => {
                 let mut ranges = std::mem::take(&mut self.keyword_ranges);
                 ranges.clear();
                 self.nowhere_ranges(raw, &mut ranges);
-                let values = &mut self.keyword_values_buf;
-                values.clear();
-                for &(start, end) in &ranges {
-                    values.extend_from_slice(raw.get(start..end).unwrap_or_default());
-                    values.push(b'\n');
-                }
-                self.keyword_ranges = ranges;
-                let mut found = false;
-                let scanned = if values.is_empty() {
-                    Ok(())
-                } else {
-                    db.0.scan(&values[..], &self.scratch, |_, _, _, _| {
-                        found = true;
-                        Matching::Terminate
-                    })
+                let found = match self.subset_cache.keyword_check(k) {
+                    Some(SetKeywordCheck::Ready(check)) => check.holds(raw, &ranges),
+                    _ => true,
                 };
-                found || scanned.is_err()
+                self.keyword_ranges = ranges;
+                found
             }
-            None => true,
+            _ => true,
         };
         self.keyword_checked = (self.generation, found);
         found
     }
 
-    /// The current scope set's keyword database (adopted on first ask).
-    fn set_keyword_db(&mut self) -> Option<Arc<OwnKeywordDb>> {
-        let engine = self.engine;
-        let k = self.subset_cache.current?;
-        if let Some(known) = self.subset_cache.keyword_db(k) {
-            return match known {
-                SetKeywordDb::Ready(db) => Some(db.clone()),
-                SetKeywordDb::Unavailable => None,
+    /// Whether set `k` has a keyword check (made on first ask).
+    fn set_keyword_check(&mut self, k: usize) -> bool {
+        if self.subset_cache.keyword_check(k).is_none() {
+            let engine = self.engine;
+            let ids = engine
+                .subsets
+                .keyword_ids(self.subset_cache.scopes(k).unwrap_or_default());
+            let literals: Vec<(&[u8], bool)> = ids
+                .iter()
+                .filter_map(|&id| engine.literals.get(id as usize))
+                .map(|(json, cased)| (json.as_bytes(), *cased))
+                .collect();
+            let check = match KeywordCheck::new(&literals) {
+                Some(check) if !literals.is_empty() => SetKeywordCheck::Ready(Box::new(check)),
+                _ => SetKeywordCheck::Unavailable,
             };
+            self.subset_cache.set_keyword_check(k, check);
         }
-        let ids = engine
-            .subsets
-            .keyword_ids(self.subset_cache.scopes(k).unwrap_or_default());
-        let db = engine
-            .subsets
-            .keyword_dbs
-            .get_or_build(&engine.literals, &ids)
-            .filter(|db| db.realloc_scratch(&mut self.scratch).is_ok());
-        let own = db.map(|db| Arc::new(OwnKeywordDb(db)));
-        let state = match &own {
-            Some(own) => SetKeywordDb::Ready(own.clone()),
-            None => SetKeywordDb::Unavailable,
-        };
-        self.subset_cache.set_keyword_db(k, state);
-        own
+        matches!(
+            self.subset_cache.keyword_check(k),
+            Some(SetKeywordCheck::Ready(_))
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
+    use super::*;
     use crate::engine::tests::rule_of;
-    use crate::engine::{Engine, EngineOptions};
+    use crate::engine::{Engine, EngineOptions, Verdict};
+    use hypersigma_compiler::Profile;
 
     #[test]
-    fn each_scanner_reads_a_keyword_database_through_a_handle_of_its_own() {
-        let rules = vec![
-            rule_of(
-                "{product: windows, service: security}",
-                "keywords: ['mimikatz', 'sekurlsa::']\n    condition: keywords",
-            ),
-            rule_of(
-                "{product: windows, service: security}",
-                "s: {CommandLine|contains: 'whoami'}\n    condition: s",
-            ),
+    fn the_search_finds_caseless_literals_in_any_case_and_cased_ones_as_written() {
+        let literals: [(&[u8], bool); 3] = [
+            (b"sekurlsa::", false),
+            (b"Kiwi", true),
+            (b"kiwi legit", false),
         ];
-        let mut e = Engine::new(rules, EngineOptions::default()).unwrap();
-        e.raw.gate = true;
-        let event =
-            r#"{"Channel":"Security","EventID":4688,"CommandLine":"whoami","Description":"x"}"#;
-        let (mut first, mut second) = (e.scanner().unwrap(), e.scanner().unwrap());
-        first.candidates(event.as_bytes());
-        second.candidates(event.as_bytes());
-        let (a, b) = (first.set_keyword_db(), second.set_keyword_db());
-        let (a, b) = (a.unwrap(), b.unwrap());
-        // Each event clones and drops the handle: two workers must not
-        // write one count. The database itself is built once.
-        assert!(!Arc::ptr_eq(&a, &b));
-        assert!(Arc::ptr_eq(&a.0, &b.0));
-        assert!(Arc::ptr_eq(&a, &first.set_keyword_db().unwrap()));
+        let check = KeywordCheck::new(&literals).unwrap();
+        assert!(check.holds_in(b"x SEKURLSA::logonpasswords"));
+        assert!(check.holds_in(b"a Kiwi b"));
+        assert!(!check.holds_in(b"a KIWI b"));
+        // A caseless literal overlapping a cased one's place does not hide
+        // it, nor the other way round.
+        assert!(check.holds_in(b"KIWI LEGIT"));
+        assert!(check.holds_in(b"Kiwi Legit"));
+        assert!(!check.holds_in(b"sekurlsa:"));
+    }
+
+    #[test]
+    fn the_keyword_check_never_hides_a_keyword() {
+        let rules = || {
+            vec![
+                rule_of(
+                    "{product: windows, service: security}",
+                    "keywords: ['sekurlsa::', 'mimikatz', 'gentilkiwi']\n    condition: keywords",
+                ),
+                rule_of(
+                    "{product: windows, service: security}",
+                    "s: {CommandLine|contains: 'whoami'}\n    condition: s",
+                ),
+            ]
+        };
+        let mut fast = Engine::new(rules(), EngineOptions::default()).unwrap();
+        fast.raw.gate = true;
+        let every = EngineOptions {
+            no_prefilter: true,
+            ..Default::default()
+        };
+        let reference = Engine::new(rules(), every).unwrap();
+        let (mut f, mut r) = (fast.scanner().unwrap(), reference.scanner().unwrap());
+        let profile = Profile::sysmon();
+        // Values of bytes the literals are made of, so that the gram filter
+        // meets false alarms and moves its grams; now and then a literal
+        // in mixed case, in a member no field-scoped witness counts in. The
+        // values' lengths vary, so the literals lie at many places of the
+        // runs and of memory (Hyperscan missed some of them: see above).
+        let bytes = b"sekurlamitzgn:. ";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut matched = 0;
+        for round in 0..4000 {
+            let mut text: Vec<u8> = (0..next(60)).map(|_| bytes[next(bytes.len())]).collect();
+            if next(8) == 0 {
+                let literal = ["SekurLSA::", "MIMIkatz", "gentilKIWI"][next(3)];
+                let at = next(text.len() + 1);
+                text.splice(at..at, literal.bytes());
+            }
+            let text = String::from_utf8(text).unwrap();
+            let event = format!(
+                r#"{{"Channel":"Security","EventID":4688,"CommandLine":"x","Description":"{text}","Host":"h"}}"#
+            );
+            let verdict = f.match_event(event.as_bytes(), &profile);
+            let expected = r.match_event(event.as_bytes(), &profile);
+            assert_eq!(verdict, expected, "round {round}: {event}");
+            matched += usize::from(matches!(verdict, Verdict::Matched(ref m) if !m.is_empty()));
+        }
+        // Both kinds of events were there, and the check (with its gram
+        // filter, where the machine has AVX2) was used.
+        assert!(matched > 100 && matched < 3900, "{matched}");
+        let set = f.subset_cache.current.unwrap();
+        let Some(SetKeywordCheck::Ready(check)) = f.subset_cache.keyword_check(set) else {
+            panic!("no keyword check");
+        };
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(
+            check.grams.is_some(),
+            std::arch::is_x86_feature_detected!("avx2")
+        );
     }
 }

@@ -374,7 +374,6 @@ impl Engine {
             hit_next: Vec::new(),
             generation: 0,
             keyword_checked: (0, false),
-            keyword_values_buf: AlignedText::default(),
             keyword_ranges: Vec::new(),
             hits: Vec::new(),
             hits_key: hits_key::HitsKey::default(),
@@ -433,9 +432,7 @@ pub struct Scanner<'e> {
     /// scope set's keyword literals, and whether one was found
     /// (`keyword_check.rs`).
     keyword_checked: (u32, bool),
-    /// The values a keyword check scans, and their ranges in the line
-    /// (scratch).
-    keyword_values_buf: AlignedText,
+    /// The ranges of the line a keyword check searches (scratch).
     keyword_ranges: Vec<(usize, usize)>,
     /// Stage-1 matches of the current event: (pattern id, end offset).
     hits: Vec<(usize, usize)>,
@@ -716,15 +713,15 @@ impl Scanner<'_> {
 }
 
 mod aligned_text;
-mod from_hits;
-use aligned_text::AlignedText;
 mod candidate_memo;
+mod from_hits;
 mod spare_events;
 use spare_events::SpareEvents;
 mod remembered;
 use candidate_memo::CandidateMemo;
 mod key_hash;
 mod keyword_check;
+mod keyword_grams;
 mod keyword_values;
 use keyword_values::KeywordValues;
 mod clauses;

@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use hyperscan::prelude::*;
 
-use super::keyword_check::{KeywordDbs, SetKeywordDb};
+use super::keyword_check::SetKeywordCheck;
 use super::keyword_values::literal_fits_narrow;
 use super::{witness_pattern, ClauseTable, EventKnown, Scanner, WitnessGroup};
 
@@ -95,9 +95,6 @@ pub(crate) struct Subsets {
     /// Databases by set of scopes (sorted ids); `None` while one thread
     /// builds it.
     built: Mutex<HashMap<Vec<u32>, Option<Arc<Subset>>>>,
-    /// The databases of the scope sets' keyword literals
-    /// (`keyword_check.rs`).
-    pub(crate) keyword_dbs: KeywordDbs,
     /// Held while a database is built: one build at a time, since
     /// Hyperscan's compiler takes tens of megabytes for thousands of
     /// literals (peak memory stays that of one build).
@@ -186,7 +183,6 @@ impl Subsets {
                 .map(|set| set.into_iter().collect())
                 .collect(),
             built: Mutex::default(),
-            keyword_dbs: KeywordDbs::default(),
             building: Mutex::default(),
         }
     }
@@ -396,9 +392,9 @@ struct SetState {
     narrow_free: Option<bool>,
     /// [`Subsets::has_keywords`] of its scopes (once asked).
     keywords: Option<(bool, bool)>,
-    /// The database of its keyword literals this thread scans with (once
-    /// asked, `keyword_check.rs`).
-    keyword_db: Option<SetKeywordDb>,
+    /// This thread's check of its keyword literals (once asked,
+    /// `keyword_check.rs`).
+    keyword_check: Option<SetKeywordCheck>,
 }
 
 /// Which database a thread scans a set's events with.
@@ -501,15 +497,15 @@ impl SubsetCache {
         self.sets.get(k).map(|s| s.scopes.as_slice())
     }
 
-    /// Set `k`'s keyword database, once asked.
-    pub(super) fn keyword_db(&self, k: usize) -> Option<&SetKeywordDb> {
-        self.sets.get(k)?.keyword_db.as_ref()
+    /// Set `k`'s keyword check, once asked.
+    pub(super) fn keyword_check(&mut self, k: usize) -> Option<&mut SetKeywordCheck> {
+        self.sets.get_mut(k)?.keyword_check.as_mut()
     }
 
-    /// Notes set `k`'s keyword database.
-    pub(super) fn set_keyword_db(&mut self, k: usize, db: SetKeywordDb) {
+    /// Notes set `k`'s keyword check.
+    pub(super) fn set_keyword_check(&mut self, k: usize, check: SetKeywordCheck) {
         if let Some(set) = self.sets.get_mut(k) {
-            set.keyword_db = Some(db);
+            set.keyword_check = Some(check);
         }
     }
 
@@ -534,7 +530,7 @@ impl SubsetCache {
                     always: None,
                     narrow_free: None,
                     keywords: None,
-                    keyword_db: None,
+                    keyword_check: None,
                     always_by_id: HashMap::new(),
                 });
                 self.sets.len() - 1
