@@ -30,8 +30,9 @@ use crate::engine::{
     compile_programs, ClauseTable, Engine, EngineError, EngineOptions, EngineStats, WitnessGroup,
 };
 
-/// The first bytes of a compiled ruleset file.
-pub const MAGIC: &[u8; 8] = b"HSRULES\x08";
+/// The first bytes of a compiled ruleset file. Version 9: the non-ASCII
+/// database holds the pass-through patterns (`lowering::pass_through_patterns`).
+pub const MAGIC: &[u8; 8] = b"HSRULES\x09";
 
 /// Why a ruleset could not be written or read.
 #[derive(Debug, thiserror::Error)]

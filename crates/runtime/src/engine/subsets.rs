@@ -35,6 +35,7 @@ use hyperscan::prelude::*;
 
 use super::keyword_check::SetKeywordCheck;
 use super::keyword_values::literal_fits_narrow;
+use super::lowering::pass_through_patterns;
 use super::{witness_pattern, ClauseTable, EventKnown, Scanner, WitnessGroup};
 
 /// A stage-1 database for one set of scopes. Cloned once per thread that
@@ -340,6 +341,12 @@ impl Subsets {
         }
         if patterns.is_empty() {
             return Subset::Empty;
+        }
+        // The pass-through patterns too (`lowering::pass_through_patterns`:
+        // a database of a few literals alone misses some of them).
+        match pass_through_patterns(literals.len(), false) {
+            Ok(pass_through) => patterns.extend(pass_through),
+            Err(_) => return Subset::Whole,
         }
         // On a thread of its own: the compiler's scratch memory then stays in
         // the allocator arena short-lived threads share, not in each worker's.
