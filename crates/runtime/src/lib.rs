@@ -59,3 +59,5 @@ pub mod ruleset;
 mod special_bytes;
 mod stage2;
 mod strict_json;
+#[cfg(test)]
+mod test_rng;

@@ -271,6 +271,7 @@ pub(crate) fn utf8_has_ascii_folding(text: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::{escaped_bits, LineBytes, MarkedString, SpecialBytes};
+    use crate::test_rng::TestRng;
 
     fn naive(raw: &[u8], from: usize) -> usize {
         (from..raw.len())
@@ -363,13 +364,8 @@ mod tests {
 
     #[test]
     fn escaped_bits_are_those_read_byte_by_byte() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = TestRng::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next_u64();
         let mut words = vec![0, u64::MAX, u64::MAX << 1, u64::MAX >> 1, 1, 1 << 63];
         words.extend((0..64).map(|k| 0b111u64 << k));
         for _ in 0..100_000 {
@@ -414,13 +410,8 @@ mod tests {
 
     #[test]
     fn strings_read_from_the_marks_as_byte_by_byte() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut rng = TestRng::new(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: u64| rng.next_u64() % n;
         let alphabet = [b'a', b'"', b'\\', b'\\', b'\\', b'n', b'/', b'u', 0xc3];
         let mut marks = SpecialBytes::default();
         for _ in 0..20_000 {

@@ -159,8 +159,9 @@ impl Scanner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::tests::rule_of;
+    use crate::engine::tests::{rule_of, without_prefilter};
     use crate::engine::{Engine, EngineOptions, Verdict};
+    use crate::test_rng::TestRng;
     use hypersigma_compiler::Profile;
 
     #[test]
@@ -183,25 +184,19 @@ mod tests {
 
     #[test]
     fn the_keyword_check_never_hides_a_keyword() {
-        let rules = || {
-            vec![
-                rule_of(
-                    "{product: windows, service: security}",
-                    "keywords: ['sekurlsa::', 'mimikatz', 'gentilkiwi']\n    condition: keywords",
-                ),
-                rule_of(
-                    "{product: windows, service: security}",
-                    "s: {CommandLine|contains: 'whoami'}\n    condition: s",
-                ),
-            ]
-        };
-        let mut fast = Engine::new(rules(), EngineOptions::default()).unwrap();
+        let rules = vec![
+            rule_of(
+                "{product: windows, service: security}",
+                "keywords: ['sekurlsa::', 'mimikatz', 'gentilkiwi']\n    condition: keywords",
+            ),
+            rule_of(
+                "{product: windows, service: security}",
+                "s: {CommandLine|contains: 'whoami'}\n    condition: s",
+            ),
+        ];
+        let mut fast = Engine::new(rules, EngineOptions::default()).unwrap();
         fast.raw.gate = true;
-        let every = EngineOptions {
-            no_prefilter: true,
-            ..Default::default()
-        };
-        let reference = Engine::new(rules(), every).unwrap();
+        let reference = without_prefilter(&fast);
         let (mut f, mut r) = (fast.scanner().unwrap(), reference.scanner().unwrap());
         let profile = Profile::sysmon();
         // Values of bytes the literals are made of, so that the gram filter
@@ -210,13 +205,8 @@ mod tests {
         // values' lengths vary, so the literals lie at many places of the
         // runs and of memory (Hyperscan missed some of them: see above).
         let bytes = b"sekurlamitzgn:. ";
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = TestRng::new(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: usize| rng.below(n);
         let mut matched = 0;
         for round in 0..4000 {
             let mut text: Vec<u8> = (0..next(60)).map(|_| bytes[next(bytes.len())]).collect();

@@ -36,10 +36,10 @@
 //! its buckets' grams after the search, so that the tables stay in
 //! registers. Without AVX2 there is no filter (the check scans).
 //!
-//! Measured (BENCHMARKS.md, "v53"; callgrind, all SigmaHQ): 17,137 →
-//! 16,580 instructions per generated event, 61,440 → 60,771 per real log
-//! line; the scan ran for 19 of 100,000 generated events and 108 of
-//! 59,173 real ones. Pairs of bytes instead of grams of four were dearer
+//! Measured (BENCHMARKS.md, "v53"; callgrind, all SigmaHQ, the filter and
+//! the search after it together): 17,137 → 16,612 instructions per
+//! generated event, 61,440 → 60,845 per real log line; the filter said
+//! "maybe" for 19 of 100,000 generated events and 108 of 59,173 real ones. Pairs of bytes instead of grams of four were dearer
 //! than the scan (with ~21 literals, three to a bucket, the nibbles of a
 //! bucket's first and second bytes combine: a third of the positions were
 //! candidates); grams of three 16,801, of five 16,566.
@@ -414,6 +414,7 @@ fn padded_window(raw: &[u8], at: usize) -> [u8; WINDOW_BYTES] {
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
+    use crate::test_rng::TestRng;
 
     fn filter(literals: &[&str]) -> Option<GramFilter> {
         if !std::arch::is_x86_feature_detected!("avx2") {
@@ -437,20 +438,6 @@ mod tests {
         fired
     }
 
-    /// A small deterministic generator (xorshift).
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
-
     fn contains_folded(text: &[u8], literal: &[u8]) -> bool {
         text.windows(literal.len())
             .any(|w| w.eq_ignore_ascii_case(literal))
@@ -469,7 +456,7 @@ mod tests {
             return;
         };
         let alphabet = b"abkmstiz:.\\\" ,{}ABKMSTIZ@[`\xc3\xa9\x7f\x00";
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = TestRng::new(0x9e37_79b9_7f4a_7c15);
         for round in 0..20_000 {
             let len = rng.below(160);
             let raw: Vec<u8> = (0..len)
@@ -510,7 +497,7 @@ mod tests {
             return;
         };
         let noise_bytes = b"etaoinsrkmz:.\\\"-";
-        let mut rng = Rng(42);
+        let mut rng = TestRng::new(42);
         for round in 0..3000 {
             // Teach the filter first: false alarms on random texts.
             let len = rng.below(200);

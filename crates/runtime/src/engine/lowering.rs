@@ -253,6 +253,7 @@ pub(crate) fn pass_through_patterns(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::TestRng;
     use hyperscan::prelude::{BlockDatabase, Builder, Matching, Patterns};
 
     /// Databases of one to six literals (caseless or cased) with the
@@ -261,13 +262,8 @@ mod tests {
     /// three, missed ~0.4 % of them with vectorscan 5.4.9.)
     #[test]
     fn small_literal_databases_with_the_pass_through_patterns_find_every_occurrence() {
-        let mut state = 0x1234_5678_9abc_def1u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = TestRng::new(0x1234_5678_9abc_def1);
+        let mut next = |n: usize| rng.below(n);
         let alphabet = b"abcdefghijklmnopqrstuvwxyz:._";
         // A buffer to place texts at every offset of a 64-byte block.
         let mut block = vec![0u8; 4096];

@@ -2,8 +2,9 @@
 //! a set gets one, the sets that keep the whole database.
 
 use super::*;
-use crate::engine::tests::{engine, rule_of};
+use crate::engine::tests::{engine, rule_of, without_prefilter};
 use crate::engine::{Engine, EngineOptions, Verdict};
+use crate::test_rng::TestRng;
 use hypersigma_compiler::{Profile, Rule};
 
 /// Rules of three log sources, with the scope gate on and subset databases
@@ -319,44 +320,31 @@ fn small_per_scope_databases_never_drop_a_match() {
         &["mimikatz|cased", "sekurlsa::|cased"],
     ];
     for set in sets {
-        let rules = || -> Vec<Rule> {
-            let mut rules: Vec<Rule> = set
-                .iter()
-                .map(|literal| {
-                    let (literal, cased) = match literal.strip_suffix("|cased") {
-                        Some(l) => (l, "|cased"),
-                        None => (*literal, ""),
-                    };
-                    let detection = format!(
-                        "s: {{CommandLine|contains{cased}: '{literal}'}}\n    condition: s"
-                    );
-                    rule_of(security, &detection)
-                })
-                .collect();
-            rules.push(rule_of(other.0, other.1));
-            rules
-        };
+        let mut rules: Vec<Rule> = set
+            .iter()
+            .map(|literal| {
+                let (literal, cased) = match literal.strip_suffix("|cased") {
+                    Some(l) => (l, "|cased"),
+                    None => (*literal, ""),
+                };
+                let detection =
+                    format!("s: {{CommandLine|contains{cased}: '{literal}'}}\n    condition: s");
+                rule_of(security, &detection)
+            })
+            .collect();
+        rules.push(rule_of(other.0, other.1));
         let options = EngineOptions {
             subset_after: 1,
             subset_bytes_per_literal: 0,
             ..Default::default()
         };
-        let mut fast = Engine::new(rules(), options).unwrap();
+        let mut fast = Engine::new(rules, options).unwrap();
         fast.raw.gate = true;
-        let every = EngineOptions {
-            no_prefilter: true,
-            ..Default::default()
-        };
-        let reference = Engine::new(rules(), every).unwrap();
+        let reference = without_prefilter(&fast);
         let (mut f, mut r) = (fast.scanner().unwrap(), reference.scanner().unwrap());
         let p = Profile::sysmon();
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = TestRng::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = |n: usize| rng.below(n);
         let mut matched = 0;
         for round in 0..20_000 {
             let mut text: Vec<u8> = (0..next(150))
