@@ -1,15 +1,15 @@
 //! A prefilter by short runs of bytes (*grams*) before the keyword check's
-//! scan (`keyword_check.rs`), its grams learned from its false alarms.
+//! search (`keyword_check.rs`), its grams learned from its false alarms.
 //!
-//! The keyword check scans the runs of values no field-scoped witness
-//! counts in with the database of the scope set's ASCII keyword literals
-//! ("Mimikatz Use" applies to every Windows event: ~21 literals over ~400
-//! bytes of a generated event). The literals are nearly never there, yet
-//! the copy of the runs and the scan cost ~1,500 instructions an event.
+//! The keyword check looks for the scope set's ASCII keyword literals in
+//! the runs of values no field-scoped witness counts in ("Mimikatz Use"
+//! applies to every Windows event: ~21 literals over ~400 bytes of a
+//! generated event). The literals are nearly never there, yet a copy of
+//! the runs and a Hyperscan scan of it cost ~1,500 instructions an event.
 //!
 //! Every occurrence of a literal holds each run of [`GRAM`] adjacent bytes
 //! of it. So when, for each literal, one of its grams occurs nowhere in the
-//! runs, none of the literals occurs there and the scan can be skipped.
+//! runs, none of the literals occurs there and the search can be skipped.
 //! Grams are compared with their bytes' bit 0x20 set on both sides (ASCII
 //! letters in lower case, some other bytes merged): a text byte equal to a
 //! literal byte under ASCII case folding is then equal to it, so the
@@ -21,11 +21,12 @@
 //! the runs hold member names and paths (BENCHMARKS.md, "v52": the rarest
 //! pair of bytes of each of the 21 literals occurs in 0-2 of 20,000
 //! events, pairs chosen without the data in all of them). So the filter
-//! learns: a check whose grams occurred but whose scan then found no
+//! learns: a check whose grams occurred but whose search then found no
 //! literal is a false alarm, and each literal whose gram occurred moves to
 //! the gram of its own found in the fewest such alarms. A filter whose
 //! checks keep saying "maybe" (a literal all of whose grams are common)
-//! rests for a while, so that it does not add its search to every scan.
+//! rests for a while, so that it does not add its own search to every
+//! event's.
 //!
 //! The search looks at 32 positions at a time with AVX2, as a Teddy search
 //! does: each literal's gram in one of eight buckets (a bit), a position
@@ -34,15 +35,16 @@
 //! bit 0x20, which folds the text's case for free, and a byte outside
 //! ASCII shuffles to no bucket), each position left then compared with
 //! its buckets' grams after the search, so that the tables stay in
-//! registers. Without AVX2 there is no filter (the check scans).
+//! registers. Without AVX2 there is no filter (every event is searched).
 //!
 //! Measured (BENCHMARKS.md, "v53"; callgrind, all SigmaHQ, the filter and
 //! the search after it together): 17,137 → 16,612 instructions per
 //! generated event, 61,440 → 60,845 per real log line; the filter said
-//! "maybe" for 19 of 100,000 generated events and 108 of 59,173 real ones. Pairs of bytes instead of grams of four were dearer
-//! than the scan (with ~21 literals, three to a bucket, the nibbles of a
-//! bucket's first and second bytes combine: a third of the positions were
-//! candidates); grams of three 16,801, of five 16,566.
+//! "maybe" for 19 of 100,000 generated events and 108 of 59,173 real
+//! ones. Pairs of bytes instead of grams of four cost more than they saved
+//! (with ~21 literals, three to a bucket, the nibbles of a bucket's first
+//! and second bytes combine: a third of the positions were candidates);
+//! grams of three 16,801, of five 16,566.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
@@ -65,7 +67,7 @@ const WINDOW: u32 = 256;
 /// A window with more "maybe" answers than this rests the filter.
 const MAX_MAYBE_PER_WINDOW: u32 = WINDOW / 2;
 
-/// Checks a resting filter leaves to the scan before it is tried again.
+/// Checks a resting filter leaves to the search before it is tried again.
 const REST_CHECKS: u32 = 16 * WINDOW;
 
 /// A gram's bytes, each with bit 0x20 set.
@@ -143,16 +145,17 @@ pub(super) struct GramFilter {
     /// Checks and "maybe" answers in the current window.
     checks: u32,
     maybes: u32,
-    /// Checks still left to the scan by a resting filter.
+    /// Checks still left to the search by a resting filter.
     resting: u32,
     /// The last search's candidate windows (reused).
     candidates: Vec<Candidates>,
 }
 
 impl GramFilter {
-    /// The filter of `literals` (as the keyword database scans for them:
-    /// JSON form); `None` when there is none, more than [`MAX_LITERALS`],
-    /// one shorter than [`GRAM`] bytes, or the machine lacks AVX2.
+    /// The filter of `literals` (as the keyword check looks for them: JSON
+    /// form); `None` when there is none, more than [`MAX_LITERALS`], one
+    /// shorter than [`GRAM`] bytes or with a byte outside ASCII, or the
+    /// machine lacks AVX2.
     pub(super) fn new<'a>(literals: impl IntoIterator<Item = &'a [u8]>) -> Option<GramFilter> {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
@@ -249,7 +252,7 @@ impl GramFilter {
         maybe
     }
 
-    /// After a "maybe" whose scan found no literal: each literal whose
+    /// After a "maybe" whose search found no literal: each literal whose
     /// gram occurred moves to another.
     pub(super) fn false_alarm(&mut self) {
         if self.fired == 0 {
