@@ -25,8 +25,8 @@
 //! literal is a false alarm, and each literal whose gram occurred moves to
 //! the gram of its own found in the fewest such alarms. A filter whose
 //! checks keep saying "maybe" (a literal all of whose grams are common)
-//! rests for a while, so that it does not add its own search to every
-//! event's.
+//! rests for a while (`remembered.rs`' [`Switch`], as the memos' lookups
+//! do), so that it does not add its own search to every event's.
 //!
 //! The search looks at 32 positions at a time with AVX2, as a Teddy search
 //! does: each literal's gram in one of eight buckets (a bit), a position
@@ -46,6 +46,7 @@
 //! and second bytes combine: a third of the positions were candidates);
 //! grams of three 16,801, of five 16,566.
 
+use super::remembered::Switch;
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
     __m256i, _mm256_and_si256, _mm256_cmpeq_epi8, _mm256_movemask_epi8, _mm256_set1_epi8,
@@ -62,13 +63,13 @@ const MAX_LITERALS: usize = 64;
 const BUCKETS: usize = 8;
 
 /// Checks per window of the filter's switch.
-const WINDOW: u32 = 256;
+const SWITCH_WINDOW: u32 = 256;
 
-/// A window with more "maybe" answers than this rests the filter.
-const MAX_MAYBE_PER_WINDOW: u32 = WINDOW / 2;
-
-/// Checks a resting filter leaves to the search before it is tried again.
-const REST_CHECKS: u32 = 16 * WINDOW;
+/// The share of a window's checks (one in this many) that must rule the
+/// literals out for the filter to go on: a window with more "maybe"
+/// answers than that rests it for
+/// [`OFF_EVENTS`](super::remembered::OFF_EVENTS) checks.
+const WORTH_SHARE: u32 = 2;
 
 /// A gram's bytes, each with bit 0x20 set.
 type Gram = [u8; GRAM];
@@ -134,7 +135,7 @@ struct NibbleTables {
 
 /// A scope set's gram filter (one per scanner: it learns from the events
 /// its worker sees).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) struct GramFilter {
     literals: Vec<LiteralGrams>,
     tables: NibbleTables,
@@ -142,11 +143,8 @@ pub(super) struct GramFilter {
     buckets: [Vec<(Gram, u8)>; BUCKETS],
     /// The literals whose gram in use occurred in the last check.
     fired: u64,
-    /// Checks and "maybe" answers in the current window.
-    checks: u32,
-    maybes: u32,
-    /// Checks still left to the search by a resting filter.
-    resting: u32,
+    /// Whether the filter looks (off while it does not pay).
+    switch: Switch,
     /// The last search's candidate windows (reused).
     candidates: Vec<Candidates>,
 }
@@ -194,9 +192,7 @@ impl GramFilter {
             tables: NibbleTables::default(),
             buckets: Default::default(),
             fired: 0,
-            checks: 0,
-            maybes: 0,
-            resting: 0,
+            switch: Switch::new(SWITCH_WINDOW, WORTH_SHARE),
             candidates: Vec::new(),
         };
         filter.fill_tables();
@@ -215,8 +211,8 @@ impl GramFilter {
             let gram = literal.gram();
             for ((low, high), byte) in t.low.iter_mut().zip(&mut t.high).zip(gram) {
                 low[usize::from(byte & 15)] |= bit;
-                // The text's byte with or without bit 0x20 (the high
-                // nibble's bit 2): the folding, done by the table.
+                // The text's byte with or without bit 0x20 (0x2 of the
+                // high nibble): the folding, done by the table.
                 high[usize::from(byte >> 4)] |= bit;
                 high[usize::from((byte & !0x20) >> 4)] |= bit;
             }
@@ -232,23 +228,14 @@ impl GramFilter {
     /// none (or, resting, true without a look). A "maybe" leaves which
     /// grams occurred for [`GramFilter::false_alarm`].
     pub(super) fn may_hold(&mut self, raw: &[u8], ranges: &[(usize, usize)]) -> bool {
-        if self.resting > 0 {
-            self.resting -= 1;
+        if !self.switch.looks_up() {
             // Nothing looked at: a false alarm after it moves no gram.
             self.fired = 0;
             return true;
         }
         self.fired = self.search(raw, ranges);
         let maybe = self.fired != 0;
-        self.checks += 1;
-        self.maybes += u32::from(maybe);
-        if self.checks == WINDOW {
-            if self.maybes > MAX_MAYBE_PER_WINDOW {
-                self.resting = REST_CHECKS;
-            }
-            self.checks = 0;
-            self.maybes = 0;
-        }
+        self.switch.count(!maybe);
         maybe
     }
 
@@ -557,11 +544,12 @@ mod tests {
         let Some(mut f) = filter(&["eeee"]) else {
             return;
         };
-        for _ in 0..WINDOW {
+        for _ in 0..SWITCH_WINDOW {
+            assert!(f.switch.is_on());
             assert!(f.may_hold(b"seeeed", &[(0, 6)]));
             f.false_alarm();
         }
-        assert_eq!(f.resting, REST_CHECKS);
+        assert!(!f.switch.is_on());
         // Resting: "maybe" without a look, and no gram moved after it.
         let before = f.literals[0].current;
         assert!(f.may_hold(b"nothing here", &[(0, 12)]));

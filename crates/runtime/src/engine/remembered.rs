@@ -233,6 +233,7 @@ impl RememberedLists {
 /// looked-up event in `worth_share` per window of `window` is answered;
 /// once off, for [`OFF_EVENTS`] events, then on again for a window (what
 /// repeats changes along a log).
+#[derive(Debug)]
 pub(super) struct Switch {
     on: bool,
     window: u32,
