@@ -64,6 +64,7 @@ mod hex_words;
 pub use hex_words::HexKeep;
 use hex_words::{folded_words, Unit};
 mod long_runs;
+mod narrower;
 use long_runs::runs_present;
 pub use long_runs::{has_long_run, long_runs, LongRuns};
 

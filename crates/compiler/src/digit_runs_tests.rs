@@ -303,3 +303,78 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_fold_keeps_no_run_beyond_one_holding_its_rules() {
+    let id = predicate_fold(&contains("--id=777777")).unwrap();
+    let mut wider = literal_fold(b"rundll32").unwrap();
+    assert!(!id.keeps_no_run_beyond(&wider));
+    assert!(DigitFold::default().keeps_no_run_beyond(&wider));
+    wider.merge(&id);
+    assert!(id.keeps_no_run_beyond(&wider));
+    assert!(!wider.keeps_no_run_beyond(&id));
+    // Folded alike by the wider fold, not by the other.
+    let rundll = literal_fold(b"rundll32").unwrap();
+    let [a, b] =
+        ["x --id=777777 y", "x --id=123456 y"].map(|v| folded_by(v, &rundll, Folding::Runs));
+    assert_eq!(a, b);
+    assert_ne!(
+        folded_by("x --id=777777 y", &id, Folding::Runs),
+        folded_by("x --id=123456 y", &id, Folding::Runs)
+    );
+    // Where the runs folded follow no `=`, the fold of `--id=777777` keeps
+    // none of them.
+    assert!(id.keeps_no_run_beyond_in(&rundll, "\"x --ticks \u{7f} y\"".as_bytes()));
+    assert!(!id.keeps_no_run_beyond_in(&rundll, "\"x --id=\u{7f} y\"".as_bytes()));
+    assert!(id.keeps_no_run_beyond_in(&rundll, b"\"x --id=123456 y\""));
+}
+
+/// The fold of some tests (their folds merged); `None` when one reads long
+/// runs.
+fn merged(tests: &[Vec<Piece>]) -> Option<DigitFold> {
+    let mut fold = Some(DigitFold::default());
+    for pieces in tests {
+        merge_folds(
+            &mut fold,
+            predicate_fold(&text(pieces.clone(), false)).as_ref(),
+        );
+    }
+    fold
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(5000))]
+
+    /// Where a fold keeps no run beyond a wider one, a value folded by the
+    /// wider fold and then by it is the value folded by it: values alike
+    /// under the wider fold are alike under it.
+    #[test]
+    fn a_narrower_fold_follows_from_the_wider_fold(
+        narrow in prop::collection::vec(prop::collection::vec(piece(), 1..5), 1..3),
+        others in prop::collection::vec(prop::collection::vec(piece(), 1..5), 0..4),
+        merge_narrow in any::<bool>(),
+        values in prop::collection::vec(value(), 1..12),
+    ) {
+        let (Some(narrow_fold), Some(mut wider)) = (merged(&narrow), merged(&others)) else {
+            return Ok(());
+        };
+        if merge_narrow {
+            wider.merge(&narrow_fold);
+            prop_assert!(narrow_fold.keeps_no_run_beyond(&wider));
+        }
+        let everywhere = narrow_fold.keeps_no_run_beyond(&wider);
+        for v in &values {
+            let by_wider = folded_by(v, &wider, Folding::Runs);
+            let json = serde_json::to_vec(&by_wider).unwrap();
+            let here = narrow_fold.keeps_no_run_beyond_in(&wider, &json);
+            prop_assert!(here || !everywhere);
+            if here {
+                prop_assert_eq!(
+                    folded_by(&by_wider, &narrow_fold, Folding::Runs),
+                    folded_by(v, &narrow_fold, Folding::Runs),
+                    "{:?} folded by the wider fold {:?}", v, by_wider
+                );
+            }
+        }
+    }
+}

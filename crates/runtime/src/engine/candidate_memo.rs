@@ -149,10 +149,13 @@ impl CandidateMemo {
     }
 
     /// The remembered candidates of the second key (folded by `folding`)
-    /// just built under `hash` ([`Scanner::second_candidate_key`]).
-    pub(super) fn get_second(&self, folding: Folding, hash: u64) -> Option<&[u32]> {
+    /// just built under `hash` ([`Scanner::second_candidate_key`]), and
+    /// where that key lies: events answered there had the same values as
+    /// the copy folds them (`verdict_link.rs` links a verdict there only
+    /// where the candidates' tests cannot tell such values apart).
+    pub(super) fn get_second(&self, folding: Folding, hash: u64) -> Option<(&[u32], KeyPlace)> {
         self.lists
-            .get(hash, &self.seconds[second_index(folding)].key)
+            .get_placed(hash, &self.seconds[second_index(folding)].key)
     }
 
     /// Where the copied values begin in the current key (the first part

@@ -218,6 +218,17 @@ impl FoldedKey {
         answer
     }
 
+    /// The fold of member `id`'s values under `candidates` (worked out
+    /// once per list and member, as the keys' folds are).
+    pub(super) fn value_fold(
+        &mut self,
+        filter: &MemberFilter,
+        candidates: &[u32],
+        id: u32,
+    ) -> Option<Arc<ValueFold>> {
+        self.folds.fold_of(filter, candidates, id)
+    }
+
     /// Forgets the folds worked out (the member filter changed: its member
     /// ids and folds are another profile's).
     pub(super) fn forget_folds(&mut self) {

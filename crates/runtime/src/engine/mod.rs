@@ -604,7 +604,7 @@ impl Scanner<'_> {
             if let Some((candidates, place)) = self.candidate_memo.get(hash) {
                 self.candidates.extend_from_slice(candidates);
                 self.verdict_links
-                    .answered_at((raw.as_ptr() as usize, raw.len()), place);
+                    .answered_at((raw.as_ptr() as usize, raw.len()), place, false);
                 self.candidate_memo.count(true);
                 self.filter_required_values(raw, known);
                 return;
@@ -613,8 +613,15 @@ impl Scanner<'_> {
             // then for hexadecimal words too.
             for folding in [Folding::Runs, Folding::RunsAndWords] {
                 if let Some(hash) = self.second_candidate_key(raw, folding) {
-                    if let Some(candidates) = self.candidate_memo.get_second(folding, hash) {
+                    if let Some((candidates, place)) = self.candidate_memo.get_second(folding, hash)
+                    {
                         self.candidates.extend_from_slice(candidates);
+                        // Events folded alike may share a verdict
+                        // (`verdict_link.rs`); words are left out.
+                        if folding == Folding::Runs {
+                            let event = (raw.as_ptr() as usize, raw.len());
+                            self.verdict_links.answered_at(event, place, true);
+                        }
                         self.candidate_memo.count_second(folding, true);
                         self.candidate_memo.count(true);
                         self.filter_required_values(raw, known);

@@ -33,6 +33,10 @@ pub(super) struct Layout {
     /// Per entry of `reads`: the fold each of its members' values can be
     /// keyed with (`folded_values.rs`), each worked out on first need.
     pub(super) folds: Vec<Vec<Option<Option<Arc<ValueFold>>>>>,
+    /// Per entry of `reads`: whether a verdict may be linked to a place
+    /// of the candidate memo's folded key (`verdict_link.rs`), worked out
+    /// on first need.
+    pub(super) folded_links: Vec<Option<FoldedLink>>,
     /// Candidate lists evaluated with this layout, each with the last sets
     /// of members (positions) their evaluations read, in the slot of the
     /// list's hash.
@@ -40,6 +44,20 @@ pub(super) struct Layout {
     /// Whether keys with hexadecimal words folded are tried for its events
     /// (`folded_values.rs`).
     pub(super) worded: Switch,
+}
+
+/// Whether a verdict of a layout's events with one candidate list holds
+/// for every event stage 1's copy folds alike
+/// (`VerdictMemo::folded_link_holds`).
+#[derive(Debug, Clone)]
+pub(super) enum FoldedLink {
+    /// For all of them: the candidates' tests fold every run the copy
+    /// folds, in every member both read.
+    Always,
+    /// Where these members (positions) hold no folded run next to a
+    /// character their tests keep runs by (with the fold of their tests),
+    /// or none at all (`None`: a test can tell runs apart).
+    ByValues(Vec<(u32, Option<Arc<ValueFold>>)>),
 }
 
 /// The last sets of members (their positions) evaluations of one
@@ -64,6 +82,7 @@ impl Default for Layout {
             members: Vec::new(),
             reads: Vec::new(),
             folds: Vec::new(),
+            folded_links: Vec::new(),
             read_sets: Vec::new(),
             worded: Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE),
         }
@@ -104,6 +123,8 @@ impl Layout {
                 let at = list_entry(&mut self.reads, candidates)?;
                 self.folds.resize_with(self.reads.len(), Vec::new);
                 self.folds.get_mut(at)?.clear();
+                self.folded_links.resize(self.reads.len(), None);
+                *self.folded_links.get_mut(at)? = None;
                 let (_, positions) = self.reads.get_mut(at)?;
                 positions_read(&self.members, ids, spaced, positions);
                 at
@@ -130,6 +151,7 @@ impl Layout {
         self.members.clear();
         self.reads.clear();
         self.folds.clear();
+        self.folded_links.clear();
         self.read_sets.clear();
         self.worded = Switch::new(FOLDED_WINDOW, FOLDED_WORTH_SHARE);
         for member in top {

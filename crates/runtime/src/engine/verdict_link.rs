@@ -1,10 +1,10 @@
 //! Stage 2's verdict linked to the key stage 1 found remembered.
 //!
 //! A flat event whose candidates stage 1's memo answered by its own key
-//! (`candidate_memo.rs`, not the folded one) is equal to every other event
-//! answered at the same place of the memo ([`KeyPlace`]) in its layout of
-//! member names (the key holds the layout's serial) and in the value of
-//! each member some witness counts in (the key holds each, as written).
+//! (`candidate_memo.rs`) is equal to every other event answered at the
+//! same place of the memo ([`KeyPlace`]) in its layout of member names (the
+//! key holds the layout's serial) and in the value of each member some
+//! witness counts in (the key holds each, as written).
 //! Stage 2's verdict depends on the final candidate list (the memo's, less
 //! the rules whose required values the event lacks) and on the members
 //! those candidates read (`verdict_memo.rs`: the same members its keys
@@ -15,6 +15,16 @@
 //! verdict memo's key (a copy of every read value, a hash, a lookup in a
 //! store megabytes long, often a second key with long runs of digits
 //! folded) is not built.
+//!
+//! An event answered by the key with long runs of digits folded (fresh
+//! process ids and ticks in a command line) equals the others answered at
+//! its place in those values as stage 1's copy folds them. Its verdict is
+//! linked there only where the candidates' tests cannot tell such values
+//! apart (`folded_link.rs`: the tests fold every run the copy
+//! folded, in each member both read), marked as such: only those links
+//! answer events of folded keys. Where they can, the place is marked as
+//! refused, so that its next events do not check again. Keys with
+//! hexadecimal words folded too are not linked.
 //!
 //! One link per slot of a direct-mapped table ([`SLOTS`]), chosen by the
 //! place, its lists in the slot's room of one allocation made at the first
@@ -48,6 +58,12 @@ struct Link {
     place: Option<KeyPlace>,
     /// How many top-level members the event had.
     members: u32,
+    /// Made for an event stage 1 answered by its folded key, its fold
+    /// checked (`VerdictMemo::folded_link_holds`): events answered by that
+    /// key may take it.
+    folded: bool,
+    /// No verdict is linked to the place ([`VerdictLinks::refuse`]).
+    refused: bool,
     /// Items and bytes of the slot's room in use.
     items: u8,
     bytes: u8,
@@ -61,9 +77,10 @@ pub(super) struct VerdictLinks {
     /// [`SLOT_ITEMS`] items, then [`SLOT_BYTES`] bytes, per slot.
     items: Vec<u32>,
     bytes: Vec<u8>,
-    /// The line stage 1 last answered by its own key (address, length),
-    /// and where that key lies.
-    current: Option<((usize, usize), KeyPlace)>,
+    /// The line stage 1 last answered by its own key or its key with long
+    /// runs of digits folded (address, length), where that key lies, and
+    /// whether it was the folded one.
+    current: Option<((usize, usize), KeyPlace, bool)>,
     /// Events answered by a link since the start.
     pub(super) answered: u64,
 }
@@ -141,10 +158,43 @@ impl VerdictLinks {
         self.current = None;
     }
 
-    /// Stage 1 answered `event` (its address and length) by its own key,
+    /// Stage 1 answered `event` (its address and length) by its own key
+    /// (by its key with long runs of digits folded when `folded`),
     /// remembered at `place`.
-    pub(super) fn answered_at(&mut self, event: (usize, usize), place: KeyPlace) {
-        self.current = Some((event, place));
+    pub(super) fn answered_at(&mut self, event: (usize, usize), place: KeyPlace, folded: bool) {
+        self.current = Some((event, place, folded));
+    }
+
+    /// Whether stage 1 answered `event` by its folded key.
+    pub(super) fn answered_folded(&self, event: (usize, usize)) -> bool {
+        matches!(self.current, Some((e, _, true)) if e == event)
+    }
+
+    /// Marks the current event's place (one of the folded key) as one no
+    /// verdict is linked to: the candidates' tests can tell apart values
+    /// the key folds alike. It stays so until its slot is taken by another
+    /// place's link.
+    pub(super) fn refuse(&mut self) {
+        let Some((_, place, true)) = self.current else {
+            return;
+        };
+        if let Some(link) = self.slots.get_mut(slot_of(place)) {
+            *link = Link {
+                place: Some(place),
+                refused: true,
+                ..Link::default()
+            };
+        }
+    }
+
+    /// Whether the current event's place is one [`VerdictLinks::refuse`]
+    /// marked.
+    pub(super) fn refused(&self) -> bool {
+        self.current.is_some_and(|(_, place, _)| {
+            self.slots
+                .get(slot_of(place))
+                .is_some_and(|link| link.place == Some(place) && link.refused)
+        })
     }
 
     /// Forgets every link (the verdicts were decided under another
@@ -157,13 +207,17 @@ impl VerdictLinks {
     /// when `raw` (listed in `top`, flat) is that event and its read
     /// members outside the key are written as the linked event's.
     pub(super) fn get(&self, raw: &[u8], top: &[TopMember], candidates: &[u32]) -> Option<&[u32]> {
-        let (event, place) = self.current?;
+        let (event, place, folded) = self.current?;
         if event != (raw.as_ptr() as usize, raw.len()) {
             return None;
         }
         let slot = slot_of(place);
         let link = self.slots.get(slot)?;
-        if link.place != Some(place) || link.members as usize != top.len() {
+        if link.place != Some(place)
+            || link.refused
+            || link.members as usize != top.len()
+            || (folded && !link.folded)
+        {
             return None;
         }
         let items = self
@@ -203,7 +257,7 @@ impl VerdictLinks {
         (read, in_key): (&[bool], &[u32]),
         matched: &[u32],
     ) {
-        let Some((event, place)) = self.current else {
+        let Some((event, place, folded)) = self.current else {
             return;
         };
         if event != (raw.as_ptr() as usize, raw.len()) || read.len() != top.len() {
@@ -230,6 +284,8 @@ impl VerdictLinks {
             *link = Link {
                 place: Some(place),
                 members: top.len() as u32,
+                folded,
+                refused: false,
                 items: n,
                 bytes: used,
             };
@@ -245,6 +301,36 @@ impl Scanner<'_> {
     pub(super) fn link_verdict(&mut self, raw: &[u8], matched: &[u32]) {
         if !self.members.is_flat() {
             return;
+        }
+        if self
+            .verdict_links
+            .answered_folded((raw.as_ptr() as usize, raw.len()))
+        {
+            let folds = self.engine.copy_folds();
+            let Some((_, _, filter)) = self.filter.as_ref() else {
+                return;
+            };
+            if self.verdict_links.refused() {
+                return;
+            }
+            let places = &self.span_places;
+            let copy_fold = |k: usize| folds.of(places.get(k).copied().flatten()?);
+            let members = &self.members;
+            let value_of = |k: usize| {
+                let (start, end) = members.span_range(k)?;
+                raw.get(start..end)
+            };
+            let holds = self.verdict_memo.folded_link_holds(
+                filter,
+                &self.candidates,
+                &self.span_copied,
+                copy_fold,
+                value_of,
+            );
+            if !holds {
+                self.verdict_links.refuse();
+                return;
+            }
         }
         let (Some(top), Some(read)) =
             (self.members.top_members(), self.verdict_memo.read_members())

@@ -117,3 +117,65 @@ fn links_are_forgotten_when_the_profile_changes() {
     }
     assert!(warm.verdict_links.answered > 0);
 }
+
+/// Rules whose witnesses let stage 1 fold the command line's long runs of
+/// digits, while a test stage 2 runs reads some of them: an equality's
+/// digits (`--id=777777`), a regular expression's digit class.
+const DIGIT_RULES: [&str; 3] = [
+    "    s: {CommandLine|contains: 'renderer'}\n    d: {CommandLine|contains: '--id=777777'}\n    condition: s and not d",
+    "    s: {CommandLine|contains: 'renderer'}\n    d: {CommandLine|re: 'ticks=9\\d{5} '}\n    condition: s and d",
+    // Reads no digit: events folded alike share its verdict.
+    "    s: {CommandLine|contains: 'renderer'}\n    d: {CommandLine|contains: 'gpu'}\n    condition: s and not d",
+];
+
+/// Process creations of one command line with fresh ids and ticks (now
+/// and then the ones [`DIGIT_RULES`] read) and a `--gpu` flag now and
+/// then, matched with `warm` and a fresh scanner of `e`; how many each
+/// rule matched.
+fn match_fresh_ids(e: &Engine, warm: &mut Scanner<'_>) -> Vec<usize> {
+    let p = Profile::sysmon();
+    let mut matched = vec![0; e.rules().len()];
+    for n in 0..600 {
+        let id = if n % 7 == 3 {
+            777_777
+        } else {
+            100_000 + n * 13
+        };
+        let ticks = if n % 5 == 1 {
+            900_000 + n
+        } else {
+            300_000 + n * 7
+        };
+        let gpu = if n % 11 == 4 { " --gpu" } else { "" };
+        let command = format!("chrome.exe --type=renderer --id={id} --ticks={ticks} x{gpu}");
+        let raw = sysmon_process_event(n, "1", "7", IMAGES[n % 2], &command, PARENTS[0], USERS[1]);
+        if let Verdict::Matched(rules) = agrees(e, warm, &raw, &p) {
+            rules.iter().for_each(|&r| matched[r as usize] += 1);
+        }
+    }
+    matched
+}
+
+#[test]
+fn a_link_by_folded_values_holds_only_where_no_test_reads_the_folded_digits() {
+    let options = EngineOptions {
+        scope_gate: Some(true),
+        ..Default::default()
+    };
+    // Tests that read digits stage 1 folds: no link by the folded key.
+    let e = engine_with(&DIGIT_RULES, options);
+    let mut warm = e.scanner().unwrap();
+    let matched = match_fresh_ids(&e, &mut warm);
+    assert!(matched.iter().all(|&m| m > 0 && m < 600), "{matched:?}");
+    assert_eq!(warm.verdict_links.answered, 0);
+    // Tests that read none: linked, events folded alike sharing a verdict.
+    let e = engine_with(&DIGIT_RULES[2..], options);
+    let mut warm = e.scanner().unwrap();
+    let matched = match_fresh_ids(&e, &mut warm);
+    assert!(matched[0] > 0 && matched[0] < 600, "{matched:?}");
+    assert!(
+        warm.verdict_links.answered > 400,
+        "{}",
+        warm.verdict_links.answered
+    );
+}

@@ -177,6 +177,8 @@ pub(super) struct VerdictMemo {
     /// The current flat event's key with its long runs of digits folded
     /// (`folded_values.rs`), built when its own key is not answered.
     folded: FoldedKey,
+    /// A value folded as stage 1's copy folds it (`folded_link_holds`).
+    folded_scratch: Vec<u8>,
 }
 
 /// The two kinds of keys.
@@ -212,6 +214,7 @@ impl Default for VerdictMemo {
             read_set: Vec::new(),
             read_positions: Vec::new(),
             folded: FoldedKey::default(),
+            folded_scratch: Vec::new(),
         }
     }
 }
@@ -671,6 +674,8 @@ impl VerdictMemo {
     }
 }
 
+#[path = "folded_link.rs"]
+mod folded_link;
 #[path = "folded_values.rs"]
 mod folded_values;
 #[path = "verdict_layout.rs"]

@@ -1,0 +1,121 @@
+//! Whether a verdict may be linked to a place of stage 1's folded key
+//! (`verdict_link.rs`): events the candidate memo answered there hold the
+//! same values once stage 1's copy folds their long runs of digits, and
+//! share the verdict when the candidates' tests cannot tell such values
+//! apart.
+//!
+//! Stage 1 folds a member's runs by what its witness literals can read
+//! (`CopyFolds`), this memo's folded key by what the candidates' tests can
+//! read (`partial/digit_folds.rs`); the tests read more of a command line
+//! (an equality's digits, a regular expression's digit class) than the
+//! witnesses. The verdict follows from the values as the tests fold them
+//! (the folded key's argument), and those follow from the values as the
+//! copy folds them wherever the tests fold every run the copy folded
+//! ([`DigitFold::keeps_no_run_beyond`]).
+
+use hypersigma_compiler::digit_runs::{DigitFold, Folding, FOLDED_RUN};
+
+use super::layout::FoldedLink;
+use super::{MemberFilter, VerdictMemo, NO_ID};
+use crate::engine::folded_copy::append_folded;
+
+impl VerdictMemo {
+    /// Whether the verdict of the flat event [`VerdictMemo::key_of`] just
+    /// keyed with `candidates` holds for every event of its stage-1 layout
+    /// and list whose values stage 1's copy folds alike (`verdict_link.rs`).
+    /// It does when, for each member the candidates read among those the
+    /// copy holds (`in_key`, ascending), the copy's fold (`copy_fold` of
+    /// its position; `None`: copied as it is) is absent, or the fold the
+    /// candidates' tests allow there keeps no run the copy's fold folds,
+    /// and no test is decided on the value as it is: values alike under
+    /// the copy's fold are then alike under the tests' fold, which the
+    /// verdict depends on (as this memo's folded key has it). Worked out
+    /// once per layout and list where it holds for any values; else the
+    /// other members are checked on the event's values as the copy folds
+    /// them (`value_of` of a position: its value as written): next to each
+    /// folded run where the tests keep runs by some neighbours, and for
+    /// none folded where a test can tell runs apart (or reads a name with
+    /// a space, or one no test names). False when the event's layout is
+    /// not a stage-1 layout's.
+    pub(in crate::engine) fn folded_link_holds<'f, 'v>(
+        &mut self,
+        filter: &MemberFilter,
+        candidates: &[u32],
+        in_key: &[u32],
+        copy_fold: impl Fn(usize) -> Option<&'f DigitFold>,
+        value_of: impl Fn(usize) -> Option<&'v [u8]>,
+    ) -> bool {
+        let Some((at, Some(_))) = self.folded.layout else {
+            return false;
+        };
+        let Some(layout) = self.layouts.get_mut(at) else {
+            return false;
+        };
+        let Some(entry) = layout.reads_entry(candidates) else {
+            return false;
+        };
+        if layout.folded_links.len() < layout.reads.len() {
+            layout.folded_links.resize(layout.reads.len(), None);
+        }
+        if layout.folded_links.get(entry).is_some_and(Option::is_none) {
+            let Some((_, positions)) = layout.reads.get(entry) else {
+                return false;
+            };
+            let mut by_values = Vec::new();
+            for &k in positions {
+                let Some(wider) = in_key
+                    .binary_search(&k)
+                    .ok()
+                    .and_then(|_| copy_fold(k as usize))
+                else {
+                    // Not in the copy (compared by the link), or copied as
+                    // it is.
+                    continue;
+                };
+                let fold = match layout.members.get(k as usize) {
+                    Some(&(_, id, false)) if id != NO_ID => {
+                        self.folded.value_fold(filter, candidates, id)
+                    }
+                    _ => None,
+                };
+                match fold {
+                    Some(fold) if fold.decided.is_empty() => {
+                        if !fold.fold.keeps_no_run_beyond(wider) {
+                            by_values.push((k, Some(fold)));
+                        }
+                    }
+                    // A test can tell runs apart: only a value with none
+                    // folded (so written alike in every event of the place).
+                    _ => by_values.push((k, None)),
+                }
+            }
+            let link = match by_values.is_empty() {
+                true => FoldedLink::Always,
+                false => FoldedLink::ByValues(by_values),
+            };
+            if let Some(slot) = layout.folded_links.get_mut(entry) {
+                *slot = Some(link);
+            }
+        }
+        match layout.folded_links.get(entry) {
+            Some(Some(FoldedLink::Always)) => true,
+            Some(Some(FoldedLink::ByValues(members))) => {
+                let scratch = &mut self.folded_scratch;
+                members.iter().all(|(k, fold)| {
+                    let (Some(wider), Some(value)) =
+                        (copy_fold(*k as usize), value_of(*k as usize))
+                    else {
+                        return false;
+                    };
+                    scratch.clear();
+                    append_folded(scratch, value, Some(wider), Folding::Runs);
+                    match fold {
+                        Some(fold) => fold.fold.keeps_no_run_beyond_in(wider, scratch),
+                        None => !scratch.contains(&FOLDED_RUN[0]),
+                    }
+                })
+            }
+            _ => false,
+        }
+    }
+}
