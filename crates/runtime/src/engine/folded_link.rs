@@ -11,32 +11,44 @@
 //! witnesses. The verdict follows from the values as the tests fold them
 //! (the folded key's argument), and those follow from the values as the
 //! copy folds them wherever the tests fold every run the copy folded
-//! ([`DigitFold::keeps_no_run_beyond`]).
+//! ([`DigitFold::keeps_no_run_beyond`]). A test that can tell runs apart
+//! (a regular expression reading `\w`) is decided on the value as written,
+//! as the folded key holds its result: a link holds its results, which an
+//! event must give too.
 
 use hypersigma_compiler::digit_runs::{DigitFold, Folding, FOLDED_RUN};
 
+use std::sync::Arc;
+
 use super::layout::FoldedLink;
-use super::{MemberFilter, VerdictMemo, NO_ID};
+use super::{MemberFilter, ValueFold, VerdictMemo, NO_ID};
 use crate::engine::folded_copy::append_folded;
+
+/// The members (positions) whose tests a link's events must give the
+/// linked event's results of, with those tests (their `decided` ones).
+pub(in crate::engine) type DecidedTests = Arc<[(u32, Arc<ValueFold>)]>;
 
 impl VerdictMemo {
     /// Whether the verdict of the flat event [`VerdictMemo::key_of`] just
     /// keyed with `candidates` holds for every event of its stage-1 layout
-    /// and list whose values stage 1's copy folds alike (`verdict_link.rs`).
+    /// and list whose values stage 1's copy folds alike (`verdict_link.rs`):
+    /// `None` when it does not, else the tests such an event must give the
+    /// same results of (`None` when there are none).
+    ///
     /// It does when, for each member the candidates read among those the
     /// copy holds (`in_key`, ascending), the copy's fold (`copy_fold` of
     /// its position; `None`: copied as it is) is absent, or the fold the
-    /// candidates' tests allow there keeps no run the copy's fold folds,
-    /// and no test is decided on the value as it is: values alike under
-    /// the copy's fold are then alike under the tests' fold, which the
-    /// verdict depends on (as this memo's folded key has it). Worked out
-    /// once per layout and list where it holds for any values; else the
-    /// other members are checked on the event's values as the copy folds
-    /// them (`value_of` of a position: its value as written): next to each
-    /// folded run where the tests keep runs by some neighbours, and for
-    /// none folded where a test can tell runs apart (or reads a name with
-    /// a space, or one no test names). False when the event's layout is
-    /// not a stage-1 layout's.
+    /// candidates' tests allow there keeps no run the copy's fold folds:
+    /// values alike under the copy's fold are then alike under the tests'
+    /// fold, which the verdict depends on with the results of the tests
+    /// decided on the value as written (as this memo's folded key has it).
+    /// Worked out once per layout and list where it holds for any values;
+    /// else the other members are checked on the event's values as the
+    /// copy folds them (`value_of` of a position: its value as written):
+    /// next to each folded run where the tests keep runs by some
+    /// neighbours, and for none folded where the tests have no fold (a name
+    /// with a space, one no test names, a test reading more than the
+    /// value). `None` when the event's layout is not a stage-1 layout's.
     pub(in crate::engine) fn folded_link_holds<'f, 'v>(
         &mut self,
         filter: &MemberFilter,
@@ -44,24 +56,19 @@ impl VerdictMemo {
         in_key: &[u32],
         copy_fold: impl Fn(usize) -> Option<&'f DigitFold>,
         value_of: impl Fn(usize) -> Option<&'v [u8]>,
-    ) -> bool {
-        let Some((at, Some(_))) = self.folded.layout else {
-            return false;
+    ) -> Option<Option<DecidedTests>> {
+        let (at, _serial @ Some(_)) = self.folded.layout? else {
+            return None;
         };
-        let Some(layout) = self.layouts.get_mut(at) else {
-            return false;
-        };
-        let Some(entry) = layout.reads_entry(candidates) else {
-            return false;
-        };
+        let layout = self.layouts.get_mut(at)?;
+        let entry = layout.reads_entry(candidates)?;
         if layout.folded_links.len() < layout.reads.len() {
             layout.folded_links.resize(layout.reads.len(), None);
         }
-        if layout.folded_links.get(entry).is_some_and(Option::is_none) {
-            let Some((_, positions)) = layout.reads.get(entry) else {
-                return false;
-            };
+        if layout.folded_links.get(entry)?.is_none() {
+            let (_, positions) = layout.reads.get(entry)?;
             let mut by_values = Vec::new();
+            let mut decided = Vec::new();
             for &k in positions {
                 let Some(wider) = in_key
                     .binary_search(&k)
@@ -79,43 +86,38 @@ impl VerdictMemo {
                     _ => None,
                 };
                 match fold {
-                    Some(fold) if fold.decided.is_empty() => {
+                    Some(fold) => {
                         if !fold.fold.keeps_no_run_beyond(wider) {
-                            by_values.push((k, Some(fold)));
+                            by_values.push((k, Some(fold.clone())));
+                        }
+                        if !fold.decided.is_empty() {
+                            decided.push((k, fold));
                         }
                     }
-                    // A test can tell runs apart: only a value with none
-                    // folded (so written alike in every event of the place).
-                    _ => by_values.push((k, None)),
+                    // No fold: only a value with no run folded (so written
+                    // alike in every event of the place).
+                    None => by_values.push((k, None)),
                 }
             }
-            let link = match by_values.is_empty() {
-                true => FoldedLink::Always,
-                false => FoldedLink::ByValues(by_values),
+            let link = FoldedLink {
+                by_values,
+                decided: (!decided.is_empty()).then(|| decided.into()),
             };
-            if let Some(slot) = layout.folded_links.get_mut(entry) {
-                *slot = Some(link);
-            }
+            *layout.folded_links.get_mut(entry)? = Some(link);
         }
-        match layout.folded_links.get(entry) {
-            Some(Some(FoldedLink::Always)) => true,
-            Some(Some(FoldedLink::ByValues(members))) => {
-                let scratch = &mut self.folded_scratch;
-                members.iter().all(|(k, fold)| {
-                    let (Some(wider), Some(value)) =
-                        (copy_fold(*k as usize), value_of(*k as usize))
-                    else {
-                        return false;
-                    };
-                    scratch.clear();
-                    append_folded(scratch, value, Some(wider), Folding::Runs);
-                    match fold {
-                        Some(fold) => fold.fold.keeps_no_run_beyond_in(wider, scratch),
-                        None => !scratch.contains(&FOLDED_RUN[0]),
-                    }
-                })
+        let link = layout.folded_links.get(entry)?.as_ref()?;
+        let scratch = &mut self.folded_scratch;
+        let holds = link.by_values.iter().all(|(k, fold)| {
+            let (Some(wider), Some(value)) = (copy_fold(*k as usize), value_of(*k as usize)) else {
+                return false;
+            };
+            scratch.clear();
+            append_folded(scratch, value, Some(wider), Folding::Runs);
+            match fold {
+                Some(fold) => fold.fold.keeps_no_run_beyond_in(wider, scratch),
+                None => !scratch.contains(&FOLDED_RUN[0]),
             }
-            _ => false,
-        }
+        });
+        holds.then(|| link.decided.clone())
     }
 }

@@ -103,7 +103,7 @@ impl TestResults {
 /// Appends the result of each of `tests` on `raw` (a JSON string, decoded
 /// into `text`), a byte each; `None` when the value does not read as a
 /// string.
-pub(super) fn push_results(
+pub(in crate::engine) fn push_results(
     key: &mut Vec<u8>,
     raw: &[u8],
     tests: &[Arc<Predicate>],

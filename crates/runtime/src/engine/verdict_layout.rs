@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use super::folded_link::DecidedTests;
 use super::{entry_of, list_entry, positions_read, NO_ID};
 use crate::engine::folded_copy::{FOLDED_WINDOW, FOLDED_WORTH_SHARE};
 use crate::engine::remembered::Switch;
@@ -50,14 +51,14 @@ pub(super) struct Layout {
 /// for every event stage 1's copy folds alike
 /// (`VerdictMemo::folded_link_holds`).
 #[derive(Debug, Clone)]
-pub(super) enum FoldedLink {
-    /// For all of them: the candidates' tests fold every run the copy
-    /// folds, in every member both read.
-    Always,
-    /// Where these members (positions) hold no folded run next to a
-    /// character their tests keep runs by (with the fold of their tests),
-    /// or none at all (`None`: a test can tell runs apart).
-    ByValues(Vec<(u32, Option<Arc<ValueFold>>)>),
+pub(super) struct FoldedLink {
+    /// Members (positions) whose values are checked: they hold no folded
+    /// run next to a character their tests keep runs by (with the fold of
+    /// their tests), or none at all (`None`: their tests have no fold).
+    pub(super) by_values: Vec<(u32, Option<Arc<ValueFold>>)>,
+    /// Members whose tests decided on the value as written must give the
+    /// linked event's results.
+    pub(super) decided: Option<DecidedTests>,
 }
 
 /// The last sets of members (their positions) evaluations of one

@@ -20,10 +20,14 @@
 //! process ids and ticks in a command line) equals the others answered at
 //! its place in those values as stage 1's copy folds them. Its verdict is
 //! linked there only where the candidates' tests cannot tell such values
-//! apart (`folded_link.rs`: the tests fold every run the copy
-//! folded, in each member both read), marked as such: only those links
-//! answer events of folded keys. Where they can, the place is marked as
-//! refused, so that its next events do not check again. Keys with
+//! apart (`folded_link.rs`: the tests fold every run the copy folded, in
+//! each member both read), marked as such: only those links answer events
+//! of folded keys. A test that can tell runs apart (a regular expression
+//! reading `\w`) is decided on the value as written, as the verdict
+//! memo's folded key does: the link keeps its results (a byte each, after
+//! the values outside the key) and an event must give the same. Where the
+//! tests can tell the place's values apart otherwise, the place is marked
+//! as refused, so that its next events do not check again. Keys with
 //! hexadecimal words folded too are not linked.
 //!
 //! One link per slot of a direct-mapped table ([`SLOTS`]), chosen by the
@@ -33,7 +37,10 @@
 //! (another profile). A place names the same bytes only until the candidate
 //! memo starts over, which [`KeyPlace`] tells apart.
 
+use hypersigma_compiler::eval::TextChars;
+
 use super::remembered::KeyPlace;
+use super::verdict_memo::{push_results, DecidedTests};
 use super::Scanner;
 use crate::strict_json::TopMember;
 
@@ -67,6 +74,9 @@ struct Link {
     /// Items and bytes of the slot's room in use.
     items: u8,
     bytes: u8,
+    /// The last bytes in use: the results of the slot's decided tests
+    /// (`VerdictLinks::decided`) on the linked event, a byte each.
+    results: u8,
 }
 
 /// The links of one scanner, and the current event's place in the
@@ -77,6 +87,15 @@ pub(super) struct VerdictLinks {
     /// [`SLOT_ITEMS`] items, then [`SLOT_BYTES`] bytes, per slot.
     items: Vec<u32>,
     bytes: Vec<u8>,
+    /// Per slot: the tests decided on values as written whose results an
+    /// event must share with the linked one (a link to a folded key's
+    /// place whose candidates' tests can tell runs apart).
+    decided: Vec<Option<DecidedTests>>,
+    /// Scratch: an event's results of such tests, and what they decode
+    /// its values into.
+    results: Vec<u8>,
+    text: String,
+    chars: TextChars,
     /// The line stage 1 last answered by its own key or its key with long
     /// runs of digits folded (address, length), where that key lies, and
     /// whether it was the folded one.
@@ -124,6 +143,7 @@ fn fill(
     (raw, top): (&[u8], &[TopMember]),
     (candidates, matched): (&[u32], &[u32]),
     (read, in_key): (&[bool], &[u32]),
+    results: &[u8],
 ) -> Option<(u8, u8)> {
     let mut room = ItemRoom { items, used: 0 };
     room.push_list(candidates)?;
@@ -145,7 +165,30 @@ fn fill(
         outside += 1;
     }
     *room.items.get_mut(count_at)? = outside;
+    bytes
+        .get_mut(used..used + results.len())?
+        .copy_from_slice(results);
+    used += results.len();
     Some((u8::try_from(room.used).ok()?, u8::try_from(used).ok()?))
+}
+
+/// Writes into `out` the results of `tests` on the values of `raw`
+/// (listed in `top`) at their members, a byte each; `None` when a value
+/// does not read as a string.
+fn results_of(
+    out: &mut Vec<u8>,
+    (raw, top): (&[u8], &[TopMember]),
+    tests: &DecidedTests,
+    scratch: (&mut String, &mut TextChars),
+) -> Option<()> {
+    let (text, chars) = scratch;
+    out.clear();
+    for (k, fold) in tests.iter() {
+        let member = top.get(*k as usize)?;
+        let value = raw.get(member.value.0 as usize..member.value.1 as usize)?;
+        push_results(out, value, &fold.decided, (&mut *text, &mut *chars))?;
+    }
+    Some(())
 }
 
 fn slot_of(place: KeyPlace) -> usize {
@@ -206,7 +249,12 @@ impl VerdictLinks {
     /// The verdict linked to the current event's place for `candidates`,
     /// when `raw` (listed in `top`, flat) is that event and its read
     /// members outside the key are written as the linked event's.
-    pub(super) fn get(&self, raw: &[u8], top: &[TopMember], candidates: &[u32]) -> Option<&[u32]> {
+    pub(super) fn get(
+        &mut self,
+        raw: &[u8],
+        top: &[TopMember],
+        candidates: &[u32],
+    ) -> Option<&[u32]> {
         let (event, place, folded) = self.current?;
         if event != (raw.as_ptr() as usize, raw.len()) {
             return None;
@@ -242,20 +290,30 @@ impl VerdictLinks {
             }
             start = end;
         }
+        if let Some(tests) = self.decided.get(slot)? {
+            let linked = values.get(usize::from(link.bytes.checked_sub(link.results)?)..)?;
+            let scratch = (&mut self.text, &mut self.chars);
+            results_of(&mut self.results, (raw, top), tests, scratch)?;
+            if self.results != linked {
+                return None;
+            }
+        }
         Some(matched)
     }
 
     /// Links `matched`, the verdict of the flat event `raw` (listed in
     /// `top`) with `candidates`, to its place, when stage 1 answered it by
-    /// its own key. `read`: per top-level member whether the candidates
-    /// read it; `in_key`: the positions (ascending) of the members whose
-    /// values the key holds.
+    /// one of the keys linked. `read`: per top-level member whether the
+    /// candidates read it; `in_key`: the positions (ascending) of the
+    /// members whose values the key holds; `decided`: the tests whose
+    /// results the link's events must share with this one.
     pub(super) fn link(
         &mut self,
         (raw, top): (&[u8], &[TopMember]),
         candidates: &[u32],
         (read, in_key): (&[bool], &[u32]),
         matched: &[u32],
+        decided: Option<DecidedTests>,
     ) {
         let Some((event, place, folded)) = self.current else {
             return;
@@ -267,6 +325,14 @@ impl VerdictLinks {
             self.slots = vec![Link::default(); SLOTS];
             self.items = vec![0; SLOTS * SLOT_ITEMS];
             self.bytes = vec![0; SLOTS * SLOT_BYTES];
+            self.decided = vec![None; SLOTS];
+        }
+        self.results.clear();
+        if let Some(tests) = &decided {
+            let scratch = (&mut self.text, &mut self.chars);
+            if results_of(&mut self.results, (raw, top), tests, scratch).is_none() {
+                return;
+            }
         }
         let slot = slot_of(place);
         let room = (
@@ -275,12 +341,15 @@ impl VerdictLinks {
             self.bytes
                 .get_mut(slot * SLOT_BYTES..(slot + 1) * SLOT_BYTES),
         );
-        let (Some(link), (Some(items), Some(bytes))) = (self.slots.get_mut(slot), room) else {
+        let (Some(link), Some(tests), (Some(items), Some(bytes))) =
+            (self.slots.get_mut(slot), self.decided.get_mut(slot), room)
+        else {
             return;
         };
         link.place = None;
         let lists = (candidates, matched);
-        if let Some((n, used)) = fill((items, bytes), (raw, top), lists, (read, in_key)) {
+        let results = &self.results;
+        if let Some((n, used)) = fill((items, bytes), (raw, top), lists, (read, in_key), results) {
             *link = Link {
                 place: Some(place),
                 members: top.len() as u32,
@@ -288,7 +357,9 @@ impl VerdictLinks {
                 refused: false,
                 items: n,
                 bytes: used,
+                results: results.len() as u8,
             };
+            *tests = decided;
         }
     }
 }
@@ -302,6 +373,7 @@ impl Scanner<'_> {
         if !self.members.is_flat() {
             return;
         }
+        let mut decided = None;
         if self
             .verdict_links
             .answered_folded((raw.as_ptr() as usize, raw.len()))
@@ -327,9 +399,12 @@ impl Scanner<'_> {
                 copy_fold,
                 value_of,
             );
-            if !holds {
-                self.verdict_links.refuse();
-                return;
+            match holds {
+                Some(tests) => decided = tests,
+                None => {
+                    self.verdict_links.refuse();
+                    return;
+                }
             }
         }
         let (Some(top), Some(read)) =
@@ -346,6 +421,7 @@ impl Scanner<'_> {
             &self.candidates,
             (read, &self.span_copied),
             matched,
+            decided,
         );
     }
 }

@@ -157,7 +157,7 @@ fn match_fresh_ids(e: &Engine, warm: &mut Scanner<'_>) -> Vec<usize> {
 }
 
 #[test]
-fn a_link_by_folded_values_holds_only_where_no_test_reads_the_folded_digits() {
+fn links_by_folded_values_answer_only_events_the_tests_cannot_tell_apart() {
     let options = EngineOptions {
         scope_gate: Some(true),
         ..Default::default()
@@ -168,6 +168,17 @@ fn a_link_by_folded_values_holds_only_where_no_test_reads_the_folded_digits() {
     let matched = match_fresh_ids(&e, &mut warm);
     assert!(matched.iter().all(|&m| m > 0 && m < 600), "{matched:?}");
     assert_eq!(warm.verdict_links.answered, 0);
+    // A regular expression reading digits is decided on the value as
+    // written: linked, with its results, which each event must share.
+    let e = engine_with(&DIGIT_RULES[1..], options);
+    let mut warm = e.scanner().unwrap();
+    let matched = match_fresh_ids(&e, &mut warm);
+    assert!(matched.iter().all(|&m| m > 0 && m < 600), "{matched:?}");
+    assert!(
+        warm.verdict_links.answered > 200,
+        "{}",
+        warm.verdict_links.answered
+    );
     // Tests that read none: linked, events folded alike sharing a verdict.
     let e = engine_with(&DIGIT_RULES[2..], options);
     let mut warm = e.scanner().unwrap();

@@ -73,8 +73,10 @@ use std::collections::HashMap;
 use super::remembered::{RememberedLists, Switch};
 use crate::partial::{has_id, MemberFilter, NestedLeaves, ValueFold};
 use crate::strict_json::TopMember;
+pub(super) use folded_link::DecidedTests;
 use folded_values::{FoldedKey, Second};
 use layout::{Layout, READS_PER_LAYOUT};
+pub(super) use test_results::push_results;
 
 /// Verdicts remembered at most per scanner (then the memo starts over).
 const MAX_VERDICTS: usize = 1 << 15;
