@@ -411,14 +411,11 @@ mod tests {
     #[test]
     fn strings_read_from_the_marks_as_byte_by_byte() {
         let mut rng = TestRng::new(0x2545_f491_4f6c_dd1d);
-        let mut next = |n: u64| rng.next_u64() % n;
         let alphabet = [b'a', b'"', b'\\', b'\\', b'\\', b'n', b'/', b'u', 0xc3];
         let mut marks = SpecialBytes::default();
         for _ in 0..20_000 {
-            let len = next(260) as usize;
-            let raw: Vec<u8> = (0..len)
-                .map(|_| alphabet[next(alphabet.len() as u64) as usize])
-                .collect();
+            let len = rng.below(260);
+            let raw = rng.text(&alphabet, len);
             marks.mark(&raw);
             for open in (0..len).filter(|&i| raw[i] == b'"') {
                 assert_eq!(

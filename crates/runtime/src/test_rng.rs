@@ -23,4 +23,11 @@ impl TestRng {
     pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
     }
+
+    /// `len` bytes, each drawn from `alphabet` (not empty).
+    pub(crate) fn text(&mut self, alphabet: &[u8], len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|_| alphabet[self.below(alphabet.len())])
+            .collect()
+    }
 }

@@ -206,13 +206,13 @@ mod tests {
         // runs and of memory (Hyperscan missed some of them: see above).
         let bytes = b"sekurlamitzgn:. ";
         let mut rng = TestRng::new(0x2545_f491_4f6c_dd1d);
-        let mut next = |n: usize| rng.below(n);
         let mut matched = 0;
         for round in 0..4000 {
-            let mut text: Vec<u8> = (0..next(60)).map(|_| bytes[next(bytes.len())]).collect();
-            if next(8) == 0 {
-                let literal = ["SekurLSA::", "MIMIkatz", "gentilKIWI"][next(3)];
-                let at = next(text.len() + 1);
+            let len = rng.below(60);
+            let mut text = rng.text(bytes, len);
+            if rng.below(8) == 0 {
+                let literal = ["SekurLSA::", "MIMIkatz", "gentilKIWI"][rng.below(3)];
+                let at = rng.below(text.len() + 1);
                 text.splice(at..at, literal.bytes());
             }
             let text = String::from_utf8(text).unwrap();

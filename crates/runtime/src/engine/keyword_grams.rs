@@ -449,9 +449,7 @@ mod tests {
         let mut rng = TestRng::new(0x9e37_79b9_7f4a_7c15);
         for round in 0..20_000 {
             let len = rng.below(160);
-            let raw: Vec<u8> = (0..len)
-                .map(|_| alphabet[rng.below(alphabet.len())])
-                .collect();
+            let raw = rng.text(alphabet, len);
             // Ranges of the line in order, apart or touching.
             let mut ranges = Vec::new();
             let mut at = 0;
@@ -491,9 +489,7 @@ mod tests {
         for round in 0..3000 {
             // Teach the filter first: false alarms on random texts.
             let len = rng.below(200);
-            let noise: Vec<u8> = (0..len)
-                .map(|_| noise_bytes[rng.below(noise_bytes.len())])
-                .collect();
+            let noise = rng.text(noise_bytes, len);
             let holds = literals
                 .iter()
                 .any(|l| contains_folded(&noise, l.as_bytes()));

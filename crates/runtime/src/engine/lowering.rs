@@ -263,7 +263,6 @@ mod tests {
     #[test]
     fn small_literal_databases_with_the_pass_through_patterns_find_every_occurrence() {
         let mut rng = TestRng::new(0x1234_5678_9abc_def1);
-        let mut next = |n: usize| rng.below(n);
         let alphabet = b"abcdefghijklmnopqrstuvwxyz:._";
         // A buffer to place texts at every offset of a 64-byte block.
         let mut block = vec![0u8; 4096];
@@ -276,9 +275,10 @@ mod tests {
             {
                 let literals: Vec<String> = (0..count)
                     .map(|_| {
-                        let len = 4 + next(9);
-                        (0..len)
-                            .map(|_| char::from(alphabet[next(alphabet.len())]))
+                        let len = 4 + rng.below(9);
+                        rng.text(alphabet, len)
+                            .into_iter()
+                            .map(char::from)
                             .collect()
                     })
                     .collect();
@@ -291,13 +291,12 @@ mod tests {
                 let db: BlockDatabase = Patterns::from(patterns).build().unwrap();
                 let scratch = db.alloc_scratch().unwrap();
                 for round in 0..3000 {
-                    let mut text: Vec<u8> = (0..20 + next(200))
-                        .map(|_| b"abcdefghijklmnopqrstuvwxyz:._ABCDEFGHIJ"[next(39)])
-                        .collect();
-                    let literal = literals[next(count)].as_bytes();
-                    let at = next(text.len() - literal.len());
+                    let len = 20 + rng.below(200);
+                    let mut text = rng.text(b"abcdefghijklmnopqrstuvwxyz:._ABCDEFGHIJ", len);
+                    let literal = literals[rng.below(count)].as_bytes();
+                    let at = rng.below(text.len() - literal.len());
                     text[at..at + literal.len()].copy_from_slice(literal);
-                    let offset = base + next(64);
+                    let offset = base + rng.below(64);
                     let place = &mut block[offset..offset + text.len()];
                     place.copy_from_slice(&text);
                     let mut found = false;

@@ -344,19 +344,17 @@ fn small_per_scope_databases_never_drop_a_match() {
         let (mut f, mut r) = (fast.scanner().unwrap(), reference.scanner().unwrap());
         let p = Profile::sysmon();
         let mut rng = TestRng::new(0x9e37_79b9_7f4a_7c15);
-        let mut next = |n: usize| rng.below(n);
         let mut matched = 0;
         for round in 0..20_000 {
-            let mut text: Vec<u8> = (0..next(150))
-                .map(|_| b"abcdefghijklmnopqrstuvwxyz:. "[next(29)])
-                .collect();
-            let literal = set[next(set.len())].trim_end_matches("|cased");
-            let at = next(text.len() + 1);
+            let len = rng.below(150);
+            let mut text = rng.text(b"abcdefghijklmnopqrstuvwxyz:. ", len);
+            let literal = set[rng.below(set.len())].trim_end_matches("|cased");
+            let at = rng.below(text.len() + 1);
             text.splice(at..at, literal.bytes());
             let text = String::from_utf8(text).unwrap();
             // A member before it of any length: the copy the scan reads
             // starts the command line at every place of a block.
-            let pad = "x".repeat(next(64));
+            let pad = "x".repeat(rng.below(64));
             let event = format!(
                 r#"{{"Channel":"Security","EventID":4688,"Pad":"{pad}","CommandLine":"{text}","Host":"h"}}"#
             );
