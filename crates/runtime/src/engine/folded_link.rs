@@ -62,9 +62,7 @@ impl VerdictMemo {
         };
         let layout = self.layouts.get_mut(at)?;
         let entry = layout.reads_entry(candidates)?;
-        if layout.folded_links.len() < layout.reads.len() {
-            layout.folded_links.resize(layout.reads.len(), None);
-        }
+        // Made with the entry (`Layout::reads_of`).
         if layout.folded_links.get(entry)?.is_none() {
             let (_, positions) = layout.reads.get(entry)?;
             let mut by_values = Vec::new();
