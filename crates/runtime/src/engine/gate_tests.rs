@@ -40,6 +40,11 @@ enum Tail {
     NewName,
     /// Spaces around the colon.
     Spaced,
+    /// Numbers of every form (one of more than 18 digits, which the
+    /// reference reads as another text).
+    Numbers,
+    /// Strings holding escapes: of a quote or backslash only, and others.
+    Escaped,
 }
 
 /// A Sysmon line of event id `id` (1: a process creation) whose command
@@ -60,6 +65,8 @@ fn line(id: u32, command: &str, n: u32, tail: &Tail) -> String {
         Tail::Folding => ",\"User\":\"Mimi\u{212A}atz\"",
         Tail::NewName => r#","Extra":"x""#,
         Tail::Spaced => r#","User" : "x""#,
+        Tail::Numbers => r#","Count":12345678901234567890,"Zero":0,"Neg":-5,"Real":1.5,"Exp":2e3"#,
+        Tail::Escaped => r#","Path":"C:\\a\"b\\","Text":"a\nb\t""#,
     });
     text.push_str(r#","ParentImage":"C:\\w\\explorer.exe","User2":"SYSTEM"}"#);
     text
@@ -178,6 +185,11 @@ fn tails() -> impl proptest::strategy::Strategy<Value = Tail> {
         1 => Just(Tail::Folding),
         1 => Just(Tail::NewName),
         1 => Just(Tail::Spaced),
+        1 => Just(Tail::Numbers),
+        1 => Just(Tail::Escaped),
+        1 => Just(Tail::Broken(r#","N":01"#)),
+        1 => Just(Tail::Broken(r#","N":1,2"#)),
+        1 => Just(Tail::Broken(r#","N":"a\""#)),
     ]
 }
 

@@ -264,6 +264,7 @@ mod properties {
     fn token() -> impl Strategy<Value = String> {
         prop_oneof![
             "-?[0-9]{1,4}(\\.[0-9]{0,3})?([eE][+-]?[0-9]{0,2})?",
+            "[1-9][0-9]{16,20}",
             "0[0-9]{1,3}",
             "\"([a-zA-Z0-9 :,.{}\\[\\]é]|\\\\[\"\\\\/bfnrtqx]|\\\\u[0-9a-fA-F]{3,4}|\\\\u[dD][89abAB][0-9a-f]{2}|\\\\u[dD][c-fC-F][0-9a-f]{2})*\"",
             "(true|false|null|tru|nul|fals)",
@@ -354,9 +355,10 @@ mod properties {
         Some(tree)
     }
 
-    /// The spans, top-level members and `\/` flag of one strict path
-    /// (`flat` or the general one) alone, when it accepts the line.
-    type StrictView = (Vec<(u32, u32, (u32, u32))>, Vec<TopMember>, bool);
+    /// The spans, top-level members, `\/` flag and rewritten-number flag
+    /// of one strict path (`flat` or the general one) alone, when it
+    /// accepts the line.
+    type StrictView = (Vec<(u32, u32, (u32, u32))>, Vec<TopMember>, bool, bool);
 
     fn strict_path(raw: &[u8], flat: bool) -> Option<StrictView> {
         let mut x = MemberIndex::default();
@@ -373,7 +375,12 @@ mod properties {
             x.build_nested(raw, &specials)?;
         }
         let spans = x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
-        Some((spans, x.top.clone(), x.seen.hiding_escape))
+        Some((
+            spans,
+            x.top.clone(),
+            x.seen.hiding_escape,
+            x.seen.rewritten_number,
+        ))
     }
 
     #[test]
@@ -414,7 +421,8 @@ mod properties {
             assert!(index.top_members().is_some() && !index.is_flat(), "{text}");
             assert_eq!(tree_read(&index), tree_of(line), "{text}");
             let spans = index.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
-            let read = (spans, index.top.clone(), index.seen.hiding_escape);
+            let seen = (index.seen.hiding_escape, index.seen.rewritten_number);
+            let read = (spans, index.top.clone(), seen.0, seen.1);
             assert_eq!(Some(read), strict_path(line, false), "{text}");
         }
     }
@@ -507,7 +515,8 @@ mod properties {
                 let flat = warm.strict && warm.containers.is_empty();
                 if flat {
                     let spans = warm.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
-                    prop_assert_eq!(Some((spans, warm.top.clone(), warm.seen.hiding_escape)), general, "{}", text);
+                    let seen = (warm.seen.hiding_escape, warm.seen.rewritten_number);
+                    prop_assert_eq!(Some((spans, warm.top.clone(), seen.0, seen.1)), general, "{}", text);
                 } else {
                     prop_assert_eq!(warm.shape(), None, "{}", text);
                 }
@@ -560,7 +569,8 @@ mod properties {
                 // read its first members), its containers and the one
                 // holding each scalar.
                 if !x.is_flat() {
-                    let view = (spans.clone(), x.top.clone(), x.seen.hiding_escape);
+                    let seen = (x.seen.hiding_escape, x.seen.rewritten_number);
+                    let view = (spans.clone(), x.top.clone(), seen.0, seen.1);
                     prop_assert_eq!(Some(view), strict_path(&line, false), "{}", text);
                     prop_assert_eq!(tree_read(&x), tree_of(&line), "{}", text);
                 }
