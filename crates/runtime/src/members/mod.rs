@@ -78,6 +78,24 @@ fn token_at(raw: &[u8], i: usize) -> Option<(usize, u8)> {
     }
 }
 
+/// The bytes of `raw` to check as UTF-8 for its bytes outside ASCII, which
+/// lie in `range` (the bytes around it are ASCII, each a whole character,
+/// so the check says the same of any window holding the range): the range
+/// widened to 64 bytes when the line is that long, since `simdutf8` checks
+/// a shorter text with the standard library's scalar loop (~160
+/// instructions for the few bytes of a `®` or two, ~40 as one block).
+fn utf8_window(raw: &[u8], (start, end): (usize, usize)) -> &[u8] {
+    const BLOCK: usize = 64;
+    let window = match end.saturating_sub(start) {
+        n if n >= BLOCK || raw.len() < BLOCK => start..end,
+        _ => {
+            let from = start.min(raw.len() - BLOCK);
+            from..from + BLOCK
+        }
+    };
+    raw.get(window).unwrap_or(raw)
+}
+
 /// How the flat pass ended ([`MemberIndex::build_flat`]).
 enum FlatEnd {
     /// It read the line: one object of scalar members.
@@ -333,7 +351,7 @@ impl MemberIndex {
         }
         if self.seen.non_ascii {
             let text = self.non_ascii_bytes(raw);
-            simdutf8::basic::from_utf8(text).ok()?;
+            simdutf8::basic::from_utf8(utf8_window(raw, self.non_ascii)).ok()?;
             self.seen.ascii_folding = utf8_has_ascii_folding(text);
         }
         match self.build_flat(raw, specials) {

@@ -242,6 +242,36 @@ fn utf8_is_checked_wherever_the_bytes_outside_ascii_lie() {
 }
 
 #[test]
+fn the_utf8_window_judges_as_the_whole_line() {
+    // ASCII lines of 0-150 bytes with a few bytes outside ASCII (valid
+    // characters or not) somewhere: the window holds their range and
+    // checks as the whole line does.
+    let mut rng = crate::test_rng::TestRng::new(7);
+    let odd: &[u8] = &[
+        0x80, 0xae, 0xc2, 0xc3, 0xa9, 0xe2, 0x84, 0xaa, 0xed, 0xa0, 0xff,
+    ];
+    for _ in 0..20_000 {
+        let len = rng.below(151);
+        let mut line = rng.text(b"ab {}\",\\:", len);
+        let len = 1 + rng.below(6);
+        let hole = rng.text(odd, len);
+        let at = rng.below(line.len() + 1);
+        line.splice(at..at, hole.iter().copied());
+        let first = line.iter().position(|&b| b >= 0x80).unwrap_or(0);
+        let last = line.iter().rposition(|&b| b >= 0x80).map_or(0, |k| k + 1);
+        let window = utf8_window(&line, (first, last));
+        let start = window.as_ptr() as usize - line.as_ptr() as usize;
+        assert!(start <= first && start + window.len() >= last);
+        assert!(window.len() >= 64.min(line.len()) || window.len() >= last - first);
+        assert_eq!(
+            simdutf8::basic::from_utf8(window).is_ok(),
+            std::str::from_utf8(&line).is_ok(),
+            "{line:?}"
+        );
+    }
+}
+
+#[test]
 fn the_strict_pass_never_accepts_what_serde_rejects() {
     // Every prefix and every one-byte deletion of a valid line.
     let line: &[u8] =
