@@ -8,6 +8,7 @@ impl MemberIndex {
     /// The lenient pass: brackets balanced and strings terminated, nothing
     /// else checked.
     pub(super) fn build_lenient(&mut self, raw: &[u8]) -> bool {
+        self.flat_spans = false;
         self.spans.clear();
         self.containers.clear();
         self.stack.clear();

@@ -3,6 +3,14 @@
 
 use super::*;
 
+/// The scalar spans of the last line `index` read: start, end, name range.
+fn spans_of(index: &MemberIndex) -> Vec<(u32, u32, (u32, u32))> {
+    (0..index.len())
+        .filter_map(|k| index.span(k))
+        .map(|s| (s.start, s.end, s.key))
+        .collect()
+}
+
 fn place_of<'r>(index: &mut MemberIndex, raw: &'r str, needle: &str) -> Place<'r> {
     assert!(index.build(raw.as_bytes()), "{raw}");
     let start = raw.find(needle).expect("needle");
@@ -289,6 +297,7 @@ fn the_strict_pass_never_accepts_what_serde_rejects() {
 
 mod properties {
     use super::super::*;
+    use super::spans_of;
     use proptest::prelude::*;
 
     fn token() -> impl Strategy<Value = String> {
@@ -310,7 +319,7 @@ mod properties {
     fn lenient_spans(raw: &[u8]) -> Option<Spans> {
         let mut x = MemberIndex::default();
         x.build_lenient(raw).then(|| {
-            let spans = x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
+            let spans = spans_of(&x);
             (spans, x.containers.clone())
         })
     }
@@ -404,7 +413,7 @@ mod properties {
         } else {
             x.build_nested(raw, &specials)?;
         }
-        let spans = x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
+        let spans = spans_of(&x);
         Some((
             spans,
             x.top.clone(),
@@ -450,7 +459,7 @@ mod properties {
             let text = String::from_utf8_lossy(line);
             assert!(index.top_members().is_some() && !index.is_flat(), "{text}");
             assert_eq!(tree_read(&index), tree_of(line), "{text}");
-            let spans = index.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
+            let spans = spans_of(&index);
             let seen = (index.seen.hiding_escape, index.seen.rewritten_number);
             let read = (spans, index.top.clone(), seen.0, seen.1);
             assert_eq!(Some(read), strict_path(line, false), "{text}");
@@ -544,7 +553,7 @@ mod properties {
                 let general = strict_path(&line, false);
                 let flat = warm.strict && warm.containers.is_empty();
                 if flat {
-                    let spans = warm.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
+                    let spans = spans_of(&warm);
                     let seen = (warm.seen.hiding_escape, warm.seen.rewritten_number);
                     prop_assert_eq!(Some((spans, warm.top.clone(), seen.0, seen.1)), general, "{}", text);
                 } else {
@@ -592,7 +601,7 @@ mod properties {
             }
             if mine {
                 let spans: Vec<(u32, u32, (u32, u32))> =
-                    x.spans.iter().map(|s| (s.start, s.end, s.key)).collect();
+                    spans_of(&x);
                 prop_assert_eq!(Some((spans.clone(), x.containers.clone())), lenient_spans(&line), "{}", text);
                 // A nested line's spans, top-level members and escapes as
                 // the general pass alone reads them (the flat pass may have
@@ -618,8 +627,8 @@ mod properties {
                 }
                 // And a number token read as another text, told by the
                 // spans' tokens.
-                let rewritten_number = x.spans.iter().any(|s| {
-                    crate::strict_json::is_rewritten_number(&line[s.start as usize..s.end as usize])
+                let rewritten_number = spans_of(&x).iter().any(|&(start, end, _)| {
+                    crate::strict_json::is_rewritten_number(&line[start as usize..end as usize])
                 });
                 // And a character folding to ASCII, told by decoding.
                 let folds = hypersigma_compiler::witness::folds_to_ascii();
@@ -657,6 +666,7 @@ mod properties {
 
 mod skeleton_properties {
     use super::super::*;
+    use super::spans_of;
     use proptest::prelude::*;
 
     /// Everything the strict pass tells of a line: accepted, spans, the
@@ -676,7 +686,7 @@ mod skeleton_properties {
         let strict = x.strict;
         (
             strict,
-            x.spans.iter().map(|s| (s.start, s.end, s.key)).collect(),
+            spans_of(x),
             if strict {
                 x.span_opens.clone()
             } else {
@@ -812,7 +822,7 @@ fn skeletons_that_do_not_repeat_rest() {
     let mut check = |line: &str| {
         warm.build(line.as_bytes());
         let fresh = MemberIndex::built(line.as_bytes());
-        assert_eq!(warm.spans.len(), fresh.spans.len(), "{line}");
+        assert_eq!(warm.len(), fresh.len(), "{line}");
         assert_eq!(warm.top, fresh.top, "{line}");
         warm.skeletons.read
     };
