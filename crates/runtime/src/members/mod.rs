@@ -787,4 +787,6 @@ impl MemberIndex {
 #[cfg(test)]
 use lenient::lenient_string_end;
 #[cfg(test)]
+mod skeleton_tests;
+#[cfg(test)]
 mod tests;
