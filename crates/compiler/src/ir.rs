@@ -359,7 +359,18 @@ pub struct SigmaRegex {
     /// The same expression for texts of ASCII characters (built on first
     /// use; see [`SigmaRegex::is_match`]).
     #[serde(skip)]
-    pub ascii: std::sync::OnceLock<Option<regex_automata::meta::Regex>>,
+    pub ascii: std::sync::OnceLock<Option<AsciiRegex>>,
+}
+
+/// A `re` value's expression restricted to ASCII characters, and the
+/// checks that rule out most texts it cannot match before its automaton
+/// runs (`regex_filter.rs`).
+#[derive(Debug, Clone)]
+pub struct AsciiRegex {
+    /// The automaton.
+    pub regex: regex_automata::meta::Regex,
+    /// The checks, when any is worth running.
+    pub filter: Option<crate::regex_filter::RegexFilter>,
 }
 
 impl SigmaRegex {
@@ -384,14 +395,17 @@ impl SigmaRegex {
     /// [`SigmaRegex::regex`] (a search past the backtracking limit does not
     /// match), reached on a text of ASCII characters through the expression
     /// restricted to ASCII characters, which runs in `regex-automata`'s
-    /// automata (see `values::build_ascii_regex`).
+    /// automata (see `values::build_ascii_regex`) after the checks of
+    /// `regex_filter.rs`.
     pub fn is_match(&self, text: &str) -> bool {
         if text.is_ascii() {
             let ascii = self
                 .ascii
                 .get_or_init(|| crate::values::build_ascii_regex(&self.source, self.flags));
             if let Some(re) = ascii {
-                return re.is_match(text.as_bytes());
+                let bytes = text.as_bytes();
+                return re.filter.as_ref().is_none_or(|f| f.may_match(bytes))
+                    && re.regex.is_match(bytes);
             }
         }
         self.regex()

@@ -52,6 +52,7 @@ pub mod pattern;
 pub mod placeholders;
 pub mod profile;
 pub mod program;
+pub mod regex_filter;
 pub mod regex_literals;
 pub mod required_values;
 mod values;

@@ -463,14 +463,19 @@ pub(crate) fn build_regex(
 pub(crate) fn build_ascii_regex(
     source: &str,
     flags: crate::modifiers::RegexFlags,
-) -> Option<regex_automata::meta::Regex> {
+) -> Option<crate::ir::AsciiRegex> {
     let hir = regex_syntax::Parser::new()
         .parse(&format!("{}{source}", inline_flags(flags)))
         .ok()?;
-    regex_automata::meta::Builder::new()
+    let ascii = ascii_hir(&hir);
+    let regex = regex_automata::meta::Builder::new()
         .configure(regex_automata::meta::Config::new().nfa_size_limit(Some(10 << 20)))
-        .build_from_hir(&ascii_hir(&hir))
-        .ok()
+        .build_from_hir(&ascii)
+        .ok()?;
+    Some(crate::ir::AsciiRegex {
+        regex,
+        filter: crate::regex_filter::RegexFilter::of(&ascii),
+    })
 }
 
 /// `hir` restricted to ASCII characters (see [`build_ascii_regex`]).
