@@ -360,6 +360,10 @@ pub struct SigmaRegex {
     /// use; see [`SigmaRegex::is_match`]).
     #[serde(skip)]
     pub ascii: std::sync::OnceLock<Option<AsciiRegex>>,
+    /// The checks of the same expression for the bodies of JSON strings as
+    /// written (built on first use; see [`SigmaRegex::rules_out_json_body`]).
+    #[serde(skip)]
+    pub json_filter: std::sync::OnceLock<Option<crate::regex_filter::RegexFilter>>,
 }
 
 /// A `re` value's expression restricted to ASCII characters, and the
@@ -381,6 +385,7 @@ impl SigmaRegex {
             flags,
             compiled: std::sync::OnceLock::new(),
             ascii: std::sync::OnceLock::new(),
+            json_filter: std::sync::OnceLock::new(),
         }
     }
 
@@ -410,6 +415,22 @@ impl SigmaRegex {
         }
         self.regex()
             .is_some_and(|re| re.is_match(text).unwrap_or(false))
+    }
+}
+
+impl SigmaRegex {
+    /// Whether the expression's checks (`regex_filter.rs`) rule out every
+    /// match in the text of a JSON string whose body, as written, is
+    /// `body`: a body of ASCII bytes without `\u` or `\/` escapes (the
+    /// caller's to make sure), read without decoding it. False when there
+    /// is no check: the text may match.
+    pub fn rules_out_json_body(&self, body: &[u8]) -> bool {
+        self.json_filter
+            .get_or_init(|| {
+                crate::regex_filter::RegexFilter::of_expression_json(&self.source, self.flags)
+            })
+            .as_ref()
+            .is_some_and(|f| !f.may_match(body))
     }
 }
 

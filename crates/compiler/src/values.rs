@@ -464,10 +464,7 @@ pub(crate) fn build_ascii_regex(
     source: &str,
     flags: crate::modifiers::RegexFlags,
 ) -> Option<crate::ir::AsciiRegex> {
-    let hir = regex_syntax::Parser::new()
-        .parse(&format!("{}{source}", inline_flags(flags)))
-        .ok()?;
-    let ascii = ascii_hir(&hir);
+    let ascii = ascii_form(source, flags)?;
     let regex = regex_automata::meta::Builder::new()
         .configure(regex_automata::meta::Config::new().nfa_size_limit(Some(10 << 20)))
         .build_from_hir(&ascii)
@@ -476,6 +473,19 @@ pub(crate) fn build_ascii_regex(
         regex,
         filter: crate::regex_filter::RegexFilter::of(&ascii),
     })
+}
+
+/// The syntax tree of a `re` value with its flags, cut to ASCII
+/// characters (see [`build_ascii_regex`]); `None` for an expression
+/// `regex-syntax` does not take.
+pub(crate) fn ascii_form(
+    source: &str,
+    flags: crate::modifiers::RegexFlags,
+) -> Option<regex_syntax::hir::Hir> {
+    let hir = regex_syntax::Parser::new()
+        .parse(&format!("{}{source}", inline_flags(flags)))
+        .ok()?;
+    Some(ascii_hir(&hir))
 }
 
 /// `hir` restricted to ASCII characters (see [`build_ascii_regex`]).

@@ -1,6 +1,7 @@
 //! Property: the checks run before an expression's automaton
 //! (`regex_filter.rs`: a run of one class, the suffix literals) never rule
-//! out a text the expression matches. Expressions of long class runs,
+//! out a text the expression matches, on the text itself nor on the body
+//! of the JSON string that writes it (`SigmaRegex::rules_out_json_body`). Expressions of long class runs,
 //! literals, classes of punctuation and alternations, with every flag;
 //! texts holding a match drawn from the expression itself, between random
 //! bytes, and random texts of the same bytes, each compared with the
@@ -25,6 +26,9 @@ fn expression() -> impl Strategy<Value = String> {
         Just("ab".to_string()),
         Just("x".to_string()),
         Just("[a-z]".to_string()),
+        Just("[\"\\\\]{2}".to_string()),
+        Just("[\t\n\r]".to_string()),
+        Just("\\s{9}".to_string()),
     ];
     leaf.prop_recursive(3, 12, 5, |inner| {
         prop_oneof![
@@ -52,7 +56,15 @@ fn expression_and_match() -> impl Strategy<Value = (String, String)> {
     })
 }
 
-const NOISE: &str = "[0-9a-fA-Fxz .\"'\\\\-]{0,40}";
+const NOISE: &str = "[0-9a-fA-Fxz .\"'\\\\\t\n-]{0,40}";
+
+/// The body of the JSON string that writes `text`, when it holds no
+/// `\u` escape and only ASCII bytes (what `rules_out_json_body` reads).
+fn json_body(text: &str) -> Option<String> {
+    let json = serde_json::to_string(text).ok()?;
+    let body = json.strip_prefix('"')?.strip_suffix('"')?;
+    (body.is_ascii() && !body.contains("\\u")).then(|| body.to_string())
+}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]
@@ -73,6 +85,12 @@ proptest! {
         for text in others.iter().chain([&planted, &sample]) {
             let expected = fancy.is_match(text).unwrap_or(false);
             prop_assert_eq!(re.is_match(text), expected, "{:?} {:?} on {:?}", source, flags, text);
+            if let (true, Some(body)) = (expected, json_body(text)) {
+                prop_assert!(
+                    !re.rules_out_json_body(body.as_bytes()),
+                    "{:?} {:?} on the body {:?}", source, flags, body
+                );
+            }
         }
     }
 }
@@ -119,5 +137,25 @@ fn sigma_expressions_with_checks_keep_their_verdicts() {
             re.regex().and_then(|r| r.is_match(&text).ok()),
             Some(expected)
         );
+        let body = json_body(&text).unwrap();
+        assert!(
+            expected <= !re.rules_out_json_body(body.as_bytes()),
+            "{source} on {body}"
+        );
     }
+    // The body writes a quote and a tab as escapes: the suffix `."` and a
+    // run of hexadecimal digits and white space through a tab are found
+    // there.
+    let dot_ending = SigmaRegex::new(
+        r#"\\[a-zA-Z0-9]{1,32}\.[a-zA-Z0-9]{1,6}\.[ "']{1}"#.into(),
+        caseless,
+    );
+    assert!(dot_ending.is_match(r#"run \h\a.b." x"#));
+    assert!(!dot_ending.rules_out_json_body(br#"run \\h\\a.b.\" x"#));
+    assert!(dot_ending.rules_out_json_body(br"C:\\a.exe -k"));
+    let snake = SigmaRegex::new(r"\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}".into(), caseless);
+    let tabbed = format!("x\t{hex64}\t0123456789abcdef");
+    assert!(snake.is_match(&tabbed));
+    assert!(!snake.rules_out_json_body(json_body(&tabbed).unwrap().as_bytes()));
+    assert!(snake.rules_out_json_body(b"svchost.exe -k netsvcs"));
 }

@@ -13,6 +13,13 @@
 //! the list of tests by its serial (unique within a scanner, never an
 //! address, which a later list can take once an earlier one is dropped).
 //! A slot's buffers are reused, so a filled table allocates nothing.
+//!
+//! The same results, computed ([`push_results`]), serve the tests decided
+//! beside a folded value and those a verdict link keeps: with all SigmaHQ
+//! two regular expressions that read digits are decided on every command
+//! line. When every test of a list is a regular expression whose checks
+//! (`regex_filter.rs`) rule out the value as written, each result is false
+//! without the value being decoded.
 
 use std::sync::Arc;
 
@@ -20,6 +27,7 @@ use hypersigma_compiler::eval::{predicate_holds_on_text, TextChars};
 use hypersigma_compiler::ir::Predicate;
 
 use crate::engine::key_hash::hash_key;
+use crate::engine::scopes::has_hiding_escape;
 use crate::strict_json::unescape_str_into;
 
 /// Slots of the table (a power of two).
@@ -110,6 +118,10 @@ pub(in crate::engine) fn push_results(
     (text, chars): (&mut String, &mut TextChars),
 ) -> Option<()> {
     let body = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    if all_ruled_out(body, tests) {
+        key.extend(std::iter::repeat_n(0u8, tests.len()));
+        return Some(());
+    }
     text.clear();
     if unescape_str_into(std::str::from_utf8(body).ok()?, text).is_none() {
         // A `\u` escape: serde_json decodes it.
@@ -120,6 +132,23 @@ pub(in crate::engine) fn push_results(
         key.push(u8::from(predicate_holds_on_text(test, text, chars)?));
     }
     Some(())
+}
+
+/// Whether every one of `tests` is a regular expression whose checks rule
+/// out the text of the JSON string whose body is `body`, read as written
+/// (`regex_filter.rs`): each result is then false, and the body need not
+/// be decoded (~800 instructions a command line, where the two regular
+/// expressions that read digits are decided on every one with all
+/// SigmaHQ). Only for a body of ASCII bytes without `\u` or `\/`
+/// escapes, whose checks as written are sound.
+fn all_ruled_out(body: &[u8], tests: &[Arc<Predicate>]) -> bool {
+    !tests.is_empty()
+        && tests.iter().all(|t| match &**t {
+            Predicate::Regex(re) => re.rules_out_json_body(body),
+            _ => false,
+        })
+        && body.is_ascii()
+        && !has_hiding_escape(body)
 }
 
 #[cfg(test)]
@@ -163,5 +192,61 @@ mod tests {
         assert!(table.computed <= 6, "{}", table.computed);
         // Not a string: no results.
         assert!(table.push(&mut key, b"12", 1, &ab).is_none());
+    }
+
+    #[test]
+    fn regular_expressions_ruled_out_as_written_give_the_decoded_results() {
+        use crate::test_rng::TestRng;
+        use hypersigma_compiler::eval::predicate_holds_on_text;
+        use hypersigma_compiler::ir::SigmaRegex;
+        use hypersigma_compiler::modifiers::RegexFlags;
+        let caseless = RegexFlags {
+            ignore_case: true,
+            ..RegexFlags::default()
+        };
+        let regex =
+            |source: &str| Arc::new(Predicate::Regex(SigmaRegex::new(source.into(), caseless)));
+        let tests = vec![
+            regex(r"\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}"),
+            regex(r#"\\[a-zA-Z0-9]{1,32}\.[a-zA-Z0-9]{1,6}\.[ "']{1}"#),
+        ];
+        let mut rng = TestRng::new(7);
+        let (mut text, mut chars) = (String::new(), TextChars::default());
+        let (mut ruled_out, mut matched) = (0, 0);
+        for _ in 0..4000 {
+            let len = rng.below(40);
+            let mut value =
+                String::from_utf8(rng.text(b"ab9F .-\\\"'\t/xu", len)).unwrap_or_default();
+            // Matches planted among the noise, and characters outside
+            // ASCII.
+            match rng.below(6) {
+                0 => value.push_str(&format!(" {} {}", "aF09".repeat(16), "b".repeat(16))),
+                1 => value.push_str("\\run.dl.\""),
+                2 => value.push('\u{e9}'),
+                _ => {}
+            }
+            let mut raw = serde_json::to_string(&value).unwrap();
+            // Escapes the body reads otherwise: `\/`, `\u`.
+            match rng.below(8) {
+                0 => raw = raw.replace('/', "\\/"),
+                1 => raw = raw.replace('a', "\\u0061"),
+                _ => {}
+            }
+            let body = &raw.as_bytes()[1..raw.len() - 1];
+            ruled_out += usize::from(all_ruled_out(body, &tests));
+            let mut key = Vec::new();
+            push_results(&mut key, raw.as_bytes(), &tests, (&mut text, &mut chars)).unwrap();
+            let decoded: String = serde_json::from_str(&raw).unwrap();
+            let mut expected_chars = TextChars::default();
+            let expected: Vec<u8> = tests
+                .iter()
+                .map(|t| {
+                    u8::from(predicate_holds_on_text(t, &decoded, &mut expected_chars).unwrap())
+                })
+                .collect();
+            assert_eq!(key, expected, "{raw}");
+            matched += usize::from(expected.contains(&1));
+        }
+        assert!(ruled_out > 1000 && matched > 500, "{ruled_out} {matched}");
     }
 }
