@@ -191,6 +191,19 @@ fn results_of(
     Some(())
 }
 
+/// Asks the cache line at `at` into the cache (a hint: nothing is read).
+#[inline(always)]
+fn prefetch(at: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint that reads nothing and faults on no
+    // address; SSE is part of every x86-64 processor.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
+
 fn slot_of(place: KeyPlace) -> usize {
     (place.slot_hash() % SLOTS as u64) as usize
 }
@@ -206,6 +219,20 @@ impl VerdictLinks {
     /// remembered at `place`.
     pub(super) fn answered_at(&mut self, event: (usize, usize), place: KeyPlace, folded: bool) {
         self.current = Some((event, place, folded));
+        // Stage 2 reads the place's link after the required values' filter
+        // and the partial parse: its slot and the start of its room are
+        // asked into the cache now, so that their misses (tables a few
+        // megabytes long) overlap that work.
+        let slot = slot_of(place);
+        if let Some(link) = self.slots.get(slot) {
+            prefetch((link as *const Link).cast());
+        }
+        if let Some(items) = self.items.get(slot * SLOT_ITEMS) {
+            prefetch((items as *const u32).cast());
+        }
+        if let Some(bytes) = self.bytes.get(slot * SLOT_BYTES) {
+            prefetch(bytes);
+        }
     }
 
     /// Whether stage 1 answered `event` by its folded key.
