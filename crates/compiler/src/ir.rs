@@ -416,9 +416,7 @@ impl SigmaRegex {
         self.regex()
             .is_some_and(|re| re.is_match(text).unwrap_or(false))
     }
-}
 
-impl SigmaRegex {
     /// Whether the expression's checks (`regex_filter.rs`) rule out every
     /// match in the text of a JSON string whose body, as written, is
     /// `body`: a body of ASCII bytes without `\u` or `\/` escapes (the

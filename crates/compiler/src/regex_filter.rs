@@ -269,10 +269,7 @@ fn concat(parts: &[Shape]) -> Shape {
         for next in parts.get(i..).unwrap_or_default() {
             let Some(bytes) = &next.bytes else { break };
             let joined = set.get_or_insert_with(|| Box::new([false; 256]));
-            joined
-                .iter_mut()
-                .zip(bytes.iter())
-                .for_each(|(a, &b)| *a |= b);
+            add_all(joined, bytes);
             len = len.saturating_add(next.min);
             run = best(
                 run,
@@ -294,9 +291,14 @@ fn concat(parts: &[Shape]) -> Shape {
 fn union<'a>(sets: impl Iterator<Item = Option<&'a ByteSet>>) -> Option<Box<ByteSet>> {
     let mut all = Box::new([false; 256]);
     for set in sets {
-        all.iter_mut().zip(set?.iter()).for_each(|(a, &b)| *a |= b);
+        add_all(&mut all, set?);
     }
     Some(all)
+}
+
+/// Adds the bytes of `from` to `into`.
+fn add_all(into: &mut ByteSet, from: &ByteSet) {
+    into.iter_mut().zip(from.iter()).for_each(|(a, &b)| *a |= b);
 }
 
 /// The bytes of a class of ASCII characters; `None` for one that holds

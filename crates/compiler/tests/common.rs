@@ -1,4 +1,4 @@
-//! Paths shared by the integration tests.
+//! Paths and strategies shared by the integration tests.
 
 use std::path::PathBuf;
 
@@ -20,4 +20,18 @@ pub fn shared() -> PathBuf {
 #[allow(dead_code)]
 pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Every combination of a `re` value's flags (property tests).
+#[allow(dead_code)]
+pub fn regex_flags(
+) -> impl proptest::strategy::Strategy<Value = hypersigma_compiler::modifiers::RegexFlags> {
+    use proptest::prelude::*;
+    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(i, m, s)| {
+        hypersigma_compiler::modifiers::RegexFlags {
+            ignore_case: i,
+            multi_line: m,
+            dot_all: s,
+        }
+    })
 }

@@ -10,6 +10,8 @@ use hypersigma_compiler::ir::SigmaRegex;
 use hypersigma_compiler::modifiers::RegexFlags;
 use proptest::prelude::*;
 
+mod common;
+
 fn expression() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
         "[abkKsS_1 ]{1,3}",
@@ -54,20 +56,12 @@ fn text() -> impl Strategy<Value = String> {
         .prop_map(|v| v.into_iter().collect())
 }
 
-fn flags() -> impl Strategy<Value = RegexFlags> {
-    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(i, m, s)| RegexFlags {
-        ignore_case: i,
-        multi_line: m,
-        dot_all: s,
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(3000))]
     #[test]
     fn ascii_variant_agrees_with_fancy_regex(
         source in expression(),
-        flags in flags(),
+        flags in common::regex_flags(),
         texts in prop::collection::vec(text(), 1..8),
         ascii_texts in prop::collection::vec("[abkKsS_1 \t\n.-]{0,10}", 1..8),
     ) {

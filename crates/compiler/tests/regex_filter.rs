@@ -10,6 +10,8 @@
 use hypersigma_compiler::ir::SigmaRegex;
 use hypersigma_compiler::modifiers::RegexFlags;
 use proptest::prelude::*;
+
+mod common;
 use proptest::string::string_regex;
 
 fn expression() -> impl Strategy<Value = String> {
@@ -40,14 +42,6 @@ fn expression() -> impl Strategy<Value = String> {
     })
 }
 
-fn flags() -> impl Strategy<Value = RegexFlags> {
-    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(i, m, s)| RegexFlags {
-        ignore_case: i,
-        multi_line: m,
-        dot_all: s,
-    })
-}
-
 /// An expression and a text it matches (drawn by the expression itself).
 fn expression_and_match() -> impl Strategy<Value = (String, String)> {
     expression().prop_flat_map(|e| {
@@ -71,7 +65,7 @@ proptest! {
     #[test]
     fn the_checks_never_rule_out_a_match(
         (source, sample) in expression_and_match(),
-        flags in flags(),
+        flags in common::regex_flags(),
         before in NOISE,
         after in NOISE,
         others in prop::collection::vec(NOISE, 1..6),
