@@ -12,7 +12,6 @@
 //! which the caches of single values keep, made the second event of each
 //! kind pay a scan or an evaluation again (BENCHMARKS.md, v41).
 
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 /// Events not looked up after a window that did not pay.
@@ -20,27 +19,53 @@ pub(super) const OFF_EVENTS: u32 = 8192;
 
 /// Lists of items remembered under hashed byte keys, each key with a tag
 /// (what else it was made under: a database, or nothing), compared byte
-/// for byte on lookup; at most `max_entries` of them, `max_bytes` bytes of
-/// keys and as many of items (then it starts over). The keys and items are
-/// kept one after another in two stores that keep their allocation when it
-/// starts over: remembering allocates nothing once they have grown. What
-/// the memos' lists and the values' hits (`value_hits.rs`) are kept in.
+/// for byte on lookup; one entry per hash (a key of the same hash replaces
+/// it), at most `max_entries` of them, `max_bytes` bytes of keys and as
+/// many of items (then it starts over). What the memos' lists and the
+/// values' hits (`value_hits.rs`) are kept in.
+///
+/// Laid out for few cache misses a lookup: a table of 32-bit slots (the
+/// hash's top bits over where its entry lies; 256 KiB for 32,768 entries),
+/// and the entries one after another, each its hash, tag and lengths, then
+/// its key, then its items, so that the key's compare brings in the items.
+/// A `HashMap` of the entries' places (48-byte buckets, 3 MiB for 32,768
+/// entries), with keys and items in stores of their own, missed on the
+/// bucket, then on the key and the items; slots of 64 bits (512 KiB) still
+/// missed about as often as the entries (BENCHMARKS.md, v57). Both stores
+/// keep their allocation when it starts over: remembering allocates
+/// nothing once they have grown.
 pub(super) struct KeyedStore<T> {
-    map: HashMap<u64, Stored, foldhash::fast::FixedState>,
-    /// The keys in `map` (and those replaced since the last start-over).
-    keys: Vec<u8>,
-    /// The items in `map` (likewise).
-    items: Vec<T>,
+    /// Open addressing, linear probing, a power of two of slots at most
+    /// half used (none before the first insert): 0 for an empty slot, else
+    /// the hash's top [`TAG_BITS`] bits over the entry's offset in
+    /// `entries` plus one.
+    slots: Vec<u32>,
+    /// The entries (also those replaced since the last start-over), each
+    /// from a word offset: [`HEADER_WORDS`] words (hash, tag, key length
+    /// over item count), then the key's bytes and the items' bytes, each
+    /// padded to a word.
+    entries: Vec<u64>,
+    /// Slots in use.
+    used: usize,
+    /// Key bytes and items in `entries`.
+    key_bytes: usize,
+    item_count: usize,
     max_entries: usize,
     max_bytes: usize,
-    /// Start-overs so far: within one, the key bytes at an offset of
-    /// `keys` never change ([`KeyedStore::get_placed`]).
+    /// Start-overs so far: within one, the entry at an offset of `entries`
+    /// never changes ([`KeyedStore::get_placed`]).
     epoch: u64,
+    hasher: foldhash::fast::FixedState,
+    items: std::marker::PhantomData<T>,
 }
+
+/// Words before an entry's key: its hash, its tag, its key's length (high
+/// half) and item count (low half).
+const HEADER_WORDS: usize = 3;
 
 /// Where a remembered key lies in a [`KeyedStore`]: equal places, equal
 /// key bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) struct KeyPlace {
     epoch: u64,
     offset: usize,
@@ -53,28 +78,50 @@ impl KeyPlace {
     }
 }
 
-/// Where a remembered key and its items lie in the stores.
-struct Stored {
-    tag: usize,
-    key: std::ops::Range<usize>,
-    items: std::ops::Range<usize>,
+/// Bits of a slot for the entry's offset plus one: entries lie within
+/// `2^OFFSET_BITS` words (32 MiB).
+const OFFSET_BITS: u32 = 22;
+
+/// Bits of a slot for its hash's top bits.
+const TAG_BITS: u32 = 32 - OFFSET_BITS;
+
+/// The entries' words at most.
+const MAX_WORDS: usize = (1 << OFFSET_BITS) - 1;
+
+/// The slot of the entry at `offset` (below [`MAX_WORDS`]) of hash `hash`.
+fn slot_of(hash: u64, offset: usize) -> u32 {
+    tag_of(hash) << OFFSET_BITS | (offset as u32 + 1)
 }
 
-impl<T: Copy> KeyedStore<T> {
+/// The top bits of a hash, as a slot holds them.
+fn tag_of(hash: u64) -> u32 {
+    (hash >> (64 - TAG_BITS)) as u32
+}
+
+/// The offset of the entry a used slot names.
+fn offset_in(slot: u32) -> usize {
+    ((slot & MAX_WORDS as u32) as usize).wrapping_sub(1)
+}
+
+impl<T: bytemuck::Pod> KeyedStore<T> {
     pub(super) fn new(max_entries: usize, max_bytes: usize) -> Self {
         KeyedStore {
-            map: HashMap::default(),
-            keys: Vec::new(),
-            items: Vec::new(),
+            slots: Vec::new(),
+            entries: Vec::new(),
+            used: 0,
+            key_bytes: 0,
+            item_count: 0,
             max_entries,
             max_bytes,
             epoch: 0,
+            hasher: foldhash::fast::FixedState::default(),
+            items: std::marker::PhantomData,
         }
     }
 
     /// The hash of `what` in this store's hasher.
     pub(super) fn hash_of(&self, what: impl std::hash::Hash) -> u64 {
-        self.map.hasher().hash_one(what)
+        self.hasher.hash_one(what)
     }
 
     /// The items remembered under `key` and `tag` (of hash `hash`).
@@ -83,19 +130,52 @@ impl<T: Copy> KeyedStore<T> {
     }
 
     /// [`KeyedStore::get`], with where the remembered key lies: the store's
-    /// start-overs so far and its offset in the keys' store. Keys are only
-    /// appended between start-overs, so two lookups given the same place
-    /// were of the same bytes.
+    /// start-overs so far and its entry's offset. Entries are only appended
+    /// between start-overs, so two lookups given the same place were of the
+    /// same bytes.
     pub(super) fn get_placed(&self, hash: u64, tag: usize, key: &[u8]) -> Option<(&[T], KeyPlace)> {
-        let found = self.map.get(&hash)?;
-        if found.tag != tag || self.keys.get(found.key.clone())? != key {
+        let offset = self.entry_of(hash)?;
+        let (header, rest) = self.entries.get(offset..)?.split_at_checked(HEADER_WORDS)?;
+        let &[_, entry_tag, lengths] = header else {
+            return None;
+        };
+        let (key_len, count) = ((lengths >> 32) as usize, (lengths & 0xffff_ffff) as usize);
+        let (key_words, rest) = rest.split_at_checked(key_len.div_ceil(8))?;
+        if entry_tag != tag as u64
+            || bytemuck::cast_slice::<u64, u8>(key_words).get(..key_len)? != key
+        {
             return None;
         }
+        let item_words = rest.get(..(count * std::mem::size_of::<T>()).div_ceil(8))?;
+        let items = bytemuck::try_cast_slice::<u64, T>(item_words)
+            .ok()?
+            .get(..count)?;
         let place = KeyPlace {
             epoch: self.epoch,
-            offset: found.key.start,
+            offset,
         };
-        Some((self.items.get(found.items.clone())?, place))
+        Some((items, place))
+    }
+
+    /// The offset of the entry of hash `hash`, if one is remembered.
+    fn entry_of(&self, hash: u64) -> Option<usize> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut i = hash as usize & mask;
+        // At most half the slots are used: an empty one ends the probe.
+        for _ in 0..self.slots.len() {
+            let slot = *self.slots.get(i)?;
+            if slot == 0 {
+                return None;
+            }
+            if slot >> OFFSET_BITS == tag_of(hash) {
+                let offset = offset_in(slot);
+                if self.entries.get(offset) == Some(&hash) {
+                    return Some(offset);
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        None
     }
 
     /// Remembers `items` under `key` and `tag` (of hash `hash`), in place
@@ -107,59 +187,110 @@ impl<T: Copy> KeyedStore<T> {
         key: &[u8],
         items: impl ExactSizeIterator<Item = T>,
     ) {
-        if self.map.len() >= self.max_entries
-            || self.keys.len() + key.len() > self.max_bytes
-            || (self.items.len() + items.len()) * std::mem::size_of::<T>() > self.max_bytes
+        let count = items.len();
+        let key_words = key.len().div_ceil(8);
+        let item_words = (count * std::mem::size_of::<T>()).div_ceil(8);
+        let words = HEADER_WORDS + key_words + item_words;
+        let item_bytes = count * std::mem::size_of::<T>();
+        if key.len() > self.max_bytes || item_bytes > self.max_bytes || words > MAX_WORDS {
+            // Past the bounds on its own: not remembered.
+            return;
+        }
+        if self.slots.is_empty() {
+            let slots = (2 * self.max_entries).next_power_of_two().max(8);
+            self.slots = vec![0; slots];
+        }
+        if self.used >= self.max_entries
+            || 2 * (self.used + 1) > self.slots.len()
+            || self.key_bytes + key.len() > self.max_bytes
+            || self.item_count * std::mem::size_of::<T>() + item_bytes > self.max_bytes
+            || self.entries.len() + words > MAX_WORDS
         {
             self.start_over();
         }
-        let stored = Stored {
-            tag,
-            key: self.keys.len()..self.keys.len() + key.len(),
-            items: self.items.len()..self.items.len() + items.len(),
-        };
-        self.keys.extend_from_slice(key);
-        self.items.extend(items);
-        // A replaced entry's key and items stay in the stores (counted by
-        // the bounds) until the next start-over.
-        self.map.insert(hash, stored);
+        let offset = self.entries.len();
+        self.entries.extend_from_slice(&[
+            hash,
+            tag as u64,
+            (key.len() as u64) << 32 | count as u64,
+        ]);
+        self.entries.resize(offset + words, 0);
+        let (key_room, item_room) = self.entries[offset + HEADER_WORDS..].split_at_mut(key_words);
+        bytemuck::cast_slice_mut::<u64, u8>(key_room)[..key.len()].copy_from_slice(key);
+        if let Ok(item_room) = bytemuck::try_cast_slice_mut::<u64, T>(item_room) {
+            for (room, item) in item_room.iter_mut().zip(items) {
+                *room = item;
+            }
+        }
+        self.key_bytes += key.len();
+        self.item_count += count;
+        // The hash's slot: the one of its entry (replaced), else the first
+        // empty one.
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        for _ in 0..self.slots.len() {
+            let slot = self.slots[i];
+            let same_hash = slot != 0
+                && slot >> OFFSET_BITS == tag_of(hash)
+                && self.entries.get(offset_in(slot)) == Some(&hash);
+            if slot == 0 || same_hash {
+                self.used += usize::from(slot == 0);
+                self.slots[i] = slot_of(hash, offset);
+                return;
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     /// Forgets everything, keeping the allocations.
     pub(super) fn start_over(&mut self) {
         self.epoch += 1;
-        self.map.clear();
-        self.keys.clear();
-        self.items.clear();
+        self.slots.fill(0);
+        self.entries.clear();
+        self.used = 0;
+        self.key_bytes = 0;
+        self.item_count = 0;
     }
 
-    /// Entries remembered, and the bytes in the keys' store (tests).
+    /// The offsets of the remembered entries (tests).
+    #[cfg(test)]
+    fn live_entries(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slots
+            .iter()
+            .filter(|&&slot| slot != 0)
+            .map(|&slot| offset_in(slot))
+    }
+
+    /// Entries remembered, and the bytes of keys in the entries' store
+    /// (tests).
     #[cfg(test)]
     pub(super) fn held(&self) -> (usize, usize) {
-        (self.map.len(), self.keys.len())
+        (self.used, self.key_bytes)
     }
 
     /// The bytes of the remembered entries' keys, replaced ones left out
     /// (tests).
     #[cfg(test)]
     pub(super) fn live_key_bytes(&self) -> usize {
-        self.map.values().map(|r| r.key.len()).sum()
+        self.live_entries()
+            .map(|offset| (self.entries[offset + 2] >> 32) as usize)
+            .sum()
     }
 
-    /// The items in the items' store (tests).
+    /// The items in the entries' store (tests).
     #[cfg(test)]
     pub(super) fn item_count(&self) -> usize {
-        self.items.len()
+        self.item_count
     }
 
-    /// Where the two stores lie, and the keys' room (tests: they keep
+    /// Where the two stores lie, and the entries' room (tests: they keep
     /// their allocation).
     #[cfg(test)]
-    pub(super) fn stores_at(&self) -> (*const u8, usize, *const T) {
+    pub(super) fn stores_at(&self) -> (*const u64, usize, *const u32) {
         (
-            self.keys.as_ptr(),
-            self.keys.capacity(),
-            self.items.as_ptr(),
+            self.entries.as_ptr(),
+            self.entries.capacity(),
+            self.slots.as_ptr(),
         )
     }
 
@@ -169,9 +300,14 @@ impl<T: Copy> KeyedStore<T> {
     where
         T: PartialEq,
     {
-        self.map
-            .values()
-            .all(|r| self.items.get(r.items.clone()) == Some(items))
+        self.live_entries().all(|offset| {
+            let hash = self.entries[offset];
+            let tag = self.entries[offset + 1] as usize;
+            let key_len = (self.entries[offset + 2] >> 32) as usize;
+            let key_words = &self.entries[offset + HEADER_WORDS..][..key_len.div_ceil(8)];
+            let key = &bytemuck::cast_slice::<u64, u8>(key_words)[..key_len];
+            self.get(hash, tag, key) == Some(items)
+        })
     }
 }
 
@@ -288,6 +424,75 @@ impl Switch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::TestRng;
+    use std::collections::HashMap;
+
+    /// A model's entry: tag, key, items.
+    type ModelEntry = (usize, Vec<u8>, Vec<[u32; 2]>);
+
+    /// A store against a model (one entry per hash, the last inserted;
+    /// forgotten when the store starts over), with hashes drawn from a few
+    /// so that the top bits, the slots and the whole hashes collide: every
+    /// lookup answers as the model does, and lookups answered at one place
+    /// within one epoch were of one key.
+    #[test]
+    fn the_store_answers_as_a_map_of_hashes_to_their_last_entry() {
+        let mut rng = TestRng::new(57);
+        for round in 0..40 {
+            let (max_entries, max_bytes) = (1 + rng.below(64), 1 + rng.below(2048));
+            let mut store = KeyedStore::<[u32; 2]>::new(max_entries, max_bytes);
+            let mut model: HashMap<u64, ModelEntry> = HashMap::new();
+            let mut places: HashMap<KeyPlace, Vec<u8>> = HashMap::new();
+            let mut epoch = store.epoch;
+            // Hashes sharing their top bits, their low bits, or neither.
+            let hashes: Vec<u64> = (0..1 + rng.below(96))
+                .map(|_| match rng.below(3) {
+                    0 => rng.next_u64() >> 60 << 60 | rng.below(4) as u64,
+                    1 => (rng.below(4) as u64) << 62 | rng.next_u64() & 0xff,
+                    _ => rng.next_u64(),
+                })
+                .collect();
+            for _ in 0..2000 {
+                let hash = hashes[rng.below(hashes.len())];
+                let tag = rng.below(3);
+                let len = rng.below(24);
+                let key = rng.text(b"ab", len);
+                if rng.below(2) == 0 {
+                    let items: Vec<[u32; 2]> = (0..rng.below(6))
+                        .map(|_| [rng.below(9) as u32, rng.below(9) as u32])
+                        .collect();
+                    store.insert(hash, tag, &key, items.iter().copied());
+                    if store.epoch != epoch {
+                        model.clear();
+                        places.clear();
+                        epoch = store.epoch;
+                    }
+                    let fits = key.len() <= max_bytes && 8 * items.len() <= max_bytes;
+                    if fits {
+                        model.insert(hash, (tag, key, items));
+                    }
+                } else {
+                    let expected = model
+                        .get(&hash)
+                        .filter(|(t, k, _)| *t == tag && *k == key)
+                        .map(|(_, _, items)| &items[..]);
+                    let found = store.get_placed(hash, tag, &key);
+                    assert_eq!(found.map(|(items, _)| items), expected, "round {round}");
+                    if let Some((_, place)) = found {
+                        let bytes = places.entry(place).or_insert_with(|| key.clone());
+                        assert_eq!(*bytes, key, "round {round}: one place, two keys");
+                    }
+                }
+                let (held, key_bytes) = store.held();
+                assert!(
+                    held <= max_entries && key_bytes <= max_bytes,
+                    "round {round}"
+                );
+                assert!(store.item_count() * 8 <= max_bytes, "round {round}");
+                assert_eq!(held, model.len(), "round {round}");
+            }
+        }
+    }
 
     #[test]
     fn lists_are_remembered_from_the_first_sight_in_stores_kept_across_start_overs() {

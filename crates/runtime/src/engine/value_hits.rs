@@ -78,7 +78,7 @@ pub(super) struct ValueHits {
     /// bytes, tagged with the database it was scanned with (its address:
     /// databases live as long as the engine or the scanner's adopted
     /// subsets).
-    remembered: KeyedStore<(u32, u32)>,
+    remembered: KeyedStore<[u32; 2]>,
     /// The values not found, each followed by `\n` (scratch).
     text: AlignedText,
     /// Per value not found: its start in `text`, its start in the copy,
@@ -211,7 +211,7 @@ impl Scanner<'_> {
                 if let Some(hits) = hits {
                     self.hits.extend(
                         hits.iter()
-                            .map(|&(id, end)| (id as usize, start + end as usize)),
+                            .map(|&[id, end]| (id as usize, start + end as usize)),
                     );
                     continue;
                 }
@@ -278,7 +278,7 @@ impl Scanner<'_> {
             ) else {
                 continue;
             };
-            let hits = hits.iter().map(|&(_, hit)| hit);
+            let hits = hits.iter().map(|&(_, (id, end))| [id, end]);
             cache.remembered.insert(key, db_key, value, hits);
         }
         false
@@ -437,23 +437,23 @@ mod tests {
         let mut cache = ValueHits::default();
         let values = &mut cache.remembered;
         let k = values.hash_of((1usize, x));
-        values.insert(k, 1, x, [(3, 5)].into_iter());
-        assert_eq!(values.get(k, 1, x), Some(&[(3, 5)][..]));
+        values.insert(k, 1, x, [[3, 5]].into_iter());
+        assert_eq!(values.get(k, 1, x), Some(&[[3, 5]][..]));
         assert_eq!(values.get(k, 2, x), None);
         let other = values.hash_of((1usize, y));
         assert_eq!(values.get(other, 1, y), None);
         // The same key with other bytes (a hash collision) is not an answer.
         assert_eq!(values.get(k, 1, y), None);
         // Remembered again (another database): the new hits answer.
-        values.insert(k, 2, x, [(1, 2), (6, 9)].into_iter());
-        assert_eq!(values.get(k, 2, x), Some(&[(1, 2), (6, 9)][..]));
+        values.insert(k, 2, x, [[1, 2], [6, 9]].into_iter());
+        assert_eq!(values.get(k, 2, x), Some(&[[1, 2], [6, 9]][..]));
         assert_eq!(values.get(k, 1, x), None);
         let values = &mut cache.remembered;
         for i in 0..MAX_VALUES + 5 {
             let v = i.to_string();
             let key = values.hash_of((1usize, v.as_bytes()));
-            values.insert(key, 1, v.as_bytes(), [(1, 1)].into_iter());
-            assert_eq!(values.get(key, 1, v.as_bytes()), Some(&[(1, 1)][..]));
+            values.insert(key, 1, v.as_bytes(), [[1, 1]].into_iter());
+            assert_eq!(values.get(key, 1, v.as_bytes()), Some(&[[1, 1]][..]));
         }
         assert!(values.held().0 <= MAX_VALUES);
         // Long values: the bytes are bounded too, and the stores keep
@@ -486,7 +486,7 @@ mod tests {
                 key,
                 1,
                 v.as_bytes(),
-                std::iter::repeat_n((2, 2), MAX_VALUE_BYTES),
+                std::iter::repeat_n([2, 2], MAX_VALUE_BYTES),
             );
             assert!(values.item_count() * 8 <= MAX_REMEMBERED_BYTES);
         }
