@@ -134,22 +134,11 @@ impl<T: bytemuck::Pod> KeyedStore<T> {
     /// between start-overs, so two lookups given the same place were of the
     /// same bytes.
     pub(super) fn get_placed(&self, hash: u64, tag: usize, key: &[u8]) -> Option<(&[T], KeyPlace)> {
-        let offset = self.entry_of(hash)?;
-        let (header, rest) = self.entries.get(offset..)?.split_at_checked(HEADER_WORDS)?;
-        let &[_, entry_tag, lengths] = header else {
-            return None;
-        };
-        let (key_len, count) = ((lengths >> 32) as usize, (lengths & 0xffff_ffff) as usize);
-        let (key_words, rest) = rest.split_at_checked(key_len.div_ceil(8))?;
-        if entry_tag != tag as u64
-            || bytemuck::cast_slice::<u64, u8>(key_words).get(..key_len)? != key
-        {
+        let offset = self.slot_for(hash)?.1?;
+        let (entry_tag, entry_key, items) = self.entry_at(offset)?;
+        if entry_tag != tag as u64 || entry_key != key {
             return None;
         }
-        let item_words = rest.get(..(count * std::mem::size_of::<T>()).div_ceil(8))?;
-        let items = bytemuck::try_cast_slice::<u64, T>(item_words)
-            .ok()?
-            .get(..count)?;
         let place = KeyPlace {
             epoch: self.epoch,
             offset,
@@ -157,25 +146,43 @@ impl<T: bytemuck::Pod> KeyedStore<T> {
         Some((items, place))
     }
 
-    /// The offset of the entry of hash `hash`, if one is remembered.
-    fn entry_of(&self, hash: u64) -> Option<usize> {
+    /// The slot of hash `hash`: the index of the one naming its entry, with
+    /// that entry's offset, else of the first empty one (`None` before the
+    /// first insert).
+    fn slot_for(&self, hash: u64) -> Option<(usize, Option<usize>)> {
         let mask = self.slots.len().checked_sub(1)?;
         let mut i = hash as usize & mask;
         // At most half the slots are used: an empty one ends the probe.
         for _ in 0..self.slots.len() {
             let slot = *self.slots.get(i)?;
             if slot == 0 {
-                return None;
+                return Some((i, None));
             }
             if slot >> OFFSET_BITS == tag_of(hash) {
                 let offset = offset_in(slot);
                 if self.entries.get(offset) == Some(&hash) {
-                    return Some(offset);
+                    return Some((i, Some(offset)));
                 }
             }
             i = (i + 1) & mask;
         }
         None
+    }
+
+    /// The tag, key and items of the entry at `offset`.
+    fn entry_at(&self, offset: usize) -> Option<(u64, &[u8], &[T])> {
+        let (header, rest) = self.entries.get(offset..)?.split_at_checked(HEADER_WORDS)?;
+        let &[_, tag, lengths] = header else {
+            return None;
+        };
+        let (key_len, count) = ((lengths >> 32) as usize, (lengths & 0xffff_ffff) as usize);
+        let (key_words, rest) = rest.split_at_checked(key_len.div_ceil(8))?;
+        let key = bytemuck::cast_slice::<u64, u8>(key_words).get(..key_len)?;
+        let item_words = rest.get(..(count * std::mem::size_of::<T>()).div_ceil(8))?;
+        let items = bytemuck::try_cast_slice::<u64, T>(item_words)
+            .ok()?
+            .get(..count)?;
+        Some((tag, key, items))
     }
 
     /// Remembers `items` under `key` and `tag` (of hash `hash`), in place
@@ -188,10 +195,9 @@ impl<T: bytemuck::Pod> KeyedStore<T> {
         items: impl ExactSizeIterator<Item = T>,
     ) {
         let count = items.len();
-        let key_words = key.len().div_ceil(8);
-        let item_words = (count * std::mem::size_of::<T>()).div_ceil(8);
-        let words = HEADER_WORDS + key_words + item_words;
         let item_bytes = count * std::mem::size_of::<T>();
+        let key_words = key.len().div_ceil(8);
+        let words = HEADER_WORDS + key_words + item_bytes.div_ceil(8);
         if key.len() > self.max_bytes || item_bytes > self.max_bytes || words > MAX_WORDS {
             // Past the bounds on its own: not remembered.
             return;
@@ -226,19 +232,11 @@ impl<T: bytemuck::Pod> KeyedStore<T> {
         self.item_count += count;
         // The hash's slot: the one of its entry (replaced), else the first
         // empty one.
-        let mask = self.slots.len() - 1;
-        let mut i = hash as usize & mask;
-        for _ in 0..self.slots.len() {
-            let slot = self.slots[i];
-            let same_hash = slot != 0
-                && slot >> OFFSET_BITS == tag_of(hash)
-                && self.entries.get(offset_in(slot)) == Some(&hash);
-            if slot == 0 || same_hash {
-                self.used += usize::from(slot == 0);
-                self.slots[i] = slot_of(hash, offset);
-                return;
+        if let Some((i, replaced)) = self.slot_for(hash) {
+            self.used += usize::from(replaced.is_none());
+            if let Some(slot) = self.slots.get_mut(i) {
+                *slot = slot_of(hash, offset);
             }
-            i = (i + 1) & mask;
         }
     }
 
@@ -273,7 +271,8 @@ impl<T: bytemuck::Pod> KeyedStore<T> {
     #[cfg(test)]
     pub(super) fn live_key_bytes(&self) -> usize {
         self.live_entries()
-            .map(|offset| (self.entries[offset + 2] >> 32) as usize)
+            .filter_map(|offset| self.entry_at(offset))
+            .map(|(_, key, _)| key.len())
             .sum()
     }
 
@@ -300,14 +299,8 @@ impl<T: bytemuck::Pod> KeyedStore<T> {
     where
         T: PartialEq,
     {
-        self.live_entries().all(|offset| {
-            let hash = self.entries[offset];
-            let tag = self.entries[offset + 1] as usize;
-            let key_len = (self.entries[offset + 2] >> 32) as usize;
-            let key_words = &self.entries[offset + HEADER_WORDS..][..key_len.div_ceil(8)];
-            let key = &bytemuck::cast_slice::<u64, u8>(key_words)[..key_len];
-            self.get(hash, tag, key) == Some(items)
-        })
+        self.live_entries()
+            .all(|offset| self.entry_at(offset).map(|(_, _, held)| held) == Some(items))
     }
 }
 
