@@ -43,15 +43,18 @@
 #![deny(missing_docs)]
 
 pub mod accounting;
+mod chunk_matching;
 pub mod correlate;
 pub mod engine;
 mod evtx_input;
 pub mod input;
 mod length_prefixed;
+mod line_numbers;
 mod mapped_lines;
 pub mod members;
 mod partial;
 pub mod pipeline;
+mod prefetch;
 mod raw_scope;
 pub mod read_chunks;
 pub mod reader;

@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 use memmap2::{Mmap, MmapOptions};
 
+use crate::prefetch::prefetch;
 use crate::read_chunks::BOM;
 
 /// Bytes mapped at a time. A line crossing a window's end starts the next
@@ -167,26 +168,64 @@ impl<'f> MappedLines<'f> {
         let Some(bytes) = self.window.as_ref().map(|(map, _)| &map[..]) else {
             return MappedLine::Blank;
         };
-        let with_end = line_end + 1 - from;
-        if with_end > self.max_line_bytes.saturating_add(1) {
-            return MappedLine::TooLong(with_end as u64);
-        }
-        let mut start = from;
-        if first
-            && bytes
-                .get(from..=line_end)
-                .is_some_and(|l| l.starts_with(BOM))
-        {
-            start += BOM.len();
-        }
-        let mut end = line_end;
-        while end > start && bytes.get(end - 1).is_some_and(u8::is_ascii_whitespace) {
-            end -= 1;
-        }
-        if end == start {
-            MappedLine::Blank
-        } else {
-            MappedLine::Line(start, end)
+        cut_line(bytes, from, line_end, first, self.max_line_bytes)
+    }
+
+    /// The next run of whole lines of the current window, from the next
+    /// line to the first line end at least `wanted` bytes on (or the
+    /// window's last line end before that); what [`MappedLines::next`]
+    /// answers when the window holds no line end from there.
+    pub(crate) fn next_run(&mut self, wanted: usize) -> Option<Result<LineRun, MappedLine>> {
+        loop {
+            let Some((map, start)) = &self.window else {
+                let offset = self.next_offset;
+                if offset >= self.len {
+                    return None;
+                }
+                match self.map(offset) {
+                    Ok(map) => {
+                        self.window = Some((Arc::new(map), offset));
+                        self.at = 0;
+                        continue;
+                    }
+                    Err(_) => return Some(Err(MappedLine::Rest(offset))),
+                }
+            };
+            let (bytes, start) = (&map[..], *start);
+            let from = self.at;
+            let rest = bytes.get(from..)?;
+            let probe = wanted.saturating_sub(1).min(rest.len());
+            let ends_at = match memchr::memchr(b'\n', rest.get(probe..).unwrap_or_default()) {
+                Some(i) => Some(probe + i),
+                None => memchr::memrchr(b'\n', rest.get(..probe).unwrap_or_default()),
+            };
+            match ends_at {
+                Some(i) => {
+                    self.at = from + i + 1;
+                    let first = std::mem::take(&mut self.first);
+                    return Some(Ok(LineRun {
+                        start: from,
+                        end: from + i + 1,
+                        first,
+                        max_line_bytes: self.max_line_bytes,
+                    }));
+                }
+                None => {
+                    let offset = start + from as u64;
+                    let window_end = start + bytes.len() as u64;
+                    if offset >= self.len {
+                        return None;
+                    }
+                    if window_end >= self.len {
+                        return Some(Err(MappedLine::Rest(offset)));
+                    }
+                    if from == 0 {
+                        return Some(Err(MappedLine::Unfit(offset)));
+                    }
+                    self.window = None;
+                    self.next_offset = offset;
+                }
+            }
         }
     }
 
@@ -207,5 +246,122 @@ impl<'f> MappedLines<'f> {
                 .populate()
                 .map(self.file)
         }
+    }
+}
+
+/// Whole lines of a window, cut by their chunk's worker rather than by the
+/// reader: `start..end` of the window, `end` just after a line end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LineRun {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    /// The run starts with the file's first line (a byte-order mark there
+    /// is dropped).
+    pub(crate) first: bool,
+    pub(crate) max_line_bytes: usize,
+}
+
+/// How far ahead of the line being cut [`RunLines`] asks for the run's
+/// bytes: a few lines, so that their misses overlap the matching of the
+/// lines before them.
+const PREFETCH_BYTES: usize = 4096;
+
+impl LineRun {
+    /// The lines of the run in `window` (the window it was cut from), in
+    /// order, each cut as [`MappedLines::next`] cuts it.
+    pub(crate) fn lines(self, window: &[u8]) -> RunLines<'_> {
+        let end = self.end.min(window.len());
+        RunLines {
+            window,
+            at: self.start.min(end),
+            end,
+            first: self.first,
+            max_line_bytes: self.max_line_bytes,
+            asked: self.start.min(end),
+        }
+    }
+}
+
+/// The lines of a [`LineRun`]: [`MappedLine::Line`], `Blank` or `TooLong`.
+///
+/// The bytes a few lines on are asked into the cache as the lines are
+/// cut: the run is read here first (the reader only found its end), so
+/// without the hints every line would start with misses to memory.
+pub(crate) struct RunLines<'w> {
+    window: &'w [u8],
+    /// The next line's start.
+    at: usize,
+    end: usize,
+    first: bool,
+    max_line_bytes: usize,
+    /// Bytes before this were asked into the cache.
+    asked: usize,
+}
+
+impl<'w> RunLines<'w> {
+    /// The window the lines' ranges are of.
+    pub(crate) fn window(&self) -> &'w [u8] {
+        self.window
+    }
+
+    /// The longest line the run's input accepts.
+    pub(crate) fn max_line_bytes(&self) -> usize {
+        self.max_line_bytes
+    }
+}
+
+impl Iterator for RunLines<'_> {
+    type Item = MappedLine;
+
+    fn next(&mut self) -> Option<MappedLine> {
+        let from = self.at;
+        let rest = self.window.get(from..self.end)?;
+        let ahead = from.saturating_add(PREFETCH_BYTES).min(self.end);
+        while self.asked < ahead {
+            if let Some(byte) = self.window.get(self.asked) {
+                prefetch(byte);
+            }
+            self.asked += 64;
+        }
+        let Some(i) = memchr::memchr(b'\n', rest) else {
+            // A run ends with a line end; nothing follows the last one.
+            self.at = self.end;
+            return None;
+        };
+        self.at = from + i + 1;
+        let first = std::mem::take(&mut self.first);
+        Some(cut_line(
+            self.window,
+            from,
+            from + i,
+            first,
+            self.max_line_bytes,
+        ))
+    }
+}
+
+/// The line at `from..line_end` of `bytes` (`line_end` the index of its
+/// `\n`), as the buffered reader cuts it.
+fn cut_line(bytes: &[u8], from: usize, line_end: usize, first: bool, max: usize) -> MappedLine {
+    let with_end = line_end + 1 - from;
+    if with_end > max.saturating_add(1) {
+        return MappedLine::TooLong(with_end as u64);
+    }
+    let mut start = from;
+    if first
+        && bytes
+            .get(from..=line_end)
+            .is_some_and(|l| l.starts_with(BOM))
+    {
+        start += BOM.len();
+    }
+    let mut end = line_end;
+    while end > start && bytes.get(end - 1).is_some_and(u8::is_ascii_whitespace) {
+        end -= 1;
+    }
+    if end == start {
+        MappedLine::Blank
+    } else {
+        MappedLine::Line(start, end)
     }
 }

@@ -7,7 +7,7 @@
 //! passed on re-serialised. Channels are bounded, so memory stays flat however
 //! large the input.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 use crossbeam_channel::bounded;
@@ -15,12 +15,18 @@ use hypersigma_compiler::{Evaluation, Profile};
 use serde_json::Value;
 
 use crate::accounting::RejectCounts;
-use crate::correlate::{EventRef, Sighting};
-use crate::engine::{Engine, EngineError, Verdict};
+use crate::chunk_matching::{finish, match_chunk, try_finish, Unnumbered};
+use crate::correlate::Sighting;
+use crate::engine::{Engine, EngineError};
 use crate::input::Position;
-use crate::read_chunks::{located, read_inputs, Chunk, ChunkEvents};
+use crate::line_numbers::LineNumbers;
+use crate::read_chunks::{read_inputs, Chunk, ChunkEvents, ChunkItem};
 
 pub use crate::read_chunks::{ReadOptions, CHUNK_EVENTS};
+
+/// Most chunks a worker holds while their output waits for the line count
+/// of the chunks before them (`chunk_matching.rs`); with more, it waits.
+const MOST_UNNUMBERED: usize = 4;
 
 /// One event handed to the formatter.
 pub struct Detection<'a> {
@@ -107,6 +113,7 @@ where
         scanners.push(engine.scanner()?);
     }
     let format = &format;
+    let numbers = &LineNumbers::default();
     // The channels move into the scope: when the writer stops early (its
     // reader went away), returning drops them, so the workers' and the
     // reader's sends fail and they end instead of waiting for room.
@@ -133,84 +140,51 @@ where
                 .name(format!("hypersigma-worker-{w}"))
                 .spawn_scoped(scope, move || {
                     let fallback = Profile::sysmon();
+                    // Chunks whose output waits for the line count of
+                    // the chunks before them, oldest first: finished as
+                    // soon as that is known, waited for only when too
+                    // many wait or the input ends.
+                    let mut waiting: VecDeque<Box<Unnumbered>> = VecDeque::new();
                     for chunk in rx {
-                        let mut out = Output::default();
-                        for e in &chunk.errors {
-                            match e.kind {
-                                Some(kind) => {
-                                    out.events += 1;
-                                    out.rejected += 1;
-                                    out.rejects.add(kind);
-                                }
-                                None => out.inputs_failed += 1,
-                            }
-                            out.stderr.extend_from_slice(e.message.as_bytes());
-                            out.stderr.push(b'\n');
-                        }
-                        let profile = chunk.profile.as_deref().unwrap_or(&fallback);
-                        out.profile = Some(profile.name.clone());
-                        let remembered_before = scanner.remembered_verdicts();
-                        let candidates_before = scanner.remembered_candidates();
-                        let by_hits_before = scanner.candidates_by_hits();
-                        for (position, raw) in chunk.events.iter() {
-                            out.events += 1;
-                            out.bytes += raw.len() as u64 + 1;
-                            let (verdict, event, candidates) =
-                                scanner.match_event_full(raw, profile);
-                            out.candidates += u64::from(candidates > 0);
-                            out.candidate_rules += candidates as u64;
-                            match (verdict, event) {
-                                (Verdict::Matched(mut rules), Some(event)) if !rules.is_empty() => {
-                                    out.matches += rules.len() as u64;
-                                    let correlations = engine.correlations();
-                                    correlations.sightings(
-                                        &event,
-                                        profile,
-                                        || EventRef::new(&chunk.path, position),
-                                        &rules,
-                                        &mut out.sightings,
-                                    );
-                                    rules.retain(|&r| correlations.reports(r));
-                                    if !rules.is_empty() {
-                                        out.detections += rules.len() as u64;
-                                        let explain = |r: u32| scanner.explain(r, &event, profile);
-                                        let d = Detection {
-                                            path: &chunk.path,
-                                            position,
-                                            event: &event,
-                                            line: raw,
-                                            profile,
-                                            rules: &rules,
-                                            explain: &explain,
-                                        };
-                                        format(&d, &mut out.stdout);
-                                    }
-                                    // The next matched event is written into it.
-                                    scanner.give_back(event);
-                                }
-                                (Verdict::Rejected(reason), _) => {
-                                    out.rejected += 1;
-                                    out.rejects.add(reason.kind);
-                                    out.stderr.extend_from_slice(
-                                        format!(
-                                            "{}: {reason}\n",
-                                            located(&chunk.path, Some(position))
-                                        )
-                                        .as_bytes(),
-                                    );
-                                }
-                                _ => {}
-                            }
-                        }
-                        out.remembered = scanner.remembered_verdicts() - remembered_before;
-                        out.remembered_candidates =
-                            scanner.remembered_candidates() - candidates_before;
-                        out.candidates_by_hits = scanner.candidates_by_hits() - by_hits_before;
+                        let matched =
+                            match_chunk(engine, &mut scanner, numbers, &chunk, format, &fallback);
+                        let seq = chunk.seq;
                         if let Some(events) = chunk.events.recycled() {
                             // The reader may have enough already: then it is dropped.
                             let _ = recycle.try_send(events);
                         }
-                        if tx.send((chunk.seq, out)).is_err() {
+                        let mut done = Vec::new();
+                        while let Some(earlier) = waiting.pop_front() {
+                            let seq = earlier.seq();
+                            if waiting.len() + 1 >= MOST_UNNUMBERED {
+                                done.push((
+                                    seq,
+                                    finish(&mut scanner, numbers, earlier, format, &fallback),
+                                ));
+                                continue;
+                            }
+                            match try_finish(&mut scanner, numbers, earlier, format, &fallback) {
+                                Ok(out) => done.push((seq, out)),
+                                Err(earlier) => {
+                                    waiting.push_front(earlier);
+                                    break;
+                                }
+                            }
+                        }
+                        match matched {
+                            Ok(out) => done.push((seq, out)),
+                            Err(chunk) => waiting.push_back(chunk),
+                        }
+                        for out in done {
+                            if tx.send(out).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    for earlier in waiting {
+                        let seq = earlier.seq();
+                        let out = finish(&mut scanner, numbers, earlier, format, &fallback);
+                        if tx.send((seq, out)).is_err() {
                             return;
                         }
                     }
@@ -270,8 +244,12 @@ pub fn read_only(
         &|chunk| {
             let mut c = count.get();
             c.events += chunk.errors.iter().filter(|e| e.kind.is_some()).count() as u64;
-            for (_, raw) in chunk.events.iter() {
+            // A run's lines are cut here, as its worker would cut them.
+            for item in chunk.events.items() {
                 c.events += 1;
+                let ChunkItem::Event(_, raw) = item else {
+                    continue;
+                };
                 c.bytes += raw.len() as u64 + 1;
                 if parse {
                     let value = serde_json::from_slice::<Value>(raw);
@@ -293,6 +271,7 @@ mod tests {
 
     use super::{read_only, run, Output, ReadOptions};
     use crate::engine::{Engine, EngineOptions};
+    use crate::input::Position;
 
     #[test]
     fn reading_alone_counts_what_a_run_reads() {
@@ -354,5 +333,87 @@ mod tests {
             assert_eq!((parsed.events, parsed.bytes), (alone.events, alone.bytes));
             assert_eq!(parsed.parsed, 4970);
         }
+    }
+
+    #[test]
+    fn every_detection_and_rejection_names_its_line_whatever_the_threads() {
+        // ~9 MB: runs of whole lines cut by the workers, their line
+        // numbers resolved across chunks; detections, invalid lines, too
+        // long and blank lines all through it.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let mut text = String::new();
+        for n in 1..=30_000u64 {
+            let line = match n {
+                _ if n % 701 == 0 => String::new(),
+                _ if n % 997 == 0 => format!("{{\"EventID\":1,\"n\":{n},"),
+                _ if n % 1499 == 0 => format!("{{\"n\":{n},\"pad\":\"{}\"}}", "p".repeat(5000)),
+                _ => format!(
+                    "{{\"EventID\":1,\"Channel\":\"Microsoft-Windows-Sysmon/Operational\",\"Image\":\"C:\\\\{}.exe\",\"n\":{n},\"pad\":\"{}\"}}",
+                    if n % 13 == 0 { "evil" } else { "good" },
+                    "q".repeat((n as usize * 7) % 500)
+                ),
+            };
+            text.push_str(&line);
+            text.push_str(if n % 5 == 0 { "\r\n" } else { "\n" });
+        }
+        std::fs::write(&path, text).unwrap();
+        let inputs = [path];
+        let rule = parse_rule(
+            "title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n    s: {Image|endswith: '\\evil.exe'}\n    condition: s",
+            &CompileOptions::default(),
+        )
+        .unwrap();
+        let engine = Engine::new(vec![rule], EngineOptions::default()).unwrap();
+        let mut outputs = Vec::new();
+        for (threads, mmap) in [(1, true), (2, true), (4, true), (2, false)] {
+            let read = ReadOptions {
+                max_line_bytes: 4000,
+                mmap,
+            };
+            let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+            run(
+                &engine,
+                &inputs,
+                None,
+                read,
+                threads,
+                |d, out| {
+                    let n = d.event["n"].as_u64().unwrap();
+                    // Each event's `n` is its line's number.
+                    assert_eq!(d.position, Position::Line(n));
+                    out.extend(format!("{n}\n").bytes());
+                },
+                |out| {
+                    stdout.extend(out.stdout);
+                    stderr.extend(out.stderr);
+                    true
+                },
+            )
+            .unwrap();
+            let stdout = String::from_utf8(stdout).unwrap();
+            let stderr = String::from_utf8(stderr).unwrap();
+            let detected: Vec<u64> = stdout.lines().map(|l| l.parse().unwrap()).collect();
+            let expected: Vec<u64> = (1..=30_000u64)
+                .filter(|n| n % 13 == 0 && n % 701 != 0 && n % 997 != 0 && n % 1499 != 0)
+                .collect();
+            assert_eq!(detected, expected, "{threads} threads, mmap {mmap}");
+            // Rejections name their lines: the invalid ones and the too
+            // long ones, each once.
+            let mut rejected: Vec<u64> = stderr
+                .lines()
+                .map(|l| {
+                    let (_, rest) = l.split_once(".jsonl:").unwrap();
+                    rest.split(':').next().unwrap().parse().unwrap()
+                })
+                .collect();
+            rejected.sort_unstable();
+            let expected: Vec<u64> = (1..=30_000u64)
+                .filter(|n| n % 701 != 0 && (n % 997 == 0 || n % 1499 == 0))
+                .collect();
+            assert_eq!(rejected, expected, "{threads} threads, mmap {mmap}");
+            outputs.push(stdout);
+        }
+        assert!(outputs.windows(2).all(|w| w[0] == w[1]));
     }
 }

@@ -9,6 +9,15 @@
 //! dropped.
 //! Other formats (EVTX, arrays, concatenated JSON, compressed inputs) go
 //! through [`input::open`] and are passed on re-serialised.
+//!
+//! Once a mapped file's profile is known, the reader no longer cuts its
+//! lines: it sends runs of about [`CHUNK_BYTES`] of whole lines (finding
+//! only where each run ends), and each run's worker cuts and counts its
+//! lines as it matches them (`ChunkEvents::items`). The bytes are then
+//! read once, by the worker, instead of first by the reader and again by a
+//! worker on another core. What the reader does not count it cannot
+//! number: a chunk's positions are numbered from its start, and
+//! `line_numbers.rs` tells a chunk's worker how many lines precede it.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -21,7 +30,8 @@ use serde_json::Value;
 
 use crate::accounting::RejectKind;
 use crate::input::{self, OpenError, Position};
-use crate::mapped_lines::{MappedLine, MappedLines, WINDOW_BYTES};
+use crate::line_numbers::FirstLine;
+use crate::mapped_lines::{LineRun, MappedLine, MappedLines, RunLines, WINDOW_BYTES};
 
 /// Most events per chunk.
 pub const CHUNK_EVENTS: usize = 2048;
@@ -57,7 +67,31 @@ pub(crate) struct ChunkError {
     /// `Some`: a line or record (counted as read and rejected); `None`: an
     /// input that could not be opened or ended in a read error.
     pub(crate) kind: Option<RejectKind>,
+    /// Where: a line's number in the chunk (see [`Chunk::first_line`]) or a
+    /// record; `None` when `message` names its place itself.
+    pub(crate) at: Option<Position>,
+    /// What, said after the input and `at`.
     pub(crate) message: String,
+}
+
+/// A line of the error output: `path:line: message` (the line numbered
+/// after `base`, what [`crate::line_numbers`] says precede its chunk), or
+/// `message` alone without a position.
+pub(crate) fn note_text(path: &Path, base: u64, at: Option<Position>, message: &str) -> String {
+    match at {
+        Some(at) => format!("{}: {message}", located(path, Some(numbered(at, base)))),
+        None => message.to_owned(),
+    }
+}
+
+/// A position within a chunk as a position in its input: lines are
+/// numbered from the chunk's start, after `base` lines; records keep their
+/// ids.
+pub(crate) fn numbered(at: Position, base: u64) -> Position {
+    match at {
+        Position::Line(line) => Position::Line(base + line),
+        record => record,
+    }
 }
 
 pub(crate) struct Chunk {
@@ -66,6 +100,9 @@ pub(crate) struct Chunk {
     pub(crate) profile: Option<Arc<Profile>>,
     pub(crate) events: ChunkEvents,
     pub(crate) errors: Vec<ChunkError>,
+    /// How many lines of the input precede the chunk's, when the reader
+    /// knows; its positions are numbered from its own start.
+    pub(crate) first_line: FirstLine,
 }
 
 /// Largest event buffer handed back for reuse: a chunk that held a very
@@ -82,6 +119,75 @@ pub(crate) struct ChunkEvents {
     /// The window the events lie in, when they are mapped (`bytes` unused).
     mapped: Option<Arc<Mmap>>,
     spans: Vec<(Position, usize, usize)>,
+    /// Lines of the window (`mapped`) that the chunk's worker cuts, instead
+    /// of `spans`.
+    run: Option<LineRun>,
+    /// Lines the reader counted into the chunk (events, blank and too long
+    /// ones); a run's are counted as it is cut.
+    lines: u64,
+}
+
+/// An item of a chunk, its position numbered from the chunk's start.
+pub(crate) enum ChunkItem<'a> {
+    /// An event's raw bytes.
+    Event(Position, &'a [u8]),
+    /// A line of this many bytes, longer than `max` (a run's, cut by its
+    /// worker).
+    TooLong {
+        at: Position,
+        bytes: u64,
+        max: usize,
+    },
+}
+
+/// A chunk's items in input order ([`ChunkEvents::items`]).
+pub(crate) struct ChunkItems<'a> {
+    data: &'a [u8],
+    spans: std::slice::Iter<'a, (Position, usize, usize)>,
+    run: Option<RunLines<'a>>,
+    lines: u64,
+}
+
+impl ChunkItems<'_> {
+    /// The lines the chunk holds (events, blank and too long ones): all of
+    /// them once the items are all taken.
+    pub(crate) fn lines(&self) -> u64 {
+        self.lines
+    }
+}
+
+impl<'a> Iterator for ChunkItems<'a> {
+    type Item = ChunkItem<'a>;
+
+    fn next(&mut self) -> Option<ChunkItem<'a>> {
+        let Some(run) = &mut self.run else {
+            return self.spans.next().map(|&(position, start, end)| {
+                ChunkItem::Event(position, self.data.get(start..end).unwrap_or_default())
+            });
+        };
+        loop {
+            let cut = run.next()?;
+            self.lines += 1;
+            let at = Position::Line(self.lines);
+            match cut {
+                MappedLine::Line(start, end) => {
+                    let window = run.window();
+                    return Some(ChunkItem::Event(
+                        at,
+                        window.get(start..end).unwrap_or_default(),
+                    ));
+                }
+                MappedLine::TooLong(bytes) => {
+                    return Some(ChunkItem::TooLong {
+                        at,
+                        bytes,
+                        max: run.max_line_bytes(),
+                    })
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 impl ChunkEvents {
@@ -93,12 +199,16 @@ impl ChunkEvents {
         }
     }
 
-    /// The events in input order, with their positions.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (Position, &[u8])> + '_ {
+    /// The events in input order, with their positions; a run's lines cut
+    /// as they are taken.
+    pub(crate) fn items(&self) -> ChunkItems<'_> {
         let data = self.data();
-        self.spans.iter().map(move |&(position, start, end)| {
-            (position, data.get(start..end).unwrap_or_default())
-        })
+        ChunkItems {
+            data,
+            spans: self.spans.iter(),
+            run: self.run.map(|run| run.lines(data)),
+            lines: if self.run.is_some() { 0 } else { self.lines },
+        }
     }
 
     /// Bytes from the first event's start to the last one's end.
@@ -122,6 +232,8 @@ impl ChunkEvents {
         self.bytes.clear();
         self.mapped = None;
         self.spans.clear();
+        self.run = None;
+        self.lines = 0;
         Some(self)
     }
 
@@ -132,6 +244,11 @@ impl ChunkEvents {
             .and_then(|&(_, start, end)| self.data().get(start..end))
             .unwrap_or_default()
     }
+}
+
+/// What is said of a line longer than the maximum.
+pub(crate) fn too_long_message(bytes: u64, max_line_bytes: usize) -> String {
+    format!("line of {bytes} bytes, longer than the maximum of {max_line_bytes} (skipped)")
 }
 
 pub(crate) fn located(path: &Path, position: Option<Position>) -> String {
@@ -149,6 +266,9 @@ struct Chunker<'s> {
     profile: Option<Arc<Profile>>,
     /// The chunk being filled.
     chunk: Chunk,
+    /// Lines of the input before the chunk being filled; `None` once a run
+    /// was sent (its lines are counted by its worker).
+    lines_before: Option<u64>,
     send: &'s dyn Fn(Chunk) -> bool,
     recycled: &'s dyn Fn() -> Option<ChunkEvents>,
 }
@@ -167,11 +287,13 @@ impl<'s> Chunker<'s> {
             profile: profile.clone(),
             events: recycled().unwrap_or_default(),
             errors: Vec::new(),
+            first_line: FirstLine::After(0),
         };
         Chunker {
             path,
             profile,
             chunk,
+            lines_before: Some(0),
             send,
             recycled,
         }
@@ -179,14 +301,40 @@ impl<'s> Chunker<'s> {
 
     /// Sends the chunk and starts the next; false when the receiver is gone.
     fn flush(&mut self) -> bool {
+        let events = &self.chunk.events;
+        self.lines_before = match self.lines_before {
+            Some(before) if events.run.is_none() => Some(before + events.lines),
+            _ => None,
+        };
         let next = Chunk {
             seq: self.chunk.seq + 1,
             path: self.path.clone(),
             profile: self.profile.clone(),
             events: (self.recycled)().unwrap_or_default(),
             errors: Vec::new(),
+            first_line: self
+                .lines_before
+                .map_or(FirstLine::AfterPrevious, FirstLine::After),
         };
         (self.send)(std::mem::replace(&mut self.chunk, next))
+    }
+
+    /// The next line's position in the chunk, counted.
+    fn next_line(&mut self) -> Position {
+        self.chunk.events.lines += 1;
+        Position::Line(self.chunk.events.lines)
+    }
+
+    /// Sends a run of whole lines of a mapped window as a chunk of its own,
+    /// after the chunk being filled when it holds anything.
+    fn push_run(&mut self, window: &Arc<Mmap>, run: LineRun) -> bool {
+        let holds = &self.chunk;
+        if (holds.events.lines > 0 || !holds.errors.is_empty()) && !self.flush() {
+            return false;
+        }
+        self.chunk.events.mapped = Some(window.clone());
+        self.chunk.events.run = Some(run);
+        self.flush()
     }
 
     /// The buffer the next event's bytes are appended to: the chunk's own
@@ -207,14 +355,10 @@ impl<'s> Chunker<'s> {
         Some(bytes)
     }
 
-    /// Records the event at `start..end` of a mapped window; a chunk
-    /// holding events of another buffer is sent first.
-    fn push_mapped(
-        &mut self,
-        window: &Arc<Mmap>,
-        position: Position,
-        (start, end): (usize, usize),
-    ) -> bool {
+    /// Counts the next line and records it, the event at `start..end` of a
+    /// mapped window; a chunk holding events of another buffer is sent
+    /// first (the line is then the next chunk's).
+    fn push_mapped(&mut self, window: &Arc<Mmap>, (start, end): (usize, usize)) -> bool {
         let events = &self.chunk.events;
         let same = events
             .mapped
@@ -226,7 +370,8 @@ impl<'s> Chunker<'s> {
             }
             self.chunk.events.mapped = Some(window.clone());
         }
-        self.push(position, (start, end))
+        let at = self.next_line();
+        self.push(at, (start, end))
     }
 
     /// Records the event at `start..end` of the chunk's buffer (its own,
@@ -250,14 +395,13 @@ impl<'s> Chunker<'s> {
         self.chunk.errors.push(error);
     }
 
-    fn too_long(&mut self, line: u64, bytes: u64, max_line_bytes: usize) {
-        let message = format!(
-            "{}: line of {bytes} bytes, longer than the maximum of {max_line_bytes} (skipped)",
-            located(&self.path, Some(Position::Line(line))),
-        );
+    /// Counts the next line, too long, as rejected.
+    fn too_long(&mut self, bytes: u64, max_line_bytes: usize) {
+        let at = self.next_line();
         self.error(ChunkError {
             kind: Some(RejectKind::LineTooLong),
-            message,
+            at: Some(at),
+            message: too_long_message(bytes, max_line_bytes),
         });
     }
 }
@@ -292,6 +436,7 @@ fn read_windowed(
             Err(e) => {
                 chunker.error(ChunkError {
                     kind: None,
+                    at: None,
                     message: e.to_string(),
                 });
                 true
@@ -316,7 +461,6 @@ fn read_lines(
     chunker: &mut Chunker,
 ) -> bool {
     let max = options.max_line_bytes;
-    let mut line = 0u64;
     let mut rest_from = 0u64;
     if let Some(mut lines) = options
         .mmap
@@ -324,31 +468,48 @@ fn read_lines(
         .flatten()
     {
         loop {
-            match lines.next() {
+            // Runs once the profile is known; until then the reader cuts
+            // the lines, to detect it from the first event.
+            let next = if chunker.profile.is_some() {
+                match lines.next_run(CHUNK_BYTES) {
+                    None => None,
+                    Some(Ok(run)) => {
+                        let Some(window) = lines.window().cloned() else {
+                            continue;
+                        };
+                        if !chunker.push_run(&window, run) {
+                            return false;
+                        }
+                        continue;
+                    }
+                    Some(Err(line)) => Some(line),
+                }
+            } else {
+                lines.next()
+            };
+            match next {
                 None => return true,
                 Some(MappedLine::Line(start, end)) => {
-                    line += 1;
                     let Some(window) = lines.window() else {
                         continue;
                     };
-                    if !chunker.push_mapped(window, Position::Line(line), (start, end)) {
+                    if !chunker.push_mapped(window, (start, end)) {
                         return false;
                     }
                 }
-                Some(MappedLine::Blank) => line += 1,
-                Some(MappedLine::TooLong(bytes)) => {
-                    line += 1;
-                    chunker.too_long(line, bytes, max);
+                Some(MappedLine::Blank) => {
+                    chunker.next_line();
                 }
+                Some(MappedLine::TooLong(bytes)) => chunker.too_long(bytes, max),
                 Some(MappedLine::Unfit(offset)) => {
                     let mut reader = match lines_from(file, offset, 64 << 10, max) {
                         Ok(reader) => reader,
                         Err(e) => {
-                            read_error(chunker, line + 1, &e);
+                            read_error(chunker, &e);
                             return true;
                         }
                     };
-                    match read_buffered(&mut reader, Some(1), &mut line, chunker) {
+                    match read_buffered(&mut reader, Some(1), chunker) {
                         // Nothing read: the file ended there (it shrank).
                         Buffered::Read if reader.consumed == 0 => return true,
                         Buffered::Read => lines.resume_at(offset + reader.consumed),
@@ -366,14 +527,11 @@ fn read_lines(
     let mut reader = match lines_from(file, rest_from, 1 << 20, max) {
         Ok(reader) => reader,
         Err(e) => {
-            read_error(chunker, line + 1, &e);
+            read_error(chunker, &e);
             return true;
         }
     };
-    !matches!(
-        read_buffered(&mut reader, None, &mut line, chunker),
-        Buffered::Stopped
-    )
+    !matches!(read_buffered(&mut reader, None, chunker), Buffered::Stopped)
 }
 
 /// The lines of `file` from `offset` through a buffer of `capacity` bytes,
@@ -404,11 +562,10 @@ enum Buffered {
 }
 
 /// Reads `limit` lines (all with `None`) through the buffered reader into
-/// chunks, numbering them after `line`.
+/// chunks.
 fn read_buffered<R: BufRead>(
     lines: &mut LineReader<R>,
     limit: Option<usize>,
-    line: &mut u64,
     chunker: &mut Chunker,
 ) -> Buffered {
     let mut read = 0usize;
@@ -420,17 +577,19 @@ fn read_buffered<R: BufRead>(
         let Some(next) = lines.next_into(bytes) else {
             break;
         };
-        *line += 1;
         match next {
             Ok(RawLine::Line(start, end)) => {
-                if !chunker.push(Position::Line(*line), (start, end)) {
+                let at = chunker.next_line();
+                if !chunker.push(at, (start, end)) {
                     return Buffered::Stopped;
                 }
             }
-            Ok(RawLine::Blank) => {}
-            Ok(RawLine::TooLong(bytes)) => chunker.too_long(*line, bytes, lines.max),
+            Ok(RawLine::Blank) => {
+                chunker.next_line();
+            }
+            Ok(RawLine::TooLong(bytes)) => chunker.too_long(bytes, lines.max),
             Err(e) => {
-                read_error(chunker, *line, &e);
+                read_error(chunker, &e);
                 return Buffered::Failed;
             }
         }
@@ -438,15 +597,13 @@ fn read_buffered<R: BufRead>(
     Buffered::Read
 }
 
-/// Records a read error at `line`, which ends the input.
-fn read_error(chunker: &mut Chunker, line: u64, e: &std::io::Error) {
-    let message = format!(
-        "{}: read error, the rest of the input is lost: {e}",
-        located(&chunker.path, Some(Position::Line(line)))
-    );
+/// Records a read error at the next line, which ends the input.
+fn read_error(chunker: &mut Chunker, e: &std::io::Error) {
+    let at = Position::Line(chunker.chunk.events.lines + 1);
     chunker.error(ChunkError {
         kind: None,
-        message,
+        at: Some(at),
+        message: format!("read error, the rest of the input is lost: {e}"),
     });
 }
 
@@ -470,10 +627,16 @@ fn read_events(events: input::Events, chunker: &mut Chunker) -> bool {
                 }
             }
             Err(r) => {
-                let message = format!("{}: {}", located(&chunker.path, r.position), r.reason);
+                // These inputs' positions are their own (their chunks'
+                // lines are numbered after none).
+                let message = match r.position {
+                    Some(_) => r.reason.to_string(),
+                    None => format!("{}: {}", located(&chunker.path, None), r.reason),
+                };
                 chunker.error(ChunkError {
                     // A read error ends the input: it is not one line's fault.
                     kind: (r.kind != RejectKind::ReadError).then_some(r.kind),
+                    at: r.position,
                     message,
                 });
             }

@@ -42,6 +42,7 @@ use hypersigma_compiler::eval::TextChars;
 use super::remembered::KeyPlace;
 use super::verdict_memo::{push_results, DecidedTests};
 use super::Scanner;
+use crate::prefetch::prefetch;
 use crate::strict_json::TopMember;
 
 /// Links kept per scanner.
@@ -189,19 +190,6 @@ fn results_of(
         push_results(out, value, &fold.decided, (&mut *text, &mut *chars))?;
     }
     Some(())
-}
-
-/// Asks the cache line at `at` into the cache (a hint: nothing is read).
-#[inline(always)]
-fn prefetch(at: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint that reads nothing and faults on no
-    // address; SSE is part of every x86-64 processor.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = at;
 }
 
 fn slot_of(place: KeyPlace) -> usize {
