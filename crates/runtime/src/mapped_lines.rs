@@ -14,6 +14,14 @@
 //! pages add to the resident memory is the windows of the chunks in flight,
 //! whatever the file's size.
 //!
+//! Once the file's profile is known, the reader takes runs of whole lines
+//! instead ([`MappedLines::next_run`]: it reads only around each run's
+//! end), and the run's worker cuts them ([`LineRun::lines`]), as
+//! [`MappedLines::next`] would, asking the bytes a few lines ahead into the
+//! cache: reading every byte in the reader cost it 100-140 ns an event, and
+//! the worker then read each line again from the reader's core (BENCHMARKS.md,
+//! "fast path v58").
+//!
 //! Lines are cut exactly as the buffered reader cuts them (the same ranges,
 //! line numbers, blank and too long lines, the byte-order mark of the first
 //! line): `read_chunks`' tests compare both readers over random inputs.

@@ -223,8 +223,9 @@ pub struct ReadCount {
 }
 
 /// Reads every input as [`run`]'s reader does (raw lines cut into chunks
-/// of reused buffers; other formats parsed and re-serialised), on this
-/// thread, matching nothing: the read-and-split floor of a run over the
+/// of reused buffers, runs of a mapped file's lines cut as its workers cut
+/// them; other formats parsed and re-serialised), on this thread, matching
+/// nothing: the read-and-split floor of a run over the
 /// same inputs. With `parse`, each event is also parsed with serde_json
 /// (the parse floor).
 pub fn read_only(
