@@ -11,8 +11,11 @@
 //! [`Unnumbered`] and its worker goes on with the next chunk, finishing
 //! this one after it ([`finish`]), rather than waiting idle. (Waiting at
 //! the end of each chunk idled the two workers of a two-thread run 7 % of
-//! the time.) More than [`MOST_HELD`] detections in a chunk wait for the
-//! base at once instead of being held.
+//! the time.) A chunk holding [`MOST_HELD`] items waits for its base
+//! instead of holding more.
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use hypersigma_compiler::Profile;
 use serde_json::Value;
@@ -24,15 +27,13 @@ use crate::input::Position;
 use crate::line_numbers::{FirstLine, LineNumbers};
 use crate::pipeline::{Detection, Output};
 use crate::read_chunks::{note_text, numbered, too_long_message, Chunk, ChunkItem};
-use std::path::PathBuf;
-use std::sync::Arc;
 
-/// Most detections a chunk holds while its lines' numbers are unknown;
-/// the next one waits for them.
+/// Most items (detections, error lines) a chunk holds while its lines'
+/// numbers are unknown; the next one waits for them.
 const MOST_HELD: usize = 256;
 
 /// Output that waits for the chunk's first line number.
-pub(crate) enum Held {
+enum Held {
     /// A line for the error output: `path:line: message`, or `message`
     /// alone without a position.
     Note {
@@ -185,6 +186,54 @@ where
     }
 }
 
+/// A chunk's output as it is matched: written at once when the chunk's
+/// base is known, else held in order.
+struct ChunkOutput<'a, 'e, 'n, F> {
+    w: Writer<'a, 'e, F>,
+    out: Output,
+    held: Vec<Held>,
+    numbering: Numbering<'n>,
+}
+
+impl<F> ChunkOutput<'_, '_, '_, F>
+where
+    F: Fn(&Detection<'_>, &mut Vec<u8>) + Sync,
+{
+    /// The chunk's base for the next item: asked (waiting) and what was
+    /// held written when [`MOST_HELD`] items are held already.
+    fn base_for_next(&mut self) -> Option<u64> {
+        if self.numbering.base.is_none() && self.held.len() >= MOST_HELD {
+            let base = self.numbering.base();
+            self.w.release(&mut self.out, &mut self.held, base);
+        }
+        self.numbering.base
+    }
+
+    /// A line of the error output (its position in the chunk).
+    fn note(&mut self, at: Option<Position>, message: String) {
+        match self.base_for_next() {
+            Some(base) => self.w.note(&mut self.out, base, at, &message),
+            None => self.held.push(Held::Note { at, message }),
+        }
+    }
+
+    /// A detection of `rules` on `event`, read from `line` (its position in
+    /// the chunk).
+    fn detection(&mut self, at: Position, line: &[u8], rules: Vec<u32>, event: Value) {
+        match self.base_for_next() {
+            Some(base) => self
+                .w
+                .detection(&mut self.out, numbered(at, base), line, &rules, event),
+            None => self.held.push(Held::Detection {
+                at,
+                line: line.to_vec(),
+                rules,
+                event,
+            }),
+        }
+    }
+}
+
 /// Matches one chunk's events with `scanner`, formatting detections with
 /// `format`; `numbers` is the pipeline's, shared by its workers. The
 /// output, every position numbered in its input; or the chunk, if its
@@ -200,124 +249,98 @@ pub(crate) fn match_chunk<F>(
 where
     F: Fn(&Detection<'_>, &mut Vec<u8>) + Sync,
 {
-    let mut out = Output::default();
-    let mut numbering = Numbering {
-        numbers,
-        seq: chunk.seq,
-        first: chunk.first_line,
-        base: match chunk.first_line {
-            FirstLine::After(lines) => Some(lines),
-            FirstLine::AfterPrevious => None,
-        },
-        lines: 0,
-        keep_base: false,
-    };
-    let mut held: Vec<Held> = Vec::new();
     let profile = chunk.profile.as_deref().unwrap_or(fallback);
-    out.profile = Some(profile.name.clone());
     let remembered_before = scanner.remembered_verdicts();
     let candidates_before = scanner.remembered_candidates();
     let by_hits_before = scanner.candidates_by_hits();
-    let mut w = Writer {
-        scanner,
-        format,
-        path: &chunk.path,
-        profile,
-    };
-    let note = |w: &Writer<'_, '_, F>,
-                out: &mut Output,
-                held: &mut Vec<Held>,
-                base,
-                at,
-                message: String| match base {
-        Some(base) => w.note(out, base, at, &message),
-        None => held.push(Held::Note { at, message }),
+    let mut o = ChunkOutput {
+        w: Writer {
+            scanner,
+            format,
+            path: &chunk.path,
+            profile,
+        },
+        out: Output {
+            profile: Some(profile.name.clone()),
+            ..Output::default()
+        },
+        held: Vec::new(),
+        numbering: Numbering {
+            numbers,
+            seq: chunk.seq,
+            first: chunk.first_line,
+            base: match chunk.first_line {
+                FirstLine::After(lines) => Some(lines),
+                FirstLine::AfterPrevious => None,
+            },
+            lines: 0,
+            keep_base: false,
+        },
     };
     for e in &chunk.errors {
         match e.kind {
             Some(kind) => {
-                out.events += 1;
-                out.rejected += 1;
-                out.rejects.add(kind);
+                o.out.events += 1;
+                o.out.rejected += 1;
+                o.out.rejects.add(kind);
             }
-            None => out.inputs_failed += 1,
+            None => o.out.inputs_failed += 1,
         }
-        note(
-            &w,
-            &mut out,
-            &mut held,
-            numbering.base,
-            e.at,
-            e.message.clone(),
-        );
+        o.note(e.at, e.message.clone());
     }
     let mut items = chunk.events.items();
     for item in items.by_ref() {
         let (at, raw) = match item {
             ChunkItem::Event(at, raw) => (at, raw),
             ChunkItem::TooLong { at, bytes, max } => {
-                out.events += 1;
-                out.rejected += 1;
-                out.rejects.add(RejectKind::LineTooLong);
-                let message = too_long_message(bytes, max);
-                note(&w, &mut out, &mut held, numbering.base, Some(at), message);
+                o.out.events += 1;
+                o.out.rejected += 1;
+                o.out.rejects.add(RejectKind::LineTooLong);
+                o.note(Some(at), too_long_message(bytes, max));
                 continue;
             }
         };
-        out.events += 1;
-        out.bytes += raw.len() as u64 + 1;
-        let (verdict, event, candidates) = w.scanner.match_event_full(raw, profile);
-        out.candidates += u64::from(candidates > 0);
-        out.candidate_rules += candidates as u64;
+        o.out.events += 1;
+        o.out.bytes += raw.len() as u64 + 1;
+        let (verdict, event, candidates) = o.w.scanner.match_event_full(raw, profile);
+        o.out.candidates += u64::from(candidates > 0);
+        o.out.candidate_rules += candidates as u64;
         match (verdict, event) {
             (Verdict::Matched(mut rules), Some(event)) if !rules.is_empty() => {
-                out.matches += rules.len() as u64;
+                o.out.matches += rules.len() as u64;
                 let correlations = engine.correlations();
                 // Numbered from the chunk's start while its base is
                 // unknown: `release` numbers them in the input.
-                let sighted_at = numbering.base.map_or(at, |base| numbered(at, base));
+                let sighted_at = o.numbering.base.map_or(at, |base| numbered(at, base));
                 correlations.sightings(
                     &event,
                     profile,
                     || EventRef::new(&chunk.path, sighted_at),
                     &rules,
-                    &mut out.sightings,
+                    &mut o.out.sightings,
                 );
                 rules.retain(|&r| correlations.reports(r));
                 if rules.is_empty() {
-                    w.scanner.give_back(event);
+                    o.w.scanner.give_back(event);
                     continue;
                 }
-                out.detections += rules.len() as u64;
-                if numbering.base.is_none() && held.len() >= MOST_HELD {
-                    let base = numbering.base();
-                    w.release(&mut out, &mut held, base);
-                }
-                match numbering.base {
-                    Some(base) => w.detection(&mut out, numbered(at, base), raw, &rules, event),
-                    None => held.push(Held::Detection {
-                        at,
-                        line: raw.to_vec(),
-                        rules,
-                        event,
-                    }),
-                }
+                o.out.detections += rules.len() as u64;
+                o.detection(at, raw, rules, event);
             }
             (Verdict::Rejected(reason), _) => {
-                out.rejected += 1;
-                out.rejects.add(reason.kind);
-                note(
-                    &w,
-                    &mut out,
-                    &mut held,
-                    numbering.base,
-                    Some(at),
-                    reason.to_string(),
-                );
+                o.out.rejected += 1;
+                o.out.rejects.add(reason.kind);
+                o.note(Some(at), reason.to_string());
             }
             _ => {}
         }
     }
+    let ChunkOutput {
+        w,
+        mut out,
+        held,
+        mut numbering,
+    } = o;
     numbering.lines = items.lines();
     out.remembered = w.scanner.remembered_verdicts() - remembered_before;
     out.remembered_candidates = w.scanner.remembered_candidates() - candidates_before;

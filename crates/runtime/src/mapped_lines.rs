@@ -124,48 +124,9 @@ impl<'f> MappedLines<'f> {
     /// The next line; `None` after the file's last line end when nothing
     /// follows it.
     pub(crate) fn next(&mut self) -> Option<MappedLine> {
-        loop {
-            let Some((map, start)) = &self.window else {
-                let offset = self.next_offset;
-                if offset >= self.len {
-                    return None;
-                }
-                match self.map(offset) {
-                    Ok(map) => {
-                        self.window = Some((Arc::new(map), offset));
-                        self.at = 0;
-                        continue;
-                    }
-                    Err(_) => return Some(MappedLine::Rest(offset)),
-                }
-            };
-            let (bytes, start) = (&map[..], *start);
-            let from = self.at;
-            let rest = bytes.get(from..)?;
-            match memchr::memchr(b'\n', rest) {
-                Some(i) => {
-                    let line_end = from + i;
-                    self.at = line_end + 1;
-                    return Some(self.cut(from, line_end));
-                }
-                None => {
-                    let offset = start + from as u64;
-                    let window_end = start + bytes.len() as u64;
-                    if offset >= self.len {
-                        return None;
-                    }
-                    if window_end >= self.len {
-                        return Some(MappedLine::Rest(offset));
-                    }
-                    if from == 0 {
-                        return Some(MappedLine::Unfit(offset));
-                    }
-                    // The line goes on past the window: the next one starts
-                    // with it.
-                    self.window = None;
-                    self.next_offset = offset;
-                }
-            }
+        match self.step(|rest| memchr::memchr(b'\n', rest))? {
+            Ok((from, line_end)) => Some(self.cut(from, line_end)),
+            Err(other) => Some(other),
         }
     }
 
@@ -184,6 +145,30 @@ impl<'f> MappedLines<'f> {
     /// window's last line end before that); what [`MappedLines::next`]
     /// answers when the window holds no line end from there.
     pub(crate) fn next_run(&mut self, wanted: usize) -> Option<Result<LineRun, MappedLine>> {
+        let run_end = |rest: &[u8]| {
+            let probe = wanted.saturating_sub(1).min(rest.len());
+            match memchr::memchr(b'\n', rest.get(probe..).unwrap_or_default()) {
+                Some(i) => Some(probe + i),
+                None => memchr::memrchr(b'\n', rest.get(..probe).unwrap_or_default()),
+            }
+        };
+        Some(self.step(run_end)?.map(|(from, last_end)| LineRun {
+            start: from,
+            end: last_end + 1,
+            first: std::mem::take(&mut self.first),
+            max_line_bytes: self.max_line_bytes,
+        }))
+    }
+
+    /// From the next line to the line end `line_end` finds in the rest of
+    /// the window (the range in the window, the line end's index; mapping
+    /// windows as needed), or what lies there when the window holds none:
+    /// the rest of the file for the buffered reader, or a line longer than
+    /// a window. `None` after the file's last line end.
+    fn step(
+        &mut self,
+        line_end: impl Fn(&[u8]) -> Option<usize>,
+    ) -> Option<Result<(usize, usize), MappedLine>> {
         loop {
             let Some((map, start)) = &self.window else {
                 let offset = self.next_offset;
@@ -202,38 +187,24 @@ impl<'f> MappedLines<'f> {
             let (bytes, start) = (&map[..], *start);
             let from = self.at;
             let rest = bytes.get(from..)?;
-            let probe = wanted.saturating_sub(1).min(rest.len());
-            let ends_at = match memchr::memchr(b'\n', rest.get(probe..).unwrap_or_default()) {
-                Some(i) => Some(probe + i),
-                None => memchr::memrchr(b'\n', rest.get(..probe).unwrap_or_default()),
-            };
-            match ends_at {
-                Some(i) => {
-                    self.at = from + i + 1;
-                    let first = std::mem::take(&mut self.first);
-                    return Some(Ok(LineRun {
-                        start: from,
-                        end: from + i + 1,
-                        first,
-                        max_line_bytes: self.max_line_bytes,
-                    }));
-                }
-                None => {
-                    let offset = start + from as u64;
-                    let window_end = start + bytes.len() as u64;
-                    if offset >= self.len {
-                        return None;
-                    }
-                    if window_end >= self.len {
-                        return Some(Err(MappedLine::Rest(offset)));
-                    }
-                    if from == 0 {
-                        return Some(Err(MappedLine::Unfit(offset)));
-                    }
-                    self.window = None;
-                    self.next_offset = offset;
-                }
+            if let Some(i) = line_end(rest) {
+                self.at = from + i + 1;
+                return Some(Ok((from, from + i)));
             }
+            let offset = start + from as u64;
+            let window_end = start + bytes.len() as u64;
+            if offset >= self.len {
+                return None;
+            }
+            if window_end >= self.len {
+                return Some(Err(MappedLine::Rest(offset)));
+            }
+            if from == 0 {
+                return Some(Err(MappedLine::Unfit(offset)));
+            }
+            // The line goes on past the window: the next one starts with it.
+            self.window = None;
+            self.next_offset = offset;
         }
     }
 
