@@ -269,6 +269,9 @@ struct Chunker<'s> {
     /// Lines of the input before the chunk being filled; `None` once a run
     /// was sent (its lines are counted by its worker).
     lines_before: Option<u64>,
+    /// Bytes and count of the events the reader cut itself (the first
+    /// lines of a mapped file): what sizes its runs.
+    cut: (u64, u64),
     send: &'s dyn Fn(Chunk) -> bool,
     recycled: &'s dyn Fn() -> Option<ChunkEvents>,
 }
@@ -294,6 +297,7 @@ impl<'s> Chunker<'s> {
             profile,
             chunk,
             lines_before: Some(0),
+            cut: (0, 0),
             send,
             recycled,
         }
@@ -370,8 +374,23 @@ impl<'s> Chunker<'s> {
             }
             self.chunk.events.mapped = Some(window.clone());
         }
+        self.cut.0 += (end - start + 1) as u64;
+        self.cut.1 += 1;
         let at = self.next_line();
         self.push(at, (start, end))
+    }
+
+    /// How many bytes a run should hold: about [`CHUNK_EVENTS`] lines as
+    /// long as those the reader cut, between 64 KiB and [`CHUNK_BYTES`].
+    /// (The reader does not count a run's lines: sized by bytes alone, a
+    /// run of short lines would hold many times the events of a chunk,
+    /// and its output with them.)
+    fn run_bytes(&self) -> usize {
+        let (bytes, lines) = self.cut;
+        let per_line = bytes.checked_div(lines).unwrap_or(u64::MAX) as usize;
+        per_line
+            .saturating_mul(CHUNK_EVENTS)
+            .clamp(64 << 10, CHUNK_BYTES)
     }
 
     /// Records the event at `start..end` of the chunk's buffer (its own,
@@ -471,7 +490,7 @@ fn read_lines(
             // Runs once the profile is known; until then the reader cuts
             // the lines, to detect it from the first event.
             let next = if chunker.profile.is_some() {
-                match lines.next_run(CHUNK_BYTES) {
+                match lines.next_run(chunker.run_bytes()) {
                     None => None,
                     Some(Ok(run)) => {
                         let Some(window) = lines.window().cloned() else {

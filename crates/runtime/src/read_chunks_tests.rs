@@ -264,3 +264,41 @@ fn an_empty_file_and_a_file_without_line_ends_read_alike() {
         );
     }
 }
+
+#[test]
+fn runs_of_short_lines_hold_about_a_chunk_of_events() {
+    // 100,000 lines of 41 bytes: sized by bytes alone, a 1 MiB run would
+    // hold ~25,000 of them.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    let text: String = (0..100_000u64)
+        .map(|n| format!("{{\"EventID\":1,\"n\":\"{n:020}\"}}\n"))
+        .collect();
+    assert!(text.lines().all(|l| l.len() == 40));
+    std::fs::write(&path, text).unwrap();
+    let runs = std::cell::RefCell::new(Vec::new());
+    read_inputs(
+        std::slice::from_ref(&path),
+        None,
+        ReadOptions::default(),
+        &|chunk: Chunk| {
+            if chunk.events.run.is_some() {
+                let mut items = chunk.events.items();
+                items.by_ref().for_each(drop);
+                runs.borrow_mut().push(items.lines());
+            }
+            true
+        },
+        &|| None,
+    );
+    let runs = runs.into_inner();
+    assert!(runs.len() > 40, "{} runs", runs.len());
+    // A chunk's worth of lines (84 KiB, more than the least run), and the
+    // line that crosses it.
+    assert!(
+        runs[..runs.len() - 1]
+            .iter()
+            .all(|&lines| (CHUNK_EVENTS as u64..=CHUNK_EVENTS as u64 + 1).contains(&lines)),
+        "{runs:?}"
+    );
+}
