@@ -381,10 +381,11 @@ impl<'s> Chunker<'s> {
     }
 
     /// How many bytes a run should hold: about [`CHUNK_EVENTS`] lines as
-    /// long as those the reader cut, between 64 KiB and [`CHUNK_BYTES`].
-    /// (The reader does not count a run's lines: sized by bytes alone, a
-    /// run of short lines would hold many times the events of a chunk,
-    /// and its output with them.)
+    /// long as those the reader cut, between 64 KiB and [`CHUNK_BYTES`]
+    /// ([`CHUNK_BYTES`] when it cut none: a profile was given). (The
+    /// reader does not count a run's lines: sized by bytes alone, a run of
+    /// short lines would hold many times the events of a chunk, and its
+    /// output with them.)
     fn run_bytes(&self) -> usize {
         let (bytes, lines) = self.cut;
         let per_line = bytes.checked_div(lines).unwrap_or(u64::MAX) as usize;
