@@ -153,32 +153,32 @@ where
                             // The reader may have enough already: then it is dropped.
                             let _ = recycle.try_send(events);
                         }
-                        let mut done = Vec::new();
+                        // The oldest first, waited for while too many wait.
                         while let Some(earlier) = waiting.pop_front() {
                             let seq = earlier.seq();
-                            if waiting.len() + 1 >= MOST_UNNUMBERED {
-                                done.push((
-                                    seq,
-                                    finish(&mut scanner, numbers, earlier, format, &fallback),
-                                ));
-                                continue;
-                            }
-                            match try_finish(&mut scanner, numbers, earlier, format, &fallback) {
-                                Ok(out) => done.push((seq, out)),
-                                Err(earlier) => {
-                                    waiting.push_front(earlier);
-                                    break;
+                            let out = if waiting.len() + 1 >= MOST_UNNUMBERED {
+                                finish(&mut scanner, numbers, earlier, format, &fallback)
+                            } else {
+                                match try_finish(&mut scanner, numbers, earlier, format, &fallback)
+                                {
+                                    Ok(out) => out,
+                                    Err(earlier) => {
+                                        waiting.push_front(earlier);
+                                        break;
+                                    }
                                 }
+                            };
+                            if tx.send((seq, out)).is_err() {
+                                return;
                             }
                         }
                         match matched {
-                            Ok(out) => done.push((seq, out)),
-                            Err(chunk) => waiting.push_back(chunk),
-                        }
-                        for out in done {
-                            if tx.send(out).is_err() {
-                                return;
+                            Ok(out) => {
+                                if tx.send((seq, out)).is_err() {
+                                    return;
+                                }
                             }
+                            Err(chunk) => waiting.push_back(chunk),
                         }
                     }
                     for earlier in waiting {

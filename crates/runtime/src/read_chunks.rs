@@ -11,8 +11,9 @@
 //! through [`input::open`] and are passed on re-serialised.
 //!
 //! Once a mapped file's profile is known, the reader no longer cuts its
-//! lines: it sends runs of about [`CHUNK_BYTES`] of whole lines (finding
-//! only where each run ends), and each run's worker cuts and counts its
+//! lines: it sends runs of whole lines (about [`CHUNK_EVENTS`] lines as
+//! long as the first ones, at most [`CHUNK_BYTES`]; finding only where each
+//! run ends), and each run's worker cuts and counts its
 //! lines as it matches them (`ChunkEvents::items`). The bytes are then
 //! read once, by the worker, instead of first by the reader and again by a
 //! worker on another core. What the reader does not count it cannot
@@ -207,7 +208,8 @@ impl ChunkEvents {
             data,
             spans: self.spans.iter(),
             run: self.run.map(|run| run.lines(data)),
-            lines: if self.run.is_some() { 0 } else { self.lines },
+            // A run's chunk holds nothing the reader counted.
+            lines: self.lines,
         }
     }
 
