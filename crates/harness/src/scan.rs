@@ -416,6 +416,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 totals.remembered += chunk.remembered;
                 totals.remembered_candidates += chunk.remembered_candidates;
                 totals.candidates_by_hits += chunk.candidates_by_hits;
+                totals.candidates_by_folded_keys += chunk.candidates_by_folded_keys;
+                totals.linked += chunk.linked;
                 totals.bytes += chunk.bytes;
                 if let Some(name) = chunk.profile {
                     match by_profile.iter_mut().find(|(p, _)| *p == name) {
@@ -605,6 +607,8 @@ impl Summary {
             "stage_2_verdicts_remembered": t.remembered,
             "stage_1_candidates_remembered": t.remembered_candidates,
             "stage_1_candidates_by_hits": t.candidates_by_hits,
+            "stage_1_candidates_by_folded_keys": t.candidates_by_folded_keys,
+            "stage_2_verdicts_linked": t.linked,
             "events_by_profile": self.by_profile.iter().map(|(p, n)| (p.clone(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
             "detections_by_level": self.by_level.iter().map(|(l, n)| (l.clone(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
             "top_rules": self.top_rules.iter().map(|(id, title, level, n)| serde_json::json!({"id": id, "title": title, "level": level, "detections": n})).collect::<Vec<_>>(),
@@ -628,9 +632,10 @@ impl Summary {
             "{} events read, {} evaluated, {} rejected{}; {} detections in {:.3} s \
              ({:.0} events/s, {:.1} MB/s, {} threads)\n\
              stage 1: {:.1}% of events answered from remembered candidate lists \
-             ({:.1}% more after a scan, by their hits), \
+             ({:.1}% of them by keys with digits folded; {:.1}% more after a scan, by their hits), \
              {:.1}% had candidate rules, {:.2} candidate rules per event; \
-             stage 2: {:.1}% of those answered from remembered verdicts\n",
+             stage 2: {:.1}% of those answered from remembered verdicts \
+             ({:.1}% of them linked to stage 1's keys)\n",
             t.events,
             t.events.saturating_sub(t.rejected),
             t.rejected,
@@ -641,10 +646,12 @@ impl Summary {
             t.bytes as f64 / 1e6 / secs,
             self.threads,
             100.0 * t.remembered_candidates as f64 / t.events.max(1) as f64,
+            100.0 * t.candidates_by_folded_keys as f64 / t.remembered_candidates.max(1) as f64,
             100.0 * t.candidates_by_hits as f64 / t.events.max(1) as f64,
             100.0 * t.candidates as f64 / t.events.max(1) as f64,
             t.candidate_rules as f64 / t.events.max(1) as f64,
-            100.0 * t.remembered as f64 / t.candidates.max(1) as f64
+            100.0 * t.remembered as f64 / t.candidates.max(1) as f64,
+            100.0 * t.linked as f64 / t.remembered.max(1) as f64
         );
         if !self.by_profile.is_empty() {
             let profiles: Vec<String> = self

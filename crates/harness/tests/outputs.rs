@@ -217,6 +217,14 @@ fn repeated_contents_are_answered_from_remembered_candidate_lists() {
         remembered + by_hits <= s["events_read"].as_u64().unwrap(),
         "{s}"
     );
+    // Of the remembered lists, those answered once the fresh ids of their
+    // command lines were folded; of the remembered verdicts, those linked
+    // to the keys stage 1 answered by.
+    let folded = s["stage_1_candidates_by_folded_keys"].as_u64().unwrap();
+    assert!(folded > 50 && folded < remembered, "{s}");
+    let linked = s["stage_2_verdicts_linked"].as_u64().unwrap();
+    let verdicts = s["stage_2_verdicts_remembered"].as_u64().unwrap();
+    assert!(linked > 100 && linked <= verdicts, "{s}");
     let (_, unfiltered) = scan(&["--no-prefilter"]);
     assert_eq!(detections, unfiltered);
 }

@@ -81,6 +81,12 @@ pub struct Output {
     /// Events whose candidate rules were remembered under their stage-1
     /// hits (the scan run, its hits not turned into candidates again).
     pub candidates_by_hits: u64,
+    /// Of `remembered_candidates`, those answered by a key with long runs
+    /// of digits (or hexadecimal words) folded.
+    pub candidates_by_folded_keys: u64,
+    /// Of `remembered`, the verdicts linked to the key stage 1 answered the
+    /// event by.
+    pub linked: u64,
     /// The field profile the chunk's events were read with.
     pub profile: Option<String>,
     /// Matches of rules that correlations read, in input order (for the

@@ -89,6 +89,9 @@ pub(super) struct CandidateMemo {
     switch: Switch,
     /// Events answered since the start.
     pub(super) answered_total: u64,
+    /// Of those, the events answered by a second key (long runs of digits
+    /// folded, or hexadecimal words too).
+    pub(super) answered_folded_total: u64,
 }
 
 /// A second key of the copied values, folded one way.
@@ -123,6 +126,7 @@ impl Default for CandidateMemo {
             folded_set: 0,
             switch: Switch::new(WINDOW_EVENTS, WORTH_SHARE),
             answered_total: 0,
+            answered_folded_total: 0,
         }
     }
 }
@@ -198,8 +202,9 @@ impl CandidateMemo {
     }
 
     /// Counts a lookup by the second key folded by `folding`, answered or
-    /// not.
+    /// not (an answer in `answered_folded_total` too).
     pub(super) fn count_second(&mut self, folding: Folding, answered: bool) {
+        self.answered_folded_total += u64::from(answered);
         let switches = &mut self.seconds[second_index(folding)].switches;
         if let Some(switch) = switches.get_mut(self.folded_set) {
             switch.count(answered);

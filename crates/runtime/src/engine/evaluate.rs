@@ -367,6 +367,20 @@ impl Scanner<'_> {
         self.candidate_memo.answered_total
     }
 
+    /// Of [`Scanner::remembered_candidates`], the events answered by a key
+    /// of their values with long runs of digits (or hexadecimal words)
+    /// folded (`folded_copy.rs`).
+    pub fn candidates_by_folded_keys(&self) -> u64 {
+        self.candidate_memo.answered_folded_total
+    }
+
+    /// Of [`Scanner::remembered_verdicts`], the events answered by a
+    /// verdict linked to the key stage 1 answered them by
+    /// (`verdict_link.rs`), without a key of their own.
+    pub fn linked_verdicts(&self) -> u64 {
+        self.verdict_links.answered
+    }
+
     /// Events whose scan ran but whose candidate rules this scanner took
     /// from a list remembered under the same hits (`hits_key.rs`).
     pub fn candidates_by_hits(&self) -> u64 {
