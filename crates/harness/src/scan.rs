@@ -413,11 +413,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 totals.detections += chunk.detections;
                 totals.candidates += chunk.candidates;
                 totals.candidate_rules += chunk.candidate_rules;
-                totals.remembered += chunk.remembered;
-                totals.remembered_candidates += chunk.remembered_candidates;
-                totals.candidates_by_hits += chunk.candidates_by_hits;
-                totals.candidates_by_folded_keys += chunk.candidates_by_folded_keys;
-                totals.linked += chunk.linked;
+                totals.memo.add(&chunk.memo);
                 totals.bytes += chunk.bytes;
                 if let Some(name) = chunk.profile {
                     match by_profile.iter_mut().find(|(p, _)| *p == name) {
@@ -604,11 +600,11 @@ impl Summary {
             "detections": t.detections,
             "events_reaching_stage_2": t.candidates,
             "candidate_rules_per_event": t.candidate_rules as f64 / t.events.max(1) as f64,
-            "stage_2_verdicts_remembered": t.remembered,
-            "stage_1_candidates_remembered": t.remembered_candidates,
-            "stage_1_candidates_by_hits": t.candidates_by_hits,
-            "stage_1_candidates_by_folded_keys": t.candidates_by_folded_keys,
-            "stage_2_verdicts_linked": t.linked,
+            "stage_2_verdicts_remembered": t.memo.verdicts,
+            "stage_1_candidates_remembered": t.memo.candidates,
+            "stage_1_candidates_by_hits": t.memo.by_hits,
+            "stage_1_candidates_by_folded_keys": t.memo.by_folded_keys,
+            "stage_2_verdicts_linked": t.memo.linked,
             "events_by_profile": self.by_profile.iter().map(|(p, n)| (p.clone(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
             "detections_by_level": self.by_level.iter().map(|(l, n)| (l.clone(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
             "top_rules": self.top_rules.iter().map(|(id, title, level, n)| serde_json::json!({"id": id, "title": title, "level": level, "detections": n})).collect::<Vec<_>>(),
@@ -645,13 +641,13 @@ impl Summary {
             t.events as f64 / secs,
             t.bytes as f64 / 1e6 / secs,
             self.threads,
-            100.0 * t.remembered_candidates as f64 / t.events.max(1) as f64,
-            100.0 * t.candidates_by_folded_keys as f64 / t.remembered_candidates.max(1) as f64,
-            100.0 * t.candidates_by_hits as f64 / t.events.max(1) as f64,
+            100.0 * t.memo.candidates as f64 / t.events.max(1) as f64,
+            100.0 * t.memo.by_folded_keys as f64 / t.memo.candidates.max(1) as f64,
+            100.0 * t.memo.by_hits as f64 / t.events.max(1) as f64,
             100.0 * t.candidates as f64 / t.events.max(1) as f64,
             t.candidate_rules as f64 / t.events.max(1) as f64,
-            100.0 * t.remembered as f64 / t.candidates.max(1) as f64,
-            100.0 * t.linked as f64 / t.remembered.max(1) as f64
+            100.0 * t.memo.verdicts as f64 / t.candidates.max(1) as f64,
+            100.0 * t.memo.linked as f64 / t.memo.verdicts.max(1) as f64
         );
         if !self.by_profile.is_empty() {
             let profiles: Vec<String> = self

@@ -250,11 +250,7 @@ where
     F: Fn(&Detection<'_>, &mut Vec<u8>) + Sync,
 {
     let profile = chunk.profile.as_deref().unwrap_or(fallback);
-    let remembered_before = scanner.remembered_verdicts();
-    let candidates_before = scanner.remembered_candidates();
-    let by_hits_before = scanner.candidates_by_hits();
-    let folded_before = scanner.candidates_by_folded_keys();
-    let linked_before = scanner.linked_verdicts();
+    let memo_before = scanner.memo_answers();
     let mut o = ChunkOutput {
         w: Writer {
             scanner,
@@ -344,11 +340,7 @@ where
         mut numbering,
     } = o;
     numbering.lines = items.lines();
-    out.remembered = w.scanner.remembered_verdicts() - remembered_before;
-    out.remembered_candidates = w.scanner.remembered_candidates() - candidates_before;
-    out.candidates_by_hits = w.scanner.candidates_by_hits() - by_hits_before;
-    out.candidates_by_folded_keys = w.scanner.candidates_by_folded_keys() - folded_before;
-    out.linked = w.scanner.linked_verdicts() - linked_before;
+    out.memo = w.scanner.memo_answers().since(memo_before);
     if numbering.base.is_some() || (held.is_empty() && out.sightings.is_empty()) {
         return Ok(out);
     }

@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::accounting::RejectCounts;
 use crate::chunk_matching::{finish, match_chunk, try_finish, Unnumbered};
 use crate::correlate::Sighting;
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, MemoAnswers};
 use crate::input::Position;
 use crate::line_numbers::LineNumbers;
 use crate::read_chunks::{read_inputs, Chunk, ChunkEvents, ChunkItem};
@@ -73,20 +73,10 @@ pub struct Output {
     pub bytes: u64,
     /// Candidate rules after stage 1, summed over the events.
     pub candidate_rules: u64,
-    /// Stage-2 events whose verdict was remembered (not evaluated again).
-    pub remembered: u64,
-    /// Events whose candidate rules were remembered (stage 1 not run
-    /// again).
-    pub remembered_candidates: u64,
-    /// Events whose candidate rules were remembered under their stage-1
-    /// hits (the scan run, its hits not turned into candidates again).
-    pub candidates_by_hits: u64,
-    /// Of `remembered_candidates`, those answered by a key with long runs
-    /// of digits (or hexadecimal words) folded.
-    pub candidates_by_folded_keys: u64,
-    /// Of `remembered`, the verdicts linked to the key stage 1 answered the
-    /// event by.
-    pub linked: u64,
+    /// How often the memos answered: verdicts remembered (not evaluated
+    /// again), candidate lists remembered (stage 1 not run again) and
+    /// remembered under their stage-1 hits, and of which kind.
+    pub memo: MemoAnswers,
     /// The field profile the chunk's events were read with.
     pub profile: Option<String>,
     /// Matches of rules that correlations read, in input order (for the

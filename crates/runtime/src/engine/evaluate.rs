@@ -367,18 +367,15 @@ impl Scanner<'_> {
         self.candidate_memo.answered_total
     }
 
-    /// Of [`Scanner::remembered_candidates`], the events answered by a key
-    /// of their values with long runs of digits (or hexadecimal words)
-    /// folded (`folded_copy.rs`).
-    pub fn candidates_by_folded_keys(&self) -> u64 {
-        self.candidate_memo.answered_folded_total
-    }
-
-    /// Of [`Scanner::remembered_verdicts`], the events answered by a
-    /// verdict linked to the key stage 1 answered them by
-    /// (`verdict_link.rs`), without a key of their own.
-    pub fn linked_verdicts(&self) -> u64 {
-        self.verdict_links.answered
+    /// How often this scanner's memos answered so far, all counts at once.
+    pub fn memo_answers(&self) -> MemoAnswers {
+        MemoAnswers {
+            verdicts: self.remembered_verdicts(),
+            linked: self.verdict_links.answered,
+            candidates: self.remembered_candidates(),
+            by_folded_keys: self.candidate_memo.answered_folded_total,
+            by_hits: self.candidates_by_hits(),
+        }
     }
 
     /// Events whose scan ran but whose candidate rules this scanner took
@@ -416,5 +413,51 @@ impl Scanner<'_> {
             // (a lone surrogate) in an unread member.
             Err(reason) => (Verdict::Rejected(reason), None, candidates),
         }
+    }
+}
+
+/// How often a scanner's memos answered ([`Scanner::memo_answers`]): its
+/// counts since it was made, or a run's (the difference of two,
+/// [`MemoAnswers::since`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoAnswers {
+    /// Stage-2 events answered from remembered verdicts
+    /// ([`Scanner::remembered_verdicts`]).
+    pub verdicts: u64,
+    /// Of `verdicts`, those answered by a verdict linked to the key stage 1
+    /// answered the event by (`verdict_link.rs`), without a key of their
+    /// own.
+    pub linked: u64,
+    /// Events whose candidate rules were remembered
+    /// ([`Scanner::remembered_candidates`]).
+    pub candidates: u64,
+    /// Of `candidates`, those answered by a key of the values with long
+    /// runs of digits (or hexadecimal words) folded (`folded_copy.rs`).
+    pub by_folded_keys: u64,
+    /// Events scanned whose candidate rules were remembered under their
+    /// hits ([`Scanner::candidates_by_hits`]).
+    pub by_hits: u64,
+}
+
+impl MemoAnswers {
+    /// The answers counted after `before` (taken earlier from the same
+    /// scanner: every count only grows).
+    pub fn since(self, before: MemoAnswers) -> MemoAnswers {
+        MemoAnswers {
+            verdicts: self.verdicts - before.verdicts,
+            linked: self.linked - before.linked,
+            candidates: self.candidates - before.candidates,
+            by_folded_keys: self.by_folded_keys - before.by_folded_keys,
+            by_hits: self.by_hits - before.by_hits,
+        }
+    }
+
+    /// Adds `other`'s counts (another chunk's, another scanner's).
+    pub fn add(&mut self, other: &MemoAnswers) {
+        self.verdicts += other.verdicts;
+        self.linked += other.linked;
+        self.candidates += other.candidates;
+        self.by_folded_keys += other.by_folded_keys;
+        self.by_hits += other.by_hits;
     }
 }

@@ -747,6 +747,7 @@ pub(crate) use scopes::ScopeRouting;
 mod subsets;
 use subsets::SubsetCache;
 mod evaluate;
+pub use evaluate::MemoAnswers;
 pub(crate) mod seen_once;
 mod unescaped;
 use unescaped::UnescapedLine;
