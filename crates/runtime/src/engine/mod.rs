@@ -390,7 +390,7 @@ impl Engine {
             subset_cache: SubsetCache::default(),
             compact: CompactEvent::default(),
             filter: None,
-            value_hits: ValueHits::default(),
+            value_hits: ValueHits::new(&self.literals),
             verdict_memo: VerdictMemo::default(),
             arena: bumpalo::Bump::new(),
             evaluated_selections: Vec::new(),
@@ -755,6 +755,7 @@ mod folded_copy;
 pub(crate) use folded_copy::CopyFolds;
 mod hits_key;
 mod value_hits;
+mod value_pieces;
 mod verdict_link;
 mod verdict_memo;
 pub(crate) use subsets::Subsets;

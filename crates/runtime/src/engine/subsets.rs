@@ -45,9 +45,14 @@ pub(crate) enum Subset {
     /// None of the scopes' rules has an ASCII witness or clause literal:
     /// only the non-ASCII database is scanned (in non-ASCII events).
     Empty,
-    /// The scopes' witnesses and clause literals (ASCII ones), and whether
-    /// one of them is a keyword's (counts in any value).
-    Db(Arc<BlockDatabase>, bool),
+    /// The scopes' witnesses and clause literals (ASCII ones), whether one
+    /// of them is a keyword's (counts in any value), and the length of the
+    /// longest (the longest match of a literal).
+    Db {
+        db: Arc<BlockDatabase>,
+        keywords: bool,
+        longest: usize,
+    },
     /// The whole database serves these scopes: theirs would hold nearly
     /// all its literals (a rule set of one log source), or Hyperscan
     /// refused it.
@@ -64,8 +69,17 @@ impl Subset {
     ) -> Option<&'d BlockDatabase> {
         match subset {
             Some(Subset::Empty) => None,
-            Some(Subset::Db(db, _)) => Some(db),
+            Some(Subset::Db { db, .. }) => Some(db),
             Some(Subset::Whole) | None => Some(whole),
+        }
+    }
+
+    /// The length of the longest literal of the database of `subset`, when
+    /// it is its own.
+    pub(super) fn longest_literal(subset: Option<&Subset>) -> Option<usize> {
+        match subset {
+            Some(Subset::Db { longest, .. }) => Some(*longest),
+            _ => None,
         }
     }
 }
@@ -203,7 +217,7 @@ impl Subsets {
         ascii: bool,
     ) -> bool {
         let ascii_keywords = match subset {
-            Some(Subset::Db(_, keywords)) => *keywords,
+            Some(Subset::Db { keywords, .. }) => *keywords,
             Some(Subset::Empty) => false,
             Some(Subset::Whole) | None => set_keywords.map_or(self.ascii_keywords, |k| k.0),
         };
@@ -330,10 +344,12 @@ impl Subsets {
         }
         let keywords = self.has_keywords(scopes).0;
         let mut patterns = Vec::with_capacity(ids.len());
+        let mut longest = 0;
         for id in ids {
             let Some((json, cased)) = literals.get(id as usize) else {
                 continue;
             };
+            longest = longest.max(json.len());
             let Ok(p) = witness_pattern(json, *cased, id as usize) else {
                 return Subset::Whole;
             };
@@ -357,7 +373,11 @@ impl Subsets {
                 .flatten()
         });
         match built {
-            Some(db) => Subset::Db(Arc::new(db), keywords),
+            Some(db) => Subset::Db {
+                db: Arc::new(db),
+                keywords,
+                longest,
+            },
             None => Subset::Whole,
         }
     }
@@ -594,7 +614,7 @@ impl SubsetCache {
             };
         let usable = match subset.as_ref() {
             Subset::Empty => true,
-            Subset::Db(db, _) => adopt(db),
+            Subset::Db { db, .. } => adopt(db),
             Subset::Whole => false,
         };
         if usable {
@@ -703,7 +723,8 @@ impl Scanner<'_> {
         let whole = matches!(subset, Some(Subset::Whole) | None);
         if let (true, Some(db)) = (compact, db) {
             if let Some(worth) = self.value_hits.worth_looking_up(db) {
-                let pass = self.scan_values_remembered(db, worth);
+                let longest = Subset::longest_literal(subset);
+                let pass = self.scan_values_remembered(db, worth, (longest, ascii));
                 if whole {
                     self.subset_cache.charge(self.value_hits.scanned_bytes());
                 }

@@ -114,7 +114,7 @@ fn each_scanner_adopts_a_set_database_through_a_handle_of_its_own() {
     assert!(Arc::ptr_eq(&a, &first.subset_for().unwrap()));
     // One database, built once.
     match (&*a, &*b) {
-        (Subset::Db(x, _), Subset::Db(y, _)) => assert!(Arc::ptr_eq(x, y)),
+        (Subset::Db { db: x, .. }, Subset::Db { db: y, .. }) => assert!(Arc::ptr_eq(x, y)),
         _ => panic!("the process-creation set has a database of its own"),
     }
 }
@@ -369,7 +369,7 @@ fn small_per_scope_databases_never_drop_a_match() {
         assert_eq!(matched, 20_000, "{set:?}");
         // The set's own database answered.
         assert!(
-            matches!(f.subset_for().as_deref(), Some(Subset::Db(..))),
+            matches!(f.subset_for().as_deref(), Some(Subset::Db { .. })),
             "{set:?}"
         );
     }

@@ -38,8 +38,9 @@
 //!   always looking up took 9.5 % fewer instructions there (callgrind,
 //!   100,000 generated events) and 1.5 % fewer over real logs.
 //!
-//! Bounded: the cache starts over when full, and long values are scanned
-//! each time. Databases are told apart by address: the whole database lives
+//! Bounded: the cache starts over when full, and a long value is looked up
+//! and scanned by pieces of a few lines (`value_pieces.rs`), each
+//! remembered as a value is. Databases are told apart by address: the whole database lives
 //! as long as the engine, and a scanner holds every subset database it
 //! adopted for as long as it lives (`subsets.rs`), so an address is never
 //! reused while this cache (the scanner's) remembers it.
@@ -49,6 +50,7 @@ use hyperscan::prelude::*;
 
 use super::compact::REPEATS_MAX;
 use super::remembered::KeyedStore;
+use super::value_pieces::{cut_pieces, Piece, PIECES_FROM};
 use super::Scanner;
 
 /// Values remembered at most per scanner (then the cache starts over).
@@ -57,8 +59,8 @@ const MAX_VALUES: usize = 16384;
 /// hits (8 bytes each), likewise: the cache's memory stays small whatever
 /// the values' length.
 const MAX_REMEMBERED_BYTES: usize = 8 << 20;
-/// Longer values are scanned each time.
-const MAX_VALUE_BYTES: usize = 4096;
+/// Longer values are looked up by pieces.
+const MAX_VALUE_BYTES: usize = PIECES_FROM;
 /// Looked-up events per database after which the share of their bytes
 /// found remembered decides whether its events keep being looked up.
 const WINDOW_EVENTS: u32 = 512;
@@ -81,14 +83,33 @@ pub(super) struct ValueHits {
     remembered: KeyedStore<[u32; 2]>,
     /// The values not found, each followed by `\n` (scratch).
     text: AlignedText,
-    /// Per value not found: its start in `text`, its start in the copy,
-    /// its length, and the hash it is remembered under (`None`: too long).
-    pending: Vec<(u32, u32, u32, Option<u64>)>,
+    /// Per value (or piece of a long value) not found: its start in
+    /// `text`, its start in the copy, its length, the hash it is
+    /// remembered under (`None`: not remembered), and the bytes of it
+    /// before its own (a piece's overlap: matches ending there are the
+    /// piece before's).
+    pending: Vec<Pending>,
     /// Hits of the scan of `text`: index in `pending`, then (pattern id,
     /// end offset in its value).
     found: Vec<(u32, (u32, u32))>,
     /// Per database (its address): whether looking values up pays.
     worth: Vec<Worth>,
+    /// The pieces of the long value being looked up (scratch).
+    pieces: Vec<Piece>,
+    /// The length of the longest ASCII witness literal (the whole
+    /// database's), and of the longest other one (the non-ASCII
+    /// database's).
+    longest: (usize, usize),
+}
+
+/// A value or piece [`ValueHits::pending`] holds.
+#[derive(Clone, Copy)]
+struct Pending {
+    at: u32,
+    start: u32,
+    len: u32,
+    key: Option<u64>,
+    owned_after: u32,
 }
 
 /// Whether looking values up pays for one database's events.
@@ -103,19 +124,25 @@ struct Worth {
     found_bytes: u64,
 }
 
-impl Default for ValueHits {
-    fn default() -> Self {
+impl ValueHits {
+    /// The memo of a scanner of the witness `literals` (JSON form, the
+    /// length of a match).
+    pub(super) fn new(literals: &[(String, bool)]) -> ValueHits {
+        let longest = |ascii: bool| {
+            let lengths = literals.iter().filter(|(json, _)| json.is_ascii() == ascii);
+            lengths.map(|(json, _)| json.len()).max().unwrap_or(0)
+        };
         ValueHits {
             remembered: KeyedStore::new(MAX_VALUES, MAX_REMEMBERED_BYTES),
             text: AlignedText::default(),
             pending: Vec::new(),
             found: Vec::new(),
             worth: Vec::new(),
+            pieces: Vec::new(),
+            longest: (longest(true), longest(false)),
         }
     }
-}
 
-impl ValueHits {
     /// The bytes the last [`Scanner::scan_values_remembered`] scanned (its
     /// values not found remembered, each with its line feed).
     pub(super) fn scanned_bytes(&self) -> usize {
@@ -163,6 +190,77 @@ impl ValueHits {
             w.found_bytes = 0;
         }
     }
+    /// Looks up `piece` of `value` (which starts at `start` in the copy)
+    /// under `key` and database `db`: when it is remembered, its hits that
+    /// end in its own bytes go to `hits`, in the copy's offsets; else it is
+    /// left for the scan. Whether it was found.
+    #[inline(always)]
+    fn look_up(
+        &mut self,
+        db: usize,
+        (value, start): (&[u8], usize),
+        piece: Piece,
+        key: u64,
+        hits: &mut Vec<(usize, usize)>,
+    ) -> bool {
+        let bytes = value.get(piece.from..piece.to).unwrap_or_default();
+        let at = start + piece.from;
+        if let Some(found) = self.remembered.get(key, db, bytes) {
+            let own = |&&[_, end]: &&[u32; 2]| end as usize > piece.owned;
+            hits.extend(
+                found
+                    .iter()
+                    .filter(own)
+                    .map(|&[id, end]| (id as usize, at + end as usize)),
+            );
+            return true;
+        }
+        self.leave_for_scan(bytes, at, Some(key), piece.owned);
+        false
+    }
+
+    /// Looks up each piece of the long `value` (see [`ValueHits::look_up`]);
+    /// whether one was found.
+    #[inline(never)]
+    fn look_up_pieces(
+        &mut self,
+        (db, overlap): (usize, usize),
+        value: &[u8],
+        start: usize,
+        hits: &mut Vec<(usize, usize)>,
+    ) -> bool {
+        let mut pieces = std::mem::take(&mut self.pieces);
+        cut_pieces(value, overlap, &mut pieces);
+        let mut found = false;
+        for &piece in &pieces {
+            let bytes = value.get(piece.from..piece.to).unwrap_or_default();
+            if bytes.len() > MAX_VALUE_BYTES {
+                // Only after a run of thousands of backslashes.
+                self.leave_for_scan(bytes, start + piece.from, None, piece.owned);
+                continue;
+            }
+            let key = self.remembered.hash_of((db, bytes));
+            found |= self.look_up(db, (value, start), piece, key, hits);
+        }
+        self.pieces = pieces;
+        found
+    }
+
+    /// Leaves `bytes` (a value, or a piece whose matches ending in its
+    /// first `owned_after` bytes are the piece before's), at `start` in the
+    /// copy, for the scan, to be remembered under `key`.
+    #[inline(always)]
+    fn leave_for_scan(&mut self, bytes: &[u8], start: usize, key: Option<u64>, owned_after: usize) {
+        self.pending.push(Pending {
+            at: self.text.len() as u32,
+            start: start as u32,
+            len: bytes.len() as u32,
+            key,
+            owned_after: owned_after as u32,
+        });
+        self.text.extend_from_slice(bytes);
+        self.text.push(b'\n');
+    }
 }
 
 impl Scanner<'_> {
@@ -172,12 +270,31 @@ impl Scanner<'_> {
     /// the hits go to `self.hits` as scans of the whole copy report them.
     /// True when a pass-through pattern matched (the event goes to every
     /// rule) or a scan failed. `worth`: the database's entry, from
-    /// [`ValueHits::worth_looking_up`].
-    pub(super) fn scan_values_remembered(&mut self, db: &BlockDatabase, worth: usize) -> bool {
+    /// [`ValueHits::worth_looking_up`]; `longest`: the length of `db`'s
+    /// longest literal when it is a set's own (`None`: the whole one's);
+    /// `ascii`: whether the line is ASCII (else the non-ASCII literals may
+    /// match in it too).
+    pub(super) fn scan_values_remembered(
+        &mut self,
+        db: &BlockDatabase,
+        worth: usize,
+        (longest, ascii): (Option<usize>, bool),
+    ) -> bool {
         let db_key = db as *const BlockDatabase as usize;
         let non_ascii_db = self.engine.non_ascii_db.as_ref();
         let first_pass_through = self.engine.first_pass_through;
         let cache = &mut self.value_hits;
+        // A piece of a long value starts this many bytes before its own
+        // (`value_pieces.rs`): a match ending in it starts in the piece.
+        // The pass-through patterns' characters are shorter than four
+        // bytes; their escape pattern is kept whole by where a piece starts.
+        let longest = longest.unwrap_or(cache.longest.0);
+        let longest = if ascii {
+            longest
+        } else {
+            longest.max(cache.longest.1)
+        };
+        let overlap = longest.max(4) - 1;
         cache.text.clear();
         cache.pending.clear();
         cache.found.clear();
@@ -198,8 +315,20 @@ impl Scanner<'_> {
             value_bytes += value.len();
             let counter = repeats.get_mut(slot);
             let repeating = counter.as_ref().is_none_or(|c| **c > 0);
-            let key = ((repeating || probe) && !value.is_empty() && value.len() <= MAX_VALUE_BYTES)
-                .then(|| cache.remembered.hash_of((db_key, value)));
+            let looked_up = (repeating || probe) && !value.is_empty();
+            if looked_up && value.len() > MAX_VALUE_BYTES {
+                let db = (db_key, overlap);
+                let found = cache.look_up_pieces(db, value, start, &mut self.hits);
+                if let Some(c) = counter {
+                    *c = if found {
+                        REPEATS_MAX
+                    } else {
+                        c.saturating_sub(1)
+                    };
+                }
+                continue;
+            }
+            let key = looked_up.then(|| cache.remembered.hash_of((db_key, value)));
             if let Some(key) = key {
                 let hits = cache.remembered.get(key, db_key, value);
                 if let Some(c) = counter {
@@ -216,14 +345,7 @@ impl Scanner<'_> {
                     continue;
                 }
             }
-            cache.pending.push((
-                cache.text.len() as u32,
-                start as u32,
-                value.len() as u32,
-                key,
-            ));
-            cache.text.extend_from_slice(value);
-            cache.text.push(b'\n');
+            cache.leave_for_scan(value, start, key, 0);
         }
         let scan = !cache.pending.is_empty();
         // The text holds a line feed after each value.
@@ -241,9 +363,9 @@ impl Scanner<'_> {
             }
             // The value the match ends in (no witness holds a line feed).
             let to = to as u32;
-            let k = pending.partition_point(|&(at, _, _, _)| at < to);
-            if let Some(&(at, _, _, _)) = k.checked_sub(1).and_then(|k| pending.get(k)) {
-                found.push(((k - 1) as u32, (id, to - at)));
+            let k = pending.partition_point(|p| p.at < to);
+            if let Some(p) = k.checked_sub(1).and_then(|k| pending.get(k)) {
+                found.push(((k - 1) as u32, (id, to - p.at)));
             }
             Matching::Continue
         };
@@ -255,8 +377,11 @@ impl Scanner<'_> {
             }
         }
         for &(k, (id, end)) in &cache.found {
-            if let Some(&(_, start, _, _)) = cache.pending.get(k as usize) {
-                self.hits.push((id as usize, (start + end) as usize));
+            match cache.pending.get(k as usize) {
+                Some(p) if end > p.owned_after => {
+                    self.hits.push((id as usize, (p.start + end) as usize));
+                }
+                _ => {}
             }
         }
         if pass || scanned.is_err() {
@@ -266,7 +391,7 @@ impl Scanner<'_> {
         cache.found.sort_unstable_by_key(|&(k, _)| k);
         let mut next = 0;
         for k in 0..cache.pending.len() {
-            let (at, _, len, key) = cache.pending[k];
+            let Pending { at, len, key, .. } = cache.pending[k];
             let first = next;
             while cache.found.get(next).is_some_and(|&(v, _)| v as usize == k) {
                 next += 1;
@@ -374,6 +499,67 @@ mod tests {
     }
 
     #[test]
+    fn long_values_looked_up_by_pieces_give_the_candidates_of_a_scan_of_every_value() {
+        use crate::test_rng::TestRng;
+        // Literals planted anywhere in long command lines of lines that
+        // mostly repeat: across line ends, the cuts of long lines, after
+        // runs of backslashes, in non-ASCII text.
+        let planted = [
+            "whoami",
+            "mimi",
+            "r\\u00e9sum\\u00e9",
+            "javascript:",
+            "mimikatz",
+            "RÉSUMÉ",
+        ];
+        let lines: Vec<String> = (0..24)
+            .map(|k| match k % 4 {
+                0 => format!("\\tHost{k}=ConsoleHost"),
+                1 => format!("Application={}", "QQBi".repeat(40 + 90 * k)),
+                2 => format!("C:\\\\Windows\\\\{}", "x".repeat(k)),
+                _ => format!("{}é", "y".repeat(31)),
+            })
+            .collect();
+        let mut rng = TestRng::new(0x9e37);
+        let mut scanned = Vec::new();
+        for keywords in [None, Some(KEYWORDS)] {
+            let mut detections = RULES.to_vec();
+            detections.extend(keywords);
+            let whole = engine(&detections, false);
+            let values = engine(&detections, true);
+            let (mut w, mut warm) = (whole.scanner().unwrap(), values.scanner().unwrap());
+            for n in 0..300 {
+                let mut command: Vec<String> = lines.clone();
+                // A few lines change from event to event.
+                for _ in 0..rng.below(4) {
+                    let k = rng.below(command.len());
+                    command[k] = format!("Sequence={}", rng.below(1000));
+                }
+                let mut command = command.join("\\n");
+                // A literal planted at a random place (between characters).
+                if n % 3 != 0 {
+                    let literal = planted[rng.below(planted.len())];
+                    let mut at = rng.below(command.len());
+                    while !command.is_char_boundary(at) {
+                        at -= 1;
+                    }
+                    command.insert_str(at, literal);
+                }
+                assert!(command.len() > MAX_VALUE_BYTES);
+                let raw = event(n, "C:\\\\w\\\\x.exe", &command);
+                let expected = w.candidates(raw.as_bytes()).to_vec();
+                let got = warm.candidates(raw.as_bytes());
+                assert_eq!(got, expected, "event {n}, keywords {keywords:?}");
+                // Warm, most pieces are found: a few lines are scanned.
+                if n > 50 && warm.compact.active {
+                    scanned.push(warm.value_hits.text.len() * 4 < command.len());
+                }
+            }
+        }
+        assert!(scanned.iter().filter(|&&few| few).count() * 10 > scanned.len() * 9);
+    }
+
+    #[test]
     fn a_database_whose_values_hardly_repeat_is_scanned_whole_and_stays_exact() {
         let whole = engine(&RULES, false);
         let values = engine(&RULES, true);
@@ -434,7 +620,7 @@ mod tests {
     fn remembered_values_answer_for_their_bytes_and_database_only() {
         let x: &[u8] = b"C:\\\\x.exe";
         let y: &[u8] = b"C:\\\\y.exe";
-        let mut cache = ValueHits::default();
+        let mut cache = ValueHits::new(&[]);
         let values = &mut cache.remembered;
         let k = values.hash_of((1usize, x));
         values.insert(k, 1, x, [[3, 5]].into_iter());
