@@ -221,6 +221,7 @@ impl ValueHits {
 
     /// Looks up each piece of the long `value` (see [`ValueHits::look_up`]);
     /// whether one was found.
+    #[cold]
     #[inline(never)]
     fn look_up_pieces(
         &mut self,
