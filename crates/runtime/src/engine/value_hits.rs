@@ -40,10 +40,10 @@
 //!
 //! Bounded: the cache starts over when full, and a long value is looked up
 //! and scanned by pieces of a few lines (`value_pieces.rs`), each
-//! remembered as a value is. Databases are told apart by address: the whole database lives
-//! as long as the engine, and a scanner holds every subset database it
-//! adopted for as long as it lives (`subsets.rs`), so an address is never
-//! reused while this cache (the scanner's) remembers it.
+//! remembered as a value is. Databases are told apart by address: the
+//! whole database lives as long as the engine, and a scanner holds every
+//! subset database it adopted for as long as it lives (`subsets.rs`), so an
+//! address is never reused while this cache (the scanner's) remembers it.
 
 use super::aligned_text::AlignedText;
 use hyperscan::prelude::*;
@@ -190,6 +190,24 @@ impl ValueHits {
             w.found_bytes = 0;
         }
     }
+
+    /// The bytes a piece of a long value starts before its core
+    /// (`value_pieces.rs`: a match ending in the core then starts in the
+    /// piece): the longest literal's length less one, of the database
+    /// scanned (`longest`: a set's own; `None`, the whole one) and, in a
+    /// line not `ascii`, of the non-ASCII one. The pass-through patterns'
+    /// characters are shorter than four bytes; their escape pattern is kept
+    /// whole by where a piece starts.
+    fn overlap(&self, longest: Option<usize>, ascii: bool) -> usize {
+        let longest = longest.unwrap_or(self.longest.0);
+        let longest = if ascii {
+            longest
+        } else {
+            longest.max(self.longest.1)
+        };
+        longest.max(4) - 1
+    }
+
     /// Looks up `piece` of `value` (which starts at `start` in the copy)
     /// under `key` and database `db`: when it is remembered, its hits that
     /// end in its own bytes go to `hits`, in the copy's offsets; else it is
@@ -285,17 +303,7 @@ impl Scanner<'_> {
         let non_ascii_db = self.engine.non_ascii_db.as_ref();
         let first_pass_through = self.engine.first_pass_through;
         let cache = &mut self.value_hits;
-        // A piece of a long value starts this many bytes before its own
-        // (`value_pieces.rs`): a match ending in it starts in the piece.
-        // The pass-through patterns' characters are shorter than four
-        // bytes; their escape pattern is kept whole by where a piece starts.
-        let longest = longest.unwrap_or(cache.longest.0);
-        let longest = if ascii {
-            longest
-        } else {
-            longest.max(cache.longest.1)
-        };
-        let overlap = longest.max(4) - 1;
+        let overlap = cache.overlap(longest, ascii);
         cache.text.clear();
         cache.pending.clear();
         cache.found.clear();
@@ -320,24 +328,13 @@ impl Scanner<'_> {
             if looked_up && value.len() > MAX_VALUE_BYTES {
                 let db = (db_key, overlap);
                 let found = cache.look_up_pieces(db, value, start, &mut self.hits);
-                if let Some(c) = counter {
-                    *c = if found {
-                        REPEATS_MAX
-                    } else {
-                        c.saturating_sub(1)
-                    };
-                }
+                count_repeat(counter, found);
                 continue;
             }
             let key = looked_up.then(|| cache.remembered.hash_of((db_key, value)));
             if let Some(key) = key {
                 let hits = cache.remembered.get(key, db_key, value);
-                if let Some(c) = counter {
-                    *c = match hits {
-                        Some(_) => REPEATS_MAX,
-                        None => c.saturating_sub(1),
-                    };
-                }
+                count_repeat(counter, hits.is_some());
                 if let Some(hits) = hits {
                     self.hits.extend(
                         hits.iter()
@@ -408,6 +405,20 @@ impl Scanner<'_> {
             cache.remembered.insert(key, db_key, value, hits);
         }
         false
+    }
+}
+
+/// Counts a lookup of a layout scalar's value on its counter (`compact.rs`,
+/// when it has one): a value found keeps its values looked up, each one
+/// not found brings the stop nearer.
+#[inline(always)]
+fn count_repeat(counter: Option<&mut u8>, found: bool) {
+    if let Some(c) = counter {
+        *c = if found {
+            REPEATS_MAX
+        } else {
+            c.saturating_sub(1)
+        };
     }
 }
 
