@@ -80,6 +80,75 @@ fn other_long_runs(data: &[u8], shift: u8) -> Vec<u8> {
     out
 }
 
+/// A string made longer than this, past the value memo's whole values (4
+/// KiB), is looked up and scanned by pieces (`value_pieces.rs`).
+const LENGTHENED: usize = 4200;
+
+/// Where a line without line ends is cut (every kilobyte from its start):
+/// the fifth cut, past [`LENGTHENED`].
+const FIFTH_CUT: usize = 5 * 1024;
+
+/// `data`'s event (when it is a JSON object) with one of its non-empty
+/// strings (nested ones included; which one, by the bytes of `data`: the
+/// others, such as the log source's, stay as they are) made longer than
+/// [`LENGTHENED`] bytes:
+/// - by copies of itself, each followed by a line feed (many short lines,
+///   which the pieces merge into cores; the same pieces repeat within the
+///   value, and in the next lines);
+/// - or by spaces before it, so that the string, held once, lies across a
+///   cut of the long line (it ends 1 to its length bytes after the cut,
+///   by the bytes of `data`): only the pieces' overlap finds a literal
+///   that lies across it.
+fn lengthened(data: &[u8], line_ends: bool) -> Option<Vec<u8>> {
+    /// Visits the non-empty strings of `value` in order; `pick` is the
+    /// number of strings to pass before the one lengthened.
+    fn lengthen(value: &mut serde_json::Value, line_ends: bool, pick: &mut usize, salt: usize) {
+        match value {
+            serde_json::Value::String(s) if !s.is_empty() => {
+                if *pick == 0 {
+                    *s = if line_ends {
+                        let unit = format!("{s}\n");
+                        unit.repeat(LENGTHENED / unit.len() + 1)
+                    } else {
+                        let after_cut = 1 + salt % s.len();
+                        let before = (FIFTH_CUT + after_cut).saturating_sub(s.len());
+                        format!("{}{s}", " ".repeat(before))
+                    };
+                }
+                *pick = pick.wrapping_sub(1);
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    lengthen(item, line_ends, pick, salt);
+                }
+            }
+            serde_json::Value::Object(members) => {
+                for member in members.values_mut() {
+                    lengthen(member, line_ends, pick, salt);
+                }
+            }
+            _ => {}
+        }
+    }
+    fn strings(value: &serde_json::Value) -> usize {
+        match value {
+            serde_json::Value::String(s) => usize::from(!s.is_empty()),
+            serde_json::Value::Array(items) => items.iter().map(strings).sum(),
+            serde_json::Value::Object(members) => members.values().map(strings).sum(),
+            _ => 0,
+        }
+    }
+    let mut event = serde_json::from_slice::<serde_json::Value>(data).ok()?;
+    let count = strings(&event);
+    if !event.is_object() || count == 0 {
+        return None;
+    }
+    let salt: usize = data.iter().map(|&b| usize::from(b)).sum();
+    let mut pick = salt % count;
+    lengthen(&mut event, line_ends, &mut pick, salt / count);
+    serde_json::to_vec(&event).ok()
+}
+
 /// A line as the reference reads it: the event, its profile and the rules
 /// that match it (`None` when it is not a JSON object); `None` for a line
 /// a full parse refuses for a number out of range alone (see above).
@@ -158,13 +227,24 @@ fuzz_target!(|data: &[u8]| {
         }
         // The line, then twice with its long runs of digits written
         // otherwise: the later ones may be answered by what the memos
-        // remembered (or linked) for the line under its folded keys.
+        // remembered (or linked) for the line under its folded keys. Then
+        // with a string lengthened, twice each way: the second time its
+        // pieces are remembered.
+        let long_lines = lengthened(data, true);
+        let long_glued = lengthened(data, false);
         let variants = [
-            data.to_vec(),
-            other_long_runs(data, 1),
-            other_long_runs(data, 7),
+            Some(data.to_vec()),
+            Some(other_long_runs(data, 1)),
+            Some(other_long_runs(data, 7)),
+            long_lines.clone(),
+            long_lines,
+            long_glued.clone(),
+            long_glued,
         ];
         for (n, line) in variants.iter().enumerate() {
+            let Some(line) = line else {
+                continue;
+            };
             let (profile, expected) = match n {
                 0 => (profile.clone(), expected.clone()),
                 _ => match reference(f, line) {
