@@ -208,23 +208,21 @@ impl ValueHits {
         longest.max(4) - 1
     }
 
-    /// Looks up `piece` of `value` (which starts at `start` in the copy)
-    /// under `key` and database `db`: when it is remembered, its hits that
-    /// end in its own bytes go to `hits`, in the copy's offsets; else it is
-    /// left for the scan. Whether it was found.
+    /// Looks up a piece's `bytes` (at `at` in the copy; matches ending in
+    /// its first `owned` bytes are the piece before's) under database `db`:
+    /// when they are remembered, their hits that end after `owned` go to
+    /// `hits`, in the copy's offsets; else they are left for the scan.
+    /// Whether they were found.
     #[inline(always)]
-    fn look_up(
+    fn look_up_piece(
         &mut self,
         db: usize,
-        (value, start): (&[u8], usize),
-        piece: Piece,
-        key: u64,
+        (bytes, at, owned): (&[u8], usize, usize),
         hits: &mut Vec<(usize, usize)>,
     ) -> bool {
-        let bytes = value.get(piece.from..piece.to).unwrap_or_default();
-        let at = start + piece.from;
+        let key = self.remembered.hash_of((db, bytes));
         if let Some(found) = self.remembered.get(key, db, bytes) {
-            let own = |&&[_, end]: &&[u32; 2]| end as usize > piece.owned;
+            let own = |&&[_, end]: &&[u32; 2]| end as usize > owned;
             hits.extend(
                 found
                     .iter()
@@ -233,12 +231,12 @@ impl ValueHits {
             );
             return true;
         }
-        self.leave_for_scan(bytes, at, Some(key), piece.owned);
+        self.leave_for_scan(bytes, at, Some(key), owned);
         false
     }
 
-    /// Looks up each piece of the long `value` (see [`ValueHits::look_up`]);
-    /// whether one was found.
+    /// Looks up each piece of the long `value` (see
+    /// [`ValueHits::look_up_piece`]); whether one was found.
     #[cold]
     #[inline(never)]
     fn look_up_pieces(
@@ -253,13 +251,13 @@ impl ValueHits {
         let mut found = false;
         for &piece in &pieces {
             let bytes = value.get(piece.from..piece.to).unwrap_or_default();
+            let at = start + piece.from;
             if bytes.len() > MAX_VALUE_BYTES {
                 // Only after a run of thousands of backslashes.
-                self.leave_for_scan(bytes, start + piece.from, None, piece.owned);
+                self.leave_for_scan(bytes, at, None, piece.owned);
                 continue;
             }
-            let key = self.remembered.hash_of((db, bytes));
-            found |= self.look_up(db, (value, start), piece, key, hits);
+            found |= self.look_up_piece(db, (bytes, at, piece.owned), hits);
         }
         self.pieces = pieces;
         found
