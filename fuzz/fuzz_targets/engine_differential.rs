@@ -88,10 +88,10 @@ const LENGTHENED: usize = 4200;
 /// the fifth cut, past [`LENGTHENED`].
 const FIFTH_CUT: usize = 5 * 1024;
 
-/// `data`'s event (when it is a JSON object) with one of its non-empty
-/// strings (nested ones included; which one, by the bytes of `data`: the
-/// others, such as the log source's, stay as they are) made longer than
-/// [`LENGTHENED`] bytes:
+/// `event` (the line `data` parsed, a JSON object) with one of its
+/// non-empty strings (nested ones included; which one, by the bytes of
+/// `data`: the others, such as the log source's, stay as they are) made
+/// longer than [`LENGTHENED`] bytes:
 /// - by copies of itself, each followed by a line feed (many short lines,
 ///   which the pieces merge into cores; the same pieces repeat within the
 ///   value, and in the next lines);
@@ -99,7 +99,7 @@ const FIFTH_CUT: usize = 5 * 1024;
 ///   cut of the long line (it ends 1 to its length bytes after the cut,
 ///   by the bytes of `data`): only the pieces' overlap finds a literal
 ///   that lies across it.
-fn lengthened(data: &[u8], line_ends: bool) -> Option<Vec<u8>> {
+fn lengthened(event: &serde_json::Value, data: &[u8], line_ends: bool) -> Option<Vec<u8>> {
     /// Visits the non-empty strings of `value` in order; `pick` is the
     /// number of strings to pass before the one lengthened.
     fn lengthen(value: &mut serde_json::Value, line_ends: bool, pick: &mut usize, salt: usize) {
@@ -138,11 +138,11 @@ fn lengthened(data: &[u8], line_ends: bool) -> Option<Vec<u8>> {
             _ => 0,
         }
     }
-    let mut event = serde_json::from_slice::<serde_json::Value>(data).ok()?;
-    let count = strings(&event);
-    if !event.is_object() || count == 0 {
+    let count = strings(event);
+    if count == 0 {
         return None;
     }
+    let mut event = event.clone();
     let salt: usize = data.iter().map(|&b| usize::from(b)).sum();
     let mut pick = salt % count;
     lengthen(&mut event, line_ends, &mut pick, salt / count);
@@ -230,8 +230,8 @@ fuzz_target!(|data: &[u8]| {
         // remembered (or linked) for the line under its folded keys. Then
         // with a string lengthened, twice each way: the second time its
         // pieces are remembered.
-        let long_lines = lengthened(data, true);
-        let long_glued = lengthened(data, false);
+        let long_lines = parsed.as_ref().and_then(|e| lengthened(e, data, true));
+        let long_glued = parsed.as_ref().and_then(|e| lengthened(e, data, false));
         let variants = [
             Some(data.to_vec()),
             Some(other_long_runs(data, 1)),
