@@ -576,9 +576,9 @@ mod properties {
             }
         }
 
-        /// A strict yes is always serde_json's yes, with the lenient pass's
-        /// spans; on the lines it judges (spaces only, no `\u`, UTF-8), a
-        /// no is serde_json's no.
+        /// A strict yes is always serde_json's yes (numbers beyond float
+        /// range aside), with the lenient pass's spans; on the lines it
+        /// judges (spaces only, no `\u`, UTF-8), a no is serde_json's no.
         #[test]
         fn strict_pass_agrees_with_serde(
             members in proptest::collection::vec(("[a-z\"\\\\]{1,4}", token()), 0..5),
@@ -588,8 +588,11 @@ mod properties {
             let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
             let line = edited(format!("{{{}}}", body.join(&sep)).into_bytes(), edit);
             // A full parse: strings read as strings (surrogates paired).
-            let serde = serde_json::from_slice::<serde_json::Value>(&line).is_ok()
-                && line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            let full = serde_json::from_slice::<serde_json::Value>(&line);
+            // The one documented difference: numbers beyond float range
+            // (`1e400`), left to the parse of the members a rule reads.
+            prop_assume!(!full.as_ref().is_err_and(|e| e.to_string().contains("out of range")));
+            let serde = full.is_ok() && line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
             let judged = !line.iter().any(|&b| b < 0x20) && std::str::from_utf8(&line).is_ok();
             let mut x = MemberIndex::default();
             x.build(&line);
