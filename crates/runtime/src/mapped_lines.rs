@@ -44,8 +44,13 @@ use crate::prefetch::prefetch;
 use crate::read_chunks::BOM;
 
 /// Bytes mapped at a time. A line crossing a window's end starts the next
-/// window; one longer than a window goes to the buffered reader.
-pub(crate) const WINDOW_BYTES: usize = 16 << 20;
+/// window; one longer than a window goes to the buffered reader. The
+/// windows of the chunks in flight (on two threads, up to ten chunks of
+/// ~1 MiB) count in the resident memory: windows of 16 MiB held two or
+/// three of them at the peak (45-62 MB mapped), of 8 MiB 38 MB, for no
+/// change in the floor or the matching rate that the host's noise shows
+/// (BENCHMARKS.md, "after v59").
+pub(crate) const WINDOW_BYTES: usize = 8 << 20;
 
 /// What [`MappedLines::next`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
