@@ -293,6 +293,26 @@ fn events_without_candidates_are_still_validated() {
             s2.match_event_full(line, &p).0
         );
     }
+    // A number beyond float range makes the line no event, as in the
+    // reference's full parse, in a member no candidate reads too; each line
+    // seen a few times, so that the memos and the trie know its layout.
+    let process = r#""Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1"#;
+    for (size, valid) in [("1e400", false), ("1e300", true), ("-2.5E+999", false)] {
+        for line in [
+            format!(r#"{{{process},"CommandLine":"whoami","Size":{size}}}"#),
+            format!(r#"{{{process},"CommandLine":"other","Size":{size}}}"#),
+            format!(r#"{{"EventID":3,"CommandLine":"whoami","Size":{size}}}"#),
+            format!(r#"{{{process},"CommandLine":"whoami","S":[{{"a":{size}}}]}}"#),
+            format!("{{{process},\"CommandLine\":\t\"whoami\",\"Size\":{size}}}"),
+        ] {
+            for _ in 0..3 {
+                let fast = s.match_event_full(line.as_bytes(), &p);
+                assert_eq!(!reject(&fast), valid, "{line}");
+                let slow = s2.match_event_full(line.as_bytes(), &p);
+                assert_eq!(fast.0, slow.0, "{line}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@
 use super::shapes::{self, Shapes};
 use super::{after_byte, scalar_end, skip_spaces, Seen};
 use crate::special_bytes::SpecialBytes;
-use crate::strict_json::{string_end, Escapes, TopMember};
+use crate::strict_json::{string_end, Escapes, TopMember, MAX_PLAIN_INTEGER_DIGITS};
 
 /// How [`flat_members`] ended.
 pub(super) enum FlatRead {
@@ -163,7 +163,11 @@ fn common_value(raw: &[u8], specials: &SpecialBytes, at: usize) -> Option<(usize
             while raw.get(end).is_some_and(u8::is_ascii_digit) {
                 end += 1;
             }
-            (raw.get(end) == Some(&b',')).then_some((end, false, end - at > 18))
+            let long = end - at > 18;
+            if long && end - at > MAX_PLAIN_INTEGER_DIGITS {
+                return None;
+            }
+            (raw.get(end) == Some(&b',')).then_some((end, false, long))
         }
         _ => None,
     }

@@ -35,7 +35,9 @@ use hypersigma_compiler::Scope;
 
 use crate::accounting::{RejectKind, Rejection};
 use crate::members::{MemberIndex, NestedTree};
-use crate::strict_json::{unescape_str, unescape_str_into, TopMember};
+use crate::strict_json::{
+    may_hold_a_number_beyond_range, unescape_str, unescape_str_into, TopMember,
+};
 
 #[cfg(test)]
 pub(crate) use digit_folds::MAX_TESTED;
@@ -505,8 +507,7 @@ fn refill_members(
 }
 
 /// Checks that a line is one JSON object without building anything, as
-/// strictly as a full parse except for one thing: a number beyond the range
-/// of a 64-bit float (`1e400`) is accepted (see [`skipping_is_strict`]).
+/// strictly as a full parse.
 pub(crate) fn validate_event(raw: &[u8]) -> Result<(), Rejection> {
     let is_object = raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let checked = if skipping_is_strict(raw) {
@@ -526,13 +527,13 @@ pub(crate) fn validate_event(raw: &[u8]) -> Result<(), Rejection> {
 /// escape letters and control characters but not UTF-8 inside strings (the
 /// whole line is checked here instead), `\u` escapes (lone surrogates: then
 /// no), nor the nesting limit of 128 (then no when the line has 100
-/// brackets or more). Number ranges it does not check either, and that is
-/// left: a number beyond 1.8e308 in a member no candidate reads is accepted
-/// (serde_json rejects it; JSON itself sets no limit).
+/// brackets or more), nor number ranges (a number beyond 1.8e308 is an
+/// error in a full parse: then no when the line may hold one).
 fn skipping_is_strict(raw: &[u8]) -> bool {
     std::str::from_utf8(raw).is_ok()
         && memchr::memmem::find(raw, b"\\u").is_none()
         && memchr::memchr2_iter(b'[', b'{', raw).count() < 100
+        && !may_hold_a_number_beyond_range(raw)
 }
 
 pub(crate) fn not_an_object() -> Rejection {

@@ -23,11 +23,10 @@
 //! Two members of one name in an object would break this (the last wins:
 //! an unread scalar after a read container hides it), so a line whose
 //! layout has them is built whole ([`NestedLeaves::repeated_names`]). The
-//! members left out are not checked as a full parse checks them: the strict
-//! pass checked everything but number ranges, and a number beyond float
-//! range in a member no candidate reads is accepted, as in flat lines. A
-//! value built so is never the whole event: a match parses the line again
-//! for output.
+//! members left out need no check of their own: the strict pass checked
+//! the whole line as a full parse does (number ranges included). A value
+//! built so is never the whole event: a match parses the line again for
+//! output.
 
 use serde_json::Value;
 
@@ -172,9 +171,15 @@ mod tests {
     /// with `detection` under the `evtx_dump` profile; `None` when the
     /// layout repeats a name (then it is built whole).
     fn pruned(detection: &str, raw: &str) -> Option<Value> {
+        pruned_over(detection, raw, raw)
+    }
+
+    /// [`pruned`] over the index of `indexed`, a line of `raw`'s layout
+    /// (its tokens at the same places).
+    fn pruned_over(detection: &str, indexed: &str, raw: &str) -> Option<Value> {
         let leaves = LeafNames::new(&Profile::evtx(), &reads(detection));
         let bits = leaves.rule_bits(0).expect("rule 0").to_vec();
-        let index = MemberIndex::built(raw.as_bytes());
+        let index = MemberIndex::built(indexed.as_bytes());
         let tree = index.nested_tree().expect("a nested line");
         let names = NestedLeaves::of(raw.as_bytes(), &tree, &leaves);
         if names.repeated_names {
@@ -242,12 +247,18 @@ mod tests {
 
     #[test]
     fn a_read_number_beyond_float_range_does_not_build() {
+        // The strict pass refuses such a line; the builder, given one over
+        // the index of a line within range, refuses it too where it reads.
+        let beyond = r#"{"Event":{"CommandLine":1e400}}"#;
+        assert!(MemberIndex::built(beyond.as_bytes())
+            .top_members()
+            .is_none());
         let detection = "    s: {CommandLine: 1}\n    condition: s";
-        assert_eq!(
-            pruned(detection, r#"{"Event":{"CommandLine":1e400}}"#),
-            None
-        );
-        let got = pruned(detection, r#"{"Event":{"Other":1e400,"CommandLine":1}}"#);
+        let within = r#"{"Event":{"CommandLine":1e300}}"#;
+        assert_eq!(pruned_over(detection, within, beyond), None);
+        let within = r#"{"Event":{"Other":1e300,"CommandLine":1}}"#;
+        let beyond = r#"{"Event":{"Other":1e400,"CommandLine":1}}"#;
+        let got = pruned_over(detection, within, beyond);
         assert_eq!(got, Some(serde_json::json!({"CommandLine": 1})));
     }
 
