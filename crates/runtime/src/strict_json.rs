@@ -4,12 +4,13 @@
 //!
 //! A line the strict pass accepts is one serde_json accepts as one object
 //! (numbers within `f64`'s range, `\u` escapes as a parse into strings
-//! reads them: four hex digits, surrogates paired). It refuses well-formed lines it does not judge: a
-//! byte below 0x20 anywhere (so whitespace between tokens is spaces only),
-//! invalid UTF-8, nesting deeper than [`MAX_DEPTH`]. Those go to
-//! serde_json, which gives the verdict and the error message, so the fast
-//! path never changes what is accepted or how a rejection reads; it only
-//! skips serde_json's walk of the members no candidate reads.
+//! reads them: four hex digits, surrogates paired). It refuses well-formed
+//! lines it does not judge: a byte below 0x20 anywhere (so whitespace
+//! between tokens is spaces only), invalid UTF-8, nesting deeper than
+//! [`MAX_DEPTH`]. Those go to serde_json, which gives the verdict and the
+//! error message, so the fast path never changes what is accepted or how a
+//! rejection reads; it only skips serde_json's walk of the members no
+//! candidate reads.
 
 use std::ops::Range;
 
@@ -233,6 +234,12 @@ pub(crate) fn number_token(raw: &[u8], mut at: usize) -> Option<(usize, bool)> {
         b'1'..=b'9' => at = digits(at),
         _ => return None,
     }
+    // A token that may lie past `f64`'s range, ending at `end` (rewritten:
+    // an exponent or more than 18 digits), as serde_json reads it.
+    let range_checked = |end: usize| {
+        let token = raw.get(integer - usize::from(negative)..end)?;
+        in_range(token).then_some((end, true))
+    };
     // Past 18 digits, or `-0`.
     let integer_digits = at - integer;
     let mut rewritten = integer_digits > 18 || (negative && raw.get(integer) == Some(&b'0'));
@@ -255,14 +262,12 @@ pub(crate) fn number_token(raw: &[u8], mut at: usize) -> Option<(usize, bool)> {
         at = digits(at);
         rewritten = true;
         if at - exponent > 2 {
-            let start = integer - usize::from(negative);
-            return in_range(raw.get(start..at)?).then_some((at, rewritten));
+            return range_checked(at);
         }
     }
     // Below 10^(200 + 99), whatever its fraction and exponent of two digits.
     if integer_digits > MAX_PLAIN_INTEGER_DIGITS {
-        let start = integer - usize::from(negative);
-        return in_range(raw.get(start..at)?).then_some((at, rewritten));
+        return range_checked(at);
     }
     Some((at, rewritten))
 }
