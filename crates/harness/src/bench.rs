@@ -7,7 +7,9 @@
 //! events/s, MB/s, ns/event and detections, beside the read-and-split floor
 //! (splitting the same bytes into lines, no matching) and the parse floor
 //! (splitting and parsing JSON) measured in the same run, with the ratio of the
-//! matching throughput to each; peak RSS at the end, and apart the
+//! matching throughput to each. The replays run in rounds, each replaying the
+//! floors and every thread count once, and each figure is the median of its
+//! replays (`rounds.rs`). Peak RSS at the end, and apart the
 //! resident set once the corpus was loaded and the peak while matching
 //! (the corpus held in memory is the benchmark's, not the engine's).
 //! `--stream` holds no corpus: every replay reads the inputs from disk
@@ -20,6 +22,7 @@
 //! the report gives the fraction of events that reached stage 2 and, with
 //! `--per-rule`, each rule's candidate rate after stage 1 beside its cost.
 
+mod rounds;
 mod stream;
 
 use std::io::Write as _;
@@ -50,7 +53,8 @@ pub struct Args {
     /// Inputs: files or directories.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Replays of the input per measurement.
+    /// Rounds of timed replays: each replays the two floors and every
+    /// thread count once; each figure is the median of its replays.
     #[arg(long, default_value_t = 3)]
     repeat: u32,
     /// Thread counts to measure, comma-separated.
@@ -366,8 +370,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         "stage1_witnesses": engine.stats().witnesses,
         "always_candidate_rules": engine.stats().always,
         "profiles": measured.profiles,
-        "split_floor": floor_json(measured.split_secs, measured.events, measured.megabytes),
-        "parse_floor": floor_json(measured.parse_secs, measured.events, measured.megabytes),
+        "timing": format!("median of {repeat} rounds; each round replays the split floor, the parse floor and every thread count once (ratios: median of each round's)"),
+        "split_floor": floor_json(&measured.split, measured.events, measured.megabytes),
+        "parse_floor": floor_json(&measured.parse, measured.events, measured.megabytes),
         "runs": measured.runs,
         "memory": measured.memory,
         "peak_rss_bytes": measured.peak_rss,
@@ -397,9 +402,10 @@ struct Measurement {
     events: u64,
     megabytes: f64,
     profiles: Vec<String>,
-    /// Seconds per replay of the read-and-split floor and the parse floor.
-    split_secs: f64,
-    parse_secs: f64,
+    /// Seconds of each replay of the read-and-split floor and of the
+    /// parse floor, one a round (`rounds.rs`).
+    split: Vec<f64>,
+    parse: Vec<f64>,
     /// One entry per thread count ([`run_json`]).
     runs: Vec<Value>,
     memory: Value,
@@ -410,34 +416,40 @@ struct Measurement {
 /// What the replays of one thread count measured.
 struct RunFigures {
     threads: usize,
-    /// Seconds per replay.
-    seconds: f64,
+    /// Seconds of each replay, one a round.
+    replays: Vec<f64>,
+    /// What the last replay counted.
     counts: Measured,
     /// Whether the two stages were timed apart (in memory only).
     stages_timed: bool,
 }
 
-/// A floor's entry in the report.
-fn floor_json(seconds: f64, events: u64, megabytes: f64) -> Value {
+/// A floor's entry in the report: the median replay, and every replay's
+/// seconds.
+fn floor_json(replays: &[f64], events: u64, megabytes: f64) -> Value {
+    let seconds = rounds::median(replays);
     json!({
         "seconds": seconds,
         "events_per_sec": events as f64 / seconds,
         "mb_per_sec": megabytes / seconds,
+        "replay_seconds": replays,
     })
 }
 
 /// A thread count's entry in the report.
 fn run_json(r: &RunFigures, m: &Measurement) -> Value {
     let events = m.events as f64;
+    let seconds = rounds::median(&r.replays);
     json!({
         "threads": r.threads,
-        "seconds": r.seconds,
-        "events_per_sec": events / r.seconds,
-        "mb_per_sec": m.megabytes / r.seconds,
-        "ns_per_event": r.seconds * 1e9 / events,
+        "seconds": seconds,
+        "replay_seconds": r.replays,
+        "events_per_sec": events / seconds,
+        "mb_per_sec": m.megabytes / seconds,
+        "ns_per_event": seconds * 1e9 / events,
         "detections": r.counts.detections,
-        "ratio_to_split_floor": m.split_secs / r.seconds,
-        "ratio_to_parse_floor": m.parse_secs / r.seconds,
+        "ratio_to_split_floor": rounds::paired_ratio(&m.split, &r.replays),
+        "ratio_to_parse_floor": rounds::paired_ratio(&m.parse, &r.replays),
         "stage2_fraction": r.counts.stage2_events as f64 / events,
         "candidates_per_event": r.counts.candidates as f64 / events,
         "stage1_seconds": r.stages_timed.then_some(r.counts.stage1_seconds),
@@ -457,25 +469,10 @@ fn in_memory(
     let megabytes = corpus.bytes.len() as f64 / 1e6;
     let profiles: Vec<String> = corpus.profiles.iter().map(|p| p.name.clone()).collect();
     eprintln!(
-        "bench: {} rules, {events} events ({}), {megabytes:.1} MB in memory, {repeat} replays",
+        "bench: {} rules, {events} events ({}), {megabytes:.1} MB in memory, {repeat} rounds",
         engine.rules().len(),
         profiles.join(", ")
     );
-
-    let t = Instant::now();
-    let mut split = 0;
-    for _ in 0..repeat {
-        split += split_floor(&corpus.bytes);
-    }
-    let split_secs = t.elapsed().as_secs_f64() / f64::from(repeat);
-    assert_eq!(split as u64, events * u64::from(repeat));
-    let t = Instant::now();
-    for _ in 0..repeat {
-        for &(s, e, _) in &corpus.lines {
-            std::hint::black_box(serde_json::from_slice::<Value>(&corpus.bytes[s..e]).ok());
-        }
-    }
-    let parse_secs = t.elapsed().as_secs_f64() / f64::from(repeat);
 
     let loaded = LoadedMemory::now();
     // One untimed replay on one thread first: what the engine builds on
@@ -483,39 +480,51 @@ fn in_memory(
     // then built, and every measured replay finds it.
     std::hint::black_box(match_lines(&corpus, &corpus.lines, engine));
 
+    let split = || {
+        let lines = split_floor(&corpus.bytes);
+        if lines as u64 != events {
+            bail!("the split floor found {lines} lines in the corpus's {events}");
+        }
+        Ok(())
+    };
+    let parse = || {
+        for &(s, e, _) in &corpus.lines {
+            let line = corpus.bytes.get(s..e).unwrap_or_default();
+            std::hint::black_box(serde_json::from_slice::<Value>(line).ok());
+        }
+        Ok(())
+    };
+    let replay = |threads: usize| {
+        let chunk = corpus.lines.len().div_ceil(threads);
+        Ok(std::thread::scope(|scope| {
+            let handles: Vec<_> = corpus
+                .lines
+                .chunks(chunk)
+                .map(|part| scope.spawn(|| match_lines(&corpus, part, engine)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .fold(Measured::default(), Measured::merged)
+        }))
+    };
+    let timed = rounds::run(repeat, &args.threads, split, parse, replay)?;
     let mut measured = Measurement {
         events,
         megabytes,
         profiles,
-        split_secs,
-        parse_secs,
+        split: timed.split,
+        parse: timed.parse,
         runs: Vec::new(),
         memory: Value::Null,
         peak_rss: None,
         per_rule: Vec::new(),
     };
-    for &threads in &args.threads {
-        let threads = threads.max(1);
-        let chunk = corpus.lines.len().div_ceil(threads);
-        let t = Instant::now();
-        let mut total = Measured::default();
-        for _ in 0..repeat {
-            total = std::thread::scope(|scope| {
-                let handles: Vec<_> = corpus
-                    .lines
-                    .chunks(chunk)
-                    .map(|part| scope.spawn(|| match_lines(&corpus, part, engine)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_default())
-                    .fold(Measured::default(), Measured::merged)
-            });
-        }
+    for (threads, replays, counts) in timed.runs {
         let figures = RunFigures {
             threads,
-            seconds: t.elapsed().as_secs_f64() / f64::from(repeat),
-            counts: total,
+            replays,
+            counts,
             stages_timed: true,
         };
         measured.runs.push(run_json(&figures, &measured));
@@ -573,6 +582,11 @@ fn rule_costs(corpus: &Corpus, engine: &Engine, rules: &[Rule]) -> Result<Vec<Va
 
 fn print_report(r: &Value) {
     let f = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let rounds = r["repeat"].as_u64().unwrap_or(1);
+    println!(
+        "medians of {rounds} round{} (each: both floors, then every thread count)",
+        if rounds == 1 { "" } else { "s" }
+    );
     println!(
         "floor: split {:.0} events/s ({:.0} MB/s), parse {:.0} events/s ({:.0} MB/s)",
         f(&r["split_floor"]["events_per_sec"]),

@@ -6,19 +6,31 @@ mod common;
 use common::hypersigma;
 
 /// The JSON report (written to `json`) of `bench` over `events` with the
-/// bundled rules, one replay on one and two threads, and `extra` arguments.
+/// bundled rules, one round of replays on one and two threads, and `extra`
+/// arguments.
 fn bench_report(
     events: &std::path::Path,
     json: &std::path::Path,
     extra: &[&str],
 ) -> serde_json::Value {
+    bench_report_rounds(events, json, 1, extra)
+}
+
+/// [`bench_report`] with `rounds` rounds of replays.
+fn bench_report_rounds(
+    events: &std::path::Path,
+    json: &std::path::Path,
+    rounds: u32,
+    extra: &[&str],
+) -> serde_json::Value {
+    let rounds = rounds.to_string();
     let mut args = vec![
         "bench",
         "-r",
         "corpus/rules",
         events.to_str().unwrap(),
         "--repeat",
-        "1",
+        &rounds,
         "--threads",
         "1,2",
         "--json",
@@ -128,6 +140,61 @@ fn report_and_baseline() {
     // A baseline far slower: no regression, exit 0.
     let out = against_baseline(&r, 1.0, events.to_str().unwrap(), dir.path());
     assert_eq!(out.status.code(), Some(0));
+}
+
+/// Each figure is the median of its replays, one a round, and a ratio to
+/// a floor the median of each round's, in memory and streamed.
+#[test]
+fn figures_are_medians_of_rounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    common::generate_attacks(&events, 2000, 3);
+    let floats = |v: &serde_json::Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let median = |mut xs: Vec<f64>| {
+        xs.sort_by(f64::total_cmp);
+        xs[xs.len() / 2]
+    };
+    for mode in [&[][..], &["--stream"][..]] {
+        let json = dir.path().join("rounds.json");
+        let r = bench_report_rounds(&events, &json, 3, mode);
+        assert_eq!(r["repeat"], 3);
+        let near = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+        let events_count = r["events"].as_f64().unwrap();
+        let mut floors = Vec::new();
+        for key in ["split_floor", "parse_floor"] {
+            let replays = floats(&r[key]["replay_seconds"]);
+            assert_eq!(replays.len(), 3, "{key}");
+            let seconds = r[key]["seconds"].as_f64().unwrap();
+            assert!(near(seconds, median(replays.clone())), "{key}");
+            assert!(near(
+                r[key]["events_per_sec"].as_f64().unwrap(),
+                events_count / seconds
+            ));
+            floors.push(replays);
+        }
+        for run in r["runs"].as_array().unwrap() {
+            let replays = floats(&run["replay_seconds"]);
+            assert_eq!(replays.len(), 3);
+            let seconds = run["seconds"].as_f64().unwrap();
+            assert!(near(seconds, median(replays.clone())), "{run}");
+            for (floor, key) in floors
+                .iter()
+                .zip(["ratio_to_split_floor", "ratio_to_parse_floor"])
+            {
+                let paired: Vec<f64> = floor.iter().zip(&replays).map(|(f, m)| f / m).collect();
+                assert!(
+                    near(run[key].as_f64().unwrap(), median(paired)),
+                    "{key}: {run}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -4,19 +4,18 @@
 //! no corpus: its peak resident set is what matching takes, whatever the
 //! inputs' size. The floors read the same inputs with the same reader on
 //! one thread, splitting (and for the parse floor parsing) each event and
-//! matching none. What the workers do with a detection besides counting it
+//! matching none, in the same rounds as the matching (`rounds.rs`). What the workers do with a detection besides counting it
 //! (formatting output) is not timed, and stage 1 and stage 2 are not timed
 //! apart.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use hypersigma_compiler::Profile;
 use hypersigma_runtime::engine::Engine;
 use hypersigma_runtime::pipeline::{self, Output, ReadOptions};
 
-use super::{run_json, Args, LoadedMemory, Measured, Measurement, RunFigures};
+use super::{rounds, run_json, Args, LoadedMemory, Measured, Measurement, RunFigures};
 
 /// What one streamed replay counted.
 #[derive(Default)]
@@ -84,63 +83,62 @@ pub(super) fn measure(
         mmap: !args.no_mmap,
         ..ReadOptions::default()
     };
-    let floor = |parse: bool| {
-        let t = Instant::now();
-        let mut count = pipeline::ReadCount::default();
-        for _ in 0..repeat {
-            count = pipeline::read_only(&inputs, forced, read_options, parse);
-        }
-        (count, t.elapsed().as_secs_f64() / f64::from(repeat))
-    };
     // Untimed: the first read of an input may come from the disk; the
-    // replays find it in the page cache.
-    pipeline::read_only(&inputs, forced, read_options, false);
-    let (read, split_secs) = floor(false);
+    // replays find it in the page cache. It counts the events and bytes
+    // every replay must find.
+    let read = pipeline::read_only(&inputs, forced, read_options, false);
     if read.events == 0 {
         bail!("no events in the inputs");
     }
-    let (_, parse_secs) = floor(true);
     let megabytes = read.bytes as f64 / 1e6;
     eprintln!(
-        "bench: {} rules, {} events, {megabytes:.1} MB streamed from disk on each of {repeat} replays",
+        "bench: {} rules, {} events, {megabytes:.1} MB streamed from disk in each of {repeat} rounds",
         engine.rules().len(),
         read.events,
     );
+    let unchanged = |events: u64| {
+        if events != read.events {
+            bail!(
+                "the inputs changed while measured: {} events read, then {events}",
+                read.events
+            );
+        }
+        Ok(())
+    };
+    let floor =
+        |parse: bool| unchanged(pipeline::read_only(&inputs, forced, read_options, parse).events);
 
     let loaded = LoadedMemory::now();
     // One untimed replay first, as in memory: what the engine builds on
     // first use is then built.
     let warm = replay(&inputs, engine, forced, read_options, 1)?;
+    let timed = rounds::run(
+        repeat,
+        &args.threads,
+        || floor(false),
+        || floor(true),
+        |threads| {
+            let totals = replay(&inputs, engine, forced, read_options, threads)?;
+            unchanged(totals.events)?;
+            Ok(totals.counts)
+        },
+    )?;
     let mut measured = Measurement {
         events: read.events,
         megabytes,
         profiles: warm.profiles,
-        split_secs,
-        parse_secs,
+        split: timed.split,
+        parse: timed.parse,
         runs: Vec::new(),
         memory: serde_json::Value::Null,
         peak_rss: None,
         per_rule: Vec::new(),
     };
-    for &threads in &args.threads {
-        let threads = threads.max(1);
-        let t = Instant::now();
-        let mut totals = Totals::default();
-        for _ in 0..repeat {
-            totals = replay(&inputs, engine, forced, read_options, threads)?;
-        }
-        let seconds = t.elapsed().as_secs_f64() / f64::from(repeat);
-        if totals.events != read.events {
-            bail!(
-                "the inputs changed while measured: {} events read, then {}",
-                read.events,
-                totals.events
-            );
-        }
+    for (threads, replays, counts) in timed.runs {
         let figures = RunFigures {
             threads,
-            seconds,
-            counts: totals.counts,
+            replays,
+            counts,
             stages_timed: false,
         };
         measured.runs.push(run_json(&figures, &measured));
