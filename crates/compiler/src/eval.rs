@@ -406,7 +406,14 @@ impl TextChars {
         if !self.split[k] {
             let chars = &mut self.chars[k];
             chars.clear();
-            if cased {
+            if text.is_ascii() {
+                // A byte a character: the iterator's length is known, so
+                // the vector is reserved once, not tested per push.
+                match cased {
+                    true => chars.extend(text.bytes().map(char::from)),
+                    false => chars.extend(text.bytes().map(|b| char::from(b.to_ascii_lowercase()))),
+                }
+            } else if cased {
                 chars.extend(text.chars());
             } else {
                 chars.extend(text.chars().map(crate::pattern::fold_char));

@@ -159,3 +159,25 @@ fn scalars_of_values_are_the_scalars_of_each() {
         .zip(&of_list.0)
         .all(|(a, b)| std::ptr::eq(a.value, b.value)));
 }
+
+#[test]
+fn text_characters_split_as_the_scalars_split_them() {
+    let texts = [
+        "",
+        "C:\\Windows\\System32\\CMD.EXE",
+        "MiXeD 123 ~\u{7f}",
+        "Ünïcödé ΣΑΣ ς İ ſ µ",
+        "ascii then Ä",
+    ];
+    let mut chars = TextChars::default();
+    for text in texts {
+        chars.forget();
+        for cased in [false, true, false] {
+            let expected: Vec<char> = match cased {
+                true => text.chars().collect(),
+                false => text.chars().map(crate::pattern::fold_char).collect(),
+            };
+            assert_eq!(chars.of(text, cased), expected, "{text:?}, cased {cased}");
+        }
+    }
+}
