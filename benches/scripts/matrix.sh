@@ -10,9 +10,10 @@
 #   all.hsr   rules, rules-emerging-threats, rules-threat-hunting, rules-compliance
 #   generated.jsonl  `gen --events 1000000` (~950 MB)
 #   real.jsonl       ../shared/events JSON lines, replicated 14 times (~1.1 GB)
-# Each cell runs `bench -r RULES CORPUS --stream --threads 1,2 --repeat 3` and writes
-# benches/results/TAG-stream-RULES-CORPUS.json (events/s, MB/s, the split floor and
-# the ratio to it, peak RSS). Run from the project root; BIN should be a `dist` build.
+# Each cell runs `bench -r RULES CORPUS --stream --threads 1,2 --repeat 3` (three rounds,
+# each replaying both floors and both thread counts; medians of the rounds, each ratio
+# the median of the rounds' own) and writes benches/results/TAG-stream-RULES-CORPUS.json
+# (events/s, MB/s, the split floor and the ratio to it, peak RSS, every replay's seconds). Run from the project root; BIN should be a `dist` build.
 set -euo pipefail
 if [ $# -ne 3 ]; then
     echo "usage: $0 BIN WORKDIR TAG" >&2
