@@ -408,7 +408,9 @@ impl TextChars {
             chars.clear();
             if text.is_ascii() {
                 // A byte a character: the iterator's length is known, so
-                // the vector is reserved once, not tested per push.
+                // the vector is reserved once, not tested per push. The
+                // lowercase is `fold_char`'s ASCII case, written out: a call
+                // per byte cost ~50 instructions an event more (v61).
                 match cased {
                     true => chars.extend(text.bytes().map(char::from)),
                     false => chars.extend(text.bytes().map(|b| char::from(b.to_ascii_lowercase()))),

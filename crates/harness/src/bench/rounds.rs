@@ -39,11 +39,6 @@ pub(super) fn run<C>(
     mut replay: impl FnMut(usize) -> Result<C>,
 ) -> Result<Rounds<C>> {
     let rounds = repeat.max(1) as usize;
-    let timed = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
-        let t = Instant::now();
-        f()?;
-        Ok(t.elapsed().as_secs_f64())
-    };
     let mut split_secs = Vec::with_capacity(rounds);
     let mut parse_secs = Vec::with_capacity(rounds);
     let mut runs: Vec<(usize, Vec<f64>, Option<C>)> = threads
@@ -51,12 +46,11 @@ pub(super) fn run<C>(
         .map(|&n| (n.max(1), Vec::with_capacity(rounds), None))
         .collect();
     for _ in 0..rounds {
-        split_secs.push(timed(&mut split)?);
-        parse_secs.push(timed(&mut parse)?);
+        split_secs.push(timed(&mut split)?.0);
+        parse_secs.push(timed(&mut parse)?.0);
         for (n, seconds, last) in &mut runs {
-            let t = Instant::now();
-            let counted = replay(*n)?;
-            seconds.push(t.elapsed().as_secs_f64());
+            let (took, counted) = timed(|| replay(*n))?;
+            seconds.push(took);
             *last = Some(counted);
         }
     }
@@ -68,6 +62,13 @@ pub(super) fn run<C>(
             .filter_map(|(n, seconds, last)| Some((n, seconds, last?)))
             .collect(),
     })
+}
+
+/// The seconds `f` took, and what it returned.
+fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(f64, T)> {
+    let t = Instant::now();
+    let out = f()?;
+    Ok((t.elapsed().as_secs_f64(), out))
 }
 
 /// The median of `samples` (the mean of the two middle ones for an even

@@ -4,9 +4,9 @@
 //! no corpus: its peak resident set is what matching takes, whatever the
 //! inputs' size. The floors read the same inputs with the same reader on
 //! one thread, splitting (and for the parse floor parsing) each event and
-//! matching none, in the same rounds as the matching (`rounds.rs`). What the workers do with a detection besides counting it
-//! (formatting output) is not timed, and stage 1 and stage 2 are not timed
-//! apart.
+//! matching none, in the same rounds as the matching (`rounds.rs`). What
+//! the workers do with a detection besides counting it (formatting
+//! output) is not timed, and stage 1 and stage 2 are not timed apart.
 
 use std::path::PathBuf;
 
