@@ -230,6 +230,46 @@ impl SpecialBytes {
             w += 1;
         }
     }
+
+    /// The closing quote of the string whose opening quote is at `open`,
+    /// as [`SpecialBytes::string_at`] finds it, with each byte inside that
+    /// an escape other than `\"` and `\\` stands for (the byte after its
+    /// backslash: `n` of `\n`, `u` of `\u0041`) handed to `escaped` in
+    /// order, which may refuse it (`None`, as is then the string). The
+    /// escapes are told from the marks a block at a time: a string's
+    /// quotes and backslashes, path separators included, cost nothing one
+    /// by one, and the others a bit each. `None` as well when no quote
+    /// closes the string.
+    #[inline(always)]
+    pub(crate) fn string_escapes(
+        &self,
+        open: usize,
+        mut escaped: impl FnMut(usize) -> Option<()>,
+    ) -> Option<usize> {
+        let mut w = (open + 1) / 64;
+        let mut inside = u64::MAX << ((open + 1) % 64);
+        let mut carry = 0;
+        loop {
+            let &[quotes, backslashes] = self.words.get(w)?;
+            let (escapes, carry_out) = escaped_bits(backslashes & inside, carry);
+            let closing = quotes & inside & !escapes;
+            let before = match closing {
+                0 => u64::MAX,
+                _ => (1u64 << closing.trailing_zeros()) - 1,
+            };
+            let mut others = escapes & before & !(quotes | backslashes);
+            while others != 0 {
+                escaped(w * 64 + others.trailing_zeros() as usize)?;
+                others &= others - 1;
+            }
+            if closing != 0 {
+                return Some(w * 64 + closing.trailing_zeros() as usize);
+            }
+            carry = carry_out;
+            inside = u64::MAX;
+            w += 1;
+        }
+    }
 }
 
 /// Whether UTF-8 text (a line the strict lexing pass accepted) holds a

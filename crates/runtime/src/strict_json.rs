@@ -66,7 +66,8 @@ pub(crate) fn is_rewritten_number(token: &[u8]) -> bool {
 /// The marks tell where a string closes and whether it holds escapes
 /// without a branch per escape; a string whose only escapes are of quotes
 /// and backslashes (Windows paths, quoted command lines) is read from
-/// them alone, others escape by escape ([`string_end_by_escapes`]).
+/// them alone, others with each of their other escapes checked where
+/// the marks place it ([`string_end_by_escapes`]).
 #[inline(always)]
 pub(crate) fn string_end(
     raw: &[u8],
@@ -93,38 +94,42 @@ pub(crate) fn string_end(
     ))
 }
 
-/// [`string_end`] escape by escape: each one checked, `\/` and `\u`
-/// told as hiding.
+/// [`string_end`] of a string holding escapes other than `\"` and `\\`:
+/// each of those checked where the marks place it
+/// ([`SpecialBytes::string_escapes`]), `\/` and `\u` told as hiding.
+/// Walked escape by escape instead (the next mark, then the byte after
+/// it, escaped backslashes too), the real logs' strings of many lines
+/// (`\r\n`, `\t`) and paths cost 3,327 instructions a line with all
+/// SigmaHQ rules, 1,918 so (BENCHMARKS.md, v62).
 #[inline(never)]
 fn string_end_by_escapes(
     raw: &[u8],
     open: usize,
     specials: &SpecialBytes,
 ) -> Option<(usize, Escapes)> {
-    let mut k = open + 1;
-    let mut escapes = Escapes::default();
-    loop {
-        k = specials.next(k);
-        match *raw.get(k)? {
-            b'"' => return Some((k + 1, escapes)),
-            b'\\' => {
-                escapes.any = true;
-                match raw.get(k + 1)? {
-                    b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => k += 2,
-                    b'/' => {
-                        escapes.hiding = true;
-                        k += 2;
-                    }
-                    b'u' => {
-                        escapes.hiding = true;
-                        k = unicode_escape(raw, k)?.1;
-                    }
-                    _ => return None,
-                }
+    let mut escapes = Escapes {
+        any: true,
+        ..Escapes::default()
+    };
+    // Escapes before this index are inside a `\u` escape already read (the
+    // second `\u` of a surrogate pair).
+    let mut read_to = 0;
+    let close = specials.string_escapes(open, |at| {
+        if at < read_to {
+            return Some(());
+        }
+        match raw.get(at)? {
+            b'b' | b'f' | b'n' | b'r' | b't' => {}
+            b'/' => escapes.hiding = true,
+            b'u' => {
+                escapes.hiding = true;
+                read_to = unicode_escape(raw, at - 1)?.1;
             }
             _ => return None,
         }
-    }
+        Some(())
+    })?;
+    Some((close + 1, escapes))
 }
 
 /// The character of the `\u` escape at `at` (with its trailing surrogate
@@ -485,6 +490,107 @@ mod tests {
                 may,
                 "{line}"
             );
+        }
+    }
+
+    /// The walk [`super::string_end_by_escapes`] replaced: the next mark,
+    /// then the byte after a backslash, escape by escape.
+    fn string_end_escape_by_escape(raw: &[u8], open: usize) -> Option<(usize, bool)> {
+        let (mut k, mut hiding) = (open + 1, false);
+        loop {
+            match *raw.get(k)? {
+                b'"' => return Some((k + 1, hiding)),
+                b'\\' => match raw.get(k + 1)? {
+                    b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => k += 2,
+                    b'/' => (hiding, k) = (true, k + 2),
+                    b'u' => (hiding, k) = (true, super::unicode_escape(raw, k)?.1),
+                    _ => return None,
+                },
+                _ => k += 1,
+            }
+        }
+    }
+
+    /// Pieces of string bodies: text, every escape (of quotes and
+    /// backslashes, of lines, `\/`, `\u` single and paired), and broken
+    /// ones (unknown, short `\u`, lone surrogates, a backslash at the end).
+    const PIECES: &[&str] = &[
+        "a",
+        "path",
+        "é",
+        "\\\\",
+        "\\\"",
+        "\\n",
+        "\\r\\n",
+        "\\t",
+        "\\b",
+        "\\f",
+        "\\/",
+        "\\u0041",
+        "\\u00e9",
+        "\\uD83D\\uDE00",
+        "\\uD83D",
+        "\\uDE00",
+        "\\uD83Dx",
+        "\\u12",
+        "\\x",
+        "\\\\\\",
+        "\\u\\",
+        "\\",
+    ];
+
+    /// Each escape (and broken one) at every place of a block of 64 bytes,
+    /// a block's last byte and the next one's first included.
+    #[test]
+    fn every_escape_at_every_place_of_a_block_is_read_as_escape_by_escape() {
+        let mut specials = crate::special_bytes::SpecialBytes::default();
+        for piece in PIECES {
+            for text in 0..130 {
+                let raw = format!("\"{}{piece}\",1", "x".repeat(text));
+                specials.mark(raw.as_bytes());
+                let found = super::string_end(raw.as_bytes(), 0, &specials);
+                assert_eq!(
+                    found.map(|(end, e)| (end, e.hiding)),
+                    string_end_escape_by_escape(raw.as_bytes(), 0),
+                    "{raw}"
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// A string's end and its escapes, where the marks place them, are
+        /// those of the walk escape by escape and of serde_json, whatever
+        /// the escapes and wherever the blocks of 64 bytes cut them.
+        #[test]
+        fn strings_with_escapes_end_as_read_escape_by_escape(
+            lead in 0usize..130,
+            pieces in proptest::collection::vec(0..PIECES.len(), 0..60),
+            close in proptest::bool::ANY,
+        ) {
+            let mut raw = " ".repeat(lead).into_bytes();
+            raw.push(b'"');
+            for &p in &pieces {
+                raw.extend_from_slice(PIECES[p].as_bytes());
+            }
+            if close {
+                raw.extend_from_slice(b"\",\"rest\"");
+            }
+            let mut specials = crate::special_bytes::SpecialBytes::default();
+            specials.mark(&raw);
+            let found = super::string_end(&raw, lead, &specials);
+            let walked = string_end_escape_by_escape(&raw, lead);
+            proptest::prop_assert_eq!(found.map(|(end, e)| (end, e.hiding)), walked);
+            if let Some((end, escapes)) = found {
+                let body = &raw[lead + 1..end - 1];
+                proptest::prop_assert_eq!(escapes.any, body.contains(&b'\\'));
+                let token = std::str::from_utf8(&raw[lead..end]).unwrap_or_default();
+                proptest::prop_assert!(serde_json::from_str::<String>(token).is_ok(), "{}", token);
+            } else if close {
+                let text = String::from_utf8_lossy(&raw[lead..]).into_owned();
+                let token = text.split_inclusive("\",").next().unwrap_or_default();
+                proptest::prop_assert!(serde_json::from_str::<String>(token.trim_end_matches(',')).is_err(), "{}", token);
+            }
         }
     }
 }
