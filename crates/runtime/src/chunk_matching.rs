@@ -238,6 +238,10 @@ where
 /// `format`; `numbers` is the pipeline's, shared by its workers. The
 /// output, every position numbered in its input; or the chunk, if its
 /// output waits for where it starts ([`try_finish`], [`finish`]).
+/// `stdout_capacity`: the room the formatted detections start with (the
+/// worker's last chunk's bytes: grown from nothing by doubling, a chunk
+/// of many detections copied its output again at every step, ~120
+/// instructions a line of the real logs with all SigmaHQ rules).
 pub(crate) fn match_chunk<F>(
     engine: &Engine,
     scanner: &mut Scanner<'_>,
@@ -245,6 +249,7 @@ pub(crate) fn match_chunk<F>(
     chunk: &Chunk,
     format: &F,
     fallback: &Profile,
+    stdout_capacity: usize,
 ) -> Result<Output, Box<Unnumbered>>
 where
     F: Fn(&Detection<'_>, &mut Vec<u8>) + Sync,
@@ -259,6 +264,7 @@ where
             profile,
         },
         out: Output {
+            stdout: Vec::with_capacity(stdout_capacity),
             profile: Some(profile.name.clone()),
             ..Output::default()
         },

@@ -141,9 +141,22 @@ where
                     // soon as that is known, waited for only when too
                     // many wait or the input ends.
                     let mut waiting: VecDeque<Box<Unnumbered>> = VecDeque::new();
+                    // The bytes of the last chunk's detections: the next
+                    // one's room.
+                    let mut stdout_capacity = 0;
                     for chunk in rx {
-                        let matched =
-                            match_chunk(engine, &mut scanner, numbers, &chunk, format, &fallback);
+                        let matched = match_chunk(
+                            engine,
+                            &mut scanner,
+                            numbers,
+                            &chunk,
+                            format,
+                            &fallback,
+                            stdout_capacity,
+                        );
+                        if let Ok(out) = &matched {
+                            stdout_capacity = out.stdout.len();
+                        }
                         let seq = chunk.seq;
                         if let Some(events) = chunk.events.recycled() {
                             // The reader may have enough already: then it is dropped.
