@@ -1,7 +1,8 @@
 //! Fuzz target: one raw event line against a fixed rule set covering every
-//! predicate kind. The fast engine (prefilter on and off, and with the scope
-//! gate and per-scope databases forced on) must give the reference
-//! evaluator's verdict for every rule, or reject what does not parse.
+//! predicate kind. The fast engine (prefilter on and off, with the scope
+//! gate forced off, and with the gate on and per-scope databases from the
+//! first event) must give the reference evaluator's verdict for every rule,
+//! or reject what does not parse.
 #![no_main]
 
 use std::cell::RefCell;
@@ -20,6 +21,8 @@ struct Fixture {
     fast: Engine,
     /// With the scope gate on and per-scope databases from the first event.
     gated: Engine,
+    /// With the scope gate off (the default turns it on for these rules).
+    ungated: Engine,
     full: Engine,
 }
 
@@ -41,6 +44,14 @@ fn fixture() -> &'static Fixture {
             },
         )
         .expect("engine");
+        let ungated = Engine::new(
+            rules.clone(),
+            EngineOptions {
+                scope_gate: Some(false),
+                ..Default::default()
+            },
+        )
+        .expect("engine");
         let full = Engine::new(
             rules.clone(),
             EngineOptions {
@@ -53,6 +64,7 @@ fn fixture() -> &'static Fixture {
             rules,
             fast,
             gated,
+            ungated,
             full,
         }
     })
@@ -176,7 +188,7 @@ thread_local! {
 fuzz_target!(|data: &[u8]| {
     let f = fixture();
     let (parsed, profile, expected) = reference(f, data);
-    for engine in [&f.fast, &f.gated, &f.full] {
+    for engine in [&f.fast, &f.gated, &f.ungated, &f.full] {
         let Ok(mut scanner) = engine.scanner() else {
             return;
         };
@@ -211,7 +223,7 @@ fuzz_target!(|data: &[u8]| {
     WARM.with(|warm| {
         let mut warm = warm.borrow_mut();
         if warm.is_empty() {
-            for engine in [&f.fast, &f.gated, &f.full] {
+            for engine in [&f.fast, &f.gated, &f.ungated, &f.full] {
                 match engine.scanner() {
                     Ok(scanner) => warm.push(scanner),
                     Err(_) => return,

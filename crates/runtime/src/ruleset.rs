@@ -289,7 +289,7 @@ impl Engine {
         // thread of their own, the rest on this one.
         let (raw, built) = std::thread::scope(|scope| {
             let raw = scope.spawn(|| {
-                RawChecks::new(&rules, &file.scopes, &all_profiles(&[]), file.witnesses)
+                RawChecks::new(&rules, &file.scopes, &all_profiles(&[]))
                     .with_gate(options.scope_gate)
             });
             let built = (|| {

@@ -33,8 +33,8 @@
 //! without a key (`keyword_values.rs`; keying them by a search of the
 //! keywords' literals instead was measured and not kept: BENCHMARKS.md,
 //! "fast path v19").
-//! Without the scope gate (rule sets of fewer than 1,000 witnesses, whose
-//! scan costs little) nothing is remembered.
+//! Without the scope gate (rule sets whose log sources refuse no event,
+//! or the gate forced off) nothing is remembered.
 //!
 //! Looking up costs (the key: a copy and a hash of the values scanned), so
 //! lookups stop for a while when too few are answered (`remembered.rs`:

@@ -67,9 +67,10 @@ pub struct EngineOptions {
     /// 0: after `subset_after` events whatever the size.
     pub subset_bytes_per_literal: u32,
     /// Whether stage 1 first reads each event's log-source values (the
-    /// scope gate, which the per-scope databases need): `None` decides by
-    /// the number of witnesses (see `raw_scope/mod.rs`); `Some` forces it, for
-    /// testing the gated path with small rule sets.
+    /// scope gate, which the per-scope databases need): `None` turns it on
+    /// whenever some rule's log source can refuse an event (see
+    /// `raw_scope/mod.rs`); `Some` forces it on or off, for testing both
+    /// paths with any rule set.
     pub scope_gate: Option<bool>,
 }
 
@@ -269,8 +270,7 @@ impl Engine {
             clauses: clauses.len(),
         };
         let reads = ReadSet::new(&rules);
-        let raw = RawChecks::new(&rules, &scopes, &profiles, first_pass_through)
-            .with_gate(options.scope_gate);
+        let raw = RawChecks::new(&rules, &scopes, &profiles).with_gate(options.scope_gate);
         let routing = ScopeRouting::new(&rule_scope, &always, &groups);
         let subsets = Subsets::new(&literals, &groups, &rule_scope, &clauses, scopes.len());
         let number_patterns = numbers::number_patterns(&literals);

@@ -69,11 +69,6 @@ impl Key {
     }
 }
 
-/// Stage-1 databases with fewer witnesses scan an event faster than the
-/// scope gate reads its log-source values (the seed rule alone: 0.2 µs a
-/// scan, the gate 0.6 µs; 3,500 witnesses of process_creation: 3 µs a scan).
-pub(crate) const GATE_MIN_WITNESSES: usize = 1000;
-
 /// Everything stage 1 checks of the raw event's log-source values, derived
 /// from an engine's rules and scopes (the same whether the engine is built
 /// or loaded from a compiled ruleset).
@@ -93,19 +88,26 @@ pub(crate) struct RawChecks {
     /// Whether some rule has such requirements.
     pub(crate) any_requirements: bool,
     /// Whether an event is first checked against every scope, skipping the
-    /// stage-1 scan when it can belong to none (see [`GATE_MIN_WITNESSES`]).
+    /// stage-1 scan when it can belong to none: whenever some scope can
+    /// refuse an event, whatever the number of witnesses. Every line is
+    /// indexed anyway (the strict pass validates it), so the gate costs
+    /// little more than the index, and it turns on what only gated events
+    /// have (the scan of a copy of the values some witness counts in, the
+    /// candidate memo). Until v62 it took 1,000 witnesses or more (the gate
+    /// read an event in 0.6 µs, a small database scanned it in 0.2 µs,
+    /// before the index was needed by every line); measured with
+    /// `steady.sh` over the generated mix, instructions an event without
+    /// and with the gate: the seed rule 6,273 and 5,674, windows/registry
+    /// (823 witnesses) 17,357 and 5,106, builtin/security (375) 18,310 and
+    /// 5,850; over the real logs: the seed rule 20,240 and 17,919, registry
+    /// 41,036 and 18,550 (BENCHMARKS.md, v62).
     pub(crate) gate: bool,
 }
 
 impl RawChecks {
     /// The checks of `rules` (whose distinct scopes are `scopes`), for events
-    /// of `profiles`, with a stage-1 database of `witnesses` literals.
-    pub(crate) fn new(
-        rules: &[Rule],
-        scopes: &[Scope],
-        profiles: &[Profile],
-        witnesses: usize,
-    ) -> RawChecks {
+    /// of `profiles`.
+    pub(crate) fn new(rules: &[Rule], scopes: &[Scope], profiles: &[Profile]) -> RawChecks {
         let requirements: Vec<Vec<(String, Vec<RequiredValue>)>> =
             rules.iter().map(rule_value_requirements).collect();
         let mut required_fields: Vec<&str> = requirements
@@ -116,7 +118,7 @@ impl RawChecks {
         required_fields.sort_unstable();
         required_fields.dedup();
         let scopes = RawScopes::new(scopes, profiles, &required_fields);
-        let gate = witnesses >= GATE_MIN_WITNESSES && scopes.can_refuse();
+        let gate = scopes.can_refuse();
         let rule_requirements: Vec<Vec<Requirement>> = requirements
             .into_iter()
             .map(|fields| {
