@@ -62,22 +62,12 @@ fn fresh(
         .match_event_full(raw.as_bytes(), profile)
 }
 
-/// An engine of these detections with the scope gate off: stage 2's memo
-/// alone answers (the gate, on by default for these rules, lets the
-/// candidate memo's links answer first).
-fn ungated_engine(detections: &[&str]) -> Engine {
+/// An engine of these detections with the scope gate forced on or off.
+/// On, its flat events get a stage-1 layout; off, stage 2's memo alone
+/// answers (on, the candidate memo's links answer first).
+fn engine_gated(detections: &[&str], gate: bool) -> Engine {
     let options = crate::engine::EngineOptions {
-        scope_gate: Some(false),
-        ..Default::default()
-    };
-    crate::engine::tests::engine_with(detections, options)
-}
-
-/// An engine of these detections whose scope gate reads every event (its
-/// flat events get a stage-1 layout).
-fn gated_engine(detections: &[&str]) -> Engine {
-    let options = crate::engine::EngineOptions {
-        scope_gate: Some(true),
+        scope_gate: Some(gate),
         ..Default::default()
     };
     crate::engine::tests::engine_with(detections, options)
@@ -85,7 +75,7 @@ fn gated_engine(detections: &[&str]) -> Engine {
 
 #[test]
 fn remembered_verdicts_are_those_of_a_fresh_scanner() {
-    let e = ungated_engine(&RULES);
+    let e = engine_gated(&RULES, false);
     let p = Profile::sysmon();
     let mut warm = e.scanner().unwrap();
     let per_round = 40;
@@ -122,7 +112,7 @@ fn remembered_verdicts_are_those_of_a_fresh_scanner() {
 
 #[test]
 fn layouts_known_from_stage_one_give_the_verdicts_of_a_fresh_scanner() {
-    let e = gated_engine(&RULES);
+    let e = engine_gated(&RULES, true);
     let p = Profile::sysmon();
     let mut warm = e.scanner().unwrap();
     for n in 0..120 {
@@ -166,7 +156,7 @@ fn flat_key(
 
 #[test]
 fn the_key_holds_the_candidates_and_the_members_they_read_only() {
-    let e = ungated_engine(&RULES);
+    let e = engine_gated(&RULES, false);
     let p = Profile::sysmon();
     let filter = MemberFilter::new(&p, &e.reads);
     let mut memo = VerdictMemo::default();
@@ -205,7 +195,7 @@ fn the_key_holds_the_candidates_and_the_members_they_read_only() {
 
 #[test]
 fn a_flat_events_layout_serial_stands_for_its_names() {
-    let e = ungated_engine(&RULES);
+    let e = engine_gated(&RULES, false);
     let p = Profile::sysmon();
     let filter = MemberFilter::new(&p, &e.reads);
     let mut memo = VerdictMemo::default();
@@ -239,7 +229,7 @@ fn keys_of_remembered_candidate_lists_are_those_worked_out_afresh() {
     // More lists than a layout has slots (so lists share one and replace
     // each other), cycling over one layout: each key, and the members it
     // holds, as a memo that has seen nothing builds them.
-    let e = ungated_engine(&RULES);
+    let e = engine_gated(&RULES, false);
     let p = Profile::sysmon();
     let filter = MemberFilter::new(&p, &e.reads);
     let key = |memo: &mut VerdictMemo, raw: &str, candidates: &[u32]| {
@@ -267,7 +257,7 @@ fn keys_of_remembered_candidate_lists_are_those_worked_out_afresh() {
 
 #[test]
 fn duplicate_and_spaced_names_get_the_verdicts_of_a_fresh_scanner() {
-    let e = ungated_engine(&RULES);
+    let e = engine_gated(&RULES, false);
     let p = Profile::sysmon();
     let mut warm = e.scanner().unwrap();
     let lines = [
@@ -291,7 +281,7 @@ fn duplicate_and_spaced_names_get_the_verdicts_of_a_fresh_scanner() {
 
 #[test]
 fn verdicts_are_forgotten_when_the_profile_changes() {
-    let e = ungated_engine(&RULES);
+    let e = engine_gated(&RULES, false);
     let profiles = [Profile::sysmon(), Profile::ecs()];
     let mut warm = e.scanner().unwrap();
     for n in 0..120 {
@@ -310,7 +300,7 @@ fn verdicts_are_forgotten_when_the_profile_changes() {
 fn verdicts_are_kept_across_equal_profiles_read_for_each_input() {
     // Each input file's events come with their own copy of the profile
     // detected for it: an equal copy keeps the remembered verdicts.
-    let e = ungated_engine(&RULES);
+    let e = engine_gated(&RULES, false);
     let mut warm = e.scanner().unwrap();
     let mut copies: Vec<Box<Profile>> = Vec::new();
     for n in 0..120 {
@@ -336,7 +326,7 @@ fn verdicts_are_kept_across_equal_profiles_read_for_each_input() {
 
 #[test]
 fn contents_that_do_not_repeat_stop_the_lookups_until_they_repeat_again() {
-    let e = ungated_engine(&RULES_KEYED_BY_VALUE);
+    let e = engine_gated(&RULES_KEYED_BY_VALUE, false);
     let p = Profile::sysmon();
     let mut warm = e.scanner().unwrap();
     for n in 0..3 * WINDOW_EVENTS as usize {
@@ -368,7 +358,7 @@ fn contents_that_do_not_repeat_stop_the_lookups_until_they_repeat_again() {
 
 #[test]
 fn while_lookups_are_off_a_flat_event_of_a_layout_still_gets_the_members_its_candidates_read() {
-    let e = ungated_engine(&RULES);
+    let e = engine_gated(&RULES, false);
     let p = Profile::sysmon();
     let filter = MemberFilter::new(&p, &e.reads);
     let read = |memo: &mut VerdictMemo, raw: &str, candidates: &[u32], serial: Option<u64>| {
@@ -404,7 +394,7 @@ fn while_lookups_are_off_a_flat_event_of_a_layout_still_gets_the_members_its_can
         assert_eq!(read(&mut off, &raw, list, None), (false, None));
     }
     // The verdicts stay those of a fresh scanner meanwhile.
-    let e = ungated_engine(&RULES_KEYED_BY_VALUE);
+    let e = engine_gated(&RULES_KEYED_BY_VALUE, false);
     let mut warm = e.scanner().unwrap();
     for n in 0..3 * WINDOW_EVENTS as usize {
         let command = format!("cmd /c whoami {n}");
@@ -430,7 +420,7 @@ fn verdicts_by_the_members_read_are_those_of_a_fresh_scanner() {
         "    a: {User|contains: 'SYSTEM'}\n    b: {ProcessId|gt: 500}\n    condition: a and b",
         "    a: {ParentImage|endswith: '\\explorer.exe'}\n    r: {Image|fieldref: ParentImage}\n    condition: not a or r",
     ];
-    let e = gated_engine(&rules);
+    let e = engine_gated(&rules, true);
     let p = Profile::sysmon();
     let mut warm = e.scanner().unwrap();
     let mut matched = 0;
@@ -494,7 +484,7 @@ fn remembered_verdicts_of_nested_events_are_those_of_a_fresh_scanner() {
     let mut rules = RULES.to_vec();
     // Reads a member that holds a list in some records.
     rules.push("    s: {Hashes|contains: 'MD5=AB'}\n    condition: s");
-    let e = ungated_engine(&rules);
+    let e = engine_gated(&rules, false);
     let p = Profile::evtx();
     let mut warm = e.scanner().unwrap();
     let per_round = 60;
@@ -552,7 +542,7 @@ fn nested_key_both_ways(
 
 #[test]
 fn a_nested_key_cuts_out_exactly_the_values_no_candidate_reads() {
-    let e = ungated_engine(&RULES);
+    let e = engine_gated(&RULES, false);
     let p = Profile::evtx();
     let filter = MemberFilter::new(&p, &e.reads);
     let raw = nested_event(1, IMAGES[0], COMMANDS[0], PARENTS[0], USERS[0]);
@@ -580,7 +570,7 @@ fn a_nested_key_cuts_out_exactly_the_values_no_candidate_reads() {
     // Under a member that is read, every value stays.
     let listed = nested_event(4, IMAGES[0], COMMANDS[0], PARENTS[0], USERS[0]);
     let rule = "    s: {Hashes|contains: 'MD5=AB'}\n    condition: s";
-    let e = ungated_engine(&[rule]);
+    let e = engine_gated(&[rule], false);
     let filter = MemberFilter::new(&p, &e.reads);
     let index = MemberIndex::built(listed.as_bytes());
     // (Another profile's filter: what was kept per layout is forgotten.)
@@ -624,7 +614,7 @@ fn the_memo_stays_bounded() {
 /// [`VerdictMemo::nested_key_of`]).
 #[test]
 fn nested_layouts_tell_their_structure() {
-    let e = gated_engine(&RULES);
+    let e = engine_gated(&RULES, true);
     let mut scanner = e.scanner().unwrap();
     let system = r#""System":{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1}"#;
     let lines = [
@@ -694,7 +684,7 @@ fn tests_that_read_long_runs_are_decided_beside_the_folded_values() {
         "    s: {CommandLine|re: '_9'}\n    condition: s",
         "    s: {CommandLine|contains: 'svc'}\n    f: {CommandLine|contains: 'z'}\n    condition: s and not f",
     ];
-    for e in [ungated_engine(&rules), gated_engine(&rules)] {
+    for e in [engine_gated(&rules, false), engine_gated(&rules, true)] {
         let p = Profile::sysmon();
         let mut warm = e.scanner().unwrap();
         let (mut matched, mut first_rule) = (0, 0);
@@ -775,7 +765,7 @@ fn members_read_by_few_tests_are_keyed_by_their_results() {
     with_many.push(&many);
     let total = 80;
     for (rules, by_results) in [(&few[..], true), (&with_exists, false), (&with_many, false)] {
-        for e in [ungated_engine(rules), gated_engine(rules)] {
+        for e in [engine_gated(rules, false), engine_gated(rules, true)] {
             let answered = answered_over_tails(&e, total, |n| {
                 format!("tool -id {} never0", letters(n * 7919))
             });
@@ -805,7 +795,7 @@ fn values_that_differ_in_hexadecimal_words_no_test_reads_share_a_verdict() {
     reading.push("    s: {CommandLine|contains: '-a1b2'}\n    condition: s");
     let total = 80;
     for (rules, answers) in [(&plain[..], true), (&reading, false)] {
-        for e in [ungated_engine(rules), gated_engine(rules)] {
+        for e in [engine_gated(rules, false), engine_gated(rules, true)] {
             // Every fifth word is one the fourth rule reads.
             let answered = answered_over_tails(&e, total, |n| format!("tool -{} x", hex_word(n)));
             if answers {
