@@ -120,19 +120,6 @@ pub(crate) fn escaped_bits(backslashes: u64, carry: u64) -> (u64, u64) {
     (escaped, escapes >> 63)
 }
 
-/// What the marks tell of a string ([`SpecialBytes::string_at`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MarkedString {
-    /// The position of its closing quote (the first quote after the
-    /// opening one that no backslash escapes).
-    pub(crate) close: usize,
-    /// It holds a backslash.
-    pub(crate) escapes: bool,
-    /// A backslash escapes a byte other than a quote or a backslash: the
-    /// escapes need reading one by one (`\n`, `\/`, `\u`, or invalid).
-    pub(crate) other_escapes: bool,
-}
-
 impl SpecialBytes {
     /// Marks the quotes and backslashes of `raw`; whether it is all ASCII
     /// and whether it holds a control byte.
@@ -194,52 +181,15 @@ impl SpecialBytes {
         }
     }
 
-    /// The string whose opening quote is at `open`, as the marks tell it:
-    /// where it closes and which escapes it holds, without a branch per
-    /// escape; `None` when no quote closes it. The marks of a block are
-    /// read at most once, whatever the escapes.
-    #[inline(always)]
-    pub(crate) fn string_at(&self, open: usize) -> Option<MarkedString> {
-        let mut w = (open + 1) / 64;
-        // The string's bytes in the first block: after the opening quote.
-        let mut inside = u64::MAX << ((open + 1) % 64);
-        let (mut carry, mut escapes, mut other) = (0, 0, 0);
-        loop {
-            let &[quotes, backslashes] = self.words.get(w)?;
-            let backslashes = backslashes & inside;
-            let (escaped, carry_out) = escaped_bits(backslashes, carry);
-            let closing = quotes & inside & !escaped;
-            // The string's bytes in this block: up to its closing quote.
-            // (Written without a branch, `closing.wrapping_sub(1) &
-            // !closing`, lexing took 1-3 % longer.)
-            let before = match closing {
-                0 => u64::MAX,
-                _ => (1u64 << closing.trailing_zeros()) - 1,
-            };
-            escapes |= backslashes & before;
-            other |= escaped & before & !(quotes | backslashes);
-            if closing != 0 {
-                return Some(MarkedString {
-                    close: w * 64 + closing.trailing_zeros() as usize,
-                    escapes: escapes != 0,
-                    other_escapes: other != 0,
-                });
-            }
-            carry = carry_out;
-            inside = u64::MAX;
-            w += 1;
-        }
-    }
-
-    /// The closing quote of the string whose opening quote is at `open`,
-    /// as [`SpecialBytes::string_at`] finds it, with each byte inside that
-    /// an escape other than `\"` and `\\` stands for (the byte after its
-    /// backslash: `n` of `\n`, `u` of `\u0041`) handed to `escaped` in
-    /// order, which may refuse it (`None`, as is then the string). The
-    /// escapes are told from the marks a block at a time: a string's
-    /// quotes and backslashes, path separators included, cost nothing one
-    /// by one, and the others a bit each. `None` as well when no quote
-    /// closes the string.
+    /// The closing quote of the string whose opening quote is at `open`
+    /// (the first quote after it that no backslash escapes), with each
+    /// byte inside that an escape other than `\"` and `\\` stands for (the
+    /// byte after its backslash: `n` of `\n`, `u` of `\u0041`) handed to
+    /// `escaped` in order, which may refuse it (`None`, as is then the
+    /// string). The marks of a block are read once, without a branch per
+    /// escape: a string's quotes and backslashes, path separators
+    /// included, cost nothing one by one, and the others a bit each.
+    /// `None` as well when no quote closes the string.
     #[inline(always)]
     pub(crate) fn string_escapes(
         &self,
@@ -253,6 +203,9 @@ impl SpecialBytes {
             let &[quotes, backslashes] = self.words.get(w)?;
             let (escapes, carry_out) = escaped_bits(backslashes & inside, carry);
             let closing = quotes & inside & !escapes;
+            // The string's bytes in this block: up to its closing quote.
+            // (Written without a branch, `closing.wrapping_sub(1) &
+            // !closing`, lexing took 1-3 % longer.)
             let before = match closing {
                 0 => u64::MAX,
                 _ => (1u64 << closing.trailing_zeros()) - 1,
@@ -310,7 +263,7 @@ pub(crate) fn utf8_has_ascii_folding(text: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{escaped_bits, LineBytes, MarkedString, SpecialBytes};
+    use super::{escaped_bits, LineBytes, SpecialBytes};
     use crate::test_rng::TestRng;
 
     fn naive(raw: &[u8], from: usize) -> usize {
@@ -424,23 +377,17 @@ mod tests {
         }
     }
 
-    /// A string read byte by byte: its closing quote, whether it holds a
-    /// backslash, whether one escapes a byte other than a quote or a
-    /// backslash.
-    fn naive_string(raw: &[u8], open: usize) -> Option<MarkedString> {
-        let (mut k, mut escapes, mut other) = (open + 1, false, false);
+    /// A string read byte by byte: its closing quote, and where the bytes
+    /// that escapes other than of a quote or a backslash stand for lie.
+    fn naive_string(raw: &[u8], open: usize) -> Option<(usize, Vec<usize>)> {
+        let (mut k, mut other) = (open + 1, Vec::new());
         loop {
             match *raw.get(k)? {
-                b'"' => {
-                    return Some(MarkedString {
-                        close: k,
-                        escapes,
-                        other_escapes: other,
-                    })
-                }
+                b'"' => return Some((k, other)),
                 b'\\' => {
-                    escapes = true;
-                    other |= !matches!(raw.get(k + 1)?, b'"' | b'\\');
+                    if !matches!(raw.get(k + 1)?, b'"' | b'\\') {
+                        other.push(k + 1);
+                    }
                     k += 2;
                 }
                 _ => k += 1,
@@ -458,11 +405,20 @@ mod tests {
             let raw = rng.text(&alphabet, len);
             marks.mark(&raw);
             for open in (0..len).filter(|&i| raw[i] == b'"') {
+                let mut other = Vec::new();
+                let close = marks.string_escapes(open, |at| {
+                    other.push(at);
+                    Some(())
+                });
                 assert_eq!(
-                    marks.string_at(open),
+                    close.map(|close| (close, other)),
                     naive_string(&raw, open),
                     "{raw:?} at {open}"
                 );
+                // A refused escape ends the walk: no close then.
+                let refusing = marks.string_escapes(open, |_| None);
+                let plain = naive_string(&raw, open).filter(|(_, other)| other.is_empty());
+                assert_eq!(refusing, plain.map(|(close, _)| close), "{raw:?} at {open}");
             }
         }
     }

@@ -90,11 +90,12 @@ pub(crate) fn string_end(
 /// one walk over the string's blocks. Measured with `steady.sh`
 /// (BENCHMARKS.md, v62), all SigmaHQ rules over the real logs: walked
 /// escape by escape (the next mark, then the byte after it, escaped
-/// backslashes too) after `SpecialBytes::string_at` had walked the blocks
-/// for the closing quote, 46,366 instructions a line; each other escape
-/// checked where the marks place it, 44,972; in one walk, 44,341, and
-/// process_creation over the generated mix 8,441 → 8,415. Out of line, the
-/// walk cost the generated mix's paths a call each (8,485).
+/// backslashes too) after a walk over the blocks (`string_at`, since
+/// folded into this one) had found the closing quote, 46,366
+/// instructions a line; each other escape checked where the marks place
+/// it, 44,972; in one walk, 44,341, and process_creation over the
+/// generated mix 8,441 → 8,415. Out of line, the walk cost the generated
+/// mix's paths a call each (8,485).
 #[inline(always)]
 fn string_end_by_escapes(
     raw: &[u8],

@@ -151,10 +151,8 @@ fn common_value(raw: &[u8], specials: &SpecialBytes, at: usize) -> Option<(usize
             let first = specials.next(at + 1);
             let (close, plain) = match raw.get(first)? {
                 b'"' => (first, true),
-                _ => match specials.string_at(at)? {
-                    marked if !marked.other_escapes => (marked.close, false),
-                    _ => return None,
-                },
+                // Escapes of quotes and backslashes only (a path's).
+                _ => (specials.string_escapes(at, |_| None)?, false),
             };
             (raw.get(close + 1) == Some(&b',')).then_some((close + 1, plain, false))
         }
