@@ -168,7 +168,13 @@ impl SpecialBytes {
         let Some(&[quotes, backslashes]) = self.words.get(w) else {
             return self.len;
         };
-        let mut word = (quotes | backslashes) & (u64::MAX << (from % 64));
+        // In the block of `from` (most strings end in the block they start
+        // in): shifted down to it, its distance from `from`.
+        let ahead = (quotes | backslashes) >> (from % 64);
+        if ahead != 0 {
+            return from + ahead.trailing_zeros() as usize;
+        }
+        let mut word = 0u64;
         loop {
             if word != 0 {
                 return w * 64 + word.trailing_zeros() as usize;

@@ -40,6 +40,10 @@ enum Tail {
     NewName,
     /// Spaces around the colon.
     Spaced,
+    /// Spaces before commas, after strings and numbers.
+    SpacedCommas,
+    /// Members that end the line (no members after them).
+    Ending(&'static str),
     /// Numbers of every form (one of more than 18 digits, which the
     /// reference reads as another text).
     Numbers,
@@ -65,8 +69,14 @@ fn line(id: u32, command: &str, n: u32, tail: &Tail) -> String {
         Tail::Folding => ",\"User\":\"Mimi\u{212A}atz\"",
         Tail::NewName => r#","Extra":"x""#,
         Tail::Spaced => r#","User" : "x""#,
+        Tail::SpacedCommas => r#","User":"x"  ,"Count":5 ,"Real":1.5 ,"Flag":true"#,
         Tail::Numbers => r#","Count":12345678901234567890,"Zero":0,"Neg":-5,"Real":1.5,"Exp":2e3"#,
         Tail::Escaped => r#","Path":"C:\\a\"b\\","Text":"a\nb\t""#,
+        Tail::Ending(members) => {
+            text.push_str(members);
+            text.push('}');
+            return text;
+        }
     });
     text.push_str(r#","ParentImage":"C:\\w\\explorer.exe","User2":"SYSTEM"}"#);
     text
@@ -190,6 +200,18 @@ fn tails() -> impl proptest::strategy::Strategy<Value = Tail> {
         1 => Just(Tail::Broken(r#","N":01"#)),
         1 => Just(Tail::Broken(r#","N":1,2"#)),
         1 => Just(Tail::Broken(r#","N":"a\""#)),
+        // What follows a value past the gate: read by the next name's
+        // compare, or else as spaces, a comma or the line's end.
+        1 => Just(Tail::Broken(r#","User":"x"y"#)),
+        1 => Just(Tail::Broken(r#","User":"x"}"#)),
+        1 => Just(Tail::Broken(r#","N":12a"#)),
+        1 => Just(Tail::Broken(r#","N":1."#)),
+        1 => Just(Tail::Broken(r#","N":1 2"#)),
+        1 => Just(Tail::SpacedCommas),
+        // A line ending where another holds more after a brace.
+        1 => Just(Tail::Ending(r#","User":"x""#)),
+        1 => Just(Tail::Ending(r#","User":"x" "#)),
+        1 => Just(Tail::Ending(r#","N":12 "#)),
     ]
 }
 

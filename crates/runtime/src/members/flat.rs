@@ -56,7 +56,7 @@ pub(super) fn flat_members<const GATING: bool>(
                 node = child;
                 // The common member first (`common_value`), listed as the
                 // general steps below would list it.
-                if let Some((comma, plain, long)) = common_value(raw, specials, after) {
+                if let Some((comma, plain, long)) = common_value::<true>(raw, specials, after) {
                     rewritten |= long;
                     top.push(TopMember {
                         name: (separator as u32 + 2, after as u32 - 2),
@@ -131,11 +131,13 @@ pub(super) fn flat_members<const GATING: bool>(
     end
 }
 
-/// The common value at `at` when a comma follows it right away: a string
-/// whose escapes, if any, are of quotes and backslashes (a path's), or a
-/// positive integer with no leading zero. The comma's index, whether the
-/// value is a string with no escape at all, and whether it is an integer
-/// of more than 18 digits (a number the reference rewrites). These are the
+/// The common value at `at`: a string whose escapes, if any, are of quotes
+/// and backslashes (a path's), or a positive integer with no leading zero
+/// (and no fraction or exponent). The index after it, whether the value is
+/// a string with no escape at all, and whether it is an integer of more
+/// than 18 digits (a number the reference rewrites). With `COMMA` (the flat
+/// pass), only when a comma follows right away, and the index is the
+/// comma's; else the caller reads what follows. These are the
 /// tokens [`scalar_end`] reads with no escape that could hide text; read
 /// first, they spare the flat pass's member its general steps (spaces,
 /// the token's kind, the byte after it): ~5 % of the generated events'
@@ -145,7 +147,11 @@ pub(super) fn flat_members<const GATING: bool>(
 /// Sysmon process creation took ~200 instructions more, and through
 /// `scalar_end` ~420, nearly all of the gain.
 #[inline(always)]
-fn common_value(raw: &[u8], specials: &SpecialBytes, at: usize) -> Option<(usize, bool, bool)> {
+fn common_value<const COMMA: bool>(
+    raw: &[u8],
+    specials: &SpecialBytes,
+    at: usize,
+) -> Option<(usize, bool, bool)> {
     match *raw.get(at)? {
         b'"' => {
             let first = specials.next(at + 1);
@@ -154,7 +160,7 @@ fn common_value(raw: &[u8], specials: &SpecialBytes, at: usize) -> Option<(usize
                 // Escapes of quotes and backslashes only (a path's).
                 _ => (specials.string_escapes(at, |_| None)?, false),
             };
-            (raw.get(close + 1) == Some(&b',')).then_some((close + 1, plain, false))
+            (!COMMA || raw.get(close + 1) == Some(&b',')).then_some((close + 1, plain, false))
         }
         b'1'..=b'9' => {
             let mut end = at + 1;
@@ -165,7 +171,12 @@ fn common_value(raw: &[u8], specials: &SpecialBytes, at: usize) -> Option<(usize
             if long && end - at > MAX_PLAIN_INTEGER_DIGITS {
                 return None;
             }
-            (raw.get(end) == Some(&b',')).then_some((end, false, long))
+            let follows = match COMMA {
+                true => raw.get(end) == Some(&b','),
+                // Not a fraction or an exponent (the general steps read those).
+                false => !matches!(raw.get(end), Some(b'.' | b'e' | b'E')),
+            };
+            follows.then_some((end, false, long))
         }
         _ => None,
     }
@@ -203,6 +214,12 @@ fn new_flat_name(
 /// the line ends there; `None` at a name the trie does not know (or
 /// written otherwise), a container, an escape that could hide text, or
 /// anything the flat pass would not accept.
+///
+/// What follows a value is read by the next name's compare, whose token
+/// starts with its comma; only when that fails are spaces, a comma after
+/// them, or the line's end looked for (~5 instructions a member fewer
+/// than a byte test after each value, and a last string value is not read
+/// again by the general steps).
 #[inline(never)]
 pub(super) fn rest_of_line(
     shapes: &Shapes,
@@ -212,11 +229,22 @@ pub(super) fn rest_of_line(
     mut node: u32,
 ) -> Option<u32> {
     loop {
-        let (child, after_colon) = shapes.follow(node, raw, separator)?;
+        let Some((child, after_colon)) = shapes.follow(node, raw, separator) else {
+            let next = skip_spaces(raw, separator);
+            match raw.get(next) {
+                // Spaces before the comma: the name compared from it.
+                Some(b',') if next != separator => {
+                    separator = next;
+                    continue;
+                }
+                Some(b'}') if skip_spaces(raw, next + 1) == raw.len() => return Some(node),
+                _ => return None,
+            }
+        };
         node = child;
-        // The common member first (`common_value`).
-        if let Some((comma, _, _)) = common_value(raw, specials, after_colon) {
-            separator = comma;
+        // The common member first (`common_value`), whatever follows it.
+        if let Some((end, _, _)) = common_value::<false>(raw, specials, after_colon) {
+            separator = end;
             continue;
         }
         let at = match raw.get(after_colon) {
@@ -227,16 +255,6 @@ pub(super) fn rest_of_line(
         if escapes.hiding {
             return None;
         }
-        // What follows a value, the byte first, as in the flat pass (the
-        // general pass's `token_at` cost ~2 instructions a member more).
-        let next = match raw.get(end) {
-            Some(b' ') => skip_spaces(raw, end),
-            _ => end,
-        };
-        match raw.get(next) {
-            Some(b',') => separator = next,
-            Some(b'}') if skip_spaces(raw, next + 1) == raw.len() => return Some(node),
-            _ => return None,
-        }
+        separator = end;
     }
 }
