@@ -107,6 +107,38 @@ fn a_link_holds_only_for_the_user_it_was_decided_with() {
 }
 
 #[test]
+fn a_place_keeps_a_link_for_each_of_a_few_users() {
+    let e = gated_engine();
+    let p = Profile::sysmon();
+    let mut warm = e.scanner().unwrap();
+    // A Word child (one key) run in turn by six users, SYSTEM among them
+    // (filtered): each user's verdict is linked in a slot of its own.
+    let users = [
+        USERS[0],
+        USERS[1],
+        "CONTOSO\\\\ann",
+        "CONTOSO\\\\bob",
+        "NT AUTHORITY\\\\SYSTEM ",
+        "CONTOSO\\\\carl",
+    ];
+    let rounds = 20;
+    for n in 0..rounds * users.len() {
+        let user = users[n % users.len()];
+        let raw = sysmon_process_event(n, "1", "7", IMAGES[1], "notepad", PARENTS[0], user);
+        let verdict = agrees(&e, &mut warm, &raw, &p);
+        let system = user.contains("SYSTEM");
+        assert_eq!(
+            matches!(&verdict, Verdict::Matched(r) if r.contains(&2)),
+            !system,
+            "{raw}"
+        );
+    }
+    // All but the first round's events (and a few whose slots collide).
+    let linked = warm.verdict_links.answered as usize;
+    assert!(linked > (rounds - 3) * users.len(), "{linked}");
+}
+
+#[test]
 fn links_are_forgotten_when_the_profile_changes() {
     let e = gated_engine();
     let profiles = [Profile::sysmon(), Profile::ecs()];
