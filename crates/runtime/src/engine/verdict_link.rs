@@ -54,7 +54,7 @@ use crate::prefetch::prefetch;
 use crate::strict_json::TopMember;
 
 /// Links kept per scanner.
-const SLOTS: usize = 8192;
+const SLOTS: usize = 16384;
 /// Room per link for its lists ([`Link`]'s items), in items: a link that
 /// needs more is not made.
 const SLOT_ITEMS: usize = 32;
