@@ -200,6 +200,12 @@ fn results_of(
     Some(())
 }
 
+/// The `used` items of a slot's room starting at `start` of `store` (its
+/// items or its bytes).
+fn room<T>(store: &[T], start: usize, used: u8) -> Option<&[T]> {
+    store.get(start..)?.get(..usize::from(used))
+}
+
 fn slot_of(place: KeyPlace) -> usize {
     (place.slot_hash() % SLOTS as u64) as usize
 }
@@ -315,16 +321,10 @@ impl VerdictLinks {
             }
         };
         let link = self.slots.get(slot)?;
-        let items = self
-            .items
-            .get(slot * SLOT_ITEMS..)?
-            .get(..usize::from(link.items))?;
+        let items = room(&self.items, slot * SLOT_ITEMS, link.items)?;
         let (_, matched, _) = parts(items)?;
         if let Some(tests) = self.decided.get(slot)? {
-            let values = self
-                .bytes
-                .get(slot * SLOT_BYTES..)?
-                .get(..usize::from(link.bytes))?;
+            let values = room(&self.bytes, slot * SLOT_BYTES, link.bytes)?;
             let linked = values.get(usize::from(link.bytes.checked_sub(link.results)?)..)?;
             let scratch = (&mut self.text, &mut self.chars);
             results_of(&mut self.results, (raw, top), tests, scratch)?;
@@ -356,14 +356,8 @@ impl VerdictLinks {
         {
             return None;
         }
-        let items = self
-            .items
-            .get(slot * SLOT_ITEMS..)?
-            .get(..usize::from(link.items))?;
-        let values = self
-            .bytes
-            .get(slot * SLOT_BYTES..)?
-            .get(..usize::from(link.bytes))?;
+        let items = room(&self.items, slot * SLOT_ITEMS, link.items)?;
+        let values = room(&self.bytes, slot * SLOT_BYTES, link.bytes)?;
         let (linked, _, outside) = parts(items)?;
         if linked != candidates {
             return None;
@@ -385,10 +379,7 @@ impl VerdictLinks {
     /// `slot`.
     fn outside_at(&self, slot: usize) -> Option<impl Iterator<Item = u32> + '_> {
         let link = self.slots.get(slot)?;
-        let items = self
-            .items
-            .get(slot * SLOT_ITEMS..)?
-            .get(..usize::from(link.items))?;
+        let items = room(&self.items, slot * SLOT_ITEMS, link.items)?;
         let (_, _, outside) = parts(items)?;
         Some(outside.chunks_exact(2).map(|pair| pair[0]))
     }
