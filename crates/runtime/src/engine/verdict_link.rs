@@ -41,8 +41,9 @@
 //! values the first link does not hold looks there. With a single slot per
 //! place the links took turns and most such events were evaluated again
 //! (process_creation over generated Security 4688 events: 10,482 → 9,578
-//! instructions an event, BENCHMARKS.md v63). A place names the same bytes only until the candidate
-//! memo starts over, which [`KeyPlace`] tells apart.
+//! instructions an event, BENCHMARKS.md v63). A place names the same bytes
+//! only until the candidate memo starts over, which [`KeyPlace`] tells
+//! apart.
 
 use hypersigma_compiler::eval::TextChars;
 
