@@ -164,7 +164,7 @@ impl SpecialBytes {
     /// or the line's length.
     #[inline(always)]
     pub(crate) fn next(&self, from: usize) -> usize {
-        let mut w = from / 64;
+        let w = from / 64;
         let Some(&[quotes, backslashes]) = self.words.get(w) else {
             return self.len;
         };
@@ -174,17 +174,16 @@ impl SpecialBytes {
         if ahead != 0 {
             return from + ahead.trailing_zeros() as usize;
         }
-        let mut word = 0u64;
-        loop {
-            if word != 0 {
-                return w * 64 + word.trailing_zeros() as usize;
-            }
-            w += 1;
-            match self.words.get(w) {
-                Some(&[quotes, backslashes]) => word = quotes | backslashes,
-                None => return self.len,
-            }
-        }
+        // Else the first mark of a later block.
+        let later = self.words.get(w + 1..).unwrap_or_default();
+        later
+            .iter()
+            .enumerate()
+            .find_map(|(k, &[quotes, backslashes])| {
+                let word = quotes | backslashes;
+                (word != 0).then(|| (w + 1 + k) * 64 + word.trailing_zeros() as usize)
+            })
+            .unwrap_or(self.len)
     }
 
     /// The closing quote of the string whose opening quote is at `open`
