@@ -29,6 +29,10 @@
 //! name, a container, an escape that could hide text), and the engine
 //! teaches the gate what it then decides.
 //!
+//! A gate also keeps the verdicts of a few lines by their bytes before it
+//! (`KnownPrefixes`): a line whose bytes there are one of those has the
+//! same tokens, and takes the verdict without copying them.
+//!
 //! Lines holding a character that folds to ASCII (the Kelvin sign, long
 //! s: a name or value could read otherwise than its bytes) do not stop,
 //! and the flat pass does not stop after an escape that could hide text.
@@ -62,6 +66,11 @@ const MAX_TOKENS_LEN: usize = 1024;
 /// stop at the gate of the other Sysmon and Security events, ~250
 /// instructions each for the copy, hash and lookup of their tokens).
 const READ_ON_KEPT: usize = 4;
+
+/// Lines before a gate whose verdict a gate keeps by their bytes
+/// ([`KnownPrefixes`]), and the longest such bytes kept.
+const PREFIX_SLOTS: usize = 32;
+const PREFIX_MAX: usize = 128;
 
 /// A gate is made only where at least this many members follow it in the
 /// line that makes it (fewer are not worth a stop).
@@ -115,6 +124,68 @@ struct Gate {
     /// Stops, and the stops that passed, while on trial.
     stops: u32,
     passed: u32,
+    /// The verdicts of lines by their bytes before the gate.
+    prefixes: KnownPrefixes,
+}
+
+/// A gate's verdicts of its key members' tokens kept by the bytes of the
+/// line before the gate, which hold those tokens: a line whose bytes
+/// before the gate are another's reads the same members there (the flat
+/// pass reads those bytes alone), and so the same tokens. Compared in
+/// place, they spare the copy of the tokens, their hash and the lookup in
+/// `verdicts` (~250 instructions a line of no log source, half of a
+/// generated corpus with process_creation rules). Direct-mapped by a hash
+/// of a few words of the bytes: a slot shared by chance only costs a
+/// miss. Emptied whenever `verdicts` learns something.
+#[derive(Debug)]
+struct KnownPrefixes {
+    /// Per slot: the length of the bytes (0: empty), the verdict (of no
+    /// rule's log source), the bytes.
+    slots: Box<[(u8, bool, [u8; PREFIX_MAX])]>,
+}
+
+impl KnownPrefixes {
+    fn new() -> KnownPrefixes {
+        KnownPrefixes {
+            slots: vec![(0, false, [0; PREFIX_MAX]); PREFIX_SLOTS].into_boxed_slice(),
+        }
+    }
+
+    /// The slot of `prefix` (at least 16 bytes long).
+    fn slot_of(prefix: &[u8]) -> usize {
+        let word = |at: usize| {
+            prefix
+                .get(at..at + 8)
+                .and_then(|w| w.try_into().ok())
+                .map_or(0, u64::from_le_bytes)
+        };
+        let (first, second, last) = (word(0), word(8), word(prefix.len().wrapping_sub(8)));
+        let mixed = first ^ second.rotate_left(21) ^ last.rotate_left(42) ^ prefix.len() as u64;
+        (mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 59) as usize % PREFIX_SLOTS
+    }
+
+    /// The verdict kept for `prefix`.
+    fn get(&self, prefix: &[u8]) -> Option<bool> {
+        let (len, outside, bytes) = self.slots.get(Self::slot_of(prefix))?;
+        (usize::from(*len) == prefix.len() && bytes.get(..prefix.len()) == Some(prefix))
+            .then_some(*outside)
+    }
+
+    /// Keeps `outside` as the verdict of `prefix` (16 to [`PREFIX_MAX`]
+    /// bytes; others are not kept).
+    fn keep(&mut self, prefix: &[u8], outside: bool) {
+        if !(16..=PREFIX_MAX).contains(&prefix.len()) {
+            return;
+        }
+        if let Some((len, verdict, bytes)) = self.slots.get_mut(Self::slot_of(prefix)) {
+            bytes[..prefix.len()].copy_from_slice(prefix);
+            (*len, *verdict) = (prefix.len() as u8, outside);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|slot| slot.0 = 0);
+    }
 }
 
 /// The gates of one trie of shapes.
@@ -272,18 +343,36 @@ impl MemberIndex {
             return AtGate::ReadOn;
         }
         let top = &self.top;
-        if gate
-            .read_on
-            .iter()
-            .any(|list| same_tokens(raw, top, &gate.positions, list))
+        // The line's bytes before the gate, when they are few enough to be
+        // kept.
+        let prefix = raw
+            .get(..separator)
+            .filter(|p| (16..=PREFIX_MAX).contains(&p.len()));
+        let known = prefix.and_then(|p| gate.prefixes.get(p));
+        if known == Some(false)
+            || known.is_none()
+                && gate
+                    .read_on
+                    .iter()
+                    .any(|list| same_tokens(raw, top, &gate.positions, list))
         {
             return AtGate::ReadOn;
         }
         let tokens = &mut self.gates.tokens;
-        if !tokens_at(raw, top, &gate.positions, tokens) {
+        if known.is_none() && !tokens_at(raw, top, &gate.positions, tokens) {
             return AtGate::ReadOn;
         }
-        match gate.verdicts.get(tokens.as_slice()) {
+        let verdict = match known {
+            Some(outside) => Some(outside),
+            None => {
+                let verdict = gate.verdicts.get(tokens.as_slice()).copied();
+                if let (Some(outside), Some(prefix)) = (verdict, prefix) {
+                    gate.prefixes.keep(prefix, outside);
+                }
+                verdict
+            }
+        };
+        match verdict {
             Some(true) => {}
             Some(false) => {
                 // The oldest list's allocation reused once there are
@@ -313,6 +402,11 @@ impl MemberIndex {
                 gate.passed += 1;
             }
             return AtGate::Passed;
+        }
+        // What the engine decides of the line is taught by its tokens
+        // (`learn_gate`), not copied when its bytes were known.
+        if known.is_some() && !tokens_at(raw, &self.top, &gate.positions, &mut self.gates.tokens) {
+            self.gates.pending = None;
         }
         AtGate::Again
     }
@@ -351,6 +445,7 @@ impl MemberIndex {
             let tokens = &self.gates.tokens;
             if clear && gate.verdicts.len() < MAX_KNOWN && tokens.len() <= MAX_TOKENS_LEN {
                 gate.verdicts.insert(tokens.clone(), outside);
+                gate.prefixes.clear();
             }
             return;
         }
@@ -392,6 +487,7 @@ impl MemberIndex {
             read_on: Vec::new(),
             stops: 0,
             passed: 0,
+            prefixes: KnownPrefixes::new(),
         };
         gate.verdicts.insert(tokens, outside);
         gate.shapes.insert(shape, true);
@@ -403,9 +499,42 @@ impl MemberIndex {
 
 #[cfg(test)]
 mod tests {
-    use super::{same_tokens, tokens_at};
+    use super::{same_tokens, tokens_at, KnownPrefixes, PREFIX_MAX};
     use crate::strict_json::TopMember;
     use proptest::prelude::*;
+
+    #[test]
+    fn known_prefixes_answer_only_their_own_bytes() {
+        let mut known = KnownPrefixes::new();
+        let prefix = |n: u32| format!(r#"{{"EventID":{n},"Channel":"Security""#);
+        // More prefixes than slots: later ones take the slots of earlier.
+        for n in 0..200 {
+            known.keep(prefix(n).as_bytes(), n % 3 == 0);
+            assert_eq!(known.get(prefix(n).as_bytes()), Some(n % 3 == 0));
+        }
+        let mut answered = 0;
+        for n in 0..400 {
+            let got = known.get(prefix(n).as_bytes());
+            assert!(got.is_none() || n < 200 && got == Some(n % 3 == 0), "{n}");
+            answered += usize::from(got.is_some());
+        }
+        assert!(answered > 8, "{answered}");
+        // The same bytes, one shorter or with a byte changed, are others.
+        let kept = prefix(199);
+        assert_eq!(known.get(&kept.as_bytes()[..kept.len() - 1]), None);
+        assert_eq!(
+            known.get(kept.replace("Security", "Securitz").as_bytes()),
+            None
+        );
+        // Too short or too long: not kept.
+        for len in [15, PREFIX_MAX + 1] {
+            let bytes = vec![b'a'; len];
+            known.keep(&bytes, true);
+            assert_eq!(known.get(&bytes), None);
+        }
+        known.clear();
+        assert_eq!(known.get(kept.as_bytes()), None);
+    }
 
     /// Members holding the given tokens, one after the other in one line.
     fn members(tokens: &[Vec<u8>]) -> (Vec<u8>, Vec<TopMember>) {
