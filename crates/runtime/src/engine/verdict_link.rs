@@ -207,6 +207,18 @@ fn room<T>(store: &[T], start: usize, used: u8) -> Option<&[T]> {
     store.get(start..)?.get(..usize::from(used))
 }
 
+/// Asks every cache line of `room` into the cache: a link's candidates
+/// and values span two to four lines, and a prefetch of the first alone
+/// left the compare of the values to miss on the others.
+fn prefetch_lines(room: &[u8]) {
+    for line in room.iter().step_by(64) {
+        prefetch(line);
+    }
+    if let Some(last) = room.last() {
+        prefetch(last);
+    }
+}
+
 fn slot_of(place: KeyPlace) -> usize {
     (place.slot_hash() % SLOTS as u64) as usize
 }
@@ -250,11 +262,11 @@ impl VerdictLinks {
         if let Some(link) = self.slots.get(slot) {
             prefetch((link as *const Link).cast());
         }
-        if let Some(items) = self.items.get(slot * SLOT_ITEMS) {
-            prefetch((items as *const u32).cast());
+        if let Some(items) = self.items.get(slot * SLOT_ITEMS..(slot + 1) * SLOT_ITEMS) {
+            prefetch_lines(bytemuck::cast_slice(items));
         }
-        if let Some(bytes) = self.bytes.get(slot * SLOT_BYTES) {
-            prefetch(bytes);
+        if let Some(bytes) = self.bytes.get(slot * SLOT_BYTES..(slot + 1) * SLOT_BYTES) {
+            prefetch_lines(bytes);
         }
     }
 
