@@ -136,6 +136,11 @@ struct Layout {
     /// looked up, by `scope_slots`' plan, and that set
     /// ([`Scanner::known_scope_set`]).
     scope_set: Option<(Vec<u8>, usize)>,
+    /// That event's bytes up to the end of the last scalar its signature
+    /// reads, when it was a flat line of a shape (else empty, `false`):
+    /// an event of the layout with the same bytes there has the same
+    /// signature, told by one compare.
+    scope_bytes: (Vec<u8>, bool),
     /// The scalars some key slot reads, ascending (once the member index's
     /// gates were taught by an event of this layout; see `teach_gates`),
     /// and whether an event of it was offered to make a gate.
@@ -400,6 +405,7 @@ impl Scanner<'_> {
                     places: None,
                     scope_slots: None,
                     scope_set: None,
+                    scope_bytes: (Vec::new(), false),
                     gate_positions: None,
                     gate_offered: false,
                     nowhere_runs: None,
@@ -445,28 +451,52 @@ impl Scanner<'_> {
     /// place (`raw_scope/signature_plan.rs`), nothing written or hashed.
     /// The cache never renumbers its sets, and a set follows from the
     /// signature alone.
+    ///
+    /// A flat line is first compared by its bytes up to the last scalar the
+    /// signature reads (`SignaturePlan::signature_bytes`): one compare of
+    /// some hundred bytes, not a compare per token (process_creation over
+    /// generated events: ~280 instructions a process creation fewer).
     pub(super) fn known_scope_set(&self, raw: &[u8]) -> Option<usize> {
         let layout = self.compact.current_layout()?;
         let (signature, k) = layout.scope_set.as_ref()?;
         let slots = layout.scope_slots.as_ref()?;
+        if let ((known, true), Some(bytes)) = (
+            &layout.scope_bytes,
+            slots.signature_bytes(&self.members, raw),
+        ) {
+            if known.as_slice() == bytes {
+                return Some(*k);
+            }
+        }
         slots
             .has_signature(&self.members, raw, signature)
             .then_some(*k)
     }
 
-    /// Remembers set `k` as that of the current event's signature (just
-    /// written by its layout's plan) for the next events of its layout.
-    pub(super) fn remember_scope_set(&mut self, k: usize) {
+    /// Remembers set `k` as that of the current event `raw`'s signature
+    /// (just written by its layout's plan) for the next events of its
+    /// layout.
+    pub(super) fn remember_scope_set(&mut self, raw: &[u8], k: usize) {
+        let members = &self.members;
         let Some(layout) = self.compact.current_layout_mut() else {
             return;
         };
         // Only a signature the layout's plan wrote compares in place.
-        if layout.scope_slots.is_none() {
+        let Some(slots) = layout.scope_slots.as_ref() else {
             return;
-        }
+        };
         let (signature, set) = layout.scope_set.get_or_insert_with(Default::default);
         signature.clone_from(&self.subset_cache.signature);
         *set = k;
+        let (bytes, known) = &mut layout.scope_bytes;
+        bytes.clear();
+        *known = match slots.signature_bytes(members, raw) {
+            Some(written) => {
+                bytes.extend_from_slice(written);
+                true
+            }
+            None => false,
+        };
     }
 
     /// Writes the signature of the indexed event `raw`, its log-source

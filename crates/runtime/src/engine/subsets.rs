@@ -652,7 +652,7 @@ impl Scanner<'_> {
                 self.subset_cache.insert(scopes)
             }
         };
-        self.remember_scope_set(k);
+        self.remember_scope_set(raw, k);
         self.subset_cache.current = Some(k);
         k
     }

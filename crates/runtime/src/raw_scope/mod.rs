@@ -503,6 +503,17 @@ impl LayoutSlots {
     pub(crate) fn has_signature(&self, index: &MemberIndex, raw: &[u8], written: &[u8]) -> bool {
         self.signature.writes_again(index, raw, written)
     }
+
+    /// The bytes of `raw` (indexed by `index`) that decide its signature
+    /// ([`SignaturePlan::signature_bytes`]), when it is a flat line of a
+    /// shape.
+    pub(crate) fn signature_bytes<'r>(
+        &self,
+        index: &MemberIndex,
+        raw: &'r [u8],
+    ) -> Option<&'r [u8]> {
+        self.signature.signature_bytes(index, raw)
+    }
 }
 
 impl RawScopeState {

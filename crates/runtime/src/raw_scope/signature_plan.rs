@@ -18,7 +18,10 @@
 //! compares an event's signature in place with one it wrote for an earlier
 //! event of the layout ([`SignaturePlan::writes_again`]): the engine keeps
 //! the last one with its scope set, and an event of the same kind takes
-//! that set without writing, hashing or looking up anything.
+//! that set without writing, hashing or looking up anything. Before that
+//! compare, a flat line is compared by its bytes up to the last scalar the
+//! plan reads ([`SignaturePlan::signature_bytes`]): equal there, equal
+//! signatures.
 
 #[cfg(doc)]
 use super::RawScopeState;
@@ -45,6 +48,8 @@ pub(crate) struct SignaturePlan {
     steps: Vec<Step>,
     constant: Vec<u8>,
     scalars: Vec<u32>,
+    /// The last scalar a step reads (`None`: the signature is constant).
+    last_scalar: Option<u32>,
 }
 
 impl SignaturePlan {
@@ -93,7 +98,33 @@ impl SignaturePlan {
             }
         }
         plan.close_constant(&mut pending);
+        let tokens = plan.steps.iter().filter_map(|step| match step {
+            Step::Token(scalar) => Some(*scalar),
+            _ => None,
+        });
+        plan.last_scalar = tokens.chain(plan.scalars.iter().copied()).max();
         plan
+    }
+
+    /// The bytes of `raw` (indexed by `index`, an event of the plan's
+    /// layout) up to the end of the last scalar the plan reads, when `raw`
+    /// is a flat line the strict pass accepted (it has a shape): two such
+    /// events of the layout equal there have the same signature. Scalars
+    /// come in the line's order, so every scalar the plan reads lies in
+    /// those bytes, and the flat pass lexes them alone: the same bytes, the
+    /// same tokens at the same places (a token ending there ends there in
+    /// both, as it ends where the bytes say).
+    pub(crate) fn signature_bytes<'r>(
+        &self,
+        index: &MemberIndex,
+        raw: &'r [u8],
+    ) -> Option<&'r [u8]> {
+        index.shape()?;
+        let end = match self.last_scalar {
+            Some(k) => index.span_range(k as usize)?.1,
+            None => 0,
+        };
+        raw.get(..end)
     }
 
     /// Closes the constant bytes written since `pending` into a step.
@@ -338,6 +369,9 @@ mod tests {
             let slots = scopes.layout_slots(&index, first.as_bytes(), &mut Vec::new());
             let mut first_signature = Vec::new();
             slots.write_signature(&index, first.as_bytes(), &mut first_signature);
+            let first_bytes = slots.signature_bytes(&index, first.as_bytes());
+            // A flat line of a shape has them.
+            prop_assert_eq!(first_bytes.is_some(), index.shape().is_some());
             for raw in [first.clone(), event(true)] {
                 let raw = raw.as_bytes();
                 let mut index = MemberIndex::default();
@@ -353,6 +387,12 @@ mod tests {
                     by_plan == first_signature
                 );
                 prop_assert!(slots.has_signature(&index, raw, &by_plan));
+                // The same bytes up to the last scalar the plan reads, the
+                // same signature.
+                let bytes = slots.signature_bytes(&index, raw);
+                if bytes.is_some() && bytes == first_bytes {
+                    prop_assert_eq!(&by_plan, &first_signature);
+                }
                 prop_assert_eq!(by_plan, by_state);
             }
         }
