@@ -147,7 +147,7 @@ pub(super) fn flat_members<const GATING: bool>(
 /// Sysmon process creation took ~200 instructions more, and through
 /// `scalar_end` ~420, nearly all of the gain.
 #[inline(always)]
-fn common_value<const COMMA: bool>(
+pub(super) fn common_value<const COMMA: bool>(
     raw: &[u8],
     specials: &SpecialBytes,
     at: usize,

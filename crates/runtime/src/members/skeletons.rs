@@ -32,10 +32,11 @@
 //! come in runs), and a node keeps [`MAX_CHILDREN`] children at most. Lines whose skeletons do not repeat would pay for the
 //! learning: a switch rests the skeletons ([`Skeletons::tried`]).
 
+use super::flat::common_value;
 use super::word_token::WordToken;
 use super::{scalar_end, MemberIndex, Open, Span, NO_KEY};
 use crate::special_bytes::SpecialBytes;
-use crate::strict_json::TopMember;
+use crate::strict_json::{Escapes, TopMember};
 
 /// Nodes kept at most (then the trie starts over).
 const MAX_NODES: usize = 32_768;
@@ -359,7 +360,20 @@ impl MemberIndex {
                 return (template != NONE).then_some(template as usize);
             }
             let start = if string_value { after - 1 } else { after };
-            let (end, escapes) = scalar_end(raw, start, specials)?;
+            // The common value first (`flat::common_value`: a string with
+            // no escape but of quotes and backslashes, a positive integer),
+            // as the flat pass reads it; the general steps for the others.
+            let (end, escapes) = match common_value::<false>(raw, specials, start) {
+                Some((end, plain, long)) => (
+                    end,
+                    Escapes {
+                        any: !plain,
+                        hiding: false,
+                        rewritten_number: long,
+                    },
+                ),
+                None => scalar_end(raw, start, specials)?,
+            };
             let key = match key {
                 Some((p, len)) => {
                     let a = skeletons.gap_starts.get(p.gap as usize)? + p.rel;
