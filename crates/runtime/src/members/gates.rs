@@ -71,6 +71,8 @@ const READ_ON_KEPT: usize = 4;
 /// ([`KnownPrefixes`]), and the longest such bytes kept.
 const PREFIX_SLOTS: usize = 32;
 const PREFIX_MAX: usize = 128;
+// A slot is indexed by a hash's top bits.
+const _: () = assert!(PREFIX_SLOTS.is_power_of_two());
 
 /// A gate is made only where at least this many members follow it in the
 /// line that makes it (fewer are not worth a stop).
@@ -151,6 +153,12 @@ impl KnownPrefixes {
         }
     }
 
+    /// Whether bytes this long are kept: from 16 (two words to hash) to
+    /// [`PREFIX_MAX`].
+    fn keeps_len(len: usize) -> bool {
+        (16..=PREFIX_MAX).contains(&len)
+    }
+
     /// The slot of `prefix` (at least 16 bytes long).
     fn slot_of(prefix: &[u8]) -> usize {
         let word = |at: usize| {
@@ -161,11 +169,17 @@ impl KnownPrefixes {
         };
         let (first, second, last) = (word(0), word(8), word(prefix.len().wrapping_sub(8)));
         let mixed = first ^ second.rotate_left(21) ^ last.rotate_left(42) ^ prefix.len() as u64;
-        (mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 59) as usize % PREFIX_SLOTS
+        // The product's top bits, as many as index the slots.
+        let bits = PREFIX_SLOTS.trailing_zeros();
+        (mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
     }
 
-    /// The verdict kept for `prefix`.
+    /// The verdict kept for `prefix` (none for a length not kept: an empty
+    /// slot's length is 0).
     fn get(&self, prefix: &[u8]) -> Option<bool> {
+        if !Self::keeps_len(prefix.len()) {
+            return None;
+        }
         let (len, outside, bytes) = self.slots.get(Self::slot_of(prefix))?;
         (usize::from(*len) == prefix.len() && bytes.get(..prefix.len()) == Some(prefix))
             .then_some(*outside)
@@ -174,7 +188,7 @@ impl KnownPrefixes {
     /// Keeps `outside` as the verdict of `prefix` (16 to [`PREFIX_MAX`]
     /// bytes; others are not kept).
     fn keep(&mut self, prefix: &[u8], outside: bool) {
-        if !(16..=PREFIX_MAX).contains(&prefix.len()) {
+        if !Self::keeps_len(prefix.len()) {
             return;
         }
         if let Some((len, verdict, bytes)) = self.slots.get_mut(Self::slot_of(prefix)) {
@@ -343,11 +357,8 @@ impl MemberIndex {
             return AtGate::ReadOn;
         }
         let top = &self.top;
-        // The line's bytes before the gate, when they are few enough to be
-        // kept.
-        let prefix = raw
-            .get(..separator)
-            .filter(|p| (16..=PREFIX_MAX).contains(&p.len()));
+        // The line's bytes before the gate.
+        let prefix = raw.get(..separator);
         let known = prefix.and_then(|p| gate.prefixes.get(p));
         if known == Some(false)
             || known.is_none()
@@ -526,8 +537,10 @@ mod tests {
             known.get(kept.replace("Security", "Securitz").as_bytes()),
             None
         );
-        // Too short or too long: not kept.
-        for len in [15, PREFIX_MAX + 1] {
+        // Too short or too long: not kept (nor is nothing taken for an
+        // empty slot).
+        assert_eq!(KnownPrefixes::new().get(b""), None);
+        for len in [0, 15, PREFIX_MAX + 1] {
             let bytes = vec![b'a'; len];
             known.keep(&bytes, true);
             assert_eq!(known.get(&bytes), None);
