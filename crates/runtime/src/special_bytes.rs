@@ -230,19 +230,35 @@ impl SpecialBytes {
     }
 }
 
+/// Texts shorter than this are searched a byte at a time by
+/// [`utf8_has_ascii_folding`]: `memchr`'s setup cost more than the whole
+/// search over the few bytes between a line's first and last characters
+/// outside ASCII (a generated Sysmon process creation's two "®", ten bytes
+/// apart: ~140 instructions of the ~180 the check took).
+const SHORT_TEXT: usize = 64;
+
 /// Whether UTF-8 text (a line the strict lexing pass accepted) holds a
 /// character that folds to ASCII: the first bytes of those characters are
-/// searched for with `memchr` (two or three distinct ones), and only the
-/// characters starting there are decoded.
+/// searched for (with `memchr` in a longer text: two or three distinct
+/// ones), and only the characters starting there are decoded.
 pub(crate) fn utf8_has_ascii_folding(text: &[u8]) -> bool {
-    static LEADS: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
-        let mut leads: Vec<u8> = hypersigma_compiler::witness::folds_to_ascii()
+    struct Leads {
+        bytes: Vec<u8>,
+        /// The same bytes as a set of 256 bits.
+        set: [u64; 4],
+    }
+    static LEADS: std::sync::LazyLock<Leads> = std::sync::LazyLock::new(|| {
+        let mut bytes: Vec<u8> = hypersigma_compiler::witness::folds_to_ascii()
             .iter()
             .map(|c| c.encode_utf8(&mut [0u8; 4]).as_bytes()[0])
             .collect();
-        leads.sort_unstable();
-        leads.dedup();
-        leads
+        bytes.sort_unstable();
+        bytes.dedup();
+        let mut set = [0u64; 4];
+        for &b in &bytes {
+            set[usize::from(b >> 6)] |= 1 << (b & 63);
+        }
+        Leads { bytes, set }
     });
     let folds = hypersigma_compiler::witness::folds_to_ascii();
     let folds_at = |at: usize| {
@@ -256,7 +272,12 @@ pub(crate) fn utf8_has_ascii_folding(text: &[u8]) -> bool {
             .and_then(|s| s.chars().next())
             .is_some_and(|c| folds.binary_search(&c).is_ok())
     };
-    match LEADS.as_slice() {
+    let leads = &*LEADS;
+    if text.len() < SHORT_TEXT {
+        let lead = |b: u8| leads.set[usize::from(b >> 6)] & (1 << (b & 63)) != 0;
+        return (0..text.len()).any(|at| text.get(at).is_some_and(|&b| lead(b)) && folds_at(at));
+    }
+    match leads.bytes.as_slice() {
         [] => false,
         [a] => memchr::memchr_iter(*a, text).any(folds_at),
         [a, b] => memchr::memchr2_iter(*a, *b, text).any(folds_at),

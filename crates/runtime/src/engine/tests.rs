@@ -378,17 +378,21 @@ fn characters_folding_to_ascii_are_told_from_other_non_ascii_ones() {
     assert!(has_ascii_folding(b"{\"a\":\"\xc3"));
     // On UTF-8 text, the search by first bytes finds exactly those
     // characters, also next to characters sharing their first bytes (ő, Ş:
-    // 0xC5; €, –: 0xE2).
+    // 0xC5; €, –: 0xE2), in short texts (searched byte by byte) and long
+    // ones (searched with `memchr`), at either end of a long one.
     let pieces = [
         "a", "®", "ő", "Ş", "€", "–", "😀", "\u{17F}", "\u{212A}", "K", "s",
     ];
-    for a in pieces {
-        for b in pieces {
-            for c in pieces {
-                let text = format!("{a}{b}x{c}");
-                let folding = text.chars().any(|c| folds_to_ascii().contains(&c));
-                assert_eq!(utf8_has_ascii_folding(text.as_bytes()), folding, "{text}");
-                assert_eq!(has_ascii_folding(text.as_bytes()), folding, "{text}");
+    let long = "ő".repeat(40);
+    for (before, after) in [("", ""), (long.as_str(), ""), ("", long.as_str())] {
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let text = format!("{before}{a}{b}x{c}{after}");
+                    let folding = text.chars().any(|c| folds_to_ascii().contains(&c));
+                    assert_eq!(utf8_has_ascii_folding(text.as_bytes()), folding, "{text}");
+                    assert_eq!(has_ascii_folding(text.as_bytes()), folding, "{text}");
+                }
             }
         }
     }
