@@ -8,7 +8,7 @@
 use super::shapes::{self, Shapes};
 use super::{after_byte, scalar_end, skip_spaces, Seen};
 use crate::special_bytes::SpecialBytes;
-use crate::strict_json::{string_end, Escapes, TopMember, MAX_PLAIN_INTEGER_DIGITS};
+use crate::strict_json::{digits_end, string_end, Escapes, TopMember, MAX_PLAIN_INTEGER_DIGITS};
 
 /// How [`flat_members`] ended.
 pub(super) enum FlatRead {
@@ -163,10 +163,7 @@ pub(super) fn common_value<const COMMA: bool>(
             (!COMMA || raw.get(close + 1) == Some(&b',')).then_some((close + 1, plain, false))
         }
         b'1'..=b'9' => {
-            let mut end = at + 1;
-            while raw.get(end).is_some_and(u8::is_ascii_digit) {
-                end += 1;
-            }
+            let end = digits_end(raw, at + 1);
             let long = end - at > 18;
             if long && end - at > MAX_PLAIN_INTEGER_DIGITS {
                 return None;
