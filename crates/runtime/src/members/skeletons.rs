@@ -316,83 +316,31 @@ impl MemberIndex {
 
     /// Walks `raw` through the trie (see the module doc), listing its
     /// scalars: the template of its skeleton; `None` when a gap is not
-    /// known or a value is not one scalar token.
+    /// known or a value is not one scalar token. The lists the walk
+    /// fills are taken out of the index for it and put back after: pushed
+    /// to through the index, each push reloaded and stored the list's
+    /// length through it, and the walk cost ~500 instructions more a line
+    /// of the real logs (BENCHMARKS.md, v65).
     fn walk_skeleton(&mut self, raw: &[u8], specials: &SpecialBytes) -> Option<usize> {
-        let skeletons = &mut self.skeletons;
-        skeletons.gap_starts.clear();
-        skeletons.plain.clear();
-        self.spans.clear();
-        self.span_opens.clear();
-        let (mut hiding, mut rewritten) = (false, false);
-        let mut node = ROOT;
-        let mut at = 0usize;
-        loop {
-            let mut before = NONE;
-            let mut child = skeletons.nodes.get(node as usize)?.first_child;
-            let (after, c) = loop {
-                let c = skeletons.nodes.get(child as usize)?;
-                if skeletons.gap_at(c, raw, at) {
-                    let after = at + (c.gap.1 - c.gap.0) as usize;
-                    let fits = if c.terminal {
-                        after == raw.len()
-                    } else {
-                        c.string_value
-                            || raw.get(after).is_some_and(|b| {
-                                matches!(b, b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
-                            })
-                    };
-                    if fits {
-                        let read = (c.terminal, c.template, c.string_value, c.key, c.span_open);
-                        break (after, read);
-                    }
-                }
-                before = child;
-                child = c.next_sibling;
-            };
-            let (terminal, template, string_value, key, span_open) = c;
-            if before != NONE {
-                skeletons.move_first(node, before, child);
-            }
-            skeletons.gap_starts.push(at as u32);
-            if terminal {
-                self.seen.hiding_escape = hiding;
-                self.seen.rewritten_number = rewritten;
-                return (template != NONE).then_some(template as usize);
-            }
-            let start = if string_value { after - 1 } else { after };
-            // The common value first (`flat::common_value`: a string with
-            // no escape but of quotes and backslashes, a positive integer),
-            // as the flat pass reads it; the general steps for the others.
-            let (end, escapes) = match common_value::<false>(raw, specials, start) {
-                Some((end, plain, long)) => (
-                    end,
-                    Escapes {
-                        any: !plain,
-                        hiding: false,
-                        rewritten_number: long,
-                    },
-                ),
-                None => scalar_end(raw, start, specials)?,
-            };
-            let key = match key {
-                Some((p, len)) => {
-                    let a = skeletons.gap_starts.get(p.gap as usize)? + p.rel;
-                    (a, a + len)
-                }
-                None => NO_KEY,
-            };
-            self.spans.push(Span {
-                start: start as u32,
-                end: end as u32,
-                key,
-            });
-            self.span_opens.push(span_open);
-            skeletons.plain.push(!escapes.any);
-            hiding |= escapes.hiding;
-            rewritten |= escapes.rewritten_number;
-            at = end;
-            node = child;
-        }
+        let mut lists = WalkLists {
+            gap_starts: std::mem::take(&mut self.skeletons.gap_starts),
+            plain: std::mem::take(&mut self.skeletons.plain),
+            spans: std::mem::take(&mut self.spans),
+            span_opens: std::mem::take(&mut self.span_opens),
+        };
+        lists.gap_starts.clear();
+        lists.plain.clear();
+        lists.spans.clear();
+        lists.span_opens.clear();
+        let walked = walk(&mut self.skeletons, &mut lists, raw, specials);
+        self.skeletons.gap_starts = lists.gap_starts;
+        self.skeletons.plain = lists.plain;
+        self.spans = lists.spans;
+        self.span_opens = lists.span_opens;
+        let (template, hiding, rewritten) = walked?;
+        self.seen.hiding_escape = hiding;
+        self.seen.rewritten_number = rewritten;
+        (template != NONE).then_some(template as usize)
     }
 
     /// Fills the rest of the index from template `t` and the walk's
@@ -575,5 +523,93 @@ impl MemberIndex {
         let t = skeletons.templates.len() as u32 - 1;
         skeletons.nodes.get_mut(node as usize)?.template = t;
         Some(())
+    }
+}
+
+/// What a walk lists (see [`MemberIndex::walk_skeleton`]).
+struct WalkLists {
+    gap_starts: Vec<u32>,
+    plain: Vec<bool>,
+    spans: Vec<Span>,
+    span_opens: Vec<u32>,
+}
+
+/// [`MemberIndex::walk_skeleton`]'s walk: the terminal node's template
+/// ([`NONE`] for none), whether an escape could hide text, and whether a
+/// number reads as another text.
+#[inline(always)]
+fn walk(
+    skeletons: &mut Skeletons,
+    lists: &mut WalkLists,
+    raw: &[u8],
+    specials: &SpecialBytes,
+) -> Option<(u32, bool, bool)> {
+    let (mut hiding, mut rewritten) = (false, false);
+    let mut node = ROOT;
+    let mut at = 0usize;
+    loop {
+        let mut before = NONE;
+        let mut child = skeletons.nodes.get(node as usize)?.first_child;
+        let (after, c) = loop {
+            let c = skeletons.nodes.get(child as usize)?;
+            if skeletons.gap_at(c, raw, at) {
+                let after = at + (c.gap.1 - c.gap.0) as usize;
+                let fits = if c.terminal {
+                    after == raw.len()
+                } else {
+                    c.string_value
+                        || raw
+                            .get(after)
+                            .is_some_and(|b| matches!(b, b'-' | b'0'..=b'9' | b't' | b'f' | b'n'))
+                };
+                if fits {
+                    let read = (c.terminal, c.template, c.string_value, c.key, c.span_open);
+                    break (after, read);
+                }
+            }
+            before = child;
+            child = c.next_sibling;
+        };
+        let (terminal, template, string_value, key, span_open) = c;
+        if before != NONE {
+            skeletons.move_first(node, before, child);
+        }
+        lists.gap_starts.push(at as u32);
+        if terminal {
+            return Some((template, hiding, rewritten));
+        }
+        let start = if string_value { after - 1 } else { after };
+        // The common value first (`flat::common_value`: a string with
+        // no escape but of quotes and backslashes, a positive integer),
+        // as the flat pass reads it; the general steps for the others.
+        let (end, escapes) = match common_value::<false>(raw, specials, start) {
+            Some((end, plain, long)) => (
+                end,
+                Escapes {
+                    any: !plain,
+                    hiding: false,
+                    rewritten_number: long,
+                },
+            ),
+            None => scalar_end(raw, start, specials)?,
+        };
+        let key = match key {
+            Some((p, len)) => {
+                let a = lists.gap_starts.get(p.gap as usize)? + p.rel;
+                (a, a + len)
+            }
+            None => NO_KEY,
+        };
+        lists.spans.push(Span {
+            start: start as u32,
+            end: end as u32,
+            key,
+        });
+        lists.span_opens.push(span_open);
+        lists.plain.push(!escapes.any);
+        hiding |= escapes.hiding;
+        rewritten |= escapes.rewritten_number;
+        at = end;
+        node = child;
     }
 }
