@@ -36,7 +36,7 @@ pub(crate) use gates::Gated;
 use gates::{Gates, ToGate};
 pub(crate) use nested_tree::{NestedTree, Open, NO_PARENT};
 use shapes::Shapes;
-use skeletons::Skeletons;
+use skeletons::{Skeletons, LATE_CONTAINER};
 
 /// No member (a scalar at the top level, or inside a top-level array).
 const NO_KEY: (u32, u32) = (u32::MAX, u32::MAX);
@@ -383,7 +383,10 @@ impl MemberIndex {
         specials: &SpecialBytes,
         mut end: FlatEnd,
     ) -> Option<()> {
-        let tried = self.skeletons.tried();
+        // A line whose flat pass listed many scalars before a container
+        // goes on from there: a walk would read those again.
+        let late = matches!(end, FlatEnd::Container(_)) && self.top.len() > LATE_CONTAINER;
+        let tried = !late && self.skeletons.tried();
         if tried {
             match self.read_by_skeleton(raw, specials) {
                 Some(true) => return Some(()),

@@ -179,3 +179,40 @@ fn skeletons_that_do_not_repeat_rest() {
     }
     assert_eq!(warm.skeletons.read, 9);
 }
+
+/// A line whose flat pass listed [`LATE_CONTAINER`] scalars or more before
+/// its first container goes on from there (the general pass), neither
+/// walked by a skeleton nor teaching one; a line with fewer is walked once
+/// its skeleton is known. Both read as a fresh general pass reads them.
+#[test]
+fn lines_whose_container_comes_late_are_not_walked() {
+    let line = |scalars: usize, n: usize| {
+        let members: Vec<String> = (0..scalars).map(|k| format!(r#""m{k}":"v{n}""#)).collect();
+        format!(
+            r#"{{{},"tags":["t{n}",{n}],"after":{n}}}"#,
+            members.join(",")
+        )
+    };
+    let mut warm = MemberIndex::default();
+    for scalars in [LATE_CONTAINER, LATE_CONTAINER + 5] {
+        for n in 0..4 {
+            let l = line(scalars, n);
+            warm.build(l.as_bytes());
+            let fresh = MemberIndex::built(l.as_bytes());
+            assert_eq!(snapshot(&warm), snapshot(&fresh), "{l}");
+            // No skeleton taught nor read: the line has no skeleton number.
+            assert_eq!(warm.skeleton(), None, "{l}");
+        }
+    }
+    assert_eq!(warm.skeletons.read, 0);
+    // One scalar fewer: learned from the first line, the next three walked.
+    let mut warm = MemberIndex::default();
+    for n in 0..4 {
+        let l = line(LATE_CONTAINER - 1, n);
+        warm.build(l.as_bytes());
+        let fresh = MemberIndex::built(l.as_bytes());
+        assert_eq!(snapshot(&warm), snapshot(&fresh), "{l}");
+        assert!(warm.skeleton().is_some(), "{l}");
+    }
+    assert_eq!(warm.skeletons.read, 3);
+}

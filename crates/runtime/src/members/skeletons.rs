@@ -30,7 +30,9 @@
 //! gaps or [`MAX_TEMPLATES`] templates the trie starts over. A sibling
 //! found past the first goes to the front of its list (events of one kind
 //! come in runs), and a node keeps [`MAX_CHILDREN`] children at most. Lines whose skeletons do not repeat would pay for the
-//! learning: a switch rests the skeletons ([`Skeletons::tried`]).
+//! learning: a switch rests the skeletons ([`Skeletons::tried`]). A line
+//! whose first container comes after [`LATE_CONTAINER`] scalars is not
+//! walked: the general pass reads on from where the flat pass stopped.
 
 use super::flat::common_value;
 use super::word_token::WordToken;
@@ -67,6 +69,15 @@ const PAYING: u32 = WINDOW / 8;
 /// Lines not read flat the skeletons rest for after a window that did not
 /// pay (neither walked nor learned).
 pub(super) const REST: u32 = 8192;
+
+/// Scalars the flat pass lists before a line's first container from which
+/// on the line is not walked by its skeleton but read on from the
+/// container (`MemberIndex::build_not_flat`): a walk starts at the line's
+/// start and reads those scalars again. Real lines of ~40 flat members
+/// and then `"tags":[…]` took ~25,500 instructions each with
+/// process_creation, ~11,900 so; 2 measured the same, 24 more
+/// (BENCHMARKS.md, v65).
+pub(super) const LATE_CONTAINER: usize = 8;
 
 /// A position in a line: gap `gap`'s start plus `rel`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
