@@ -767,6 +767,8 @@ mod filter_tests;
 #[cfg(test)]
 mod gate_tests;
 #[cfg(test)]
+mod layout_tests;
+#[cfg(test)]
 mod stage2_tests;
 #[cfg(test)]
 mod tests;

@@ -26,7 +26,8 @@ pub(super) enum FlatRead {
 /// the members of a flat line from `start`: the separator before the next
 /// member (the `{`, or a comma) and the trie node of the names before it.
 /// Each member is pushed to `top` (a member holding a container too, its
-/// value range empty, its position in `container`). With `GATING`, the
+/// value range empty, its position in `container` with the trie node of
+/// the names up to its own). With `GATING`, the
 /// loop stops at the first gate it passes, unless an escape so far could
 /// hide text (a loop of its own: the check in every line's loop cost ~12
 /// instructions a member).
@@ -38,7 +39,7 @@ pub(super) fn flat_members<const GATING: bool>(
     raw: &[u8],
     specials: &SpecialBytes,
     start: (u32, usize),
-    container: &mut Option<usize>,
+    container: &mut Option<(usize, u32)>,
 ) -> FlatRead {
     let (mut hiding, mut rewritten) = (false, false);
     // Where the names so far lie in the trie of shapes.
@@ -97,7 +98,7 @@ pub(super) fn flat_members<const GATING: bool>(
                     value: (at as u32, at as u32),
                     plain_string: false,
                 });
-                *container = Some(at);
+                *container = Some((at, node));
             }
             break FlatRead::Stopped;
         };

@@ -293,7 +293,7 @@ impl MemberIndex {
         raw: &[u8],
         specials: &SpecialBytes,
         separator: usize,
-        container: &mut Option<usize>,
+        container: &mut Option<(usize, u32)>,
     ) -> ToGate {
         let mut seen = self.seen;
         let (shapes, top) = (&mut self.shapes, &mut self.top);

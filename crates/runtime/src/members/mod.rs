@@ -19,6 +19,7 @@
 //! bytes. Lines the strict pass does not judge get the lenient pass (the
 //! same spans, no verdict) and serde_json in stage 2.
 
+mod encoded_names;
 mod flat;
 mod gates;
 mod lenient;
@@ -101,8 +102,9 @@ enum FlatEnd {
     /// It read the line: one object of scalar members.
     Read,
     /// It stopped at the container at this position, the value of the
-    /// member it listed last (with a value range still empty).
-    Container(usize),
+    /// member it listed last (with a value range still empty); the trie
+    /// node of the names up to that member's.
+    Container(usize, u32),
     /// It stopped at anything else.
     Refused,
     /// It passed a gate: the line is valid, of no rule's log source, and
@@ -191,6 +193,11 @@ pub struct MemberIndex {
     /// skeleton is kept).
     skeletons: Skeletons,
     skeleton: Option<u64>,
+    /// A nested line that the flat pass read up to its first container
+    /// and the general pass from there, whose names up to that
+    /// container's are a path of the trie: that path's shape number and
+    /// the scalars the flat pass listed before the container.
+    flat_prefix: Option<(u64, usize)>,
     /// The gates of the trie of shapes (`gates.rs`); whether this line's
     /// flat pass may stop at one ([`MemberIndex::build_gated`]), and
     /// whether it passed one (nothing indexed).
@@ -244,6 +251,7 @@ impl MemberIndex {
         self.flat_spans = false;
         self.shape = None;
         self.skeleton = None;
+        self.flat_prefix = None;
         self.passed_gate = false;
         self.gates.start_line();
         if raw.len() >= u32::MAX as usize {
@@ -293,6 +301,16 @@ impl MemberIndex {
     /// for other lines.
     pub(crate) fn skeleton(&self) -> Option<u64> {
         self.skeleton
+    }
+
+    /// For the last indexed line, when the flat pass read it up to its
+    /// first container and its names up to that container's are a path of
+    /// the trie of shapes: that path's shape number and the scalars listed
+    /// before the container, its first spans. Lines with the same number
+    /// have the same names there, in the same order, and their first
+    /// container under the same name; what follows may differ.
+    pub(crate) fn flat_prefix(&self) -> Option<(u64, usize)> {
+        self.flat_prefix
     }
 
     /// The containers and scalars of the last indexed line, when the strict
@@ -385,7 +403,7 @@ impl MemberIndex {
     ) -> Option<()> {
         // A line whose flat pass listed many scalars before a container
         // goes on from there: a walk would read those again.
-        let late = matches!(end, FlatEnd::Container(_)) && self.top.len() > LATE_CONTAINER;
+        let late = matches!(end, FlatEnd::Container(..)) && self.top.len() > LATE_CONTAINER;
         let tried = !late && self.skeletons.tried();
         if tried {
             match self.read_by_skeleton(raw, specials) {
@@ -396,7 +414,18 @@ impl MemberIndex {
             }
         }
         let accepted = match end {
-            FlatEnd::Container(at) => self.continue_nested(raw, specials, at),
+            FlatEnd::Container(at, node) => {
+                // The scalars listed before the container (the first
+                // spans), and with the container's name, told by the
+                // trie's path (`None` for an escaped name, which leaves
+                // the path).
+                let listed = self.top.len().saturating_sub(1);
+                let accepted = self.continue_nested(raw, specials, at);
+                self.flat_prefix = accepted
+                    .and_then(|()| self.shapes.end_at(node))
+                    .map(|shape| (shape, listed));
+                accepted
+            }
             _ => {
                 self.spans.clear();
                 self.top.clear();
@@ -442,7 +471,7 @@ impl MemberIndex {
         let mut container = None;
         match self.read_flat(raw, specials, &mut container) {
             Some(end) => end,
-            None => container.map_or(FlatEnd::Refused, FlatEnd::Container),
+            None => container.map_or(FlatEnd::Refused, |(at, node)| FlatEnd::Container(at, node)),
         }
     }
 
@@ -452,7 +481,7 @@ impl MemberIndex {
         &mut self,
         raw: &[u8],
         specials: &SpecialBytes,
-        container: &mut Option<usize>,
+        container: &mut Option<(usize, u32)>,
     ) -> Option<FlatEnd> {
         // The separator before each member: `{`, then a comma.
         let separator = skip_spaces(raw, 0);
@@ -662,50 +691,6 @@ impl MemberIndex {
                 }
             }
         }
-    }
-
-    /// Writes the member name of each scalar of the last indexed event, in
-    /// order, to `out` (emptied first): its length as four bytes,
-    /// little-endian (`u32::MAX` for a scalar without a member, told from
-    /// one named ""), then its bytes. A name of up to 16 bytes is copied as
-    /// one 16-byte block whose bytes past the name the next entry
-    /// overwrites, not by a call per name (this runs once per event).
-    pub(crate) fn encode_names(&self, raw: &[u8], out: &mut Vec<u8>) {
-        out.clear();
-        // Room for every entry and a block past the last. The names of a
-        // flat line's scalars are distinct parts of it; scalars of an array
-        // share their member's name, so the names can take more than the
-        // line.
-        let names: usize = if self.is_flat() {
-            raw.len()
-        } else {
-            self.spans
-                .iter()
-                .map(|s| (s.key.1 as usize).saturating_sub(s.key.0 as usize))
-                .sum()
-        };
-        out.resize(names + 4 * self.len() + 16, 0);
-        let mut at = 0;
-        for span in (0..self.len()).filter_map(|k| self.span(k)) {
-            let (start, end) = (span.key.0 as usize, span.key.1 as usize);
-            let name = (span.key != NO_KEY).then(|| raw.get(start..end)).flatten();
-            let len = name.map_or(u32::MAX, |n| n.len() as u32);
-            if let Some(slot) = out.get_mut(at..at + 4) {
-                slot.copy_from_slice(&len.to_le_bytes());
-            }
-            at += 4;
-            let Some(name) = name else { continue };
-            match (raw.get(start..start + 16), out.get_mut(at..at + 16)) {
-                (Some(block), Some(slot)) if name.len() <= 16 => slot.copy_from_slice(block),
-                _ => {
-                    if let Some(slot) = out.get_mut(at..at + name.len()) {
-                        slot.copy_from_slice(name);
-                    }
-                }
-            }
-            at += name.len();
-        }
-        out.truncate(at);
     }
 
     /// Scalar spans of the last indexed event.
