@@ -414,18 +414,7 @@ impl MemberIndex {
             }
         }
         let accepted = match end {
-            FlatEnd::Container(at, node) => {
-                // The scalars listed before the container (the first
-                // spans), and with the container's name, told by the
-                // trie's path (`None` for an escaped name, which leaves
-                // the path).
-                let listed = self.top.len().saturating_sub(1);
-                let accepted = self.continue_nested(raw, specials, at);
-                self.flat_prefix = accepted
-                    .and_then(|()| self.shapes.end_at(node))
-                    .map(|shape| (shape, listed));
-                accepted
-            }
+            FlatEnd::Container(at, node) => self.continue_nested(raw, specials, at, node),
             _ => {
                 self.spans.clear();
                 self.top.clear();
@@ -445,10 +434,22 @@ impl MemberIndex {
     /// container, the value at `at` of the member last listed: the
     /// members read are not read again (a line whose only container comes
     /// late was lexed nearly twice, ~40 % of an OTRF record's
-    /// instructions).
-    fn continue_nested(&mut self, raw: &[u8], specials: &SpecialBytes, at: usize) -> Option<()> {
+    /// instructions). The names up to the container's are `node`'s path
+    /// in the trie of shapes, which numbers them ([`MemberIndex::flat_prefix`]).
+    /// Out of line: inlined, it cost the skeleton walks' lines ~180
+    /// instructions each in [`MemberIndex::build_not_flat`].
+    #[inline(never)]
+    fn continue_nested(
+        &mut self,
+        raw: &[u8],
+        specials: &SpecialBytes,
+        at: usize,
+        node: u32,
+    ) -> Option<()> {
         let (name, name_escaped) = self.top.last().map(|m| (m.name, m.name_escaped))?;
         self.top.pop();
+        // The scalars listed before the container: the first spans.
+        let listed = self.top.len();
         self.spans.extend(self.top.iter().map(|m| Span {
             start: m.value.0,
             end: m.value.1,
@@ -456,7 +457,10 @@ impl MemberIndex {
         }));
         self.span_opens.resize(self.spans.len(), 0);
         let byte = *raw.get(at)?;
-        self.nested_from(raw, specials, Some((at, byte, name, name_escaped)))
+        self.nested_from(raw, specials, Some((at, byte, name, name_escaped)))?;
+        // `None` for an escaped name, which leaves the trie's paths.
+        self.flat_prefix = self.shapes.end_at(node).map(|shape| (shape, listed));
+        Some(())
     }
 
     /// The strict pass for the common shape of an event: one object whose

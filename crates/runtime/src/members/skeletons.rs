@@ -307,7 +307,10 @@ impl MemberIndex {
     /// it; `Some(false)` when the skeleton is not known (the scalars and
     /// their containers emptied, the top-level members and containers as
     /// the flat pass left them); `None` when a template did not fit (all
-    /// emptied).
+    /// emptied). Out of line: the walk's code is then its own, whatever
+    /// [`MemberIndex::build_not_flat`] around it holds (a change there
+    /// moved the walk's lines by ~180-370 instructions, callgrind).
+    #[inline(never)]
     pub(super) fn read_by_skeleton(&mut self, raw: &[u8], specials: &SpecialBytes) -> Option<bool> {
         let Some(t) = self.walk_skeleton(raw, specials) else {
             self.spans.clear();
