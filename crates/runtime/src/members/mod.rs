@@ -436,8 +436,8 @@ impl MemberIndex {
     /// late was lexed nearly twice, ~40 % of an OTRF record's
     /// instructions). The names up to the container's are `node`'s path
     /// in the trie of shapes, which numbers them ([`MemberIndex::flat_prefix`]).
-    /// Out of line: inlined, it cost the skeleton walks' lines ~180
-    /// instructions each in [`MemberIndex::build_not_flat`].
+    /// Out of line, as the skeleton walk is (`read_by_skeleton`):
+    /// [`MemberIndex::build_not_flat`] only chooses between them.
     #[inline(never)]
     fn continue_nested(
         &mut self,
