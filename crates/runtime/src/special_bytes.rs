@@ -37,6 +37,8 @@ mod wider;
 
 use wide::u8x16;
 
+use crate::byte_set::ByteSet;
+
 /// The marks of one line (reused from line to line).
 #[derive(Debug, Default)]
 pub(crate) struct SpecialBytes {
@@ -244,8 +246,8 @@ const SHORT_TEXT: usize = 64;
 pub(crate) fn utf8_has_ascii_folding(text: &[u8]) -> bool {
     struct Leads {
         bytes: Vec<u8>,
-        /// The same bytes as a set of 256 bits.
-        set: [u64; 4],
+        /// The same bytes as a set.
+        set: ByteSet,
     }
     static LEADS: std::sync::LazyLock<Leads> = std::sync::LazyLock::new(|| {
         let mut bytes: Vec<u8> = hypersigma_compiler::witness::folds_to_ascii()
@@ -254,9 +256,9 @@ pub(crate) fn utf8_has_ascii_folding(text: &[u8]) -> bool {
             .collect();
         bytes.sort_unstable();
         bytes.dedup();
-        let mut set = [0u64; 4];
+        let mut set = ByteSet::default();
         for &b in &bytes {
-            set[usize::from(b >> 6)] |= 1 << (b & 63);
+            set.insert(b);
         }
         Leads { bytes, set }
     });
@@ -274,8 +276,8 @@ pub(crate) fn utf8_has_ascii_folding(text: &[u8]) -> bool {
     };
     let leads = &*LEADS;
     if text.len() < SHORT_TEXT {
-        let lead = |b: u8| leads.set[usize::from(b >> 6)] & (1 << (b & 63)) != 0;
-        return (0..text.len()).any(|at| text.get(at).is_some_and(|&b| lead(b)) && folds_at(at));
+        let mut bytes = text.iter().enumerate();
+        return bytes.any(|(at, &b)| leads.set.contains(b) && folds_at(at));
     }
     match leads.bytes.as_slice() {
         [] => false,

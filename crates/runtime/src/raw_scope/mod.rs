@@ -33,6 +33,7 @@ use hypersigma_compiler::required_values::{
 use hypersigma_compiler::witness::{field_members, normalize_member, normalize_member_into};
 use hypersigma_compiler::{Profile, Rule, Scope, Source};
 
+use crate::byte_set::ByteSet;
 use crate::length_prefixed;
 use crate::members::MemberIndex;
 use crate::strict_json::unescape_into;
@@ -194,7 +195,7 @@ pub(crate) struct RawScopes {
     /// A quick refusal for the members of an event that are no key (most):
     /// the first bytes and the lengths (bit `min(len, 63)`) of the names in
     /// `names` and of `#text`.
-    first_bytes: [u64; 4],
+    first_bytes: ByteSet,
     lengths: u64,
     /// The key slots whose values the source tests read, in order, with
     /// what they read (the unread ones left out: with all SigmaHQ, 27 of
@@ -385,7 +386,7 @@ impl RawScopes {
             .collect();
         for name in out.names.keys().map(Vec::as_slice).chain([&b"#text"[..]]) {
             if let Some(&first) = name.first() {
-                out.first_bytes[usize::from(first >> 6)] |= 1u64 << (first & 63);
+                out.first_bytes.insert(first);
             }
             out.lengths |= 1u64 << name.len().min(63);
         }
@@ -409,7 +410,7 @@ impl RawScopes {
         if let Some(&first) = name.first() {
             let plain = !name.contains(&b' ');
             let first = first.to_ascii_lowercase();
-            let refused = self.first_bytes[usize::from(first >> 6)] & (1u64 << (first & 63)) == 0
+            let refused = !self.first_bytes.contains(first)
                 || self.lengths & (1u64 << name.len().min(63)) == 0;
             if plain && refused {
                 return &[];
