@@ -2,12 +2,13 @@
 //! short-lived values per event), told to give freed memory back to the
 //! operating system 10 ms after it is freed instead of a second.
 //!
-//! The memos grow their stores by doubling, the pipeline's threads come and
-//! go with each run (each replay of `bench`), and freed memory kept
+//! The pipeline's threads come and go with each run (each replay of
+//! `bench`), their scratch and memos with them, and freed memory kept
 //! resident for a second counted in the peak: `scan` of one million
 //! generated events with all SigmaHQ on two threads peaked at 230-240 MB
 //! with mimalloc's default delay, 209-211 MB with 10 ms, for ~20 % more
-//! minor page faults (BENCHMARKS.md, v46).
+//! minor page faults (BENCHMARKS.md, v46, when the memos' stores still grew
+//! by doubling).
 
 use std::os::raw::c_long;
 
