@@ -209,7 +209,10 @@ impl<T: bytemuck::Pod> KeyedStore<T> {
         if self.slots.is_empty() {
             let slots = (2 * self.max_entries).next_power_of_two().max(8);
             self.slots = vec![0; slots];
-            self.entries.reserve_exact(self.bound_words());
+            // Address space, not memory: pages are faulted in as entries
+            // fill them. Where it is refused (a host that commits no more
+            // than it has), the entries grow as they need instead.
+            let _ = self.entries.try_reserve_exact(self.bound_words());
         }
         if self.used >= self.max_entries
             || 2 * (self.used + 1) > self.slots.len()
