@@ -57,6 +57,7 @@
 
 use regex_syntax::hir::{Class, Hir, HirKind};
 
+use crate::byte_set::ByteSet;
 use crate::ir::Predicate;
 use crate::pattern::Piece;
 
@@ -106,8 +107,8 @@ pub struct DigitFold {
 /// run starts (or ends) with; the characters by key ([`key_of`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Neighbours {
-    /// The keys present, as a bit set (most characters have none).
-    keys: [u64; 4],
+    /// The keys present (most characters have none).
+    keys: ByteSet,
     /// (key, the digit next to the character or `ANY_DIGIT`, the digits),
     /// sorted: a run is compared with the few entries of its key and its
     /// first (last) digit only.
@@ -138,10 +139,6 @@ fn add_sorted(runs: &mut Vec<Box<[u8]>>, run: &[u8]) {
     }
 }
 
-fn has(set: &[u64; 4], b: u8) -> bool {
-    set[usize::from(b >> 6)] & (1 << (b & 63)) != 0
-}
-
 impl Neighbours {
     /// Keeps the runs next to byte `b` that start (end) with `digits`; all
     /// of them when `digits` are a few zeros, as a folded run could start
@@ -151,7 +148,7 @@ impl Neighbours {
     }
 
     fn add_entry(&mut self, key: u8, digits: &[u8]) {
-        self.keys[usize::from(key >> 6)] |= 1 << (key & 63);
+        self.keys.insert(key);
         let entry = (key, self.near(digits), Box::from(digits));
         if let Err(at) = self.entries.binary_search(&entry) {
             self.entries.insert(at, entry);
@@ -171,7 +168,7 @@ impl Neighbours {
     /// ends with the digits of an entry of `b`'s key.
     fn keeps(&self, b: u8, run: &[u8], starts: bool) -> bool {
         let key = key_of(b);
-        if !has(&self.keys, key) {
+        if !self.keys.contains(key) {
             return false;
         }
         [ANY_DIGIT, self.near(run)].into_iter().any(|near| {

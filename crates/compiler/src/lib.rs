@@ -36,6 +36,7 @@
 // Errors carry their location (file, id, title, line) by value; they are the cold path.
 #![allow(clippy::result_large_err)]
 
+pub mod byte_set;
 pub mod clauses;
 pub mod condition;
 pub mod correlation;

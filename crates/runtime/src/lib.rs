@@ -43,7 +43,6 @@
 #![deny(missing_docs)]
 
 pub mod accounting;
-mod byte_set;
 mod chunk_matching;
 pub mod correlate;
 pub mod engine;

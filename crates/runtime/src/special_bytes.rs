@@ -37,7 +37,7 @@ mod wider;
 
 use wide::u8x16;
 
-use crate::byte_set::ByteSet;
+use hypersigma_compiler::byte_set::ByteSet;
 
 /// The marks of one line (reused from line to line).
 #[derive(Debug, Default)]

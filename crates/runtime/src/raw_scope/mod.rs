@@ -33,10 +33,10 @@ use hypersigma_compiler::required_values::{
 use hypersigma_compiler::witness::{field_members, normalize_member, normalize_member_into};
 use hypersigma_compiler::{Profile, Rule, Scope, Source};
 
-use crate::byte_set::ByteSet;
 use crate::length_prefixed;
 use crate::members::MemberIndex;
 use crate::strict_json::unescape_into;
+use hypersigma_compiler::byte_set::ByteSet;
 
 mod required;
 use required::FieldNumbers;

@@ -1,22 +1,23 @@
 //! A set of byte values as 256 bits: membership by one shift and mask,
 //! for the quick refusals of bytes that start nothing of interest (the
-//! first bytes of log-source key names, `raw_scope`; the lead bytes of
-//! characters folding to ASCII, `special_bytes`).
+//! characters next to which `digit_runs` keeps runs; in the runtime, the
+//! first bytes of log-source key names and the lead bytes of characters
+//! folding to ASCII).
 
 /// A set of byte values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct ByteSet([u64; 4]);
+pub struct ByteSet([u64; 4]);
 
 impl ByteSet {
     /// Adds `b`.
     #[inline(always)]
-    pub(crate) fn insert(&mut self, b: u8) {
+    pub fn insert(&mut self, b: u8) {
         self.0[usize::from(b >> 6)] |= 1 << (b & 63);
     }
 
     /// Whether `b` is in the set.
     #[inline(always)]
-    pub(crate) fn contains(&self, b: u8) -> bool {
+    pub fn contains(&self, b: u8) -> bool {
         self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
     }
 }
