@@ -44,10 +44,11 @@ impl Scanner<'_> {
         self.spare_events.written(raw.len());
         let engine = self.engine;
         let candidates = self.candidates.len();
-        let whole = self
-            .candidates
-            .iter()
-            .any(|&r| engine.reads.whole_event[r as usize]);
+        let whole = engine.reads.some_whole_event
+            && self
+                .candidates
+                .iter()
+                .any(|&r| engine.reads.whole_event[r as usize]);
         let this_event = (raw.as_ptr() as usize, raw.len());
         if candidates == 0 && self.gate_passed == Some(this_event) {
             return (Verdict::Matched(Vec::new()), None, 0);

@@ -62,6 +62,9 @@ pub(crate) struct ReadSet {
     scope_fields: Vec<BTreeSet<String>>,
     /// Per rule: it has a keyword selection (reads every scalar of the event).
     pub(crate) whole_event: Vec<bool>,
+    /// Some rule has one (else stage 2 asks no candidate list whether one
+    /// of its rules reads the whole event).
+    pub(crate) some_whole_event: bool,
 }
 
 impl ReadSet {
@@ -111,6 +114,7 @@ impl ReadSet {
             set.selection_fields.push(selections);
             set.scope_fields.push(scope);
             set.whole_event.push(whole);
+            set.some_whole_event |= whole;
         }
         set
     }

@@ -141,7 +141,10 @@ fn only_members_a_lookup_can_reach_are_built() {
         ]
     );
     assert_eq!(r.whole_event, [false]);
-    assert_eq!(reads("    k: [evil]\n    condition: k").whole_event, [true]);
+    assert!(!r.some_whole_event);
+    let keyword = reads("    k: [evil]\n    condition: k");
+    assert_eq!(keyword.whole_event, [true]);
+    assert!(keyword.some_whole_event);
 }
 
 #[test]
