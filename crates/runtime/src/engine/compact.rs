@@ -20,6 +20,7 @@
 //! each member holding a container can be (the scope gate's
 //! [`crate::raw_scope::RawScopes::layout_slots`]).
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
@@ -78,6 +79,10 @@ pub(super) struct CompactEvent {
     /// Per value in `bytes`: its start, its end, its place and its scalar's
     /// index in the layout.
     pub(super) values: Vec<(u32, u32, HitPlace, u32)>,
+    /// The index in `values` of the value the last hit placed lay in: a
+    /// scan reports its hits in order, and they crowd into a few values,
+    /// so the next one is often there (no search over `values`).
+    last_value: Cell<usize>,
     /// Whether the last scan read `bytes` (else the raw line).
     pub(super) active: bool,
     /// Whether `bytes` holds the current event's copy, and whether of every
@@ -210,11 +215,24 @@ impl CompactEvent {
     /// The index in `values` of the value the hit `start..end` of the copy
     /// lies in.
     pub(super) fn value_at(&self, start: usize, end: usize) -> Option<usize> {
+        // The values lie in order without overlapping: the one holding
+        // `start` is the last to start at or before it.
+        let last = self.last_value.get();
+        if let Some(&(s, e, _, _)) = self.values.get(last) {
+            let next_starts_after = self
+                .values
+                .get(last + 1)
+                .is_none_or(|&(next, _, _, _)| next as usize > start);
+            if s as usize <= start && next_starts_after {
+                return (end <= e as usize).then_some(last);
+            }
+        }
         let k = self
             .values
             .partition_point(|&(s, _, _, _)| s as usize <= start)
             .checked_sub(1)?;
         let &(_, e, _, _) = self.values.get(k)?;
+        self.last_value.set(k);
         (end <= e as usize).then_some(k)
     }
 }
@@ -629,6 +647,52 @@ impl Scanner<'_> {
         self.span_copied.clone_from(&copied);
         if let Some(layout) = self.compact.layouts.get_mut(i) {
             layout.places = Some((places, copied));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CompactEvent, HitPlace};
+    use crate::test_rng::TestRng;
+
+    /// The value `start..end` lies in, found by reading every value.
+    fn lying_in(values: &[(u32, u32, HitPlace, u32)], start: usize, end: usize) -> Option<usize> {
+        let k = values
+            .iter()
+            .rposition(|&(s, _, _, _)| s as usize <= start)?;
+        (end <= values[k].1 as usize).then_some(k)
+    }
+
+    #[test]
+    fn hits_are_placed_in_the_value_they_lie_in_whatever_their_order() {
+        let mut rng = TestRng::new(0x5eed_c0de);
+        let mut copy = CompactEvent::default();
+        for _ in 0..200 {
+            // Values one after another, each followed by its line feed.
+            copy.values.clear();
+            let mut at = 0;
+            for k in 0..1 + rng.below(12) {
+                let len = rng.below(40) as u32;
+                copy.values
+                    .push((at, at + len, HitPlace::Member(k as u32), 0));
+                at += len + 1;
+            }
+            let hits: Vec<(usize, usize)> = (0..30)
+                .map(|_| {
+                    let start = rng.below(at as usize + 4);
+                    (start, start + 1 + rng.below(8))
+                })
+                .collect();
+            // In order of their ends (as a scan reports them), then in any
+            // order, each hit twice in a row too.
+            let mut ordered = hits.clone();
+            ordered.sort_by_key(|&(_, end)| end);
+            for &(start, end) in ordered.iter().chain(&hits).chain(&hits) {
+                let expected = lying_in(&copy.values, start, end);
+                assert_eq!(copy.value_at(start, end), expected, "{start}..{end}");
+                assert_eq!(copy.value_at(start, end), expected, "{start}..{end} again");
+            }
         }
     }
 }
