@@ -20,7 +20,6 @@
 //! each member holding a container can be (the scope gate's
 //! [`crate::raw_scope::RawScopes::layout_slots`]).
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
@@ -82,7 +81,7 @@ pub(super) struct CompactEvent {
     /// The index in `values` of the value the last hit placed lay in: a
     /// scan reports its hits in order, and they crowd into a few values,
     /// so the next one is often there (no search over `values`).
-    last_value: Cell<usize>,
+    last_value: usize,
     /// Whether the last scan read `bytes` (else the raw line).
     pub(super) active: bool,
     /// Whether `bytes` holds the current event's copy, and whether of every
@@ -206,7 +205,7 @@ impl CompactEvent {
 
     /// The place of the hit `start..end` of the copy (`Nowhere` outside a
     /// value, which cannot happen: no witness holds a line feed).
-    pub(super) fn place(&self, start: usize, end: usize) -> HitPlace {
+    pub(super) fn place(&mut self, start: usize, end: usize) -> HitPlace {
         self.value_at(start, end)
             .and_then(|k| self.values.get(k))
             .map_or(HitPlace::Nowhere, |&(_, _, place, _)| place)
@@ -214,10 +213,10 @@ impl CompactEvent {
 
     /// The index in `values` of the value the hit `start..end` of the copy
     /// lies in.
-    pub(super) fn value_at(&self, start: usize, end: usize) -> Option<usize> {
+    pub(super) fn value_at(&mut self, start: usize, end: usize) -> Option<usize> {
         // The values lie in order without overlapping: the one holding
         // `start` is the last to start at or before it.
-        let last = self.last_value.get();
+        let last = self.last_value;
         if let Some(&(s, e, _, _)) = self.values.get(last) {
             let next_starts_after = self
                 .values
@@ -232,7 +231,7 @@ impl CompactEvent {
             .partition_point(|&(s, _, _, _)| s as usize <= start)
             .checked_sub(1)?;
         let &(_, e, _, _) = self.values.get(k)?;
-        self.last_value.set(k);
+        self.last_value = k;
         (end <= e as usize).then_some(k)
     }
 }

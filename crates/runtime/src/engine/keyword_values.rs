@@ -230,7 +230,7 @@ impl Scanner<'_> {
         }
         let db = self.scan_db(subset);
         let engine = self.engine;
-        let compact = &self.compact;
+        let compact = &mut self.compact;
         let cache = &mut self.keyword_values;
         cache.found.clear();
         for &(id, end) in &self.hits {
