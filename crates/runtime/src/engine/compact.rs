@@ -215,23 +215,25 @@ impl CompactEvent {
     /// lies in.
     pub(super) fn value_at(&mut self, start: usize, end: usize) -> Option<usize> {
         // The values lie in order without overlapping: the one holding
-        // `start` is the last to start at or before it.
+        // `start` is the last to start at or before it, the last hit's
+        // value when it is that one.
         let last = self.last_value;
-        if let Some(&(s, e, _, _)) = self.values.get(last) {
-            let next_starts_after = self
-                .values
-                .get(last + 1)
-                .is_none_or(|&(next, _, _, _)| next as usize > start);
-            if s as usize <= start && next_starts_after {
-                return (end <= e as usize).then_some(last);
+        let starts_in_last = self.values.get(last).is_some_and(|&(s, _, _, _)| {
+            let next = self.values.get(last + 1);
+            s as usize <= start && next.is_none_or(|&(n, _, _, _)| n as usize > start)
+        });
+        let k = match starts_in_last {
+            true => last,
+            false => {
+                let k = self
+                    .values
+                    .partition_point(|&(s, _, _, _)| s as usize <= start)
+                    .checked_sub(1)?;
+                self.last_value = k;
+                k
             }
-        }
-        let k = self
-            .values
-            .partition_point(|&(s, _, _, _)| s as usize <= start)
-            .checked_sub(1)?;
+        };
         let &(_, e, _, _) = self.values.get(k)?;
-        self.last_value = k;
         (end <= e as usize).then_some(k)
     }
 }
