@@ -1,6 +1,7 @@
 //! One benchmark per stage on fixed inputs: the strict lexing pass, stage-1
 //! scan, JSON parse, field lookup, program VM, and the whole engine on one
-//! event.
+//! event; beside the lexing pass, a general JSON validator's pass over the
+//! same lines (`serde_json` reading each into `IgnoredAny`), for scale.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use hypersigma_benches::{rules, sample_events};
@@ -24,6 +25,13 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             for e in &events {
                 black_box(index.build(e));
+            }
+        })
+    });
+    c.bench_function("json_validate", |b| {
+        b.iter(|| {
+            for e in &events {
+                black_box(serde_json::from_slice::<serde::de::IgnoredAny>(e).is_ok());
             }
         })
     });
