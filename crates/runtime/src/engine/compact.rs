@@ -222,16 +222,15 @@ impl CompactEvent {
             let next = self.values.get(last + 1);
             s as usize <= start && next.is_none_or(|&(n, _, _, _)| n as usize > start)
         });
-        let k = match starts_in_last {
-            true => last,
-            false => {
-                let k = self
-                    .values
-                    .partition_point(|&(s, _, _, _)| s as usize <= start)
-                    .checked_sub(1)?;
-                self.last_value = k;
-                k
-            }
+        let k = if starts_in_last {
+            last
+        } else {
+            let k = self
+                .values
+                .partition_point(|&(s, _, _, _)| s as usize <= start)
+                .checked_sub(1)?;
+            self.last_value = k;
+            k
         };
         let &(_, e, _, _) = self.values.get(k)?;
         (end <= e as usize).then_some(k)
